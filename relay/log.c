@@ -1,0 +1,76 @@
+/* log.c: levelled logging to stderr or syslog. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+static const char *log_prog = "relay";
+static int log_syslog;
+static enum log_level log_max = LOG_LVL_INFO;
+
+void log_init(const char *progname, int use_syslog, enum log_level level)
+{
+	log_prog = progname;
+	log_syslog = use_syslog;
+	log_max = level;
+	if (use_syslog)
+		openlog(progname, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+void log_set_level(enum log_level level)
+{
+	log_max = level;
+}
+
+int log_parse_level(const char *s, enum log_level *out)
+{
+	static const char *names[] = { "error", "warn", "info", "debug" };
+	for (int i = 0; i < 4; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	return -1;
+}
+
+static void log_vwrite(enum log_level lvl, const char *fmt, va_list ap)
+{
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	static const char *tag[] = { "error", "warning", "info", "debug" };
+	char line[2048];
+
+	if (lvl > log_max)
+		return;
+	vsnprintf(line, sizeof line, fmt, ap);
+	/* One event, one line: a stray newline would forge a second entry. */
+	for (char *p = line; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	if (log_syslog) {
+		syslog(prio[lvl], "%s", line);
+		return;
+	}
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(stderr, "%s %s %s: %s\n", stamp, log_prog, tag[lvl], line);
+}
+
+#define LOG_FN(name, lvl)                         \
+	void name(const char *fmt, ...)           \
+	{                                         \
+		va_list ap;                       \
+		va_start(ap, fmt);                \
+		log_vwrite(lvl, fmt, ap);         \
+		va_end(ap);                       \
+	}
+
+LOG_FN(log_error, LOG_LVL_ERROR)
+LOG_FN(log_warn, LOG_LVL_WARN)
+LOG_FN(log_info, LOG_LVL_INFO)
+LOG_FN(log_debug, LOG_LVL_DEBUG)

@@ -1,0 +1,20 @@
+/* log.h: levelled logging to stderr (foreground) or syslog (service).
+ *
+ * Rule for every caller: a log line names the conversation reference, the
+ * server or the queue id, never a message's text, a phone number, an email
+ * address or a secret. Use log_* with reference strings only. */
+#ifndef RELAY_LOG_H
+#define RELAY_LOG_H
+
+enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+void log_init(const char *progname, int use_syslog, enum log_level level);
+void log_set_level(enum log_level level);
+int log_parse_level(const char *s, enum log_level *out);   /* 0 or -1 */
+
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
