@@ -1,0 +1,572 @@
+/* config.c: table-driven INI configuration with line-numbered errors. */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+enum opt_type {
+	OPT_STRING,     /* free text */
+	OPT_PATH,       /* a file or directory; relative to the configuration file */
+	OPT_INT,        /* bounded integer */
+	OPT_BOOL,       /* yes | no */
+	OPT_SECURITY,   /* tls | starttls | none */
+	OPT_ADDRESSES,  /* comma-separated email addresses */
+	OPT_FROM,       /* "Name <address>" */
+	OPT_PREFIX,     /* reference prefix: 2-6 capital letters */
+	OPT_LEVEL,      /* error | warn | info | debug */
+	OPT_HEADER,     /* a header field name */
+};
+
+struct option {
+	const char *section;
+	const char *key;
+	enum opt_type type;
+	size_t offset;
+	const char *def;        /* NULL: no default */
+	long min, max;          /* OPT_INT bounds */
+	int required;
+	const char *help;       /* what a person should write, for errors */
+};
+
+#define F(field) offsetof(struct config, field)
+
+/* Every key the relay understands. config/relay.conf.example documents each. */
+static const struct option options[] = {
+	{ "service", "name", OPT_STRING, F(name), "R-U-Safe?", 0, 0, 0, "the service's name" },
+	{ "service", "reference_prefix", OPT_PREFIX, F(reference_prefix), "RUS", 0, 0, 0, "2 to 6 capital letters" },
+	{ "service", "database", OPT_PATH, F(database), "/var/lib/relay/relay.db", 0, 0, 0, "a file path" },
+	{ "service", "templates", OPT_PATH, F(templates), "/usr/local/share/relay/templates", 0, 0, 0, "a directory" },
+	{ "service", "timezone", OPT_STRING, F(timezone), "Europe/London", 0, 0, 0, "a zone such as Europe/London" },
+	{ "service", "poll_interval", OPT_INT, F(poll_interval), "60", 5, 86400, 0, "seconds, 5 to 86400" },
+	{ "service", "secret_file", OPT_PATH, F(secret_file), NULL, 0, 0, 1, "a file holding the reply-signing key" },
+	{ "service", "retention_days", OPT_INT, F(retention_days), "365", 1, 36500, 0, "days, 1 to 36500" },
+	{ "service", "log_level", OPT_LEVEL, F(log_level), "info", 0, 0, 0, "error, warn, info or debug" },
+	{ "service", "loop_header", OPT_HEADER, F(loop_header), "X-Relay-Loop", 0, 0, 0, "a header name" },
+
+	{ "imap", "host", OPT_STRING, F(imap_host), NULL, 0, 0, 1, "the IMAP server's host name" },
+	{ "imap", "port", OPT_INT, F(imap_port), "0", 0, 65535, 0, "1 to 65535" },
+	{ "imap", "security", OPT_SECURITY, F(imap_security), "tls", 0, 0, 0, "tls, starttls or none" },
+	{ "imap", "username", OPT_STRING, F(imap_username), NULL, 0, 0, 1, "the mailbox login" },
+	{ "imap", "password_file", OPT_PATH, F(imap_password_file), NULL, 0, 0, 1, "a file holding the password" },
+	{ "imap", "mailbox", OPT_STRING, F(imap_mailbox), "INBOX", 0, 0, 0, "a mailbox name" },
+	{ "imap", "ca_file", OPT_PATH, F(imap_ca_file), NULL, 0, 0, 0, "a PEM file of trusted CAs" },
+	{ "imap", "idle", OPT_BOOL, F(imap_idle), "yes", 0, 0, 0, "yes or no" },
+	{ "imap", "timeout", OPT_INT, F(imap_timeout), "30", 1, 600, 0, "seconds, 1 to 600" },
+	{ "imap", "max_message_kb", OPT_INT, F(imap_max_message_kb), "25600", 64, 1048576, 0, "KiB, 64 to 1048576" },
+
+	{ "smtp", "host", OPT_STRING, F(smtp_host), NULL, 0, 0, 1, "the SMTP server's host name" },
+	{ "smtp", "port", OPT_INT, F(smtp_port), "0", 0, 65535, 0, "1 to 65535" },
+	{ "smtp", "security", OPT_SECURITY, F(smtp_security), "starttls", 0, 0, 0, "starttls or none" },
+	{ "smtp", "username", OPT_STRING, F(smtp_username), NULL, 0, 0, 0, "the SMTP login" },
+	{ "smtp", "password_file", OPT_PATH, F(smtp_password_file), NULL, 0, 0, 0, "a file holding the password" },
+	{ "smtp", "from", OPT_FROM, F(smtp_from), NULL, 0, 0, 1, "Name <address@domain>" },
+	{ "smtp", "ca_file", OPT_PATH, F(smtp_ca_file), NULL, 0, 0, 0, "a PEM file of trusted CAs" },
+	{ "smtp", "timeout", OPT_INT, F(smtp_timeout), "60", 1, 600, 0, "seconds, 1 to 600" },
+
+	{ "advisers", "forward_to", OPT_ADDRESSES, F(forward_to), NULL, 0, 0, 1, "one or more addresses, comma-separated" },
+	{ "advisers", "allowed", OPT_ADDRESSES, F(allowed), NULL, 0, 0, 1, "one or more addresses, comma-separated" },
+	{ "advisers", "urgent_to", OPT_ADDRESSES, F(urgent_to), "", 0, 0, 0, "addresses, comma-separated" },
+
+	{ "outbox", "retry_min", OPT_INT, F(retry_min), "60", 1, 86400, 0, "seconds, 1 to 86400" },
+	{ "outbox", "retry_max", OPT_INT, F(retry_max), "3600", 1, 604800, 0, "seconds, 1 to 604800" },
+	{ "outbox", "batch_size", OPT_INT, F(batch_size), "50", 1, 1000, 0, "1 to 1000" },
+};
+
+#define NOPTIONS (sizeof options / sizeof options[0])
+
+struct parse_state {
+	struct config *c;
+	FILE *f;
+	const char *path;
+	char *dir;                   /* the configuration file's directory */
+	int line;                    /* line the reader last returned */
+	int long_line;               /* the reader met a line longer than inih's buffer */
+	int set_line[NOPTIONS];      /* line each option was set on, 0 = unset */
+	char err[512];               /* the first error */
+	int err_line;
+};
+
+int host_is_loopback(const char *host)
+{
+	if (!host)
+		return 0;
+	if (strcasecmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 || strcmp(host, "[::1]") == 0)
+		return 1;
+	return strncmp(host, "127.", 4) == 0 && strspn(host + 4, "0123456789.") == strlen(host + 4);
+}
+
+int address_plausible(const char *a)
+{
+	const char *at = strrchr(a, '@');
+	if (!at || at == a || !at[1] || strlen(a) > 254 || (size_t)(at - a) > 64)
+		return 0;
+	for (const char *p = a; *p; p++) {
+		unsigned char ch = (unsigned char)*p;
+		if (ch <= ' ' || ch >= 0x7f || strchr("<>()[]\\,;:\"", ch))
+			return 0;
+	}
+	if (strchr(a, '@') != at || !strchr(at + 1, '.') || at[1] == '.' || a[strlen(a) - 1] == '.')
+		return 0;
+	return 1;
+}
+
+static void lower(char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+int address_split(const char *text, char **name, char **addr)
+{
+	const char *lt = strchr(text, '<');
+	char *n = NULL, *a;
+
+	if (lt) {
+		const char *gt = strchr(lt, '>');
+		if (!gt || str_is_blank(gt + 1) == 0)
+			return -1;
+		a = xstrndup(lt + 1, (size_t)(gt - lt - 1));
+		n = xstrndup(text, (size_t)(lt - text));
+		str_trim(n);
+		size_t nl = strlen(n);
+		if (nl >= 2 && n[0] == '"' && n[nl - 1] == '"') {
+			memmove(n, n + 1, nl - 2);
+			n[nl - 2] = '\0';
+		}
+		if (!*n) {
+			free(n);
+			n = NULL;
+		}
+	} else {
+		a = xstrdup(text);
+	}
+	str_trim(a);
+	lower(a);
+	if (!address_plausible(a)) {
+		free(a);
+		free(n);
+		return -1;
+	}
+	*name = n;
+	*addr = a;
+	return 0;
+}
+
+int address_list_has(const struct address_list *l, const char *addr)
+{
+	for (size_t i = 0; addr && i < l->n; i++)
+		if (strcasecmp(l->items[i], addr) == 0)
+			return 1;
+	return 0;
+}
+
+static void address_list_clear(struct address_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
+}
+
+static char *resolve_path(const char *dir, const char *value)
+{
+	if (value[0] == '/' || !dir)
+		return xstrdup(value);
+	return xasprintf("%s/%s", dir, value);
+}
+
+/* Sets one option from text; returns 0 or -1 with why in err. */
+static int option_set(struct parse_state *st, const struct option *o, const char *value, char *err, size_t errlen)
+{
+	void *field = (char *)st->c + o->offset;
+
+	switch (o->type) {
+	case OPT_STRING:
+	case OPT_HEADER:
+	case OPT_PREFIX:
+	case OPT_LEVEL: {
+		if (o->type == OPT_PREFIX) {
+			size_t n = strlen(value);
+			if (n < 2 || n > 6 || strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != n) {
+				snprintf(err, errlen, "'%s' is not 2 to 6 capital letters", value);
+				return -1;
+			}
+		}
+		if (o->type == OPT_HEADER) {
+			size_t n = strlen(value);
+			if (n == 0 || n > 64 || strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") != n) {
+				snprintf(err, errlen, "'%s' is not a header name (letters, digits, '-')", value);
+				return -1;
+			}
+		}
+		if (o->type == OPT_LEVEL) {
+			if (strcmp(value, "error") && strcmp(value, "warn") && strcmp(value, "info") && strcmp(value, "debug")) {
+				snprintf(err, errlen, "'%s' is not one of error, warn, info, debug", value);
+				return -1;
+			}
+		}
+		char **s = field;
+		free(*s);
+		*s = value[0] ? xstrdup(value) : NULL;
+		return 0;
+	}
+	case OPT_PATH: {
+		char **s = field;
+		free(*s);
+		*s = value[0] ? resolve_path(st->dir, value) : NULL;
+		return 0;
+	}
+	case OPT_INT: {
+		char *end;
+		errno = 0;
+		long v = strtol(value, &end, 10);
+		if (errno || end == value || *end || v < o->min || v > o->max) {
+			snprintf(err, errlen, "'%s' is not a whole number from %ld to %ld", value, o->min, o->max);
+			return -1;
+		}
+		*(int *)field = (int)v;
+		return 0;
+	}
+	case OPT_BOOL:
+		if (strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0 || strcmp(value, "1") == 0)
+			*(int *)field = 1;
+		else if (strcasecmp(value, "no") == 0 || strcasecmp(value, "false") == 0 || strcmp(value, "0") == 0)
+			*(int *)field = 0;
+		else {
+			snprintf(err, errlen, "'%s' is not yes or no", value);
+			return -1;
+		}
+		return 0;
+	case OPT_SECURITY:
+		if (strcmp(value, "tls") == 0)
+			*(enum net_security *)field = NET_SECURITY_TLS;
+		else if (strcmp(value, "starttls") == 0)
+			*(enum net_security *)field = NET_SECURITY_STARTTLS;
+		else if (strcmp(value, "none") == 0)
+			*(enum net_security *)field = NET_SECURITY_NONE;
+		else {
+			snprintf(err, errlen, "'%s' is not one of tls, starttls, none", value);
+			return -1;
+		}
+		return 0;
+	case OPT_ADDRESSES: {
+		struct address_list *l = field;
+		char *copy = xstrdup(value), *save = NULL;
+		address_list_clear(l);
+		for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			char *name = NULL, *addr = NULL;
+			str_trim(tok);
+			if (!*tok)
+				continue;
+			if (address_split(tok, &name, &addr) < 0) {
+				snprintf(err, errlen, "'%s' is not an email address", tok);
+				free(copy);
+				address_list_clear(l);
+				return -1;
+			}
+			free(name);
+			l->items = xrealloc(l->items, (l->n + 1) * sizeof *l->items);
+			l->items[l->n++] = addr;
+		}
+		free(copy);
+		return 0;
+	}
+	case OPT_FROM: {
+		char *name = NULL, *addr = NULL;
+		if (address_split(value, &name, &addr) < 0) {
+			snprintf(err, errlen, "'%s' is not of the form Name <address@domain>", value);
+			return -1;
+		}
+		free(st->c->smtp_from);
+		free(st->c->from_name);
+		free(st->c->from_address);
+		st->c->smtp_from = xstrdup(value);
+		st->c->from_name = name;
+		st->c->from_address = addr;
+		return 0;
+	}
+	}
+	return -1;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_state *st = user;
+	char why[300];
+
+	if (st->err_line)
+		return 1;  /* report the first error only; keep inih quiet */
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct option *o = &options[i];
+		if (strcmp(o->section, section) || strcmp(o->key, name))
+			continue;
+		if (st->set_line[i]) {
+			snprintf(st->err, sizeof st->err, "%s:%d: [%s] %s: set twice (first on line %d)", st->path, st->line,
+			         section, name, st->set_line[i]);
+			st->err_line = st->line;
+			return 0;
+		}
+		if (option_set(st, o, value, why, sizeof why) < 0) {
+			snprintf(st->err, sizeof st->err, "%s:%d: [%s] %s: %s; expected %s", st->path, st->line, section, name,
+			         why, o->help);
+			st->err_line = st->line;
+			return 0;
+		}
+		st->set_line[i] = st->line;
+		return 1;
+	}
+	snprintf(st->err, sizeof st->err, "%s:%d: %s%s%s%s: unknown key", st->path, st->line, section[0] ? "[" : "",
+	         section, section[0] ? "] " : "", name);
+	st->err_line = st->line;
+	return 0;
+}
+
+/* inih reads through this so that every handler call knows its line. */
+static char *reader(char *str, int num, void *stream)
+{
+	struct parse_state *st = stream;
+	if (!fgets(str, num, st->f))
+		return NULL;
+	st->line++;
+	size_t n = strlen(str);
+	if (n && str[n - 1] != '\n' && !feof(st->f)) {
+		int ch;
+		while ((ch = fgetc(st->f)) != EOF && ch != '\n')
+			;
+		if (!st->long_line)
+			st->long_line = st->line;
+	}
+	return str;
+}
+
+static int option_index(const char *section, const char *key)
+{
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (!strcmp(options[i].section, section) && !strcmp(options[i].key, key))
+			return (int)i;
+	return -1;
+}
+
+static int validate(struct parse_state *st, char *err, size_t errlen)
+{
+	struct config *c = st->c;
+
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		if (options[i].required && !st->set_line[i]) {
+			snprintf(err, errlen, "%s: [%s] %s is required (%s)", st->path, options[i].section, options[i].key,
+			         options[i].help);
+			return -1;
+		}
+	}
+#define AT(sec, key) st->path, st->set_line[option_index(sec, key)]
+	if (c->imap_security == NET_SECURITY_NONE && !host_is_loopback(c->imap_host)) {
+		snprintf(err, errlen, "%s:%d: [imap] security: none is refused for %s, which is not a loopback address; use tls or starttls",
+		         AT("imap", "security"), c->imap_host);
+		return -1;
+	}
+	if (c->smtp_security == NET_SECURITY_NONE && !host_is_loopback(c->smtp_host)) {
+		snprintf(err, errlen, "%s:%d: [smtp] security: none is refused for %s, which is not a loopback address; use starttls",
+		         AT("smtp", "security"), c->smtp_host);
+		return -1;
+	}
+	if (c->smtp_security == NET_SECURITY_TLS) {
+		snprintf(err, errlen, "%s:%d: [smtp] security: tls (implicit TLS, port 465) is not supported by libESMTP; use starttls on port 587",
+		         AT("smtp", "security"));
+		return -1;
+	}
+	if (c->smtp_username && !c->smtp_password_file) {
+		snprintf(err, errlen, "%s:%d: [smtp] username is set, so [smtp] password_file is required",
+		         AT("smtp", "username"));
+		return -1;
+	}
+	if (c->smtp_username && c->smtp_security == NET_SECURITY_NONE && !host_is_loopback(c->smtp_host)) {
+		snprintf(err, errlen, "%s:%d: [smtp] credentials need security = starttls", AT("smtp", "security"));
+		return -1;
+	}
+	if (c->retry_max < c->retry_min) {
+		snprintf(err, errlen, "%s:%d: [outbox] retry_max: must not be less than retry_min (%d)",
+		         AT("outbox", "retry_max"), c->retry_min);
+		return -1;
+	}
+	if (c->forward_to.n == 0 || c->allowed.n == 0) {
+		snprintf(err, errlen, "%s:%d: [advisers] %s: needs at least one address", st->path,
+		         st->set_line[option_index("advisers", c->forward_to.n ? "allowed" : "forward_to")],
+		         c->forward_to.n ? "allowed" : "forward_to");
+		return -1;
+	}
+	if (address_list_has(&c->forward_to, c->from_address) || address_list_has(&c->allowed, c->from_address)) {
+		snprintf(err, errlen, "%s: [advisers]: the service's own address %s cannot be an adviser (it would loop)", st->path,
+		         c->from_address);
+		return -1;
+	}
+#undef AT
+	if (!c->imap_port)
+		c->imap_port = c->imap_security == NET_SECURITY_TLS ? 993 : 143;
+	if (!c->smtp_port)
+		c->smtp_port = c->smtp_security == NET_SECURITY_STARTTLS ? 587 : 25;
+	return 0;
+}
+
+int config_load(const char *path, struct config **out, char *err, size_t errlen)
+{
+	struct parse_state st;
+	struct config *c = xcalloc(1, sizeof *c);
+	int rc;
+
+	memset(&st, 0, sizeof st);
+	st.c = c;
+	st.path = path;
+	c->path = xstrdup(path);
+	{
+		const char *slash = strrchr(path, '/');
+		st.dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
+		if (slash == path) {
+			free(st.dir);
+			st.dir = xstrdup("/");
+		}
+	}
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		char why[300];
+		if (options[i].def && option_set(&st, &options[i], options[i].def, why, sizeof why) < 0) {
+			snprintf(err, errlen, "internal: default of [%s] %s: %s", options[i].section, options[i].key, why);
+			goto fail;
+		}
+	}
+	st.f = fopen(path, "r");
+	if (!st.f) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		goto fail;
+	}
+	rc = ini_parse_stream(reader, &st, handler, &st);
+	fclose(st.f);
+	st.f = NULL;
+	if (st.long_line && (!st.err_line || st.long_line < st.err_line)) {
+		snprintf(err, errlen, "%s:%d: line too long", path, st.long_line);
+		goto fail;
+	}
+	if (st.err_line) {
+		snprintf(err, errlen, "%s", st.err);
+		goto fail;
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "%s:%d: not a valid line (expected [section] or key = value)", path, rc > 0 ? rc : st.line);
+		goto fail;
+	}
+	if (validate(&st, err, errlen) < 0)
+		goto fail;
+	free(st.dir);
+	*out = c;
+	return 0;
+fail:
+	free(st.dir);
+	config_free(c);
+	return -1;
+}
+
+int secret_file_read(const char *path, char **out, size_t *outlen, char *err, size_t errlen)
+{
+	struct stat sb;
+	char *data;
+	size_t len;
+
+	if (stat(path, &sb) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(err, errlen, "%s: readable by group or others (mode %03o); run: chmod 600 %s", path,
+		         (unsigned)(sb.st_mode & 0777), path);
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		return -1;
+	}
+	if (file_read(path, 64 * 1024, &data, &len, err, errlen) < 0)
+		return -1;
+	while (len && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+		data[--len] = '\0';
+	if (len == 0) {
+		snprintf(err, errlen, "%s: empty", path);
+		free(data);
+		return -1;
+	}
+	*out = data;
+	if (outlen)
+		*outlen = len;
+	return 0;
+}
+
+int config_load_secrets(struct config *c, char *err, size_t errlen)
+{
+	char *s;
+	size_t n;
+
+	if (secret_file_read(c->imap_password_file, &c->imap_password, NULL, err, errlen) < 0)
+		return -1;
+	if (c->smtp_password_file && secret_file_read(c->smtp_password_file, &c->smtp_password, NULL, err, errlen) < 0)
+		return -1;
+	if (secret_file_read(c->secret_file, &s, &n, err, errlen) < 0)
+		return -1;
+	if (n < 16) {
+		snprintf(err, errlen, "%s: too short for a signing key (%zu bytes; use at least 32 random bytes, e.g. "
+		         "head -c 32 /dev/urandom | base64 > FILE)", c->secret_file, n);
+		free(s);
+		return -1;
+	}
+	c->secret = (unsigned char *)s;
+	c->secret_len = n;
+	return 0;
+}
+
+static void wipe_free(char *s)
+{
+	if (!s)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+void config_free(struct config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		void *field = (char *)c + options[i].offset;
+		switch (options[i].type) {
+		case OPT_STRING:
+		case OPT_PATH:
+		case OPT_PREFIX:
+		case OPT_LEVEL:
+		case OPT_HEADER:
+			free(*(char **)field);
+			break;
+		case OPT_ADDRESSES:
+			address_list_clear(field);
+			break;
+		default:
+			break;
+		}
+	}
+	free(c->smtp_from);
+	free(c->from_name);
+	free(c->from_address);
+	free(c->path);
+	wipe_free(c->imap_password);
+	wipe_free(c->smtp_password);
+	if (c->secret) {
+		explicit_bzero(c->secret, c->secret_len);
+		free(c->secret);
+	}
+	free(c);
+}

@@ -1,0 +1,101 @@
+/* config.h: the relay's configuration (INI), table-driven and validated.
+ *
+ * Every key is a row in one table (config.c) with its type, bounds and
+ * default; an unknown key, a bad value or a missing required key is an error
+ * naming the file, the line and the key. Secrets are read from files that
+ * must not be readable by group or others. */
+#ifndef RELAY_CONFIG_H
+#define RELAY_CONFIG_H
+
+#include <stddef.h>
+
+#include "net.h"
+
+struct address_list {
+	char **items;   /* owned, each a bare lowercase address */
+	size_t n;
+};
+
+struct config {
+	char *path;               /* owned: the file this was read from */
+
+	/* [service] */
+	char *name;               /* "R-U-Safe?" */
+	char *reference_prefix;   /* "RUS" */
+	char *database;
+	char *templates;          /* directory */
+	char *timezone;           /* "Europe/London" */
+	int poll_interval;        /* seconds */
+	char *secret_file;
+	int retention_days;
+	char *log_level;
+	char *loop_header;        /* our loop stamp header name */
+
+	/* [imap] */
+	char *imap_host;
+	int imap_port;            /* 0: default for the security */
+	enum net_security imap_security;
+	char *imap_username;
+	char *imap_password_file;
+	char *imap_mailbox;
+	char *imap_ca_file;       /* NULL: system store */
+	int imap_idle;
+	int imap_timeout;
+	int imap_max_message_kb;
+
+	/* [smtp] */
+	char *smtp_host;
+	int smtp_port;
+	enum net_security smtp_security;
+	char *smtp_username;      /* NULL: no AUTH */
+	char *smtp_password_file;
+	char *smtp_from;          /* as written: "R-U-Safe? <rusafe@example.org>" */
+	char *from_name;          /* derived: "R-U-Safe?" (may be NULL) */
+	char *from_address;       /* derived: "rusafe@example.org" */
+	char *smtp_ca_file;
+	int smtp_timeout;
+
+	/* [advisers] */
+	struct address_list forward_to;
+	struct address_list allowed;
+	struct address_list urgent_to;
+
+	/* [outbox] */
+	int retry_min;            /* seconds before the first retry */
+	int retry_max;            /* the longest wait between retries */
+	int batch_size;           /* messages per SMTP session */
+
+	/* Loaded by config_load_secrets(), owned. */
+	char *imap_password;
+	char *smtp_password;
+	unsigned char *secret;    /* HMAC key for reply tags */
+	size_t secret_len;
+};
+
+/* Reads and validates path. On success returns 0 and *out (free with
+ * config_free). On failure returns -1 and err holds "FILE:LINE: [section] key: what is wrong". */
+int config_load(const char *path, struct config **out, char *err, size_t errlen);
+
+/* Reads password files and the secret file, refusing any readable by group or
+ * others. 0 or -1 with err naming the file. */
+int config_load_secrets(struct config *c, char *err, size_t errlen);
+
+void config_free(struct config *c);
+
+/* Reads a secret file: refuses group/other permissions, strips one trailing
+ * newline. *out owned by the caller. */
+int secret_file_read(const char *path, char **out, size_t *outlen, char *err, size_t errlen);
+
+/* True when host is a loopback name or address (localhost, 127/8, ::1). */
+int host_is_loopback(const char *host);
+
+/* Splits "Name <addr>" or "addr" into owned parts; 0 or -1 when addr is not valid. */
+int address_split(const char *text, char **name, char **addr);
+
+/* Bare address syntax check used for configuration (ASCII local@domain). */
+int address_plausible(const char *addr);
+
+/* True when addr (any case) is in the list. */
+int address_list_has(const struct address_list *l, const char *addr);
+
+#endif

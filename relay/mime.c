@@ -1,0 +1,487 @@
+/* mime.c: inbound email to plain data with libetpan's parsers. */
+#include "mime.h"
+
+#include <libetpan/libetpan.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "html.h"
+#include "util.h"
+
+static void lower(char *s)
+{
+	for (; s && *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+/* Header text loses every control character (a folded header's CRLF, a NUL
+ * smuggled into an encoded-word) so that it can never forge a line. */
+static char *strip_controls(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r; r++) {
+		unsigned char c = (unsigned char)*r;
+		if (c < 0x20 || c == 0x7f) {
+			if (w > s && w[-1] != ' ')
+				*w++ = ' ';
+			continue;
+		}
+		*w++ = (char)c;
+	}
+	*w = '\0';
+	return str_trim(s);
+}
+
+char *mime_to_utf8(const char *charset, const char *data, size_t len)
+{
+	char *conv = NULL;
+	size_t clen = 0;
+
+	if (!charset || !*charset || !strcasecmp(charset, "us-ascii") || !strcasecmp(charset, "utf-8") ||
+	    !strcasecmp(charset, "utf8"))
+		return utf8_sanitize(data, len);
+	if (charconv_buffer("utf-8", charset, data, len, &conv, &clen) == MAIL_CHARCONV_NO_ERROR) {
+		char *s = utf8_sanitize(conv, clen);
+		charconv_buffer_free(conv);
+		return s;
+	}
+	/* Unknown label: Windows-1252 is what mislabelled mail nearly always is. */
+	if (charconv_buffer("utf-8", "windows-1252", data, len, &conv, &clen) == MAIL_CHARCONV_NO_ERROR) {
+		char *s = utf8_sanitize(conv, clen);
+		charconv_buffer_free(conv);
+		return s;
+	}
+	return utf8_sanitize(data, len);
+}
+
+char *mime_decode_header(const char *value)
+{
+	size_t idx = 0;
+	char *out = NULL;
+
+	if (!value)
+		return xstrdup("");
+	if (mailmime_encoded_phrase_parse("windows-1252", value, strlen(value), &idx, "utf-8", &out) ==
+	            MAILIMF_NO_ERROR && out) {
+		char *s = utf8_sanitize(out, strlen(out));
+		free(out);
+		return strip_controls(s);
+	}
+	free(out);
+	return strip_controls(mime_to_utf8("windows-1252", value, strlen(value)));
+}
+
+static void add_string(char ***list, size_t *n, const char *s)
+{
+	if (!s || !*s)
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*list)[i], s) == 0)
+			return;
+	*list = xrealloc(*list, (*n + 1) * sizeof **list);
+	(*list)[(*n)++] = xstrdup(s);
+}
+
+static void add_mailbox(struct mail *m, struct mailimf_mailbox *mb)
+{
+	if (!mb || !mb->mb_addr_spec)
+		return;
+	char *a = utf8_sanitize(mb->mb_addr_spec, strlen(mb->mb_addr_spec));
+	strip_controls(a);
+	lower(a);
+	add_string(&m->recipients, &m->nrecipients, a);
+	free(a);
+}
+
+static void add_address_list(struct mail *m, struct mailimf_address_list *al)
+{
+	if (!al)
+		return;
+	for (clistiter *it = clist_begin(al->ad_list); it; it = clist_next(it)) {
+		struct mailimf_address *a = clist_content(it);
+		if (a->ad_type == MAILIMF_ADDRESS_MAILBOX)
+			add_mailbox(m, a->ad_data.ad_mailbox);
+		else if (a->ad_type == MAILIMF_ADDRESS_GROUP && a->ad_data.ad_group->grp_mb_list)
+			for (clistiter *g = clist_begin(a->ad_data.ad_group->grp_mb_list->mb_list); g; g = clist_next(g))
+				add_mailbox(m, clist_content(g));
+	}
+}
+
+static void add_ids(struct mail *m, clist *ids)
+{
+	for (clistiter *it = ids ? clist_begin(ids) : NULL; it; it = clist_next(it)) {
+		const char *v = it->data;
+		if (!v)
+			continue;
+		char *id = utf8_sanitize(v, strlen(v));
+		strip_controls(id);
+		add_string(&m->references, &m->nreferences, id);
+		free(id);
+	}
+}
+
+static long long date_to_unix(const struct mailimf_date_time *d)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	if (d->dt_year < 1970 || d->dt_year > 9999 || d->dt_month < 1 || d->dt_month > 12)
+		return 0;
+	tm.tm_year = d->dt_year - 1900;
+	tm.tm_mon = d->dt_month - 1;
+	tm.tm_mday = d->dt_day;
+	tm.tm_hour = d->dt_hour;
+	tm.tm_min = d->dt_min;
+	tm.tm_sec = d->dt_sec;
+	long long t = (long long)timegm(&tm);
+	int z = d->dt_zone, sign = z < 0 ? -1 : 1;
+	z = abs(z);
+	return t - sign * ((z / 100) * 3600 + (z % 100) * 60);
+}
+
+static void add_field(struct mail *m, const char *name, const char *value)
+{
+	m->fields = xrealloc(m->fields, (m->nfields + 1) * sizeof *m->fields);
+	char *n = utf8_sanitize(name, strlen(name));
+	m->fields[m->nfields].name = strip_controls(n);
+	m->fields[m->nfields].value = mime_decode_header(value);
+	m->nfields++;
+}
+
+static void read_headers(struct mail *m, struct mailimf_fields *fields)
+{
+	clist *in_reply_to = NULL;
+
+	for (clistiter *it = clist_begin(fields->fld_list); it; it = clist_next(it)) {
+		struct mailimf_field *f = clist_content(it);
+		switch (f->fld_type) {
+		case MAILIMF_FIELD_RETURN_PATH:
+			if (!m->return_path) {
+				const char *a = f->fld_data.fld_return_path->ret_path->pt_addr_spec;
+				m->return_path = a ? utf8_sanitize(a, strlen(a)) : xstrdup("");
+				strip_controls(m->return_path);
+				lower(m->return_path);
+			}
+			break;
+		case MAILIMF_FIELD_ORIG_DATE:
+			if (!m->date)
+				m->date = date_to_unix(f->fld_data.fld_orig_date->dt_date_time);
+			break;
+		case MAILIMF_FIELD_FROM:
+			if (!m->from_address && f->fld_data.fld_from->frm_mb_list) {
+				clist *l = f->fld_data.fld_from->frm_mb_list->mb_list;
+				struct mailimf_mailbox *mb = clist_begin(l) ? clist_content(clist_begin(l)) : NULL;
+				if (mb && mb->mb_addr_spec) {
+					m->from_address = utf8_sanitize(mb->mb_addr_spec, strlen(mb->mb_addr_spec));
+					strip_controls(m->from_address);
+					lower(m->from_address);
+					if (mb->mb_display_name)
+						m->from_name = mime_decode_header(mb->mb_display_name);
+				}
+			}
+			break;
+		case MAILIMF_FIELD_TO:
+			add_address_list(m, f->fld_data.fld_to->to_addr_list);
+			break;
+		case MAILIMF_FIELD_CC:
+			add_address_list(m, f->fld_data.fld_cc->cc_addr_list);
+			break;
+		case MAILIMF_FIELD_MESSAGE_ID:
+			if (!m->message_id && f->fld_data.fld_message_id->mid_value) {
+				const char *v = f->fld_data.fld_message_id->mid_value;
+				m->message_id = utf8_sanitize(v, strlen(v));
+				strip_controls(m->message_id);
+			}
+			break;
+		case MAILIMF_FIELD_IN_REPLY_TO:
+			if (!in_reply_to)
+				in_reply_to = f->fld_data.fld_in_reply_to->mid_list;
+			break;
+		case MAILIMF_FIELD_REFERENCES:
+			add_ids(m, f->fld_data.fld_references->mid_list);
+			break;
+		case MAILIMF_FIELD_SUBJECT:
+			if (!m->subject && f->fld_data.fld_subject->sbj_value) {
+				m->subject = mime_decode_header(f->fld_data.fld_subject->sbj_value);
+				add_field(m, "Subject", f->fld_data.fld_subject->sbj_value);
+			}
+			break;
+		case MAILIMF_FIELD_OPTIONAL_FIELD: {
+			struct mailimf_optional_field *o = f->fld_data.fld_optional_field;
+			add_field(m, o->fld_name, o->fld_value);
+			if (!strcasecmp(o->fld_name, "Delivered-To") || !strcasecmp(o->fld_name, "X-Original-To") ||
+			    !strcasecmp(o->fld_name, "Envelope-To")) {
+				char *v = mime_decode_header(o->fld_value);
+				char *a = v, *lt = strchr(v, '<'), *gt;
+				if (lt && (gt = strchr(lt, '>'))) {
+					*gt = '\0';
+					a = lt + 1;
+				}
+				lower(a);
+				add_string(&m->recipients, &m->nrecipients, str_trim(a));
+				free(v);
+			}
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	if (in_reply_to) {
+		clistiter *first = clist_begin(in_reply_to);
+		if (first) {
+			const char *v = clist_content(first);
+			m->in_reply_to = utf8_sanitize(v, strlen(v));
+			strip_controls(m->in_reply_to);
+		}
+		add_ids(m, in_reply_to);
+	}
+}
+
+/* ---- body ---------------------------------------------------------------- */
+
+struct body_walk {
+	struct mail *m;
+	const struct mail_limits *lim;
+	int parts;
+	char *plain;     /* first inline text/plain, owned */
+	char *html;      /* first inline text/html, owned */
+};
+
+static char *type_name(struct mailmime_content *ct)
+{
+	const char *major = "application";
+	if (!ct || !ct->ct_type)
+		return xstrdup("text/plain");
+	if (ct->ct_type->tp_type == MAILMIME_TYPE_DISCRETE_TYPE) {
+		switch (ct->ct_type->tp_data.tp_discrete_type->dt_type) {
+		case MAILMIME_DISCRETE_TYPE_TEXT: major = "text"; break;
+		case MAILMIME_DISCRETE_TYPE_IMAGE: major = "image"; break;
+		case MAILMIME_DISCRETE_TYPE_AUDIO: major = "audio"; break;
+		case MAILMIME_DISCRETE_TYPE_VIDEO: major = "video"; break;
+		case MAILMIME_DISCRETE_TYPE_EXTENSION:
+			major = ct->ct_type->tp_data.tp_discrete_type->dt_extension;
+			break;
+		default: break;
+		}
+	} else if (ct->ct_type->tp_data.tp_composite_type) {
+		switch (ct->ct_type->tp_data.tp_composite_type->ct_type) {
+		case MAILMIME_COMPOSITE_TYPE_MESSAGE: major = "message"; break;
+		case MAILMIME_COMPOSITE_TYPE_MULTIPART: major = "multipart"; break;
+		case MAILMIME_COMPOSITE_TYPE_EXTENSION:
+			major = ct->ct_type->tp_data.tp_composite_type->ct_token;
+			break;
+		default: break;
+		}
+	}
+	char *s = xasprintf("%s/%s", major ? major : "application", ct->ct_subtype ? ct->ct_subtype : "octet-stream");
+	lower(s);
+	char *clean = utf8_sanitize(s, strlen(s));
+	free(s);
+	return strip_controls(clean);
+}
+
+/* Content-Disposition and file name of a part. */
+static int part_is_attachment(struct mailmime *mime, char **filename)
+{
+	int attachment = 0;
+	*filename = NULL;
+	if (mime->mm_mime_fields) {
+		for (clistiter *it = clist_begin(mime->mm_mime_fields->fld_list); it; it = clist_next(it)) {
+			struct mailmime_field *f = clist_content(it);
+			if (f->fld_type != MAILMIME_FIELD_DISPOSITION || !f->fld_data.fld_disposition)
+				continue;
+			struct mailmime_disposition *d = f->fld_data.fld_disposition;
+			if (d->dsp_type && d->dsp_type->dsp_type == MAILMIME_DISPOSITION_TYPE_ATTACHMENT)
+				attachment = 1;
+			for (clistiter *p = d->dsp_parms ? clist_begin(d->dsp_parms) : NULL; p; p = clist_next(p)) {
+				struct mailmime_disposition_parm *parm = clist_content(p);
+				if (parm->pa_type == MAILMIME_DISPOSITION_PARM_FILENAME && !*filename)
+					*filename = mime_decode_header(parm->pa_data.pa_filename);
+			}
+		}
+	}
+	if (!*filename && mime->mm_content_type) {
+		char *name = mailmime_content_param_get(mime->mm_content_type, "name");
+		if (name)
+			*filename = mime_decode_header(name);
+	}
+	return attachment;
+}
+
+static int decode_part(struct mailmime *mime, char **out, size_t *outlen)
+{
+	struct mailmime_data *data = mime->mm_data.mm_single;
+	size_t idx = 0;
+	char *res = NULL;
+	size_t rlen = 0;
+
+	if (!data || data->dt_type != MAILMIME_DATA_TEXT)
+		return -1;
+	if (mailmime_part_parse(data->dt_data.dt_text.dt_data, data->dt_data.dt_text.dt_length, &idx,
+	                        data->dt_encoding, &res, &rlen) != MAILIMF_NO_ERROR)
+		return -1;
+	*out = xmalloc(rlen + 1);
+	memcpy(*out, res, rlen);
+	(*out)[rlen] = '\0';
+	*outlen = rlen;
+	mmap_string_unref(res);
+	return 0;
+}
+
+static void add_attachment(struct mail *m, const char *filename, const char *type, size_t size)
+{
+	m->attachments = xrealloc(m->attachments, (m->nattachments + 1) * sizeof *m->attachments);
+	m->attachments[m->nattachments].filename = xstrdup(filename ? filename : "");
+	m->attachments[m->nattachments].content_type = xstrdup(type);
+	m->attachments[m->nattachments].size = size;
+	m->nattachments++;
+}
+
+static void walk_part(struct body_walk *w, struct mailmime *mime, int depth)
+{
+	if (!mime)
+		return;
+	if (depth > w->lim->max_depth || ++w->parts > w->lim->max_parts) {
+		w->m->limits_hit = 1;
+		return;
+	}
+	switch (mime->mm_type) {
+	case MAILMIME_MULTIPLE:
+		for (clistiter *it = clist_begin(mime->mm_data.mm_multipart.mm_mp_list); it; it = clist_next(it))
+			walk_part(w, clist_content(it), depth + 1);
+		return;
+	case MAILMIME_MESSAGE:
+		if (depth == 0) {
+			walk_part(w, mime->mm_data.mm_message.mm_msg_mime, depth + 1);
+		} else {
+			/* A forwarded email inside: recorded, not forwarded. */
+			add_attachment(w->m, "forwarded message", "message/rfc822", mime->mm_length);
+		}
+		return;
+	case MAILMIME_SINGLE: {
+		char *type = type_name(mime->mm_content_type);
+		char *filename = NULL;
+		int attachment = part_is_attachment(mime, &filename);
+		char *data = NULL;
+		size_t len = 0;
+		int decoded = decode_part(mime, &data, &len) == 0;
+		int is_plain = !strcmp(type, "text/plain"), is_html = !strcmp(type, "text/html");
+
+		if (!attachment && !filename && (is_plain || is_html)) {
+			const char *cs = mime->mm_content_type ? mailmime_content_charset_get(mime->mm_content_type) : NULL;
+			char *text = decoded ? mime_to_utf8(cs, data, len) : xstrdup("");
+			if (is_plain && !w->plain)
+				w->plain = text;
+			else if (is_html && !w->html)
+				w->html = text;
+			else
+				free(text);
+		} else {
+			add_attachment(w->m, filename, type, decoded ? len : mime->mm_length);
+		}
+		free(data);
+		free(filename);
+		free(type);
+		return;
+	}
+	default:
+		return;
+	}
+}
+
+static void keep_raw(struct mail *m, const char *raw, size_t len, const char *why)
+{
+	free(m->parse_error);
+	m->parse_error = xstrdup(why);
+	free(m->text);
+	m->text = utf8_sanitize(raw, len);
+}
+
+int mail_parse(const char *raw, size_t len, const struct mail_limits *lim, struct mail *m)
+{
+	static const struct mail_limits defaults = { 20, 500 };
+	struct mailimf_fields *fields = NULL;
+	struct mailmime *mime = NULL;
+	size_t idx = 0;
+
+	memset(m, 0, sizeof *m);
+	if (!lim)
+		lim = &defaults;
+	if (mailimf_fields_parse(raw, len, &idx, &fields) != MAILIMF_NO_ERROR || !fields) {
+		m->text = xstrdup("");
+		keep_raw(m, raw, len, "headers could not be parsed");
+		return -1;
+	}
+	read_headers(m, fields);
+	mailimf_fields_free(fields);
+
+	idx = 0;
+	if (mailmime_parse(raw, len, &idx, &mime) != MAILIMF_NO_ERROR || !mime) {
+		m->text = xstrdup("");
+		keep_raw(m, raw, len, "MIME structure could not be parsed");
+		return -1;
+	}
+	{
+		struct mailmime *top = mime->mm_type == MAILMIME_MESSAGE ? mime->mm_data.mm_message.mm_msg_mime : mime;
+		m->content_type = top ? type_name(top->mm_content_type) : xstrdup("text/plain");
+	}
+	struct body_walk w = { m, lim, 0, NULL, NULL };
+	walk_part(&w, mime, 0);
+	mailmime_free(mime);
+
+	if (w.plain && !str_is_blank(w.plain)) {
+		m->text = w.plain;
+		free(w.html);
+	} else if (w.html) {
+		m->text = html_to_text(w.html, strlen(w.html));
+		m->text_from_html = 1;
+		free(w.html);
+		free(w.plain);
+	} else {
+		m->text = w.plain ? w.plain : xstrdup("");
+	}
+	return 0;
+}
+
+const char *mail_field_get(const struct mail *m, const char *name)
+{
+	for (size_t i = 0; i < m->nfields; i++)
+		if (strcasecmp(m->fields[i].name, name) == 0)
+			return m->fields[i].value;
+	return NULL;
+}
+
+void mail_free(struct mail *m)
+{
+	if (!m)
+		return;
+	free(m->message_id);
+	free(m->in_reply_to);
+	for (size_t i = 0; i < m->nreferences; i++)
+		free(m->references[i]);
+	free(m->references);
+	free(m->from_address);
+	free(m->from_name);
+	for (size_t i = 0; i < m->nrecipients; i++)
+		free(m->recipients[i]);
+	free(m->recipients);
+	free(m->subject);
+	free(m->return_path);
+	free(m->content_type);
+	for (size_t i = 0; i < m->nfields; i++) {
+		free(m->fields[i].name);
+		free(m->fields[i].value);
+	}
+	free(m->fields);
+	free(m->text);
+	for (size_t i = 0; i < m->nattachments; i++) {
+		free(m->attachments[i].filename);
+		free(m->attachments[i].content_type);
+	}
+	free(m->attachments);
+	free(m->parse_error);
+	memset(m, 0, sizeof *m);
+}

@@ -1,0 +1,66 @@
+/* mime.h: an inbound email as plain data, parsed with libetpan.
+ *
+ * This is the only place that sees libetpan's MIME and RFC 5322 types. A
+ * message that cannot be parsed is still returned: its text is the raw
+ * message (made valid UTF-8) and parse_error says why, so that it is kept
+ * and forwarded raw, never dropped. */
+#ifndef RELAY_MIME_H
+#define RELAY_MIME_H
+
+#include <stddef.h>
+
+struct mail_field {
+	char *name;    /* owned, as written */
+	char *value;   /* owned, decoded to UTF-8, unfolded */
+};
+
+struct mail_attachment {
+	char *filename;       /* owned, decoded; "" when none */
+	char *content_type;   /* owned, "type/subtype" lowercase */
+	size_t size;          /* decoded bytes */
+};
+
+struct mail_limits {
+	int max_depth;        /* MIME nesting beyond this is not walked */
+	int max_parts;        /* parts beyond this are not walked */
+};
+
+struct mail {
+	char *message_id;       /* owned, without <>, NULL if absent */
+	char *in_reply_to;      /* owned, the first id, without <> */
+	char **references;      /* owned: References ids then In-Reply-To ids, de-duplicated */
+	size_t nreferences;
+	char *from_address;     /* owned, lowercase; NULL if absent */
+	char *from_name;        /* owned, decoded; NULL if absent */
+	char **recipients;      /* owned, lowercase: To, Cc, Delivered-To, X-Original-To */
+	size_t nrecipients;
+	char *subject;          /* owned, decoded, control characters removed; NULL if absent */
+	long long date;         /* unix seconds from Date:, 0 if absent or unreadable */
+	char *return_path;      /* owned: NULL if absent, "" for <> */
+	char *content_type;     /* owned, top-level "type/subtype" lowercase */
+	struct mail_field *fields;  /* owned: every header other than the address and id headers */
+	size_t nfields;
+	char *text;             /* owned, UTF-8: the message's text (never NULL) */
+	int text_from_html;     /* text was converted from HTML */
+	struct mail_attachment *attachments;  /* owned */
+	size_t nattachments;
+	int limits_hit;         /* nesting or part limit stopped the walk */
+	char *parse_error;      /* owned; NULL when parsed */
+};
+
+/* Parses raw (len bytes, need not be NUL-terminated). Always fills *m (free
+ * with mail_free); returns 0 when parsed, -1 when kept raw (m->parse_error). */
+int mail_parse(const char *raw, size_t len, const struct mail_limits *lim, struct mail *m);
+void mail_free(struct mail *m);
+
+/* Value of the first field with this name (any case), or NULL. */
+const char *mail_field_get(const struct mail *m, const char *name);
+
+/* Decodes RFC 2047 encoded-words in a header value to UTF-8. Owned result. */
+char *mime_decode_header(const char *value);
+
+/* Converts text in charset to valid UTF-8 (unknown charsets are read as
+ * Windows-1252, invalid bytes become U+FFFD). Owned result. */
+char *mime_to_utf8(const char *charset, const char *data, size_t len);
+
+#endif

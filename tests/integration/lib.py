@@ -1,0 +1,313 @@
+"""lib.py: the relay's integration tests and demo against the real mail sandbox.
+
+    from lib import Sandbox, check, done
+    with Sandbox() as sb:                      # tests/sandbox/sandbox up/down
+        sb.send("a@example.com", ["young1@example.net"], raw)
+        msgs = sb.wait_for("young1@example.net", 1)
+        check("delivered", msgs[0]["Subject"] == "hi")
+    done()
+
+Python 3 standard library only. Every connection verifies TLS against the
+sandbox's test CA unless a test asks otherwise.
+"""
+
+import email
+import email.policy
+import imaplib
+import json
+import os
+import shutil
+import smtplib
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SANDBOX_SCRIPT = os.path.join(HERE, "..", "sandbox", "sandbox")
+
+
+class SandboxError(Exception):
+    """The sandbox would not start or stop; the message carries the log tail."""
+
+
+class Sandbox:
+    """One sandbox directory and its servers.
+
+    Sandbox(dir=None): dir is made if missing; with no dir a fresh one is made
+    under /tmp and removed again by down() (unless SANDBOX_KEEP=1 is set, or
+    the with-block raised, so the logs stay for a post-mortem).
+
+    After up() (or for an already running sandbox, after load()) these
+    attributes hold DIR/env.json: dir, imap_host, wrong_name_host, imaps_port,
+    imap_port, lmtp_port, smtp_host, smtp_port, smtp_notls_port, ca_file,
+    password_file, password, cert_dir, mail_dir, dovecot_log_file,
+    postfix_log_file, env (the whole dict, keys as in DIR/env).
+    """
+
+    def __init__(self, dir=None):
+        self._made_dir = dir is None
+        self.dir = os.path.abspath(dir) if dir else tempfile.mkdtemp(prefix="relay-sandbox-")
+        self.env = {}
+        self.up_seconds = None
+
+    # -- life cycle -------------------------------------------------------
+
+    def up(self):
+        """Start the servers (tests/sandbox/sandbox up); raises SandboxError."""
+        t0 = time.monotonic()
+        r = subprocess.run([SANDBOX_SCRIPT, "up", self.dir],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.up_seconds = time.monotonic() - t0
+        if r.returncode != 0:
+            raise SandboxError(r.stdout.decode("utf-8", "replace"))
+        self.load()
+        return self
+
+    def load(self):
+        """Read DIR/env.json of a sandbox that is already up."""
+        with open(os.path.join(self.dir, "env.json")) as f:
+            self.env = json.load(f)
+        e = self.env
+        self.imap_host = e["IMAP_HOST"]
+        self.wrong_name_host = e["WRONG_NAME_HOST"]
+        self.imaps_port = e["IMAPS_PORT"]
+        self.imap_port = e["IMAP_PORT"]
+        self.lmtp_port = e["LMTP_PORT"]
+        self.smtp_host = e["SMTP_HOST"]
+        self.smtp_port = e["SMTP_PORT"]
+        self.smtp_notls_port = e["SMTP_NOTLS_PORT"]
+        self.ca_file = e["CA_FILE"]
+        self.password_file = e["PASSWORD_FILE"]
+        self.cert_dir = e["CERT_DIR"]
+        self.mail_dir = e["MAIL_DIR"]
+        self.dovecot_log_file = e["DOVECOT_LOG"]
+        self.postfix_log_file = e["POSTFIX_LOG"]
+        with open(self.password_file) as f:
+            self.password = f.read().strip()
+        return self
+
+    def down(self, remove=None):
+        """Stop every server process of this sandbox (idempotent). remove:
+        delete the directory too; default: only a directory we made."""
+        r = subprocess.run([SANDBOX_SCRIPT, "down", self.dir],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if r.returncode != 0:
+            raise SandboxError(r.stdout.decode("utf-8", "replace"))
+        if remove is None:
+            remove = self._made_dir and os.environ.get("SANDBOX_KEEP") != "1"
+        if remove:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.up()
+
+    def __exit__(self, exc_type, exc, tb):
+        self.down(remove=False if exc_type else None)
+        return False
+
+    # -- TLS --------------------------------------------------------------
+
+    def tls_context(self, verify=True):
+        """An ssl.SSLContext trusting only the sandbox CA (verify=False: none)."""
+        ctx = ssl.create_default_context(cafile=self.ca_file)
+        if not verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+
+    # -- IMAP -------------------------------------------------------------
+
+    def imap(self, user=None, host=None, tls="imaps", verify=True, timeout=10):
+        """A connected imaplib.IMAP4, logged in as user when one is given.
+        tls: "imaps" (implicit TLS), "starttls", or "none" (plain IMAP port).
+        host defaults to imap_host; the caller logs out."""
+        host = host or self.imap_host
+        ctx = self.tls_context(verify)
+        if tls == "imaps":
+            conn = imaplib.IMAP4_SSL(host, self.imaps_port, ssl_context=ctx, timeout=timeout)
+        else:
+            conn = imaplib.IMAP4(host, self.imap_port, timeout=timeout)
+            if tls == "starttls":
+                conn.starttls(ssl_context=ctx)
+        if user is not None:
+            conn.login(user, self.password)
+        return conn
+
+    def append(self, user, raw_bytes, mailbox="INBOX"):
+        """Store raw_bytes in user's mailbox (made if missing) by IMAP APPEND."""
+        conn = self.imap(user)
+        try:
+            if mailbox.upper() != "INBOX":
+                conn.create(_quote(mailbox))  # "already exists" is fine
+            typ, data = conn.append(_quote(mailbox), None, None, raw_bytes)
+            if typ != "OK":
+                raise imaplib.IMAP4.error("APPEND failed: %r" % data)
+        finally:
+            _logout(conn)
+
+    def messages(self, user, mailbox="INBOX"):
+        """Every message in user's mailbox, oldest first, as
+        email.message.EmailMessage (policy=email.policy.default). A mailbox
+        that does not exist yet is empty."""
+        conn = self.imap(user)
+        try:
+            typ, data = conn.select(_quote(mailbox), readonly=True)
+            if typ != "OK":
+                return []
+            if int(data[0]) == 0:
+                return []
+            typ, data = conn.uid("FETCH", "1:*", "(UID BODY.PEEK[])")
+            if typ != "OK":
+                raise imaplib.IMAP4.error("FETCH failed: %r" % data)
+            found = []
+            for item in data:
+                if isinstance(item, tuple):
+                    head = item[0].decode("ascii", "replace")
+                    uid = int(head.split("UID ", 1)[1].split()[0].rstrip(")"))
+                    found.append((uid, item[1]))
+            found.sort()
+            return [email.message_from_bytes(raw, policy=email.policy.default)
+                    for _, raw in found]
+        finally:
+            _logout(conn)
+
+    def wait_for(self, user, count, timeout=10, mailbox="INBOX"):
+        """Poll until user's mailbox holds at least count messages (Postfix
+        hands mail to Dovecot asynchronously) and return them; raise
+        TimeoutError (with the Postfix log tail) when it does not happen."""
+        deadline = time.monotonic() + timeout
+        while True:
+            msgs = self.messages(user, mailbox)
+            if len(msgs) >= count:
+                return msgs
+            if time.monotonic() > deadline:
+                raise TimeoutError("%d of %d messages for %s after %ss; postfix log tail:\n%s"
+                                   % (len(msgs), count, user, timeout,
+                                      "\n".join(self.postfix_log().splitlines()[-15:])))
+            time.sleep(0.1)
+
+    # -- SMTP -------------------------------------------------------------
+
+    def smtp(self, port=None, starttls=True, verify=True, timeout=10):
+        """A connected smtplib.SMTP after EHLO (and STARTTLS unless told not
+        to); port defaults to smtp_port. The caller quits."""
+        conn = smtplib.SMTP(self.smtp_host, port or self.smtp_port, timeout=timeout)
+        conn.ehlo("relay-tests.localhost")
+        if starttls:
+            conn.starttls(context=self.tls_context(verify))
+            conn.ehlo("relay-tests.localhost")
+        return conn
+
+    def send(self, mail_from, rcpts, raw_bytes, auth_user=None):
+        """Submit raw_bytes via SMTP with STARTTLS (verified), AUTH as
+        auth_user when given. Returns smtplib's dict of refused recipients
+        (empty when all were accepted); raises smtplib errors otherwise."""
+        if isinstance(rcpts, str):
+            rcpts = [rcpts]
+        conn = self.smtp()
+        try:
+            if auth_user is not None:
+                conn.login(auth_user, self.password)
+            return conn.sendmail(mail_from, rcpts, raw_bytes)
+        finally:
+            try:
+                conn.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+
+    # -- logs -------------------------------------------------------------
+
+    def dovecot_log(self):
+        """The whole Dovecot log (DIR/dovecot.log) as text."""
+        return _read_text(os.path.join(self.dir, "dovecot.log"))
+
+    def postfix_log(self):
+        """The whole Postfix log (DIR/postfix.log) as text."""
+        return _read_text(os.path.join(self.dir, "postfix.log"))
+
+    def server_pids(self):
+        """Pids of every running process of this sandbox (both masters and
+        their children); empty when down."""
+        roots = []
+        for f, name in (("dovecot-run/master.pid", b"dovecot"),
+                        ("postfix-queue/pid/master.pid", b"postfix/sbin/master")):
+            try:
+                with open(os.path.join(self.dir, f)) as fh:
+                    pid = int(fh.read().split()[0])
+                with open("/proc/%d/cmdline" % pid, "rb") as fh:
+                    if name in fh.read():
+                        roots.append(pid)
+            except (OSError, ValueError, IndexError):
+                pass
+        return _descendants(roots)
+
+
+def _quote(mailbox):
+    return '"' + mailbox.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _logout(conn):
+    try:
+        conn.logout()
+    except (imaplib.IMAP4.error, OSError):
+        pass
+
+
+def _read_text(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
+
+
+def _descendants(roots):
+    parent = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields[0] != "Z":
+            parent[int(name)] = int(fields[1])
+    keep = set(p for p in roots if p in parent)
+    changed = True
+    while changed:
+        changed = False
+        for pid, ppid in parent.items():
+            if pid not in keep and ppid in keep:
+                keep.add(pid)
+                changed = True
+    return sorted(keep)
+
+
+# -- the tiny test framework of tests/run ----------------------------------
+
+_passed = 0
+_failed = 0
+
+
+def check(name, cond, detail=""):
+    """Count one check and print "PASS name" or "FAIL name: detail"."""
+    global _passed, _failed
+    if cond:
+        _passed += 1
+        print("PASS %s" % name)
+    else:
+        _failed += 1
+        print("FAIL %s: %s" % (name, detail))
+    sys.stdout.flush()
+    return bool(cond)
+
+
+def done():
+    """Print "N passed, N failed" and exit, non-zero when anything failed."""
+    print("%d passed, %d failed" % (_passed, _failed))
+    sys.stdout.flush()
+    sys.exit(1 if _failed else 0)
