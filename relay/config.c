@@ -208,6 +208,11 @@ static int option_set(struct parse_state *st, const struct option *o, const char
 				snprintf(err, errlen, "'%s' is not a header name (letters, digits, '-')", value);
 				return -1;
 			}
+			if (strncasecmp(value, "X-", 2) != 0) {
+				snprintf(err, errlen, "'%s' is not an X- header (a standard header cannot be the loop stamp)",
+				         value);
+				return -1;
+			}
 		}
 		if (o->type == OPT_LEVEL) {
 			if (strcmp(value, "error") && strcmp(value, "warn") && strcmp(value, "info") && strcmp(value, "debug")) {

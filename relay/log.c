@@ -36,7 +36,7 @@ int log_parse_level(const char *s, enum log_level *out)
 	return -1;
 }
 
-static void log_vwrite(enum log_level lvl, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 2, 0))) log_vwrite(enum log_level lvl, const char *fmt, va_list ap)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 	static const char *tag[] = { "error", "warning", "info", "debug" };

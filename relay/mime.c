@@ -64,8 +64,10 @@ char *mime_decode_header(const char *value)
 
 	if (!value)
 		return xstrdup("");
+	/* libetpan stops at a malformed encoded-word and still reports success:
+	 * only a parse that consumed the whole value is trusted, else the raw text. */
 	if (mailmime_encoded_phrase_parse("windows-1252", value, strlen(value), &idx, "utf-8", &out) ==
-	            MAILIMF_NO_ERROR && out) {
+	            MAILIMF_NO_ERROR && out && idx >= strlen(value)) {
 		char *s = utf8_sanitize(out, strlen(out));
 		free(out);
 		return strip_controls(s);

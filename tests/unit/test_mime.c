@@ -118,5 +118,11 @@ int main(void)
 	char *d = mime_decode_header("=?utf-8?q?R=C3=A9ponse_automatique?=");
 	CHECK_STR("decode header Q", d, "R\xC3\xA9ponse automatique");
 	free(d);
+	d = mime_decode_header("abc =?x def");
+	CHECK_STR("malformed encoded-word kept raw", d, "abc =?x def");
+	free(d);
+	d = mime_decode_header("=?x?Z?y?= hello");
+	CHECK("unknown encoding keeps the text", strstr(d, "hello") != NULL);
+	free(d);
 	return check_done();
 }

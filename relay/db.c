@@ -1,0 +1,698 @@
+/* db.c: SQLite store with migrations keyed on PRAGMA user_version. */
+#include "db.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+struct db {
+	sqlite3 *h;
+};
+
+/* Each step of the schema, applied in order, each in its own transaction. */
+static const char *const migrations[] = {
+	/* 1: conversations, transcript, outbox, cursors */
+	"CREATE TABLE conversation ("
+	"  id INTEGER PRIMARY KEY,"
+	"  ref TEXT NOT NULL UNIQUE,"
+	"  channel TEXT NOT NULL CHECK (channel IN ('email','sms')),"
+	"  contact TEXT NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open','closed')),"
+	"  urgent INTEGER NOT NULL DEFAULT 0,"
+	"  subject TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  last_activity INTEGER NOT NULL,"
+	"  last_inbound_at INTEGER NOT NULL DEFAULT 0,"
+	"  last_autoreply_at INTEGER NOT NULL DEFAULT 0,"
+	"  last_adviser_reply_at INTEGER NOT NULL DEFAULT 0,"
+	"  previous_ref TEXT);"
+	"CREATE INDEX conversation_by_contact ON conversation(channel, contact, id);"
+	"CREATE TABLE message ("
+	"  id INTEGER PRIMARY KEY,"
+	"  conversation_id INTEGER NOT NULL REFERENCES conversation(id),"
+	"  kind TEXT NOT NULL,"
+	"  channel TEXT NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  message_id TEXT,"
+	"  refs TEXT,"
+	"  author TEXT,"
+	"  subject TEXT,"
+	"  body TEXT,"
+	"  raw BLOB,"
+	"  attachments TEXT,"
+	"  detail TEXT);"
+	"CREATE INDEX message_by_conversation ON message(conversation_id, id);"
+	"CREATE INDEX message_by_message_id ON message(message_id);"
+	"CREATE TABLE inbound_key ("
+	"  key TEXT PRIMARY KEY,"
+	"  message INTEGER REFERENCES message(id)) WITHOUT ROWID;"
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  conversation_id INTEGER REFERENCES conversation(id),"
+	"  message INTEGER REFERENCES message(id),"
+	"  kind TEXT NOT NULL,"
+	"  channel TEXT NOT NULL,"
+	"  message_id TEXT NOT NULL UNIQUE,"
+	"  mail_from TEXT,"
+	"  rcpt TEXT NOT NULL,"
+	"  data BLOB NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','sent','failed')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt_at INTEGER NOT NULL,"
+	"  last_error TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  sent_at INTEGER);"
+	"CREATE INDEX outbox_due ON outbox(state, next_attempt_at);"
+	"CREATE INDEX outbox_by_conversation ON outbox(conversation_id, kind, id);"
+	"CREATE TABLE cursor ("
+	"  source TEXT PRIMARY KEY,"
+	"  validity INTEGER NOT NULL,"
+	"  position INTEGER NOT NULL);",
+};
+
+#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+const char *db_error(struct db *db)
+{
+	return db && db->h ? sqlite3_errmsg(db->h) : "no database";
+}
+
+static int exec(struct db *db, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		log_error("database: %s", msg ? msg : sqlite3_errmsg(db->h));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int db_schema_version(struct db *db)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+	if (sqlite3_prepare_v2(db->h, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int migrate(struct db *db, char *err, size_t errlen)
+{
+	int v = db_schema_version(db);
+	if (v < 0) {
+		snprintf(err, errlen, "cannot read schema version: %s", db_error(db));
+		return -1;
+	}
+	if (v > NMIGRATIONS) {
+		snprintf(err, errlen, "database schema version %d is newer than this relay knows (%d): "
+		         "run the newer relay or restore a backup", v, NMIGRATIONS);
+		return -1;
+	}
+	for (; v < NMIGRATIONS; v++) {
+		char *sql = xasprintf("BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;", migrations[v], v + 1);
+		char *msg = NULL;
+		int rc = sqlite3_exec(db->h, sql, NULL, NULL, &msg);
+		free(sql);
+		if (rc != SQLITE_OK) {
+			snprintf(err, errlen, "schema migration %d failed: %s", v + 1, msg ? msg : db_error(db));
+			sqlite3_free(msg);
+			sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int db_open(const char *path, struct db **out, char *err, size_t errlen)
+{
+	struct db *db = xcalloc(1, sizeof *db);
+	struct stat sb;
+
+	/* The database holds what children wrote: owner-only from birth. */
+	if (stat(path, &sb) < 0) {
+		if (errno != ENOENT) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST) {
+			snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	mode_t old = umask(077);
+	int rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	umask(old);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, db->h ? sqlite3_errmsg(db->h) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(db->h, 10000);
+	sqlite3_extended_result_codes(db->h, 1);
+	if (exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+	             "PRAGMA secure_delete = ON;") < 0) {
+		snprintf(err, errlen, "%s: %s", path, db_error(db));
+		goto fail;
+	}
+	if (migrate(db, err, errlen) < 0)
+		goto fail;
+	*out = db;
+	return 0;
+fail:
+	db_close(db);
+	return -1;
+}
+
+void db_close(struct db *db)
+{
+	if (!db)
+		return;
+	if (db->h)
+		sqlite3_close_v2(db->h);
+	free(db);
+}
+
+int db_begin(struct db *db)
+{
+	return exec(db, "BEGIN IMMEDIATE");
+}
+
+int db_commit(struct db *db)
+{
+	return exec(db, "COMMIT");
+}
+
+void db_rollback(struct db *db)
+{
+	if (!sqlite3_get_autocommit(db->h))
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Statements are prepared per call: the relay's rates are small, and this
+ * keeps every query next to its use. */
+static sqlite3_stmt *prepare(struct db *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_error("database: %s", sqlite3_errmsg(db->h));
+		return NULL;
+	}
+	return st;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static char *col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+static int step_done(struct db *db, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		log_error("database: %s", sqlite3_errmsg(db->h));
+		return -1;
+	}
+	return 0;
+}
+
+int db_cursor_get(struct db *db, const char *source, long long *validity, long long *position)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT validity, position FROM cursor WHERE source = ?");
+	if (!st)
+		return -1;
+	bind_text(st, 1, source);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*validity = sqlite3_column_int64(st, 0);
+		*position = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+int db_cursor_set(struct db *db, const char *source, long long validity, long long position)
+{
+	sqlite3_stmt *st = prepare(db, "INSERT INTO cursor(source, validity, position) VALUES (?, ?, ?) "
+	                               "ON CONFLICT(source) DO UPDATE SET validity = excluded.validity, "
+	                               "position = excluded.position");
+	if (!st)
+		return -1;
+	bind_text(st, 1, source);
+	sqlite3_bind_int64(st, 2, validity);
+	sqlite3_bind_int64(st, 3, position);
+	return step_done(db, st);
+}
+
+int db_inbound_known(struct db *db, const char *key)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT 1 FROM inbound_key WHERE key = ?");
+	if (!st)
+		return -1;
+	bind_text(st, 1, key);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int db_inbound_add(struct db *db, const char *key, long long message_row)
+{
+	sqlite3_stmt *st = prepare(db, "INSERT INTO inbound_key(key, message) VALUES (?, ?) ON CONFLICT DO NOTHING");
+	if (!st)
+		return -1;
+	bind_text(st, 1, key);
+	if (message_row)
+		sqlite3_bind_int64(st, 2, message_row);
+	else
+		sqlite3_bind_null(st, 2);
+	return step_done(db, st);
+}
+
+#define CONVERSATION_COLUMNS                                                                   \
+	"id, ref, channel, contact, state, urgent, subject, created_at, last_activity, last_inbound_at, " \
+	"last_autoreply_at, last_adviser_reply_at, previous_ref"
+
+static void conversation_read(sqlite3_stmt *st, struct conversation *c)
+{
+	c->id = sqlite3_column_int64(st, 0);
+	c->ref = col_text(st, 1);
+	c->channel = col_text(st, 2);
+	c->contact = col_text(st, 3);
+	c->state = col_text(st, 4);
+	c->urgent = sqlite3_column_int(st, 5);
+	c->subject = col_text(st, 6);
+	c->created_at = sqlite3_column_int64(st, 7);
+	c->last_activity = sqlite3_column_int64(st, 8);
+	c->last_inbound_at = sqlite3_column_int64(st, 9);
+	c->last_autoreply_at = sqlite3_column_int64(st, 10);
+	c->last_adviser_reply_at = sqlite3_column_int64(st, 11);
+	c->previous_ref = col_text(st, 12);
+}
+
+static int conversation_one(struct db *db, sqlite3_stmt *st, struct conversation *c)
+{
+	int rc = sqlite3_step(st);
+	memset(c, 0, sizeof *c);
+	if (rc == SQLITE_ROW)
+		conversation_read(st, c);
+	else if (rc != SQLITE_DONE)
+		log_error("database: %s", sqlite3_errmsg(db->h));
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+int db_conversation_by_id(struct db *db, long long id, struct conversation *c)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT " CONVERSATION_COLUMNS " FROM conversation WHERE id = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return conversation_one(db, st, c);
+}
+
+int db_conversation_by_ref(struct db *db, const char *ref, struct conversation *c)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT " CONVERSATION_COLUMNS " FROM conversation WHERE ref = ? COLLATE NOCASE");
+	if (!st)
+		return -1;
+	bind_text(st, 1, ref);
+	return conversation_one(db, st, c);
+}
+
+int db_conversation_latest_for(struct db *db, const char *channel, const char *contact, struct conversation *c)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT " CONVERSATION_COLUMNS " FROM conversation "
+	                               "WHERE channel = ? AND contact = ? ORDER BY id DESC LIMIT 1");
+	if (!st)
+		return -1;
+	bind_text(st, 1, channel);
+	bind_text(st, 2, contact);
+	return conversation_one(db, st, c);
+}
+
+int db_conversation_by_message_id(struct db *db, const char *message_id, long long *conversation_id, char **kind)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT conversation_id, kind FROM outbox WHERE message_id = ? "
+	                               "UNION ALL SELECT conversation_id, kind FROM message WHERE message_id = ? "
+	                               "LIMIT 1");
+	if (!st)
+		return -1;
+	bind_text(st, 1, message_id);
+	bind_text(st, 2, message_id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*conversation_id = sqlite3_column_int64(st, 0);
+		if (kind)
+			*kind = col_text(st, 1);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+int db_conversation_create(struct db *db, struct conversation *c)
+{
+	sqlite3_stmt *st = prepare(db, "INSERT INTO conversation(ref, channel, contact, state, urgent, subject, "
+	                               "created_at, last_activity, previous_ref) VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?) "
+	                               "ON CONFLICT(ref) DO NOTHING");
+	if (!st)
+		return -1;
+	bind_text(st, 1, c->ref);
+	bind_text(st, 2, c->channel);
+	bind_text(st, 3, c->contact);
+	sqlite3_bind_int(st, 4, c->urgent);
+	bind_text(st, 5, c->subject);
+	sqlite3_bind_int64(st, 6, c->created_at);
+	sqlite3_bind_int64(st, 7, c->last_activity);
+	bind_text(st, 8, c->previous_ref);
+	if (step_done(db, st) < 0)
+		return -1;
+	if (sqlite3_changes(db->h) == 0)
+		return 1;
+	c->id = sqlite3_last_insert_rowid(db->h);
+	free(c->state);
+	c->state = xstrdup("open");
+	return 0;
+}
+
+int db_conversation_update(struct db *db, const struct conversation *c)
+{
+	sqlite3_stmt *st = prepare(db, "UPDATE conversation SET state = ?, urgent = ?, subject = ?, last_activity = ?, "
+	                               "last_inbound_at = ?, last_autoreply_at = ?, last_adviser_reply_at = ? WHERE id = ?");
+	if (!st)
+		return -1;
+	bind_text(st, 1, c->state);
+	sqlite3_bind_int(st, 2, c->urgent);
+	bind_text(st, 3, c->subject);
+	sqlite3_bind_int64(st, 4, c->last_activity);
+	sqlite3_bind_int64(st, 5, c->last_inbound_at);
+	sqlite3_bind_int64(st, 6, c->last_autoreply_at);
+	sqlite3_bind_int64(st, 7, c->last_adviser_reply_at);
+	sqlite3_bind_int64(st, 8, c->id);
+	return step_done(db, st);
+}
+
+void conversation_free(struct conversation *c)
+{
+	if (!c)
+		return;
+	free(c->ref);
+	free(c->channel);
+	free(c->contact);
+	free(c->state);
+	free(c->subject);
+	free(c->previous_ref);
+	memset(c, 0, sizeof *c);
+}
+
+int db_message_add(struct db *db, const struct message_row *m, long long *id)
+{
+	sqlite3_stmt *st = prepare(db, "INSERT INTO message(conversation_id, kind, channel, at, message_id, refs, author, "
+	                               "subject, body, raw, attachments, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, m->conversation_id);
+	bind_text(st, 2, m->kind);
+	bind_text(st, 3, m->channel);
+	sqlite3_bind_int64(st, 4, m->at);
+	bind_text(st, 5, m->message_id);
+	bind_text(st, 6, m->refs);
+	bind_text(st, 7, m->author);
+	bind_text(st, 8, m->subject);
+	bind_text(st, 9, m->body);
+	if (m->raw)
+		sqlite3_bind_blob64(st, 10, m->raw, m->raw_len, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 10);
+	bind_text(st, 11, m->attachments);
+	bind_text(st, 12, m->detail);
+	if (step_done(db, st) < 0)
+		return -1;
+	if (id)
+		*id = sqlite3_last_insert_rowid(db->h);
+	return 0;
+}
+
+int db_outbox_add(struct db *db, const struct outbox_row *o, long long *id)
+{
+	sqlite3_stmt *st = prepare(db, "INSERT INTO outbox(conversation_id, message, kind, channel, message_id, mail_from, "
+	                               "rcpt, data, state, attempts, next_attempt_at, created_at) "
+	                               "VALUES (?,?,?,?,?,?,?,?,'pending',0,?,?)");
+	if (!st)
+		return -1;
+	if (o->conversation_id)
+		sqlite3_bind_int64(st, 1, o->conversation_id);
+	else
+		sqlite3_bind_null(st, 1);
+	if (o->message_row)
+		sqlite3_bind_int64(st, 2, o->message_row);
+	else
+		sqlite3_bind_null(st, 2);
+	bind_text(st, 3, o->kind);
+	bind_text(st, 4, o->channel);
+	bind_text(st, 5, o->message_id);
+	bind_text(st, 6, o->mail_from);
+	bind_text(st, 7, o->rcpt);
+	sqlite3_bind_blob64(st, 8, o->data, o->len, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 9, o->next_attempt_at);
+	sqlite3_bind_int64(st, 10, o->created_at);
+	if (step_done(db, st) < 0)
+		return -1;
+	if (id)
+		*id = sqlite3_last_insert_rowid(db->h);
+	return 0;
+}
+
+#define OUTBOX_COLUMNS                                                                                 \
+	"id, conversation_id, message, kind, channel, message_id, mail_from, rcpt, data, state, attempts, " \
+	"next_attempt_at, created_at, last_error"
+
+static void outbox_read(sqlite3_stmt *st, struct outbox_row *o)
+{
+	memset(o, 0, sizeof *o);
+	o->id = sqlite3_column_int64(st, 0);
+	o->conversation_id = sqlite3_column_int64(st, 1);
+	o->message_row = sqlite3_column_int64(st, 2);
+	o->kind = col_text(st, 3);
+	o->channel = col_text(st, 4);
+	o->message_id = col_text(st, 5);
+	o->mail_from = col_text(st, 6);
+	o->rcpt = col_text(st, 7);
+	o->len = (size_t)sqlite3_column_bytes(st, 8);
+	o->data = xmalloc(o->len + 1);
+	if (o->len)
+		memcpy(o->data, sqlite3_column_blob(st, 8), o->len);
+	o->data[o->len] = '\0';
+	o->state = col_text(st, 9);
+	o->attempts = sqlite3_column_int(st, 10);
+	o->next_attempt_at = sqlite3_column_int64(st, 11);
+	o->created_at = sqlite3_column_int64(st, 12);
+	o->last_error = col_text(st, 13);
+}
+
+int db_outbox_due(struct db *db, long long now, int limit, struct outbox_row **rows, size_t *n)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE state = 'pending' AND "
+	                               "next_attempt_at <= ? ORDER BY id LIMIT ?");
+	int rc;
+	*rows = NULL;
+	*n = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int(st, 2, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*rows = xrealloc(*rows, (*n + 1) * sizeof **rows);
+		outbox_read(st, &(*rows)[(*n)++]);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		log_error("database: %s", sqlite3_errmsg(db->h));
+		return -1;
+	}
+	return 0;
+}
+
+int db_outbox_pending_count(struct db *db)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT count(*) FROM outbox WHERE state = 'pending'");
+	int n = -1;
+	if (!st)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+int db_outbox_mark(struct db *db, long long id, const char *state, int attempts, long long next_attempt_at,
+                   const char *last_error, long long sent_at)
+{
+	sqlite3_stmt *st = prepare(db, "UPDATE outbox SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, "
+	                               "sent_at = ? WHERE id = ?");
+	if (!st)
+		return -1;
+	bind_text(st, 1, state);
+	sqlite3_bind_int(st, 2, attempts);
+	sqlite3_bind_int64(st, 3, next_attempt_at);
+	bind_text(st, 4, last_error);
+	if (sent_at)
+		sqlite3_bind_int64(st, 5, sent_at);
+	else
+		sqlite3_bind_null(st, 5);
+	sqlite3_bind_int64(st, 6, id);
+	return step_done(db, st);
+}
+
+void strings_free(char **s, size_t n)
+{
+	for (size_t i = 0; s && i < n; i++)
+		free(s[i]);
+	free(s);
+}
+
+int db_outbox_message_ids(struct db *db, long long conversation_id, const char *kind, char ***ids, size_t *n)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT message_id FROM outbox WHERE conversation_id = ? AND kind = ? ORDER BY id");
+	int rc;
+	*ids = NULL;
+	*n = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, conversation_id);
+	bind_text(st, 2, kind);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*ids = xrealloc(*ids, (*n + 1) * sizeof **ids);
+		(*ids)[(*n)++] = col_text(st, 0);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int db_last_inbound_ids(struct db *db, long long conversation_id, char **message_id, char ***refs, size_t *nrefs)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT message_id, refs FROM message WHERE conversation_id = ? AND "
+	                               "kind = 'inbound' AND message_id IS NOT NULL ORDER BY id DESC LIMIT 1");
+	*message_id = NULL;
+	*refs = NULL;
+	*nrefs = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, conversation_id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*message_id = col_text(st, 0);
+		char *r = col_text(st, 1), *save = NULL;
+		for (char *tok = r ? strtok_r(r, " ", &save) : NULL; tok; tok = strtok_r(NULL, " ", &save)) {
+			*refs = xrealloc(*refs, (*nrefs + 1) * sizeof **refs);
+			(*refs)[(*nrefs)++] = xstrdup(tok);
+		}
+		free(r);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+static void outbox_row_clear(struct outbox_row *o)
+{
+	free(o->kind);
+	free(o->channel);
+	free(o->message_id);
+	free(o->mail_from);
+	free(o->rcpt);
+	free(o->data);
+	free(o->state);
+	free(o->last_error);
+	memset(o, 0, sizeof *o);
+}
+
+void outbox_rows_free(struct outbox_row *rows, size_t n)
+{
+	for (size_t i = 0; rows && i < n; i++)
+		outbox_row_clear(&rows[i]);
+	free(rows);
+}
+
+int db_list_conversations(struct db *db, db_conversation_cb cb, void *arg)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT " CONVERSATION_COLUMNS ", (SELECT count(*) FROM message m WHERE "
+	                               "m.conversation_id = conversation.id) FROM conversation ORDER BY last_activity DESC, id DESC");
+	int rc;
+	if (!st)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct conversation c;
+		conversation_read(st, &c);
+		cb(arg, &c, sqlite3_column_int(st, 13));
+		conversation_free(&c);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int db_transcript(struct db *db, long long conversation_id, db_transcript_cb cb, void *arg)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT id, kind, channel, at, message_id, author, subject, body, attachments, "
+	                               "detail FROM message WHERE conversation_id = ? ORDER BY id");
+	int rc;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, conversation_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct message_row m;
+		memset(&m, 0, sizeof m);
+		m.id = sqlite3_column_int64(st, 0);
+		m.conversation_id = conversation_id;
+		m.kind = (const char *)sqlite3_column_text(st, 1);
+		m.channel = (const char *)sqlite3_column_text(st, 2);
+		m.at = sqlite3_column_int64(st, 3);
+		m.message_id = (const char *)sqlite3_column_text(st, 4);
+		m.author = (const char *)sqlite3_column_text(st, 5);
+		m.subject = (const char *)sqlite3_column_text(st, 6);
+		m.body = (const char *)sqlite3_column_text(st, 7);
+		m.attachments = (const char *)sqlite3_column_text(st, 8);
+		m.detail = (const char *)sqlite3_column_text(st, 9);
+		cb(arg, &m);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int db_outbox_for(struct db *db, long long conversation_id, db_outbox_cb cb, void *arg)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE conversation_id = ? ORDER BY id");
+	int rc;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, conversation_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct outbox_row o;
+		outbox_read(st, &o);
+		cb(arg, &o);
+		outbox_row_clear(&o);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}

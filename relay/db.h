@@ -1,0 +1,123 @@
+/* db.h: the relay's store (SQLite): conversations, their transcript, the
+ * outbox and the poll cursors. The only file that sees sqlite3 types.
+ *
+ * Write transactions are BEGIN IMMEDIATE; commits are synchronous=FULL
+ * because a commit is what lets the relay acknowledge upstream (\Seen). */
+#ifndef RELAY_DB_H
+#define RELAY_DB_H
+
+#include <stddef.h>
+
+struct db;
+
+struct conversation {
+	long long id;
+	char *ref;                  /* owned, "RUS-7K3F2" */
+	char *channel;              /* owned, "email" | "sms" */
+	char *contact;              /* owned: address or E.164 number (routing only, never logged) */
+	char *state;                /* owned, "open" | "closed" */
+	int urgent;
+	char *subject;              /* owned: the young person's latest subject (email), may be NULL */
+	long long created_at;
+	long long last_activity;
+	long long last_inbound_at;
+	long long last_autoreply_at;      /* 0: never */
+	long long last_adviser_reply_at;  /* 0: never */
+	char *previous_ref;         /* owned, may be NULL */
+};
+
+/* A transcript entry. kind: "inbound" (from the young person), "reply"
+ * (an adviser's answer as sent), "autoreply", "held" (not relayed), "automatic"
+ * (recognised automatic mail), "note". */
+struct message_row {
+	long long id;
+	long long conversation_id;
+	const char *kind;
+	const char *channel;
+	long long at;
+	const char *message_id;     /* RFC 5322 id without <>, may be NULL */
+	const char *refs;           /* its References ids, space-separated, may be NULL */
+	const char *author;         /* adviser address, may be NULL */
+	const char *subject;
+	const char *body;
+	const char *raw;            /* raw source, may be NULL */
+	size_t raw_len;
+	const char *attachments;    /* "name (type, N bytes)" lines, may be NULL */
+	const char *detail;         /* e.g. why held, may be NULL */
+};
+
+/* Something to send. kind: "forward", "autoreply", "reply", "receipt", "notice". */
+struct outbox_row {
+	long long id;
+	long long conversation_id;
+	long long message_row;      /* transcript row it carries, 0 for none */
+	char *kind;                 /* owned when returned by db */
+	char *channel;              /* owned when returned by db: "email" | "sms" */
+	char *message_id;           /* owned when returned by db: our stable id, idempotency key */
+	char *mail_from;            /* owned when returned by db */
+	char *rcpt;                 /* owned when returned by db: recipients, one per line */
+	char *data;                 /* owned when returned by db: the complete message */
+	size_t len;
+	char *state;                /* owned when returned by db: "pending" | "sent" | "failed" */
+	int attempts;
+	long long next_attempt_at;
+	long long created_at;
+	char *last_error;           /* owned when returned by db, may be NULL */
+};
+
+int db_open(const char *path, struct db **out, char *err, size_t errlen);
+void db_close(struct db *db);
+const char *db_error(struct db *db);   /* the last SQLite error text */
+int db_schema_version(struct db *db);
+
+int db_begin(struct db *db);           /* BEGIN IMMEDIATE */
+int db_commit(struct db *db);
+void db_rollback(struct db *db);
+
+/* Poll cursors: 0 found, 1 none yet, -1 error. */
+int db_cursor_get(struct db *db, const char *source, long long *validity, long long *position);
+int db_cursor_set(struct db *db, const char *source, long long validity, long long position);
+
+/* Inbound de-duplication keys: 1 when key is known, 0 when not, -1 error. */
+int db_inbound_known(struct db *db, const char *key);
+int db_inbound_add(struct db *db, const char *key, long long message_row);
+
+/* Conversations. Lookups: 0 found (*c filled, free with conversation_free),
+ * 1 not found, -1 error. */
+int db_conversation_by_id(struct db *db, long long id, struct conversation *c);
+int db_conversation_by_ref(struct db *db, const char *ref, struct conversation *c);
+int db_conversation_latest_for(struct db *db, const char *channel, const char *contact, struct conversation *c);
+/* The conversation that a Message-ID we stored or sent belongs to. *kind gets
+ * the outbox kind ("forward", ...) or "inbound"... (owned, may be NULL). */
+int db_conversation_by_message_id(struct db *db, const char *message_id, long long *conversation_id, char **kind);
+/* Creates; 1 when ref already exists (caller picks another), 0 ok, -1 error. */
+int db_conversation_create(struct db *db, struct conversation *c);
+int db_conversation_update(struct db *db, const struct conversation *c);
+void conversation_free(struct conversation *c);
+
+int db_message_add(struct db *db, const struct message_row *m, long long *id);
+
+int db_outbox_add(struct db *db, const struct outbox_row *o, long long *id);
+/* Pending rows due at now, oldest first, at most limit. Free with outbox_rows_free. */
+int db_outbox_due(struct db *db, long long now, int limit, struct outbox_row **rows, size_t *n);
+int db_outbox_pending_count(struct db *db);
+int db_outbox_mark(struct db *db, long long id, const char *state, int attempts, long long next_attempt_at,
+                   const char *last_error, long long sent_at);
+/* Our Message-IDs of one kind in a conversation, oldest first (for threading). */
+int db_outbox_message_ids(struct db *db, long long conversation_id, const char *kind, char ***ids, size_t *n);
+void outbox_rows_free(struct outbox_row *rows, size_t n);
+void strings_free(char **s, size_t n);
+
+/* The latest inbound message's Message-ID and References chain in a conversation (threading the
+ * relayed reply on the young person's own messages). Owned outputs; 1 when none. */
+int db_last_inbound_ids(struct db *db, long long conversation_id, char **message_id, char ***refs, size_t *nrefs);
+
+/* Listing for the command line. Callbacks get plain values valid during the call. */
+typedef void (*db_conversation_cb)(void *arg, const struct conversation *c, int messages);
+int db_list_conversations(struct db *db, db_conversation_cb cb, void *arg);
+typedef void (*db_transcript_cb)(void *arg, const struct message_row *m);
+int db_transcript(struct db *db, long long conversation_id, db_transcript_cb cb, void *arg);
+typedef void (*db_outbox_cb)(void *arg, const struct outbox_row *o);
+int db_outbox_for(struct db *db, long long conversation_id, db_outbox_cb cb, void *arg);
+
+#endif

@@ -1,0 +1,117 @@
+/* imap.h: the inbox young people write to, reached over IMAP.
+ *
+ * The only module that sees libetpan's IMAP types. One `struct imap` is one
+ * logged-in session with one mailbox selected read-write. All calls block,
+ * each network step bounded by settings.timeout. Not thread-safe: libetpan
+ * keeps per-process state, so use sessions from one thread.
+ *
+ * Safety rules this module enforces:
+ * - the password is sent only over TLS whose certificate chain and host name
+ *   were verified (tlsverify.h), or when security is NET_SECURITY_NONE;
+ * - fetching never sets \Seen (BODY.PEEK); only imap_mark_seen() does, and the
+ *   caller calls it after the message is safely stored;
+ * - nothing from a message, and never the password, is logged.
+ *
+ * The process must not die of SIGPIPE when a server drops the connection
+ * (libetpan writes with plain send()): imap_open() sets SIGPIPE to SIG_IGN
+ * if it is still at its default.
+ *
+ * Signals HUP INT QUIT TERM CHLD ALRM USR1 USR2 WINCH are held while a call
+ * talks to the server (libetpan takes an interrupted poll() for a dead
+ * connection) and delivered when it returns, during the IDLE wait, and while
+ * a fetch callback runs. A handler that sets a flag should call imap_wake(). */
+#ifndef RELAY_IMAP_H
+#define RELAY_IMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net.h"   /* enum net_security */
+
+struct imap_settings {
+	const char *host;        /* DNS name or IP literal; certificate is checked against it */
+	int port;                /* 0: 993 for TLS, 143 otherwise */
+	enum net_security security;   /* TLS: implicit TLS (993); STARTTLS: required,
+				       * never falls back to clear; NONE: no TLS at all,
+				       * only for a server on this machine */
+	const char *username;
+	const char *password;
+	const char *mailbox;     /* NULL: "INBOX" */
+	const char *ca_file;     /* PEM CA file; NULL: system trust store */
+	int timeout;             /* seconds for each network step; <= 0: 60 */
+};
+
+struct imap;   /* opaque; one session */
+
+/* Connect, (STARTTLS,) verify the certificate chain and host name, log in,
+ * SELECT the mailbox read-write. The settings strings are copied as needed;
+ * the password is not kept after login.
+ *
+ * Returns 0 and a session in *out (free with imap_close), or -1 with *out NULL
+ * and a message for a person in err, always starting "imap HOST:PORT: ", e.g.
+ *   "imap localhost:993: certificate does not match host name 127.0.0.2
+ *    (certificate is for wrong.example.invalid); not logging in"
+ *   "...: certificate not trusted (self-signed); not logging in"
+ *   "...: login refused (check username and password_file): [AUTHENTICATIONFAILED] ..."
+ *   "...: connection refused", "...: timed out after 10 s while waiting for the
+ *   greeting", "...: server does not offer STARTTLS; not logging in",
+ *   "...: mailbox \"X\" opened read-only; messages could not be marked seen". */
+int imap_open(const struct imap_settings *s, struct imap **out, char *err, size_t errlen);
+
+/* The mailbox's UIDVALIDITY and UIDNEXT as reported by SELECT (UIDNEXT 0 when
+ * the server did not say). A changed UIDVALIDITY means all stored UIDs for
+ * this mailbox are meaningless: rescan and de-duplicate by Message-ID. */
+uint32_t imap_uidvalidity(const struct imap *im);
+uint32_t imap_uidnext(const struct imap *im);
+
+/* UIDs greater than after_uid (all of them, or with unseen_only only those
+ * without \Seen), ascending, without duplicates. (A server answers "UID n:*"
+ * with the newest message even when its UID is below n; those are dropped.)
+ * On 0, *uids is a malloc'd array the caller frees (NULL when *n is 0).
+ * On -1, *uids is NULL, *n is 0, err says why. */
+int imap_search(struct imap *im, uint32_t after_uid, int unseen_only, uint32_t **uids, size_t *n,
+		char *err, size_t errlen);
+
+/* Called once per fetched message, in ascending UID order.
+ * raw/len: the whole message as stored on the server (RFC 5322, CRLF line
+ * ends), borrowed: valid only during the call, not NUL-terminated.
+ * truncated: 1 when the message is larger than max_size; raw then holds only
+ * its first max_size octets (enough for the headers, to reply and signpost).
+ * Return 0 to go on, -1 to stop: imap_fetch then returns -1 (err names the
+ * UID). */
+typedef int (*imap_message_cb)(void *arg, uint32_t uid, const char *raw, size_t len, int truncated);
+
+/* Fetch the messages with these UIDs (any order; duplicates ignored) with
+ * BODY.PEEK[], which never sets \Seen. Many UIDs go in one command; a batch
+ * holds at most 64 messages or about 16 MiB, so memory stays bounded.
+ * max_size: 0 for no limit. UIDs that no longer exist (expunged meanwhile) are
+ * skipped without a callback. Returns 0, or -1 on a connection/server error or
+ * when cb returned -1. */
+int imap_fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_size, imap_message_cb cb,
+	       void *arg, char *err, size_t errlen);
+
+/* Add \Seen to these UIDs (UID STORE +FLAGS.SILENT). Call only after the
+ * messages are committed to the database. n == 0 is a no-op. 0 or -1. */
+int imap_mark_seen(struct imap *im, const uint32_t *uids, size_t n, char *err, size_t errlen);
+
+/* 1 if the server offers IDLE (RFC 2177), else 0: then poll with imap_search. */
+int imap_has_idle(const struct imap *im);
+
+/* Wait in IDLE for up to `seconds` (capped at 25 minutes, below the 29 the
+ * RFC allows; <= 0 means 1).
+ * Returns 1 when the server announced a change (EXISTS, RECENT or EXPUNGE),
+ * 0 on timeout or after imap_wake(), -1 when the connection is gone (close it
+ * and reconnect). Keep-alive chatter ("* OK Still here") is absorbed. Search
+ * after every return, not only after 1: mail that arrived between the last
+ * search and IDLE is not always announced. */
+int imap_idle(struct imap *im, int seconds, char *err, size_t errlen);
+
+/* Make a running (or the next) imap_idle() return 0 soon. Async-signal-safe:
+ * meant for SIGTERM/SIGHUP handlers. Does nothing before the first imap_open. */
+void imap_wake(void);
+
+/* LOGOUT when the connection still works, then free everything. Never waits
+ * on a connection already known to be broken. Accepts NULL. */
+void imap_close(struct imap *im);
+
+#endif

@@ -1,0 +1,413 @@
+/* inbound.c: threading and handling of received email. */
+#include "inbound.h"
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "automatic.h"
+#include "clean.h"
+#include "log.h"
+#include "mime.h"
+#include "outgoing.h"
+#include "policy.h"
+#include "reference.h"
+#include "util.h"
+
+/* What a received email is, seen from the service. */
+enum sender_role {
+	ROLE_YOUNG_PERSON,   /* writes to the service */
+	ROLE_ADVISER,        /* an allowed adviser answering a forward */
+	ROLE_OUTSIDER,       /* anyone else answering the advisers' side of a conversation */
+};
+
+/* Where the threads of an email point. */
+struct threading {
+	long long tagged;           /* conversation named by a valid reply tag, 0 none */
+	int bad_tag;                /* a tag whose signature does not verify */
+	long long adviser_side;     /* conversation whose adviser-facing mail it answers */
+	long long young_side;       /* conversation whose young-person mail it answers */
+	int only_autoreplies;       /* every known id it names is one of our auto-replies */
+	char subject_ref[REFERENCE_MAX];
+};
+
+static int is_adviser_kind(const char *kind)
+{
+	return kind && (!strcmp(kind, "forward") || !strcmp(kind, "receipt") || !strcmp(kind, "notice"));
+}
+
+static int read_threads(struct relay *r, const struct mail *m, struct threading *t)
+{
+	int known = 0, autoreplies = 0;
+
+	memset(t, 0, sizeof *t);
+	for (size_t i = 0; i < m->nrecipients; i++) {
+		char ref[REFERENCE_MAX];
+		int valid = 0;
+		if (!tag_parse(m->recipients[i], r->cfg->from_address, r->cfg->reference_prefix, r->cfg->secret,
+		               r->cfg->secret_len, ref, &valid))
+			continue;
+		if (!valid) {
+			t->bad_tag = 1;
+			continue;
+		}
+		struct conversation c;
+		int rc = db_conversation_by_ref(r->db, ref, &c);
+		if (rc < 0)
+			return -1;
+		if (rc == 0 && !t->tagged)
+			t->tagged = c.id;
+		conversation_free(&c);
+	}
+	/* In-Reply-To first, then References newest to oldest. */
+	for (size_t k = 0; k <= m->nreferences; k++) {
+		const char *id = k == 0 ? m->in_reply_to : m->references[m->nreferences - k];
+		long long conv = 0;
+		char *kind = NULL;
+		if (!id)
+			continue;
+		int rc = db_conversation_by_message_id(r->db, id, &conv, &kind);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			known++;
+			if (kind && !strcmp(kind, "autoreply"))
+				autoreplies++;
+			if (is_adviser_kind(kind)) {
+				if (!t->adviser_side)
+					t->adviser_side = conv;
+			} else if (!t->young_side && conv) {
+				t->young_side = conv;
+			}
+		}
+		free(kind);
+	}
+	t->only_autoreplies = known > 0 && known == autoreplies;
+	if (!reference_in_subject(m->subject, r->cfg->reference_prefix, t->subject_ref))
+		t->subject_ref[0] = '\0';
+	return 0;
+}
+
+static enum automatic_reason classify(struct relay *r, const struct mail *m, int only_autoreplies)
+{
+	struct mail_header *h = xcalloc(m->nfields + 1, sizeof *h);
+	for (size_t i = 0; i < m->nfields; i++) {
+		h[i].name = m->fields[i].name;
+		h[i].value = m->fields[i].value;
+	}
+	struct automatic_input in = {
+		.headers = h,
+		.nheaders = m->nfields,
+		.return_path = m->return_path,
+		.from_address = m->from_address,
+		.subject = m->subject,
+		.content_type = m->content_type,
+		.loop_stamp = r->cfg->loop_header,
+		.own_address = r->cfg->from_address,
+		.answers_only_our_autoreplies = only_autoreplies,
+	};
+	enum automatic_reason why = automatic_classify(&in);
+	free(h);
+	return why;
+}
+
+static char *join_refs(const struct mail *m)
+{
+	struct buf b;
+	buf_init(&b);
+	for (size_t i = 0; i < m->nreferences; i++) {
+		/* In-Reply-To ids come last in m->references; keep the References order. */
+		if (b.len)
+			buf_addc(&b, ' ');
+		buf_adds(&b, m->references[i]);
+	}
+	return b.len ? buf_take(&b) : (buf_free(&b), NULL);
+}
+
+static char *attachment_text(const struct mail *m)
+{
+	struct buf b;
+	if (!m->nattachments)
+		return NULL;
+	buf_init(&b);
+	for (size_t i = 0; i < m->nattachments; i++)
+		buf_printf(&b, "%s (%s, %zu bytes)\n", m->attachments[i].filename[0] ? m->attachments[i].filename : "unnamed",
+		           m->attachments[i].content_type, m->attachments[i].size);
+	return buf_take(&b);
+}
+
+static int store(struct relay *r, struct conversation *c, const char *kind, const struct mail *m, const char *raw,
+                 size_t len, const char *author, const char *body, const char *detail, long long *row)
+{
+	char *refs = join_refs(m), *att = attachment_text(m);
+	struct message_row mr = {
+		.conversation_id = c->id,
+		.kind = kind,
+		.channel = "email",
+		.at = r->now,
+		.message_id = m->message_id,
+		.refs = refs,
+		.author = author,
+		.subject = m->subject,
+		.body = body ? body : m->text,
+		.raw = raw,
+		.raw_len = len,
+		.attachments = att,
+		.detail = detail,
+	};
+	int rc = db_message_add(r->db, &mr, row);
+	free(refs);
+	free(att);
+	return rc;
+}
+
+static int new_conversation(struct relay *r, const char *channel, const char *contact, struct conversation *c)
+{
+	for (int attempt = 0; attempt < 20; attempt++) {
+		unsigned char rnd[REFERENCE_CODE_LEN];
+		char ref[REFERENCE_MAX];
+		gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof rnd);
+		reference_make(r->cfg->reference_prefix, rnd, ref);
+		memset(c, 0, sizeof *c);
+		c->ref = xstrdup(ref);
+		c->channel = xstrdup(channel);
+		c->contact = xstrdup(contact);
+		c->created_at = c->last_activity = r->now;
+		int rc = db_conversation_create(r->db, c);
+		if (rc == 0)
+			return 0;
+		conversation_free(c);
+		if (rc < 0)
+			return -1;
+	}
+	log_error("could not find a free conversation reference");
+	return -1;
+}
+
+/* ---- a young person's email ------------------------------------------------- */
+
+static int from_young_person(struct relay *r, const struct mail *m, const struct threading *t, const char *raw,
+                             size_t len, long long *row)
+{
+	struct conversation c;
+	const char *sender = m->from_address ? m->from_address : (m->return_path && *m->return_path ? m->return_path : NULL);
+	enum automatic_reason automatic = classify(r, m, t->only_autoreplies);
+	int rc = -1, fresh = 0;
+	char remarks[512] = "";
+
+	memset(&c, 0, sizeof c);
+	/* Join by In-Reply-To/References to any id of ours or theirs, then by sender. */
+	if (t->young_side && db_conversation_by_id(r->db, t->young_side, &c) != 0)
+		memset(&c, 0, sizeof c);
+	if (c.id && c.channel && strcmp(c.channel, "email") != 0) {
+		conversation_free(&c);
+	}
+	if (!c.id && sender) {
+		int found = db_conversation_latest_for(r->db, "email", sender, &c);
+		if (found < 0)
+			return -1;
+	}
+	if (!c.id) {
+		if (new_conversation(r, "email", sender ? sender : "unknown", &c) < 0)
+			return -1;
+		fresh = 1;
+	}
+	if (sender && strcasecmp(sender, c.contact) != 0)
+		snprintf(remarks, sizeof remarks, "Note:      written from a different address than this conversation's; "
+		         "replies still go to the conversation's address.\n");
+	if (m->parse_error) {
+		size_t k = strlen(remarks);
+		snprintf(remarks + k, sizeof remarks - k, "Note:      this message could not be read as email (%s); "
+		         "it is shown raw.\n", m->parse_error);
+	}
+
+	const char *detail = automatic ? automatic_reason_text(automatic) : NULL;
+	if (store(r, &c, automatic ? "automatic" : "inbound", m, raw, len, NULL, NULL, detail, row) < 0)
+		goto out;
+
+	struct policy_settings ps = { .autoreply_window = 24 * 3600 };
+	struct policy_input pi = {
+		.now = r->now,
+		.new_conversation = fresh,
+		.automatic = automatic != AUTOMATIC_NONE || !sender,
+		.last_autoreply_at = c.last_autoreply_at,
+		.last_adviser_reply_at = c.last_adviser_reply_at,
+	};
+	struct policy_actions act;
+	policy_decide(&ps, &pi, &act);
+
+	if (!automatic && m->subject) {
+		free(c.subject);
+		c.subject = xstrdup(m->subject);
+	}
+	if (act.forward && outgoing_forward(r, &c, m, *row, remarks[0] ? remarks : NULL) < 0)
+		goto out;
+	if (act.autoreply != POLICY_NO_AUTOREPLY) {
+		if (outgoing_autoreply(r, &c, m) < 0)
+			goto out;
+		c.last_autoreply_at = r->now;
+	}
+	c.last_activity = r->now;
+	if (!automatic) {
+		c.last_inbound_at = r->now;
+		free(c.state);
+		c.state = xstrdup("open");
+	}
+	if (db_conversation_update(r->db, &c) < 0)
+		goto out;
+	log_info("%s: %s email from a young person%s; %s%s", c.ref, fresh ? "first" : "new",
+	         automatic ? " (automatic)" : "", act.forward ? "forwarded" : "not forwarded",
+	         act.autoreply ? ", auto-reply queued" : "");
+	if (automatic)
+		log_info("%s: automatic mail: %s (%s)", c.ref, automatic_reason_text(automatic), act.why);
+	rc = 0;
+out:
+	conversation_free(&c);
+	return rc;
+}
+
+/* ---- the advisers' side ------------------------------------------------------ */
+
+static int hold(struct relay *r, struct conversation *c, const struct mail *m, const char *raw, size_t len,
+                const char *sender, const char *reason, long long *row)
+{
+	if (c && store(r, c, "held", m, raw, len, sender, NULL, reason, row) < 0)
+		return -1;
+	log_warn("%s: reply held, not relayed: %s", c ? c->ref : "-", reason);
+	return outgoing_held(r, c, sender ? sender : "(unknown)", reason, m->text);
+}
+
+static int from_advisers_side(struct relay *r, const struct mail *m, const struct threading *t, enum sender_role role,
+                              const char *raw, size_t len, long long *row)
+{
+	struct conversation c;
+	long long conv = t->tagged ? t->tagged : t->adviser_side;
+	int rc = -1;
+
+	memset(&c, 0, sizeof c);
+	if (conv && db_conversation_by_id(r->db, conv, &c) < 0)
+		return -1;
+	if (!c.id && t->subject_ref[0] && db_conversation_by_ref(r->db, t->subject_ref, &c) < 0)
+		return -1;
+	struct conversation *cp = c.id ? &c : NULL;
+
+	enum automatic_reason automatic = classify(r, m, 0);
+	if (automatic) {
+		/* An out-of-office or bounce from the advisers' side: logged and kept, never relayed. */
+		if (cp && store(r, cp, "automatic", m, raw, len, m->from_address, NULL, automatic_reason_text(automatic), row) < 0)
+			goto out;
+		log_info("%s: automatic mail from the advisers' side not relayed: %s", cp ? cp->ref : "-",
+		         automatic_reason_text(automatic));
+		rc = 0;
+		goto out;
+	}
+	if (role == ROLE_OUTSIDER) {
+		rc = hold(r, cp, m, raw, len, m->from_address, "the sender is not one of the allowed advisers", row);
+		goto out;
+	}
+	if (t->bad_tag && !t->tagged) {
+		rc = hold(r, cp, m, raw, len, m->from_address, "the reply address's signature is not valid", row);
+		goto out;
+	}
+	if (!t->tagged && !t->adviser_side) {
+		rc = hold(r, cp, m, raw, len, m->from_address,
+		          "it does not answer a forward from the relay (no reply tag, no known In-Reply-To or References)", row);
+		goto out;
+	}
+	if (strcmp(c.channel, "email") != 0) {
+		rc = hold(r, cp, m, raw, len, m->from_address, "text message conversations are not supported yet", row);
+		goto out;
+	}
+	char *text = clean_reply(m->text);
+	if (str_is_blank(text)) {
+		if (store(r, cp, "held", m, raw, len, m->from_address, NULL, "nothing left after removing quotes", row) < 0) {
+			free(text);
+			goto out;
+		}
+		log_warn("%s: adviser reply empty after cleaning; not relayed", c.ref);
+		rc = outgoing_refused(r, cp, m->from_address,
+		                      "after removing the quoted history and signature, nothing was left to send.");
+		free(text);
+		goto out;
+	}
+	if (store(r, cp, "reply", m, raw, len, m->from_address, text, NULL, row) < 0 ||
+	    outgoing_reply(r, cp, m->from_address, text, *row) < 0) {
+		free(text);
+		goto out;
+	}
+	free(text);
+	c.last_adviser_reply_at = r->now;
+	c.last_activity = r->now;
+	if (db_conversation_update(r->db, &c) < 0)
+		goto out;
+	log_info("%s: adviser reply relayed by email", c.ref);
+	rc = 0;
+out:
+	conversation_free(&c);
+	return rc;
+}
+
+/* ---- entry ------------------------------------------------------------------ */
+
+static char *dedupe_key(const struct mail *m, const char *raw, size_t len)
+{
+	if (m->message_id && *m->message_id)
+		return xasprintf("mid:%s", m->message_id);
+	unsigned char digest[32];
+	char hex[65];
+	gnutls_hash_fast(GNUTLS_DIG_SHA256, raw, len, digest);
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+	return xasprintf("sha256:%s", hex);
+}
+
+int inbound_email(struct relay *r, const char *source_key, const char *raw, size_t len)
+{
+	struct mail m;
+	struct threading t;
+	struct mail_limits lim = { 20, 500 };
+	long long row = 0;
+	char *key = NULL;
+	int rc = -1, known;
+
+	known = db_inbound_known(r->db, source_key);
+	if (known != 0)
+		return known < 0 ? -1 : 0;
+	mail_parse(raw, len, &lim, &m);
+	key = dedupe_key(&m, raw, len);
+	known = db_inbound_known(r->db, key);
+	if (known < 0)
+		goto out;
+	if (known) {
+		/* The same message again (a UIDVALIDITY rescan, a copy to two addresses). */
+		log_info("a message already received was skipped (%s)", source_key);
+		rc = db_inbound_add(r->db, source_key, 0);
+		goto out;
+	}
+	if (m.from_address && !strcasecmp(m.from_address, r->cfg->from_address) &&
+	    mail_field_get(&m, r->cfg->loop_header)) {
+		log_info("one of the relay's own messages came back; ignored (%s)", source_key);
+		rc = (db_inbound_add(r->db, source_key, 0) < 0 || db_inbound_add(r->db, key, 0) < 0) ? -1 : 0;
+		goto out;
+	}
+	if (read_threads(r, &m, &t) < 0)
+		goto out;
+
+	int adviser = m.from_address && address_list_has(&r->cfg->allowed, m.from_address);
+	int answers_advisers = t.tagged || t.bad_tag || t.adviser_side;
+	if (adviser)
+		rc = from_advisers_side(r, &m, &t, ROLE_ADVISER, raw, len, &row);
+	else if (answers_advisers)
+		rc = from_advisers_side(r, &m, &t, ROLE_OUTSIDER, raw, len, &row);
+	else
+		rc = from_young_person(r, &m, &t, raw, len, &row);
+	if (rc == 0)
+		rc = (db_inbound_add(r->db, source_key, row) < 0 || db_inbound_add(r->db, key, row) < 0) ? -1 : 0;
+out:
+	free(key);
+	mail_free(&m);
+	return rc;
+}

@@ -1,0 +1,124 @@
+/* mailbox.c: the IMAP inbox, polled with a cursor and commit-before-acknowledge. */
+#include "mailbox.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap.h"
+#include "inbound.h"
+#include "log.h"
+#include "util.h"
+
+#define FETCH_BATCH 50
+
+int mailbox_open(struct relay *r, struct imap **out, char *err, size_t errlen)
+{
+	const struct config *c = r->cfg;
+	struct imap_settings s = {
+		.host = c->imap_host,
+		.port = c->imap_port,
+		.security = c->imap_security,
+		.username = c->imap_username,
+		.password = c->imap_password,
+		.mailbox = c->imap_mailbox,
+		.ca_file = c->imap_ca_file,
+		.timeout = c->imap_timeout,
+	};
+	return imap_open(&s, out, err, errlen);
+}
+
+struct batch {
+	struct relay *r;
+	uint32_t validity;
+	uint32_t last_uid;
+	int handled;
+};
+
+static int one_message(void *arg, uint32_t uid, const char *raw, size_t len, int truncated)
+{
+	struct batch *b = arg;
+	char key[512];
+	snprintf(key, sizeof key, "imap:%s:%u:%u", b->r->cfg->imap_mailbox, b->validity, uid);
+	if (truncated)
+		log_warn("message UID %u is larger than [imap] max_message_kb; its first part is kept", uid);
+	if (inbound_email(b->r, key, raw, len) < 0)
+		return -1;
+	if (uid > b->last_uid)
+		b->last_uid = uid;
+	b->handled++;
+	return 0;
+}
+
+int mailbox_poll(struct relay *r, struct imap *im, char *err, size_t errlen)
+{
+	char source[300];
+	long long validity = 0, position = 0;
+	uint32_t *uids = NULL;
+	size_t n = 0;
+	int handled = 0;
+	uint32_t uv = imap_uidvalidity(im);
+
+	snprintf(source, sizeof source, "imap:%s", r->cfg->imap_mailbox);
+	int have = db_cursor_get(r->db, source, &validity, &position);
+	if (have < 0) {
+		snprintf(err, errlen, "database: %s", db_error(r->db));
+		return -1;
+	}
+	int first = have == 1;
+	if (!first && validity != (long long)uv) {
+		log_warn("mailbox %s: UIDVALIDITY changed (%lld to %u); rescanning, duplicates are skipped by Message-ID",
+		         r->cfg->imap_mailbox, validity, uv);
+		position = 0;
+	}
+	if (imap_search(im, (uint32_t)position, first, &uids, &n, err, errlen) < 0)
+		return -1;
+	if (first && n == 0) {
+		uint32_t next = imap_uidnext(im);
+		if (db_begin(r->db) < 0 || db_cursor_set(r->db, source, uv, next ? next - 1 : 0) < 0 ||
+		    db_commit(r->db) < 0) {
+			db_rollback(r->db);
+			snprintf(err, errlen, "database: %s", db_error(r->db));
+			free(uids);
+			return -1;
+		}
+	}
+	if (n)
+		log_info("mailbox %s: %zu new message%s", r->cfg->imap_mailbox, n, n == 1 ? "" : "s");
+	for (size_t i = 0; i < n; i += FETCH_BATCH) {
+		size_t k = n - i < FETCH_BATCH ? n - i : FETCH_BATCH;
+		struct batch b = { r, uv, (uint32_t)position, 0 };
+
+		if (r->stopping && *r->stopping)
+			break;
+		if (db_begin(r->db) < 0) {
+			snprintf(err, errlen, "database: %s", db_error(r->db));
+			goto fail;
+		}
+		if (imap_fetch(im, uids + i, k, (size_t)r->cfg->imap_max_message_kb * 1024, one_message, &b, err,
+		               errlen) < 0) {
+			db_rollback(r->db);
+			goto fail;
+		}
+		/* On a first poll the cursor must still pass every UID below the
+		 * newest unseen one, so take the batch's highest. */
+		uint32_t top = uids[i + k - 1] > b.last_uid ? uids[i + k - 1] : b.last_uid;
+		if (db_cursor_set(r->db, source, uv, top) < 0 || db_commit(r->db) < 0) {
+			db_rollback(r->db);
+			snprintf(err, errlen, "database: %s", db_error(r->db));
+			goto fail;
+		}
+		position = top;
+		handled += b.handled;
+		/* Only now, with the messages safe on disk, tell the server. */
+		if (imap_mark_seen(im, uids + i, k, err, errlen) < 0)
+			log_warn("mailbox: could not mark messages seen (%s); they are stored and will not be taken twice", err);
+		if (handled > 200 && (i / FETCH_BATCH) % 10 == 9)
+			log_info("mailbox %s: %d of %zu handled", r->cfg->imap_mailbox, handled, n);
+	}
+	free(uids);
+	return handled;
+fail:
+	free(uids);
+	return -1;
+}

@@ -1,0 +1,20 @@
+/* outbox.h: sending what the outbox holds.
+ *
+ * A row is marked sent only when the SMTP server accepted the message for
+ * every recipient; a temporary failure waits with exponential backoff and
+ * jitter; a permanent one is marked failed, logged, and kept. */
+#ifndef RELAY_OUTBOX_H
+#define RELAY_OUTBOX_H
+
+#include "relay.h"
+
+/* Sends every due email, batch_size per SMTP session, until none is due.
+ * Returns the number sent, or -1 when the server could not be reached (the
+ * rows stay pending and are retried later; err says why). */
+int outbox_flush(struct relay *r, char *err, size_t errlen);
+
+/* The wait before attempt number `attempts` + 1: retry_min doubling up to
+ * retry_max, with up to 25% jitter from the random value in [0,1). Pure. */
+long long outbox_backoff(int attempts, int retry_min, int retry_max, double random01);
+
+#endif

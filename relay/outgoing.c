@@ -1,0 +1,417 @@
+/* outgoing.c: forwards, auto-replies, relayed replies, receipts and notices. */
+#include "outgoing.h"
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "compose.h"
+#include "log.h"
+#include "reference.h"
+#include "template.h"
+#include "util.h"
+
+#define MAX_REFERENCES 12   /* keep References short: the first and the latest */
+
+struct thread {
+	const char *in_reply_to;
+	const char *const *refs;
+	size_t nrefs;
+};
+
+static const char *domain_of(const char *address)
+{
+	const char *at = strrchr(address, '@');
+	return at ? at + 1 : "localhost";
+}
+
+/* A fresh, stable Message-ID: it is stored with the outbox row and reused on
+ * every retry, so a resend after a crash carries the same id. */
+static char *new_message_id(struct relay *r, const char *ref, const char *kind)
+{
+	unsigned char rnd[8];
+	char hex[17];
+	gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof rnd);
+	for (int i = 0; i < 8; i++)
+		snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+	char *unique = xasprintf("%s.%s.%s", ref ? ref : "relay", kind, hex);
+	char *id = compose_message_id(domain_of(r->cfg->from_address), unique);
+	free(unique);
+	return id;
+}
+
+/* Builds one email and writes it to the outbox. */
+static int queue_email(struct relay *r, struct conversation *c, const char *kind, const char *const *to, size_t nto,
+                       const char *reply_to, const char *subject, const struct thread *th, int auto_submitted,
+                       const char *body, long long message_row)
+{
+	struct compose_address *rcpts = xcalloc(nto, sizeof *rcpts);
+	struct compose_address from = { r->cfg->from_name ? r->cfg->from_name : r->cfg->name, r->cfg->from_address };
+	struct compose_address rt = { r->cfg->from_name ? r->cfg->from_name : r->cfg->name, reply_to };
+	struct compose_header extra[4];
+	size_t nextra = 0;
+	struct buf data, rcptlist;
+	char err[256];
+	int rc = -1;
+	char *msgid = new_message_id(r, c ? c->ref : NULL, kind);
+
+	for (size_t i = 0; i < nto; i++)
+		rcpts[i].address = to[i];
+	/* RFC 3834: our automatic mail says so, and asks Exchange not to answer it. */
+	if (auto_submitted)
+		extra[nextra++] = (struct compose_header){ "Auto-Submitted",
+		                                           auto_submitted == 2 ? "auto-replied" : "auto-generated" };
+	extra[nextra++] = (struct compose_header){ "X-Auto-Response-Suppress", "All" };
+	extra[nextra++] = (struct compose_header){ r->cfg->loop_header, r->cfg->from_address };
+
+	struct compose_message m = {
+		.from = from,
+		.to = rcpts,
+		.nto = nto,
+		.reply_to = reply_to ? &rt : NULL,
+		.subject = subject,
+		.message_id = msgid,
+		.in_reply_to = th ? th->in_reply_to : NULL,
+		.references = th ? th->refs : NULL,
+		.nreferences = th ? th->nrefs : 0,
+		.date = r->now,
+		.extra = extra,
+		.nextra = nextra,
+		.body = body,
+	};
+	buf_init(&data);
+	buf_init(&rcptlist);
+	if (!msgid || compose_build(&m, &data, err, sizeof err) < 0) {
+		log_error("%s: cannot build the %s message: %s", c ? c->ref : "-", kind, msgid ? err : "bad domain");
+		goto out;
+	}
+	for (size_t i = 0; i < nto; i++)
+		buf_printf(&rcptlist, "%s\n", to[i]);
+	struct outbox_row o = {
+		.conversation_id = c ? c->id : 0,
+		.message_row = message_row,
+		.kind = (char *)kind,
+		.channel = "email",
+		.message_id = msgid,
+		.mail_from = r->cfg->from_address,
+		.rcpt = (char *)buf_str(&rcptlist),
+		.data = data.data,
+		.len = data.len,
+		.next_attempt_at = r->now,
+		.created_at = r->now,
+	};
+	if (db_outbox_add(r->db, &o, NULL) < 0)
+		goto out;
+	log_info("%s: %s queued for %zu recipient%s", c ? c->ref : "-", kind, nto, nto == 1 ? "" : "s");
+	rc = 0;
+out:
+	free(msgid);
+	free(rcpts);
+	buf_free(&data);
+	buf_free(&rcptlist);
+	return rc;
+}
+
+/* The advisers' thread: every adviser-facing message names the forwards
+ * before it, so Outlook, Gmail and Thunderbird keep one conversation together. */
+struct adviser_thread {
+	char **ids;
+	size_t n;
+	const char *refs[MAX_REFERENCES];
+	struct thread th;
+};
+
+static int adviser_thread_load(struct relay *r, struct conversation *c, struct adviser_thread *t)
+{
+	memset(t, 0, sizeof *t);
+	if (!c)
+		return 0;
+	if (db_outbox_message_ids(r->db, c->id, "forward", &t->ids, &t->n) < 0)
+		return -1;
+	if (t->n == 0)
+		return 0;
+	size_t k = 0;
+	t->refs[k++] = t->ids[0];
+	size_t start = t->n > MAX_REFERENCES - 1 ? t->n - (MAX_REFERENCES - 1) : 1;
+	for (size_t i = start; i < t->n; i++)
+		t->refs[k++] = t->ids[i];
+	t->th.in_reply_to = t->ids[t->n - 1];
+	t->th.refs = t->refs;
+	t->th.nrefs = k;
+	return 0;
+}
+
+static void adviser_thread_free(struct adviser_thread *t)
+{
+	strings_free(t->ids, t->n);
+}
+
+static char *forward_subject(struct conversation *c, const char *rendered)
+{
+	return xasprintf("[%s] %s", c->ref, rendered ? rendered : "New message");
+}
+
+/* The subject every adviser-facing message of a conversation shares, so that
+ * mail clients that thread by subject keep them together too. */
+static char *thread_subject(struct relay *r, struct conversation *c)
+{
+	struct template_var vars[] = { { "channel", c->channel }, { "service_name", r->cfg->name },
+	                               { "reference", c->ref } };
+	struct template t;
+	struct buf s;
+	char err[256];
+	char *out;
+
+	buf_init(&s);
+	if (template_load(r->cfg->templates, "email/forward", &t, err, sizeof err) == 0 && t.subject &&
+	    template_render(t.subject, vars, 3, &s, err, sizeof err) == 0)
+		out = forward_subject(c, buf_str(&s));
+	else
+		out = forward_subject(c, NULL);
+	template_free(&t);
+	buf_free(&s);
+	return out;
+}
+
+static void attachment_lines(const struct mail *m, struct buf *out)
+{
+	if (!m || m->nattachments == 0)
+		return;
+	buf_adds(out, "Attachments (kept in the relay, not forwarded):\n");
+	for (size_t i = 0; i < m->nattachments; i++)
+		buf_printf(out, "- %s (%s, %zu bytes)\n", m->attachments[i].filename[0] ? m->attachments[i].filename : "unnamed",
+		           m->attachments[i].content_type, m->attachments[i].size);
+	buf_adds(out, "\n");
+}
+
+int outgoing_forward(struct relay *r, struct conversation *c, const struct mail *m, long long message_row,
+                     const char *remarks)
+{
+	char received[64], err[512];
+	struct buf att;
+	struct adviser_thread at;
+	char *subject = NULL, *body = NULL, *tsubject = NULL, *masked = mask_email(c->contact);
+	char *reply_to = tag_address(r->cfg->from_address, c->ref, r->cfg->secret, r->cfg->secret_len);
+	int rc = -1;
+
+	relay_format_time(r->now, received, sizeof received);
+	buf_init(&att);
+	attachment_lines(m, &att);
+	struct template_var vars[] = {
+		{ "service_name", r->cfg->name },
+		{ "reference", c->ref },
+		{ "channel", c->channel },
+		{ "received", received },
+		{ "contact", masked },
+		{ "subject", m && m->subject ? m->subject : "(none)" },
+		{ "text", m ? m->text : "" },
+		{ "attachments", buf_str(&att) },
+		{ "remarks", remarks ? remarks : "" },
+	};
+	if (adviser_thread_load(r, c, &at) < 0)
+		goto out;
+	if (template_fill(r->cfg->templates, "email/forward", vars, sizeof vars / sizeof vars[0], &subject, &body, err,
+	                  sizeof err) < 0) {
+		log_error("%s: %s", c->ref, err);
+		adviser_thread_free(&at);
+		goto out;
+	}
+	tsubject = forward_subject(c, subject);
+	rc = queue_email(r, c, "forward", (const char *const *)r->cfg->forward_to.items, r->cfg->forward_to.n, reply_to,
+	                 tsubject, at.n ? &at.th : NULL, 1, body, message_row);
+	adviser_thread_free(&at);
+out:
+	free(subject);
+	free(body);
+	free(tsubject);
+	free(masked);
+	free(reply_to);
+	buf_free(&att);
+	return rc;
+}
+
+/* "Re: <their subject>" unless it already starts with a reply prefix. */
+static char *reply_subject(const char *theirs, const char *fallback)
+{
+	if (!theirs || str_is_blank(theirs))
+		return xstrdup(fallback ? fallback : "");
+	if (str_startswith_ci(theirs, "re:"))
+		return xstrdup(theirs);
+	return xasprintf("Re: %s", theirs);
+}
+
+/* Threads a message to the young person on their own latest email. */
+struct young_thread {
+	char *last_id;
+	char **refs;
+	size_t nrefs;
+	const char **all;
+	struct thread th;
+};
+
+static int young_thread_load(struct relay *r, struct conversation *c, struct young_thread *t)
+{
+	memset(t, 0, sizeof *t);
+	int rc = db_last_inbound_ids(r->db, c->id, &t->last_id, &t->refs, &t->nrefs);
+	if (rc < 0)
+		return -1;
+	if (!t->last_id)
+		return 0;
+	size_t skip = t->nrefs > MAX_REFERENCES - 1 ? t->nrefs - (MAX_REFERENCES - 1) : 0;
+	t->all = xcalloc(MAX_REFERENCES + 1, sizeof *t->all);
+	size_t k = 0;
+	for (size_t i = skip; i < t->nrefs; i++)
+		t->all[k++] = t->refs[i];
+	t->all[k++] = t->last_id;
+	t->th.in_reply_to = t->last_id;
+	t->th.refs = t->all;
+	t->th.nrefs = k;
+	return 0;
+}
+
+static void young_thread_free(struct young_thread *t)
+{
+	free(t->last_id);
+	strings_free(t->refs, t->nrefs);
+	free(t->all);
+}
+
+int outgoing_autoreply(struct relay *r, struct conversation *c, const struct mail *m)
+{
+	char err[512];
+	char *tsubject = NULL, *body = NULL, *subject = NULL;
+	struct young_thread yt;
+	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c->ref } };
+	int rc = -1;
+	const char *to[1] = { c->contact };
+
+	(void)m;
+	if (template_fill(r->cfg->templates, "email/first_contact", vars, 2, &tsubject, &body, err, sizeof err) < 0) {
+		log_error("%s: %s", c->ref, err);
+		return -1;
+	}
+	if (young_thread_load(r, c, &yt) < 0)
+		goto out;
+	subject = reply_subject(c->subject, tsubject ? tsubject : r->cfg->name);
+	rc = queue_email(r, c, "autoreply", to, 1, r->cfg->from_address, subject, yt.last_id ? &yt.th : NULL, 2, body, 0);
+	young_thread_free(&yt);
+out:
+	free(tsubject);
+	free(body);
+	free(subject);
+	return rc;
+}
+
+int outgoing_reply(struct relay *r, struct conversation *c, const char *adviser, const char *text,
+                   long long message_row)
+{
+	char err[512];
+	char *tsubject = NULL, *body = NULL, *subject = NULL, *rsubject = NULL, *rbody = NULL, *thread = NULL;
+	char *reply_to = tag_address(r->cfg->from_address, c->ref, r->cfg->secret, r->cfg->secret_len);
+	struct young_thread yt;
+	struct adviser_thread at;
+	int rc = -1;
+	const char *to[1] = { c->contact };
+	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c->ref }, { "text", text } };
+
+	memset(&at, 0, sizeof at);
+	memset(&yt, 0, sizeof yt);
+	if (template_fill(r->cfg->templates, "email/reply", vars, 3, &tsubject, &body, err, sizeof err) < 0) {
+		log_error("%s: %s", c->ref, err);
+		goto out;
+	}
+	if (young_thread_load(r, c, &yt) < 0)
+		goto out;
+	subject = reply_subject(c->subject, tsubject ? tsubject : r->cfg->name);
+	/* A human answer: not Auto-Submitted, so the young person's mail client treats it as a person's reply. */
+	if (queue_email(r, c, "reply", to, 1, r->cfg->from_address, subject, yt.last_id ? &yt.th : NULL, 0, body,
+	                message_row) < 0)
+		goto out;
+
+	/* The receipt: exactly what was sent, to every adviser, in the forwards' thread. */
+	struct template_var rvars[] = { { "service_name", r->cfg->name }, { "reference", c->ref },
+	                                { "adviser", adviser },           { "channel", c->channel },
+	                                { "text", body } };
+	if (template_fill(r->cfg->templates, "email/receipt", rvars, 5, &rsubject, &rbody, err, sizeof err) < 0) {
+		log_error("%s: %s", c->ref, err);
+		goto out;
+	}
+	if (adviser_thread_load(r, c, &at) < 0)
+		goto out;
+	thread = thread_subject(r, c);
+	{
+		char *ts = xasprintf("Re: %s", thread);
+		size_t n = r->cfg->forward_to.n;
+		const char **rcpt = xcalloc(n + 1, sizeof *rcpt);
+		for (size_t i = 0; i < n; i++)
+			rcpt[i] = r->cfg->forward_to.items[i];
+		if (!address_list_has(&r->cfg->forward_to, adviser))
+			rcpt[n++] = adviser;
+		rc = queue_email(r, c, "receipt", rcpt, n, reply_to, ts, at.n ? &at.th : NULL, 1, rbody, message_row);
+		free(rcpt);
+		free(ts);
+	}
+out:
+	adviser_thread_free(&at);
+	young_thread_free(&yt);
+	free(tsubject);
+	free(body);
+	free(subject);
+	free(rsubject);
+	free(rbody);
+	free(thread);
+	free(reply_to);
+	return rc;
+}
+
+static int adviser_notice(struct relay *r, struct conversation *c, const char *kind, const char *tmpl,
+                          const struct template_var *vars, size_t n, const char *const *to, size_t nto)
+{
+	char err[512];
+	char *tsubject = NULL, *body = NULL, *subject = NULL;
+	char *reply_to = c ? tag_address(r->cfg->from_address, c->ref, r->cfg->secret, r->cfg->secret_len) : NULL;
+	struct adviser_thread at;
+	int rc = -1;
+
+	if (template_fill(r->cfg->templates, tmpl, vars, n, &tsubject, &body, err, sizeof err) < 0) {
+		log_error("%s: %s", c ? c->ref : "-", err);
+		free(reply_to);
+		return -1;
+	}
+	if (adviser_thread_load(r, c, &at) == 0) {
+		if (c) {
+			char *thread = thread_subject(r, c);
+			subject = xasprintf("Re: %s", thread);
+			free(thread);
+		} else {
+			subject = xasprintf("%s: %s", r->cfg->name, tsubject ? tsubject : "a reply was held");
+		}
+		rc = queue_email(r, c, kind, to, nto, reply_to, subject, at.n ? &at.th : NULL, 1, body, 0);
+		adviser_thread_free(&at);
+	}
+	free(tsubject);
+	free(body);
+	free(subject);
+	free(reply_to);
+	return rc;
+}
+
+int outgoing_held(struct relay *r, struct conversation *c, const char *sender, const char *reason, const char *text)
+{
+	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c ? c->ref : "(unknown)" },
+	                               { "sender", sender },             { "reason", reason },
+	                               { "text", text } };
+	return adviser_notice(r, c, "notice", "email/held", vars, 5, (const char *const *)r->cfg->forward_to.items,
+	                      r->cfg->forward_to.n);
+}
+
+int outgoing_refused(struct relay *r, struct conversation *c, const char *adviser, const char *reason)
+{
+	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c ? c->ref : "(unknown)" },
+	                               { "reason", reason } };
+	const char *to[1] = { adviser };
+	return adviser_notice(r, c, "notice", "email/refused", vars, 3, to, 1);
+}

@@ -1,0 +1,23 @@
+/* relay.h: the running relay's context, shared by the engine's files. */
+#ifndef RELAY_RELAY_H
+#define RELAY_RELAY_H
+
+#include <signal.h>
+
+#include "config.h"
+#include "db.h"
+
+struct relay {
+	struct config *cfg;     /* borrowed */
+	struct db *db;          /* borrowed */
+	long long now;          /* the time of the current step (unix seconds) */
+	volatile sig_atomic_t *stopping;   /* set by SIGTERM/SIGINT; may be NULL */
+};
+
+/* Seconds since the epoch; RELAY_TEST_NOW (digits) pins it for tests. */
+long long relay_clock(void);
+
+/* The service's local time as "Thursday 19 November 2026, 17:31 GMT". */
+void relay_format_time(long long t, char *out, size_t outlen);
+
+#endif

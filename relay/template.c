@@ -1,0 +1,156 @@
+/* template.c: {{placeholder}} templates and the registry of templates. */
+#include "template.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Each template the relay uses and the placeholders it may contain. */
+static const struct {
+	const char *name;
+	const char *vars[16];
+} registry[] = {
+	{ "email/first_contact", { "service_name", "reference", NULL } },
+	{ "email/forward", { "service_name", "reference", "channel", "received", "contact", "subject", "text",
+	                     "attachments", "remarks", NULL } },
+	{ "email/reply", { "service_name", "reference", "text", NULL } },
+	{ "email/receipt", { "service_name", "reference", "adviser", "channel", "text", NULL } },
+	{ "email/held", { "service_name", "reference", "sender", "reason", "text", NULL } },
+	{ "email/refused", { "service_name", "reference", "reason", NULL } },
+};
+
+#define NREGISTRY (sizeof registry / sizeof registry[0])
+
+int template_render(const char *text, const struct template_var *vars, size_t n, struct buf *out, char *err,
+                    size_t errlen)
+{
+	struct buf b;
+	const char *p = text;
+
+	buf_init(&b);
+	while (*p) {
+		const char *open = strstr(p, "{{");
+		if (!open) {
+			buf_adds(&b, p);
+			break;
+		}
+		buf_add(&b, p, (size_t)(open - p));
+		const char *close = strstr(open + 2, "}}");
+		if (!close) {
+			snprintf(err, errlen, "'{{' without '}}'");
+			buf_free(&b);
+			return -1;
+		}
+		const char *s = open + 2, *e = close;
+		while (s < e && *s == ' ')
+			s++;
+		while (e > s && e[-1] == ' ')
+			e--;
+		size_t len = (size_t)(e - s);
+		size_t i;
+		for (i = 0; i < n; i++)
+			if (strlen(vars[i].name) == len && strncmp(vars[i].name, s, len) == 0)
+				break;
+		if (i == n) {
+			snprintf(err, errlen, "unknown placeholder {{%.*s}}", (int)(len > 40 ? 40 : len), s);
+			buf_free(&b);
+			return -1;
+		}
+		if (vars[i].value)
+			buf_adds(&b, vars[i].value);
+		p = close + 2;
+	}
+	buf_add(out, b.data ? b.data : "", b.len);
+	buf_free(&b);
+	return 0;
+}
+
+int template_load(const char *dir, const char *name, struct template *t, char *err, size_t errlen)
+{
+	char *path = xasprintf("%s/%s.txt", dir, name), *data;
+	char why[512];
+
+	memset(t, 0, sizeof *t);
+	if (file_read(path, 256 * 1024, &data, NULL, why, sizeof why) < 0) {
+		snprintf(err, errlen, "template %s: %s", name, why);
+		free(path);
+		return -1;
+	}
+	free(path);
+	char *body = data;
+	if (strncmp(data, "Subject:", 8) == 0) {
+		char *nl = strchr(data, '\n');
+		t->subject = xstrndup(data + 8, nl ? (size_t)(nl - data - 8) : strlen(data + 8));
+		str_trim(t->subject);
+		body = nl ? nl + 1 : data + strlen(data);
+		if (*body == '\r')
+			body++;
+		if (*body == '\n')
+			body++;
+	}
+	t->body = xstrdup(body);
+	free(data);
+	return 0;
+}
+
+void template_free(struct template *t)
+{
+	if (!t)
+		return;
+	free(t->subject);
+	free(t->body);
+	memset(t, 0, sizeof *t);
+}
+
+int template_fill(const char *dir, const char *name, const struct template_var *vars, size_t n, char **subject,
+                  char **body, char *err, size_t errlen)
+{
+	struct template t;
+	struct buf s, b;
+	char why[256];
+
+	*subject = NULL;
+	*body = NULL;
+	if (template_load(dir, name, &t, err, errlen) < 0)
+		return -1;
+	buf_init(&s);
+	buf_init(&b);
+	if ((t.subject && template_render(t.subject, vars, n, &s, why, sizeof why) < 0) ||
+	    template_render(t.body, vars, n, &b, why, sizeof why) < 0) {
+		snprintf(err, errlen, "template %s: %s", name, why);
+		buf_free(&s);
+		buf_free(&b);
+		template_free(&t);
+		return -1;
+	}
+	*subject = t.subject ? buf_take(&s) : NULL;
+	*body = buf_take(&b);
+	buf_free(&s);
+	template_free(&t);
+	return 0;
+}
+
+int template_check_all(const char *dir, void (*report)(void *arg, const char *name, const char *problem), void *arg)
+{
+	int bad = 0;
+	for (size_t i = 0; i < NREGISTRY; i++) {
+		struct template_var vars[16];
+		size_t n = 0;
+		char err[512];
+		char *subject = NULL, *body = NULL;
+
+		for (; registry[i].vars[n]; n++) {
+			vars[n].name = registry[i].vars[n];
+			vars[n].value = "x";
+		}
+		if (template_fill(dir, registry[i].name, vars, n, &subject, &body, err, sizeof err) < 0) {
+			report(arg, registry[i].name, err);
+			bad++;
+		} else {
+			report(arg, registry[i].name, NULL);
+		}
+		free(subject);
+		free(body);
+	}
+	return bad;
+}

@@ -1,0 +1,99 @@
+"""Helpers to run the relay against a sandbox: configuration, running, reading the database."""
+import os
+import sqlite3
+import subprocess
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+RELAY = os.environ.get("RELAY_BIN", os.path.join(ROOT, "build", "relay"))
+
+SERVICE = "rusafe@example.org"
+ADVISERS = ["adviser1@example.org", "adviser2@example.org"]
+URGENT = "oncall@example.org"
+
+
+def write_private(path, text):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+def make_config(sb, work, imap_host="localhost", imap_port=None, imap_security="tls",
+                smtp_port=None, extra="", templates=None):
+    """Writes work/relay.conf for sandbox sb and returns its path."""
+    os.makedirs(work, exist_ok=True)
+    os.chmod(work, 0o700)
+    password = open(sb.password_file).read().strip()
+    write_private(os.path.join(work, "imap.password"), password + "\n")
+    write_private(os.path.join(work, "smtp.password"), password + "\n")
+    write_private(os.path.join(work, "secret"), "test-secret-0123456789abcdef0123456789\n")
+    if imap_port is None:
+        imap_port = sb.imaps_port if imap_security == "tls" else sb.imap_port
+    conf = f"""[service]
+name = R-U-Safe?
+reference_prefix = RUS
+database = relay.db
+templates = {templates or os.path.join(ROOT, 'templates')}
+timezone = Europe/London
+poll_interval = 5
+secret_file = secret
+
+[imap]
+host = {imap_host}
+port = {imap_port}
+security = {imap_security}
+username = {SERVICE}
+password_file = imap.password
+ca_file = {sb.ca_file}
+timeout = 5
+
+[smtp]
+host = localhost
+port = {smtp_port or sb.smtp_port}
+security = starttls
+username = {SERVICE}
+password_file = smtp.password
+from = R-U-Safe? <{SERVICE}>
+ca_file = {sb.ca_file}
+timeout = 10
+
+[advisers]
+forward_to = {", ".join(ADVISERS)}
+allowed = {", ".join(ADVISERS)}
+urgent_to = {URGENT}
+
+[outbox]
+retry_min = 1
+retry_max = 10
+{extra}"""
+    path = os.path.join(work, "relay.conf")
+    with open(path, "w") as f:
+        f.write(conf)
+    return path
+
+
+def relay(conf, *args, timeout=60, env=None):
+    """Runs the relay; returns CompletedProcess with text stdout/stderr."""
+    e = dict(os.environ)
+    if env:
+        e.update(env)
+    return subprocess.run([RELAY, "-c", conf, *args], capture_output=True, text=True, timeout=timeout, env=e)
+
+
+def db(conf):
+    return sqlite3.connect(os.path.join(os.path.dirname(conf), "relay.db"))
+
+
+def mail(frm, to, subject, body, msgid=None, extra_headers=(), in_reply_to=None, references=None,
+         content_type="text/plain; charset=utf-8"):
+    """A simple RFC 5322 message as bytes (CRLF)."""
+    lines = [f"From: {frm}", f"To: {to}", f"Subject: {subject}",
+             "Date: Sat, 21 Nov 2026 10:00:00 +0000", "MIME-Version: 1.0",
+             f"Content-Type: {content_type}", "Content-Transfer-Encoding: 8bit"]
+    if msgid:
+        lines.append(f"Message-ID: <{msgid}>")
+    if in_reply_to:
+        lines.append(f"In-Reply-To: <{in_reply_to}>")
+    if references:
+        lines.append("References: " + " ".join(f"<{r}>" for r in references))
+    lines.extend(extra_headers)
+    return ("\r\n".join(lines) + "\r\n\r\n" + body.replace("\n", "\r\n")).encode()

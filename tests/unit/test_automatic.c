@@ -1,0 +1,238 @@
+/* Unit tests for automatic.c: one case per rule, the near-misses that must
+ * stay human, and messages where several rules hold at once. */
+#include "check.h"
+#include "automatic.h"
+
+#include <stdio.h>
+
+#define OWN "relay@rusafe.example.org"
+#define STAMP "X-RUSafe-Loop"
+
+struct tcase {
+	const char *name;
+	struct mail_header h[6];   /* ends at the first NULL name */
+	const char *return_path;
+	const char *from;
+	const char *subject;
+	const char *content_type;
+	int answers_only_ours;
+	enum automatic_reason want;
+};
+
+/* A plain mail from a person unless the case says otherwise. */
+#define YP "sam.young@example.net"
+
+static const struct tcase cases[] = {
+	/* --- ordinary mail ------------------------------------------------- */
+	{ "plain young person", { { "Subject", "help" } }, YP, YP, "I need to talk", "text/plain", 0, AUTOMATIC_NONE },
+	{ "adviser reply", { { "In-Reply-To", "<a@rusafe>" } }, "jo@council.example", "jo@council.example",
+	  "Re: [RUS-7K3F2] I need to talk", "multipart/alternative", 0, AUTOMATIC_NONE },
+	{ "nothing known", { { NULL, NULL } }, NULL, NULL, NULL, NULL, 0, AUTOMATIC_NONE },
+
+	/* --- Auto-Submitted ------------------------------------------------- */
+	{ "auto-submitted auto-replied", { { "Auto-Submitted", "auto-replied" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_SUBMITTED },
+	{ "auto-submitted auto-generated", { { "Auto-Submitted", "auto-generated" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_SUBMITTED },
+	{ "auto-submitted case and params", { { "auto-submitted", " Auto-Replied; owner-email=\"x@y\"" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_SUBMITTED },
+	{ "auto-submitted unknown value", { { "Auto-Submitted", "auto-notified" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_SUBMITTED },
+	{ "auto-submitted empty", { { "Auto-Submitted", "  " } }, YP, YP, "hi", NULL, 0, AUTOMATIC_SUBMITTED },
+	{ "near: auto-submitted no", { { "Auto-Submitted", "no" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_NONE },
+	{ "near: auto-submitted NO with comment", { { "Auto-Submitted", " NO (human)" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_NONE },
+	{ "near: auto-submitted no with params", { { "Auto-Submitted", "no; x=1" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_NONE },
+	{ "near: auto-submitted nope", { { "Auto-Submitted", "nope" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_SUBMITTED },
+
+	/* --- Precedence ----------------------------------------------------- */
+	{ "precedence bulk", { { "Precedence", "bulk" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_PRECEDENCE },
+	{ "precedence junk", { { "Precedence", "Junk" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_PRECEDENCE },
+	{ "precedence list", { { "PRECEDENCE", " LIST " } }, YP, YP, "hi", NULL, 0, AUTOMATIC_PRECEDENCE },
+	{ "precedence auto_reply", { { "Precedence", "auto_reply" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_PRECEDENCE },
+	{ "near: precedence first-class", { { "Precedence", "first-class" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_NONE },
+	{ "near: precedence special-delivery", { { "Precedence", "special-delivery" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_NONE },
+	{ "near: precedence bulky", { { "Precedence", "bulky" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_NONE },
+
+	/* --- List-* ---------------------------------------------------------- */
+	{ "list-id", { { "List-Id", "<news.example.org>" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_LIST },
+	{ "list-unsubscribe", { { "List-Unsubscribe", "<mailto:u@x>" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_LIST },
+	{ "list-post lowercase", { { "list-post", "NO" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_LIST },
+	{ "mailing-list (ezmlm)", { { "Mailing-List", "contact x-help@y" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_LIST },
+	{ "near: x-list-id is not list-*", { { "X-Listed", "yes" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_NONE },
+	{ "near: listener header", { { "Listener", "yes" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_NONE },
+
+	/* --- X-Auto-Response-Suppress -------------------------------------------- */
+	{ "suppress all", { { "X-Auto-Response-Suppress", "All" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_SUPPRESS },
+	{ "suppress oof in list", { { "X-Auto-Response-Suppress", "DR, RN, NRN, OOF, AutoReply" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_SUPPRESS },
+	{ "suppress lowercase", { { "x-auto-response-suppress", "oof" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_SUPPRESS },
+	{ "near: suppress DR RN only", { { "X-Auto-Response-Suppress", "DR, RN, NRN" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_NONE },
+	{ "near: suppress OOFX", { { "X-Auto-Response-Suppress", "OOFX,Allx" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_NONE },
+
+	/* --- X-Autoreply and friends --------------------------------------- */
+	{ "x-autoreply", { { "X-Autoreply", "yes" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_AUTOREPLY_HEADER },
+	{ "x-autorespond", { { "X-Autorespond", "" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_AUTOREPLY_HEADER },
+	{ "x-autoresponder", { { "X-AUTORESPONDER", "vacation" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_AUTOREPLY_HEADER },
+	{ "near: x-autoreply-to", { { "X-Autoreply-To", "x@y" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_NONE },
+
+	/* --- loops ------------------------------------------------------------ */
+	{ "our loop stamp", { { STAMP, "1" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_LOOP },
+	{ "our loop stamp lowercase", { { "x-rusafe-loop", "" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_LOOP },
+	{ "x-loop names us", { { "X-Loop", OWN } }, YP, YP, "hi", NULL, 0, AUTOMATIC_LOOP },
+	{ "x-loop names us bracketed upper", { { "X-Loop", "<RELAY@RUSAFE.EXAMPLE.ORG>" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_LOOP },
+	{ "near: x-loop names another", { { "X-Loop", "helpdesk@other.example" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_NONE },
+	{ "near: x-loop longer local part", { { "X-Loop", "not" OWN } }, YP, YP, "hi", NULL, 0, AUTOMATIC_NONE },
+	{ "near: x-loop longer domain", { { "X-Loop", OWN ".uk" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_NONE },
+	{ "near: other loop stamp", { { "X-Other-Loop", "1" } }, YP, YP, "hi", NULL, 0, AUTOMATIC_NONE },
+
+	/* --- envelope and system senders ----------------------------------- */
+	{ "null return-path", { { NULL, NULL } }, "", "someone@example.org", "hi", NULL, 0, AUTOMATIC_NULL_SENDER },
+	{ "null return-path with brackets", { { NULL, NULL } }, "<>", "someone@example.org", "hi", NULL, 0, AUTOMATIC_NULL_SENDER },
+	{ "near: absent return-path", { { NULL, NULL } }, NULL, YP, "hi", NULL, 0, AUTOMATIC_NONE },
+	{ "mailer-daemon", { { NULL, NULL } }, YP, "MAILER-DAEMON@mx.example.org", "hi", NULL, 0, AUTOMATIC_SYSTEM_SENDER },
+	{ "mailer-daemon bare", { { NULL, NULL } }, YP, "Mailer-Daemon", "hi", NULL, 0, AUTOMATIC_SYSTEM_SENDER },
+	{ "postmaster", { { NULL, NULL } }, YP, "postmaster@example.org", "hi", NULL, 0, AUTOMATIC_SYSTEM_SENDER },
+	{ "noreply", { { NULL, NULL } }, YP, "noreply@example.org", "hi", NULL, 0, AUTOMATIC_SYSTEM_SENDER },
+	{ "no-reply upper", { { NULL, NULL } }, YP, "No-Reply@Example.org", "hi", NULL, 0, AUTOMATIC_SYSTEM_SENDER },
+	{ "noreply-service", { { NULL, NULL } }, YP, "noreply-dmarc@example.org", "hi", NULL, 0, AUTOMATIC_SYSTEM_SENDER },
+	{ "noreply.dot", { { NULL, NULL } }, YP, "noreply.alerts@example.org", "hi", NULL, 0, AUTOMATIC_SYSTEM_SENDER },
+	{ "do-not-reply", { { NULL, NULL } }, YP, "do-not-reply@example.org", "hi", NULL, 0, AUTOMATIC_SYSTEM_SENDER },
+	{ "donotreply", { { NULL, NULL } }, YP, "DoNotReply@example.org", "hi", NULL, 0, AUTOMATIC_SYSTEM_SENDER },
+	{ "owner-list", { { NULL, NULL } }, YP, "owner-youth-news@lists.example.org", "hi", NULL, 0, AUTOMATIC_SYSTEM_SENDER },
+	{ "list-request", { { NULL, NULL } }, YP, "youth-news-request@lists.example.org", "hi", NULL, 0, AUTOMATIC_SYSTEM_SENDER },
+	{ "listserv", { { NULL, NULL } }, YP, "LISTSERV@example.org", "hi", NULL, 0, AUTOMATIC_SYSTEM_SENDER },
+	{ "majordomo", { { NULL, NULL } }, YP, "majordomo@example.org", "hi", NULL, 0, AUTOMATIC_SYSTEM_SENDER },
+	{ "bounce", { { NULL, NULL } }, YP, "bounce@example.org", "hi", NULL, 0, AUTOMATIC_SYSTEM_SENDER },
+	{ "bounces+verp in return-path", { { NULL, NULL } }, "bounces+sam=example.net@mail.example.org", YP, "hi", NULL, 0, AUTOMATIC_SYSTEM_SENDER },
+	{ "bounce-123 in return-path", { { NULL, NULL } }, "bounce-12345-abc@esp.example", YP, "hi", NULL, 0, AUTOMATIC_SYSTEM_SENDER },
+	{ "mailman -bounces", { { NULL, NULL } }, "news-bounces@lists.example.org", YP, "hi", NULL, 0, AUTOMATIC_SYSTEM_SENDER },
+	{ "noreply with plus", { { NULL, NULL } }, YP, "noreply+abc@example.org", "hi", NULL, 0, AUTOMATIC_SYSTEM_SENDER },
+	{ "near: noreplyhelp", { { NULL, NULL } }, YP, "noreplyhelp@example.org", "hi", NULL, 0, AUTOMATIC_NONE },
+	{ "near: bouncer", { { NULL, NULL } }, YP, "bouncer99@example.net", "hi", NULL, 0, AUTOMATIC_NONE },
+	{ "near: postmaster2", { { NULL, NULL } }, YP, "postmasters@example.net", "hi", NULL, 0, AUTOMATIC_NONE },
+	{ "near: owner alone", { { NULL, NULL } }, YP, "owner@example.net", "hi", NULL, 0, AUTOMATIC_NONE },
+	{ "near: owner- empty", { { NULL, NULL } }, YP, "owner-@example.net", "hi", NULL, 0, AUTOMATIC_NONE },
+	{ "near: -request empty", { { NULL, NULL } }, YP, "-request@example.net", "hi", NULL, 0, AUTOMATIC_NONE },
+	{ "near: requested", { { NULL, NULL } }, YP, "help-requested@example.net", "hi", NULL, 0, AUTOMATIC_NONE },
+	{ "near: noreply in domain", { { NULL, NULL } }, YP, "sam@noreply.example.net", "hi", NULL, 0, AUTOMATIC_NONE },
+	{ "near: mailer-daemon in domain", { { NULL, NULL } }, YP, "sam@mailer-daemon.example", "hi", NULL, 0, AUTOMATIC_NONE },
+	{ "near: replyno", { { NULL, NULL } }, YP, "jo.noreply@example.net", "hi", NULL, 0, AUTOMATIC_NONE },
+
+	/* --- reports ----------------------------------------------------------- */
+	{ "multipart/report", { { NULL, NULL } }, YP, YP, "Delivery Status Notification", "multipart/report", 0, AUTOMATIC_REPORT },
+	{ "multipart/report upper with params", { { NULL, NULL } }, YP, YP, "Read: hi", "Multipart/Report; report-type=disposition-notification", 0, AUTOMATIC_REPORT },
+	{ "near: multipart/mixed", { { NULL, NULL } }, YP, YP, "hi", "multipart/mixed", 0, AUTOMATIC_NONE },
+	{ "near: multipart/reports", { { NULL, NULL } }, YP, YP, "hi", "multipart/reports", 0, AUTOMATIC_NONE },
+
+	/* --- answers to our own auto-replies ---------------------------------- */
+	{ "answers only our auto-replies", { { NULL, NULL } }, YP, YP, "Re: We got your message", NULL, 1, AUTOMATIC_OUR_AUTOREPLY },
+
+	/* --- out-of-office subjects -------------------------------------------- */
+	{ "outlook automatic reply", { { NULL, NULL } }, YP, YP, "Automatic reply: [RUS-7K3F2] New message", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "auto: prefix", { { NULL, NULL } }, YP, YP, "Auto: Re: [RUS-7K3F2] hello", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "autoreply", { { NULL, NULL } }, YP, YP, "AUTOREPLY", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "auto-reply", { { NULL, NULL } }, YP, YP, "Auto-Reply: thanks for your email", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "out of office", { { NULL, NULL } }, YP, YP, "Out of Office", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "out-of-office hyphens", { { NULL, NULL } }, YP, YP, "Out-Of-Office: back on Monday", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "near: I am out of the office", { { NULL, NULL } }, YP, YP, "I am out of the office", NULL, 0, AUTOMATIC_NONE },
+	{ "out of the office at start", { { NULL, NULL } }, YP, YP, "Out of the office until 3 December", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "away from my desk", { { NULL, NULL } }, YP, YP, "Away from my desk", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "after Re: prefix", { { NULL, NULL } }, YP, YP, "Re: Out of Office", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "after tag", { { NULL, NULL } }, YP, YP, "[RUS-7K3F2] Automatic reply: New message", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "after RE: and tag", { { NULL, NULL } }, YP, YP, "RE: [RUS-7K3F2] Out of office", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "after counted Re[2]:", { { NULL, NULL } }, YP, YP, "Re[2]: AW: Automatic reply", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "german abwesenheitsnotiz", { { NULL, NULL } }, YP, YP, "Abwesenheitsnotiz: Re: [RUS-7K3F2] Hallo", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "german automatische antwort after AW", { { NULL, NULL } }, YP, YP, "AW: Automatische Antwort: Hallo", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "german abwesenheit alone", { { NULL, NULL } }, YP, YP, "Abwesenheit", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "german abwesenheit colon", { { NULL, NULL } }, YP, YP, "Abwesenheit: bis 28.11.", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "french reponse automatique accented", { { NULL, NULL } }, YP, YP, "Réponse automatique : [RUS-7K3F2] Bonjour", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "french upper accented", { { NULL, NULL } }, YP, YP, "RÉPONSE AUTOMATIQUE", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "french unaccented", { { NULL, NULL } }, YP, YP, "Reponse automatique: Bonjour", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "french absence alone", { { NULL, NULL } }, YP, YP, "Absence", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "french absence with dates", { { NULL, NULL } }, YP, YP, "Absence (21/11 - 28/11)", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "spanish respuesta automatica", { { NULL, NULL } }, YP, YP, "Respuesta automática: Hola", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "spanish fuera de la oficina", { { NULL, NULL } }, YP, YP, "Fuera de la oficina", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "italian risposta automatica", { { NULL, NULL } }, YP, YP, "R: Risposta automatica: Ciao", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "italian fuori ufficio", { { NULL, NULL } }, YP, YP, "Fuori ufficio", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "dutch automatisch antwoord", { { NULL, NULL } }, YP, YP, "Automatisch antwoord: Hallo", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "dutch afwezig", { { NULL, NULL } }, YP, YP, "Afwezig", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "swedish autosvar after SV", { { NULL, NULL } }, YP, YP, "SV: Autosvar: Hej", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "swedish franvaro accented", { { NULL, NULL } }, YP, YP, "Frånvaro", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "norwegian autosvar", { { NULL, NULL } }, YP, YP, "Autosvar", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "polish poza biurem", { { NULL, NULL } }, YP, YP, "Poza biurem", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "polish odpowiedz automatyczna", { { NULL, NULL } }, YP, YP, "Odpowiedź automatyczna: Cześć", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "no-break space inside", { { NULL, NULL } }, YP, YP, "Out\xC2\xA0of\xC2\xA0Office", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "near: out of ideas", { { NULL, NULL } }, YP, YP, "Out of ideas", NULL, 0, AUTOMATIC_NONE },
+	{ "near: absent from school", { { NULL, NULL } }, YP, YP, "Absent from school", NULL, 0, AUTOMATIC_NONE },
+	{ "near: I am absent from school", { { NULL, NULL } }, YP, YP, "I am absent from school", NULL, 0, AUTOMATIC_NONE },
+	{ "near: absence from school", { { NULL, NULL } }, YP, YP, "Absence from school", NULL, 0, AUTOMATIC_NONE },
+	{ "near: out of office hours", { { NULL, NULL } }, YP, YP, "Out of office hours - can I still message?", NULL, 0, AUTOMATIC_NONE },
+	{ "near: pattern mid-subject", { { NULL, NULL } }, YP, YP, "Re: my mum sent an automatic reply", NULL, 0, AUTOMATIC_NONE },
+	{ "near: autoreplying word", { { NULL, NULL } }, YP, YP, "Autoreplying is annoying", NULL, 0, AUTOMATIC_NONE },
+	{ "near: auto without colon", { { NULL, NULL } }, YP, YP, "Auto crash yesterday", NULL, 0, AUTOMATIC_NONE },
+	{ "near: out of officers", { { NULL, NULL } }, YP, YP, "Out of officers to talk to?", NULL, 0, AUTOMATIC_NONE },
+	{ "near: afwezigheid vader", { { NULL, NULL } }, YP, YP, "Afwezig vader", NULL, 0, AUTOMATIC_NONE },
+	{ "near: Re: alone", { { NULL, NULL } }, YP, YP, "Re:", NULL, 0, AUTOMATIC_NONE },
+	{ "near: unterminated tag", { { NULL, NULL } }, YP, YP, "[RUS-7K3F2 Out of Office", NULL, 0, AUTOMATIC_NONE },
+	{ "near: empty subject", { { NULL, NULL } }, YP, YP, "", NULL, 0, AUTOMATIC_NONE },
+	{ "truncated utf-8 in subject", { { NULL, NULL } }, YP, YP, "Hi \xC3", NULL, 0, AUTOMATIC_NONE },
+
+	/* --- several rules: the most telling one is reported ------------------- */
+	{ "combined: bounce with null sender and report", { { "Auto-Submitted", "auto-replied" } }, "",
+	  "MAILER-DAEMON@mx.example.org", "Undelivered Mail Returned to Sender", "multipart/report", 0, AUTOMATIC_NULL_SENDER },
+	{ "combined: our mail back beats everything", { { "Auto-Submitted", "auto-replied" }, { STAMP, "1" }, { "Precedence", "bulk" } },
+	  "", "noreply@example.org", "Automatic reply: x", "multipart/report", 1, AUTOMATIC_LOOP },
+	{ "combined: exchange ooo", { { "Auto-Submitted", "auto-replied" }, { "X-Auto-Response-Suppress", "All" } },
+	  "jo@council.example", "jo@council.example", "Automatic reply: [RUS-7K3F2] hello", NULL, 0, AUTOMATIC_SUBMITTED },
+	{ "combined: suppress before precedence", { { "Precedence", "bulk" }, { "X-Auto-Response-Suppress", "OOF" } },
+	  YP, YP, "hi", NULL, 0, AUTOMATIC_SUPPRESS },
+	{ "combined: newsletter", { { "List-Unsubscribe", "<https://x>" }, { "Precedence", "bulk" } },
+	  "bounces+1@esp.example", "news@example.org", "Our news", NULL, 0, AUTOMATIC_PRECEDENCE },
+	{ "combined: subject only from adviser", { { "Auto-Submitted", "no" }, { "Precedence", "first-class" } },
+	  "jo@council.example", "jo@council.example", "Out of Office: Jo", NULL, 0, AUTOMATIC_OOO_SUBJECT },
+	{ "combined: later auto-submitted counts", { { "Auto-Submitted", "no" }, { "Auto-Submitted", "auto-generated" } },
+	  YP, YP, "hi", NULL, 0, AUTOMATIC_SUBMITTED },
+	{ "combined: null header entries skipped", { { "X-Empty", NULL }, { "Precedence", NULL }, { "Auto-Submitted", NULL } },
+	  YP, YP, "hi", NULL, 0, AUTOMATIC_SUBMITTED },
+};
+
+int main(void)
+{
+	size_t ncases = sizeof cases / sizeof cases[0];
+
+	for (size_t i = 0; i < ncases; i++) {
+		const struct tcase *c = &cases[i];
+		struct automatic_input in = { 0 };
+		size_t n = 0;
+		char label[160];
+
+		while (n < 6 && c->h[n].name)
+			n++;
+		in.headers = c->h;
+		in.nheaders = n;
+		in.return_path = c->return_path;
+		in.from_address = c->from;
+		in.subject = c->subject;
+		in.content_type = c->content_type;
+		in.loop_stamp = STAMP;
+		in.own_address = OWN;
+		in.answers_only_our_autoreplies = c->answers_only_ours;
+		enum automatic_reason got = automatic_classify(&in);
+		snprintf(label, sizeof label, "%s (got \"%s\")", c->name, automatic_reason_text(got));
+		CHECK_INT(label, got, c->want);
+	}
+
+	/* No loop stamp or own address configured: the loop rules are off. */
+	{
+		struct mail_header h[] = { { "X-Loop", "" }, { "", "x" } };
+		struct automatic_input in = { .headers = h, .nheaders = 2, .loop_stamp = "", .own_address = "" };
+		CHECK_INT("empty stamp and own address never match", automatic_classify(&in), AUTOMATIC_NONE);
+		in.loop_stamp = NULL;
+		in.own_address = NULL;
+		CHECK_INT("NULL stamp and own address never match", automatic_classify(&in), AUTOMATIC_NONE);
+	}
+	CHECK_INT("NULL input", automatic_classify(NULL), AUTOMATIC_NONE);
+
+	CHECK_STR("reason text ooo", automatic_reason_text(AUTOMATIC_OOO_SUBJECT), "out-of-office subject");
+	CHECK_STR("reason text none", automatic_reason_text(AUTOMATIC_NONE), "not automatic");
+	CHECK_STR("reason text out of range", automatic_reason_text((enum automatic_reason)99), "unknown");
+	for (int r = AUTOMATIC_NONE; r <= AUTOMATIC_OOO_SUBJECT; r++)
+		CHECK("every reason has a text", automatic_reason_text((enum automatic_reason)r)[0] != '\0' &&
+		      strcmp(automatic_reason_text((enum automatic_reason)r), "unknown") != 0);
+	return check_done();
+}

@@ -1,0 +1,153 @@
+/* Unit tests for config.c: every mistake names the file, the line and the key. */
+#include "check.h"
+#include "config.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/relay-test-config-XXXXXX";
+
+static const char *base =
+	"[service]\n"
+	"secret_file = secret\n"
+	"database = relay.db\n"
+	"[imap]\n"
+	"host = imap.example.org\n"
+	"username = rusafe@example.org\n"
+	"password_file = pw\n"
+	"[smtp]\n"
+	"host = smtp.example.org\n"
+	"from = R-U-Safe? <rusafe@example.org>\n"
+	"[advisers]\n"
+	"forward_to = a1@example.org, A2@Example.org\n"
+	"allowed = a1@example.org\n";
+
+static char *write_conf(const char *name, const char *text)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+/* Loads base + extra; returns 0/-1 and the error. */
+static int try(const char *extra, char *err, size_t errlen, struct config **out)
+{
+	char *text = xasprintf("%s%s", base, extra);
+	char *path = write_conf("relay.conf", text);
+	struct config *c = NULL;
+	int rc = config_load(path, &c, err, errlen);
+	if (out)
+		*out = c;
+	else
+		config_free(c);
+	free(text);
+	free(path);
+	return rc;
+}
+
+static void expect_error(const char *name, const char *extra, const char *want)
+{
+	char err[1024] = "";
+	int rc = try(extra, err, sizeof err, NULL);
+	CHECK(name, rc == -1 && strstr(err, want) != NULL);
+	if (rc != -1 || !strstr(err, want))
+		printf("  error was: %s\n  wanted:    %s\n", err, want);
+}
+
+int main(void)
+{
+	char err[1024];
+	struct config *c = NULL;
+
+	if (!mkdtemp(dir))
+		return 1;
+	CHECK("base loads", try("", err, sizeof err, &c) == 0);
+	if (c) {
+		CHECK_STR("default name", c->name, "R-U-Safe?");
+		CHECK_STR("default timezone", c->timezone, "Europe/London");
+		CHECK_INT("default imap port for tls", c->imap_port, 993);
+		CHECK_INT("default smtp port for starttls", c->smtp_port, 587);
+		CHECK_STR("from address", c->from_address, "rusafe@example.org");
+		CHECK_STR("from name", c->from_name, "R-U-Safe?");
+		CHECK_INT("forward_to count", c->forward_to.n, 2);
+		CHECK_STR("addresses lower-cased", c->forward_to.items[1], "a2@example.org");
+		CHECK("relative path resolved", strstr(c->secret_file, dir) == c->secret_file);
+		CHECK_INT("idle default", c->imap_idle, 1);
+		config_free(c);
+	}
+	expect_error("unknown key names line and key", "poll_intervall = 5\n", "relay.conf:14: [advisers] poll_intervall: unknown key");
+	expect_error("bad integer", "[service]\npoll_interval = soon\n", "relay.conf:15: [service] poll_interval: 'soon' is not a whole number");
+	expect_error("integer out of range", "[service]\npoll_interval = 1\n", "from 5 to 86400");
+	expect_error("bad security", "[imap]\nsecurity = ssl\n", "relay.conf:15: [imap] security: 'ssl' is not one of tls, starttls, none");
+	expect_error("set twice", "[imap]\nhost = other\n", "relay.conf:15: [imap] host: set twice (first on line 5)");
+	expect_error("none refused off loopback", "[imap]\nsecurity = none\n", "[imap] security: none is refused for imap.example.org");
+	expect_error("smtp implicit tls refused", "[smtp]\nsecurity = tls\n", "use starttls on port 587");
+	expect_error("bad address", "[advisers]\nurgent_to = not-an-address\n", "'not-an-address' is not an email address");
+	expect_error("bad prefix", "[service]\nreference_prefix = rus\n", "2 to 6 capital letters");
+	expect_error("bad bool", "[imap]\nidle = maybe\n", "'maybe' is not yes or no");
+	expect_error("username needs password_file", "[smtp]\nusername = x@example.org\n", "[smtp] password_file is required");
+	expect_error("not a key=value line", "this is not ini\n", "relay.conf:14: not a valid line");
+	expect_error("loop header must be X-", "[service]\nloop_header = Subject\n", "not an X- header");
+	expect_error("own address cannot be an adviser", "[advisers]\nurgent_to = x@example.org\n[smtp]\nusername = rusafe@example.org\n", "password_file is required");
+
+	{
+		char *text = xasprintf("%s", base);
+		char *p = strstr(text, "from = R-U-Safe? <rusafe@example.org>");
+		memcpy(p, "from = R-U-Safe? rusafe.example.org  ", 37);
+		char *path = write_conf("badfrom.conf", text);
+		CHECK("bad from named", config_load(path, &c, err, sizeof err) == -1 &&
+		                                strstr(err, "badfrom.conf:10: [smtp] from:") && strstr(err, "Name <address@domain>"));
+		free(path);
+		free(text);
+	}
+	{
+		char *path = write_conf("missing.conf", "[service]\nname = x\n");
+		CHECK("missing required key named", config_load(path, &c, err, sizeof err) == -1 &&
+		                                            strstr(err, "[service] secret_file is required") != NULL);
+		free(path);
+	}
+	{
+		char *path = xasprintf("%s/nope.conf", dir);
+		CHECK("missing file named", config_load(path, &c, err, sizeof err) == -1 && strstr(err, "nope.conf: cannot open") != NULL);
+		free(path);
+	}
+	{
+		struct buf b;
+		buf_init(&b);
+		buf_adds(&b, base);
+		buf_adds(&b, "[service]\nname = ");
+		for (int i = 0; i < 300; i++)
+			buf_addc(&b, 'x');
+		buf_adds(&b, "\n");
+		char *path = write_conf("long.conf", b.data);
+		CHECK("over-long line refused", config_load(path, &c, err, sizeof err) == -1 && strstr(err, "long.conf:15: line too long"));
+		free(path);
+		buf_free(&b);
+	}
+
+	/* Secret files: group- or other-readable ones are refused by name. */
+	{
+		char *p = write_conf("secret", "0123456789abcdef0123456789abcdef\n");
+		char *s = NULL;
+		size_t n = 0;
+		chmod(p, 0644);
+		CHECK("world-readable secret refused", secret_file_read(p, &s, &n, err, sizeof err) == -1 &&
+		                                               strstr(err, "readable by group or others") && strstr(err, p));
+		chmod(p, 0600);
+		CHECK("private secret read", secret_file_read(p, &s, &n, err, sizeof err) == 0 && n == 32);
+		free(s);
+		free(p);
+	}
+	CHECK("loopback localhost", host_is_loopback("localhost") && host_is_loopback("127.0.0.2") && host_is_loopback("::1"));
+	CHECK("not loopback", !host_is_loopback("127.example.org") && !host_is_loopback("10.0.0.1") && !host_is_loopback(NULL));
+
+	char *cmd = xasprintf("rm -rf %s", dir);
+	if (system(cmd) != 0)
+		printf("could not remove %s\n", dir);
+	free(cmd);
+	return check_done();
+}
