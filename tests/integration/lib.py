@@ -221,13 +221,22 @@ class Sandbox:
 
     # -- logs -------------------------------------------------------------
 
-    def dovecot_log(self):
-        """The whole Dovecot log (DIR/dovecot.log) as text."""
-        return _read_text(os.path.join(self.dir, "dovecot.log"))
+    def mark(self):
+        """Where both logs end now; pass it to dovecot_log()/postfix_log() to
+        see only what came after (up's own readiness probes, for one, leave
+        "no auth attempts" lines in the Dovecot log)."""
+        return {"dovecot": _size(os.path.join(self.dir, "dovecot.log")),
+                "postfix": _size(os.path.join(self.dir, "postfix.log"))}
 
-    def postfix_log(self):
-        """The whole Postfix log (DIR/postfix.log) as text."""
-        return _read_text(os.path.join(self.dir, "postfix.log"))
+    def dovecot_log(self, since=None):
+        """The Dovecot log (DIR/dovecot.log) as text, from mark() since on."""
+        return _read_text(os.path.join(self.dir, "dovecot.log"),
+                          since["dovecot"] if since else 0)
+
+    def postfix_log(self, since=None):
+        """The Postfix log (DIR/postfix.log) as text, from mark() since on."""
+        return _read_text(os.path.join(self.dir, "postfix.log"),
+                          since["postfix"] if since else 0)
 
     def server_pids(self):
         """Pids of every running process of this sandbox (both masters and
@@ -257,12 +266,20 @@ def _logout(conn):
         pass
 
 
-def _read_text(path):
+def _read_text(path, offset=0):
     try:
         with open(path, "rb") as f:
+            f.seek(offset)
             return f.read().decode("utf-8", "replace")
     except FileNotFoundError:
         return ""
+
+
+def _size(path):
+    try:
+        return os.path.getsize(path)
+    except FileNotFoundError:
+        return 0
 
 
 def _descendants(roots):
