@@ -18,7 +18,7 @@ def write_private(path, text):
 
 
 def make_config(sb, work, imap_host="localhost", imap_port=None, imap_security="tls",
-                smtp_port=None, extra="", templates=None):
+                smtp_port=None, extra="", templates=None, poll_interval=5):
     """Writes work/relay.conf for sandbox sb and returns its path."""
     os.makedirs(work, exist_ok=True)
     os.chmod(work, 0o700)
@@ -34,7 +34,7 @@ reference_prefix = RUS
 database = relay.db
 templates = {templates or os.path.join(ROOT, 'templates')}
 timezone = Europe/London
-poll_interval = 5
+poll_interval = {poll_interval}
 secret_file = secret
 
 [imap]
