@@ -23,6 +23,8 @@ enum opt_type {
 	OPT_PREFIX,     /* reference prefix: 2-6 capital letters */
 	OPT_LEVEL,      /* error | warn | info | debug */
 	OPT_HEADER,     /* a header field name */
+	OPT_PROVIDER,   /* twilio | esendex | android | none */
+	OPT_PHONE,      /* an E.164 number: + and 8 to 15 digits */
 };
 
 struct option {
@@ -75,6 +77,19 @@ static const struct option options[] = {
 	{ "advisers", "allowed", OPT_ADDRESSES, F(allowed), NULL, 0, 0, 1, "one or more addresses, comma-separated" },
 	{ "advisers", "urgent_to", OPT_ADDRESSES, F(urgent_to), "", 0, 0, 0, "addresses, comma-separated" },
 
+	{ "sms", "provider", OPT_PROVIDER, F(sms_provider), "none", 0, 0, 0, "twilio, esendex, android or none" },
+	{ "sms", "url", OPT_STRING, F(sms_url), NULL, 0, 0, 0, "the gateway's base URL (https)" },
+	{ "sms", "account", OPT_STRING, F(sms_account), NULL, 0, 0, 0, "Twilio AccountSid or Esendex account reference" },
+	{ "sms", "username", OPT_STRING, F(sms_username), NULL, 0, 0, 0, "the gateway login (default: account)" },
+	{ "sms", "password_file", OPT_PATH, F(sms_password_file), NULL, 0, 0, 0, "a file holding the token or password" },
+	{ "sms", "number", OPT_PHONE, F(sms_number), NULL, 0, 0, 0, "the service's number in E.164, e.g. +447700900000" },
+	{ "sms", "poll_interval", OPT_INT, F(sms_poll_interval), "30", 5, 86400, 0, "seconds, 5 to 86400" },
+	{ "sms", "max_parts", OPT_INT, F(sms_max_parts), "4", 1, 10, 0, "1 to 10" },
+	{ "sms", "ca_file", OPT_PATH, F(sms_ca_file), NULL, 0, 0, 0, "a PEM file of trusted CAs" },
+	{ "sms", "timeout", OPT_INT, F(sms_timeout), "30", 1, 600, 0, "seconds, 1 to 600" },
+
+	{ "policy", "autoreply_window_hours", OPT_INT, F(autoreply_window_hours), "24", 1, 8760, 0, "hours, 1 to 8760" },
+
 	{ "outbox", "retry_min", OPT_INT, F(retry_min), "60", 1, 86400, 0, "seconds, 1 to 86400" },
 	{ "outbox", "retry_max", OPT_INT, F(retry_max), "3600", 1, 604800, 0, "seconds, 1 to 604800" },
 	{ "outbox", "batch_size", OPT_INT, F(batch_size), "50", 1, 1000, 0, "1 to 1000" },
@@ -93,6 +108,11 @@ struct parse_state {
 	char err[512];               /* the first error */
 	int err_line;
 };
+
+int config_has_sms(const struct config *c)
+{
+	return c->sms_provider && strcmp(c->sms_provider, "none") != 0;
+}
 
 int host_is_loopback(const char *host)
 {
@@ -191,6 +211,24 @@ static int option_set(struct parse_state *st, const struct option *o, const char
 	void *field = (char *)st->c + o->offset;
 
 	switch (o->type) {
+	case OPT_PROVIDER:
+		if (strcmp(value, "twilio") && strcmp(value, "esendex") && strcmp(value, "android") && strcmp(value, "none")) {
+			snprintf(err, errlen, "'%s' is not one of twilio, esendex, android, none", value);
+			return -1;
+		}
+		free(*(char **)field);
+		*(char **)field = xstrdup(value);
+		return 0;
+	case OPT_PHONE: {
+		size_t n = strlen(value);
+		if (n < 9 || n > 16 || value[0] != '+' || strspn(value + 1, "0123456789") != n - 1) {
+			snprintf(err, errlen, "'%s' is not an E.164 number (+ then 8 to 15 digits)", value);
+			return -1;
+		}
+		free(*(char **)field);
+		*(char **)field = xstrdup(value);
+		return 0;
+	}
 	case OPT_STRING:
 	case OPT_HEADER:
 	case OPT_PREFIX:
@@ -414,6 +452,37 @@ static int validate(struct parse_state *st, char *err, size_t errlen)
 		         c->from_address);
 		return -1;
 	}
+	if (config_has_sms(c)) {
+		static const char *need[] = { "url", "number", "password_file" };
+		for (size_t i = 0; i < 3; i++)
+			if (!st->set_line[option_index("sms", need[i])]) {
+				snprintf(err, errlen, "%s:%d: [sms] provider is %s, so [sms] %s is required", AT("sms", "provider"),
+				         c->sms_provider, need[i]);
+				return -1;
+			}
+		if (strcmp(c->sms_provider, "android") && !c->sms_account) {
+			snprintf(err, errlen, "%s:%d: [sms] provider is %s, so [sms] account is required", AT("sms", "provider"),
+			         c->sms_provider);
+			return -1;
+		}
+		int https = strncasecmp(c->sms_url, "https://", 8) == 0;
+		int http = strncasecmp(c->sms_url, "http://", 7) == 0;
+		char host[256] = "";
+		if (https || http) {
+			const char *h = c->sms_url + (https ? 8 : 7);
+			size_t hl = strcspn(h, ":/");
+			if (*h == '[')
+				hl = strcspn(h, "]") + 1;
+			snprintf(host, sizeof host, "%.*s", (int)(hl < sizeof host ? hl : sizeof host - 1), h);
+		}
+		if (!https && !(http && host_is_loopback(host))) {
+			snprintf(err, errlen, "%s:%d: [sms] url: '%s' must start with https:// (plain http only for a loopback address)",
+			         AT("sms", "url"), c->sms_url);
+			return -1;
+		}
+		if (!c->sms_username && c->sms_account)
+			c->sms_username = xstrdup(c->sms_account);
+	}
 #undef AT
 	if (!c->imap_port)
 		c->imap_port = c->imap_security == NET_SECURITY_TLS ? 993 : 143;
@@ -521,6 +590,8 @@ int config_load_secrets(struct config *c, char *err, size_t errlen)
 		return -1;
 	if (c->smtp_password_file && secret_file_read(c->smtp_password_file, &c->smtp_password, NULL, err, errlen) < 0)
 		return -1;
+	if (config_has_sms(c) && secret_file_read(c->sms_password_file, &c->sms_password, NULL, err, errlen) < 0)
+		return -1;
 	if (secret_file_read(c->secret_file, &s, &n, err, errlen) < 0)
 		return -1;
 	if (n < 16) {
@@ -554,6 +625,8 @@ void config_free(struct config *c)
 		case OPT_PREFIX:
 		case OPT_LEVEL:
 		case OPT_HEADER:
+		case OPT_PROVIDER:
+		case OPT_PHONE:
 			free(*(char **)field);
 			break;
 		case OPT_ADDRESSES:
@@ -569,6 +642,7 @@ void config_free(struct config *c)
 	free(c->path);
 	wipe_free(c->imap_password);
 	wipe_free(c->smtp_password);
+	wipe_free(c->sms_password);
 	if (c->secret) {
 		explicit_bzero(c->secret, c->secret_len);
 		free(c->secret);

@@ -60,6 +60,21 @@ struct config {
 	struct address_list allowed;
 	struct address_list urgent_to;
 
+	/* [sms] */
+	char *sms_provider;       /* "twilio" | "esendex" | "android" | "none" */
+	char *sms_url;
+	char *sms_account;
+	char *sms_username;       /* defaults to sms_account */
+	char *sms_password_file;
+	char *sms_number;         /* the service's own number, E.164 */
+	int sms_poll_interval;
+	int sms_max_parts;
+	char *sms_ca_file;
+	int sms_timeout;
+
+	/* [policy] */
+	int autoreply_window_hours;
+
 	/* [outbox] */
 	int retry_min;            /* seconds before the first retry */
 	int retry_max;            /* the longest wait between retries */
@@ -68,6 +83,7 @@ struct config {
 	/* Loaded by config_load_secrets(), owned. */
 	char *imap_password;
 	char *smtp_password;
+	char *sms_password;
 	unsigned char *secret;    /* HMAC key for reply tags */
 	size_t secret_len;
 };
@@ -85,6 +101,9 @@ void config_free(struct config *c);
 /* Reads a secret file: refuses group/other permissions, strips one trailing
  * newline. *out owned by the caller. */
 int secret_file_read(const char *path, char **out, size_t *outlen, char *err, size_t errlen);
+
+/* True when SMS is configured (provider other than none). */
+int config_has_sms(const struct config *c);
 
 /* True when host is a loopback name or address (localhost, 127/8, ::1). */
 int host_is_loopback(const char *host);

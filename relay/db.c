@@ -76,6 +76,17 @@ static const char *const migrations[] = {
 	"  source TEXT PRIMARY KEY,"
 	"  validity INTEGER NOT NULL,"
 	"  position INTEGER NOT NULL);",
+	/* 2: text messages: delivery states, provider ids, text cursors, opted-out contacts */
+	"ALTER TABLE outbox ADD COLUMN provider_id TEXT;"
+	"ALTER TABLE outbox ADD COLUMN delivery TEXT;"
+	"ALTER TABLE outbox ADD COLUMN parts INTEGER;"
+	"CREATE INDEX outbox_delivery ON outbox(channel, state, delivery);"
+	"ALTER TABLE cursor ADD COLUMN position_text TEXT;"
+	"CREATE TABLE contact ("
+	"  channel TEXT NOT NULL,"
+	"  address TEXT NOT NULL,"
+	"  opted_out_at INTEGER,"
+	"  PRIMARY KEY (channel, address)) WITHOUT ROWID;",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -458,8 +469,8 @@ int db_message_add(struct db *db, const struct message_row *m, long long *id)
 int db_outbox_add(struct db *db, const struct outbox_row *o, long long *id)
 {
 	sqlite3_stmt *st = prepare(db, "INSERT INTO outbox(conversation_id, message, kind, channel, message_id, mail_from, "
-	                               "rcpt, data, state, attempts, next_attempt_at, created_at) "
-	                               "VALUES (?,?,?,?,?,?,?,?,'pending',0,?,?)");
+	                               "rcpt, data, state, attempts, next_attempt_at, created_at, parts) "
+	                               "VALUES (?,?,?,?,?,?,?,?,'pending',0,?,?,?)");
 	if (!st)
 		return -1;
 	if (o->conversation_id)
@@ -478,6 +489,10 @@ int db_outbox_add(struct db *db, const struct outbox_row *o, long long *id)
 	sqlite3_bind_blob64(st, 8, o->data, o->len, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 9, o->next_attempt_at);
 	sqlite3_bind_int64(st, 10, o->created_at);
+	if (o->parts)
+		sqlite3_bind_int(st, 11, o->parts);
+	else
+		sqlite3_bind_null(st, 11);
 	if (step_done(db, st) < 0)
 		return -1;
 	if (id)
@@ -487,7 +502,7 @@ int db_outbox_add(struct db *db, const struct outbox_row *o, long long *id)
 
 #define OUTBOX_COLUMNS                                                                                 \
 	"id, conversation_id, message, kind, channel, message_id, mail_from, rcpt, data, state, attempts, " \
-	"next_attempt_at, created_at, last_error"
+	"next_attempt_at, created_at, last_error, provider_id, delivery, parts"
 
 static void outbox_read(sqlite3_stmt *st, struct outbox_row *o)
 {
@@ -510,6 +525,9 @@ static void outbox_read(sqlite3_stmt *st, struct outbox_row *o)
 	o->next_attempt_at = sqlite3_column_int64(st, 11);
 	o->created_at = sqlite3_column_int64(st, 12);
 	o->last_error = col_text(st, 13);
+	o->provider_id = col_text(st, 14);
+	o->delivery = col_text(st, 15);
+	o->parts = sqlite3_column_int(st, 16);
 }
 
 int db_outbox_due(struct db *db, long long now, int limit, struct outbox_row **rows, size_t *n)
@@ -625,6 +643,8 @@ static void outbox_row_clear(struct outbox_row *o)
 	free(o->data);
 	free(o->state);
 	free(o->last_error);
+	free(o->provider_id);
+	free(o->delivery);
 	memset(o, 0, sizeof *o);
 }
 
@@ -692,6 +712,89 @@ int db_outbox_for(struct db *db, long long conversation_id, db_outbox_cb cb, voi
 		outbox_read(st, &o);
 		cb(arg, &o);
 		outbox_row_clear(&o);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int db_cursor_get_text(struct db *db, const char *source, char **position)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT position_text FROM cursor WHERE source = ?");
+	*position = NULL;
+	if (!st)
+		return -1;
+	bind_text(st, 1, source);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*position = col_text(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+int db_cursor_set_text(struct db *db, const char *source, const char *position)
+{
+	sqlite3_stmt *st = prepare(db, "INSERT INTO cursor(source, validity, position, position_text) VALUES (?, 0, 0, ?) "
+	                               "ON CONFLICT(source) DO UPDATE SET position_text = excluded.position_text");
+	if (!st)
+		return -1;
+	bind_text(st, 1, source);
+	bind_text(st, 2, position);
+	return step_done(db, st);
+}
+
+int db_contact_opted_out(struct db *db, const char *channel, const char *address)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT 1 FROM contact WHERE channel = ? AND address = ? AND opted_out_at IS NOT NULL");
+	if (!st)
+		return -1;
+	bind_text(st, 1, channel);
+	bind_text(st, 2, address);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int db_contact_set_opted_out(struct db *db, const char *channel, const char *address, long long at)
+{
+	sqlite3_stmt *st = prepare(db, "INSERT INTO contact(channel, address, opted_out_at) VALUES (?, ?, ?) "
+	                               "ON CONFLICT(channel, address) DO UPDATE SET opted_out_at = excluded.opted_out_at");
+	if (!st)
+		return -1;
+	bind_text(st, 1, channel);
+	bind_text(st, 2, address);
+	if (at)
+		sqlite3_bind_int64(st, 3, at);
+	else
+		sqlite3_bind_null(st, 3);
+	return step_done(db, st);
+}
+
+int db_outbox_set_delivery(struct db *db, long long id, const char *provider_id, const char *delivery)
+{
+	sqlite3_stmt *st = prepare(db, "UPDATE outbox SET provider_id = coalesce(?, provider_id), delivery = ? WHERE id = ?");
+	if (!st)
+		return -1;
+	bind_text(st, 1, provider_id);
+	bind_text(st, 2, delivery);
+	sqlite3_bind_int64(st, 3, id);
+	return step_done(db, st);
+}
+
+int db_outbox_awaiting_delivery(struct db *db, long long since, int limit, struct outbox_row **rows, size_t *n)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE channel = 'sms' AND state = 'sent' "
+	                               "AND provider_id IS NOT NULL AND coalesce(delivery, 'queued') IN ('queued', 'sent', 'unknown') "
+	                               "AND created_at >= ? ORDER BY id LIMIT ?");
+	int rc;
+	*rows = NULL;
+	*n = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, since);
+	sqlite3_bind_int(st, 2, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*rows = xrealloc(*rows, (*n + 1) * sizeof **rows);
+		outbox_read(st, &(*rows)[(*n)++]);
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;

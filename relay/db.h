@@ -63,6 +63,9 @@ struct outbox_row {
 	long long next_attempt_at;
 	long long created_at;
 	char *last_error;           /* owned when returned by db, may be NULL */
+	char *provider_id;          /* owned when returned by db: the SMS gateway's id, may be NULL */
+	char *delivery;             /* owned when returned by db: SMS delivery state, may be NULL */
+	int parts;                  /* SMS parts, 0 for email */
 };
 
 int db_open(const char *path, struct db **out, char *err, size_t errlen);
@@ -77,6 +80,19 @@ void db_rollback(struct db *db);
 /* Poll cursors: 0 found, 1 none yet, -1 error. */
 int db_cursor_get(struct db *db, const char *source, long long *validity, long long *position);
 int db_cursor_set(struct db *db, const char *source, long long validity, long long position);
+
+/* Text cursors (SMS gateways): 0 found (*position owned, may be NULL), 1 none, -1 error. */
+int db_cursor_get_text(struct db *db, const char *source, char **position);
+int db_cursor_set_text(struct db *db, const char *source, const char *position);
+
+/* Contacts who texted STOP (or whom the gateway reports as opted out): 1 yes, 0 no, -1 error.
+ * at = 0 clears the opt-out (START). */
+int db_contact_opted_out(struct db *db, const char *channel, const char *address);
+int db_contact_set_opted_out(struct db *db, const char *channel, const char *address, long long at);
+
+/* SMS delivery tracking: sent texts whose delivery is not yet final, created since `since`. */
+int db_outbox_set_delivery(struct db *db, long long id, const char *provider_id, const char *delivery);
+int db_outbox_awaiting_delivery(struct db *db, long long since, int limit, struct outbox_row **rows, size_t *n);
 
 /* Inbound de-duplication keys: 1 when key is known, 0 when not, -1 error. */
 int db_inbound_known(struct db *db, const char *key);

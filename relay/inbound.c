@@ -13,6 +13,7 @@
 #include "log.h"
 #include "mime.h"
 #include "outgoing.h"
+#include "phone.h"
 #include "policy.h"
 #include "reference.h"
 #include "util.h"
@@ -228,11 +229,12 @@ static int from_young_person(struct relay *r, const struct mail *m, const struct
 	if (store(r, &c, automatic ? "automatic" : "inbound", m, raw, len, NULL, NULL, detail, row) < 0)
 		goto out;
 
-	struct policy_settings ps = { .autoreply_window = 24 * 3600 };
+	struct policy_settings ps = { .autoreply_window = r->cfg->autoreply_window_hours * 3600L };
 	struct policy_input pi = {
 		.now = r->now,
 		.new_conversation = fresh,
-		.automatic = automatic != AUTOMATIC_NONE || !sender,
+		.automatic = automatic != AUTOMATIC_NONE,
+		.cannot_reply = !sender,
 		.last_autoreply_at = c.last_autoreply_at,
 		.last_adviser_reply_at = c.last_adviser_reply_at,
 	};
@@ -243,7 +245,7 @@ static int from_young_person(struct relay *r, const struct mail *m, const struct
 		free(c.subject);
 		c.subject = xstrdup(m->subject);
 	}
-	if (act.forward && outgoing_forward(r, &c, m, *row, remarks[0] ? remarks : NULL) < 0)
+	if (act.forward && outgoing_forward(r, &c, m->subject, m->text, m, *row, remarks[0] ? remarks : NULL) < 0)
 		goto out;
 	if (act.autoreply != POLICY_NO_AUTOREPLY) {
 		if (outgoing_autoreply(r, &c, m) < 0)
@@ -317,10 +319,6 @@ static int from_advisers_side(struct relay *r, const struct mail *m, const struc
 		          "it does not answer a forward from the relay (no reply tag, no known In-Reply-To or References)", row);
 		goto out;
 	}
-	if (strcmp(c.channel, "email") != 0) {
-		rc = hold(r, cp, m, raw, len, m->from_address, "text message conversations are not supported yet", row);
-		goto out;
-	}
 	char *text = clean_reply(m->text);
 	if (str_is_blank(text)) {
 		if (store(r, cp, "held", m, raw, len, m->from_address, NULL, "nothing left after removing quotes", row) < 0) {
@@ -333,6 +331,30 @@ static int from_advisers_side(struct relay *r, const struct mail *m, const struc
 		free(text);
 		goto out;
 	}
+	if (!strcmp(c.channel, "sms")) {
+		char *prepared = NULL;
+		int parts = 0, fits = outgoing_text_fits(r, cp, text, &prepared, &parts);
+		free(prepared);
+		if (fits < 0) {
+			free(text);
+			goto out;
+		}
+		if (!fits) {
+			char why[300];
+			snprintf(why, sizeof why, "it would need %d text message parts and the most one reply may take is %d "
+			         "([sms] max_parts); nothing was sent: please write a shorter reply.", parts, r->cfg->sms_max_parts);
+			if (store(r, cp, "held", m, raw, len, m->from_address, text, "too long for a text message", row) < 0 ||
+			    outgoing_refused(r, cp, m->from_address, why) < 0) {
+				free(text);
+				goto out;
+			}
+			log_warn("%s: adviser reply needs %d parts (limit %d); refused, adviser told", c.ref, parts,
+			         r->cfg->sms_max_parts);
+			free(text);
+			rc = 0;
+			goto out;
+		}
+	}
 	if (store(r, cp, "reply", m, raw, len, m->from_address, text, NULL, row) < 0 ||
 	    outgoing_reply(r, cp, m->from_address, text, *row) < 0) {
 		free(text);
@@ -343,7 +365,7 @@ static int from_advisers_side(struct relay *r, const struct mail *m, const struc
 	c.last_activity = r->now;
 	if (db_conversation_update(r->db, &c) < 0)
 		goto out;
-	log_info("%s: adviser reply relayed by email", c.ref);
+	log_info("%s: adviser reply relayed by %s", c.ref, !strcmp(c.channel, "sms") ? "text" : "email");
 	rc = 0;
 out:
 	conversation_free(&c);
@@ -409,5 +431,111 @@ int inbound_email(struct relay *r, const char *source_key, const char *raw, size
 out:
 	free(key);
 	mail_free(&m);
+	return rc;
+}
+
+/* ---- a text message ---------------------------------------------------------- */
+
+static const char *autoreply_template(enum policy_autoreply a)
+{
+	switch (a) {
+	case POLICY_FIRST_CONTACT: return "sms/first_contact";
+	case POLICY_STOP_CONFIRMATION: return "sms/stop";
+	case POLICY_START_CONFIRMATION: return "sms/start";
+	case POLICY_HELP: return "sms/help";
+	default: return NULL;
+	}
+}
+
+int inbound_text(struct relay *r, const char *provider, const char *id, const char *sender, const char *body,
+                 long long received_at)
+{
+	char number[64], *key = xasprintf("sms:%s:%s", provider, id);
+	struct conversation c;
+	long long row = 0;
+	int rc = -1, fresh = 0;
+
+	(void)received_at;
+	memset(&c, 0, sizeof c);
+	int known = db_inbound_known(r->db, key);
+	if (known != 0) {
+		free(key);
+		return known < 0 ? -1 : 0;
+	}
+	enum phone_kind kind = phone_normalise(sender ? sender : "", number, sizeof number);
+	if (kind == PHONE_INVALID || !number[0])
+		snprintf(number, sizeof number, "unknown");
+	if (db_conversation_latest_for(r->db, "sms", number, &c) < 0)
+		goto out;
+	if (!c.id) {
+		if (new_conversation(r, "sms", number, &c) < 0)
+			goto out;
+		fresh = 1;
+	}
+	char *text = utf8_sanitize(body ? body : "", body ? strlen(body) : 0);
+	enum policy_keyword keyword = policy_keyword(text);
+	int opted_out = db_contact_opted_out(r->db, "sms", number);
+	if (opted_out < 0) {
+		free(text);
+		goto out;
+	}
+	static const char *keyword_names[] = { NULL, "keyword STOP", "keyword START", "keyword HELP" };
+	struct message_row mr = {
+		.conversation_id = c.id,
+		.kind = "inbound",
+		.channel = "sms",
+		.at = r->now,
+		.body = text,
+		.detail = keyword_names[keyword],
+	};
+	if (db_message_add(r->db, &mr, &row) < 0) {
+		free(text);
+		goto out;
+	}
+
+	struct policy_settings ps = { .autoreply_window = r->cfg->autoreply_window_hours * 3600L };
+	struct policy_input pi = {
+		.now = r->now,
+		.new_conversation = fresh,
+		.cannot_reply = kind != PHONE_NUMBER,
+		.opted_out = opted_out,
+		.keyword = keyword,
+		.last_autoreply_at = c.last_autoreply_at,
+		.last_adviser_reply_at = c.last_adviser_reply_at,
+	};
+	struct policy_actions act;
+	policy_decide(&ps, &pi, &act);
+
+	char remarks[256] = "";
+	if (keyword)
+		snprintf(remarks, sizeof remarks, "Note:      the young person texted %s.\n", keyword_names[keyword] + 8);
+	else if (kind != PHONE_NUMBER)
+		snprintf(remarks, sizeof remarks, "Note:      sent from a %s; it cannot receive replies.\n",
+		         kind == PHONE_SHORT_CODE ? "short code" : "named sender");
+	if (act.forward && outgoing_forward(r, &c, NULL, text, NULL, row, remarks[0] ? remarks : NULL) < 0) {
+		free(text);
+		goto out;
+	}
+	free(text);
+	if (act.opt != POLICY_OPT_KEEP &&
+	    db_contact_set_opted_out(r->db, "sms", number, act.opt == POLICY_OPT_OUT ? r->now : 0) < 0)
+		goto out;
+	const char *tmpl = autoreply_template(act.autoreply);
+	if (tmpl) {
+		if (outgoing_text_template(r, &c, "autoreply", tmpl) < 0)
+			goto out;
+		c.last_autoreply_at = r->now;
+	}
+	c.last_activity = c.last_inbound_at = r->now;
+	free(c.state);
+	c.state = xstrdup("open");
+	if (db_conversation_update(r->db, &c) < 0 || db_inbound_add(r->db, key, row) < 0)
+		goto out;
+	log_info("%s: %s text from a young person; %s%s (%s)", c.ref, fresh ? "first" : "new",
+	         act.forward ? "forwarded" : "not forwarded", tmpl ? ", text reply queued" : "", act.why);
+	rc = 0;
+out:
+	conversation_free(&c);
+	free(key);
 	return rc;
 }

@@ -16,4 +16,9 @@
  * handled (stored, or a known duplicate) and -1 on a database error (roll back). */
 int inbound_email(struct relay *r, const char *source_key, const char *raw, size_t len);
 
+/* One received text message, in the caller's transaction like inbound_email.
+ * provider names the gateway ("twilio"); id is its unique id for the text. */
+int inbound_text(struct relay *r, const char *provider, const char *id, const char *sender, const char *body,
+                 long long received_at);
+
 #endif

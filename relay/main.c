@@ -1,4 +1,5 @@
 /* main.c: the relay's command line. */
+#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -15,8 +16,11 @@
 #include "log.h"
 #include "mailbox.h"
 #include "outbox.h"
+#include "phone.h"
 #include "reference.h"
 #include "relay.h"
+#include "sms.h"
+#include "smsbox.h"
 #include "smtp.h"
 #include "template.h"
 #include "util.h"
@@ -112,12 +116,47 @@ static int open_db(struct config *c, struct db **db)
 	return 0;
 }
 
-/* One cycle: the inbox, then the outbox. 0 when both went well. */
-static int cycle(struct relay *r, struct imap **im)
+static void sms_settings(const struct config *c, struct sms_settings *s)
+{
+	memset(s, 0, sizeof *s);
+	s->provider = c->sms_provider;
+	s->url = c->sms_url;
+	s->account = c->sms_account;
+	s->username = c->sms_username;
+	s->password = c->sms_password;
+	s->number = c->sms_number;
+	s->ca_file = c->sms_ca_file;
+	s->timeout = c->sms_timeout;
+}
+
+/* Opens the SMS gateway when one is configured; NULL when none (or on error, logged). */
+static struct sms_gateway *open_sms(const struct config *c)
+{
+	struct sms_settings s;
+	struct sms_gateway *g = NULL;
+	char err[512];
+	if (!config_has_sms(c))
+		return NULL;
+	sms_settings(c, &s);
+	if (sms_open(&s, &g, err, sizeof err) < 0) {
+		log_error("sms: %s", err);
+		return NULL;
+	}
+	return g;
+}
+
+/* One cycle: the inbox, the text inbox, then the outbox. 0 when all went well.
+ * texts: poll the SMS gateway this time. */
+static int cycle(struct relay *r, struct imap **im, int texts)
 {
 	char err[1024];
 	int ok = 0;
 
+	r->now = relay_clock();
+	if (texts && r->sms && smsbox_poll(r, err, sizeof err) < 0) {
+		log_error("sms %s: %s", r->sms->provider->name, err);
+		ok = -1;
+	}
 	r->now = relay_clock();
 	if (!*im && mailbox_open(r, im, err, sizeof err) < 0) {
 		log_error("%s", err);
@@ -133,15 +172,20 @@ static int cycle(struct relay *r, struct imap **im)
 	r->now = relay_clock();
 	if (outbox_flush(r, err, sizeof err) < 0)
 		ok = -1;
+	if (texts && r->sms && outbox_track_deliveries(r) < 0)
+		ok = -1;
 	return ok;
 }
 
 static int cmd_poll(struct config *c, struct db *db)
 {
-	struct relay r = { c, db, relay_clock(), &stopping };
+	struct relay r = { c, db, relay_clock(), &stopping, open_sms(c) };
 	struct imap *im = NULL;
-	int rc = cycle(&r, &im);
+	int rc = cycle(&r, &im, 1);
+	if (config_has_sms(c) && !r.sms)
+		rc = -1;
 	imap_close(im);
+	sms_close(r.sms);
 	return rc == 0 ? EXIT_OK : EXIT_FAILED;
 }
 
@@ -155,6 +199,8 @@ static void nap(int seconds)
 static int cmd_run(const char *path, struct config **cp, struct db **dbp)
 {
 	struct imap *im = NULL;
+	struct sms_gateway *sms = open_sms(*cp);
+	long long last_texts = 0;
 	int failures = 0;
 
 	log_info("relay started: %s, polling every %ds%s", (*cp)->name, (*cp)->poll_interval,
@@ -174,6 +220,9 @@ static int cmd_run(const char *path, struct config **cp, struct db **dbp)
 					}
 					config_free(*cp);
 					*cp = fresh;
+					sms_close(sms);
+					sms = open_sms(*cp);
+					last_texts = 0;
 					log_info("configuration reloaded");
 				} else {
 					config_free(fresh);
@@ -182,12 +231,20 @@ static int cmd_run(const char *path, struct config **cp, struct db **dbp)
 				log_error("configuration not reloaded: keeping the running one");
 			}
 		}
-		struct relay r = { *cp, *dbp, relay_clock(), &stopping };
-		int rc = cycle(&r, &im);
+		if (!sms && config_has_sms(*cp))
+			sms = open_sms(*cp);
+		struct relay r = { *cp, *dbp, relay_clock(), &stopping, sms };
+		/* Texts are polled on their own interval; IDLE never holds them up. */
+		int texts = r.now - last_texts >= (*cp)->sms_poll_interval;
+		if (texts)
+			last_texts = r.now;
+		int rc = cycle(&r, &im, texts);
 		failures = rc < 0 ? failures + 1 : 0;
 		if (stopping)
 			break;
 		int wait = (*cp)->poll_interval;
+		if (sms && wait > (*cp)->sms_poll_interval)
+			wait = (*cp)->sms_poll_interval;
 		if (failures) {
 			/* Back off while a server is away, up to the poll interval. */
 			wait = failures < 5 ? 1 << failures : (*cp)->poll_interval;
@@ -208,6 +265,7 @@ static int cmd_run(const char *path, struct config **cp, struct db **dbp)
 		}
 	}
 	imap_close(im);
+	sms_close(sms);
 	log_info("relay stopped");
 	return EXIT_OK;
 }
@@ -263,7 +321,7 @@ static int cmd_check(const char *path)
 		db_close(db);
 	}
 
-	struct relay r = { c, NULL, relay_clock(), NULL };
+	struct relay r = { c, NULL, relay_clock(), NULL, NULL };
 	struct imap *im = NULL;
 	snprintf(what, sizeof what, "imap %s:%d (%s)", c->imap_host, c->imap_port, net_security_name(c->imap_security));
 	if (mailbox_open(&r, &im, err, sizeof err) < 0) {
@@ -290,6 +348,28 @@ static int cmd_check(const char *path)
 		report(&st, 0, what, err);
 	else
 		report(&st, 1, what, c->smtp_username ? "TLS verified, logged in" : "connected");
+
+	if (config_has_sms(c)) {
+		struct sms_settings sset;
+		struct sms_gateway *g = NULL;
+		sms_settings(c, &sset);
+		snprintf(what, sizeof what, "sms %s %s", c->sms_provider, c->sms_url);
+		if (sms_open(&sset, &g, err, sizeof err) < 0) {
+			report(&st, 0, what, err);
+		} else {
+			enum sms_result res = g->provider->check(g, err, sizeof err);
+			if (res == SMS_OK)
+				report(&st, 1, what, "authenticated");
+			else if (res == SMS_AUTH)
+				report(&st, 0, what, "the gateway refused the credentials (401/403): check [sms] account, username "
+				                     "and password_file");
+			else
+				report(&st, 0, what, err);
+			sms_close(g);
+		}
+	} else {
+		report(&st, 1, "sms", "not configured ([sms] provider = none)");
+	}
 	config_free(c);
 	return st.failed ? EXIT_FAILED : EXIT_OK;
 }
@@ -343,9 +423,14 @@ static void show_delivery(void *arg, const struct outbox_row *o)
 	char at[32];
 	(void)arg;
 	when(o->created_at, at, sizeof at);
-	printf("  %s  %-9s %-7s %s (attempts %d)%s%s\n", at, o->kind, o->state,
-	       !strcmp(o->state, "sent") ? "delivered to the mail server" : "", o->attempts, o->last_error ? ": " : "",
-	       o->last_error ? o->last_error : "");
+	char what[96] = "";
+	if (!strcmp(o->channel, "sms"))
+		snprintf(what, sizeof what, "text, %d part%s%s%s", o->parts, o->parts == 1 ? "" : "s",
+		         o->delivery ? ", delivery: " : "", o->delivery ? o->delivery : "");
+	else if (!strcmp(o->state, "sent"))
+		snprintf(what, sizeof what, "accepted by the mail server");
+	printf("  %s  %-9s %-7s %s (attempts %d)%s%s\n", at, o->kind, o->state, what, o->attempts,
+	       o->last_error ? ": " : "", o->last_error ? o->last_error : "");
 }
 
 static int cmd_show(struct config *cfg, struct db *db, const char *ref)
@@ -357,7 +442,7 @@ static int cmd_show(struct config *cfg, struct db *db, const char *ref)
 		fprintf(stderr, "relay: no conversation %s\n", ref);
 		return EXIT_FAILED;
 	}
-	char *masked = mask_email(c.contact);
+	char *masked = !strcmp(c.channel, "sms") ? phone_mask(c.contact) : mask_email(c.contact);
 	when(c.created_at, at, sizeof at);
 	printf("Conversation %s\n  channel:  %s\n  contact:  %s\n  state:    %s%s\n  started:  %s\n", c.ref, c.channel,
 	       masked, c.state, c.urgent ? " (URGENT)" : "", at);
@@ -394,6 +479,8 @@ int main(int argc, char **argv)
 	int nargs = argc - optind - 1;
 	log_init("relay", 0, verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	set_signals();
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	atexit(curl_global_cleanup);
 
 	if (!strcmp(cmd, "help")) {
 		usage(stdout);

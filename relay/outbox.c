@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gsm.h"
 #include "log.h"
+#include "outgoing.h"
+#include "sms.h"
 #include "smtp.h"
 #include "util.h"
 
@@ -80,16 +83,137 @@ static int record(struct relay *r, const struct outbox_row *o, const struct smtp
 	return -1;
 }
 
-int outbox_flush(struct relay *r, char *err, size_t errlen)
+/* Tells the advisers that something could not be delivered, in the
+ * conversation's thread. Runs inside the caller's transaction. */
+static int undeliverable(struct relay *r, const struct outbox_row *o, const char *why)
+{
+	struct conversation c;
+	if (!o->conversation_id || db_conversation_by_id(r->db, o->conversation_id, &c) != 0)
+		return 0;
+	int rc = outgoing_undelivered(r, &c, o->kind, why);
+	conversation_free(&c);
+	return rc;
+}
+
+/* Sends one text; records the outcome. Returns 1 when sent. */
+static int send_text(struct relay *r, struct outbox_row *o)
+{
+	struct sms_gateway *g = r->sms;
+	char err[512] = "", *id = NULL;
+	int attempts = o->attempts + 1, sent = 0;
+
+	if (!g) {
+		log_warn("outbox %lld: a text waits but [sms] provider is none", o->id);
+		return db_outbox_mark(r->db, o->id, "pending", attempts, r->now + r->cfg->retry_max,
+		                      "no SMS gateway configured", 0) < 0 ? -1 : 0;
+	}
+	struct sms_count count;
+	gsm_count(o->data, &count);
+	enum sms_result res = g->provider->send(g, o->rcpt, o->data, count.unicode, &id, err, sizeof err);
+	if (db_begin(r->db) < 0) {
+		free(id);
+		return -1;
+	}
+	int rc = 0;
+	switch (res) {
+	case SMS_OK:
+		log_info("outbox %lld (text %s, conversation %lld): accepted by the gateway", o->id, o->kind,
+		         o->conversation_id);
+		rc = db_outbox_mark(r->db, o->id, "sent", attempts, o->next_attempt_at, NULL, r->now) < 0 ||
+		     db_outbox_set_delivery(r->db, o->id, id, "queued") < 0;
+		sent = 1;
+		break;
+	case SMS_TEMPORARY:
+	case SMS_AUTH: {
+		long long wait = outbox_backoff(attempts, r->cfg->retry_min, r->cfg->retry_max, random01());
+		if (res == SMS_AUTH)
+			log_error("outbox %lld: the SMS gateway refused our credentials (%s): check [sms] password_file; "
+			          "the text is kept and retried in %llds", o->id, err, wait);
+		else
+			log_warn("outbox %lld (text %s): temporary failure, retry in %llds: %s", o->id, o->kind, wait, err);
+		rc = db_outbox_mark(r->db, o->id, "pending", attempts, r->now + wait, err, 0) < 0;
+		break;
+	}
+	case SMS_OPTED_OUT:
+	case SMS_PERMANENT: {
+		char why[700];
+		if (res == SMS_OPTED_OUT) {
+			snprintf(why, sizeof why, "the young person's number has opted out of texts from the service (it "
+			         "texted STOP); no texts can reach it until it texts START");
+			rc = db_contact_set_opted_out(r->db, "sms", o->rcpt, r->now) < 0;
+		} else {
+			snprintf(why, sizeof why, "the SMS gateway refused the text permanently: %s", err);
+		}
+		log_error("outbox %lld (text %s, conversation %lld): refused permanently, kept as failed: %s", o->id,
+		          o->kind, o->conversation_id, res == SMS_OPTED_OUT ? "recipient opted out" : err);
+		rc = rc || db_outbox_mark(r->db, o->id, "failed", attempts, o->next_attempt_at, why, 0) < 0 ||
+		     undeliverable(r, o, why) < 0;
+		break;
+	}
+	}
+	free(id);
+	if (rc || db_commit(r->db) < 0) {
+		db_rollback(r->db);
+		return -1;
+	}
+	return sent;
+}
+
+/* Sends one batch of emails in one SMTP session. Returns the number sent, or
+ * -1 when no session could be made (err says why). */
+static int send_emails(struct relay *r, struct outbox_row *rows, size_t n, char *err, size_t errlen)
 {
 	struct smtp_settings ss;
-	int sent = 0;
-	long long last_first = -1;
+	struct smtp_outgoing *msgs = xcalloc(n, sizeof *msgs);
+	const char ***rcpts = xcalloc(n, sizeof *rcpts);
+	int sent = 0, dberr = 0;
 
 	settings(r->cfg, &ss);
+	for (size_t i = 0; i < n; i++) {
+		msgs[i].mail_from = rows[i].mail_from ? rows[i].mail_from : r->cfg->from_address;
+		msgs[i].nrcpt = split_rcpt(rows[i].rcpt, &rcpts[i]);
+		msgs[i].rcpt = rcpts[i];
+		msgs[i].data = rows[i].data;
+		msgs[i].len = rows[i].len;
+	}
+	int rc = smtp_send(&ss, msgs, n, err, errlen);
+	if (rc == 0) {
+		/* One transaction per batch: a crash before it commits resends the
+		 * batch with the same Message-IDs, the honest promise of a relay. */
+		if (db_begin(r->db) < 0)
+			dberr = 1;
+		for (size_t i = 0; !dberr && i < n; i++) {
+			if (record(r, &rows[i], &msgs[i]) < 0)
+				dberr = 1;
+			else if (msgs[i].outcome == SMTP_SENT)
+				sent++;
+		}
+		if (dberr || db_commit(r->db) < 0) {
+			db_rollback(r->db);
+			dberr = 1;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		free(rcpts[i]);
+	free(rcpts);
+	free(msgs);
+	if (rc < 0)
+		return -1;
+	if (dberr) {
+		snprintf(err, errlen, "database: %s", db_error(r->db));
+		return -1;
+	}
+	return sent;
+}
+
+int outbox_flush(struct relay *r, char *err, size_t errlen)
+{
+	int sent = 0, failed = 0;
+	long long last_first = -1;
+
 	for (;;) {
 		struct outbox_row *rows = NULL;
-		size_t n = 0;
+		size_t n = 0, ne = 0;
 
 		if (r->stopping && *r->stopping)
 			break;
@@ -102,48 +226,83 @@ int outbox_flush(struct relay *r, char *err, size_t errlen)
 			break;
 		}
 		last_first = rows[0].id;
-
-		struct smtp_outgoing *msgs = xcalloc(n, sizeof *msgs);
-		const char ***rcpts = xcalloc(n, sizeof *rcpts);
+		/* Texts go one by one to the gateway; emails share one SMTP session. */
+		struct outbox_row *emails = xcalloc(n, sizeof *emails);
 		for (size_t i = 0; i < n; i++) {
-			msgs[i].mail_from = rows[i].mail_from ? rows[i].mail_from : r->cfg->from_address;
-			msgs[i].nrcpt = split_rcpt(rows[i].rcpt, &rcpts[i]);
-			msgs[i].rcpt = rcpts[i];
-			msgs[i].data = rows[i].data;
-			msgs[i].len = rows[i].len;
-		}
-		int rc = smtp_send(&ss, msgs, n, err, errlen);
-		int dberr = 0;
-		if (rc == 0) {
-			/* One transaction per batch: a crash before it commits resends the
-			 * batch with the same Message-IDs, the honest promise of a relay. */
-			if (db_begin(r->db) < 0)
-				dberr = 1;
-			for (size_t i = 0; !dberr && i < n; i++) {
-				if (record(r, &rows[i], &msgs[i]) < 0)
-					dberr = 1;
-				else if (msgs[i].outcome == SMTP_SENT)
-					sent++;
-			}
-			if (dberr || db_commit(r->db) < 0) {
-				db_rollback(r->db);
-				dberr = 1;
+			if (!strcmp(rows[i].channel, "sms")) {
+				int k = send_text(r, &rows[i]);
+				if (k < 0) {
+					snprintf(err, errlen, "database: %s", db_error(r->db));
+					failed = 1;
+				} else {
+					sent += k;
+				}
+			} else {
+				emails[ne++] = rows[i];
 			}
 		}
-		for (size_t i = 0; i < n; i++)
-			free(rcpts[i]);
-		free(rcpts);
-		free(msgs);
+		if (ne) {
+			int k = send_emails(r, emails, ne, err, errlen);
+			if (k < 0) {
+				log_warn("outbox: %s; %d message%s wait for the next attempt", err, db_outbox_pending_count(r->db),
+				         db_outbox_pending_count(r->db) == 1 ? "" : "s");
+				free(emails);
+				outbox_rows_free(rows, n);
+				return -1;
+			}
+			sent += k;
+		}
+		free(emails);
 		outbox_rows_free(rows, n);
-		if (rc < 0) {
-			log_warn("outbox: %s; %d message%s wait for the next attempt", err, db_outbox_pending_count(r->db),
-			         db_outbox_pending_count(r->db) == 1 ? "" : "s");
+		if (failed)
 			return -1;
-		}
-		if (dberr) {
-			snprintf(err, errlen, "database: %s", db_error(r->db));
-			return -1;
-		}
 	}
 	return sent;
+}
+
+int outbox_track_deliveries(struct relay *r)
+{
+	struct outbox_row *rows = NULL;
+	size_t n = 0;
+	int changed = 0;
+
+	if (!r->sms)
+		return 0;
+	/* Texts of the last two days whose delivery is not final yet. */
+	if (db_outbox_awaiting_delivery(r->db, r->now - 2 * 86400, 50, &rows, &n) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		enum sms_delivery d = SMS_DELIVERY_UNKNOWN;
+		char err[256] = "";
+		enum sms_result res = r->sms->provider->status(r->sms, rows[i].provider_id, &d, err, sizeof err);
+		/* Esendex accepts a text to an opted-out number and fails it afterwards. */
+		int opted_out = res == SMS_OPTED_OUT;
+		if (res != SMS_OK && !opted_out)
+			continue;
+		if (opted_out)
+			d = SMS_DELIVERY_FAILED;
+		const char *name = sms_delivery_name(d);
+		if (rows[i].delivery && !strcmp(rows[i].delivery, name))
+			continue;
+		if (db_begin(r->db) < 0)
+			break;
+		int bad = db_outbox_set_delivery(r->db, rows[i].id, NULL, name) < 0;
+		if (!bad && opted_out)
+			bad = db_contact_set_opted_out(r->db, "sms", rows[i].rcpt, r->now) < 0;
+		if (!bad && (d == SMS_DELIVERY_FAILED || d == SMS_DELIVERY_UNDELIVERED)) {
+			char why[400];
+			snprintf(why, sizeof why, "%s%s%s", opted_out ? "the young person's number has opted out of texts"
+			                                              : "the gateway reports that the text was not delivered to the phone",
+			         err[0] ? ": " : "", err);
+			bad = undeliverable(r, &rows[i], why) < 0;
+		}
+		if (bad || db_commit(r->db) < 0) {
+			db_rollback(r->db);
+			break;
+		}
+		log_info("outbox %lld: text %s", rows[i].id, name);
+		changed++;
+	}
+	outbox_rows_free(rows, n);
+	return changed;
 }

@@ -13,6 +13,11 @@
  * rows stay pending and are retried later; err says why). */
 int outbox_flush(struct relay *r, char *err, size_t errlen);
 
+/* Asks the SMS gateway about texts whose delivery is not final, stores what
+ * changed and tells the advisers about texts that did not arrive. Returns the
+ * number changed or -1. */
+int outbox_track_deliveries(struct relay *r);
+
 /* The wait before attempt number `attempts` + 1: retry_min doubling up to
  * retry_max, with up to 25% jitter from the random value in [0,1). Pure. */
 long long outbox_backoff(int attempts, int retry_min, int retry_max, double random01);

@@ -9,6 +9,8 @@
 #include <strings.h>
 
 #include "compose.h"
+#include "gsm.h"
+#include "phone.h"
 #include "log.h"
 #include "reference.h"
 #include "template.h"
@@ -158,7 +160,8 @@ static char *forward_subject(struct conversation *c, const char *rendered)
  * mail clients that thread by subject keep them together too. */
 static char *thread_subject(struct relay *r, struct conversation *c)
 {
-	struct template_var vars[] = { { "channel", c->channel }, { "service_name", r->cfg->name },
+	struct template_var vars[] = { { "channel", !strcmp(c->channel, "sms") ? "text" : "email" },
+	                               { "service_name", r->cfg->name },
 	                               { "reference", c->ref } };
 	struct template t;
 	struct buf s;
@@ -187,13 +190,14 @@ static void attachment_lines(const struct mail *m, struct buf *out)
 	buf_adds(out, "\n");
 }
 
-int outgoing_forward(struct relay *r, struct conversation *c, const struct mail *m, long long message_row,
-                     const char *remarks)
+int outgoing_forward(struct relay *r, struct conversation *c, const char *subject_in, const char *text,
+                     const struct mail *m, long long message_row, const char *remarks)
 {
 	char received[64], err[512];
 	struct buf att;
 	struct adviser_thread at;
-	char *subject = NULL, *body = NULL, *tsubject = NULL, *masked = mask_email(c->contact);
+	char *subject = NULL, *body = NULL, *tsubject = NULL;
+	char *masked = !strcmp(c->channel, "sms") ? phone_mask(c->contact) : mask_email(c->contact);
 	char *reply_to = tag_address(r->cfg->from_address, c->ref, r->cfg->secret, r->cfg->secret_len);
 	int rc = -1;
 
@@ -203,11 +207,11 @@ int outgoing_forward(struct relay *r, struct conversation *c, const struct mail 
 	struct template_var vars[] = {
 		{ "service_name", r->cfg->name },
 		{ "reference", c->ref },
-		{ "channel", c->channel },
+		{ "channel", !strcmp(c->channel, "sms") ? "text" : "email" },
 		{ "received", received },
 		{ "contact", masked },
-		{ "subject", m && m->subject ? m->subject : "(none)" },
-		{ "text", m ? m->text : "" },
+		{ "subject", subject_in ? subject_in : !strcmp(c->channel, "sms") ? "(text message)" : "(none)" },
+		{ "text", text ? text : "" },
 		{ "attachments", buf_str(&att) },
 		{ "remarks", remarks ? remarks : "" },
 	};
@@ -305,37 +309,21 @@ out:
 	return rc;
 }
 
-int outgoing_reply(struct relay *r, struct conversation *c, const char *adviser, const char *text,
+/* The receipt: exactly what was sent, to every adviser, in the forwards' thread. */
+static int receipt(struct relay *r, struct conversation *c, const char *adviser, const char *sent, const char *how,
                    long long message_row)
 {
 	char err[512];
-	char *tsubject = NULL, *body = NULL, *subject = NULL, *rsubject = NULL, *rbody = NULL, *thread = NULL;
+	char *rsubject = NULL, *rbody = NULL, *thread = NULL;
 	char *reply_to = tag_address(r->cfg->from_address, c->ref, r->cfg->secret, r->cfg->secret_len);
-	struct young_thread yt;
 	struct adviser_thread at;
 	int rc = -1;
-	const char *to[1] = { c->contact };
-	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c->ref }, { "text", text } };
+	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c->ref },
+	                               { "adviser", adviser },           { "channel", c->channel },
+	                               { "how", how },                   { "text", sent } };
 
 	memset(&at, 0, sizeof at);
-	memset(&yt, 0, sizeof yt);
-	if (template_fill(r->cfg->templates, "email/reply", vars, 3, &tsubject, &body, err, sizeof err) < 0) {
-		log_error("%s: %s", c->ref, err);
-		goto out;
-	}
-	if (young_thread_load(r, c, &yt) < 0)
-		goto out;
-	subject = reply_subject(c->subject, tsubject ? tsubject : r->cfg->name);
-	/* A human answer: not Auto-Submitted, so the young person's mail client treats it as a person's reply. */
-	if (queue_email(r, c, "reply", to, 1, r->cfg->from_address, subject, yt.last_id ? &yt.th : NULL, 0, body,
-	                message_row) < 0)
-		goto out;
-
-	/* The receipt: exactly what was sent, to every adviser, in the forwards' thread. */
-	struct template_var rvars[] = { { "service_name", r->cfg->name }, { "reference", c->ref },
-	                                { "adviser", adviser },           { "channel", c->channel },
-	                                { "text", body } };
-	if (template_fill(r->cfg->templates, "email/receipt", rvars, 5, &rsubject, &rbody, err, sizeof err) < 0) {
+	if (template_fill(r->cfg->templates, "email/receipt", vars, 6, &rsubject, &rbody, err, sizeof err) < 0) {
 		log_error("%s: %s", c->ref, err);
 		goto out;
 	}
@@ -356,14 +344,121 @@ int outgoing_reply(struct relay *r, struct conversation *c, const char *adviser,
 	}
 out:
 	adviser_thread_free(&at);
-	young_thread_free(&yt);
-	free(tsubject);
-	free(body);
-	free(subject);
 	free(rsubject);
 	free(rbody);
 	free(thread);
 	free(reply_to);
+	return rc;
+}
+
+/* Queues one text to the young person. text is final (prepared, counted). */
+static int queue_text(struct relay *r, struct conversation *c, const char *kind, const char *text, int parts,
+                      long long message_row)
+{
+	char *msgid = new_message_id(r, c->ref, kind);
+	struct outbox_row o = {
+		.conversation_id = c->id,
+		.message_row = message_row,
+		.kind = (char *)kind,
+		.channel = "sms",
+		.message_id = msgid,
+		.rcpt = c->contact,
+		.data = (char *)text,
+		.len = strlen(text),
+		.next_attempt_at = r->now,
+		.created_at = r->now,
+		.parts = parts,
+	};
+	int rc = msgid ? db_outbox_add(r->db, &o, NULL) : -1;
+	if (rc == 0)
+		log_info("%s: text (%s, %d part%s) queued", c->ref, kind, parts, parts == 1 ? "" : "s");
+	free(msgid);
+	return rc;
+}
+
+/* Renders a templates/sms/ text, trimmed and made GSM-7 where it can be. */
+static char *render_text(struct relay *r, struct conversation *c, const char *tmpl, const char *text)
+{
+	char err[512];
+	char *subject = NULL, *body = NULL;
+	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c->ref }, { "text", text } };
+	if (template_fill(r->cfg->templates, tmpl, vars, text ? 3 : 2, &subject, &body, err, sizeof err) < 0) {
+		log_error("%s: %s", c->ref, err);
+		free(subject);
+		return NULL;
+	}
+	free(subject);
+	char *prepared = gsm_prepare(str_trim(body));
+	free(body);
+	return prepared;
+}
+
+int outgoing_text_fits(struct relay *r, struct conversation *c, const char *text, char **prepared, int *parts)
+{
+	struct sms_count count;
+	*prepared = render_text(r, c, "sms/reply", text);
+	if (!*prepared)
+		return -1;
+	gsm_count(*prepared, &count);
+	*parts = count.parts;
+	return count.parts <= r->cfg->sms_max_parts;
+}
+
+int outgoing_text_template(struct relay *r, struct conversation *c, const char *kind, const char *tmpl)
+{
+	struct sms_count count;
+	char *text = render_text(r, c, tmpl, NULL);
+	if (!text)
+		return -1;
+	gsm_count(text, &count);
+	int rc = queue_text(r, c, kind, text, count.parts, 0);
+	free(text);
+	return rc;
+}
+
+int outgoing_reply(struct relay *r, struct conversation *c, const char *adviser, const char *text,
+                   long long message_row)
+{
+	char err[512];
+	char *tsubject = NULL, *body = NULL, *subject = NULL;
+	struct young_thread yt;
+	int rc = -1;
+	const char *to[1] = { c->contact };
+	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c->ref }, { "text", text } };
+
+	memset(&yt, 0, sizeof yt);
+	if (!strcmp(c->channel, "sms")) {
+		int parts = 0;
+		char *prepared = NULL;
+		if (outgoing_text_fits(r, c, text, &prepared, &parts) != 1) {
+			free(prepared);
+			return -1;
+		}
+		char how[64];
+		snprintf(how, sizeof how, "by text message, in %d part%s", parts, parts == 1 ? "" : "s");
+		rc = queue_text(r, c, "reply", prepared, parts, message_row);
+		if (rc == 0)
+			rc = receipt(r, c, adviser, prepared, how, message_row);
+		free(prepared);
+		return rc;
+	}
+	if (template_fill(r->cfg->templates, "email/reply", vars, 3, &tsubject, &body, err, sizeof err) < 0) {
+		log_error("%s: %s", c->ref, err);
+		goto out;
+	}
+	if (young_thread_load(r, c, &yt) < 0)
+		goto out;
+	subject = reply_subject(c->subject, tsubject ? tsubject : r->cfg->name);
+	/* A human answer: not Auto-Submitted, so the young person's mail client treats it as a person's reply. */
+	if (queue_email(r, c, "reply", to, 1, r->cfg->from_address, subject, yt.last_id ? &yt.th : NULL, 0, body,
+	                message_row) < 0)
+		goto out;
+	rc = receipt(r, c, adviser, body, "by email", message_row);
+out:
+	young_thread_free(&yt);
+	free(tsubject);
+	free(body);
+	free(subject);
 	return rc;
 }
 
@@ -414,4 +509,14 @@ int outgoing_refused(struct relay *r, struct conversation *c, const char *advise
 	                               { "reason", reason } };
 	const char *to[1] = { adviser };
 	return adviser_notice(r, c, "notice", "email/refused", vars, 3, to, 1);
+}
+
+int outgoing_undelivered(struct relay *r, struct conversation *c, const char *kind, const char *reason)
+{
+	const char *what = !strcmp(kind, "reply") ? "an adviser's reply" : !strcmp(kind, "autoreply") ? "an automatic reply"
+	                                                                                               : "a message";
+	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c->ref },
+	                               { "what", what },                 { "reason", reason } };
+	return adviser_notice(r, c, "notice", "email/undelivered", vars, 4, (const char *const *)r->cfg->forward_to.items,
+	                      r->cfg->forward_to.n);
 }

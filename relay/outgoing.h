@@ -10,22 +10,36 @@
 #include "mime.h"
 #include "relay.h"
 
-/* Forwards a young person's message to the advisers. remarks: extra lines for
- * the advisers (e.g. "Automatic message: not answered."), may be NULL. */
-int outgoing_forward(struct relay *r, struct conversation *c, const struct mail *m, long long message_row,
-                     const char *remarks);
+/* Forwards a young person's message to the advisers. m (may be NULL for a
+ * text) supplies the attachment list. remarks: extra lines for the advisers,
+ * may be NULL. */
+int outgoing_forward(struct relay *r, struct conversation *c, const char *subject, const char *text,
+                     const struct mail *m, long long message_row, const char *remarks);
 
 /* The first-contact auto-reply to the young person, threaded on their email. */
 int outgoing_autoreply(struct relay *r, struct conversation *c, const struct mail *m);
 
-/* An adviser's cleaned answer to the young person, and the receipt that tells
- * the advisers exactly what was sent. */
+/* An adviser's cleaned answer to the young person (by the conversation's
+ * channel), and the receipt that tells the advisers exactly what was sent and,
+ * for a text, in how many parts. Check a text first with outgoing_text_fits(). */
 int outgoing_reply(struct relay *r, struct conversation *c, const char *adviser, const char *text,
                    long long message_row);
+
+/* The text an adviser's answer becomes by SMS (template, GSM-7 where possible)
+ * and its part count. Returns 1 when it fits in [sms] max_parts, 0 when not,
+ * -1 on a template error. *prepared owned (may be NULL on error). */
+int outgoing_text_fits(struct relay *r, struct conversation *c, const char *text, char **prepared, int *parts);
+
+/* A text to the young person from a template in templates/sms/ (auto-reply,
+ * STOP/START confirmation, HELP). kind names the outbox row ("autoreply"). */
+int outgoing_text_template(struct relay *r, struct conversation *c, const char *kind, const char *tmpl);
 
 /* Tells the advisers that a reply was held (not relayed); c may be NULL when
  * no conversation could be told. */
 int outgoing_held(struct relay *r, struct conversation *c, const char *sender, const char *reason, const char *text);
+
+/* Tells the advisers that a message of this kind could not be delivered to the young person. */
+int outgoing_undelivered(struct relay *r, struct conversation *c, const char *kind, const char *reason);
 
 /* Tells one adviser that their reply was not sent, and why. */
 int outgoing_refused(struct relay *r, struct conversation *c, const char *adviser, const char *reason);

@@ -1,17 +1,77 @@
 /* policy.c: the safeguarding decision for each young person's message. */
 #include "policy.h"
 
+#include <ctype.h>
 #include <string.h>
+#include <strings.h>
+
+enum policy_keyword policy_keyword(const char *text)
+{
+	/* The words SMS platforms honour (Twilio, RapidPro, Ofcom guidance). */
+	static const struct { const char *word; enum policy_keyword k; } words[] = {
+		{ "STOP", KEYWORD_STOP },     { "STOPALL", KEYWORD_STOP },  { "UNSUBSCRIBE", KEYWORD_STOP },
+		{ "CANCEL", KEYWORD_STOP },   { "END", KEYWORD_STOP },      { "QUIT", KEYWORD_STOP },
+		{ "START", KEYWORD_START },   { "UNSTOP", KEYWORD_START },  { "RESUME", KEYWORD_START },
+		{ "HELP", KEYWORD_HELP },     { "INFO", KEYWORD_HELP },
+	};
+	char word[16];
+	size_t n = 0;
+
+	if (!text)
+		return KEYWORD_NONE;
+	while (*text && isspace((unsigned char)*text))
+		text++;
+	const char *end = text + strlen(text);
+	while (end > text && (isspace((unsigned char)end[-1]) || end[-1] == '.' || end[-1] == '!'))
+		end--;
+	if (end - text >= (long)sizeof word)
+		return KEYWORD_NONE;
+	for (const char *p = text; p < end; p++)
+		word[n++] = *p;
+	word[n] = '\0';
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strcasecmp(word, words[i].word) == 0)
+			return words[i].k;
+	return KEYWORD_NONE;
+}
 
 void policy_decide(const struct policy_settings *s, const struct policy_input *in, struct policy_actions *out)
 {
 	memset(out, 0, sizeof *out);
-	/* Every message from outside reaches the advisers, automatic or not:
-	 * a child's words misread as automatic must still be seen. */
-	out->forward = 1;
+	/* Every message from a young person reaches the advisers, keywords
+	 * included: a child who texts STOP is something an adviser must see.
+	 * Automatic mail is kept and shown but not forwarded: forwarding a bounce
+	 * of a forward would loop. */
+	out->forward = !in->automatic;
 
 	if (in->automatic) {
-		out->why = "automatic mail is never answered";
+		out->why = "automatic mail is stored, never answered or forwarded";
+		return;
+	}
+	if (in->cannot_reply) {
+		out->why = "the sender cannot receive replies (alphanumeric sender or short code)";
+		return;
+	}
+	switch (in->keyword) {
+	case KEYWORD_STOP:
+		out->opt = POLICY_OPT_OUT;
+		out->autoreply = POLICY_STOP_CONFIRMATION;
+		out->why = "STOP: nothing automatic from now on; one confirmation";
+		return;
+	case KEYWORD_START:
+		out->opt = POLICY_OPT_IN;
+		out->autoreply = POLICY_START_CONFIRMATION;
+		out->why = "START: automatic replies resume";
+		return;
+	case KEYWORD_HELP:
+		out->autoreply = POLICY_HELP;
+		out->why = "HELP: the signposting text";
+		return;
+	case KEYWORD_NONE:
+		break;
+	}
+	if (in->opted_out) {
+		out->why = "the contact texted STOP";
 		return;
 	}
 	if (in->new_conversation) {

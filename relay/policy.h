@@ -7,6 +7,10 @@
 #ifndef RELAY_POLICY_H
 #define RELAY_POLICY_H
 
+/* A text that is only a keyword (any case, surrounding spaces and a final
+ * full stop or exclamation mark ignored). */
+enum policy_keyword { KEYWORD_NONE = 0, KEYWORD_STOP, KEYWORD_START, KEYWORD_HELP };
+
 struct policy_settings {
 	long autoreply_window;     /* seconds: at most one auto-reply per conversation per window */
 };
@@ -15,18 +19,33 @@ struct policy_input {
 	long long now;
 	int new_conversation;          /* this message started the conversation */
 	int automatic;                 /* automatic mail (bounce, out-of-office, list): never answered */
+	int cannot_reply;              /* alphanumeric sender or short code: no reply can reach it */
+	int opted_out;                 /* the number texted STOP earlier */
+	enum policy_keyword keyword;   /* texts only */
 	long long last_autoreply_at;   /* 0: never */
 	long long last_adviser_reply_at;  /* 0: never */
 };
 
-enum policy_autoreply { POLICY_NO_AUTOREPLY = 0, POLICY_FIRST_CONTACT };
+enum policy_autoreply {
+	POLICY_NO_AUTOREPLY = 0,
+	POLICY_FIRST_CONTACT,          /* the signposting auto-reply */
+	POLICY_STOP_CONFIRMATION,      /* still names 999 and Childline */
+	POLICY_START_CONFIRMATION,
+	POLICY_HELP,                   /* the signposting text, on request */
+};
+
+enum policy_opt { POLICY_OPT_KEEP = 0, POLICY_OPT_OUT, POLICY_OPT_IN };
 
 struct policy_actions {
 	int forward;                   /* send the message to the advisers */
 	enum policy_autoreply autoreply;
+	enum policy_opt opt;           /* change the contact's opt-out */
 	const char *why;               /* one short reason for the log: static text */
 };
 
 void policy_decide(const struct policy_settings *s, const struct policy_input *in, struct policy_actions *out);
+
+/* The keyword a text is, if any. */
+enum policy_keyword policy_keyword(const char *text);
 
 #endif

@@ -7,11 +7,14 @@
 #include "config.h"
 #include "db.h"
 
+struct sms_gateway;
+
 struct relay {
 	struct config *cfg;     /* borrowed */
 	struct db *db;          /* borrowed */
 	long long now;          /* the time of the current step (unix seconds) */
 	volatile sig_atomic_t *stopping;   /* set by SIGTERM/SIGINT; may be NULL */
+	struct sms_gateway *sms;           /* borrowed; NULL when [sms] provider = none */
 };
 
 /* Seconds since the epoch; RELAY_TEST_NOW (digits) pins it for tests. */

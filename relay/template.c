@@ -14,9 +14,15 @@ static const struct {
 	{ "email/forward", { "service_name", "reference", "channel", "received", "contact", "subject", "text",
 	                     "attachments", "remarks", NULL } },
 	{ "email/reply", { "service_name", "reference", "text", NULL } },
-	{ "email/receipt", { "service_name", "reference", "adviser", "channel", "text", NULL } },
+	{ "email/receipt", { "service_name", "reference", "adviser", "channel", "how", "text", NULL } },
 	{ "email/held", { "service_name", "reference", "sender", "reason", "text", NULL } },
 	{ "email/refused", { "service_name", "reference", "reason", NULL } },
+	{ "email/undelivered", { "service_name", "reference", "what", "reason", NULL } },
+	{ "sms/first_contact", { "service_name", "reference", NULL } },
+	{ "sms/stop", { "service_name", "reference", NULL } },
+	{ "sms/start", { "service_name", "reference", NULL } },
+	{ "sms/help", { "service_name", "reference", NULL } },
+	{ "sms/reply", { "service_name", "reference", "text", NULL } },
 };
 
 #define NREGISTRY (sizeof registry / sizeof registry[0])

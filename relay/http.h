@@ -1,0 +1,45 @@
+/* http.h: HTTPS requests to an SMS gateway (libcurl). The only file that sees
+ * libcurl. Certificate verification is always on; plain http is accepted only
+ * for a loopback host; response bodies are capped; every request has a
+ * connect timeout and a total timeout; VERBOSE is never turned on (it would
+ * log credentials). */
+#ifndef RELAY_HTTP_H
+#define RELAY_HTTP_H
+
+#include <stddef.h>
+
+struct http_settings {
+	const char *base_url;   /* "https://api.twilio.com" (no trailing slash needed) */
+	const char *username;   /* HTTP Basic; NULL: no auth */
+	const char *password;
+	const char *ca_file;    /* NULL: system store */
+	int timeout;            /* seconds, whole request; connect timeout is min(timeout, 10) */
+	size_t max_body;        /* response bodies larger than this fail the request; 0: 4 MiB */
+};
+
+struct http;   /* opaque: one keep-alive connection pool */
+
+struct http_response {
+	long status;            /* HTTP status, 0 when no response */
+	char *body;             /* owned, NUL-terminated (may contain NULs before len) */
+	size_t len;
+	char *total_count;      /* owned: X-Total-Count header value, NULL when absent */
+};
+
+/* Validates the settings (https, or http on loopback only). 0 or -1 with err. */
+int http_open(const struct http_settings *s, struct http **out, char *err, size_t errlen);
+void http_close(struct http *h);   /* accepts NULL */
+
+/* One request. path is appended to base_url ("/2010-04-01/..."), query string
+ * included. body may be NULL. content_type e.g. "application/x-www-form-urlencoded".
+ * Returns 0 when a response arrived (whatever its status: read resp->status),
+ * -1 on a transport failure (connect, TLS verification, timeout, dropped
+ * connection, body too large) with err. Free resp with http_response_free. */
+int http_request(struct http *h, const char *method, const char *path, const char *content_type, const char *body,
+                 size_t len, struct http_response *resp, char *err, size_t errlen);
+void http_response_free(struct http_response *r);
+
+/* Percent-encodes s for a query string or form body. Owned result. */
+char *http_urlencode(const char *s);
+
+#endif

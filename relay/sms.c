@@ -1,0 +1,155 @@
+/* sms.c: choosing and opening the configured SMS gateway. */
+#include "sms.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+/* One row per provider. Adding a provider: its file, and one row here. */
+static const struct {
+	const struct sms_provider *provider;
+	int needs_account;      /* the account goes into its URLs (Twilio) or requests (Esendex) */
+} providers[] = {
+	{ &sms_twilio, 1 },
+	{ &sms_esendex, 1 },
+	{ &sms_android, 0 },
+};
+
+static int present(const char *s)
+{
+	return s != NULL && !str_is_blank(s);
+}
+
+int sms_open(const struct sms_settings *s, struct sms_gateway **out, char *err, size_t errlen)
+{
+	struct http_settings hs;
+	struct sms_gateway *g = NULL;
+	const struct sms_provider *p = NULL;
+	int needs_account = 0;
+	size_t i;
+
+	*out = NULL;
+	if (!present(s->provider)) {
+		snprintf(err, errlen, "no SMS provider configured");
+		return -1;
+	}
+	for (i = 0; i < sizeof(providers) / sizeof(providers[0]); i++) {
+		if (str_casecmp_ascii(s->provider, providers[i].provider->name) == 0) {
+			p = providers[i].provider;
+			needs_account = providers[i].needs_account;
+		}
+	}
+	if (p == NULL) {
+		snprintf(err, errlen, "unknown SMS provider \"%.40s\"", s->provider);
+		return -1;
+	}
+	if (!present(s->url)) {
+		snprintf(err, errlen, "%s: no gateway URL configured", p->name);
+		return -1;
+	}
+	if (!present(s->number)) {
+		snprintf(err, errlen, "%s: the service's own number is not configured", p->name);
+		return -1;
+	}
+	if (needs_account && !present(s->account)) {
+		snprintf(err, errlen, "%s: no account configured", p->name);
+		return -1;
+	}
+	/* Twilio's HTTP user is the AccountSid unless an API key is configured. */
+	if (!present(s->username) && !(needs_account && present(s->account))) {
+		snprintf(err, errlen, "%s: no username configured", p->name);
+		return -1;
+	}
+	if (!present(s->password)) {
+		snprintf(err, errlen, "%s: no password configured", p->name);
+		return -1;
+	}
+	if (s->page_size < 0) {
+		snprintf(err, errlen, "%s: page size must not be negative", p->name);
+		return -1;
+	}
+
+	memset(&hs, 0, sizeof(hs));
+	hs.base_url = s->url;
+	hs.username = present(s->username) ? s->username : s->account;
+	hs.password = s->password;
+	hs.ca_file = s->ca_file;
+	hs.timeout = s->timeout;
+
+	g = xcalloc(1, sizeof(*g));
+	g->provider = p;
+	g->settings = *s;
+	if (http_open(&hs, &g->http, err, errlen) < 0) {
+		free(g);
+		return -1;
+	}
+	*out = g;
+	return 0;
+}
+
+void sms_close(struct sms_gateway *g)
+{
+	if (g == NULL)
+		return;
+	http_close(g->http);
+	free(g);
+}
+
+void sms_texts_free(struct sms_text *t, size_t n)
+{
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(t[i].id);
+		free(t[i].from);
+		free(t[i].to);
+		free(t[i].body);
+		free(t[i].ack);
+	}
+	free(t);
+}
+
+const char *sms_result_name(enum sms_result r)
+{
+	switch (r) {
+	case SMS_OK: return "ok";
+	case SMS_TEMPORARY: return "temporary";
+	case SMS_PERMANENT: return "permanent";
+	case SMS_AUTH: return "auth";
+	case SMS_OPTED_OUT: return "opted-out";
+	}
+	return "unknown";
+}
+
+const char *sms_delivery_name(enum sms_delivery d)
+{
+	switch (d) {
+	case SMS_DELIVERY_UNKNOWN: return "unknown";
+	case SMS_DELIVERY_QUEUED: return "queued";
+	case SMS_DELIVERY_SENT: return "sent";
+	case SMS_DELIVERY_DELIVERED: return "delivered";
+	case SMS_DELIVERY_UNDELIVERED: return "undelivered";
+	case SMS_DELIVERY_FAILED: return "failed";
+	}
+	return "unknown";
+}
+
+enum sms_result sms_classify_status(long status)
+{
+	if (status >= 200 && status < 300)
+		return SMS_OK;
+	if (status == 401 || status == 403)
+		return SMS_AUTH;
+	/* 408 is the server giving up on a slow request: try again. */
+	if (status == 429 || status == 408)
+		return SMS_TEMPORARY;
+	if (status >= 400 && status < 500)
+		return SMS_PERMANENT;
+	/* 5xx, and anything a gateway should not answer (no status, 1xx, a
+	 * redirect we do not follow): the text was not refused, try later. */
+	return SMS_TEMPORARY;
+}

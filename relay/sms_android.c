@@ -1,0 +1,565 @@
+/* sms_android.c: "SMS Gateway for Android" (capcom6), local-server mode:
+ * the service's own phone answers HTTP Basic requests on the local network.
+ *
+ * The inbox is listed newest first (createdAt DESC) and paged by offset
+ * until X-Total-Count (or a short page without it); the "from" filter is
+ * inclusive, so the newest text comes again next time and
+ * the caller de-duplicates on id. Texts arriving while we page push older
+ * ones down a page: we may see some twice, never miss one. */
+#include "sms_android.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "log.h"
+#include "util.h"
+
+#define DEFAULT_PAGE_SIZE 50
+#define MAX_PAGE_SIZE 500       /* the app refuses larger limits */
+#define MAX_PAGES 1000
+
+/* --- JSON helpers (json-c) -------------------------------------------------- */
+
+/* Parses exactly len bytes as one JSON value. Owned result, NULL with err. */
+static struct json_object *parse_json(const char *s, size_t len, char *err, size_t errlen)
+{
+	struct json_tokener *tok;
+	struct json_object *o;
+	enum json_tokener_error e;
+	size_t end;
+
+	if (s == NULL || len == 0) {
+		snprintf(err, errlen, "empty response");
+		return NULL;
+	}
+	if (len > INT_MAX) {
+		snprintf(err, errlen, "response too large");
+		return NULL;
+	}
+	tok = json_tokener_new();
+	if (tok == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	o = json_tokener_parse_ex(tok, s, (int)len);
+	e = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (o == NULL || e != json_tokener_success) {
+		snprintf(err, errlen, "response is not JSON (%s)",
+			 e == json_tokener_continue ? "truncated" : json_tokener_error_desc(e));
+		json_object_put(o);
+		return NULL;
+	}
+	for (; end < len; end++) {
+		if (!isspace((unsigned char)s[end])) {
+			snprintf(err, errlen, "response has data after the JSON");
+			json_object_put(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+/* The string member key of o, or NULL when absent, null or not a string. */
+static const char *jstr(struct json_object *o, const char *key, size_t *len)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	if (len)
+		*len = (size_t)json_object_get_string_len(v);
+	return json_object_get_string(v);
+}
+
+static char *jdup(struct json_object *o, const char *key)
+{
+	size_t len = 0;
+	const char *s = jstr(o, key, &len);
+
+	return s ? utf8_sanitize(s, len) : NULL;
+}
+
+/* --- pure parsing ------------------------------------------------------------ */
+
+static int read_num(const char **p, int digits, int *out)
+{
+	int i, v = 0;
+
+	for (i = 0; i < digits; i++) {
+		if (!isdigit((unsigned char)(*p)[i]))
+			return -1;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += digits;
+	*out = v;
+	return 0;
+}
+
+int android_parse_time(const char *s, long long *out)
+{
+	const char *p = s;
+	struct tm tm;
+	int year, mon, day, hour, min, sec = 0, zh = 0, zm = 0, zone = 0;
+	time_t t;
+
+	if (s == NULL)
+		return -1;
+	if (read_num(&p, 4, &year) < 0 || *p++ != '-' || read_num(&p, 2, &mon) < 0 || *p++ != '-' ||
+	    read_num(&p, 2, &day) < 0)
+		return -1;
+	if (*p != 'T' && *p != 't' && *p != ' ')
+		return -1;
+	p++;
+	if (read_num(&p, 2, &hour) < 0 || *p++ != ':' || read_num(&p, 2, &min) < 0)
+		return -1;
+	if (*p == ':') {
+		p++;
+		if (read_num(&p, 2, &sec) < 0)
+			return -1;
+		if (*p == '.' || *p == ',') {   /* fractions: kept to the second */
+			p++;
+			if (!isdigit((unsigned char)*p))
+				return -1;
+			while (isdigit((unsigned char)*p))
+				p++;
+		}
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int sign = *p++ == '-' ? -1 : 1;
+
+		if (read_num(&p, 2, &zh) < 0)
+			return -1;
+		if (*p == ':')
+			p++;
+		if (isdigit((unsigned char)*p) && read_num(&p, 2, &zm) < 0)
+			return -1;
+		if (zh > 23 || zm > 59)
+			return -1;
+		zone = sign * (zh * 3600 + zm * 60);
+	}
+	if (*p != '\0')
+		return -1;
+	if (year < 1970 || mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
+		return -1;
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon - 1;
+	tm.tm_mday = day;
+	tm.tm_hour = hour;
+	tm.tm_min = min;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	if (t == (time_t)-1 || tm.tm_mday != day)   /* 31 Feb normalises into March: refuse */
+		return -1;
+	*out = (long long)t - zone;
+	return 0;
+}
+
+enum sms_delivery android_delivery(const char *state)
+{
+	if (state == NULL)
+		return SMS_DELIVERY_UNKNOWN;
+	if (strcmp(state, "Pending") == 0 || strcmp(state, "Processed") == 0)
+		return SMS_DELIVERY_QUEUED;
+	if (strcmp(state, "Sent") == 0)
+		return SMS_DELIVERY_SENT;
+	if (strcmp(state, "Delivered") == 0)
+		return SMS_DELIVERY_DELIVERED;
+	if (strcmp(state, "Failed") == 0)
+		return SMS_DELIVERY_FAILED;
+	return SMS_DELIVERY_UNKNOWN;
+}
+
+void android_strings_free(char **s, size_t n)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(s[i]);
+	free(s);
+}
+
+int android_parse_inbox(const char *json, size_t len, struct sms_text **texts, size_t *n, char ***created,
+			size_t *count, char *err, size_t errlen)
+{
+	struct json_object *root;
+	struct sms_text *out = NULL;
+	char **when = NULL;
+	size_t i, total, kept = 0, skipped = 0;
+	char why[128];
+
+	*texts = NULL;
+	*n = 0;
+	*count = 0;
+	if (created)
+		*created = NULL;
+	root = parse_json(json, len, why, sizeof(why));
+	if (root == NULL) {
+		snprintf(err, errlen, "android gateway: inbox: %s", why);
+		return -1;
+	}
+	if (!json_object_is_type(root, json_type_array)) {
+		snprintf(err, errlen, "android gateway: inbox is not a JSON array");
+		json_object_put(root);
+		return -1;
+	}
+	total = json_object_array_length(root);
+	out = xcalloc(total ? total : 1, sizeof(*out));
+	when = xcalloc(total ? total : 1, sizeof(*when));
+	for (i = 0; i < total; i++) {
+		struct json_object *m = json_object_array_get_idx(root, i), *idv = NULL;
+		const char *type = jstr(m, "type", NULL), *sender = jstr(m, "sender", NULL);
+		const char *at = jstr(m, "createdAt", NULL);
+		char *id = NULL, *raw;
+		long long t = 0;
+
+		if (type && strcmp(type, "SMS") != 0)
+			continue;
+		/* The id is a string in the app; take a number too rather than lose a text. */
+		if (!json_object_object_get_ex(m, "id", &idv))
+			idv = NULL;
+		if (idv && json_object_is_type(idv, json_type_string))
+			id = jdup(m, "id");
+		else if (idv && json_object_is_type(idv, json_type_int))
+			id = xasprintf("%lld", (long long)json_object_get_int64(idv));
+		if (id == NULL || *id == '\0' || sender == NULL || *sender == '\0' || at == NULL || *at == '\0') {
+			free(id);
+			skipped++;
+			continue;
+		}
+		raw = xasprintf("%s|%s|%s", id, sender, at);
+		free(id);
+		out[kept].id = utf8_sanitize(raw, strlen(raw));
+		free(raw);
+		out[kept].from = jdup(m, "sender");
+		out[kept].to = jdup(m, "recipient");
+		out[kept].body = jdup(m, "contentPreview");
+		if (out[kept].body == NULL)
+			out[kept].body = xstrdup("");
+		if (android_parse_time(at, &t) < 0)
+			t = 0;
+		out[kept].received_at = t;
+		when[kept] = xstrdup(at);
+		kept++;
+	}
+	json_object_put(root);
+	if (skipped)
+		log_warn("android gateway: skipped %zu inbox entr%s without an id, sender or time", skipped,
+			 skipped == 1 ? "y" : "ies");
+	*texts = out;
+	*n = kept;
+	*count = total;
+	if (created)
+		*created = when;
+	else
+		android_strings_free(when, kept);
+	return 0;
+}
+
+int android_parse_message(const char *json, size_t len, char **id, enum sms_delivery *d, char *err,
+			  size_t errlen)
+{
+	struct json_object *root, *recipients;
+	const char *s, *state;
+	char why[128];
+
+	*id = NULL;
+	if (d)
+		*d = SMS_DELIVERY_UNKNOWN;
+	root = parse_json(json, len, why, sizeof(why));
+	if (root == NULL) {
+		snprintf(err, errlen, "android gateway: message: %s", why);
+		return -1;
+	}
+	s = jstr(root, "id", NULL);
+	if (s == NULL || *s == '\0') {
+		snprintf(err, errlen, "android gateway: message has no id");
+		json_object_put(root);
+		return -1;
+	}
+	*id = jdup(root, "id");
+	state = jstr(root, "state", NULL);
+	if (state == NULL && json_object_object_get_ex(root, "recipients", &recipients) &&
+	    json_object_is_type(recipients, json_type_array) && json_object_array_length(recipients) > 0)
+		state = jstr(json_object_array_get_idx(recipients, 0), "state", NULL);
+	if (d)
+		*d = android_delivery(state);
+	json_object_put(root);
+	return 0;
+}
+
+char *android_send_body(const char *to, const char *text)
+{
+	struct json_object *root = json_object_new_object(), *msg = json_object_new_object();
+	struct json_object *numbers = json_object_new_array();
+	char *out;
+
+	json_object_object_add(msg, "text", json_object_new_string(text ? text : ""));
+	json_object_object_add(root, "textMessage", msg);
+	json_object_array_add(numbers, json_object_new_string(to ? to : ""));
+	json_object_object_add(root, "phoneNumbers", numbers);
+	json_object_object_add(root, "withDeliveryReport", json_object_new_boolean(1));
+	out = xstrdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(root);
+	return out;
+}
+
+/* --- the provider ------------------------------------------------------------- */
+
+/* The app's {"message": "..."} refusal, when it is short plain text that
+ * cannot be quoting a phone number or a text; else "". */
+static void refusal_reason(const struct http_response *resp, char *out, size_t outlen)
+{
+	struct json_object *root;
+	const char *m;
+	char why[64];
+	size_t i, digits = 0;
+
+	out[0] = '\0';
+	root = parse_json(resp->body, resp->len, why, sizeof(why));
+	m = root ? jstr(root, "message", NULL) : NULL;
+	if (m && strlen(m) < 100 && strlen(m) + 3 < outlen) {
+		for (i = 0; m[i]; i++) {
+			digits = isdigit((unsigned char)m[i]) ? digits + 1 : 0;
+			if (digits >= 5 || m[i] == '@' || (unsigned char)m[i] < 0x20 || (unsigned char)m[i] > 0x7e)
+				break;
+		}
+		if (m[i] == '\0')
+			snprintf(out, outlen, ": %s", m);
+	}
+	json_object_put(root);
+}
+
+/* One request; a non-2xx answer becomes a class and err. resp is kept on
+ * SMS_OK only (free it with http_response_free either way). */
+static enum sms_result call(struct sms_gateway *g, const char *method, const char *path, const char *body,
+			    struct http_response *resp, char *err, size_t errlen)
+{
+	char why[256], reason[128];
+	enum sms_result r;
+
+	if (http_request(g->http, method, path, body ? "application/json" : NULL, body, body ? strlen(body) : 0,
+			 resp, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "android gateway: %s", why);
+		return SMS_TEMPORARY;
+	}
+	r = sms_classify_status(resp->status);
+	if (r == SMS_OK)
+		return SMS_OK;
+	refusal_reason(resp, reason, sizeof(reason));
+	snprintf(err, errlen, "android gateway: %s (HTTP %ld%s)",
+		 r == SMS_AUTH ? "credentials refused" : r == SMS_TEMPORARY ? "try later" : "refused", resp->status,
+		 reason);
+	http_response_free(resp);
+	return r;
+}
+
+/* Reverse the newest-first listing, then a stable sort by time. */
+static void oldest_first(struct sms_text *t, size_t n)
+{
+	struct sms_text tmp;
+	size_t i, j;
+
+	for (i = 0; i < n / 2; i++) {
+		tmp = t[i];
+		t[i] = t[n - 1 - i];
+		t[n - 1 - i] = tmp;
+	}
+	for (i = 1; i < n; i++) {
+		tmp = t[i];
+		for (j = i; j > 0 && t[j - 1].received_at > tmp.received_at; j--)
+			t[j] = t[j - 1];
+		t[j] = tmp;
+	}
+}
+
+static enum sms_result android_fetch(struct sms_gateway *g, const char *cursor, struct sms_text **texts,
+				     size_t *n, char **next_cursor, char *err, size_t errlen)
+{
+	struct http_response resp = { 0 };
+	struct sms_text *all = NULL, *page = NULL;
+	char **when = NULL, *from = NULL, *path = NULL, *newest_at = NULL;
+	size_t count = 0, cap = 0, got = 0, listed = 0, offset = 0, pages = 0, i;
+	long long newest = 0, total = -1;
+	int limit = g->settings.page_size > 0 ? g->settings.page_size : DEFAULT_PAGE_SIZE;
+	enum sms_result r;
+
+	*texts = NULL;
+	*n = 0;
+	*next_cursor = NULL;
+	if (cursor) {
+		long long t;
+
+		if (android_parse_time(cursor, &t) < 0) {
+			snprintf(err, errlen, "android gateway: stored cursor is not an ISO 8601 time");
+			return SMS_PERMANENT;
+		}
+		from = http_urlencode(cursor);   /* "+03:00": an unencoded + is a space */
+	}
+	if (limit > MAX_PAGE_SIZE)
+		limit = MAX_PAGE_SIZE;
+
+	for (;;) {
+		char why[256];
+
+		if (++pages > MAX_PAGES) {
+			log_warn("android gateway: inbox longer than %d pages: stopped there", MAX_PAGES);
+			break;
+		}
+		free(path);
+		if (from)
+			path = xasprintf("/inbox?type=SMS&limit=%d&offset=%zu&from=%s", limit, offset, from);
+		else
+			path = xasprintf("/inbox?type=SMS&limit=%d&offset=%zu", limit, offset);
+		r = call(g, "GET", path, NULL, &resp, err, errlen);
+		if (r != SMS_OK)
+			goto fail;
+		if (android_parse_inbox(resp.body, resp.len, &page, &got, &when, &listed, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s", why);
+			r = SMS_TEMPORARY;
+			goto fail;
+		}
+		if (resp.total_count) {
+			char *end;
+			long long v = strtoll(resp.total_count, &end, 10);
+
+			if (end != resp.total_count && *end == '\0' && v >= 0)
+				total = v;
+		}
+		http_response_free(&resp);
+
+		for (i = 0; i < got; i++) {
+			if (page[i].received_at > newest) {
+				newest = page[i].received_at;
+				free(newest_at);
+				newest_at = when[i];
+				when[i] = NULL;
+			}
+		}
+		android_strings_free(when, got);
+		when = NULL;
+		if (count + got > cap) {
+			cap = (count + got) * 2;
+			all = xrealloc(all, cap * sizeof(*all));
+		}
+		if (got)   /* all may still be NULL: memcpy(NULL, .., 0) is undefined */
+			memcpy(all + count, page, got * sizeof(*all));
+		count += got;
+		free(page);   /* its strings now belong to all */
+		page = NULL;
+
+		/* X-Total-Count decides when present: a server may serve less than
+		 * the limit asked for. Without it, a short page is the last. */
+		offset += listed;
+		if (listed == 0 || (total >= 0 && offset >= (unsigned long long)total) ||
+		    (total < 0 && listed < (size_t)limit))
+			break;
+	}
+
+	oldest_first(all, count);
+	*texts = all;
+	*n = count;
+	*next_cursor = newest_at;
+	all = NULL;
+	newest_at = NULL;
+	r = SMS_OK;
+
+fail:
+	http_response_free(&resp);
+	sms_texts_free(all, count);
+	free(newest_at);
+	free(path);
+	free(from);
+	return r;
+}
+
+static enum sms_result android_acknowledge(struct sms_gateway *g, const struct sms_text *t, char *err,
+					   size_t errlen)
+{
+	(void)g;
+	(void)t;
+	(void)err;
+	(void)errlen;
+	return SMS_OK;   /* the local API keeps no read flag */
+}
+
+static enum sms_result android_send(struct sms_gateway *g, const char *to, const char *text, int unicode,
+				    char **id, char *err, size_t errlen)
+{
+	struct http_response resp = { 0 };
+	char *body, why[256];
+	enum sms_result r;
+
+	(void)unicode;   /* the phone picks the encoding */
+	*id = NULL;
+	body = android_send_body(to, text);
+	r = call(g, "POST", "/message", body, &resp, err, errlen);
+	if (r == SMS_OK && android_parse_message(resp.body, resp.len, id, NULL, why, sizeof(why)) < 0) {
+		/* The phone took it (2xx): sending again would send it twice. */
+		log_warn("android gateway: text accepted (HTTP %ld) but %s: its delivery cannot be followed",
+			 resp.status, why);
+		*id = NULL;
+	}
+	http_response_free(&resp);
+	free(body);
+	return r;
+}
+
+static enum sms_result android_status(struct sms_gateway *g, const char *id, enum sms_delivery *d, char *err,
+				      size_t errlen)
+{
+	struct http_response resp = { 0 };
+	char *eid, *path, *got = NULL, why[256];
+	enum sms_result r;
+
+	*d = SMS_DELIVERY_UNKNOWN;
+	if (id == NULL || *id == '\0') {
+		snprintf(err, errlen, "android gateway: no message id to ask about");
+		return SMS_PERMANENT;
+	}
+	eid = http_urlencode(id);
+	path = xasprintf("/message/%s", eid);
+	r = call(g, "GET", path, NULL, &resp, err, errlen);
+	if (r == SMS_OK && android_parse_message(resp.body, resp.len, &got, d, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s", why);
+		r = SMS_TEMPORARY;
+	}
+	free(got);
+	http_response_free(&resp);
+	free(path);
+	free(eid);
+	return r;
+}
+
+static enum sms_result android_check(struct sms_gateway *g, char *err, size_t errlen)
+{
+	struct http_response resp = { 0 };
+	enum sms_result r;
+
+	/* /health needs no credentials, so it would not check them. */
+	r = call(g, "GET", "/inbox?type=SMS&limit=1", NULL, &resp, err, errlen);
+	http_response_free(&resp);
+	return r;
+}
+
+const struct sms_provider sms_android = {
+	.name = "android",
+	.fetch = android_fetch,
+	.acknowledge = android_acknowledge,
+	.send = android_send,
+	.status = android_status,
+	.check = android_check,
+};
