@@ -143,11 +143,13 @@ static char *attachment_text(const struct mail *m)
 static int store(struct relay *r, struct conversation *c, const char *kind, const struct mail *m, const char *raw,
                  size_t len, const char *author, const char *body, const char *detail, long long *row)
 {
+	/* An adviser's reply is recorded as what went out, on the channel it went out on. */
+	const char *channel = !strcmp(kind, "reply") ? c->channel : "email";
 	char *refs = join_refs(m), *att = attachment_text(m);
 	struct message_row mr = {
 		.conversation_id = c->id,
 		.kind = kind,
-		.channel = "email",
+		.channel = channel,
 		.at = r->now,
 		.message_id = m->message_id,
 		.refs = refs,
@@ -331,10 +333,14 @@ static int from_advisers_side(struct relay *r, const struct mail *m, const struc
 		free(text);
 		goto out;
 	}
+	char *sent_text = NULL;   /* what the young person will receive, when it differs from text */
 	if (!strcmp(c.channel, "sms")) {
 		char *prepared = NULL;
 		int parts = 0, fits = outgoing_text_fits(r, cp, text, &prepared, &parts);
-		free(prepared);
+		if (fits == 1)
+			sent_text = prepared;
+		else
+			free(prepared);
 		if (fits < 0) {
 			free(text);
 			goto out;
@@ -355,11 +361,13 @@ static int from_advisers_side(struct relay *r, const struct mail *m, const struc
 			goto out;
 		}
 	}
-	if (store(r, cp, "reply", m, raw, len, m->from_address, text, NULL, row) < 0 ||
+	if (store(r, cp, "reply", m, raw, len, m->from_address, sent_text ? sent_text : text, NULL, row) < 0 ||
 	    outgoing_reply(r, cp, m->from_address, text, *row) < 0) {
+		free(sent_text);
 		free(text);
 		goto out;
 	}
+	free(sent_text);
 	free(text);
 	c.last_adviser_reply_at = r->now;
 	c.last_activity = r->now;

@@ -5,8 +5,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "doubles"))
 from lib import Sandbox  # noqa: E402
 import relaytest as rt  # noqa: E402
+from sms_gateway import Gateway  # noqa: E402
+
+TWILIO_SID = "AC" + "0" * 32
 
 YOUNG = "sam.young@example.net"
 DEMO_DIR = os.path.join(rt.ROOT, "demo")
@@ -46,8 +50,15 @@ def main():
         work = os.path.join(DEMO_DIR, "relay")
         if os.path.exists(os.path.join(work, "relay.db")):
             os.remove(os.path.join(work, "relay.db"))
-        conf = rt.make_config(sb, work)
+        gw = Gateway("twilio", username=TWILIO_SID, password="demo-token", account=TWILIO_SID,
+                     number="+447700900000").start()
+        os.makedirs(work, exist_ok=True)
+        rt.write_private(os.path.join(work, "sms.password"), "demo-token\n")
+        conf = rt.make_config(sb, work, extra=(
+            "[sms]\nprovider = twilio\nurl = %s\naccount = %s\npassword_file = sms.password\n"
+            "number = +447700900000\n" % (gw.url, TWILIO_SID)))
         print("  configuration: %s" % conf)
+        print("  SMS gateway: a faithful double of Twilio's API at %s" % gw.url)
 
         say("relay check: configuration, templates, and a login to every server")
         run(conf, "check")
@@ -87,12 +98,37 @@ def main():
         run(conf, "poll")
         show(sb.wait_for(rt.ADVISERS[0], 3)[-1], "the adviser")
 
-        say("What the service sees: relay list, relay show " + ref)
+        say("Meanwhile a young person texts the service's number (through the Twilio double)")
+        gw.add_inbound("07700 900123", "hi can u help me, im scared to go home")
+        run(conf, "poll")
+        fwd_sms = sb.wait_for(rt.ADVISERS[0], 4)[-1]
+        show(fwd_sms, "the adviser")
+        print("  --- the young person's phone received ---\n  %s" % gw.sent[-1]["body"])
+
+        say("An adviser answers the text from their email, with Outlook's curly quotes")
+        sms_tag = re.search(r"rusafe\+[^>\s]+@example\.org", str(fwd_sms["Reply-To"])).group(0)
+        sb.send(rt.ADVISERS[1], [sms_tag],
+                rt.mail(rt.ADVISERS[1], sms_tag, "RE: " + fwd_sms["Subject"],
+                        "You\u2019re doing the right thing \u2013 are you safe where you are now?\n\n"
+                        "From: R-U-Safe?\nSent: today\nTo: Advisers\nSubject: " + fwd_sms["Subject"] + "\n",
+                        in_reply_to=fwd_sms["Message-ID"].strip("<>")),
+                auth_user=rt.ADVISERS[1])
+        sb.wait_for(rt.SERVICE, 5)
+        run(conf, "poll")
+        print("  --- the young person's phone received ---\n  %s" % gw.sent[-1]["body"])
+        show(sb.wait_for(rt.ADVISERS[1], 6)[-1], "the advisers (the receipt)")
+        sms_ref = re.search(r"\[(RUS-\w+)\]", fwd_sms["Subject"]).group(1)
+
+        say("What the service sees: relay list, relay show " + ref + ", relay show " + sms_ref)
         run(conf, "list")
         run(conf, "show", ref)
+        run(conf, "show", sms_ref)
+        gw.stop()
 
         say("Done")
         print("  The sandbox is still running in %s (mail under %s)." % (sandbox_dir, sb.mail_dir))
+        print("  (The Twilio double ran inside this demo and has stopped; the relay's text polls will now fail")
+        print("   until you run one: python3 tests/doubles/sms_gateway.py --provider twilio --port PORT.)")
         print("  Try:  build/relay -c %s list" % conf)
         print("        build/relay -c %s run      (Ctrl-C stops it)" % conf)
         print("  Stop the sandbox with: tests/sandbox/sandbox down %s" % sandbox_dir)

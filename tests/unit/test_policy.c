@@ -1,0 +1,80 @@
+/* Unit tests for policy.c: the safeguarding decision, table-driven. */
+#include "check.h"
+#include "policy.h"
+
+#define H 3600LL
+#define NOW 1795109460LL   /* Thursday 19 November 2026 17:31 UTC */
+
+struct row {
+	const char *name;
+	struct policy_input in;
+	int forward;
+	enum policy_autoreply autoreply;
+	enum policy_opt opt;
+};
+
+int main(void)
+{
+	const struct policy_settings s = { .autoreply_window = 24 * H };
+	const struct row rows[] = {
+		{ "first contact: forward and auto-reply", { .now = NOW, .new_conversation = 1 }, 1, POLICY_FIRST_CONTACT, 0 },
+		{ "automatic mail: stored, not forwarded, not answered", { .now = NOW, .new_conversation = 1, .automatic = 1 },
+		  0, POLICY_NO_AUTOREPLY, 0 },
+		{ "no sender: forwarded, not answered", { .now = NOW, .new_conversation = 1, .cannot_reply = 1 }, 1,
+		  POLICY_NO_AUTOREPLY, 0 },
+		{ "follow-up within the window: no auto-reply",
+		  { .now = NOW, .last_autoreply_at = NOW - 23 * H }, 1, POLICY_NO_AUTOREPLY, 0 },
+		{ "follow-up at exactly the window: auto-reply again",
+		  { .now = NOW, .last_autoreply_at = NOW - 24 * H }, 1, POLICY_FIRST_CONTACT, 0 },
+		{ "adviser answered within the window: no auto-reply",
+		  { .now = NOW, .last_autoreply_at = NOW - 48 * H, .last_adviser_reply_at = NOW - 2 * H }, 1,
+		  POLICY_NO_AUTOREPLY, 0 },
+		{ "adviser answered long ago: auto-reply",
+		  { .now = NOW, .last_autoreply_at = NOW - 48 * H, .last_adviser_reply_at = NOW - 30 * H }, 1,
+		  POLICY_FIRST_CONTACT, 0 },
+		{ "STOP: opt out and confirm", { .now = NOW, .keyword = KEYWORD_STOP }, 1, POLICY_STOP_CONFIRMATION,
+		  POLICY_OPT_OUT },
+		{ "STOP on first contact: confirm, not the welcome",
+		  { .now = NOW, .new_conversation = 1, .keyword = KEYWORD_STOP }, 1, POLICY_STOP_CONFIRMATION, POLICY_OPT_OUT },
+		{ "START: opt in and confirm", { .now = NOW, .opted_out = 1, .keyword = KEYWORD_START }, 1,
+		  POLICY_START_CONFIRMATION, POLICY_OPT_IN },
+		{ "HELP: signposting even when opted out", { .now = NOW, .opted_out = 1, .keyword = KEYWORD_HELP }, 1,
+		  POLICY_HELP, 0 },
+		{ "opted out: forwarded, nothing automatic", { .now = NOW, .opted_out = 1, .new_conversation = 1 }, 1,
+		  POLICY_NO_AUTOREPLY, 0 },
+		{ "short code: forwarded, never answered", { .now = NOW, .new_conversation = 1, .cannot_reply = 1 }, 1,
+		  POLICY_NO_AUTOREPLY, 0 },
+		{ "short code texting STOP: nothing sent back", { .now = NOW, .cannot_reply = 1, .keyword = KEYWORD_STOP },
+		  1, POLICY_NO_AUTOREPLY, 0 },
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		struct policy_actions a;
+		policy_decide(&s, &rows[i].in, &a);
+		char name[160];
+		snprintf(name, sizeof name, "%s [forward]", rows[i].name);
+		CHECK_INT(name, a.forward, rows[i].forward);
+		snprintf(name, sizeof name, "%s [auto-reply]", rows[i].name);
+		CHECK_INT(name, a.autoreply, rows[i].autoreply);
+		snprintf(name, sizeof name, "%s [opt]", rows[i].name);
+		CHECK_INT(name, a.opt, rows[i].opt);
+		snprintf(name, sizeof name, "%s [why given]", rows[i].name);
+		CHECK(name, a.why != NULL);
+	}
+
+	const struct { const char *text; enum policy_keyword k; } words[] = {
+		{ "STOP", KEYWORD_STOP },      { "stop", KEYWORD_STOP },        { " Stop. ", KEYWORD_STOP },
+		{ "STOP!", KEYWORD_STOP },     { "unsubscribe", KEYWORD_STOP }, { "STOPALL", KEYWORD_STOP },
+		{ "START", KEYWORD_START },    { "unstop", KEYWORD_START },     { "help", KEYWORD_HELP },
+		{ "HELP\n", KEYWORD_HELP },    { "info", KEYWORD_HELP },        { "please stop", KEYWORD_NONE },
+		{ "stop it he hurts me", KEYWORD_NONE }, { "help me", KEYWORD_NONE }, { "STOPP", KEYWORD_NONE },
+		{ "", KEYWORD_NONE },          { "   ", KEYWORD_NONE },         { "endless", KEYWORD_NONE },
+		{ "S T O P", KEYWORD_NONE },   { "averyveryverylongwordthatisnotakeyword", KEYWORD_NONE },
+	};
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+		char name[96];
+		snprintf(name, sizeof name, "keyword [%s]", words[i].text);
+		CHECK_INT(name, policy_keyword(words[i].text), words[i].k);
+	}
+	CHECK_INT("keyword NULL", policy_keyword(NULL), KEYWORD_NONE);
+	return check_done();
+}
