@@ -470,8 +470,10 @@ int inbound_text(struct relay *r, const char *provider, const char *id, const ch
 		free(key);
 		return known < 0 ? -1 : 0;
 	}
+	/* A sender that is not a number keeps its own cleaned form as the key, so
+	 * that two odd senders never share one conversation. */
 	enum phone_kind kind = phone_normalise(sender ? sender : "", number, sizeof number);
-	if (kind == PHONE_INVALID || !number[0])
+	if (!number[0])
 		snprintf(number, sizeof number, "unknown");
 	if (db_conversation_latest_for(r->db, "sms", number, &c) < 0)
 		goto out;

@@ -6,6 +6,7 @@
  * inclusive, so the newest text comes again next time and
  * the caller de-duplicates on id. Texts arriving while we page push older
  * ones down a page: we may see some twice, never miss one. */
+#include "jsonread.h"
 #include "sms_android.h"
 
 #include <ctype.h>
@@ -24,68 +25,6 @@
 #define MAX_PAGE_SIZE 500       /* the app refuses larger limits */
 #define MAX_PAGES 1000
 
-/* --- JSON helpers (json-c) -------------------------------------------------- */
-
-/* Parses exactly len bytes as one JSON value. Owned result, NULL with err. */
-static struct json_object *parse_json(const char *s, size_t len, char *err, size_t errlen)
-{
-	struct json_tokener *tok;
-	struct json_object *o;
-	enum json_tokener_error e;
-	size_t end;
-
-	if (s == NULL || len == 0) {
-		snprintf(err, errlen, "empty response");
-		return NULL;
-	}
-	if (len > INT_MAX) {
-		snprintf(err, errlen, "response too large");
-		return NULL;
-	}
-	tok = json_tokener_new();
-	if (tok == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	o = json_tokener_parse_ex(tok, s, (int)len);
-	e = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	if (o == NULL || e != json_tokener_success) {
-		snprintf(err, errlen, "response is not JSON (%s)",
-			 e == json_tokener_continue ? "truncated" : json_tokener_error_desc(e));
-		json_object_put(o);
-		return NULL;
-	}
-	for (; end < len; end++) {
-		if (!isspace((unsigned char)s[end])) {
-			snprintf(err, errlen, "response has data after the JSON");
-			json_object_put(o);
-			return NULL;
-		}
-	}
-	return o;
-}
-
-/* The string member key of o, or NULL when absent, null or not a string. */
-static const char *jstr(struct json_object *o, const char *key, size_t *len)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	if (len)
-		*len = (size_t)json_object_get_string_len(v);
-	return json_object_get_string(v);
-}
-
-static char *jdup(struct json_object *o, const char *key)
-{
-	size_t len = 0;
-	const char *s = jstr(o, key, &len);
-
-	return s ? utf8_sanitize(s, len) : NULL;
-}
 
 /* --- pure parsing ------------------------------------------------------------ */
 
@@ -206,7 +145,7 @@ int android_parse_inbox(const char *json, size_t len, struct sms_text **texts, s
 	*count = 0;
 	if (created)
 		*created = NULL;
-	root = parse_json(json, len, why, sizeof(why));
+	root = jsonread_parse(json, len, why, sizeof(why));
 	if (root == NULL) {
 		snprintf(err, errlen, "android gateway: inbox: %s", why);
 		return -1;
@@ -221,8 +160,8 @@ int android_parse_inbox(const char *json, size_t len, struct sms_text **texts, s
 	when = xcalloc(total ? total : 1, sizeof(*when));
 	for (i = 0; i < total; i++) {
 		struct json_object *m = json_object_array_get_idx(root, i), *idv = NULL;
-		const char *type = jstr(m, "type", NULL), *sender = jstr(m, "sender", NULL);
-		const char *at = jstr(m, "createdAt", NULL);
+		const char *type = jsonread_str(m, "type", NULL), *sender = jsonread_str(m, "sender", NULL);
+		const char *at = jsonread_str(m, "createdAt", NULL);
 		char *id = NULL, *raw;
 		long long t = 0;
 
@@ -232,7 +171,7 @@ int android_parse_inbox(const char *json, size_t len, struct sms_text **texts, s
 		if (!json_object_object_get_ex(m, "id", &idv))
 			idv = NULL;
 		if (idv && json_object_is_type(idv, json_type_string))
-			id = jdup(m, "id");
+			id = jsonread_dup(m, "id");
 		else if (idv && json_object_is_type(idv, json_type_int))
 			id = xasprintf("%lld", (long long)json_object_get_int64(idv));
 		if (id == NULL || *id == '\0' || sender == NULL || *sender == '\0' || at == NULL || *at == '\0') {
@@ -244,9 +183,9 @@ int android_parse_inbox(const char *json, size_t len, struct sms_text **texts, s
 		free(id);
 		out[kept].id = utf8_sanitize(raw, strlen(raw));
 		free(raw);
-		out[kept].from = jdup(m, "sender");
-		out[kept].to = jdup(m, "recipient");
-		out[kept].body = jdup(m, "contentPreview");
+		out[kept].from = jsonread_dup(m, "sender");
+		out[kept].to = jsonread_dup(m, "recipient");
+		out[kept].body = jsonread_dup(m, "contentPreview");
 		if (out[kept].body == NULL)
 			out[kept].body = xstrdup("");
 		if (android_parse_time(at, &t) < 0)
@@ -279,22 +218,22 @@ int android_parse_message(const char *json, size_t len, char **id, enum sms_deli
 	*id = NULL;
 	if (d)
 		*d = SMS_DELIVERY_UNKNOWN;
-	root = parse_json(json, len, why, sizeof(why));
+	root = jsonread_parse(json, len, why, sizeof(why));
 	if (root == NULL) {
 		snprintf(err, errlen, "android gateway: message: %s", why);
 		return -1;
 	}
-	s = jstr(root, "id", NULL);
+	s = jsonread_str(root, "id", NULL);
 	if (s == NULL || *s == '\0') {
 		snprintf(err, errlen, "android gateway: message has no id");
 		json_object_put(root);
 		return -1;
 	}
-	*id = jdup(root, "id");
-	state = jstr(root, "state", NULL);
+	*id = jsonread_dup(root, "id");
+	state = jsonread_str(root, "state", NULL);
 	if (state == NULL && json_object_object_get_ex(root, "recipients", &recipients) &&
 	    json_object_is_type(recipients, json_type_array) && json_object_array_length(recipients) > 0)
-		state = jstr(json_object_array_get_idx(recipients, 0), "state", NULL);
+		state = jsonread_str(json_object_array_get_idx(recipients, 0), "state", NULL);
 	if (d)
 		*d = android_delivery(state);
 	json_object_put(root);
@@ -329,8 +268,8 @@ static void refusal_reason(const struct http_response *resp, char *out, size_t o
 	size_t i, digits = 0;
 
 	out[0] = '\0';
-	root = parse_json(resp->body, resp->len, why, sizeof(why));
-	m = root ? jstr(root, "message", NULL) : NULL;
+	root = jsonread_parse(resp->body, resp->len, why, sizeof(why));
+	m = root ? jsonread_str(root, "message", NULL) : NULL;
 	if (m && strlen(m) < 100 && strlen(m) + 3 < outlen) {
 		for (i = 0; m[i]; i++) {
 			digits = isdigit((unsigned char)m[i]) ? digits + 1 : 0;

@@ -3,6 +3,7 @@
  * Twilio keeps no read flag: the cursor is a date (DateSent>=, inclusive),
  * so every text of the cursor's day comes again and the caller de-duplicates
  * on the message sid. */
+#include "jsonread.h"
 #include "sms_twilio.h"
 
 #include <ctype.h>
@@ -22,71 +23,6 @@
 #define MAX_PAGE_SIZE 1000      /* Twilio's own maximum */
 #define MAX_PAGES 1000          /* a gateway that pages forever must not hold the relay */
 
-/* --- JSON helpers (json-c) -------------------------------------------------- */
-
-/* Parses exactly len bytes as one JSON value; trailing bytes other than
- * white space are an error. Owned result (json_object_put), NULL with err. */
-static struct json_object *parse_json(const char *s, size_t len, char *err, size_t errlen)
-{
-	struct json_tokener *tok;
-	struct json_object *o;
-	enum json_tokener_error e;
-	size_t end;
-
-	if (s == NULL || len == 0) {
-		snprintf(err, errlen, "empty response");
-		return NULL;
-	}
-	if (len > INT_MAX) {
-		snprintf(err, errlen, "response too large");
-		return NULL;
-	}
-	tok = json_tokener_new();
-	if (tok == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	o = json_tokener_parse_ex(tok, s, (int)len);
-	e = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	if (o == NULL || e != json_tokener_success) {
-		snprintf(err, errlen, "response is not JSON (%s)",
-			 e == json_tokener_continue ? "truncated" : json_tokener_error_desc(e));
-		json_object_put(o);
-		return NULL;
-	}
-	for (; end < len; end++) {
-		if (!isspace((unsigned char)s[end])) {
-			snprintf(err, errlen, "response has data after the JSON");
-			json_object_put(o);
-			return NULL;
-		}
-	}
-	return o;
-}
-
-/* The string member key of o, or NULL when absent, null or not a string
- * (json_object_get_string would turn a number or object into text). */
-static const char *jstr(struct json_object *o, const char *key, size_t *len)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	if (len)
-		*len = (size_t)json_object_get_string_len(v);
-	return json_object_get_string(v);
-}
-
-/* An owned, valid-UTF-8 copy of a string member (NULs dropped), or NULL. */
-static char *jdup(struct json_object *o, const char *key)
-{
-	size_t len = 0;
-	const char *s = jstr(o, key, &len);
-
-	return s ? utf8_sanitize(s, len) : NULL;
-}
 
 /* --- pure parsing ------------------------------------------------------------ */
 
@@ -277,7 +213,7 @@ int twilio_parse_page(const char *json, size_t len, struct twilio_page *page, ch
 	char why[128];
 
 	memset(page, 0, sizeof(*page));
-	root = parse_json(json, len, why, sizeof(why));
+	root = jsonread_parse(json, len, why, sizeof(why));
 	if (root == NULL) {
 		snprintf(err, errlen, "twilio: message list: %s", why);
 		return -1;
@@ -300,8 +236,8 @@ int twilio_parse_page(const char *json, size_t len, struct twilio_page *page, ch
 	for (i = 0; i < count; i++) {
 		struct json_object *m = json_object_array_get_idx(msgs, i);
 		struct sms_text *t = &page->texts[page->n];
-		const char *direction = jstr(m, "direction", NULL);
-		const char *sid = jstr(m, "sid", NULL), *from = jstr(m, "from", NULL);
+		const char *direction = jsonread_str(m, "direction", NULL);
+		const char *sid = jsonread_str(m, "sid", NULL), *from = jsonread_str(m, "from", NULL);
 		long long when = 0;
 
 		if (direction == NULL || strcmp(direction, "inbound") != 0)
@@ -310,14 +246,14 @@ int twilio_parse_page(const char *json, size_t len, struct twilio_page *page, ch
 			skipped++;
 			continue;
 		}
-		t->id = jdup(m, "sid");
-		t->from = jdup(m, "from");
-		t->to = jdup(m, "to");
-		t->body = jdup(m, "body");
+		t->id = jsonread_dup(m, "sid");
+		t->from = jsonread_dup(m, "from");
+		t->to = jsonread_dup(m, "to");
+		t->body = jsonread_dup(m, "body");
 		if (t->body == NULL)
 			t->body = xstrdup("");
-		if (twilio_parse_date(jstr(m, "date_sent", NULL), &when) < 0 &&
-		    twilio_parse_date(jstr(m, "date_created", NULL), &when) < 0)
+		if (twilio_parse_date(jsonread_str(m, "date_sent", NULL), &when) < 0 &&
+		    twilio_parse_date(jsonread_str(m, "date_created", NULL), &when) < 0)
 			when = 0;
 		t->received_at = when;
 		page->n++;
@@ -341,7 +277,7 @@ enum sms_result twilio_parse_error(long status, const char *json, size_t len, ch
 	char why[128];
 	enum sms_result r;
 
-	root = parse_json(json, len, why, sizeof(why));
+	root = jsonread_parse(json, len, why, sizeof(why));
 	if (root && json_object_object_get_ex(root, "code", &code) && json_object_is_type(code, json_type_int)) {
 		c = json_object_get_int64(code);
 		have_code = 1;
@@ -375,20 +311,20 @@ int twilio_parse_message(const char *json, size_t len, char **sid, enum sms_deli
 	*sid = NULL;
 	if (d)
 		*d = SMS_DELIVERY_UNKNOWN;
-	root = parse_json(json, len, why, sizeof(why));
+	root = jsonread_parse(json, len, why, sizeof(why));
 	if (root == NULL) {
 		snprintf(err, errlen, "twilio: message: %s", why);
 		return -1;
 	}
-	s = jstr(root, "sid", NULL);
+	s = jsonread_str(root, "sid", NULL);
 	if (s == NULL || *s == '\0') {
 		snprintf(err, errlen, "twilio: message has no sid");
 		json_object_put(root);
 		return -1;
 	}
-	*sid = jdup(root, "sid");
+	*sid = jsonread_dup(root, "sid");
 	if (d)
-		*d = twilio_delivery(jstr(root, "status", NULL));
+		*d = twilio_delivery(jsonread_str(root, "status", NULL));
 	json_object_put(root);
 	return 0;
 }

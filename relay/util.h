@@ -39,6 +39,11 @@ int str_startswith_ci(const char *s, const char *prefix);
 char *str_trim(char *s);                   /* trims ASCII space in place; returns s */
 int str_is_blank(const char *s);
 
+/* The lowercase ASCII a Latin-1 Supplement or Latin Extended-A code point
+ * folds to ("e" for U+00E9, "ss" for U+00DF, " " for U+00A0), or NULL for
+ * anything else. Static strings. */
+const char *fold_latin_codepoint(unsigned cp);
+
 /* Read a whole file. Returns 0 and a NUL-terminated owned *out, or -1 with
  * a message in err. Refuses files bigger than max bytes. */
 int file_read(const char *path, size_t max, char **out, size_t *outlen, char *err, size_t errlen);
