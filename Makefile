@@ -10,7 +10,7 @@ WARN    = -Wall -Wextra -Wformat=2 -Wshadow -Werror
 CSTD    = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE
 OPT     ?= -O2 -g
 CFLAGS  ?=
-CPPFLAGS += -Irelay -I/usr/include/libxml2
+CPPFLAGS += -Irelay -I/usr/include/libxml2 -DRELAY_SHAREDIR='"$(SHAREDIR)"' 
 # pkg-config --libs libetpan adds a no-PIE link spec: name the libraries ourselves.
 LIBS    = -letpan -lesmtp -lcurl -lsqlite3 -lgnutls -linih -lssl -lcrypto -ljson-c -lxml2
 
@@ -71,6 +71,7 @@ install: all
 	install -m 0755 build/relay $(DESTDIR)$(BINDIR)/relay
 	cp -R templates/. $(DESTDIR)$(SHAREDIR)/templates/
 	install -m 0644 config/relay.conf.example $(DESTDIR)$(SHAREDIR)/relay.conf.example
+	install -m 0644 config/urgent.txt config/bank-holidays-england-and-wales.txt $(DESTDIR)$(SHAREDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/relay

@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "triage.h"
 #include "util.h"
 
 enum opt_type {
@@ -25,6 +26,7 @@ enum opt_type {
 	OPT_HEADER,     /* a header field name */
 	OPT_PROVIDER,   /* twilio | esendex | android | none */
 	OPT_PHONE,      /* an E.164 number: + and 8 to 15 digits */
+	OPT_DAY,        /* office hours of one weekday: "09:00-17:30" or "closed" */
 };
 
 struct option {
@@ -38,6 +40,10 @@ struct option {
 	const char *help;       /* what a person should write, for errors */
 };
 
+#ifndef RELAY_SHAREDIR
+#define RELAY_SHAREDIR "/usr/local/share/relay"   /* set by the Makefile from PREFIX */
+#endif
+
 #define F(field) offsetof(struct config, field)
 
 /* Every key the relay understands. config/relay.conf.example documents each. */
@@ -45,7 +51,7 @@ static const struct option options[] = {
 	{ "service", "name", OPT_STRING, F(name), "R-U-Safe?", 0, 0, 0, "the service's name" },
 	{ "service", "reference_prefix", OPT_PREFIX, F(reference_prefix), "RUS", 0, 0, 0, "2 to 6 capital letters" },
 	{ "service", "database", OPT_PATH, F(database), "/var/lib/relay/relay.db", 0, 0, 0, "a file path" },
-	{ "service", "templates", OPT_PATH, F(templates), "/usr/local/share/relay/templates", 0, 0, 0, "a directory" },
+	{ "service", "templates", OPT_PATH, F(templates), RELAY_SHAREDIR "/templates", 0, 0, 0, "a directory" },
 	{ "service", "timezone", OPT_STRING, F(timezone), "Europe/London", 0, 0, 0, "a zone such as Europe/London" },
 	{ "service", "poll_interval", OPT_INT, F(poll_interval), "60", 5, 86400, 0, "seconds, 5 to 86400" },
 	{ "service", "secret_file", OPT_PATH, F(secret_file), NULL, 0, 0, 1, "a file holding the reply-signing key" },
@@ -88,7 +94,23 @@ static const struct option options[] = {
 	{ "sms", "ca_file", OPT_PATH, F(sms_ca_file), NULL, 0, 0, 0, "a PEM file of trusted CAs" },
 	{ "sms", "timeout", OPT_INT, F(sms_timeout), "30", 1, 600, 0, "seconds, 1 to 600" },
 
+	{ "hours", "monday", OPT_DAY, F(hours.day[1]), "09:00-17:30", 0, 0, 0, "HH:MM-HH:MM or closed" },
+	{ "hours", "tuesday", OPT_DAY, F(hours.day[2]), "09:00-17:30", 0, 0, 0, "HH:MM-HH:MM or closed" },
+	{ "hours", "wednesday", OPT_DAY, F(hours.day[3]), "09:00-17:30", 0, 0, 0, "HH:MM-HH:MM or closed" },
+	{ "hours", "thursday", OPT_DAY, F(hours.day[4]), "09:00-17:30", 0, 0, 0, "HH:MM-HH:MM or closed" },
+	{ "hours", "friday", OPT_DAY, F(hours.day[5]), "09:00-17:00", 0, 0, 0, "HH:MM-HH:MM or closed" },
+	{ "hours", "saturday", OPT_DAY, F(hours.day[6]), "closed", 0, 0, 0, "HH:MM-HH:MM or closed" },
+	{ "hours", "sunday", OPT_DAY, F(hours.day[0]), "closed", 0, 0, 0, "HH:MM-HH:MM or closed" },
+	{ "hours", "bank_holidays", OPT_PATH, F(bank_holidays), RELAY_SHAREDIR "/bank-holidays-england-and-wales.txt",
+	  0, 0, 0, "a file of YYYY-MM-DD dates (empty: none)" },
+
 	{ "policy", "autoreply_window_hours", OPT_INT, F(autoreply_window_hours), "24", 1, 8760, 0, "hours, 1 to 8760" },
+	{ "policy", "sender_limit", OPT_INT, F(sender_limit), "3", 1, 100, 0, "auto-replies per sender per ten minutes, 1 to 100" },
+	{ "policy", "urgent_repeat_minutes", OPT_INT, F(urgent_repeat_minutes), "60", 1, 10080, 0, "minutes, 1 to 10080" },
+	{ "policy", "urgent_phrases", OPT_PATH, F(urgent_phrases), RELAY_SHAREDIR "/urgent.txt", 0, 0, 0,
+	  "a file of urgent phrases, one a line" },
+	{ "policy", "close_after_days", OPT_INT, F(close_after_days), "30", 1, 3650, 0, "days, 1 to 3650" },
+	{ "policy", "reopen_days", OPT_INT, F(reopen_days), "30", 0, 3650, 0, "days, 0 to 3650" },
 
 	{ "outbox", "retry_min", OPT_INT, F(retry_min), "60", 1, 86400, 0, "seconds, 1 to 86400" },
 	{ "outbox", "retry_max", OPT_INT, F(retry_max), "3600", 1, 604800, 0, "seconds, 1 to 604800" },
@@ -211,6 +233,14 @@ static int option_set(struct parse_state *st, const struct option *o, const char
 	void *field = (char *)st->c + o->offset;
 
 	switch (o->type) {
+	case OPT_DAY: {
+		char why[200];
+		if (hours_parse_day(value, field, why, sizeof why) < 0) {
+			snprintf(err, errlen, "%s", why);
+			return -1;
+		}
+		return 0;
+	}
 	case OPT_PROVIDER:
 		if (strcmp(value, "twilio") && strcmp(value, "esendex") && strcmp(value, "android") && strcmp(value, "none")) {
 			snprintf(err, errlen, "'%s' is not one of twilio, esendex, android, none", value);
@@ -436,6 +466,16 @@ static int validate(struct parse_state *st, char *err, size_t errlen)
 		snprintf(err, errlen, "%s:%d: [smtp] credentials need security = starttls", AT("smtp", "security"));
 		return -1;
 	}
+	{
+		int open_days = 0;
+		for (int d = 0; d < 7; d++)
+			open_days += c->hours.day[d].open;
+		if (!open_days) {
+			snprintf(err, errlen, "%s: [hours]: every day is closed; the auto-reply could not say when the service "
+			         "opens", st->path);
+			return -1;
+		}
+	}
 	if (c->retry_max < c->retry_min) {
 		snprintf(err, errlen, "%s:%d: [outbox] retry_max: must not be less than retry_min (%d)",
 		         AT("outbox", "retry_max"), c->retry_min);
@@ -538,6 +578,12 @@ int config_load(const char *path, struct config **out, char *err, size_t errlen)
 	}
 	if (validate(&st, err, errlen) < 0)
 		goto fail;
+	/* The data files are read now, so that a mistake in one is a start-up
+	 * error naming its file and line, never a surprise at 3 a.m. */
+	if (c->bank_holidays && hours_load_holidays(&c->hours, c->bank_holidays, err, errlen) < 0)
+		goto fail;
+	if (c->urgent_phrases && triage_load(c->urgent_phrases, &c->urgent, err, errlen) < 0)
+		goto fail;
 	free(st.dir);
 	*out = c;
 	return 0;
@@ -636,6 +682,8 @@ void config_free(struct config *c)
 			break;
 		}
 	}
+	hours_free(&c->hours);
+	triage_free(c->urgent);
 	free(c->smtp_from);
 	free(c->from_name);
 	free(c->from_address);

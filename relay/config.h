@@ -9,7 +9,10 @@
 
 #include <stddef.h>
 
+#include "hours.h"
 #include "net.h"
+
+struct triage;
 
 struct address_list {
 	char **items;   /* owned, each a bare lowercase address */
@@ -72,8 +75,18 @@ struct config {
 	char *sms_ca_file;
 	int sms_timeout;
 
+	/* [hours] */
+	struct office_hours hours;  /* the week from [hours], bank holidays loaded from bank_holidays */
+	char *bank_holidays;        /* path, NULL: none */
+
 	/* [policy] */
 	int autoreply_window_hours;
+	int sender_limit;           /* auto-replies per sender per ten minutes */
+	int urgent_repeat_minutes;
+	char *urgent_phrases;       /* path of the urgent list */
+	struct triage *urgent;      /* owned: the compiled list */
+	int close_after_days;       /* inactivity before a conversation closes */
+	int reopen_days;            /* a closed conversation reopens when written to within this */
 
 	/* [outbox] */
 	int retry_min;            /* seconds before the first retry */

@@ -87,6 +87,12 @@ static const char *const migrations[] = {
 	"  address TEXT NOT NULL,"
 	"  opted_out_at INTEGER,"
 	"  PRIMARY KEY (channel, address)) WITHOUT ROWID;",
+	/* 3: safeguarding policy: urgency, closing, blocking, per-sender limits */
+	"ALTER TABLE conversation ADD COLUMN last_urgent_at INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE conversation ADD COLUMN closed_at INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE contact ADD COLUMN blocked_until INTEGER;"
+	"CREATE INDEX outbox_by_rcpt ON outbox(rcpt, kind, created_at);"
+	"CREATE INDEX conversation_by_state ON conversation(state, last_activity);",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -304,7 +310,7 @@ int db_inbound_add(struct db *db, const char *key, long long message_row)
 
 #define CONVERSATION_COLUMNS                                                                   \
 	"id, ref, channel, contact, state, urgent, subject, created_at, last_activity, last_inbound_at, " \
-	"last_autoreply_at, last_adviser_reply_at, previous_ref"
+	"last_autoreply_at, last_adviser_reply_at, previous_ref, last_urgent_at, closed_at"
 
 static void conversation_read(sqlite3_stmt *st, struct conversation *c)
 {
@@ -321,6 +327,8 @@ static void conversation_read(sqlite3_stmt *st, struct conversation *c)
 	c->last_autoreply_at = sqlite3_column_int64(st, 10);
 	c->last_adviser_reply_at = sqlite3_column_int64(st, 11);
 	c->previous_ref = col_text(st, 12);
+	c->last_urgent_at = sqlite3_column_int64(st, 13);
+	c->closed_at = sqlite3_column_int64(st, 14);
 }
 
 static int conversation_one(struct db *db, sqlite3_stmt *st, struct conversation *c)
@@ -411,7 +419,8 @@ int db_conversation_create(struct db *db, struct conversation *c)
 int db_conversation_update(struct db *db, const struct conversation *c)
 {
 	sqlite3_stmt *st = prepare(db, "UPDATE conversation SET state = ?, urgent = ?, subject = ?, last_activity = ?, "
-	                               "last_inbound_at = ?, last_autoreply_at = ?, last_adviser_reply_at = ? WHERE id = ?");
+	                               "last_inbound_at = ?, last_autoreply_at = ?, last_adviser_reply_at = ?, "
+	                               "last_urgent_at = ?, closed_at = ? WHERE id = ?");
 	if (!st)
 		return -1;
 	bind_text(st, 1, c->state);
@@ -421,7 +430,9 @@ int db_conversation_update(struct db *db, const struct conversation *c)
 	sqlite3_bind_int64(st, 5, c->last_inbound_at);
 	sqlite3_bind_int64(st, 6, c->last_autoreply_at);
 	sqlite3_bind_int64(st, 7, c->last_adviser_reply_at);
-	sqlite3_bind_int64(st, 8, c->id);
+	sqlite3_bind_int64(st, 8, c->last_urgent_at);
+	sqlite3_bind_int64(st, 9, c->closed_at);
+	sqlite3_bind_int64(st, 10, c->id);
 	return step_done(db, st);
 }
 
@@ -665,7 +676,7 @@ int db_list_conversations(struct db *db, db_conversation_cb cb, void *arg)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct conversation c;
 		conversation_read(st, &c);
-		cb(arg, &c, sqlite3_column_int(st, 13));
+		cb(arg, &c, sqlite3_column_int(st, 15));
 		conversation_free(&c);
 	}
 	sqlite3_finalize(st);
@@ -798,4 +809,73 @@ int db_outbox_awaiting_delivery(struct db *db, long long since, int limit, struc
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int db_contact_blocked(struct db *db, const char *channel, const char *address, long long now)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT 1 FROM contact WHERE channel = ? AND address = ? AND blocked_until > ?");
+	if (!st)
+		return -1;
+	bind_text(st, 1, channel);
+	bind_text(st, 2, address);
+	sqlite3_bind_int64(st, 3, now);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int db_contact_set_blocked(struct db *db, const char *channel, const char *address, long long until)
+{
+	sqlite3_stmt *st = prepare(db, "INSERT INTO contact(channel, address, blocked_until) VALUES (?, ?, ?) "
+	                               "ON CONFLICT(channel, address) DO UPDATE SET blocked_until = excluded.blocked_until");
+	if (!st)
+		return -1;
+	bind_text(st, 1, channel);
+	bind_text(st, 2, address);
+	if (until)
+		sqlite3_bind_int64(st, 3, until);
+	else
+		sqlite3_bind_null(st, 3);
+	return step_done(db, st);
+}
+
+int db_outbox_recent(struct db *db, const char *rcpt, const char *kind, long long since)
+{
+	/* Email rows hold "address\n"; texts hold the bare number. */
+	sqlite3_stmt *st = prepare(db, "SELECT count(*) FROM outbox WHERE rcpt IN (?, ? || char(10)) AND kind = ? "
+	                               "AND created_at >= ?");
+	int n = -1;
+	if (!st)
+		return -1;
+	bind_text(st, 1, rcpt);
+	bind_text(st, 2, rcpt);
+	bind_text(st, 3, kind);
+	sqlite3_bind_int64(st, 4, since);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+int db_close_inactive(struct db *db, long long before, long long now)
+{
+	sqlite3_stmt *st = prepare(db, "UPDATE conversation SET state = 'closed', closed_at = ? "
+	                               "WHERE state = 'open' AND last_activity < ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, before);
+	if (step_done(db, st) < 0)
+		return -1;
+	return sqlite3_changes(db->h);
+}
+
+int db_conversation_set_previous(struct db *db, long long id, const char *previous_ref)
+{
+	sqlite3_stmt *st = prepare(db, "UPDATE conversation SET previous_ref = ? WHERE id = ?");
+	if (!st)
+		return -1;
+	bind_text(st, 1, previous_ref);
+	sqlite3_bind_int64(st, 2, id);
+	return step_done(db, st);
 }

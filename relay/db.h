@@ -24,6 +24,8 @@ struct conversation {
 	long long last_autoreply_at;      /* 0: never */
 	long long last_adviser_reply_at;  /* 0: never */
 	char *previous_ref;         /* owned, may be NULL */
+	long long last_urgent_at;   /* urgent signposting last sent, 0: never */
+	long long closed_at;        /* 0 while open */
 };
 
 /* A transcript entry. kind: "inbound" (from the young person), "reply"
@@ -90,6 +92,17 @@ int db_cursor_set_text(struct db *db, const char *source, const char *position);
 int db_contact_opted_out(struct db *db, const char *channel, const char *address);
 int db_contact_set_opted_out(struct db *db, const char *channel, const char *address, long long at);
 
+/* Contacts an adviser blocked (#block): 1 while blocked at now, 0 not, -1 error.
+ * until = 0 unblocks; a far-future time blocks indefinitely. */
+int db_contact_blocked(struct db *db, const char *channel, const char *address, long long now);
+int db_contact_set_blocked(struct db *db, const char *channel, const char *address, long long until);
+
+/* Outbox rows of kind to rcpt created since `since` (per-sender auto-reply limit). -1 on error. */
+int db_outbox_recent(struct db *db, const char *rcpt, const char *kind, long long since);
+
+/* Closes open conversations with no activity since `before`. Returns how many, or -1. */
+int db_close_inactive(struct db *db, long long before, long long now);
+
 /* SMS delivery tracking: sent texts whose delivery is not yet final, created since `since`. */
 int db_outbox_set_delivery(struct db *db, long long id, const char *provider_id, const char *delivery);
 int db_outbox_awaiting_delivery(struct db *db, long long since, int limit, struct outbox_row **rows, size_t *n);
@@ -109,6 +122,7 @@ int db_conversation_by_message_id(struct db *db, const char *message_id, long lo
 /* Creates; 1 when ref already exists (caller picks another), 0 ok, -1 error. */
 int db_conversation_create(struct db *db, struct conversation *c);
 int db_conversation_update(struct db *db, const struct conversation *c);
+int db_conversation_set_previous(struct db *db, long long id, const char *previous_ref);
 void conversation_free(struct conversation *c);
 
 int db_message_add(struct db *db, const struct message_row *m, long long *id);

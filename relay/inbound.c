@@ -10,12 +10,15 @@
 
 #include "automatic.h"
 #include "clean.h"
+#include "commands.h"
 #include "log.h"
 #include "mime.h"
 #include "outgoing.h"
 #include "phone.h"
+#include "hours.h"
 #include "policy.h"
 #include "reference.h"
+#include "triage.h"
 #include "util.h"
 
 /* What a received email is, seen from the service. */
@@ -190,6 +193,81 @@ static int new_conversation(struct relay *r, const char *channel, const char *co
 	return -1;
 }
 
+/* ---- what every young person's message shares -------------------------------- */
+
+static void policy_settings_of(const struct relay *r, struct policy_settings *ps)
+{
+	ps->autoreply_window = r->cfg->autoreply_window_hours * 3600L;
+	ps->sender_limit = r->cfg->sender_limit;
+	ps->urgent_repeat = r->cfg->urgent_repeat_minutes * 60L;
+}
+
+/* Fills what the policy needs to know about the time, the words and the
+ * contact. 0 or -1 on a database error. */
+static int policy_context(struct relay *r, const struct conversation *c, const char *subject, const char *text,
+                          struct policy_input *pi)
+{
+	const char *phrase = NULL;
+	pi->in_hours = hours_is_open(&r->cfg->hours, r->now);
+	pi->urgent = r->cfg->urgent && ((text && triage_match(r->cfg->urgent, text, &phrase)) ||
+	                                (subject && triage_match(r->cfg->urgent, subject, &phrase)));
+	pi->last_urgent_at = c->last_urgent_at;
+	pi->last_autoreply_at = c->last_autoreply_at;
+	pi->last_adviser_reply_at = c->last_adviser_reply_at;
+	int recent = db_outbox_recent(r->db, c->contact, "autoreply", r->now - 600);
+	int blocked = db_contact_blocked(r->db, c->channel, c->contact, r->now);
+	if (recent < 0 || blocked < 0)
+		return -1;
+	pi->sender_recent = recent;
+	pi->blocked = blocked;
+	if (pi->urgent)
+		log_warn("%s: urgent wording matched", c->ref);
+	return 0;
+}
+
+/* The conversation a young person's message joins. A closed one reopens
+ * when written to within reopen_days; after that a new conversation starts
+ * and names the old reference. *fresh is set for a new conversation. */
+static int join_conversation(struct relay *r, const char *channel, const char *contact, struct conversation *c,
+                             int *fresh)
+{
+	*fresh = 0;
+	if (c->id && !strcmp(c->state, "closed")) {
+		if (c->closed_at && r->now - c->closed_at <= (long long)r->cfg->reopen_days * 86400) {
+			free(c->state);
+			c->state = xstrdup("open");
+			c->closed_at = 0;
+			log_info("%s: reopened: the young person wrote again", c->ref);
+		} else {
+			char *prev = xstrdup(c->ref);
+			conversation_free(c);
+			if (new_conversation(r, channel, contact, c) < 0) {
+				free(prev);
+				return -1;
+			}
+			c->previous_ref = prev;
+			*fresh = 1;
+			log_info("%s: new conversation; the previous one (%s) closed more than %d days ago", c->ref, prev,
+			         r->cfg->reopen_days);
+			return db_conversation_set_previous(r->db, c->id, prev);
+		}
+	}
+	if (!c->id) {
+		if (new_conversation(r, channel, contact, c) < 0)
+			return -1;
+		*fresh = 1;
+	}
+	return 0;
+}
+
+/* Lines for the advisers at the top of a forward. */
+static void previous_remark(const struct conversation *c, char *out, size_t outlen)
+{
+	size_t k = strlen(out);
+	if (c->previous_ref)
+		snprintf(out + k, outlen - k, "Note:      this young person wrote before, in %s (closed).\n", c->previous_ref);
+}
+
 /* ---- a young person's email ------------------------------------------------- */
 
 static int from_young_person(struct relay *r, const struct mail *m, const struct threading *t, const char *raw,
@@ -213,10 +291,9 @@ static int from_young_person(struct relay *r, const struct mail *m, const struct
 		if (found < 0)
 			return -1;
 	}
-	if (!c.id) {
-		if (new_conversation(r, "email", sender ? sender : "unknown", &c) < 0)
-			return -1;
-		fresh = 1;
+	if (join_conversation(r, "email", sender ? sender : "unknown", &c, &fresh) < 0) {
+		conversation_free(&c);
+		return -1;
 	}
 	if (sender && strcasecmp(sender, c.contact) != 0)
 		snprintf(remarks, sizeof remarks, "Note:      written from a different address than this conversation's; "
@@ -231,28 +308,47 @@ static int from_young_person(struct relay *r, const struct mail *m, const struct
 	if (store(r, &c, automatic ? "automatic" : "inbound", m, raw, len, NULL, NULL, detail, row) < 0)
 		goto out;
 
-	struct policy_settings ps = { .autoreply_window = r->cfg->autoreply_window_hours * 3600L };
+	struct policy_settings ps;
 	struct policy_input pi = {
 		.now = r->now,
 		.new_conversation = fresh,
 		.automatic = automatic != AUTOMATIC_NONE,
 		.cannot_reply = !sender,
-		.last_autoreply_at = c.last_autoreply_at,
-		.last_adviser_reply_at = c.last_adviser_reply_at,
 	};
 	struct policy_actions act;
+	policy_settings_of(r, &ps);
+	/* Triage reads the young person's own words: quoted history (our own
+	 * signposting says "in danger") and a "Re:" subject are left out. */
+	char *own_words = clean_reply(m->text);
+	const char *subject = m->subject && !str_startswith_ci(m->subject, "re:") && !str_startswith_ci(m->subject, "aw:")
+	                              ? m->subject
+	                              : NULL;
+	int ctx = policy_context(r, &c, subject, own_words, &pi);
+	free(own_words);
+	if (ctx < 0)
+		goto out;
 	policy_decide(&ps, &pi, &act);
+	previous_remark(&c, remarks, sizeof remarks);
 
 	if (!automatic && m->subject) {
 		free(c.subject);
 		c.subject = xstrdup(m->subject);
 	}
-	if (act.forward && outgoing_forward(r, &c, m->subject, m->text, m, *row, remarks[0] ? remarks : NULL) < 0)
+	if (act.urgent)
+		c.urgent = 1;
+	if (act.forward && outgoing_forward(r, &c, m->subject, m->text, m, *row, remarks[0] ? remarks : NULL,
+	                                    act.urgent) < 0)
 		goto out;
-	if (act.autoreply != POLICY_NO_AUTOREPLY) {
-		if (outgoing_autoreply(r, &c, m) < 0)
+	const char *tmpl = act.autoreply == POLICY_URGENT        ? "email/urgent"
+	                   : act.autoreply == POLICY_OUT_OF_HOURS ? "email/out_of_hours"
+	                   : act.autoreply == POLICY_FIRST_CONTACT ? "email/first_contact"
+	                                                           : NULL;
+	if (tmpl) {
+		if (outgoing_autoreply(r, &c, tmpl) < 0)
 			goto out;
 		c.last_autoreply_at = r->now;
+		if (act.autoreply == POLICY_URGENT)
+			c.last_urgent_at = r->now;
 	}
 	c.last_activity = r->now;
 	if (!automatic) {
@@ -262,9 +358,9 @@ static int from_young_person(struct relay *r, const struct mail *m, const struct
 	}
 	if (db_conversation_update(r->db, &c) < 0)
 		goto out;
-	log_info("%s: %s email from a young person%s; %s%s", c.ref, fresh ? "first" : "new",
+	log_info("%s: %s email from a young person%s; %s%s (%s)", c.ref, fresh ? "first" : "new",
 	         automatic ? " (automatic)" : "", act.forward ? "forwarded" : "not forwarded",
-	         act.autoreply ? ", auto-reply queued" : "");
+	         act.autoreply ? ", auto-reply queued" : "", act.why);
 	if (automatic)
 		log_info("%s: automatic mail: %s (%s)", c.ref, automatic_reason_text(automatic), act.why);
 	rc = 0;
@@ -282,6 +378,61 @@ static int hold(struct relay *r, struct conversation *c, const struct mail *m, c
 		return -1;
 	log_warn("%s: reply held, not relayed: %s", c ? c->ref : "-", reason);
 	return outgoing_held(r, c, sender ? sender : "(unknown)", reason, m->text);
+}
+
+/* Carries out an adviser's #commands on the conversation, each recorded in the
+ * transcript. Runs in the caller's transaction. */
+static int apply_commands(struct relay *r, struct conversation *c, const struct commands *cmds, const char *adviser)
+{
+	for (size_t i = 0; i < cmds->n; i++) {
+		const struct command *k = &cmds->list[i];
+		char line[160];
+		struct message_row mr = { .conversation_id = c->id, .kind = "command", .channel = "email", .at = r->now,
+		                          .author = adviser };
+		switch (k->kind) {
+		case COMMAND_NOTE:
+			mr.kind = "note";
+			mr.body = k->text;
+			break;
+		case COMMAND_CLOSE:
+			free(c->state);
+			c->state = xstrdup("closed");
+			c->closed_at = r->now;
+			break;
+		case COMMAND_REOPEN:
+			free(c->state);
+			c->state = xstrdup("open");
+			c->closed_at = 0;
+			break;
+		case COMMAND_URGENT:
+			c->urgent = 1;
+			break;
+		case COMMAND_BLOCK:
+			/* Indefinitely is a date far beyond any retention. */
+			if (db_contact_set_blocked(r->db, c->channel, c->contact,
+			                           k->days ? r->now + (long long)k->days * 86400 : r->now + 100LL * 365 * 86400) < 0)
+				return -1;
+			break;
+		case COMMAND_UNBLOCK:
+			if (db_contact_set_blocked(r->db, c->channel, c->contact, 0) < 0)
+				return -1;
+			break;
+		case COMMAND_UNKNOWN:
+			continue;
+		}
+		if (k->kind != COMMAND_NOTE) {
+			if (k->kind == COMMAND_BLOCK && k->days)
+				snprintf(line, sizeof line, "#block %d", k->days);
+			else
+				snprintf(line, sizeof line, "#%s", command_name(k->kind));
+			mr.body = line;
+		}
+		if (db_message_add(r->db, &mr, NULL) < 0)
+			return -1;
+		log_info("%s: adviser command #%s", c->ref, command_name(k->kind));
+	}
+	c->last_activity = r->now;
+	return db_conversation_update(r->db, c);
 }
 
 static int from_advisers_side(struct relay *r, const struct mail *m, const struct threading *t, enum sender_role role,
@@ -321,7 +472,43 @@ static int from_advisers_side(struct relay *r, const struct mail *m, const struc
 		          "it does not answer a forward from the relay (no reply tag, no known In-Reply-To or References)", row);
 		goto out;
 	}
-	char *text = clean_reply(m->text);
+	char *cleaned = clean_reply(m->text);
+	struct commands cmds;
+	commands_parse(cleaned, &cmds);
+	free(cleaned);
+	/* An unknown or malformed command goes back to the adviser; nothing of
+	 * the email reaches the young person, and no command is carried out. */
+	int unknown = 0;
+	for (size_t i = 0; i < cmds.n; i++)
+		if (cmds.list[i].kind == COMMAND_UNKNOWN)
+			unknown = 1;
+	if (unknown || cmds.error) {
+		struct buf why;
+		buf_init(&why);
+		buf_adds(&why, "there is a problem with its commands:\n\n");
+		buf_adds(&why, cmds.error ? cmds.error : "an unknown command");
+		buf_adds(&why, "\n\nKnown commands, on lines at the top of a reply: #note TEXT, #close, #reopen, #urgent, "
+		               "#block [DAYS], #unblock. Nothing was sent and no command was carried out; please send it again.");
+		rc = store(r, cp, "held", m, raw, len, m->from_address, NULL, "adviser command not understood", row) < 0 ||
+		     outgoing_refused(r, cp, m->from_address, buf_str(&why)) < 0 ? -1 : 0;
+		log_warn("%s: adviser reply held: a command was not understood", c.ref);
+		buf_free(&why);
+		commands_free(&cmds);
+		goto out;
+	}
+	if (cmds.n && apply_commands(r, &c, &cmds, m->from_address) < 0) {
+		commands_free(&cmds);
+		goto out;
+	}
+	char *text = xstrdup(cmds.answer ? cmds.answer : "");
+	int had_commands = cmds.n > 0;
+	commands_free(&cmds);
+	if (had_commands && str_is_blank(text)) {
+		/* Commands only: nothing for the young person. */
+		free(text);
+		rc = 0;
+		goto out;
+	}
 	if (str_is_blank(text)) {
 		if (store(r, cp, "held", m, raw, len, m->from_address, NULL, "nothing left after removing quotes", row) < 0) {
 			free(text);
@@ -448,6 +635,8 @@ static const char *autoreply_template(enum policy_autoreply a)
 {
 	switch (a) {
 	case POLICY_FIRST_CONTACT: return "sms/first_contact";
+	case POLICY_OUT_OF_HOURS: return "sms/out_of_hours";
+	case POLICY_URGENT: return "sms/urgent";
 	case POLICY_STOP_CONFIRMATION: return "sms/stop";
 	case POLICY_START_CONFIRMATION: return "sms/start";
 	case POLICY_HELP: return "sms/help";
@@ -475,13 +664,8 @@ int inbound_text(struct relay *r, const char *provider, const char *id, const ch
 	enum phone_kind kind = phone_normalise(sender ? sender : "", number, sizeof number);
 	if (!number[0])
 		snprintf(number, sizeof number, "unknown");
-	if (db_conversation_latest_for(r->db, "sms", number, &c) < 0)
+	if (db_conversation_latest_for(r->db, "sms", number, &c) < 0 || join_conversation(r, "sms", number, &c, &fresh) < 0)
 		goto out;
-	if (!c.id) {
-		if (new_conversation(r, "sms", number, &c) < 0)
-			goto out;
-		fresh = 1;
-	}
 	char *text = utf8_sanitize(body ? body : "", body ? strlen(body) : 0);
 	enum policy_keyword keyword = policy_keyword(text);
 	int opted_out = db_contact_opted_out(r->db, "sms", number);
@@ -503,26 +687,32 @@ int inbound_text(struct relay *r, const char *provider, const char *id, const ch
 		goto out;
 	}
 
-	struct policy_settings ps = { .autoreply_window = r->cfg->autoreply_window_hours * 3600L };
+	struct policy_settings ps;
 	struct policy_input pi = {
 		.now = r->now,
 		.new_conversation = fresh,
 		.cannot_reply = kind != PHONE_NUMBER,
 		.opted_out = opted_out,
 		.keyword = keyword,
-		.last_autoreply_at = c.last_autoreply_at,
-		.last_adviser_reply_at = c.last_adviser_reply_at,
 	};
 	struct policy_actions act;
+	policy_settings_of(r, &ps);
+	if (policy_context(r, &c, NULL, text, &pi) < 0) {
+		free(text);
+		goto out;
+	}
 	policy_decide(&ps, &pi, &act);
 
-	char remarks[256] = "";
+	char remarks[512] = "";
 	if (keyword)
 		snprintf(remarks, sizeof remarks, "Note:      the young person texted %s.\n", keyword_names[keyword] + 8);
 	else if (kind != PHONE_NUMBER)
 		snprintf(remarks, sizeof remarks, "Note:      sent from a %s; it cannot receive replies.\n",
 		         kind == PHONE_SHORT_CODE ? "short code" : "named sender");
-	if (act.forward && outgoing_forward(r, &c, NULL, text, NULL, row, remarks[0] ? remarks : NULL) < 0) {
+	previous_remark(&c, remarks, sizeof remarks);
+	if (act.urgent)
+		c.urgent = 1;
+	if (act.forward && outgoing_forward(r, &c, NULL, text, NULL, row, remarks[0] ? remarks : NULL, act.urgent) < 0) {
 		free(text);
 		goto out;
 	}
@@ -535,6 +725,8 @@ int inbound_text(struct relay *r, const char *provider, const char *id, const ch
 		if (outgoing_text_template(r, &c, "autoreply", tmpl) < 0)
 			goto out;
 		c.last_autoreply_at = r->now;
+		if (act.autoreply == POLICY_URGENT)
+			c.last_urgent_at = r->now;
 	}
 	c.last_activity = c.last_inbound_at = r->now;
 	free(c.state);

@@ -170,6 +170,11 @@ static int cycle(struct relay *r, struct imap **im, int texts)
 		ok = -1;
 	}
 	r->now = relay_clock();
+	/* Conversations with no activity for close_after_days close by themselves. */
+	int closed = db_close_inactive(r->db, r->now - (long long)r->cfg->close_after_days * 86400, r->now);
+	if (closed > 0)
+		log_info("%d conversation%s closed after %d days without activity", closed, closed == 1 ? "" : "s",
+		         r->cfg->close_after_days);
 	if (outbox_flush(r, err, sizeof err) < 0)
 		ok = -1;
 	if (texts && r->sms && outbox_track_deliveries(r) < 0)
@@ -407,6 +412,8 @@ static void show_message(void *arg, const struct message_row *m)
 	                  : !strcmp(m->kind, "reply")     ? "adviser reply, sent"
 	                  : !strcmp(m->kind, "held")      ? "HELD, not relayed"
 	                  : !strcmp(m->kind, "automatic") ? "automatic mail, not answered"
+	                  : !strcmp(m->kind, "note")      ? "NOTE (advisers only)"
+	                  : !strcmp(m->kind, "command")   ? "command"
 	                                                  : m->kind;
 	printf("\n--- %s  %s (%s)%s%s\n", at, who, m->channel, m->author ? "  by " : "", m->author ? m->author : "");
 	if (m->detail)

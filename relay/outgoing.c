@@ -10,6 +10,7 @@
 
 #include "compose.h"
 #include "gsm.h"
+#include "hours.h"
 #include "phone.h"
 #include "log.h"
 #include "reference.h"
@@ -48,12 +49,12 @@ static char *new_message_id(struct relay *r, const char *ref, const char *kind)
 /* Builds one email and writes it to the outbox. */
 static int queue_email(struct relay *r, struct conversation *c, const char *kind, const char *const *to, size_t nto,
                        const char *reply_to, const char *subject, const struct thread *th, int auto_submitted,
-                       const char *body, long long message_row)
+                       const char *body, long long message_row, int urgent)
 {
 	struct compose_address *rcpts = xcalloc(nto, sizeof *rcpts);
 	struct compose_address from = { r->cfg->from_name ? r->cfg->from_name : r->cfg->name, r->cfg->from_address };
 	struct compose_address rt = { r->cfg->from_name ? r->cfg->from_name : r->cfg->name, reply_to };
-	struct compose_header extra[4];
+	struct compose_header extra[5];
 	size_t nextra = 0;
 	struct buf data, rcptlist;
 	char err[256];
@@ -68,6 +69,8 @@ static int queue_email(struct relay *r, struct conversation *c, const char *kind
 		                                           auto_submitted == 2 ? "auto-replied" : "auto-generated" };
 	extra[nextra++] = (struct compose_header){ "X-Auto-Response-Suppress", "All" };
 	extra[nextra++] = (struct compose_header){ r->cfg->loop_header, r->cfg->from_address };
+	if (urgent)
+		extra[nextra++] = (struct compose_header){ "X-Priority", "1" };
 
 	struct compose_message m = {
 		.from = from,
@@ -191,7 +194,7 @@ static void attachment_lines(const struct mail *m, struct buf *out)
 }
 
 int outgoing_forward(struct relay *r, struct conversation *c, const char *subject_in, const char *text,
-                     const struct mail *m, long long message_row, const char *remarks)
+                     const struct mail *m, long long message_row, const char *remarks, int urgent)
 {
 	char received[64], err[512];
 	struct buf att;
@@ -224,8 +227,24 @@ int outgoing_forward(struct relay *r, struct conversation *c, const char *subjec
 		goto out;
 	}
 	tsubject = forward_subject(c, subject);
-	rc = queue_email(r, c, "forward", (const char *const *)r->cfg->forward_to.items, r->cfg->forward_to.n, reply_to,
-	                 tsubject, at.n ? &at.th : NULL, 1, body, message_row);
+	if (urgent) {
+		char *u = xasprintf("[URGENT] %s", tsubject);
+		free(tsubject);
+		tsubject = u;
+	}
+	{
+		/* An urgent forward also goes to the on-call address. */
+		size_t n = r->cfg->forward_to.n;
+		const char **rcpt = xcalloc(n + r->cfg->urgent_to.n + 1, sizeof *rcpt);
+		for (size_t i = 0; i < n; i++)
+			rcpt[i] = r->cfg->forward_to.items[i];
+		for (size_t i = 0; urgent && i < r->cfg->urgent_to.n; i++)
+			if (!address_list_has(&r->cfg->forward_to, r->cfg->urgent_to.items[i]))
+				rcpt[n++] = r->cfg->urgent_to.items[i];
+		rc = queue_email(r, c, "forward", rcpt, n, reply_to, tsubject, at.n ? &at.th : NULL, 1, body, message_row,
+		                 urgent);
+		free(rcpt);
+	}
 	adviser_thread_free(&at);
 out:
 	free(subject);
@@ -283,26 +302,54 @@ static void young_thread_free(struct young_thread *t)
 	free(t->all);
 }
 
-int outgoing_autoreply(struct relay *r, struct conversation *c, const struct mail *m)
+/* The placeholders every auto-reply may use: when the service next opens, and its hours. */
+struct signpost {
+	char *next_open;
+	char *hours;
+};
+
+static void signpost_load(struct relay *r, struct signpost *sp)
+{
+	sp->next_open = hours_next_open_text(&r->cfg->hours, r->now);
+	sp->hours = hours_describe(&r->cfg->hours);
+}
+
+static void signpost_free(struct signpost *sp)
+{
+	free(sp->next_open);
+	free(sp->hours);
+}
+
+int outgoing_autoreply(struct relay *r, struct conversation *c, const char *tmpl)
 {
 	char err[512];
 	char *tsubject = NULL, *body = NULL, *subject = NULL;
 	struct young_thread yt;
-	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c->ref } };
+	struct signpost sp;
 	int rc = -1;
 	const char *to[1] = { c->contact };
 
-	(void)m;
-	if (template_fill(r->cfg->templates, "email/first_contact", vars, 2, &tsubject, &body, err, sizeof err) < 0) {
+	signpost_load(r, &sp);
+	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c->ref },
+	                               { "next_open", sp.next_open },    { "hours", sp.hours } };
+	if (template_fill(r->cfg->templates, tmpl, vars, 4, &tsubject, &body, err, sizeof err) < 0) {
 		log_error("%s: %s", c->ref, err);
+		signpost_free(&sp);
 		return -1;
 	}
 	if (young_thread_load(r, c, &yt) < 0)
 		goto out;
 	subject = reply_subject(c->subject, tsubject ? tsubject : r->cfg->name);
-	rc = queue_email(r, c, "autoreply", to, 1, r->cfg->from_address, subject, yt.last_id ? &yt.th : NULL, 2, body, 0);
+	/* Urgent signposting leads with its own subject: 999 is the first thing read. */
+	if (!strcmp(tmpl, "email/urgent") && tsubject) {
+		free(subject);
+		subject = xstrdup(tsubject);
+	}
+	rc = queue_email(r, c, "autoreply", to, 1, r->cfg->from_address, subject, yt.last_id ? &yt.th : NULL, 2, body, 0,
+	                 0);
 	young_thread_free(&yt);
 out:
+	signpost_free(&sp);
 	free(tsubject);
 	free(body);
 	free(subject);
@@ -338,7 +385,7 @@ static int receipt(struct relay *r, struct conversation *c, const char *adviser,
 			rcpt[i] = r->cfg->forward_to.items[i];
 		if (!address_list_has(&r->cfg->forward_to, adviser))
 			rcpt[n++] = adviser;
-		rc = queue_email(r, c, "receipt", rcpt, n, reply_to, ts, at.n ? &at.th : NULL, 1, rbody, message_row);
+		rc = queue_email(r, c, "receipt", rcpt, n, reply_to, ts, at.n ? &at.th : NULL, 1, rbody, message_row, 0);
 		free(rcpt);
 		free(ts);
 	}
@@ -381,8 +428,14 @@ static char *render_text(struct relay *r, struct conversation *c, const char *tm
 {
 	char err[512];
 	char *subject = NULL, *body = NULL;
-	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c->ref }, { "text", text } };
-	if (template_fill(r->cfg->templates, tmpl, vars, text ? 3 : 2, &subject, &body, err, sizeof err) < 0) {
+	struct signpost sp;
+	signpost_load(r, &sp);
+	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c->ref },
+	                               { "next_open", sp.next_open },    { "hours", sp.hours },
+	                               { "text", text } };
+	int rc = template_fill(r->cfg->templates, tmpl, vars, text ? 5 : 4, &subject, &body, err, sizeof err);
+	signpost_free(&sp);
+	if (rc < 0) {
 		log_error("%s: %s", c->ref, err);
 		free(subject);
 		return NULL;
@@ -451,7 +504,7 @@ int outgoing_reply(struct relay *r, struct conversation *c, const char *adviser,
 	subject = reply_subject(c->subject, tsubject ? tsubject : r->cfg->name);
 	/* A human answer: not Auto-Submitted, so the young person's mail client treats it as a person's reply. */
 	if (queue_email(r, c, "reply", to, 1, r->cfg->from_address, subject, yt.last_id ? &yt.th : NULL, 0, body,
-	                message_row) < 0)
+	                message_row, 0) < 0)
 		goto out;
 	rc = receipt(r, c, adviser, body, "by email", message_row);
 out:
@@ -484,7 +537,7 @@ static int adviser_notice(struct relay *r, struct conversation *c, const char *k
 		} else {
 			subject = xasprintf("%s: %s", r->cfg->name, tsubject ? tsubject : "a reply was held");
 		}
-		rc = queue_email(r, c, kind, to, nto, reply_to, subject, at.n ? &at.th : NULL, 1, body, 0);
+		rc = queue_email(r, c, kind, to, nto, reply_to, subject, at.n ? &at.th : NULL, 1, body, 0, 0);
 		adviser_thread_free(&at);
 	}
 	free(tsubject);

@@ -14,10 +14,11 @@
  * text) supplies the attachment list. remarks: extra lines for the advisers,
  * may be NULL. */
 int outgoing_forward(struct relay *r, struct conversation *c, const char *subject, const char *text,
-                     const struct mail *m, long long message_row, const char *remarks);
+                     const struct mail *m, long long message_row, const char *remarks, int urgent);
 
-/* The first-contact auto-reply to the young person, threaded on their email. */
-int outgoing_autoreply(struct relay *r, struct conversation *c, const struct mail *m);
+/* An auto-reply by email from templates/email/TMPL (first_contact,
+ * out_of_hours, urgent), threaded on the young person's email. */
+int outgoing_autoreply(struct relay *r, struct conversation *c, const char *tmpl);
 
 /* An adviser's cleaned answer to the young person (by the conversation's
  * channel), and the receipt that tells the advisers exactly what was sent and,

@@ -35,17 +35,29 @@ enum policy_keyword policy_keyword(const char *text)
 	return KEYWORD_NONE;
 }
 
+/* The welcome a young person gets depends on whether anyone is there. */
+static enum policy_autoreply welcome(const struct policy_input *in)
+{
+	return in->in_hours ? POLICY_FIRST_CONTACT : POLICY_OUT_OF_HOURS;
+}
+
 void policy_decide(const struct policy_settings *s, const struct policy_input *in, struct policy_actions *out)
 {
 	memset(out, 0, sizeof *out);
 	/* Every message from a young person reaches the advisers, keywords
 	 * included: a child who texts STOP is something an adviser must see.
 	 * Automatic mail is kept and shown but not forwarded: forwarding a bounce
-	 * of a forward would loop. */
-	out->forward = !in->automatic;
+	 * of a forward would loop. A blocked contact's messages are kept and shown
+	 * only, as the adviser asked. */
+	out->forward = !in->automatic && !in->blocked;
+	out->urgent = in->urgent && !in->automatic && !in->blocked;
 
 	if (in->automatic) {
 		out->why = "automatic mail is stored, never answered or forwarded";
+		return;
+	}
+	if (in->blocked) {
+		out->why = "the contact is blocked: stored and shown, not forwarded or answered";
 		return;
 	}
 	if (in->cannot_reply) {
@@ -74,9 +86,24 @@ void policy_decide(const struct policy_settings *s, const struct policy_input *i
 		out->why = "the contact texted STOP";
 		return;
 	}
+	/* Urgent signposting goes at once whatever the rate limits say, but not
+	 * more than once per urgent_repeat in one conversation. */
+	if (in->urgent) {
+		if (!in->last_urgent_at || in->now - in->last_urgent_at >= s->urgent_repeat) {
+			out->autoreply = POLICY_URGENT;
+			out->why = "urgent wording: 999 signposting at once";
+		} else {
+			out->why = "urgent wording: signposting already sent within the hour";
+		}
+		return;
+	}
+	if (in->sender_recent >= s->sender_limit) {
+		out->why = "auto-reply limit for this sender reached (ten minutes)";
+		return;
+	}
 	if (in->new_conversation) {
-		out->autoreply = POLICY_FIRST_CONTACT;
-		out->why = "first contact";
+		out->autoreply = welcome(in);
+		out->why = in->in_hours ? "first contact, in office hours" : "first contact, out of hours";
 		return;
 	}
 	if (in->last_adviser_reply_at && in->now - in->last_adviser_reply_at < s->autoreply_window) {
@@ -87,6 +114,6 @@ void policy_decide(const struct policy_settings *s, const struct policy_input *i
 		out->why = "auto-reply already sent within the window";
 		return;
 	}
-	out->autoreply = POLICY_FIRST_CONTACT;
+	out->autoreply = welcome(in);
 	out->why = "no auto-reply within the window";
 }

@@ -13,6 +13,8 @@ enum policy_keyword { KEYWORD_NONE = 0, KEYWORD_STOP, KEYWORD_START, KEYWORD_HEL
 
 struct policy_settings {
 	long autoreply_window;     /* seconds: at most one auto-reply per conversation per window */
+	int sender_limit;          /* auto-replies to one sender per ten minutes, across conversations */
+	long urgent_repeat;        /* seconds: urgent signposting at most once per this, per conversation */
 };
 
 struct policy_input {
@@ -24,11 +26,18 @@ struct policy_input {
 	enum policy_keyword keyword;   /* texts only */
 	long long last_autoreply_at;   /* 0: never */
 	long long last_adviser_reply_at;  /* 0: never */
+	int in_hours;                  /* the service is open now (office hours, not a bank holiday) */
+	int urgent;                    /* the message matched the urgent list */
+	long long last_urgent_at;      /* urgent signposting last sent in this conversation, 0: never */
+	int sender_recent;             /* auto-replies sent to this sender in the last ten minutes */
+	int blocked;                   /* an adviser blocked the contact (#block) */
 };
 
 enum policy_autoreply {
 	POLICY_NO_AUTOREPLY = 0,
-	POLICY_FIRST_CONTACT,          /* the signposting auto-reply */
+	POLICY_FIRST_CONTACT,          /* the signposting auto-reply, in office hours */
+	POLICY_OUT_OF_HOURS,           /* when the service reopens, and the Emergency Duty Team */
+	POLICY_URGENT,                 /* 999 first, at once */
 	POLICY_STOP_CONFIRMATION,      /* still names 999 and Childline */
 	POLICY_START_CONFIRMATION,
 	POLICY_HELP,                   /* the signposting text, on request */
@@ -38,6 +47,7 @@ enum policy_opt { POLICY_OPT_KEEP = 0, POLICY_OPT_OUT, POLICY_OPT_IN };
 
 struct policy_actions {
 	int forward;                   /* send the message to the advisers */
+	int urgent;                    /* mark the conversation urgent; [URGENT], X-Priority 1, copy to urgent_to */
 	enum policy_autoreply autoreply;
 	enum policy_opt opt;           /* change the contact's opt-out */
 	const char *why;               /* one short reason for the log: static text */

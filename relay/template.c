@@ -10,7 +10,9 @@ static const struct {
 	const char *name;
 	const char *vars[16];
 } registry[] = {
-	{ "email/first_contact", { "service_name", "reference", NULL } },
+	{ "email/first_contact", { "service_name", "reference", "next_open", "hours", NULL } },
+	{ "email/out_of_hours", { "service_name", "reference", "next_open", "hours", NULL } },
+	{ "email/urgent", { "service_name", "reference", "next_open", "hours", NULL } },
 	{ "email/forward", { "service_name", "reference", "channel", "received", "contact", "subject", "text",
 	                     "attachments", "remarks", NULL } },
 	{ "email/reply", { "service_name", "reference", "text", NULL } },
@@ -18,10 +20,12 @@ static const struct {
 	{ "email/held", { "service_name", "reference", "sender", "reason", "text", NULL } },
 	{ "email/refused", { "service_name", "reference", "reason", NULL } },
 	{ "email/undelivered", { "service_name", "reference", "what", "reason", NULL } },
-	{ "sms/first_contact", { "service_name", "reference", NULL } },
-	{ "sms/stop", { "service_name", "reference", NULL } },
-	{ "sms/start", { "service_name", "reference", NULL } },
-	{ "sms/help", { "service_name", "reference", NULL } },
+	{ "sms/first_contact", { "service_name", "reference", "next_open", "hours", NULL } },
+	{ "sms/stop", { "service_name", "reference", "next_open", "hours", NULL } },
+	{ "sms/start", { "service_name", "reference", "next_open", "hours", NULL } },
+	{ "sms/help", { "service_name", "reference", "next_open", "hours", NULL } },
+	{ "sms/out_of_hours", { "service_name", "reference", "next_open", "hours", NULL } },
+	{ "sms/urgent", { "service_name", "reference", "next_open", "hours", NULL } },
 	{ "sms/reply", { "service_name", "reference", "text", NULL } },
 };
 

@@ -37,6 +37,12 @@ timezone = Europe/London
 poll_interval = {poll_interval}
 secret_file = secret
 
+[hours]
+bank_holidays = {os.path.join(ROOT, 'config', 'bank-holidays-england-and-wales.txt')}
+
+[policy]
+urgent_phrases = {os.path.join(ROOT, 'config', 'urgent.txt')}
+
 [imap]
 host = {imap_host}
 port = {imap_port}

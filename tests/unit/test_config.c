@@ -10,6 +10,10 @@
 static char dir[] = "/tmp/relay-test-config-XXXXXX";
 
 static const char *base =
+	"[hours]\n"
+	"bank_holidays =\n"
+	"[policy]\n"
+	"urgent_phrases =\n"
 	"[service]\n"
 	"secret_file = secret\n"
 	"database = relay.db\n"
@@ -79,18 +83,18 @@ int main(void)
 		CHECK_INT("idle default", c->imap_idle, 1);
 		config_free(c);
 	}
-	expect_error("unknown key names line and key", "poll_intervall = 5\n", "relay.conf:14: [advisers] poll_intervall: unknown key");
-	expect_error("bad integer", "[service]\npoll_interval = soon\n", "relay.conf:15: [service] poll_interval: 'soon' is not a whole number");
+	expect_error("unknown key names line and key", "poll_intervall = 5\n", "relay.conf:18: [advisers] poll_intervall: unknown key");
+	expect_error("bad integer", "[service]\npoll_interval = soon\n", "relay.conf:19: [service] poll_interval: 'soon' is not a whole number");
 	expect_error("integer out of range", "[service]\npoll_interval = 1\n", "from 5 to 86400");
-	expect_error("bad security", "[imap]\nsecurity = ssl\n", "relay.conf:15: [imap] security: 'ssl' is not one of tls, starttls, none");
-	expect_error("set twice", "[imap]\nhost = other\n", "relay.conf:15: [imap] host: set twice (first on line 5)");
+	expect_error("bad security", "[imap]\nsecurity = ssl\n", "relay.conf:19: [imap] security: 'ssl' is not one of tls, starttls, none");
+	expect_error("set twice", "[imap]\nhost = other\n", "relay.conf:19: [imap] host: set twice (first on line 9)");
 	expect_error("none refused off loopback", "[imap]\nsecurity = none\n", "[imap] security: none is refused for imap.example.org");
 	expect_error("smtp implicit tls refused", "[smtp]\nsecurity = tls\n", "use starttls on port 587");
 	expect_error("bad address", "[advisers]\nurgent_to = not-an-address\n", "'not-an-address' is not an email address");
 	expect_error("bad prefix", "[service]\nreference_prefix = rus\n", "2 to 6 capital letters");
 	expect_error("bad bool", "[imap]\nidle = maybe\n", "'maybe' is not yes or no");
 	expect_error("username needs password_file", "[smtp]\nusername = x@example.org\n", "[smtp] password_file is required");
-	expect_error("not a key=value line", "this is not ini\n", "relay.conf:14: not a valid line");
+	expect_error("not a key=value line", "this is not ini\n", "relay.conf:18: not a valid line");
 	expect_error("loop header must be X-", "[service]\nloop_header = Subject\n", "not an X- header");
 	expect_error("own address cannot be an adviser", "[advisers]\nurgent_to = x@example.org\n[smtp]\nusername = rusafe@example.org\n", "password_file is required");
 
@@ -100,7 +104,7 @@ int main(void)
 		memcpy(p, "from = R-U-Safe? rusafe.example.org  ", 37);
 		char *path = write_conf("badfrom.conf", text);
 		CHECK("bad from named", config_load(path, &c, err, sizeof err) == -1 &&
-		                                strstr(err, "badfrom.conf:10: [smtp] from:") && strstr(err, "Name <address@domain>"));
+		                                strstr(err, "badfrom.conf:14: [smtp] from:") && strstr(err, "Name <address@domain>"));
 		free(path);
 		free(text);
 	}
@@ -124,7 +128,7 @@ int main(void)
 			buf_addc(&b, 'x');
 		buf_adds(&b, "\n");
 		char *path = write_conf("long.conf", b.data);
-		CHECK("over-long line refused", config_load(path, &c, err, sizeof err) == -1 && strstr(err, "long.conf:15: line too long"));
+		CHECK("over-long line refused", config_load(path, &c, err, sizeof err) == -1 && strstr(err, "long.conf:19: line too long"));
 		free(path);
 		buf_free(&b);
 	}

@@ -15,9 +15,12 @@ struct row {
 
 int main(void)
 {
-	const struct policy_settings s = { .autoreply_window = 24 * H };
+	const struct policy_settings s = { .autoreply_window = 24 * H, .sender_limit = 3, .urgent_repeat = H };
 	const struct row rows[] = {
-		{ "first contact: forward and auto-reply", { .now = NOW, .new_conversation = 1 }, 1, POLICY_FIRST_CONTACT, 0 },
+		{ "first contact in hours: forward and the in-hours reply", { .now = NOW, .new_conversation = 1, .in_hours = 1 },
+		  1, POLICY_FIRST_CONTACT, 0 },
+		{ "first contact out of hours: the out-of-hours reply", { .now = NOW, .new_conversation = 1 }, 1,
+		  POLICY_OUT_OF_HOURS, 0 },
 		{ "automatic mail: stored, not forwarded, not answered", { .now = NOW, .new_conversation = 1, .automatic = 1 },
 		  0, POLICY_NO_AUTOREPLY, 0 },
 		{ "no sender: forwarded, not answered", { .now = NOW, .new_conversation = 1, .cannot_reply = 1 }, 1,
@@ -25,12 +28,14 @@ int main(void)
 		{ "follow-up within the window: no auto-reply",
 		  { .now = NOW, .last_autoreply_at = NOW - 23 * H }, 1, POLICY_NO_AUTOREPLY, 0 },
 		{ "follow-up at exactly the window: auto-reply again",
-		  { .now = NOW, .last_autoreply_at = NOW - 24 * H }, 1, POLICY_FIRST_CONTACT, 0 },
+		  { .now = NOW, .last_autoreply_at = NOW - 24 * H, .in_hours = 1 }, 1, POLICY_FIRST_CONTACT, 0 },
+		{ "follow-up after the window, out of hours",
+		  { .now = NOW, .last_autoreply_at = NOW - 25 * H }, 1, POLICY_OUT_OF_HOURS, 0 },
 		{ "adviser answered within the window: no auto-reply",
 		  { .now = NOW, .last_autoreply_at = NOW - 48 * H, .last_adviser_reply_at = NOW - 2 * H }, 1,
 		  POLICY_NO_AUTOREPLY, 0 },
 		{ "adviser answered long ago: auto-reply",
-		  { .now = NOW, .last_autoreply_at = NOW - 48 * H, .last_adviser_reply_at = NOW - 30 * H }, 1,
+		  { .now = NOW, .last_autoreply_at = NOW - 48 * H, .last_adviser_reply_at = NOW - 30 * H, .in_hours = 1 }, 1,
 		  POLICY_FIRST_CONTACT, 0 },
 		{ "STOP: opt out and confirm", { .now = NOW, .keyword = KEYWORD_STOP }, 1, POLICY_STOP_CONFIRMATION,
 		  POLICY_OPT_OUT },
@@ -46,6 +51,26 @@ int main(void)
 		  POLICY_NO_AUTOREPLY, 0 },
 		{ "short code texting STOP: nothing sent back", { .now = NOW, .cannot_reply = 1, .keyword = KEYWORD_STOP },
 		  1, POLICY_NO_AUTOREPLY, 0 },
+		{ "urgent on first contact: 999 signposting first", { .now = NOW, .new_conversation = 1, .urgent = 1 }, 1,
+		  POLICY_URGENT, 0 },
+		{ "urgent inside the auto-reply window: still at once",
+		  { .now = NOW, .urgent = 1, .last_autoreply_at = NOW - 60 }, 1, POLICY_URGENT, 0 },
+		{ "urgent past the sender limit: still at once", { .now = NOW, .urgent = 1, .sender_recent = 10 }, 1,
+		  POLICY_URGENT, 0 },
+		{ "urgent again within the hour: not again", { .now = NOW, .urgent = 1, .last_urgent_at = NOW - 59 * 60 }, 1,
+		  POLICY_NO_AUTOREPLY, 0 },
+		{ "urgent again after an hour: again", { .now = NOW, .urgent = 1, .last_urgent_at = NOW - H }, 1,
+		  POLICY_URGENT, 0 },
+		{ "urgent but opted out: forwarded, nothing texted", { .now = NOW, .urgent = 1, .opted_out = 1 }, 1,
+		  POLICY_NO_AUTOREPLY, 0 },
+		{ "sender limit reached: no auto-reply", { .now = NOW, .new_conversation = 1, .sender_recent = 3 }, 1,
+		  POLICY_NO_AUTOREPLY, 0 },
+		{ "just under the sender limit: auto-reply", { .now = NOW, .new_conversation = 1, .sender_recent = 2 }, 1,
+		  POLICY_OUT_OF_HOURS, 0 },
+		{ "blocked: stored only", { .now = NOW, .new_conversation = 1, .blocked = 1 }, 0, POLICY_NO_AUTOREPLY, 0 },
+		{ "blocked and urgent: stored only", { .now = NOW, .blocked = 1, .urgent = 1 }, 0, POLICY_NO_AUTOREPLY, 0 },
+		{ "automatic and urgent wording: not answered", { .now = NOW, .automatic = 1, .urgent = 1 }, 0,
+		  POLICY_NO_AUTOREPLY, 0 },
 	};
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		struct policy_actions a;
@@ -57,6 +82,8 @@ int main(void)
 		CHECK_INT(name, a.autoreply, rows[i].autoreply);
 		snprintf(name, sizeof name, "%s [opt]", rows[i].name);
 		CHECK_INT(name, a.opt, rows[i].opt);
+		snprintf(name, sizeof name, "%s [urgent flag]", rows[i].name);
+		CHECK_INT(name, a.urgent, rows[i].in.urgent && rows[i].forward);
 		snprintf(name, sizeof name, "%s [why given]", rows[i].name);
 		CHECK(name, a.why != NULL);
 	}
