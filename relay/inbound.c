@@ -15,10 +15,8 @@
 #include "mime.h"
 #include "outgoing.h"
 #include "phone.h"
-#include "hours.h"
 #include "policy.h"
 #include "reference.h"
-#include "triage.h"
 #include "util.h"
 
 /* What a received email is, seen from the service. */
@@ -195,22 +193,10 @@ static int new_conversation(struct relay *r, const char *channel, const char *co
 
 /* ---- what every young person's message shares -------------------------------- */
 
-static void policy_settings_of(const struct relay *r, struct policy_settings *ps)
-{
-	ps->autoreply_window = r->cfg->autoreply_window_hours * 3600L;
-	ps->sender_limit = r->cfg->sender_limit;
-	ps->urgent_repeat = r->cfg->urgent_repeat_minutes * 60L;
-}
-
 /* Fills what the policy needs to know about the time, the words and the
  * contact. 0 or -1 on a database error. */
-static int policy_context(struct relay *r, const struct conversation *c, const char *subject, const char *text,
-                          struct policy_input *pi)
+static int policy_context(struct relay *r, const struct conversation *c, struct policy_input *pi)
 {
-	const char *phrase = NULL;
-	pi->in_hours = hours_is_open(&r->cfg->hours, r->now);
-	pi->urgent = r->cfg->urgent && ((text && triage_match(r->cfg->urgent, text, &phrase)) ||
-	                                (subject && triage_match(r->cfg->urgent, subject, &phrase)));
 	pi->last_urgent_at = c->last_urgent_at;
 	pi->last_autoreply_at = c->last_autoreply_at;
 	pi->last_adviser_reply_at = c->last_adviser_reply_at;
@@ -220,9 +206,20 @@ static int policy_context(struct relay *r, const struct conversation *c, const c
 		return -1;
 	pi->sender_recent = recent;
 	pi->blocked = blocked;
+	return 0;
+}
+
+/* The decision, from the clock and the young person's words. */
+static void decide(struct relay *r, const struct conversation *c, const char *subject, const char *text,
+                   struct policy_input *pi, struct policy_actions *act)
+{
+	struct policy_settings ps;
+	ps.autoreply_window = r->cfg->autoreply_window_hours * 3600L;
+	ps.sender_limit = r->cfg->sender_limit;
+	ps.urgent_repeat = r->cfg->urgent_repeat_minutes * 60L;
+	policy_decide_at(&ps, &r->cfg->hours, r->cfg->urgent, subject, text, pi, act);
 	if (pi->urgent)
 		log_warn("%s: urgent wording matched", c->ref);
-	return 0;
 }
 
 /* The conversation a young person's message joins. A closed one reopens
@@ -308,7 +305,6 @@ static int from_young_person(struct relay *r, const struct mail *m, const struct
 	if (store(r, &c, automatic ? "automatic" : "inbound", m, raw, len, NULL, NULL, detail, row) < 0)
 		goto out;
 
-	struct policy_settings ps;
 	struct policy_input pi = {
 		.now = r->now,
 		.new_conversation = fresh,
@@ -316,18 +312,16 @@ static int from_young_person(struct relay *r, const struct mail *m, const struct
 		.cannot_reply = !sender,
 	};
 	struct policy_actions act;
-	policy_settings_of(r, &ps);
+	if (policy_context(r, &c, &pi) < 0)
+		goto out;
 	/* Triage reads the young person's own words: quoted history (our own
 	 * signposting says "in danger") and a "Re:" subject are left out. */
 	char *own_words = clean_reply(m->text);
 	const char *subject = m->subject && !str_startswith_ci(m->subject, "re:") && !str_startswith_ci(m->subject, "aw:")
 	                              ? m->subject
 	                              : NULL;
-	int ctx = policy_context(r, &c, subject, own_words, &pi);
+	decide(r, &c, subject, own_words, &pi, &act);
 	free(own_words);
-	if (ctx < 0)
-		goto out;
-	policy_decide(&ps, &pi, &act);
 	previous_remark(&c, remarks, sizeof remarks);
 
 	if (!automatic && m->subject) {
@@ -687,7 +681,6 @@ int inbound_text(struct relay *r, const char *provider, const char *id, const ch
 		goto out;
 	}
 
-	struct policy_settings ps;
 	struct policy_input pi = {
 		.now = r->now,
 		.new_conversation = fresh,
@@ -696,12 +689,11 @@ int inbound_text(struct relay *r, const char *provider, const char *id, const ch
 		.keyword = keyword,
 	};
 	struct policy_actions act;
-	policy_settings_of(r, &ps);
-	if (policy_context(r, &c, NULL, text, &pi) < 0) {
+	if (policy_context(r, &c, &pi) < 0) {
 		free(text);
 		goto out;
 	}
-	policy_decide(&ps, &pi, &act);
+	decide(r, &c, NULL, text, &pi, &act);
 
 	char remarks[512] = "";
 	if (keyword)

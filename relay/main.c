@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "hours.h"
 #include "imap.h"
 #include "log.h"
 #include "mailbox.h"
@@ -23,6 +24,7 @@
 #include "smsbox.h"
 #include "smtp.h"
 #include "template.h"
+#include "triage.h"
 #include "util.h"
 
 #define DEFAULT_CONFIG "/etc/relay/relay.conf"
@@ -315,6 +317,19 @@ static int cmd_check(const char *path)
 	}
 	report(&st, 1, "secret files", "present and private (mode 0600 or stricter)");
 	template_check_all(c->templates, template_report, &st);
+	{
+		char *week = hours_describe(&c->hours), *next = hours_next_open_text(&c->hours, relay_clock());
+		char line[512];
+		snprintf(line, sizeof line, "%s (%s); %zu bank holidays from %s; open now: %s", week, c->timezone,
+		         c->hours.nholidays, c->bank_holidays ? c->bank_holidays : "(none)",
+		         hours_is_open(&c->hours, relay_clock()) ? "yes" : next ? next : "no");
+		report(&st, 1, "office hours", line);
+		free(week);
+		free(next);
+		snprintf(line, sizeof line, "%zu phrases from %s", c->urgent ? triage_count(c->urgent) : (size_t)0,
+		         c->urgent_phrases ? c->urgent_phrases : "(none)");
+		report(&st, c->urgent && triage_count(c->urgent) > 0, "urgent triage", line);
+	}
 
 	struct db *db = NULL;
 	if (db_open(c->database, &db, err, sizeof err) < 0) {

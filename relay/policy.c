@@ -1,7 +1,11 @@
 /* policy.c: the safeguarding decision for each young person's message. */
 #include "policy.h"
 
+#include "hours.h"
+#include "triage.h"
+
 #include <ctype.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -116,4 +120,12 @@ void policy_decide(const struct policy_settings *s, const struct policy_input *i
 	}
 	out->autoreply = welcome(in);
 	out->why = "no auto-reply within the window";
+}
+
+void policy_decide_at(const struct policy_settings *s, const struct office_hours *hours, const struct triage *urgent,
+                      const char *subject, const char *text, struct policy_input *in, struct policy_actions *out)
+{
+	in->in_hours = hours ? hours_is_open(hours, in->now) : 1;
+	in->urgent = urgent && ((text && triage_match(urgent, text, NULL)) || (subject && triage_match(urgent, subject, NULL)));
+	policy_decide(s, in, out);
 }

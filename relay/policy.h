@@ -55,6 +55,16 @@ struct policy_actions {
 
 void policy_decide(const struct policy_settings *s, const struct policy_input *in, struct policy_actions *out);
 
+struct office_hours;
+struct triage;
+
+/* The whole decision from the time and the words: fills in->in_hours from
+ * hours at in->now and in->urgent from the urgent list (text and subject, either
+ * may be NULL), then decides. Pure: the same time, state and words give the
+ * same actions. */
+void policy_decide_at(const struct policy_settings *s, const struct office_hours *hours, const struct triage *urgent,
+                      const char *subject, const char *text, struct policy_input *in, struct policy_actions *out);
+
 /* The keyword a text is, if any. */
 enum policy_keyword policy_keyword(const char *text);
 

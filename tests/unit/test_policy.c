@@ -1,6 +1,34 @@
 /* Unit tests for policy.c: the safeguarding decision, table-driven. */
 #include "check.h"
+#include "hours.h"
 #include "policy.h"
+#include "triage.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+/* Unix time of a Europe/London wall-clock time. */
+static long long london(int y, int mo, int d, int h, int mi)
+{
+	struct tm tm = { 0 };
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_isdst = -1;
+	return (long long)mktime(&tm);
+}
+
+/* The whole decision from a time and words, for a first contact. */
+static enum policy_autoreply first_contact_at(const struct policy_settings *s, const struct office_hours *h,
+                                              const struct triage *t, long long when, const char *text)
+{
+	struct policy_input in = { .now = when, .new_conversation = 1 };
+	struct policy_actions a;
+	policy_decide_at(s, h, t, NULL, text, &in, &a);
+	return a.autoreply;
+}
 
 #define H 3600LL
 #define NOW 1795109460LL   /* Thursday 19 November 2026 17:31 UTC */
@@ -103,5 +131,63 @@ int main(void)
 		CHECK_INT(name, policy_keyword(words[i].text), words[i].k);
 	}
 	CHECK_INT("keyword NULL", policy_keyword(NULL), KEYWORD_NONE);
+
+	/* ---- time and words: policy_decide_at with the shipped hours, holidays and list ---- */
+	setenv("TZ", "Europe/London", 1);
+	tzset();
+	struct office_hours h;
+	struct triage *t = NULL;
+	char err[256];
+	hours_default(&h);
+	h.holidays = NULL;
+	h.nholidays = 0;
+	CHECK("holidays load", hours_load_holidays(&h, "config/bank-holidays-england-and-wales.txt", err, sizeof err) == 0);
+	CHECK("urgent list loads", triage_load("config/urgent.txt", &t, err, sizeof err) == 0);
+	const struct { const char *name; int y, mo, d, hh, mi; const char *text; enum policy_autoreply want; } at[] = {
+		{ "Thursday 17:29", 2026, 11, 19, 17, 29, "hi", POLICY_FIRST_CONTACT },
+		{ "Thursday 17:30", 2026, 11, 19, 17, 30, "hi", POLICY_OUT_OF_HOURS },
+		{ "Thursday 17:31", 2026, 11, 19, 17, 31, "hi", POLICY_OUT_OF_HOURS },
+		{ "Monday 08:59", 2026, 11, 16, 8, 59, "hi", POLICY_OUT_OF_HOURS },
+		{ "Monday 09:00", 2026, 11, 16, 9, 0, "hi", POLICY_FIRST_CONTACT },
+		{ "Tuesday 17:29", 2026, 11, 17, 17, 29, "hi", POLICY_FIRST_CONTACT },
+		{ "Wednesday 17:30", 2026, 11, 18, 17, 30, "hi", POLICY_OUT_OF_HOURS },
+		{ "Friday 16:59", 2026, 11, 20, 16, 59, "hi", POLICY_FIRST_CONTACT },
+		{ "Friday 17:00", 2026, 11, 20, 17, 0, "hi", POLICY_OUT_OF_HOURS },
+		{ "Saturday noon", 2026, 11, 21, 12, 0, "hi", POLICY_OUT_OF_HOURS },
+		{ "Sunday noon", 2026, 11, 22, 12, 0, "hi", POLICY_OUT_OF_HOURS },
+		{ "July Thursday 17:45 BST", 2026, 7, 16, 17, 45, "hi", POLICY_OUT_OF_HOURS },
+		{ "July Thursday 17:15 BST", 2026, 7, 16, 17, 15, "hi", POLICY_FIRST_CONTACT },
+		{ "Monday after spring change 08:59 BST", 2026, 3, 30, 8, 59, "hi", POLICY_OUT_OF_HOURS },
+		{ "Monday after spring change 09:00 BST", 2026, 3, 30, 9, 0, "hi", POLICY_FIRST_CONTACT },
+		{ "spring change Sunday 01:30", 2026, 3, 29, 1, 30, "hi", POLICY_OUT_OF_HOURS },
+		{ "Monday after autumn change 08:59 GMT", 2026, 10, 26, 8, 59, "hi", POLICY_OUT_OF_HOURS },
+		{ "Monday after autumn change 09:00 GMT", 2026, 10, 26, 9, 0, "hi", POLICY_FIRST_CONTACT },
+		{ "28 December 2026 (substitute day)", 2026, 12, 28, 12, 0, "hi", POLICY_OUT_OF_HOURS },
+		{ "29 December 2026 10:00", 2026, 12, 29, 10, 0, "hi", POLICY_FIRST_CONTACT },
+		{ "urgent in hours", 2026, 11, 19, 11, 0, "im gonna hurrrt myself", POLICY_URGENT },
+		{ "urgent out of hours", 2026, 11, 21, 3, 0, "hes outside my house", POLICY_URGENT },
+		{ "urgent text-speak", 2026, 11, 21, 3, 0, "i cant get home", POLICY_URGENT },
+		{ "near-miss: skill myself", 2026, 11, 19, 11, 0, "i need to skill myself up", POLICY_FIRST_CONTACT },
+		{ "near-miss: outsider", 2026, 11, 19, 11, 0, "i feel like an outsider", POLICY_FIRST_CONTACT },
+		{ "near-miss: quoted signposting", 2026, 11, 21, 3, 0, "If you are in danger, call 999 now",
+		  POLICY_OUT_OF_HOURS },
+	};
+	for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+		char name[128];
+		snprintf(name, sizeof name, "at %s", at[i].name);
+		CHECK_INT(name, first_contact_at(&s, &h, t, london(at[i].y, at[i].mo, at[i].d, at[i].hh, at[i].mi), at[i].text),
+		          at[i].want);
+	}
+	/* Every shipped bank holiday, at noon: out of hours. */
+	for (size_t i = 0; i < h.nholidays; i++) {
+		int d = h.holidays[i];
+		char name[64];
+		snprintf(name, sizeof name, "bank holiday %d at noon", d);
+		CHECK_INT(name, first_contact_at(&s, &h, t, london(d / 10000, d / 100 % 100, d % 100, 12, 0), "hi"),
+		          POLICY_OUT_OF_HOURS);
+	}
+	CHECK("24 bank holidays shipped for 2026-2028", h.nholidays == 24);
+	hours_free(&h);
+	triage_free(t);
 	return check_done();
 }
