@@ -127,61 +127,6 @@ struct triage {
 
 enum cclass { C_LETTER, C_DIGIT, C_APOS, C_SPACE, C_HYPHEN, C_IGNORE, C_SEP };
 
-/* Folds of U+00C0..U+00FF and U+0100..U+017F; '*' is a two-letter fold,
- * '-' a symbol. */
-static const char latin1[] = "aaaaaa*ceeeeiiii" "dnooooo-ouuuuy**" "aaaaaa*ceeeeiiii" "dnooooo-ouuuuy*y";
-static const char latin_a[] = "aaaaaaccccccccdd" "ddeeeeeeeeeegggg" "gggghhhhiiiiiiii" "ii**jjkkklllllll"
-			      "lllnnnnnnnnnoooo" "oo**rrrrrrssssss" "ssttttttuuuuuuuu" "uuuuwwyyyzzzzzzs";
-_Static_assert(sizeof latin1 == 64 + 1, "latin1 covers U+00C0..U+00FF");
-_Static_assert(sizeof latin_a == 128 + 1, "latin_a covers U+0100..U+017F");
-
-/* Decodes one UTF-8 character at p (n > 0 bytes left). Returns its length,
- * with *cp set, or 0 for an invalid byte. */
-static size_t utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
-{
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	if (p[0] >= 0xC2 && p[0] <= 0xDF) {
-		if (n < 2 || (p[1] & 0xC0) != 0x80)
-			return 0;
-		*cp = (uint32_t)(p[0] & 0x1F) << 6 | (p[1] & 0x3F);
-		return 2;
-	}
-	if (p[0] >= 0xE0 && p[0] <= 0xEF) {
-		if (n < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
-			return 0;
-		if ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0))
-			return 0; /* overlong, surrogate */
-		*cp = (uint32_t)(p[0] & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F);
-		return 3;
-	}
-	if (p[0] >= 0xF0 && p[0] <= 0xF4) {
-		if (n < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
-			return 0;
-		if ((p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] >= 0x90))
-			return 0;
-		*cp = (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3F) << 12 |
-		      (uint32_t)(p[2] & 0x3F) << 6 | (p[3] & 0x3F);
-		return 4;
-	}
-	return 0;
-}
-
-/* Two-letter folds, by code point. */
-static const char *fold_pair(uint32_t cp)
-{
-	switch (cp) {
-	case 0xC6: case 0xE6: return "ae";
-	case 0xDE: case 0xFE: return "th";
-	case 0xDF: return "ss";
-	case 0x132: case 0x133: return "ij";
-	case 0x152: case 0x153: return "oe";
-	}
-	return "";
-}
-
 /* The class of cp; for letters and digits, its folded form in out[] (one or
  * two code points, *nout). */
 static enum cclass classify(uint32_t cp, uint32_t out[2], int *nout)
@@ -215,11 +160,19 @@ static enum cclass classify(uint32_t cp, uint32_t out[2], int *nout)
 		return C_APOS;
 	if (cp < 0xC0)
 		return C_SEP;
-	if (cp <= 0xFF)
-		f = latin1[cp - 0xC0];
-	else if (cp <= 0x17F)
-		f = latin_a[cp - 0x100];
-	else if (cp == 0x192)
+	if (cp <= 0x17F) {
+		/* Latin-1 and Extended-A: the relay's one folding table (util.c). */
+		const char *fold = fold_latin_codepoint(cp);
+		if (!fold)
+			return C_SEP;   /* multiplication and division signs */
+		out[0] = (unsigned char)fold[0];
+		if (fold[1]) {
+			out[1] = (unsigned char)fold[1];
+			*nout = 2;
+		}
+		return C_LETTER;
+	}
+	if (cp == 0x192)
 		f = 'f';
 	else if (cp == 0x1A0 || cp == 0x1A1)
 		f = 'o';
@@ -229,15 +182,6 @@ static enum cclass classify(uint32_t cp, uint32_t out[2], int *nout)
 		f = "aaiioouuuuuuuuuu"[cp - 0x1CD];
 	else if (cp >= 0x218 && cp <= 0x21B)
 		f = "sstt"[cp - 0x218];
-	if (f == '-')
-		return C_SEP;
-	if (f == '*') {
-		const char *p = fold_pair(cp);
-		out[0] = (unsigned char)p[0];
-		out[1] = (unsigned char)p[1];
-		*nout = 2;
-		return C_LETTER;
-	}
 	if (f) {
 		out[0] = (unsigned char)f;
 		return C_LETTER;

@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,29 +222,33 @@ int file_read(const char *path, size_t max, char **out, size_t *outlen, char *er
 	return 0;
 }
 
-/* Length of the valid UTF-8 sequence at p (max n bytes), or 0 if invalid. */
-static size_t utf8_valid_len(const unsigned char *p, size_t n)
+size_t utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
 {
-	if (p[0] < 0x80)
+	if (p[0] < 0x80) {
+		*cp = p[0];
 		return 1;
-	if (p[0] >= 0xC2 && p[0] <= 0xDF)
-		return (n >= 2 && (p[1] & 0xC0) == 0x80) ? 2 : 0;
+	}
+	if (p[0] >= 0xC2 && p[0] <= 0xDF) {
+		if (n < 2 || (p[1] & 0xC0) != 0x80)
+			return 0;
+		*cp = (uint32_t)(p[0] & 0x1F) << 6 | (p[1] & 0x3F);
+		return 2;
+	}
 	if (p[0] >= 0xE0 && p[0] <= 0xEF) {
 		if (n < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
 			return 0;
-		if (p[0] == 0xE0 && p[1] < 0xA0)
-			return 0;
-		if (p[0] == 0xED && p[1] >= 0xA0)
-			return 0; /* surrogates */
+		if ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0))
+			return 0; /* overlong, surrogate */
+		*cp = (uint32_t)(p[0] & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F);
 		return 3;
 	}
 	if (p[0] >= 0xF0 && p[0] <= 0xF4) {
 		if (n < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
 			return 0;
-		if (p[0] == 0xF0 && p[1] < 0x90)
-			return 0;
-		if (p[0] == 0xF4 && p[1] >= 0x90)
-			return 0;
+		if ((p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] >= 0x90))
+			return 0; /* overlong, beyond U+10FFFF */
+		*cp = (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3F) << 12 | (uint32_t)(p[2] & 0x3F) << 6 |
+		      (p[3] & 0x3F);
 		return 4;
 	}
 	return 0;
@@ -258,7 +263,8 @@ char *utf8_sanitize(const char *s, size_t n)
 	buf_init(&b);
 	buf_add(&b, "", 0);
 	while (i < n) {
-		size_t k = utf8_valid_len(p + i, n - i);
+		uint32_t cp;
+		size_t k = utf8_decode(p + i, n - i, &cp);
 		if (k == 0) {
 			buf_adds(&b, "\xEF\xBF\xBD");
 			i++;

@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Allocation that cannot fail: on exhaustion the process logs and aborts
  * (as OpenSMTPD's xmalloc does). A relay that half-handles OOM loses mail. */
@@ -47,6 +48,10 @@ const char *fold_latin_codepoint(unsigned cp);
 /* Read a whole file. Returns 0 and a NUL-terminated owned *out, or -1 with
  * a message in err. Refuses files bigger than max bytes. */
 int file_read(const char *path, size_t max, char **out, size_t *outlen, char *err, size_t errlen);
+
+/* Decodes one UTF-8 character at p (n > 0 bytes left): its length with *cp
+ * set, or 0 for an invalid, overlong or surrogate sequence. */
+size_t utf8_decode(const unsigned char *p, size_t n, uint32_t *cp);
 
 /* A UTF-8 sanity pass: returns a copy in which every invalid sequence is
  * replaced by U+FFFD. Caller frees. */

@@ -63,6 +63,20 @@ def main():
         check("poll refuses to run with an unsafe secret", r.returncode == 3, r.stderr)
         os.chmod(os.path.join(work, "secret"), 0o600)
 
+        # --- relay check catches template mistakes before a message needs them ----------
+        import shutil
+        tdir = os.path.join(work, "templates")
+        shutil.copytree(os.path.join(rt.ROOT, "templates"), tdir)
+        with open(os.path.join(tdir, "email", "out_of_hours.txt"), "a") as f:
+            f.write("We open {{opening_time}}.\n")
+        os.remove(os.path.join(tdir, "sms", "help.txt"))
+        tconf = rt.make_config(sb, work, templates=tdir)
+        r = rt.relay(tconf, "check")
+        check("check names an unknown placeholder", r.returncode == 1 and
+              re.search(r"^FAIL\s+template email/out_of_hours: .*\{\{opening_time\}\}", r.stdout, re.M), r.stdout)
+        check("check names a missing template", re.search(r"^FAIL\s+template sms/help", r.stdout, re.M), r.stdout)
+        conf = rt.make_config(sb, work)
+
         # --- SMTP down: nothing lost, sent when it is back ------------------------------
         down_conf = rt.make_config(sb, work, smtp_port=free_port())
         sb.send(YOUNG, [rt.SERVICE], rt.mail(YOUNG, rt.SERVICE, "hello", "Is anyone there?\n", msgid="outage.1@example.net"))

@@ -175,6 +175,57 @@ def commands(sb):
     db.close()
 
 
+def lifecycle(sb):
+    """#close then a message within reopen_days reopens; inactivity closes; #unblock."""
+    conf = rt.make_config(sb, os.path.join(sb.dir, "relay-lifecycle"))
+    young = "drew@example.net"
+    adviser = rt.ADVISERS[1]
+    sb.send(young, [rt.SERVICE], rt.mail(young, rt.SERVICE, "question", "First message.\n", msgid="life.1@example.net"))
+    sb.wait_for(rt.SERVICE, len(sb.messages(rt.SERVICE)))
+    rt.relay(conf, "poll")
+    fwd = [m for m in sb.wait_for(adviser, len(sb.messages(adviser))) if "First message" in body(m)][-1]
+    ref = re.search(r"\[(RUS-\w{5})\]", fwd["Subject"]).group(1)
+    tag = tag_of(fwd)
+    db = rt.db(conf)
+
+    def command(text):
+        before = len(sb.messages(rt.SERVICE))
+        sb.send(adviser, [tag], rt.mail(adviser, tag, "RE: " + fwd["Subject"], text,
+                                        in_reply_to=fwd["Message-ID"].strip("<>")), auth_user=adviser)
+        sb.wait_for(rt.SERVICE, before + 1)
+        rt.relay(conf, "poll")
+
+    def state():
+        return db.execute("SELECT state FROM conversation WHERE ref = ?", (ref,)).fetchone()[0]
+
+    command("#close\n")
+    check("lifecycle: #close", state() == "closed", state())
+    command("#reopen\n")
+    check("lifecycle: #reopen", state() == "open", state())
+    command("#close\n")
+    sb.send(young, [rt.SERVICE], rt.mail(young, rt.SERVICE, "again", "Second message.\n", msgid="life.2@example.net"))
+    sb.wait_for(rt.SERVICE, len(sb.messages(rt.SERVICE)))
+    rt.relay(conf, "poll")
+    check("lifecycle: writing within reopen_days reopens the same conversation", state() == "open", state())
+    count = db.execute("SELECT count(*) FROM conversation WHERE contact = ?", (young,)).fetchone()[0]
+    check("lifecycle: no second conversation", count == 1, count)
+    command("#block\n")
+    command("#unblock\n")
+    advisers_before = len(sb.messages(adviser))
+    sb.send(young, [rt.SERVICE], rt.mail(young, rt.SERVICE, "again", "Third message.\n", msgid="life.3@example.net"))
+    sb.wait_for(rt.SERVICE, len(sb.messages(rt.SERVICE)))
+    rt.relay(conf, "poll")
+    check("lifecycle: after #unblock messages are forwarded again",
+          any("Third message" in body(m) for m in sb.wait_for(adviser, advisers_before + 1)[advisers_before:]))
+    later = str(int(time.time()) + 31 * 86400)
+    rt.relay(conf, "poll", env={"RELAY_TEST_NOW": later})
+    check("lifecycle: closed after 30 days without activity", state() == "closed", state())
+    r = rt.relay(conf, "show", ref)
+    check("lifecycle: show lists the commands", "#close" in r.stdout and "#reopen" in r.stdout and
+          "#unblock" in r.stdout, r.stdout)
+    db.close()
+
+
 def loop(sb):
     """A responder that answers everything it receives, automatic or not, with no
     automatic headers at all: the exchange must stop by itself."""
@@ -205,7 +256,7 @@ def loop(sb):
 
 def main():
     with Sandbox() as sb:
-        for part in (office_hours, urgent_text, commands, loop):
+        for part in (office_hours, urgent_text, commands, lifecycle, loop):
             try:
                 part(sb)
             except Exception as e:
