@@ -153,3 +153,23 @@ enum sms_result sms_classify_status(long status)
 	 * redirect we do not follow): the text was not refused, try later. */
 	return SMS_TEMPORARY;
 }
+
+void sms_texts_oldest_first(struct sms_text *t, size_t n)
+{
+	size_t i, j;
+	struct sms_text tmp;
+
+	/* Gateways list newest first: reverse, then an insertion sort by time,
+	 * stable and linear on the nearly sorted input. */
+	for (i = 0; i < n / 2; i++) {
+		tmp = t[i];
+		t[i] = t[n - 1 - i];
+		t[n - 1 - i] = tmp;
+	}
+	for (i = 1; i < n; i++) {
+		tmp = t[i];
+		for (j = i; j > 0 && t[j - 1].received_at > tmp.received_at; j--)
+			t[j] = t[j - 1];
+		t[j] = tmp;
+	}
+}

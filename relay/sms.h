@@ -84,6 +84,8 @@ struct sms_provider {
 int sms_open(const struct sms_settings *s, struct sms_gateway **out, char *err, size_t errlen);
 void sms_close(struct sms_gateway *g);
 void sms_texts_free(struct sms_text *t, size_t n);
+/* Puts a newest-first listing oldest first, stable for equal times. */
+void sms_texts_oldest_first(struct sms_text *t, size_t n);
 const char *sms_result_name(enum sms_result r);
 const char *sms_delivery_name(enum sms_delivery d);
 /* The class of an HTTP status: 2xx OK, 401/403 AUTH, 429 and 5xx TEMPORARY, other 4xx PERMANENT. */

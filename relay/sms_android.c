@@ -306,24 +306,6 @@ static enum sms_result call(struct sms_gateway *g, const char *method, const cha
 	return r;
 }
 
-/* Reverse the newest-first listing, then a stable sort by time. */
-static void oldest_first(struct sms_text *t, size_t n)
-{
-	struct sms_text tmp;
-	size_t i, j;
-
-	for (i = 0; i < n / 2; i++) {
-		tmp = t[i];
-		t[i] = t[n - 1 - i];
-		t[n - 1 - i] = tmp;
-	}
-	for (i = 1; i < n; i++) {
-		tmp = t[i];
-		for (j = i; j > 0 && t[j - 1].received_at > tmp.received_at; j--)
-			t[j] = t[j - 1];
-		t[j] = tmp;
-	}
-}
 
 static enum sms_result android_fetch(struct sms_gateway *g, const char *cursor, struct sms_text **texts,
 				     size_t *n, char **next_cursor, char *err, size_t errlen)
@@ -408,7 +390,7 @@ static enum sms_result android_fetch(struct sms_gateway *g, const char *cursor, 
 			break;
 	}
 
-	oldest_first(all, count);
+	sms_texts_oldest_first(all, count);
 	*texts = all;
 	*n = count;
 	*next_cursor = newest_at;

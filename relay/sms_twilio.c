@@ -329,32 +329,6 @@ int twilio_parse_message(const char *json, size_t len, char **sid, enum sms_deli
 	return 0;
 }
 
-static int by_time(const void *a, const void *b)
-{
-	const struct sms_text *x = a, *y = b;
-
-	return (x->received_at > y->received_at) - (x->received_at < y->received_at);
-}
-
-void twilio_oldest_first(struct sms_text *t, size_t n)
-{
-	size_t i, j;
-	struct sms_text tmp;
-
-	for (i = 0; i < n / 2; i++) {
-		tmp = t[i];
-		t[i] = t[n - 1 - i];
-		t[n - 1 - i] = tmp;
-	}
-	/* Insertion sort: stable, and linear on the nearly sorted input we get. */
-	for (i = 1; i < n; i++) {
-		tmp = t[i];
-		for (j = i; j > 0 && by_time(&t[j - 1], &tmp) > 0; j--)
-			t[j] = t[j - 1];
-		t[j] = tmp;
-	}
-}
-
 /* --- the provider ------------------------------------------------------------- */
 
 /* "/2010-04-01/Accounts/{account}" with the account encoded. Owned. */
@@ -451,7 +425,7 @@ static enum sms_result twilio_fetch(struct sms_gateway *g, const char *cursor, s
 		twilio_page_free(&page);
 	}
 
-	twilio_oldest_first(all, count);
+	sms_texts_oldest_first(all, count);
 	for (i = 0; i < count; i++)
 		if (all[i].received_at > newest)
 			newest = all[i].received_at;

@@ -57,8 +57,5 @@ enum sms_delivery twilio_delivery(const char *status);
 /* Characters in a UTF-8 text as counted against TWILIO_MAX_BODY (code points). */
 size_t twilio_length(const char *text);
 
-/* Puts texts gathered from pages (newest first, page after page) oldest first:
- * reverses them, then orders by received_at (stable; unknown times first). */
-void twilio_oldest_first(struct sms_text *t, size_t n);
 
 #endif

@@ -85,7 +85,7 @@ static void test_two_pages(void)
 	n = p0.n;
 	memcpy(all + n, p1.texts, p1.n * sizeof(*all));
 	n += p1.n;
-	twilio_oldest_first(all, n);
+	sms_texts_oldest_first(all, n);
 	CHECK_STR("oldest first: 1", all[0].id, "SM0000");
 	CHECK_STR("oldest first: 2", all[1].id, "SM0001");
 	CHECK_STR("oldest first: 3", all[2].id, "SM0003");
@@ -111,13 +111,13 @@ static void test_oldest_first_stable(void)
 		t[i].id = (char *)ids[i];
 		t[i].received_at = at[i];
 	}
-	twilio_oldest_first(t, 4);
+	sms_texts_oldest_first(t, 4);
 	CHECK_STR("stable: a", t[0].id, "a");
 	CHECK_STR("stable: same second keeps listing order reversed (b)", t[1].id, "b");
 	CHECK_STR("stable: c", t[2].id, "c");
 	CHECK_STR("stable: d", t[3].id, "d");
-	twilio_oldest_first(t, 0);
-	twilio_oldest_first(t, 1);
+	sms_texts_oldest_first(t, 0);
+	sms_texts_oldest_first(t, 1);
 	CHECK_STR("one: unchanged", t[0].id, "a");
 }
 
