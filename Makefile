@@ -59,6 +59,10 @@ check: deps
 	$(MAKE) all unit-bins asan-bins
 	tests/run
 
+# The fault-injection suite alone (also part of `make check`).
+faults: deps all
+	tests/run --faults
+
 # Unit tests only, no servers: quick while editing.
 unit: all unit-bins asan-bins
 	tests/run --unit
@@ -80,7 +84,7 @@ uninstall:
 clean:
 	rm -rf build tests/tmp
 
-.PHONY: all check unit demo deps install uninstall clean unit-bins asan-bins
+.PHONY: all check unit faults demo deps install uninstall clean unit-bins asan-bins
 .SECONDARY:
 
 -include $(shell find build -name '*.d' 2>/dev/null)

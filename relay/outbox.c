@@ -159,6 +159,31 @@ static int send_text(struct relay *r, struct outbox_row *o)
 	return sent;
 }
 
+struct batch {
+	struct relay *r;
+	struct outbox_row *rows;
+	int *recorded;          /* per row: its outcome is committed */
+	int sent;
+	int dberr;
+};
+
+/* Commits one accepted message at once, while the session goes on: a crash
+ * after the server's acceptance duplicates at most this message (with the same
+ * Message-ID), never the whole batch. */
+static void sent_now(void *arg, size_t i, struct smtp_outgoing *msg)
+{
+	struct batch *b = arg;
+	if (b->dberr)
+		return;
+	if (db_begin(b->r->db) < 0 || record(b->r, &b->rows[i], msg) < 0 || db_commit(b->r->db) < 0) {
+		db_rollback(b->r->db);
+		b->dberr = 1;
+		return;
+	}
+	b->recorded[i] = 1;
+	b->sent++;
+}
+
 /* Sends one batch of emails in one SMTP session. Returns the number sent, or
  * -1 when no session could be made (err says why). */
 static int send_emails(struct relay *r, struct outbox_row *rows, size_t n, char *err, size_t errlen)
@@ -166,7 +191,7 @@ static int send_emails(struct relay *r, struct outbox_row *rows, size_t n, char 
 	struct smtp_settings ss;
 	struct smtp_outgoing *msgs = xcalloc(n, sizeof *msgs);
 	const char ***rcpts = xcalloc(n, sizeof *rcpts);
-	int sent = 0, dberr = 0;
+	struct batch b = { r, rows, xcalloc(n, sizeof(int)), 0, 0 };
 
 	settings(r->cfg, &ss);
 	for (size_t i = 0; i < n; i++) {
@@ -176,34 +201,34 @@ static int send_emails(struct relay *r, struct outbox_row *rows, size_t n, char 
 		msgs[i].data = rows[i].data;
 		msgs[i].len = rows[i].len;
 	}
-	int rc = smtp_send(&ss, msgs, n, err, errlen);
-	if (rc == 0) {
-		/* One transaction per batch: a crash before it commits resends the
-		 * batch with the same Message-IDs, the honest promise of a relay. */
+	int rc = smtp_send_each(&ss, msgs, n, sent_now, &b, err, errlen);
+	if (rc == 0 && !b.dberr) {
+		/* The rest (refused, deferred) in one transaction. */
 		if (db_begin(r->db) < 0)
-			dberr = 1;
-		for (size_t i = 0; !dberr && i < n; i++) {
+			b.dberr = 1;
+		for (size_t i = 0; !b.dberr && i < n; i++) {
+			if (b.recorded[i])
+				continue;
 			if (record(r, &rows[i], &msgs[i]) < 0)
-				dberr = 1;
+				b.dberr = 1;
 			else if (msgs[i].outcome == SMTP_SENT)
-				sent++;
+				b.sent++;
 		}
-		if (dberr || db_commit(r->db) < 0) {
+		if (b.dberr || db_commit(r->db) < 0) {
 			db_rollback(r->db);
-			dberr = 1;
+			b.dberr = 1;
 		}
 	}
 	for (size_t i = 0; i < n; i++)
 		free(rcpts[i]);
 	free(rcpts);
 	free(msgs);
-	if (rc < 0)
-		return -1;
-	if (dberr) {
+	free(b.recorded);
+	if (b.dberr) {
 		snprintf(err, errlen, "database: %s", db_error(r->db));
 		return -1;
 	}
-	return sent;
+	return rc < 0 ? -1 : b.sent;
 }
 
 int outbox_flush(struct relay *r, char *err, size_t errlen)

@@ -299,6 +299,12 @@ struct watch {
 	char auth_text[200];
 	char line[512];         /* reply line being assembled */
 	size_t linelen;
+
+	struct smtp_outgoing *msgs;   /* the caller's array, for report indexes */
+	struct job *jobs;       /* the session's messages, for per-message reports */
+	size_t njobs;
+	smtp_sent_cb on_sent;   /* may be NULL */
+	void *on_sent_arg;
 };
 
 /* One message as libESMTP reads it. */
@@ -308,6 +314,7 @@ struct job {
 	smtp_recipient_t *rcpt;     /* owned array of nrcpt handles */
 	int given;                  /* data handed over since the last rewind */
 	int abort;                  /* smtp_check: never hand over any data */
+	int reported;               /* on_sent already called for it */
 };
 
 static void set_reply(struct smtp_reply *r, char *store, size_t storelen, int code, const char *text)
@@ -435,6 +442,25 @@ static int host_matches(const struct watch *w, SSL *ssl)
 	return ok;
 }
 
+static void judge_job(struct job *j);
+
+/* The server took a message: report it now, so that the caller can commit it
+ * before the next one is offered. A crash then duplicates at most this one. */
+static void message_sent(struct watch *w, smtp_message_t m)
+{
+	for (size_t i = 0; i < w->njobs; i++) {
+		struct job *j = &w->jobs[i];
+		if (j->msg != m || j->reported)
+			continue;
+		judge_job(j);
+		if (j->out->outcome == SMTP_SENT && w->on_sent) {
+			j->reported = 1;
+			w->on_sent(w->on_sent_arg, (size_t)(j->out - w->msgs), j->out);
+		}
+		return;
+	}
+}
+
 static void event_cb(smtp_session_t session, int event, void *arg, ...)
 {
 	struct watch *w = arg;
@@ -494,6 +520,9 @@ static void event_cb(smtp_session_t session, int event, void *arg, ...)
 		break;
 	case SMTP_EV_EXTNA_8BITMIME:
 		w->no_8bitmime = 1;
+		break;
+	case SMTP_EV_MESSAGESENT:
+		message_sent(w, va_arg(ap, smtp_message_t));
 		break;
 	default:
 		break;
@@ -893,7 +922,8 @@ static int run_session(struct watch *w, struct job *jobs, size_t n, int require_
 		goto fail;
 	}
 	for (i = 0; i < n; i++)
-		judge_job(&jobs[i]);
+		if (!jobs[i].reported)
+			judge_job(&jobs[i]);
 	rc = 0;
 fail:
 	if (session != NULL)
@@ -920,6 +950,12 @@ static void fail_all(struct smtp_outgoing *msgs, size_t n, const char *why)
 
 int smtp_send(const struct smtp_settings *s, struct smtp_outgoing *msgs, size_t n,
               char *err, size_t errlen)
+{
+	return smtp_send_each(s, msgs, n, NULL, NULL, err, errlen);
+}
+
+int smtp_send_each(const struct smtp_settings *s, struct smtp_outgoing *msgs, size_t n, smtp_sent_cb on_sent,
+                   void *arg, char *err, size_t errlen)
 {
 	struct watch w;
 	struct job *jobs = NULL;
@@ -961,6 +997,11 @@ int smtp_send(const struct smtp_settings *s, struct smtp_outgoing *msgs, size_t 
 		rc = 0;
 		goto done;
 	}
+	w.msgs = msgs;
+	w.jobs = jobs;
+	w.njobs = njobs;
+	w.on_sent = on_sent;
+	w.on_sent_arg = arg;
 	if (run_session(&w, jobs, njobs, 0, err, errlen) < 0) {
 		fail_all(msgs, n, err);
 		goto done;

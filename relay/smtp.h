@@ -83,6 +83,16 @@ struct smtp_outgoing {
 int smtp_send(const struct smtp_settings *s, struct smtp_outgoing *msgs, size_t n,
               char *err, size_t errlen);
 
+/* Called during the session as soon as the server has accepted message
+ * msgs[index] for every recipient (outcome SMTP_SENT), before the next one is
+ * offered, so the caller can record it at once. */
+typedef void (*smtp_sent_cb)(void *arg, size_t index, struct smtp_outgoing *msg);
+
+/* smtp_send, reporting each accepted message through on_sent (may be NULL).
+ * Messages not reported there have their outcome when it returns. */
+int smtp_send_each(const struct smtp_settings *s, struct smtp_outgoing *msgs, size_t n, smtp_sent_cb on_sent,
+                   void *arg, char *err, size_t errlen);
+
 /* For `relay check`: connects, STARTTLS, verifies the certificate, logs in,
  * then ends the session without a message: MAIL FROM:<>, RCPT TO:<> (a
  * recipient servers refuse), QUIT. A server that took that recipient would
