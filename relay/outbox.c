@@ -58,6 +58,18 @@ static size_t split_rcpt(char *text, const char ***out)
 	return n;
 }
 
+/* Tells the advisers that something could not be delivered, in the
+ * conversation's thread. Runs inside the caller's transaction. */
+static int undeliverable(struct relay *r, const struct outbox_row *o, const char *why)
+{
+	struct conversation c;
+	if (!o->conversation_id || db_conversation_by_id(r->db, o->conversation_id, &c) != 0)
+		return 0;
+	int rc = outgoing_undelivered(r, &c, o->kind, why);
+	conversation_free(&c);
+	return rc;
+}
+
 static int record(struct relay *r, const struct outbox_row *o, const struct smtp_outgoing *s)
 {
 	int attempts = o->attempts + 1;
@@ -78,22 +90,21 @@ static int record(struct relay *r, const struct outbox_row *o, const struct smtp
 	}
 	case SMTP_PERMANENT:
 		log_error("outbox %lld (%s, %s): refused permanently, kept as failed: %s", o->id, o->kind, ref, s->detail);
-		return db_outbox_mark(r->db, o->id, "failed", attempts, o->next_attempt_at, s->detail, 0);
+		if (db_outbox_mark(r->db, o->id, "failed", attempts, o->next_attempt_at, s->detail, 0) < 0)
+			return -1;
+		/* The advisers hear at once when the young person was not reached.
+		 * Mail to the advisers themselves is only logged: alerting them by the
+		 * route that just failed could loop. */
+		if (!strcmp(o->kind, "reply") || !strcmp(o->kind, "autoreply")) {
+			char why[400];
+			snprintf(why, sizeof why, "the mail server refused it permanently: %s", s->detail);
+			return undeliverable(r, o, why);
+		}
+		return 0;
 	}
 	return -1;
 }
 
-/* Tells the advisers that something could not be delivered, in the
- * conversation's thread. Runs inside the caller's transaction. */
-static int undeliverable(struct relay *r, const struct outbox_row *o, const char *why)
-{
-	struct conversation c;
-	if (!o->conversation_id || db_conversation_by_id(r->db, o->conversation_id, &c) != 0)
-		return 0;
-	int rc = outgoing_undelivered(r, &c, o->kind, why);
-	conversation_free(&c);
-	return rc;
-}
 
 /* Sends one text; records the outcome. Returns 1 when sent. */
 static int send_text(struct relay *r, struct outbox_row *o)
