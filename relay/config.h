@@ -92,6 +92,7 @@ struct config {
 	int retry_min;            /* seconds before the first retry */
 	int retry_max;            /* the longest wait between retries */
 	int batch_size;           /* messages per SMTP session */
+	int alert_after_hours;    /* a message still undelivered this long alerts the advisers */
 
 	/* Loaded by config_load_secrets(), owned. */
 	char *imap_password;

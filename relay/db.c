@@ -93,6 +93,8 @@ static const char *const migrations[] = {
 	"ALTER TABLE contact ADD COLUMN blocked_until INTEGER;"
 	"CREATE INDEX outbox_by_rcpt ON outbox(rcpt, kind, created_at);"
 	"CREATE INDEX conversation_by_state ON conversation(state, last_activity);",
+	/* 4: alerts about messages that stay undelivered */
+	"ALTER TABLE outbox ADD COLUMN alerted_at INTEGER;",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -876,6 +878,35 @@ int db_conversation_set_previous(struct db *db, long long id, const char *previo
 	if (!st)
 		return -1;
 	bind_text(st, 1, previous_ref);
+	sqlite3_bind_int64(st, 2, id);
+	return step_done(db, st);
+}
+
+int db_outbox_stale(struct db *db, long long created_before, int limit, struct outbox_row **rows, size_t *n)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE state = 'pending' AND "
+	                               "alerted_at IS NULL AND created_at <= ? ORDER BY id LIMIT ?");
+	int rc;
+	*rows = NULL;
+	*n = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, created_before);
+	sqlite3_bind_int(st, 2, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*rows = xrealloc(*rows, (*n + 1) * sizeof **rows);
+		outbox_read(st, &(*rows)[(*n)++]);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int db_outbox_mark_alerted(struct db *db, long long id, long long at)
+{
+	sqlite3_stmt *st = prepare(db, "UPDATE outbox SET alerted_at = ? WHERE id = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, at);
 	sqlite3_bind_int64(st, 2, id);
 	return step_done(db, st);
 }

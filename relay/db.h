@@ -100,6 +100,11 @@ int db_contact_set_blocked(struct db *db, const char *channel, const char *addre
 /* Outbox rows of kind to rcpt created since `since` (per-sender auto-reply limit). -1 on error. */
 int db_outbox_recent(struct db *db, const char *rcpt, const char *kind, long long since);
 
+/* Pending outbox rows created at or before created_before that nobody has
+ * been alerted about yet; and marking one alerted. */
+int db_outbox_stale(struct db *db, long long created_before, int limit, struct outbox_row **rows, size_t *n);
+int db_outbox_mark_alerted(struct db *db, long long id, long long at);
+
 /* Closes open conversations with no activity since `before`. Returns how many, or -1. */
 int db_close_inactive(struct db *db, long long before, long long now);
 

@@ -181,6 +181,8 @@ static int cycle(struct relay *r, struct imap **im, int texts)
 		ok = -1;
 	if (texts && r->sms && outbox_track_deliveries(r) < 0)
 		ok = -1;
+	if (outbox_alert_stale(r) > 0)
+		(void)outbox_flush(r, err, sizeof err);   /* the alerts themselves, at once */
 	return ok;
 }
 

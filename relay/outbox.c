@@ -342,3 +342,40 @@ int outbox_track_deliveries(struct relay *r)
 	outbox_rows_free(rows, n);
 	return changed;
 }
+
+int outbox_alert_stale(struct relay *r)
+{
+	struct outbox_row *rows = NULL;
+	size_t n = 0;
+	int alerted = 0;
+
+	if (db_outbox_stale(r->db, r->now - (long long)r->cfg->alert_after_hours * 3600, 50, &rows, &n) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct outbox_row *o = &rows[i];
+		int to_young_person = !strcmp(o->kind, "reply") || !strcmp(o->kind, "autoreply");
+		if (db_begin(r->db) < 0)
+			break;
+		int bad = db_outbox_mark_alerted(r->db, o->id, r->now) < 0;
+		if (!bad && to_young_person) {
+			struct conversation c;
+			char why[600];
+			snprintf(why, sizeof why, "it is still not delivered after %d hours (%d attempts; last: %s). It stays "
+			         "queued and is retried; this alert is not repeated.", r->cfg->alert_after_hours, o->attempts,
+			         o->last_error ? o->last_error : "none");
+			if (o->conversation_id && db_conversation_by_id(r->db, o->conversation_id, &c) == 0) {
+				bad = outgoing_delayed(r, &c, o->kind, why) < 0;
+				conversation_free(&c);
+			}
+		}
+		if (bad || db_commit(r->db) < 0) {
+			db_rollback(r->db);
+			break;
+		}
+		log_error("outbox %lld (%s, %s): still not delivered after %d hours; %s", o->id, o->kind, o->channel,
+		          r->cfg->alert_after_hours, to_young_person ? "advisers alerted" : "check the mail server");
+		alerted++;
+	}
+	outbox_rows_free(rows, n);
+	return alerted;
+}

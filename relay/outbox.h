@@ -18,6 +18,11 @@ int outbox_flush(struct relay *r, char *err, size_t errlen);
  * number changed or -1. */
 int outbox_track_deliveries(struct relay *r);
 
+/* Tells the advisers, once, about each message to a young person still not
+ * delivered after [outbox] alert_after_hours (it stays queued and is retried);
+ * messages to the advisers themselves are logged instead. Returns how many. */
+int outbox_alert_stale(struct relay *r);
+
 /* The wait before attempt number `attempts` + 1: retry_min doubling up to
  * retry_max, with up to 25% jitter from the random value in [0,1). Pure. */
 long long outbox_backoff(int attempts, int retry_min, int retry_max, double random01);

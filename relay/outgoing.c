@@ -573,3 +573,12 @@ int outgoing_undelivered(struct relay *r, struct conversation *c, const char *ki
 	return adviser_notice(r, c, "notice", "email/undelivered", vars, 4, (const char *const *)r->cfg->forward_to.items,
 	                      r->cfg->forward_to.n);
 }
+
+int outgoing_delayed(struct relay *r, struct conversation *c, const char *kind, const char *reason)
+{
+	const char *what = !strcmp(kind, "reply") ? "an adviser's reply" : "an automatic reply";
+	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c->ref },
+	                               { "what", what },                 { "reason", reason } };
+	return adviser_notice(r, c, "notice", "email/delayed", vars, 4, (const char *const *)r->cfg->forward_to.items,
+	                      r->cfg->forward_to.n);
+}

@@ -42,6 +42,9 @@ int outgoing_held(struct relay *r, struct conversation *c, const char *sender, c
 /* Tells the advisers that a message of this kind could not be delivered to the young person. */
 int outgoing_undelivered(struct relay *r, struct conversation *c, const char *kind, const char *reason);
 
+/* Tells the advisers that a message to the young person is delayed (still queued). */
+int outgoing_delayed(struct relay *r, struct conversation *c, const char *kind, const char *reason);
+
 /* Tells one adviser that their reply was not sent, and why. */
 int outgoing_refused(struct relay *r, struct conversation *c, const char *adviser, const char *reason);
 

@@ -20,6 +20,7 @@ static const struct {
 	{ "email/held", { "service_name", "reference", "sender", "reason", "text", NULL } },
 	{ "email/refused", { "service_name", "reference", "reason", NULL } },
 	{ "email/undelivered", { "service_name", "reference", "what", "reason", NULL } },
+	{ "email/delayed", { "service_name", "reference", "what", "reason", NULL } },
 	{ "sms/first_contact", { "service_name", "reference", "next_open", "hours", NULL } },
 	{ "sms/stop", { "service_name", "reference", "next_open", "hours", NULL } },
 	{ "sms/start", { "service_name", "reference", "next_open", "hours", NULL } },

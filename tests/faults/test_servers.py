@@ -205,9 +205,48 @@ def stalled_imap(sb):
     listener.close()
 
 
+def stale_alert(sb):
+    """A reply the gateway keeps refusing with 500: queued, retried, and after
+    alert_after_hours the advisers are told once."""
+    with Gateway("twilio", username=SID, password="tok", account=SID, number="+447700900000") as gw:
+        work = os.path.join(sb.dir, "relay-stale")
+        os.makedirs(work, exist_ok=True)
+        rt.write_private(os.path.join(work, "sms.password"), "tok\n")
+        conf = rt.make_config(sb, work, extra=(
+            f"[sms]\nprovider = twilio\nurl = {gw.url}\naccount = {SID}\npassword_file = sms.password\n"
+            "number = +447700900000\n"))
+        adviser = rt.ADVISERS[0]
+        before = len(sb.messages(adviser))
+        gw.add_inbound("07700 900888", "please text me back")
+        rt.relay(conf, "poll")
+        fwd = [m for m in sb.wait_for(adviser, before + 1) if "text me back" in m.get_body(("plain",)).get_content()][-1]
+        tag = re.search(r"rusafe\+[^>\s]+@example\.org", str(fwd["Reply-To"])).group(0)
+        gw.fault("500", count=10000)
+        n = len(sb.messages(rt.SERVICE))
+        sb.send(adviser, [tag], rt.mail(adviser, tag, "RE: " + fwd["Subject"], "We are here for you.\n",
+                                        in_reply_to=fwd["Message-ID"].strip("<>")), auth_user=adviser)
+        sb.wait_for(rt.SERVICE, n + 1)
+        rt.relay(conf, "poll")
+        db = rt.db(conf)
+        pending = db.execute("SELECT count(*) FROM outbox WHERE kind = 'reply' AND state = 'pending'").fetchone()[0]
+        check("stale: the refused reply stays queued", pending == 1, pending)
+        seen = len(sb.wait_for(adviser, before + 2))   # forward, receipt
+        later = int(time.time()) + 5 * 3600
+        rt.relay(conf, "poll", env={"RELAY_TEST_NOW": str(later)})
+        msgs = sb.wait_for(adviser, seen + 1, timeout=15)
+        alert = msgs[-1].get_body(("plain",)).get_content()
+        check("stale: the advisers are alerted after 4 hours", "NOT reached the young person" in alert, alert)
+        rt.relay(conf, "poll", env={"RELAY_TEST_NOW": str(later + 3600)})
+        time.sleep(1.0)
+        check("stale: the alert is not repeated", len(sb.messages(adviser)) == seen + 1)
+        pending = db.execute("SELECT count(*) FROM outbox WHERE kind = 'reply' AND state = 'pending'").fetchone()[0]
+        check("stale: the reply is still queued", pending == 1, pending)
+        db.close()
+
+
 def main():
     with Sandbox() as sb:
-        for part in (smtp_faults, uidvalidity, busy_database, stalled_imap):
+        for part in (smtp_faults, uidvalidity, busy_database, stalled_imap, stale_alert):
             try:
                 part(sb)
             except Exception as e:
