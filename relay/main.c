@@ -322,9 +322,10 @@ static int cmd_check(const char *path)
 	{
 		char *week = hours_describe(&c->hours), *next = hours_next_open_text(&c->hours, relay_clock());
 		char line[512];
-		snprintf(line, sizeof line, "%s (%s); %zu bank holidays from %s; open now: %s", week, c->timezone,
+		int open = hours_is_open(&c->hours, relay_clock());
+		snprintf(line, sizeof line, "%s (%s); %zu bank holidays from %s; %s%s", week, c->timezone,
 		         c->hours.nholidays, c->bank_holidays ? c->bank_holidays : "(none)",
-		         hours_is_open(&c->hours, relay_clock()) ? "yes" : next ? next : "no");
+		         open ? "open now" : "closed now, opens ", open ? "" : next ? next : "never");
 		report(&st, 1, "office hours", line);
 		free(week);
 		free(next);

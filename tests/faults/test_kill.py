@@ -36,11 +36,7 @@ def main():
     with Sandbox() as sb, Gateway("twilio", username=SID, password="tok", account=SID,
                                   number="+447700900000", page_size=5) as gw:
         work = os.path.join(sb.dir, "relay-kill")
-        os.makedirs(work, exist_ok=True)
-        rt.write_private(os.path.join(work, "sms.password"), "tok\n")
-        conf = rt.make_config(sb, work, extra=(
-            f"[sms]\nprovider = twilio\nurl = {gw.url}\naccount = {SID}\npassword_file = sms.password\n"
-            "number = +447700900000\npoll_interval = 5\n"))
+        conf = rt.make_config(sb, work, extra=rt.twilio_section(gw, work, SID, extra="poll_interval = 5\n"))
         log = open(os.path.join(work, "run.log"), "w")
         emails = [f"E{i:03d}" for i in range(EMAILS)]
         texts = [f"S{i:03d}" for i in range(TEXTS)]

@@ -185,11 +185,7 @@ def stalled_imap(sb):
     port = listener.getsockname()[1]
     with Gateway("twilio", username=SID, password="tok", account=SID, number="+447700900000") as gw:
         work = os.path.join(sb.dir, "relay-stall")
-        os.makedirs(work, exist_ok=True)
-        rt.write_private(os.path.join(work, "sms.password"), "tok\n")
-        conf = rt.make_config(sb, work, imap_host="localhost", imap_port=port, extra=(
-            f"[sms]\nprovider = twilio\nurl = {gw.url}\naccount = {SID}\npassword_file = sms.password\n"
-            "number = +447700900000\n"))
+        conf = rt.make_config(sb, work, imap_host="localhost", imap_port=port, extra=rt.twilio_section(gw, work, SID))
         before = len(sb.messages(rt.ADVISERS[1]))
         gw.add_inbound("07700 900777", "text while the inbox is stalled")
         t0 = time.monotonic()
@@ -210,11 +206,7 @@ def stale_alert(sb):
     alert_after_hours the advisers are told once."""
     with Gateway("twilio", username=SID, password="tok", account=SID, number="+447700900000") as gw:
         work = os.path.join(sb.dir, "relay-stale")
-        os.makedirs(work, exist_ok=True)
-        rt.write_private(os.path.join(work, "sms.password"), "tok\n")
-        conf = rt.make_config(sb, work, extra=(
-            f"[sms]\nprovider = twilio\nurl = {gw.url}\naccount = {SID}\npassword_file = sms.password\n"
-            "number = +447700900000\n"))
+        conf = rt.make_config(sb, work, extra=rt.twilio_section(gw, work, SID))
         adviser = rt.ADVISERS[0]
         before = len(sb.messages(adviser))
         gw.add_inbound("07700 900888", "please text me back")

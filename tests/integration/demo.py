@@ -52,11 +52,7 @@ def main():
             os.remove(os.path.join(work, "relay.db"))
         gw = Gateway("twilio", username=TWILIO_SID, password="demo-token", account=TWILIO_SID,
                      number="+447700900000").start()
-        os.makedirs(work, exist_ok=True)
-        rt.write_private(os.path.join(work, "sms.password"), "demo-token\n")
-        conf = rt.make_config(sb, work, extra=(
-            "[sms]\nprovider = twilio\nurl = %s\naccount = %s\npassword_file = sms.password\n"
-            "number = +447700900000\n" % (gw.url, TWILIO_SID)))
+        conf = rt.make_config(sb, work, extra=rt.twilio_section(gw, work, TWILIO_SID, password="demo-token"))
         print("  configuration: %s" % conf)
         print("  SMS gateway: a faithful double of Twilio's API at %s" % gw.url)
 

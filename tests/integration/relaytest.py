@@ -103,3 +103,11 @@ def mail(frm, to, subject, body, msgid=None, extra_headers=(), in_reply_to=None,
         lines.append("References: " + " ".join(f"<{r}>" for r in references))
     lines.extend(extra_headers)
     return ("\r\n".join(lines) + "\r\n\r\n" + body.replace("\n", "\r\n")).encode()
+
+
+def twilio_section(gw, work, sid, password="tok", extra=""):
+    """The [sms] section for a Twilio double gw; writes work/sms.password."""
+    os.makedirs(work, exist_ok=True)
+    write_private(os.path.join(work, "sms.password"), password + "\n")
+    return (f"[sms]\nprovider = twilio\nurl = {gw.url}\naccount = {sid}\npassword_file = sms.password\n"
+            f"number = +447700900000\n{extra}")

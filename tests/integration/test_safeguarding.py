@@ -60,10 +60,7 @@ def office_hours(sb):
 def urgent_text(sb):
     with Gateway("twilio", username=SID, password="tok", account=SID, number="+447700900000") as gw:
         work = os.path.join(sb.dir, "relay-urgent")
-        os.makedirs(work, exist_ok=True)
-        rt.write_private(os.path.join(work, "sms.password"), "tok\n")
-        conf = rt.make_config(sb, work, extra=f"[sms]\nprovider = twilio\nurl = {gw.url}\naccount = {SID}\n"
-                                              "password_file = sms.password\nnumber = +447700900000\n")
+        conf = rt.make_config(sb, work, extra=rt.twilio_section(gw, work, SID))
         on_call = len(sb.messages(rt.URGENT))
         gw.add_inbound("07700 900555", "pleeease help hes outside my house")
         rt.relay(conf, "poll")
