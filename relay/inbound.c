@@ -10,31 +10,14 @@
 
 #include "automatic.h"
 #include "clean.h"
-#include "commands.h"
 #include "log.h"
 #include "mime.h"
 #include "outgoing.h"
+#include "replies.h"
 #include "phone.h"
 #include "policy.h"
 #include "reference.h"
 #include "util.h"
-
-/* What a received email is, seen from the service. */
-enum sender_role {
-	ROLE_YOUNG_PERSON,   /* writes to the service */
-	ROLE_ADVISER,        /* an allowed adviser answering a forward */
-	ROLE_OUTSIDER,       /* anyone else answering the advisers' side of a conversation */
-};
-
-/* Where the threads of an email point. */
-struct threading {
-	long long tagged;           /* conversation named by a valid reply tag, 0 none */
-	int bad_tag;                /* a tag whose signature does not verify */
-	long long adviser_side;     /* conversation whose adviser-facing mail it answers */
-	long long young_side;       /* conversation whose young-person mail it answers */
-	int only_autoreplies;       /* every known id it names is one of our auto-replies */
-	char subject_ref[REFERENCE_MAX];
-};
 
 static int is_adviser_kind(const char *kind)
 {
@@ -93,7 +76,7 @@ static int read_threads(struct relay *r, const struct mail *m, struct threading 
 	return 0;
 }
 
-static enum automatic_reason classify(struct relay *r, const struct mail *m, int only_autoreplies)
+enum automatic_reason inbound_classify(struct relay *r, const struct mail *m, int only_autoreplies)
 {
 	struct mail_header *h = xcalloc(m->nfields + 1, sizeof *h);
 	for (size_t i = 0; i < m->nfields; i++) {
@@ -141,8 +124,8 @@ static char *attachment_text(const struct mail *m)
 	return buf_take(&b);
 }
 
-static int store(struct relay *r, struct conversation *c, const char *kind, const struct mail *m, const char *raw,
-                 size_t len, const char *author, const char *body, const char *detail, long long *row)
+int inbound_store(struct relay *r, struct conversation *c, const char *kind, const struct mail *m, const char *raw,
+                  size_t len, const char *author, const char *body, const char *detail, long long *row)
 {
 	/* An adviser's reply is recorded as what went out, on the channel it went out on. */
 	const char *channel = !strcmp(kind, "reply") ? c->channel : "email";
@@ -272,7 +255,7 @@ static int from_young_person(struct relay *r, const struct mail *m, const struct
 {
 	struct conversation c;
 	const char *sender = m->from_address ? m->from_address : (m->return_path && *m->return_path ? m->return_path : NULL);
-	enum automatic_reason automatic = classify(r, m, t->only_autoreplies);
+	enum automatic_reason automatic = inbound_classify(r, m, t->only_autoreplies);
 	int rc = -1, fresh = 0;
 	char remarks[512] = "";
 
@@ -302,7 +285,7 @@ static int from_young_person(struct relay *r, const struct mail *m, const struct
 	}
 
 	const char *detail = automatic ? automatic_reason_text(automatic) : NULL;
-	if (store(r, &c, automatic ? "automatic" : "inbound", m, raw, len, NULL, NULL, detail, row) < 0)
+	if (inbound_store(r, &c, automatic ? "automatic" : "inbound", m, raw, len, NULL, NULL, detail, row) < 0)
 		goto out;
 
 	struct policy_input pi = {
@@ -363,204 +346,6 @@ out:
 	return rc;
 }
 
-/* ---- the advisers' side ------------------------------------------------------ */
-
-static int hold(struct relay *r, struct conversation *c, const struct mail *m, const char *raw, size_t len,
-                const char *sender, const char *reason, long long *row)
-{
-	if (c && store(r, c, "held", m, raw, len, sender, NULL, reason, row) < 0)
-		return -1;
-	log_warn("%s: reply held, not relayed: %s", c ? c->ref : "-", reason);
-	return outgoing_held(r, c, sender ? sender : "(unknown)", reason, m->text);
-}
-
-/* Carries out an adviser's #commands on the conversation, each recorded in the
- * transcript. Runs in the caller's transaction. */
-static int apply_commands(struct relay *r, struct conversation *c, const struct commands *cmds, const char *adviser)
-{
-	for (size_t i = 0; i < cmds->n; i++) {
-		const struct command *k = &cmds->list[i];
-		char line[160];
-		struct message_row mr = { .conversation_id = c->id, .kind = "command", .channel = "email", .at = r->now,
-		                          .author = adviser };
-		switch (k->kind) {
-		case COMMAND_NOTE:
-			mr.kind = "note";
-			mr.body = k->text;
-			break;
-		case COMMAND_CLOSE:
-			free(c->state);
-			c->state = xstrdup("closed");
-			c->closed_at = r->now;
-			break;
-		case COMMAND_REOPEN:
-			free(c->state);
-			c->state = xstrdup("open");
-			c->closed_at = 0;
-			break;
-		case COMMAND_URGENT:
-			c->urgent = 1;
-			break;
-		case COMMAND_BLOCK:
-			/* Indefinitely is a date far beyond any retention. */
-			if (db_contact_set_blocked(r->db, c->channel, c->contact,
-			                           k->days ? r->now + (long long)k->days * 86400 : r->now + 100LL * 365 * 86400) < 0)
-				return -1;
-			break;
-		case COMMAND_UNBLOCK:
-			if (db_contact_set_blocked(r->db, c->channel, c->contact, 0) < 0)
-				return -1;
-			break;
-		case COMMAND_UNKNOWN:
-			continue;
-		}
-		if (k->kind != COMMAND_NOTE) {
-			if (k->kind == COMMAND_BLOCK && k->days)
-				snprintf(line, sizeof line, "#block %d", k->days);
-			else
-				snprintf(line, sizeof line, "#%s", command_name(k->kind));
-			mr.body = line;
-		}
-		if (db_message_add(r->db, &mr, NULL) < 0)
-			return -1;
-		log_info("%s: adviser command #%s", c->ref, command_name(k->kind));
-	}
-	c->last_activity = r->now;
-	return db_conversation_update(r->db, c);
-}
-
-static int from_advisers_side(struct relay *r, const struct mail *m, const struct threading *t, enum sender_role role,
-                              const char *raw, size_t len, long long *row)
-{
-	struct conversation c;
-	long long conv = t->tagged ? t->tagged : t->adviser_side;
-	int rc = -1;
-
-	memset(&c, 0, sizeof c);
-	if (conv && db_conversation_by_id(r->db, conv, &c) < 0)
-		return -1;
-	if (!c.id && t->subject_ref[0] && db_conversation_by_ref(r->db, t->subject_ref, &c) < 0)
-		return -1;
-	struct conversation *cp = c.id ? &c : NULL;
-
-	enum automatic_reason automatic = classify(r, m, 0);
-	if (automatic) {
-		/* An out-of-office or bounce from the advisers' side: logged and kept, never relayed. */
-		if (cp && store(r, cp, "automatic", m, raw, len, m->from_address, NULL, automatic_reason_text(automatic), row) < 0)
-			goto out;
-		log_info("%s: automatic mail from the advisers' side not relayed: %s", cp ? cp->ref : "-",
-		         automatic_reason_text(automatic));
-		rc = 0;
-		goto out;
-	}
-	if (role == ROLE_OUTSIDER) {
-		rc = hold(r, cp, m, raw, len, m->from_address, "the sender is not one of the allowed advisers", row);
-		goto out;
-	}
-	if (t->bad_tag && !t->tagged) {
-		rc = hold(r, cp, m, raw, len, m->from_address, "the reply address's signature is not valid", row);
-		goto out;
-	}
-	if (!t->tagged && !t->adviser_side) {
-		rc = hold(r, cp, m, raw, len, m->from_address,
-		          "it does not answer a forward from the relay (no reply tag, no known In-Reply-To or References)", row);
-		goto out;
-	}
-	char *cleaned = clean_reply(m->text);
-	struct commands cmds;
-	commands_parse(cleaned, &cmds);
-	free(cleaned);
-	/* An unknown or malformed command goes back to the adviser; nothing of
-	 * the email reaches the young person, and no command is carried out. */
-	int unknown = 0;
-	for (size_t i = 0; i < cmds.n; i++)
-		if (cmds.list[i].kind == COMMAND_UNKNOWN)
-			unknown = 1;
-	if (unknown || cmds.error) {
-		struct buf why;
-		buf_init(&why);
-		buf_adds(&why, "there is a problem with its commands:\n\n");
-		buf_adds(&why, cmds.error ? cmds.error : "an unknown command");
-		buf_adds(&why, "\n\nKnown commands, on lines at the top of a reply: #note TEXT, #close, #reopen, #urgent, "
-		               "#block [DAYS], #unblock. Nothing was sent and no command was carried out; please send it again.");
-		rc = store(r, cp, "held", m, raw, len, m->from_address, NULL, "adviser command not understood", row) < 0 ||
-		     outgoing_refused(r, cp, m->from_address, buf_str(&why)) < 0 ? -1 : 0;
-		log_warn("%s: adviser reply held: a command was not understood", c.ref);
-		buf_free(&why);
-		commands_free(&cmds);
-		goto out;
-	}
-	if (cmds.n && apply_commands(r, &c, &cmds, m->from_address) < 0) {
-		commands_free(&cmds);
-		goto out;
-	}
-	char *text = xstrdup(cmds.answer ? cmds.answer : "");
-	int had_commands = cmds.n > 0;
-	commands_free(&cmds);
-	if (had_commands && str_is_blank(text)) {
-		/* Commands only: nothing for the young person. */
-		free(text);
-		rc = 0;
-		goto out;
-	}
-	if (str_is_blank(text)) {
-		if (store(r, cp, "held", m, raw, len, m->from_address, NULL, "nothing left after removing quotes", row) < 0) {
-			free(text);
-			goto out;
-		}
-		log_warn("%s: adviser reply empty after cleaning; not relayed", c.ref);
-		rc = outgoing_refused(r, cp, m->from_address,
-		                      "after removing the quoted history and signature, nothing was left to send.");
-		free(text);
-		goto out;
-	}
-	char *sent_text = NULL;   /* what the young person will receive, when it differs from text */
-	if (!strcmp(c.channel, "sms")) {
-		char *prepared = NULL;
-		int parts = 0, fits = outgoing_text_fits(r, cp, text, &prepared, &parts);
-		if (fits == 1)
-			sent_text = prepared;
-		else
-			free(prepared);
-		if (fits < 0) {
-			free(text);
-			goto out;
-		}
-		if (!fits) {
-			char why[300];
-			snprintf(why, sizeof why, "it would need %d text message parts and the most one reply may take is %d "
-			         "([sms] max_parts); nothing was sent: please write a shorter reply.", parts, r->cfg->sms_max_parts);
-			if (store(r, cp, "held", m, raw, len, m->from_address, text, "too long for a text message", row) < 0 ||
-			    outgoing_refused(r, cp, m->from_address, why) < 0) {
-				free(text);
-				goto out;
-			}
-			log_warn("%s: adviser reply needs %d parts (limit %d); refused, adviser told", c.ref, parts,
-			         r->cfg->sms_max_parts);
-			free(text);
-			rc = 0;
-			goto out;
-		}
-	}
-	if (store(r, cp, "reply", m, raw, len, m->from_address, sent_text ? sent_text : text, NULL, row) < 0 ||
-	    outgoing_reply(r, cp, m->from_address, text, *row) < 0) {
-		free(sent_text);
-		free(text);
-		goto out;
-	}
-	free(sent_text);
-	free(text);
-	c.last_adviser_reply_at = r->now;
-	c.last_activity = r->now;
-	if (db_conversation_update(r->db, &c) < 0)
-		goto out;
-	log_info("%s: adviser reply relayed by %s", c.ref, !strcmp(c.channel, "sms") ? "text" : "email");
-	rc = 0;
-out:
-	conversation_free(&c);
-	return rc;
-}
-
 /* ---- entry ------------------------------------------------------------------ */
 
 static char *dedupe_key(const struct mail *m, const char *raw, size_t len)
@@ -610,9 +395,9 @@ int inbound_email(struct relay *r, const char *source_key, const char *raw, size
 	int adviser = m.from_address && address_list_has(&r->cfg->allowed, m.from_address);
 	int answers_advisers = t.tagged || t.bad_tag || t.adviser_side;
 	if (adviser)
-		rc = from_advisers_side(r, &m, &t, ROLE_ADVISER, raw, len, &row);
+		rc = replies_receive(r, &m, &t, ROLE_ADVISER, raw, len, &row);
 	else if (answers_advisers)
-		rc = from_advisers_side(r, &m, &t, ROLE_OUTSIDER, raw, len, &row);
+		rc = replies_receive(r, &m, &t, ROLE_OUTSIDER, raw, len, &row);
 	else
 		rc = from_young_person(r, &m, &t, raw, len, &row);
 	if (rc == 0)

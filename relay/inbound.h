@@ -9,6 +9,9 @@
 
 #include <stddef.h>
 
+#include "automatic.h"
+#include "mime.h"
+#include "reference.h"
 #include "relay.h"
 
 /* source_key identifies where the message came from (e.g.
@@ -20,5 +23,32 @@ int inbound_email(struct relay *r, const char *source_key, const char *raw, size
  * provider names the gateway ("twilio"); id is its unique id for the text. */
 int inbound_text(struct relay *r, const char *provider, const char *id, const char *sender, const char *body,
                  long long received_at);
+
+/* ---- shared with replies.c (the advisers' side) ---------------------------- */
+
+/* What a received email is, seen from the service. */
+enum sender_role {
+	ROLE_YOUNG_PERSON,   /* writes to the service */
+	ROLE_ADVISER,        /* an allowed adviser answering a forward */
+	ROLE_OUTSIDER,       /* anyone else answering the advisers' side of a conversation */
+};
+
+/* Where the threads of an email point. */
+struct threading {
+	long long tagged;           /* conversation named by a valid reply tag, 0 none */
+	int bad_tag;                /* a tag whose signature does not verify */
+	long long adviser_side;     /* conversation whose adviser-facing mail it answers */
+	long long young_side;       /* conversation whose young-person mail it answers */
+	int only_autoreplies;       /* every known id it names is one of our auto-replies */
+	char subject_ref[REFERENCE_MAX];
+};
+
+/* Stores a received email in conversation c's transcript (kind "inbound",
+ * "reply", "held", "automatic"); body overrides the mail's text. */
+int inbound_store(struct relay *r, struct conversation *c, const char *kind, const struct mail *m, const char *raw,
+                  size_t len, const char *author, const char *body, const char *detail, long long *row);
+
+/* Is m automatic mail (bounce, out-of-office, list, our own loop)? */
+enum automatic_reason inbound_classify(struct relay *r, const struct mail *m, int only_autoreplies);
 
 #endif

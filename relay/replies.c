@@ -1,0 +1,210 @@
+/* replies.c: the advisers' side of a conversation — their replies, their
+ * #commands, and mail that answers a forward but must not be relayed. */
+#include "replies.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "automatic.h"
+#include "clean.h"
+#include "commands.h"
+#include "log.h"
+#include "outgoing.h"
+#include "util.h"
+
+static int hold(struct relay *r, struct conversation *c, const struct mail *m, const char *raw, size_t len,
+                const char *sender, const char *reason, long long *row)
+{
+	if (c && inbound_store(r, c, "held", m, raw, len, sender, NULL, reason, row) < 0)
+		return -1;
+	log_warn("%s: reply held, not relayed: %s", c ? c->ref : "-", reason);
+	return outgoing_held(r, c, sender ? sender : "(unknown)", reason, m->text);
+}
+
+/* Carries out an adviser's #commands on the conversation, each recorded in the
+ * transcript. Runs in the caller's transaction. */
+static int apply_commands(struct relay *r, struct conversation *c, const struct commands *cmds, const char *adviser)
+{
+	for (size_t i = 0; i < cmds->n; i++) {
+		const struct command *k = &cmds->list[i];
+		char line[160];
+		struct message_row mr = { .conversation_id = c->id, .kind = "command", .channel = "email", .at = r->now,
+		                          .author = adviser };
+		switch (k->kind) {
+		case COMMAND_NOTE:
+			mr.kind = "note";
+			mr.body = k->text;
+			break;
+		case COMMAND_CLOSE:
+			free(c->state);
+			c->state = xstrdup("closed");
+			c->closed_at = r->now;
+			break;
+		case COMMAND_REOPEN:
+			free(c->state);
+			c->state = xstrdup("open");
+			c->closed_at = 0;
+			break;
+		case COMMAND_URGENT:
+			c->urgent = 1;
+			break;
+		case COMMAND_BLOCK:
+			/* Indefinitely is a date far beyond any retention. */
+			if (db_contact_set_blocked(r->db, c->channel, c->contact,
+			                           k->days ? r->now + (long long)k->days * 86400 : r->now + 100LL * 365 * 86400) < 0)
+				return -1;
+			break;
+		case COMMAND_UNBLOCK:
+			if (db_contact_set_blocked(r->db, c->channel, c->contact, 0) < 0)
+				return -1;
+			break;
+		case COMMAND_UNKNOWN:
+			continue;
+		}
+		if (k->kind != COMMAND_NOTE) {
+			if (k->kind == COMMAND_BLOCK && k->days)
+				snprintf(line, sizeof line, "#block %d", k->days);
+			else
+				snprintf(line, sizeof line, "#%s", command_name(k->kind));
+			mr.body = line;
+		}
+		if (db_message_add(r->db, &mr, NULL) < 0)
+			return -1;
+		log_info("%s: adviser command #%s", c->ref, command_name(k->kind));
+	}
+	c->last_activity = r->now;
+	return db_conversation_update(r->db, c);
+}
+
+int replies_receive(struct relay *r, const struct mail *m, const struct threading *t, enum sender_role role,
+                    const char *raw, size_t len, long long *row)
+{
+	struct conversation c;
+	long long conv = t->tagged ? t->tagged : t->adviser_side;
+	int rc = -1;
+
+	memset(&c, 0, sizeof c);
+	if (conv && db_conversation_by_id(r->db, conv, &c) < 0)
+		return -1;
+	if (!c.id && t->subject_ref[0] && db_conversation_by_ref(r->db, t->subject_ref, &c) < 0)
+		return -1;
+	struct conversation *cp = c.id ? &c : NULL;
+
+	enum automatic_reason automatic = inbound_classify(r, m, 0);
+	if (automatic) {
+		/* An out-of-office or bounce from the advisers' side: logged and kept, never relayed. */
+		if (cp && inbound_store(r, cp, "automatic", m, raw, len, m->from_address, NULL, automatic_reason_text(automatic), row) < 0)
+			goto out;
+		log_info("%s: automatic mail from the advisers' side not relayed: %s", cp ? cp->ref : "-",
+		         automatic_reason_text(automatic));
+		rc = 0;
+		goto out;
+	}
+	if (role == ROLE_OUTSIDER) {
+		rc = hold(r, cp, m, raw, len, m->from_address, "the sender is not one of the allowed advisers", row);
+		goto out;
+	}
+	if (t->bad_tag && !t->tagged) {
+		rc = hold(r, cp, m, raw, len, m->from_address, "the reply address's signature is not valid", row);
+		goto out;
+	}
+	if (!t->tagged && !t->adviser_side) {
+		rc = hold(r, cp, m, raw, len, m->from_address,
+		          "it does not answer a forward from the relay (no reply tag, no known In-Reply-To or References)", row);
+		goto out;
+	}
+	char *cleaned = clean_reply(m->text);
+	struct commands cmds;
+	commands_parse(cleaned, &cmds);
+	free(cleaned);
+	/* An unknown or malformed command goes back to the adviser; nothing of
+	 * the email reaches the young person, and no command is carried out. */
+	int unknown = 0;
+	for (size_t i = 0; i < cmds.n; i++)
+		if (cmds.list[i].kind == COMMAND_UNKNOWN)
+			unknown = 1;
+	if (unknown || cmds.error) {
+		struct buf why;
+		buf_init(&why);
+		buf_adds(&why, "there is a problem with its commands:\n\n");
+		buf_adds(&why, cmds.error ? cmds.error : "an unknown command");
+		buf_adds(&why, "\n\nKnown commands, on lines at the top of a reply: #note TEXT, #close, #reopen, #urgent, "
+		               "#block [DAYS], #unblock. Nothing was sent and no command was carried out; please send it again.");
+		rc = inbound_store(r, cp, "held", m, raw, len, m->from_address, NULL, "adviser command not understood", row) < 0 ||
+		     outgoing_refused(r, cp, m->from_address, buf_str(&why)) < 0 ? -1 : 0;
+		log_warn("%s: adviser reply held: a command was not understood", c.ref);
+		buf_free(&why);
+		commands_free(&cmds);
+		goto out;
+	}
+	if (cmds.n && apply_commands(r, &c, &cmds, m->from_address) < 0) {
+		commands_free(&cmds);
+		goto out;
+	}
+	char *text = xstrdup(cmds.answer ? cmds.answer : "");
+	int had_commands = cmds.n > 0;
+	commands_free(&cmds);
+	if (had_commands && str_is_blank(text)) {
+		/* Commands only: nothing for the young person. */
+		free(text);
+		rc = 0;
+		goto out;
+	}
+	if (str_is_blank(text)) {
+		if (inbound_store(r, cp, "held", m, raw, len, m->from_address, NULL, "nothing left after removing quotes", row) < 0) {
+			free(text);
+			goto out;
+		}
+		log_warn("%s: adviser reply empty after cleaning; not relayed", c.ref);
+		rc = outgoing_refused(r, cp, m->from_address,
+		                      "after removing the quoted history and signature, nothing was left to send.");
+		free(text);
+		goto out;
+	}
+	char *sent_text = NULL;   /* what the young person will receive, when it differs from text */
+	if (!strcmp(c.channel, "sms")) {
+		char *prepared = NULL;
+		int parts = 0, fits = outgoing_text_fits(r, cp, text, &prepared, &parts);
+		if (fits == 1)
+			sent_text = prepared;
+		else
+			free(prepared);
+		if (fits < 0) {
+			free(text);
+			goto out;
+		}
+		if (!fits) {
+			char why[300];
+			snprintf(why, sizeof why, "it would need %d text message parts and the most one reply may take is %d "
+			         "([sms] max_parts); nothing was sent: please write a shorter reply.", parts, r->cfg->sms_max_parts);
+			if (inbound_store(r, cp, "held", m, raw, len, m->from_address, text, "too long for a text message", row) < 0 ||
+			    outgoing_refused(r, cp, m->from_address, why) < 0) {
+				free(text);
+				goto out;
+			}
+			log_warn("%s: adviser reply needs %d parts (limit %d); refused, adviser told", c.ref, parts,
+			         r->cfg->sms_max_parts);
+			free(text);
+			rc = 0;
+			goto out;
+		}
+	}
+	if (inbound_store(r, cp, "reply", m, raw, len, m->from_address, sent_text ? sent_text : text, NULL, row) < 0 ||
+	    outgoing_reply(r, cp, m->from_address, text, *row) < 0) {
+		free(sent_text);
+		free(text);
+		goto out;
+	}
+	free(sent_text);
+	free(text);
+	c.last_adviser_reply_at = r->now;
+	c.last_activity = r->now;
+	if (db_conversation_update(r->db, &c) < 0)
+		goto out;
+	log_info("%s: adviser reply relayed by %s", c.ref, !strcmp(c.channel, "sms") ? "text" : "email");
+	rc = 0;
+out:
+	conversation_free(&c);
+	return rc;
+}

@@ -1,0 +1,19 @@
+/* replies.h: what the relay does with mail from the advisers' side: an
+ * allowed adviser's reply (cleaned, #commands carried out, relayed by the
+ * conversation's channel, receipt to the advisers), automatic mail (kept,
+ * never relayed), and anything else that answers a forward (held, advisers
+ * told). Runs in the caller's transaction, like inbound_email. */
+#ifndef RELAY_REPLIES_H
+#define RELAY_REPLIES_H
+
+#include <stddef.h>
+
+#include "inbound.h"
+
+/* m answers the advisers' side (a reply tag, or a forward's Message-ID in its
+ * threads); role says whether its sender is an allowed adviser. *row gets the
+ * stored transcript row (0 when none). 0, or -1 on a database error. */
+int replies_receive(struct relay *r, const struct mail *m, const struct threading *t, enum sender_role role,
+                    const char *raw, size_t len, long long *row);
+
+#endif
