@@ -71,7 +71,7 @@ def main():
         show(sb.wait_for(YOUNG, 1)[-1], "the young person")
 
         say("The adviser replies from Outlook, quoting the forward")
-        tag = re.search(r"rusafe\+[^>\s]+@example\.org", str(fwd["Reply-To"])).group(0)
+        tag = rt.reply_tag(fwd)
         ref = re.search(r"\[(RUS-\w+)\]", fwd["Subject"]).group(1)
         reply = rt.mail(rt.ADVISERS[0], tag, "RE: " + fwd["Subject"],
                         "Hi Sam, thank you for telling us. You did the right thing.\n"
@@ -102,14 +102,9 @@ def main():
         print("  --- the young person's phone received ---\n  %s" % gw.sent[-1]["body"])
 
         say("An adviser answers the text from their email, with Outlook's curly quotes")
-        sms_tag = re.search(r"rusafe\+[^>\s]+@example\.org", str(fwd_sms["Reply-To"])).group(0)
-        sb.send(rt.ADVISERS[1], [sms_tag],
-                rt.mail(rt.ADVISERS[1], sms_tag, "RE: " + fwd_sms["Subject"],
-                        "You\u2019re doing the right thing \u2013 are you safe where you are now?\n\n"
-                        "From: R-U-Safe?\nSent: today\nTo: Advisers\nSubject: " + fwd_sms["Subject"] + "\n",
-                        in_reply_to=fwd_sms["Message-ID"].strip("<>")),
-                auth_user=rt.ADVISERS[1])
-        sb.wait_for(rt.SERVICE, 5)
+        rt.adviser_replies(sb, rt.ADVISERS[1], fwd_sms,
+                           "You\u2019re doing the right thing \u2013 are you safe where you are now?\n\n"
+                           "From: R-U-Safe?\nSent: today\nTo: Advisers\nSubject: " + fwd_sms["Subject"] + "\n")
         run(conf, "poll")
         print("  --- the young person's phone received ---\n  %s" % gw.sent[-1]["body"])
         show(sb.wait_for(rt.ADVISERS[1], 6)[-1], "the advisers (the receipt)")

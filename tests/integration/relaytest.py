@@ -1,5 +1,6 @@
 """Helpers to run the relay against a sandbox: configuration, running, reading the database."""
 import os
+import re
 import sqlite3
 import subprocess
 
@@ -111,3 +112,29 @@ def twilio_section(gw, work, sid, password="tok", extra=""):
     write_private(os.path.join(work, "sms.password"), password + "\n")
     return (f"[sms]\nprovider = twilio\nurl = {gw.url}\naccount = {sid}\npassword_file = sms.password\n"
             f"number = +447700900000\n{extra}")
+
+
+def reply_tag(fwd):
+    """The signed reply address (rusafe+REF.SIG@...) in a forward's Reply-To."""
+    return re.search(r"rusafe\+[^>\s]+@example\.org", str(fwd["Reply-To"])).group(0)
+
+
+def adviser_replies(sb, adviser, fwd, text):
+    """An adviser answers a forward from their mail client: to its Reply-To,
+    threaded on it, through Postfix with their own login. Returns once the
+    reply is in the relay's inbox."""
+    tag = reply_tag(fwd)
+    before = len(sb.messages(SERVICE))
+    sb.send(adviser, [tag], mail(adviser, tag, "RE: " + str(fwd["Subject"]), text,
+                                 in_reply_to=str(fwd["Message-ID"]).strip("<>")), auth_user=adviser)
+    sb.wait_for(SERVICE, before + 1)
+
+
+def run_parts(sb, *parts):
+    """Runs each part of a suite; one part's exception fails it without hiding the others."""
+    from lib import check
+    for part in parts:
+        try:
+            part(sb)
+        except Exception as e:
+            check(f"{part.__name__} ran to the end", False, repr(e))

@@ -92,7 +92,7 @@ def main():
 
         # --- adviser replies in three quoting styles ---------------------------------
         fid = fwd1["Message-ID"].strip("<>")
-        tag = re.search(r"rusafe\+[^>\s]+@example\.org", reply_to).group(0)
+        tag = rt.reply_tag(fwd1)
         styles = [
             ("outlook", rt.ADVISERS[0],
              "Hi Sam, thank you for telling us. You did the right thing.\n\n"

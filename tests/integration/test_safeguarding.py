@@ -27,10 +27,6 @@ def body(msg):
     return part.get_content() if part else ""
 
 
-def tag_of(fwd):
-    return re.search(r"rusafe\+[^>\s]+@example\.org", str(fwd["Reply-To"])).group(0)
-
-
 def office_hours(sb):
     cases = [
         ("Thursday 17:31", THU_1731, "out", "tomorrow at 9am"),
@@ -105,13 +101,9 @@ def commands(sb):
     seen_young = len(sb.wait_for(young, 1))
     fwd = [m for m in sb.messages(adviser) if "Can I ask something" in body(m)][-1]
     ref = re.search(r"\[(RUS-\w{5})\]", fwd["Subject"]).group(1)
-    tag = tag_of(fwd)
 
     def adviser_reply(text):
-        before = len(sb.messages(rt.SERVICE))
-        sb.send(adviser, [tag], rt.mail(adviser, tag, "RE: " + fwd["Subject"], text,
-                                        in_reply_to=fwd["Message-ID"].strip("<>")), auth_user=adviser)
-        sb.wait_for(rt.SERVICE, before + 1)
+        rt.adviser_replies(sb, adviser, fwd, text)
         rt.relay(conf, "poll")
 
     # #note with an answer: the note stays with the advisers
@@ -153,11 +145,7 @@ def commands(sb):
     seen_young = len(sb.messages(young))
 
     # #block: stored and shown, not forwarded or answered
-    tag2, fwd2 = tag_of(new), new
-    before = len(sb.messages(rt.SERVICE))
-    sb.send(adviser, [tag2], rt.mail(adviser, tag2, "RE: " + fwd2["Subject"], "#block 7\n",
-                                     in_reply_to=fwd2["Message-ID"].strip("<>")), auth_user=adviser)
-    sb.wait_for(rt.SERVICE, before + 1)
+    rt.adviser_replies(sb, adviser, new, "#block 7\n")
     rt.relay(conf, "poll")
     advisers_before = len(sb.messages(adviser))
     sb.send(young, [rt.SERVICE], rt.mail(young, rt.SERVICE, "hello?", "Blocked message text\n",
@@ -182,14 +170,10 @@ def lifecycle(sb):
     rt.relay(conf, "poll")
     fwd = [m for m in sb.wait_for(adviser, len(sb.messages(adviser))) if "First message" in body(m)][-1]
     ref = re.search(r"\[(RUS-\w{5})\]", fwd["Subject"]).group(1)
-    tag = tag_of(fwd)
     db = rt.db(conf)
 
     def command(text):
-        before = len(sb.messages(rt.SERVICE))
-        sb.send(adviser, [tag], rt.mail(adviser, tag, "RE: " + fwd["Subject"], text,
-                                        in_reply_to=fwd["Message-ID"].strip("<>")), auth_user=adviser)
-        sb.wait_for(rt.SERVICE, before + 1)
+        rt.adviser_replies(sb, adviser, fwd, text)
         rt.relay(conf, "poll")
 
     def state():
@@ -253,11 +237,7 @@ def loop(sb):
 
 def main():
     with Sandbox() as sb:
-        for part in (office_hours, urgent_text, commands, lifecycle, loop):
-            try:
-                part(sb)
-            except Exception as e:
-                check(f"{part.__name__} ran to the end", False, repr(e))
+        rt.run_parts(sb, office_hours, urgent_text, commands, lifecycle, loop)
     done()
 
 

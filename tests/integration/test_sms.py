@@ -85,15 +85,10 @@ def story(sb, provider):
         check(f"{p}: second poll sends nothing", len(gw.sent) == n, gw.sent[n:])
 
         # --- adviser reply by email becomes a GSM text ---------------------------------
-        tag = re.search(r"rusafe\+[^>\s]+@example\.org", str(fwd["Reply-To"])).group(0)
-        reply = rt.mail(adviser, tag, "RE: " + fwd["Subject"],
-                        "You\u2019re not in trouble \u2013 we\u2019re here to help\u2026 Can you talk now?\n\n"
-                        "________________________________\nFrom: R-U-Safe? <rusafe@example.org>\n"
-                        "Sent: 21 November 2026 10:01\nSubject: " + fwd["Subject"] + "\n\nhi i need to talk\n",
-                        in_reply_to=fwd["Message-ID"].strip("<>"))
-        sb.send(adviser, [tag], reply, auth_user=adviser)
-        sb.wait_for(rt.SERVICE, len(sb.messages(rt.SERVICE)))
-        time.sleep(0.3)
+        rt.adviser_replies(sb, adviser, fwd,
+                           "You\u2019re not in trouble \u2013 we\u2019re here to help\u2026 Can you talk now?\n\n"
+                           "________________________________\nFrom: R-U-Safe? <rusafe@example.org>\n"
+                           "Sent: 21 November 2026 10:01\nSubject: " + fwd["Subject"] + "\n\nhi i need to talk\n")
         rt.relay(conf, "poll")
         replies = sent_to(gw, E164)
         check(f"{p}: adviser's reply texted", len(replies) == 2, replies)
@@ -108,9 +103,7 @@ def story(sb, provider):
 
         # --- too long: refused, adviser told, nothing sent -------------------------------
         long_text = ("This is a long answer. " * 40).strip()
-        sb.send(adviser, [tag], rt.mail(adviser, tag, "RE: " + fwd["Subject"], long_text,
-                                        in_reply_to=fwd["Message-ID"].strip("<>")), auth_user=adviser)
-        time.sleep(0.5)
+        rt.adviser_replies(sb, adviser, fwd, long_text)
         n = len(gw.sent)
         rt.relay(conf, "poll")
         check(f"{p}: over-long reply not sent", len(gw.sent) == n, gw.sent[n:])
