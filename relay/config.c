@@ -27,6 +27,7 @@ enum opt_type {
 	OPT_PROVIDER,   /* twilio | esendex | android | none */
 	OPT_PHONE,      /* an E.164 number: + and 8 to 15 digits */
 	OPT_DAY,        /* office hours of one weekday: "09:00-17:30" or "closed" */
+	OPT_CHOICE,     /* one word of the row's choices */
 };
 
 struct option {
@@ -58,6 +59,9 @@ static const struct option options[] = {
 	{ "service", "retention_days", OPT_INT, F(retention_days), "365", 1, 36500, 0, "days, 1 to 36500" },
 	{ "service", "log_level", OPT_LEVEL, F(log_level), "info", 0, 0, 0, "error, warn, info or debug" },
 	{ "service", "loop_header", OPT_HEADER, F(loop_header), "X-Relay-Loop", 0, 0, 0, "a header name" },
+	{ "service", "show_contact", OPT_CHOICE, F(show_contact), "masked", 0, 0, 0, "masked, full or none" },
+	{ "service", "user", OPT_STRING, F(user), "relay", 0, 0, 0, "a user name (the daemon drops root to it)" },
+	{ "service", "log", OPT_CHOICE, F(log), "stderr", 0, 0, 0, "stderr or syslog" },
 
 	{ "imap", "host", OPT_STRING, F(imap_host), NULL, 0, 0, 1, "the IMAP server's host name" },
 	{ "imap", "port", OPT_INT, F(imap_port), "0", 0, 65535, 0, "1 to 65535" },
@@ -119,6 +123,15 @@ static const struct option options[] = {
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
+
+/* The words each OPT_CHOICE key allows. */
+static const struct {
+	const char *key;
+	const char *words[4];
+} choices[] = {
+	{ "show_contact", { "masked", "full", "none", NULL } },
+	{ "log", { "stderr", "syslog", NULL, NULL } },
+};
 
 struct parse_state {
 	struct config *c;
@@ -260,6 +273,16 @@ static int option_set(struct parse_state *st, const struct option *o, const char
 		*(char **)field = xstrdup(value);
 		return 0;
 	}
+	case OPT_CHOICE:
+		for (size_t i = 0; i < sizeof choices / sizeof choices[0]; i++)
+			for (size_t w = 0; !strcmp(choices[i].key, o->key) && w < 4 && choices[i].words[w]; w++)
+				if (!strcmp(value, choices[i].words[w])) {
+					free(*(char **)field);
+					*(char **)field = xstrdup(value);
+					return 0;
+				}
+		snprintf(err, errlen, "'%s' is not a word allowed here", value);
+		return -1;
 	case OPT_STRING:
 	case OPT_HEADER:
 	case OPT_PREFIX:
@@ -674,6 +697,7 @@ void config_free(struct config *c)
 		case OPT_HEADER:
 		case OPT_PROVIDER:
 		case OPT_PHONE:
+		case OPT_CHOICE:
 			free(*(char **)field);
 			break;
 		case OPT_ADDRESSES:

@@ -95,6 +95,33 @@ static const char *const migrations[] = {
 	"CREATE INDEX conversation_by_state ON conversation(state, last_activity);",
 	/* 4: alerts about messages that stay undelivered */
 	"ALTER TABLE outbox ADD COLUMN alerted_at INTEGER;",
+	/* 5: the audit trail (who did what, never what was written) and retention.
+	 * The triggers record every transcript entry and every send as it is
+	 * committed, so no code path can forget to. */
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  conversation_id INTEGER,"
+	"  actor TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  detail TEXT);"
+	"CREATE INDEX audit_by_conversation ON audit(conversation_id, id);"
+	"ALTER TABLE conversation ADD COLUMN purged_at INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE message ADD COLUMN purged_at INTEGER;"
+	"CREATE TRIGGER audit_message AFTER INSERT ON message BEGIN"
+	"  INSERT INTO audit(at, conversation_id, actor, action, detail) VALUES (NEW.at, NEW.conversation_id,"
+	"    CASE WHEN NEW.kind = 'inbound' THEN 'young person' ELSE coalesce(NEW.author, 'relay') END,"
+	"    CASE NEW.kind WHEN 'inbound' THEN 'received' WHEN 'reply' THEN 'replied' WHEN 'held' THEN 'held'"
+	"      WHEN 'automatic' THEN 'automatic mail kept' WHEN 'note' THEN 'note'"
+	"      WHEN 'command' THEN 'command' ELSE NEW.kind END,"
+	/* a command's body is the command itself (#close, #block 7), never message text */
+	"    CASE WHEN NEW.kind = 'command' THEN substr(NEW.body, 1, 40) ELSE NEW.channel END);"
+	"END;"
+	"CREATE TRIGGER audit_outbox AFTER UPDATE OF state ON outbox WHEN NEW.state <> OLD.state BEGIN"
+	"  INSERT INTO audit(at, conversation_id, actor, action, detail) VALUES (coalesce(NEW.sent_at,"
+	"    CAST(strftime('%s','now') AS INTEGER)), NEW.conversation_id, 'relay', NEW.state || ' ' || NEW.kind,"
+	"    NEW.channel || CASE WHEN NEW.attempts > 1 THEN ', attempt ' || NEW.attempts ELSE '' END);"
+	"END;",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -668,17 +695,28 @@ void outbox_rows_free(struct outbox_row *rows, size_t n)
 	free(rows);
 }
 
-int db_list_conversations(struct db *db, db_conversation_cb cb, void *arg)
+int db_list_conversations(struct db *db, enum db_list_filter filter, long long now, db_conversation_cb cb, void *arg)
 {
-	sqlite3_stmt *st = prepare(db, "SELECT " CONVERSATION_COLUMNS ", (SELECT count(*) FROM message m WHERE "
-	                               "m.conversation_id = conversation.id) FROM conversation ORDER BY last_activity DESC, id DESC");
+	static const char *const where[] = { "", "WHERE state = 'open' ", "WHERE state = 'open' AND urgent " };
+	char *sql = xasprintf("SELECT " CONVERSATION_COLUMNS ", (SELECT count(*) FROM message m WHERE "
+	                      "m.conversation_id = conversation.id), "
+	                      "EXISTS (SELECT 1 FROM contact k WHERE k.channel = conversation.channel AND "
+	                      "k.address = conversation.contact AND k.blocked_until > ?1), "
+	                      "EXISTS (SELECT 1 FROM contact k WHERE k.channel = conversation.channel AND "
+	                      "k.address = conversation.contact AND k.opted_out_at IS NOT NULL) "
+	                      "FROM conversation %sORDER BY last_activity DESC, id DESC", where[filter]);
+	sqlite3_stmt *st = prepare(db, sql);
 	int rc;
+	free(sql);
 	if (!st)
 		return -1;
+	sqlite3_bind_int64(st, 1, now);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct conversation c;
+		struct conversation_summary s = { sqlite3_column_int(st, 15), sqlite3_column_int(st, 16),
+		                                  sqlite3_column_int(st, 17) };
 		conversation_read(st, &c);
-		cb(arg, &c, sqlite3_column_int(st, 15));
+		cb(arg, &c, &s);
 		conversation_free(&c);
 	}
 	sqlite3_finalize(st);
@@ -688,7 +726,7 @@ int db_list_conversations(struct db *db, db_conversation_cb cb, void *arg)
 int db_transcript(struct db *db, long long conversation_id, db_transcript_cb cb, void *arg)
 {
 	sqlite3_stmt *st = prepare(db, "SELECT id, kind, channel, at, message_id, author, subject, body, attachments, "
-	                               "detail FROM message WHERE conversation_id = ? ORDER BY id");
+	                               "detail, purged_at FROM message WHERE conversation_id = ? ORDER BY id");
 	int rc;
 	if (!st)
 		return -1;
@@ -707,6 +745,7 @@ int db_transcript(struct db *db, long long conversation_id, db_transcript_cb cb,
 		m.body = (const char *)sqlite3_column_text(st, 7);
 		m.attachments = (const char *)sqlite3_column_text(st, 8);
 		m.detail = (const char *)sqlite3_column_text(st, 9);
+		m.purged_at = sqlite3_column_int64(st, 10);
 		cb(arg, &m);
 	}
 	sqlite3_finalize(st);
@@ -869,7 +908,20 @@ int db_close_inactive(struct db *db, long long before, long long now)
 	sqlite3_bind_int64(st, 2, before);
 	if (step_done(db, st) < 0)
 		return -1;
-	return sqlite3_changes(db->h);
+	int n = sqlite3_changes(db->h);
+	if (n > 0) {
+		st = prepare(db, "INSERT INTO audit(at, conversation_id, actor, action, detail) SELECT ?, id, 'relay', "
+		                 "'closed', 'no activity' FROM conversation WHERE state = 'closed' AND closed_at = ? "
+		                 "AND last_activity < ?");
+		if (!st)
+			return -1;
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_int64(st, 2, now);
+		sqlite3_bind_int64(st, 3, before);
+		if (step_done(db, st) < 0)
+			return -1;
+	}
+	return n;
 }
 
 int db_conversation_set_previous(struct db *db, long long id, const char *previous_ref)
@@ -909,4 +961,142 @@ int db_outbox_mark_alerted(struct db *db, long long id, long long at)
 	sqlite3_bind_int64(st, 1, at);
 	sqlite3_bind_int64(st, 2, id);
 	return step_done(db, st);
+}
+
+int db_audit(struct db *db, long long at, long long conversation_id, const char *actor, const char *action,
+             const char *detail)
+{
+	sqlite3_stmt *st = prepare(db, "INSERT INTO audit(at, conversation_id, actor, action, detail) VALUES (?, ?, ?, ?, ?)");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, at);
+	if (conversation_id)
+		sqlite3_bind_int64(st, 2, conversation_id);
+	else
+		sqlite3_bind_null(st, 2);
+	bind_text(st, 3, actor);
+	bind_text(st, 4, action);
+	bind_text(st, 5, detail);
+	return step_done(db, st);
+}
+
+int db_audit_for(struct db *db, long long conversation_id, db_audit_cb cb, void *arg)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT at, actor, action, detail FROM audit WHERE conversation_id = ? ORDER BY id");
+	int rc;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, conversation_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+		   (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int db_purge_candidates(struct db *db, long long closed_before, long long **ids, size_t *n)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT id FROM conversation WHERE state = 'closed' AND closed_at > 0 AND "
+	                               "closed_at < ? AND purged_at = 0 ORDER BY id");
+	size_t cap = 0;
+	int rc;
+	*ids = NULL;
+	*n = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, closed_before);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			*ids = xrealloc(*ids, cap * sizeof **ids);
+		}
+		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}
+
+int db_purge_conversation(struct db *db, long long id, long long now, const char *actor)
+{
+	static const char *const steps[] = {
+		"UPDATE message SET subject = NULL, body = NULL, raw = NULL, attachments = NULL, detail = NULL, "
+		"refs = NULL, purged_at = ?2 WHERE conversation_id = ?1 AND purged_at IS NULL",
+		/* what was sent carried the same words, and a young person's address */
+		"UPDATE outbox SET data = X'', rcpt = '', last_error = NULL WHERE conversation_id = ?1 AND state <> 'pending'",
+		"UPDATE conversation SET contact = '', subject = NULL, purged_at = ?2 WHERE id = ?1",
+	};
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		sqlite3_stmt *st = prepare(db, steps[i]);
+		if (!st)
+			return -1;
+		sqlite3_bind_int64(st, 1, id);
+		if (sqlite3_bind_parameter_count(st) >= 2)
+			sqlite3_bind_int64(st, 2, now);
+		if (step_done(db, st) < 0)
+			return -1;
+	}
+	return db_audit(db, now, id, actor, "purged", "text removed after the retention period");
+}
+
+int db_checkpoint(struct db *db)
+{
+	int logged = 0, copied = 0;
+	int rc = sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, &logged, &copied);
+	if (rc == SQLITE_BUSY)
+		return 1;
+	if (rc != SQLITE_OK) {
+		log_error("database: checkpoint: %s", sqlite3_errmsg(db->h));
+		return -1;
+	}
+	return 0;
+}
+
+int db_stats_messages(struct db *db, long long since, db_stats_message_cb cb, void *arg)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT kind, channel, at FROM message WHERE at >= ?1 AND kind IN ('inbound', 'reply') "
+	                               "UNION ALL SELECT kind, channel, created_at FROM outbox WHERE created_at >= ?1 "
+	                               "AND kind = 'autoreply' AND state <> 'failed'");
+	int rc;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, since);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+		   sqlite3_column_int64(st, 2));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int db_stats_conversations(struct db *db, long long since, db_stats_conversation_cb cb, void *arg)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT urgent, "
+	                               "(SELECT min(at) FROM message m WHERE m.conversation_id = c.id AND kind = 'inbound'), "
+	                               "(SELECT min(at) FROM message m WHERE m.conversation_id = c.id AND kind = 'reply') "
+	                               "FROM conversation c WHERE created_at >= ?");
+	int rc;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, since);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, sqlite3_column_int(st, 0), sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int db_count_open(struct db *db)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT count(*) FROM conversation WHERE state = 'open'");
+	int n = -1;
+	if (!st)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
 }

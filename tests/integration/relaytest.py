@@ -37,6 +37,7 @@ templates = {templates or os.path.join(ROOT, 'templates')}
 timezone = Europe/London
 poll_interval = {poll_interval}
 secret_file = secret
+user = root
 
 [hours]
 bank_holidays = {os.path.join(ROOT, 'config', 'bank-holidays-england-and-wales.txt')}
