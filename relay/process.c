@@ -33,6 +33,11 @@ int process_drop_root(const char *user, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot become user '%s': %s", user, strerror(errno));
 		return -1;
 	}
+	/* Libraries look in $HOME (libESMTP refuses to send when it cannot
+	 * inspect root's ~/.config/libesmtp): the user's own, from now on. */
+	setenv("HOME", pw->pw_dir && pw->pw_dir[0] ? pw->pw_dir : "/", 1);
+	setenv("USER", pw->pw_name, 1);
+	setenv("LOGNAME", pw->pw_name, 1);
 	/* For good: root must not be reachable again. */
 	if (setuid(0) == 0 || geteuid() == 0) {
 		snprintf(err, errlen, "root privileges could not be dropped for good");
