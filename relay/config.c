@@ -486,8 +486,10 @@ static int validate(struct parse_state *st, char *err, size_t errlen)
 		         AT("smtp", "username"));
 		return -1;
 	}
-	if (c->smtp_username && c->smtp_security == NET_SECURITY_NONE && !host_is_loopback(c->smtp_host)) {
-		snprintf(err, errlen, "%s:%d: [smtp] credentials need security = starttls", AT("smtp", "security"));
+	/* Even on loopback: a password is never sent in clear. */
+	if (c->smtp_username && c->smtp_security == NET_SECURITY_NONE) {
+		snprintf(err, errlen, "%s:%d: [smtp] security: none with a username would send the password in clear; "
+		         "use starttls, or remove username and password_file", AT("smtp", "security"));
 		return -1;
 	}
 	{

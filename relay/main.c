@@ -436,7 +436,11 @@ static int cmd_check(const char *path)
 	struct imap *im = NULL;
 	snprintf(what, sizeof what, "imap %s:%d (%s)", c->imap_host, c->imap_port, net_security_name(c->imap_security));
 	if (mailbox_open(&r, &im, err, sizeof err) < 0) {
-		report(&st, 0, what, err);
+		/* the line already names the server: drop the error's own "imap HOST:PORT: " */
+		const char *why = err, *colon = strstr(err, ": ");
+		if (!strncmp(err, "imap ", 5) && colon)
+			why = colon + 2;
+		report(&st, 0, what, why);
 	} else {
 		char detail[256];
 		snprintf(detail, sizeof detail, "logged in, mailbox %s selected%s", c->imap_mailbox,
