@@ -1100,3 +1100,13 @@ int db_count_open(struct db *db)
 	sqlite3_finalize(st);
 	return n;
 }
+
+int db_outbox_set_error(struct db *db, long long id, const char *error)
+{
+	sqlite3_stmt *st = prepare(db, "UPDATE outbox SET last_error = ? WHERE id = ? AND state = 'pending'");
+	if (!st)
+		return -1;
+	bind_text(st, 1, error);
+	sqlite3_bind_int64(st, 2, id);
+	return step_done(db, st);
+}

@@ -139,6 +139,8 @@ int db_outbox_due(struct db *db, long long now, int limit, struct outbox_row **r
 int db_outbox_pending_count(struct db *db);
 int db_outbox_mark(struct db *db, long long id, const char *state, int attempts, long long next_attempt_at,
                    const char *last_error, long long sent_at);
+/* Records why a pending message waits, leaving its attempts and schedule alone. */
+int db_outbox_set_error(struct db *db, long long id, const char *error);
 /* Our Message-IDs of one kind in a conversation, oldest first (for threading). */
 int db_outbox_message_ids(struct db *db, long long conversation_id, const char *kind, char ***ids, size_t *n);
 void outbox_rows_free(struct outbox_row *rows, size_t n);

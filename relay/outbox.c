@@ -213,6 +213,19 @@ static int send_emails(struct relay *r, struct outbox_row *rows, size_t n, char 
 		msgs[i].len = rows[i].len;
 	}
 	int rc = smtp_send_each(&ss, msgs, n, sent_now, &b, err, errlen);
+	if (rc < 0 && !b.dberr) {
+		/* No session: the rows keep their attempts and schedule, and say why
+		 * they wait, for relay show. */
+		if (db_begin(r->db) < 0)
+			b.dberr = 1;
+		for (size_t i = 0; !b.dberr && i < n; i++)
+			if (!b.recorded[i] && db_outbox_set_error(r->db, rows[i].id, err) < 0)
+				b.dberr = 1;
+		if (b.dberr || db_commit(r->db) < 0) {
+			db_rollback(r->db);
+			b.dberr = 1;
+		}
+	}
 	if (rc == 0 && !b.dberr) {
 		/* The rest (refused, deferred) in one transaction. */
 		if (db_begin(r->db) < 0)

@@ -153,6 +153,11 @@ def smtp_refused(sb):
         # A session that never started is no attempt: the messages stay due.
         attempts = scalar(conf, "SELECT sum(attempts) FROM outbox")
         check(f"{what}: no message counted as attempted", attempts == 0, attempts)
+        db = rt.db(conf)
+        errors = [e for (e,) in db.execute("SELECT last_error FROM outbox WHERE state = 'pending'")]
+        db.close()
+        check(f"{what}: each waiting message says why (relay show)",
+              errors and all(e and re.search(reason, e) for e in errors), errors)
         # Server side: that listener saw the check and the poll, and no AUTH.
         tag = f"postfix-sandbox/{service}/smtpd"
         log = wait_log(lambda: sb.postfix_log(mark), re.escape(tag) + r"\[\d+\]: disconnect from .*ehlo=", 2)
@@ -163,7 +168,8 @@ def smtp_refused(sb):
               not any(re.search(r"\b(auth|mail|rcpt|data|bdat)=", x) for x in disconnects) and
               not any("sasl_" in x or "authentication failed" in x for x in ours), "\n".join(ours[-12:]))
         check(f"{what}: nothing reached the advisers",
-              all(len(sb.messages(a)) == before[a] for a in rt.ADVISERS))
+              all(len(sb.messages(a)) == before[a] for a in rt.ADVISERS),
+              ([len(sb.messages(a)) for a in rt.ADVISERS], before))
 
     # The right server: everything queued goes, nothing was lost.
     conf = rt.make_config(sb, work)
