@@ -305,9 +305,43 @@ def log_canaries(sb):
                   needle.encode() not in cmdline and needle.encode() not in environ, needle)
 
 
+def syslog(sb):
+    """log = syslog: one datagram per event to /dev/log, facility mail, no text."""
+    import socket
+    if os.path.exists("/dev/log"):
+        check("syslog: /dev/log belongs to this machine's logger; not replaced", True)
+        return
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind("/dev/log")
+    try:
+        work = os.path.join(sb.dir, "relay-syslog")
+        conf = rt.make_config(sb, work)
+        with open(conf) as f:
+            text = f.read().replace("user = root", "user = root\nlog = syslog")
+        with open(conf, "w") as f:
+            f.write(text)
+        sb.send(CANARY_ADDRESS, [rt.SERVICE], rt.mail(CANARY_ADDRESS, rt.SERVICE, "hi", f"syslog {CANARY}\n"))
+        sb.wait_for(rt.SERVICE, len(sb.messages(rt.SERVICE)))
+        r = rt.relay(conf, "poll")
+        sock.settimeout(0.5)
+        lines = []
+        try:
+            while True:
+                lines.append(sock.recv(4096).decode(errors="replace"))
+        except OSError:
+            pass
+        check("syslog: poll ok and nothing on stderr", r.returncode == 0 and "relay info" not in r.stderr, r.stderr)
+        check("syslog: events arrive with the tag and the mail facility (<22> = mail.info)",
+              any(x.startswith("<22>") and "relay[" in x and "forwarded" in x for x in lines), lines[:5])
+        check("syslog: no text, no address", not any(CANARY in x or CANARY_ADDRESS in x for x in lines), lines)
+    finally:
+        sock.close()
+        os.unlink("/dev/log")
+
+
 def main():
     with Sandbox() as sb:
-        rt.run_parts(sb, retention, show_contact, drop_root, log_canaries)
+        rt.run_parts(sb, retention, show_contact, drop_root, log_canaries, syslog)
     done()
 
 
