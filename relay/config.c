@@ -619,6 +619,16 @@ fail:
 	return -1;
 }
 
+/* Is path inside systemd's credentials directory for this service? */
+static int in_credentials(const char *path)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	size_t n = dir ? strlen(dir) : 0;
+	if (n && !strncmp(path, dir, n) && path[n] == '/' && !strstr(path + n, "/../"))
+		return 1;
+	return !strncmp(path, "/run/credentials/", 17) && !strstr(path, "/../");
+}
+
 int secret_file_read(const char *path, char **out, size_t *outlen, char *err, size_t errlen)
 {
 	struct stat sb;
@@ -629,7 +639,13 @@ int secret_file_read(const char *path, char **out, size_t *outlen, char *err, si
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
+	/* systemd's credentials (LoadCredential=) are 0400 on a read-only mount,
+	 * and newer systemd grants the service user with an ACL, which stat shows
+	 * as group read: there, only other or write bits are a fault. */
+	mode_t forbidden = S_IRWXG | S_IRWXO;
+	if (in_credentials(path))
+		forbidden = S_IWUSR | S_IWGRP | S_IXGRP | S_IRWXO;
+	if (sb.st_mode & forbidden) {
 		snprintf(err, errlen, "%s: readable by group or others (mode %03o); run: chmod 600 %s", path,
 		         (unsigned)(sb.st_mode & 0777), path);
 		return -1;

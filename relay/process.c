@@ -48,6 +48,10 @@ int process_drop_root(const char *user, char *err, size_t errlen)
 
 char *process_operator(void)
 {
+	/* The login session's user: the person, even under sudo or runuser -u relay. */
+	const char *login = getlogin();
+	if (login && *login)
+		return xasprintf("operator %s", login);
 	const char *sudo = getenv("SUDO_USER");
 	if (sudo && *sudo && getuid() == 0)
 		return xasprintf("operator %s", sudo);

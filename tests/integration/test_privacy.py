@@ -105,7 +105,7 @@ def retention(sb):
         check("retention: show says the text was removed", "text removed after the retention period" in r.stdout and
               CANARY not in r.stdout, r.stdout)
         db = rt.db(conf)
-        purged = db.execute("SELECT count(*) FROM audit WHERE action = 'purged' AND actor = 'operator root'").fetchone()[0]
+        purged = db.execute("SELECT count(*) FROM audit WHERE action = 'purged' AND actor = ?", (rt.OPERATOR,)).fetchone()[0]
         check("retention: the purge is in the audit trail", purged == 2, purged)
         check("retention: integrity", db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
         db.close()

@@ -143,7 +143,7 @@ def tools(sb):
         actions = [a[1] for a in audit]
         check("audit: received, sent, replied, closed and reopened by the operator",
               "received" in actions and "sent forward" in actions and "replied" in actions and
-              ("operator root", "command", "#close") in audit and ("operator root", "command", "#reopen") in audit,
+              (rt.OPERATOR, "command", "#close") in audit and (rt.OPERATOR, "command", "#reopen") in audit,
               audit)
         check("audit: no message text", not any("Something happened" in str(a) or "Hello from" in str(a)
                                                 for a in audit), audit)
@@ -178,7 +178,7 @@ def tools(sb):
               "please help hes outside my house" in r.stdout and "Audit trail:" in r.stdout and
               "received" in r.stdout, r.stdout)
         j = as_json(rt.relay(conf, "--json", "export", sms_ref))
-        check("export --json", j and j["reference"] == sms_ref and j["exported_by"] == "operator root" and
+        check("export --json", j and j["reference"] == sms_ref and j["exported_by"] == rt.OPERATOR and
               any(a["action"] == "exported" for a in j["audit"]) and len(j["messages"]) >= 3, j)
         n_exports = db.execute("SELECT count(*) FROM audit WHERE action = 'exported'").fetchone()[0]
         check("export: recorded in the audit trail", n_exports == 2, n_exports)
