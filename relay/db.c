@@ -186,7 +186,20 @@ int db_open(const char *path, struct db **out, char *err, size_t errlen)
 	struct db *db = xcalloc(1, sizeof *db);
 	struct stat sb;
 
-	/* The database holds what children wrote: owner-only from birth. */
+	/* The database holds what children wrote: owner-only from birth, in a
+	 * directory of its own made private when the relay creates it. */
+	{
+		char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+				snprintf(err, errlen, "%s: cannot create the directory %s: %s", path, dir, strerror(errno));
+				free(dir);
+				goto fail;
+			}
+		}
+		free(dir);
+	}
 	if (stat(path, &sb) < 0) {
 		if (errno != ENOENT) {
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));

@@ -305,6 +305,27 @@ def log_canaries(sb):
                   needle.encode() not in cmdline and needle.encode() not in environ, needle)
 
 
+def state_dir(sb):
+    """The relay makes its database directory private (0700) and the database 0600."""
+    work = os.path.join(sb.dir, "relay-state")
+    conf = rt.make_config(sb, work)
+    with open(conf) as f:
+        text = f.read().replace("database = relay.db", "database = fresh-state/relay.db")
+    with open(conf, "w") as f:
+        f.write(text)
+    old = os.umask(0o022)
+    try:
+        r = rt.relay(conf, "list")
+    finally:
+        os.umask(old)
+    d = os.path.join(work, "fresh-state")
+    check("state: list ok on a new directory", r.returncode == 0, r.stderr)
+    check("state: the directory is created 0700", os.path.isdir(d) and (os.stat(d).st_mode & 0o777) == 0o700,
+          oct(os.stat(d).st_mode) if os.path.isdir(d) else "missing")
+    files = {n: oct(os.stat(os.path.join(d, n)).st_mode & 0o777) for n in os.listdir(d)} if os.path.isdir(d) else {}
+    check("state: every database file is 0600", files and all(m == "0o600" for m in files.values()), files)
+
+
 def syslog(sb):
     """log = syslog: one datagram per event to /dev/log, facility mail, no text."""
     import socket
@@ -341,7 +362,7 @@ def syslog(sb):
 
 def main():
     with Sandbox() as sb:
-        rt.run_parts(sb, retention, show_contact, drop_root, log_canaries, syslog)
+        rt.run_parts(sb, retention, show_contact, drop_root, log_canaries, state_dir, syslog)
     done()
 
 
