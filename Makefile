@@ -70,6 +70,15 @@ unit: all unit-bins asan-bins
 demo: deps all
 	tests/demo
 
+# Benchmarks (not part of `make check`): drain N messages beside mbsync, RSS
+# over the run, IDLE latency; bench-scale drains 1k, 10k and 100k.
+N ?= 10000
+bench: deps all
+	python3 bench/bench.py --n $(N)
+
+bench-scale: deps all
+	python3 bench/bench.py --scale 1000,10000,100000 --no-latency
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/templates $(DESTDIR)$(SYSCONFDIR)/relay
 	install -m 0755 build/relay $(DESTDIR)$(BINDIR)/relay
@@ -84,7 +93,7 @@ uninstall:
 clean:
 	rm -rf build tests/tmp
 
-.PHONY: all check unit faults demo deps install uninstall clean unit-bins asan-bins
+.PHONY: all check unit faults demo bench bench-scale deps install uninstall clean unit-bins asan-bins
 .SECONDARY:
 
 -include $(shell find build -name '*.d' 2>/dev/null)
