@@ -254,7 +254,8 @@ def run_relay(sb, work, n):
                 return None
         return (round(t, 2), rss, stored, sent)
 
-    r = timed([rt.RELAY, "-c", conf, "poll"], os.path.join(work, "relay.log"), sample)
+    wrap = os.environ.get("BENCH_RELAY_WRAP", "").split()   # e.g. "perf record -g -o /tmp/perf.data"
+    r = timed([*wrap, rt.RELAY, "-c", conf, "poll"], os.path.join(work, "relay.log"), sample)
     if watch["db"] is not None:
         watch["db"].close()
     sink.stop()
