@@ -231,7 +231,7 @@ SyncState *
     return r
 
 
-def run_relay(sb, work, n):
+def run_relay(sb, work, n, binary=rt.RELAY):
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     sink = Sink(work)
@@ -255,7 +255,7 @@ def run_relay(sb, work, n):
         return (round(t, 2), rss, stored, sent)
 
     wrap = os.environ.get("BENCH_RELAY_WRAP", "").split()   # e.g. "perf record -g -o /tmp/perf.data"
-    r = timed([*wrap, rt.RELAY, "-c", conf, "poll"], os.path.join(work, "relay.log"), sample)
+    r = timed([*wrap, binary, "-c", conf, "poll"], os.path.join(work, "relay.log"), sample)
     if watch["db"] is not None:
         watch["db"].close()
     sink.stop()
@@ -285,7 +285,9 @@ def rss_profile(samples, n):
     return out
 
 
-def drain(sb, base, n, seed, runs):
+def drain(sb, base, n, seed, runs, others=()):
+    """runs x (mbsync, then the relay); others: more relay binaries, each run
+    after the relay on the same mailbox (before/after comparisons)."""
     results = []
     info = fill(sb, n, seed)
     print("backlog: %d messages, %.1f MB (%s), %d distinct senders; filled and indexed in %.1fs" % (
@@ -302,20 +304,25 @@ def drain(sb, base, n, seed, runs):
             raise RuntimeError("mbsync pulled %d of %d" % (m["pulled"], n))
         if mailbox_status(sb)["unseen"] != n:
             raise RuntimeError("mbsync changed flags on the server")
-        r = run_relay(sb, os.path.join(base, "relay"), n)
-        ok = (r["stored"] == n and r["outbox_sent"] == r["outbox_total"] and r["sink_accepted"] == r["outbox_total"]
-              and r["unseen_after"] == 0)
-        r["complete"] = ok
-        r["rss_profile"] = rss_profile(r["samples"], n)
-        results.append({"n": n, "mbsync": m, "relay": r, "ratio": r["wall"] / m["wall"], "backlog": info})
-        print_drain(results[-1], k + 1)
+        for j, binary in enumerate([rt.RELAY, *others]):
+            if j:
+                doveadm(sb, "flags", "remove", "-u", USER, "\\Seen", "mailbox", "INBOX", "all")
+            r = run_relay(sb, os.path.join(base, "relay"), n, binary)
+            ok = (r["stored"] == n and r["outbox_sent"] == r["outbox_total"] and
+                  r["sink_accepted"] == r["outbox_total"] and r["unseen_after"] == 0)
+            r["complete"] = ok
+            r["binary"] = binary
+            r["rss_profile"] = rss_profile(r["samples"], n)
+            results.append({"n": n, "mbsync": m, "relay": r, "ratio": r["wall"] / m["wall"], "backlog": info})
+            print_drain(results[-1], k + 1)
     return results
 
 
 def print_drain(res, run):
     n, m, r = res["n"], res["mbsync"], res["relay"]
     print()
-    print("run %d: drain of %d messages" % (run, n))
+    label = "" if r["binary"] == rt.RELAY else " (%s)" % r["binary"]
+    print("run %d: drain of %d messages%s" % (run, n, label))
     print("  %-8s %9s %10s %8s %8s %9s %10s" % ("", "wall s", "msg/s", "user s", "sys s", "CPU s", "peak RSS"))
     for name, x in (("relay", r), ("mbsync", m)):
         print("  %-8s %9.2f %10.0f %8.2f %8.2f %9.2f %7.1f MB" % (
@@ -341,6 +348,50 @@ def percentile(xs, p):
     lo = int(k)
     hi = min(lo + 1, len(xs) - 1)
     return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+class IdleWatch:
+    """A second IMAP client idling on the same inbox: when Dovecot announces
+    each new message (EXISTS), so that its own notification delay can be told
+    apart from the relay's part."""
+
+    def __init__(self, sb):
+        self.conn = sb.imap(USER)
+        typ, data = self.conn.select("INBOX")
+        self.base = int(data[0])
+        self.seen = []            # (time, EXISTS count)
+        self.stop = False
+        tag = self.conn._new_tag().decode()
+        self.conn.send(("%s IDLE\r\n" % tag).encode())
+        self.conn.readline()      # "+ idling"
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        self.conn.sock.settimeout(None)
+        while not self.stop:
+            try:
+                line = self.conn.readline()
+            except (OSError, imaplib.IMAP4.abort):
+                return
+            if not line:
+                return
+            m = re.match(rb"\* (\d+) EXISTS", line)
+            if m:
+                self.seen.append((time.time(), int(m.group(1))))
+
+    def announced(self, k):
+        """When the k-th message after the start was first announced."""
+        return next((t for t, c in self.seen if c >= self.base + k), None)
+
+    def close(self):
+        self.stop = True
+        try:
+            self.conn.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.thread.join(timeout=2)
+        self.conn.sock.close()
 
 
 def latency(sb, base, emails, texts, seed):
@@ -384,6 +435,7 @@ def latency(sb, base, emails, texts, seed):
         rng_t = random.Random(seed + 1)
         t = threading.Thread(target=texter)
         t.start()
+        watch = IdleWatch(sb)
         conn = sb.imap(USER)
         for i in range(emails):
             time.sleep(rng.uniform(0.05, 1.0))
@@ -393,6 +445,8 @@ def latency(sb, base, emails, texts, seed):
             sent_at[("email", i)] = time.time()
         conn.logout()
         t.join()
+        time.sleep(1.0)
+        watch.close()
         want = emails + texts
         deadline = time.monotonic() + 3 * sms_poll + 20
         got = {}
@@ -408,10 +462,18 @@ def latency(sb, base, emails, texts, seed):
         gw.__exit__(None, None, None)
         sink.stop()
     lat = {"email": [], "text": []}
+    dovecot, ours = [], []
     for key, t0 in sent_at.items():
         if key in got:
             lat[key[0]].append(got[key] - t0)
-    out = {}
+            said = watch.announced(key[1] + 1) if key[0] == "email" else None
+            if said is not None:
+                dovecot.append(said - t0)
+                ours.append(got[key] - said)
+    out = {"email_split": {"dovecot_announce": {"p50": percentile(dovecot, 50), "p95": percentile(dovecot, 95),
+                                                 "p99": percentile(dovecot, 99)},
+                           "relay_after_announce": {"p50": percentile(ours, 50), "p95": percentile(ours, 95),
+                                                    "p99": percentile(ours, 99), "max": max(ours) if ours else 0}}}
     for kind, n in (("email", emails), ("text", texts)):
         xs = lat[kind]
         out[kind] = {"sent": n, "forwarded": len(xs), "p50": percentile(xs, 50), "p95": percentile(xs, 95),
@@ -457,6 +519,11 @@ def print_latency(lat):
         x = lat[kind]
         print("  %-26s %6d %9d %8.0f %8.0f %8.0f %8.0f" % (label, x["sent"], x["forwarded"], x["p50"] * 1000,
                                                          x["p95"] * 1000, x["p99"] * 1000, x["max"] * 1000))
+    sp = lat["email_split"]
+    for key, label in (("dovecot_announce", "  of which Dovecot's IDLE"), ("relay_after_announce", "  of which the relay")):
+        x = sp[key]
+        print("  %-26s %6s %9s %8.0f %8.0f %8.0f" % (label, "", "", x["p50"] * 1000, x["p95"] * 1000,
+                                                   x["p99"] * 1000))
     sys.stdout.flush()
 
 
@@ -469,6 +536,8 @@ def main():
     ap.add_argument("--latency-texts", type=int, default=20)
     ap.add_argument("--no-latency", action="store_true")
     ap.add_argument("--seed", type=int, default=8)
+    ap.add_argument("--also", action="append", default=[], metavar="BINARY",
+                    help="another relay binary to drain the same mailbox after build/relay (A/B figures)")
     ap.add_argument("--json", help="write every figure to this file")
     ap.add_argument("--keep", action="store_true", help="keep the sandbox and work files")
     a = ap.parse_args()
@@ -482,7 +551,7 @@ def main():
     try:
         sizes = [int(x) for x in a.scale.split(",")] if a.scale else [a.n]
         for n in sizes:
-            figures["drain"] += drain(sb, base, n, a.seed, a.runs)
+            figures["drain"] += drain(sb, base, n, a.seed, a.runs, a.also)
         if a.scale:
             print()
             print("scaling (relay drain)")
