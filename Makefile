@@ -79,6 +79,15 @@ unit: all unit-bins asan-bins
 demo: deps all
 	tests/demo
 
+# Benchmarks (not part of `make check`): drain N messages beside mbsync, RSS
+# over the run, IDLE latency; bench-scale drains 1k, 10k and 100k.
+N ?= 10000
+bench: deps all
+	python3 bench/bench.py --n $(N)
+
+bench-scale: deps all
+	python3 bench/bench.py --scale 1000,10000,100000 --no-latency
+
 # The example configuration, the unit and the man pages name the default
 # paths (PREFIX /usr/local); they are installed with the paths of this install.
 SUBST = sed -e 's|/usr/local/share/relay|$(SHAREDIR)|g' -e 's|/usr/local/bin/relay|$(BINDIR)/relay|g' \
@@ -113,7 +122,7 @@ uninstall:
 clean:
 	rm -rf build tests/tmp
 
-.PHONY: all check unit faults demo deps install uninstall clean unit-bins asan-bins FORCE
+.PHONY: all check unit faults demo bench bench-scale deps install uninstall clean unit-bins asan-bins FORCE
 .SECONDARY:
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -13,8 +13,22 @@
 #include "log.h"
 #include "util.h"
 
+/* Prepared statements are kept for the connection's life: parsing the SQL
+ * again for every row cost a sixth of a backlog's drain. */
+#define STATEMENT_CACHE 64
+
+struct statement {
+	unsigned hash;
+	char *sql;          /* owned */
+	sqlite3_stmt *st;   /* owned */
+	int in_use;
+};
+
 struct db {
 	sqlite3 *h;
+	struct statement cache[STATEMENT_CACHE];
+	size_t ncache;
+	int lazy;           /* this transaction commits without waiting for the disk */
 };
 
 /* Each step of the schema, applied in order, each in its own transaction. */
@@ -240,6 +254,10 @@ void db_close(struct db *db)
 {
 	if (!db)
 		return;
+	for (size_t i = 0; i < db->ncache; i++) {
+		sqlite3_finalize(db->cache[i].st);
+		free(db->cache[i].sql);
+	}
 	if (db->h)
 		sqlite3_close_v2(db->h);
 	free(db);
@@ -250,27 +268,91 @@ int db_begin(struct db *db)
 	return exec(db, "BEGIN IMMEDIATE");
 }
 
+int db_begin_lazy(struct db *db)
+{
+	if (exec(db, "PRAGMA synchronous = NORMAL") < 0)
+		return -1;
+	db->lazy = 1;
+	if (exec(db, "BEGIN IMMEDIATE") < 0) {
+		db_rollback(db);
+		return -1;
+	}
+	return 0;
+}
+
+/* Back to waiting for the disk once the lazy transaction is over. */
+static void end_lazy(struct db *db)
+{
+	if (db->lazy && sqlite3_get_autocommit(db->h)) {
+		db->lazy = 0;
+		(void)exec(db, "PRAGMA synchronous = FULL");
+	}
+}
+
 int db_commit(struct db *db)
 {
-	return exec(db, "COMMIT");
+	int rc = exec(db, "COMMIT");
+	end_lazy(db);
+	return rc;
 }
 
 void db_rollback(struct db *db)
 {
 	if (!sqlite3_get_autocommit(db->h))
 		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	end_lazy(db);
 }
 
-/* Statements are prepared per call: the relay's rates are small, and this
- * keeps every query next to its use. */
+static unsigned sql_hash(const char *sql)
+{
+	unsigned h = 2166136261u;
+	for (; *sql; sql++)
+		h = (h ^ (unsigned char)*sql) * 16777619u;
+	return h;
+}
+
+/* A statement for sql, from the cache when one is free; release() it after
+ * use. A nested use of the same SQL (a callback querying while a listing
+ * runs) gets a statement of its own. */
 static sqlite3_stmt *prepare(struct db *db, const char *sql)
 {
+	unsigned hash = sql_hash(sql);
 	sqlite3_stmt *st = NULL;
+
+	for (size_t i = 0; i < db->ncache; i++) {
+		struct statement *c = &db->cache[i];
+		if (c->hash == hash && !c->in_use && strcmp(c->sql, sql) == 0) {
+			c->in_use = 1;
+			return c->st;
+		}
+	}
 	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) {
 		log_error("database: %s", sqlite3_errmsg(db->h));
 		return NULL;
 	}
+	if (db->ncache < STATEMENT_CACHE) {
+		struct statement *c = &db->cache[db->ncache++];
+		c->hash = hash;
+		c->sql = xstrdup(sql);
+		c->st = st;
+		c->in_use = 1;
+	}
 	return st;
+}
+
+/* Done with a statement from prepare(): reset at once, so that no read
+ * stays open to hold back a checkpoint. */
+static void release(struct db *db, sqlite3_stmt *st)
+{
+	for (size_t i = 0; i < db->ncache; i++) {
+		if (db->cache[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			db->cache[i].in_use = 0;
+			return;
+		}
+	}
+	sqlite3_finalize(st);
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
@@ -290,7 +372,7 @@ static char *col_text(sqlite3_stmt *st, int i)
 static int step_done(struct db *db, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	release(db, st);
 	if (rc != SQLITE_DONE) {
 		log_error("database: %s", sqlite3_errmsg(db->h));
 		return -1;
@@ -309,7 +391,7 @@ int db_cursor_get(struct db *db, const char *source, long long *validity, long l
 		*validity = sqlite3_column_int64(st, 0);
 		*position = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
 
@@ -333,7 +415,7 @@ int db_inbound_known(struct db *db, const char *key)
 		return -1;
 	bind_text(st, 1, key);
 	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -381,7 +463,7 @@ static int conversation_one(struct db *db, sqlite3_stmt *st, struct conversation
 		conversation_read(st, c);
 	else if (rc != SQLITE_DONE)
 		log_error("database: %s", sqlite3_errmsg(db->h));
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
 
@@ -429,7 +511,7 @@ int db_conversation_by_message_id(struct db *db, const char *message_id, long lo
 		if (kind)
 			*kind = col_text(st, 1);
 	}
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
 
@@ -598,7 +680,7 @@ int db_outbox_due(struct db *db, long long now, int limit, struct outbox_row **r
 		*rows = xrealloc(*rows, (*n + 1) * sizeof **rows);
 		outbox_read(st, &(*rows)[(*n)++]);
 	}
-	sqlite3_finalize(st);
+	release(db, st);
 	if (rc != SQLITE_DONE) {
 		log_error("database: %s", sqlite3_errmsg(db->h));
 		return -1;
@@ -614,7 +696,7 @@ int db_outbox_pending_count(struct db *db)
 		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	release(db, st);
 	return n;
 }
 
@@ -658,7 +740,7 @@ int db_outbox_message_ids(struct db *db, long long conversation_id, const char *
 		*ids = xrealloc(*ids, (*n + 1) * sizeof **ids);
 		(*ids)[(*n)++] = col_text(st, 0);
 	}
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -682,7 +764,7 @@ int db_last_inbound_ids(struct db *db, long long conversation_id, char **message
 		}
 		free(r);
 	}
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
 
@@ -732,7 +814,7 @@ int db_list_conversations(struct db *db, enum db_list_filter filter, long long n
 		cb(arg, &c, &s);
 		conversation_free(&c);
 	}
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -761,7 +843,7 @@ int db_transcript(struct db *db, long long conversation_id, db_transcript_cb cb,
 		m.purged_at = sqlite3_column_int64(st, 10);
 		cb(arg, &m);
 	}
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -778,7 +860,7 @@ int db_outbox_for(struct db *db, long long conversation_id, db_outbox_cb cb, voi
 		cb(arg, &o);
 		outbox_row_clear(&o);
 	}
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -792,7 +874,7 @@ int db_cursor_get_text(struct db *db, const char *source, char **position)
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*position = col_text(st, 0);
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
 
@@ -815,7 +897,7 @@ int db_contact_opted_out(struct db *db, const char *channel, const char *address
 	bind_text(st, 1, channel);
 	bind_text(st, 2, address);
 	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -861,7 +943,7 @@ int db_outbox_awaiting_delivery(struct db *db, long long since, int limit, struc
 		*rows = xrealloc(*rows, (*n + 1) * sizeof **rows);
 		outbox_read(st, &(*rows)[(*n)++]);
 	}
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -874,7 +956,7 @@ int db_contact_blocked(struct db *db, const char *channel, const char *address, 
 	bind_text(st, 2, address);
 	sqlite3_bind_int64(st, 3, now);
 	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -907,7 +989,7 @@ int db_outbox_recent(struct db *db, const char *rcpt, const char *kind, long lon
 	sqlite3_bind_int64(st, 4, since);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	release(db, st);
 	return n;
 }
 
@@ -962,7 +1044,7 @@ int db_outbox_stale(struct db *db, long long created_before, int limit, struct o
 		*rows = xrealloc(*rows, (*n + 1) * sizeof **rows);
 		outbox_read(st, &(*rows)[(*n)++]);
 	}
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 

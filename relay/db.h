@@ -80,6 +80,14 @@ int db_begin(struct db *db);           /* BEGIN IMMEDIATE */
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
 
+/* Begins a transaction whose commit does not wait for the disk (synchronous
+ * = NORMAL for it alone): it survives the relay being killed, not a power
+ * cut. Only for records whose loss repeats work already done (an outbox row
+ * marked sent is at worst sent again, with the same Message-ID), never for
+ * what is then acknowledged to a server. db_commit or db_rollback ends it;
+ * the next durable commit carries it to the disk as well. */
+int db_begin_lazy(struct db *db);
+
 /* Poll cursors: 0 found, 1 none yet, -1 error. */
 int db_cursor_get(struct db *db, const char *source, long long *validity, long long *position);
 int db_cursor_set(struct db *db, const char *source, long long validity, long long position);
