@@ -1085,7 +1085,7 @@ int db_audit_for(struct db *db, long long conversation_id, db_audit_cb cb, void 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		cb(arg, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
 		   (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3));
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -1107,7 +1107,7 @@ int db_purge_candidates(struct db *db, long long closed_before, long long **ids,
 		}
 		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
 	}
-	sqlite3_finalize(st);
+	release(db, st);
 	if (rc != SQLITE_DONE) {
 		free(*ids);
 		*ids = NULL;
@@ -1164,7 +1164,7 @@ int db_stats_messages(struct db *db, long long since, db_stats_message_cb cb, vo
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		cb(arg, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
 		   sqlite3_column_int64(st, 2));
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -1180,7 +1180,7 @@ int db_stats_conversations(struct db *db, long long since, db_stats_conversation
 	sqlite3_bind_int64(st, 1, since);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		cb(arg, sqlite3_column_int(st, 0), sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -1192,7 +1192,7 @@ int db_count_open(struct db *db)
 		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	release(db, st);
 	return n;
 }
 
