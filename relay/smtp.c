@@ -41,7 +41,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -1005,6 +1010,177 @@ int smtp_send(const struct smtp_settings *s, struct smtp_outgoing *msgs, size_t 
 	return smtp_send_each(s, msgs, n, NULL, NULL, err, errlen);
 }
 
+/* ---- the session in a child process ----------------------------------------
+ *
+ * libESMTP 1.1.0 calls a NULL handler (protocol_states[-1]) when the server
+ * drops the connection while three or more pipelined replies are still
+ * awaited, e.g. during the RCPTs of a forward to two advisers: the whole
+ * relay would die. So the session runs in a child process. The child
+ * reports over a pipe each message as the server accepts it (the parent
+ * commits it at once, as before), then every outcome; a child that dies, or
+ * overruns its time, costs only the messages not yet reported, which stay
+ * SMTP_TEMPORARY. The child never touches the database: the parent does. */
+
+struct wire {
+	char kind;              /* 'S' accepted now, 'R' final outcome, 'E' no session (detail: why), 'D' done */
+	uint32_t index;
+	int32_t outcome;
+	uint64_t rcpt_accepted;
+	char detail[512];
+};
+
+struct child {
+	int fd;                 /* the pipe's write end */
+};
+
+static void wire_send(int fd, char kind, size_t index, const struct smtp_outgoing *o, const char *text)
+{
+	struct wire m;
+	memset(&m, 0, sizeof m);
+	m.kind = kind;
+	m.index = (uint32_t)index;
+	if (o) {
+		m.outcome = (int32_t)o->outcome;
+		m.rcpt_accepted = o->rcpt_accepted;
+		text = o->detail;
+	}
+	if (text)
+		snprintf(m.detail, sizeof m.detail, "%s", text);
+	/* smaller than PIPE_BUF: one write, never interleaved or split */
+	ssize_t w;
+	do
+		w = write(fd, &m, sizeof m);
+	while (w < 0 && errno == EINTR);
+}
+
+static void child_sent(void *arg, size_t index, struct smtp_outgoing *msg)
+{
+	struct child *c = arg;
+	wire_send(c->fd, 'S', index, msg, NULL);
+}
+
+static int wire_read(int fd, struct wire *m)
+{
+	size_t got = 0;
+	while (got < sizeof *m) {
+		ssize_t r = read(fd, (char *)m + got, sizeof *m - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+/* Runs run_session() in a child; fills msgs and calls on_sent in this
+ * process. Returns run_session()'s result, or 0 with the unreported
+ * messages TEMPORARY when the child died. */
+static int isolated_session(struct watch *w, struct job *jobs, size_t njobs, char *err, size_t errlen)
+{
+	int fds[2];
+	size_t n = 0;
+	for (size_t i = 0; i < njobs; i++)
+		n = (size_t)(jobs[i].out - w->msgs) + 1 > n ? (size_t)(jobs[i].out - w->msgs) + 1 : n;
+	if (pipe(fds) < 0) {
+		snprintf(err, errlen, "cannot start the SMTP session: %s", strerror(errno));
+		return -1;
+	}
+	fflush(NULL);   /* nothing buffered may be written twice */
+	pid_t parent = getpid(), pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "cannot start the SMTP session: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		struct child c = { fds[1] };
+		char cerr[512] = "";
+		close(fds[0]);
+		/* The session ends with the relay: a message the server took
+		 * after the parent died could not be recorded, and would go twice. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		/* A stop (SIGTERM, Ctrl-C) lets the session finish, within its alarm. */
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		/* a session has a bound: every phase's timeout, for each message */
+		alarm((unsigned)(w->timeout * (4 + 3 * njobs)));
+		w->on_sent = child_sent;
+		w->on_sent_arg = &c;
+		int rc = run_session(w, jobs, njobs, 0, cerr, sizeof cerr);
+		for (size_t i = 0; i < njobs; i++)
+			wire_send(c.fd, 'R', (size_t)(jobs[i].out - w->msgs), jobs[i].out, NULL);
+		if (rc < 0)
+			wire_send(c.fd, 'E', 0, NULL, cerr);
+		wire_send(c.fd, 'D', 0, NULL, NULL);
+		_exit(0);   /* no atexit handlers, no stdio flush: those belong to the parent */
+	}
+	close(fds[1]);
+	struct wire m;
+	int done = 0, rc = 0;
+	unsigned char *reported = xcalloc(n ? n : 1, 1);
+	while (!done && wire_read(fds[0], &m) == 0) {
+		if (m.index >= n)
+			continue;
+		struct smtp_outgoing *o = &w->msgs[m.index];
+		switch (m.kind) {
+		case 'S':
+		case 'R':
+			if (reported[m.index])
+				break;   /* the commit was made on 'S' */
+			o->outcome = (enum smtp_outcome)m.outcome;
+			o->rcpt_accepted = (size_t)m.rcpt_accepted;
+			snprintf(o->detail, sizeof o->detail, "%.*s", (int)sizeof o->detail - 1, m.detail);
+			if (m.kind == 'S') {
+				reported[m.index] = 1;
+				if (w->on_sent)
+					w->on_sent(w->on_sent_arg, m.index, o);
+			}
+			break;
+		case 'E':
+			snprintf(err, errlen, "%s", m.detail);
+			rc = -1;
+			break;
+		case 'D':
+			done = 1;
+			break;
+		}
+	}
+	close(fds[0]);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!done) {
+		char why[200];
+		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+			snprintf(why, sizeof why, "SMTP host %s port %d: the session took too long and was cut off", w->s->host,
+			         w->port);
+		else
+			snprintf(why, sizeof why, "SMTP host %s port %d: the session broke off (the server dropped the "
+			         "connection, and libESMTP failed%s)", w->s->host, w->port,
+			         WIFSIGNALED(status) ? " with a crash" : "");
+		log_warn("%s; the messages it had not taken will be tried again", why);
+		for (size_t i = 0; i < njobs; i++) {
+			struct smtp_outgoing *o = jobs[i].out;
+			if (reported[o - w->msgs])
+				continue;
+			o->outcome = SMTP_TEMPORARY;
+			o->rcpt_accepted = 0;
+			snprintf(o->detail, sizeof o->detail, "%s", why);
+		}
+		rc = 0;
+	}
+	/* the parent's jobs never reported through its own callback */
+	for (size_t i = 0; i < njobs; i++)
+		jobs[i].reported = 1;
+	free(reported);
+	return rc;
+}
+
 int smtp_send_each(const struct smtp_settings *s, struct smtp_outgoing *msgs, size_t n, smtp_sent_cb on_sent,
                    void *arg, char *err, size_t errlen)
 {
@@ -1053,7 +1229,7 @@ int smtp_send_each(const struct smtp_settings *s, struct smtp_outgoing *msgs, si
 	w.njobs = njobs;
 	w.on_sent = on_sent;
 	w.on_sent_arg = arg;
-	if (run_session(&w, jobs, njobs, 0, err, errlen) < 0) {
+	if (isolated_session(&w, jobs, njobs, err, errlen) < 0) {
 		fail_all(msgs, n, err);
 		goto done;
 	}

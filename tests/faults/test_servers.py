@@ -78,6 +78,8 @@ def smtp_faults(sb):
     n = 0
     for flags, name, state in ((("-r", "RCPT"), "4xx at RCPT", "pending"), (("-r", "DATA"), "4xx at DATA", "pending"),
                                (("-q", "DATA"), "dropped at DATA", "pending"),
+                               (("-q", "MAIL"), "dropped at MAIL", "pending"),
+                               (("-q", "RCPT"), "dropped at RCPT", "pending"),
                                (("-W", "RCPT:20"), "stalled at RCPT", "pending")):
         n += 1
         sb.append(rt.SERVICE, rt.mail(f"sink{n}@example.net", rt.SERVICE, "hi", f"fault {name}\n",
@@ -87,6 +89,11 @@ def smtp_faults(sb):
         r = rt.relay(conf, "poll")
         took = time.monotonic() - t0
         sink.stop()
+        check(f"smtp {name}: the poll ends without a crash", r.returncode in (0, 1), (r.returncode, r.stderr[-400:]))
+        if name == "dropped at RCPT":
+            # libESMTP 1.1.0 crashes here (pipelined replies outstanding); the session's own process takes it
+            check("smtp dropped at RCPT: the broken session is logged, the relay carries on",
+                  "the session broke off" in r.stderr, r.stderr[-600:])
         stored = db.execute("SELECT count(*) FROM message WHERE body LIKE ?", (f"fault {name}%",)).fetchone()[0]
         check(f"smtp {name}: the message is stored", stored == 1, stored)
         check(f"smtp {name}: its forward and auto-reply wait, not lost", outbox(db, "pending") == 2,
