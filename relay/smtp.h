@@ -14,6 +14,10 @@
  * - implicit TLS (port 465) is refused: libESMTP cannot do it;
  * - TLS 1.2 only: libESMTP's protocol loop stalls on TLS 1.3 session tickets.
  *
+ * Each session of smtp_send/smtp_send_each runs in a child process (libESMTP
+ * 1.1.0 crashes when a server drops the connection with three or more
+ * pipelined replies outstanding); results come back over a pipe.
+ *
  * The process must ignore SIGPIPE (main does, for libetpan too): a server
  * that hangs up makes libESMTP write to a closed socket.
  *
