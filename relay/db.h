@@ -79,6 +79,15 @@ int db_begin(struct db *db);           /* BEGIN IMMEDIATE */
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
 
+/* A full disk (or a failing one) is logged once, naming the database file,
+ * until a commit works again; db.c logs both ends, callers add nothing.
+ * db_disk_failures counts the statements that failed so: a step that saw it
+ * rise failed because of the disk, which is already reported. db_has_room is 1
+ * when writes work; after such a failure it tries a small write first, so that
+ * nothing is sent whose outcome could not be recorded. */
+unsigned long db_disk_failures(struct db *db);
+int db_has_room(struct db *db);
+
 /* Poll cursors: 0 found, 1 none yet, -1 error. */
 int db_cursor_get(struct db *db, const char *source, long long *validity, long long *position);
 int db_cursor_set(struct db *db, const char *source, long long validity, long long position);
