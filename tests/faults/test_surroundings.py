@@ -541,6 +541,8 @@ def restarts(sb):
             check("restart: after Postfix is back the outbox empties", ok, (pending(conf), daemon.text()[-800:]))
             rc = daemon.stop()
             check("restart: SIGTERM exits 0", rc == 0, rc)
+            said = sum(int(n) for n in re.findall(r"sms twilio: (\d+) texts? received", daemon.text()))
+            check("restart: the log counts each text once, not at every poll", said == 4, said)
         finally:
             if daemon.proc.poll() is None:
                 daemon.proc.kill()
