@@ -4,6 +4,8 @@ DESTDIR ?=
 SYSCONFDIR ?= /etc
 BINDIR  = $(PREFIX)/bin
 SHAREDIR = $(PREFIX)/share/relay
+MANDIR  = $(PREFIX)/share/man
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 
 CC      ?= cc
 WARN    = -Wall -Wextra -Wformat=2 -Wshadow -Werror
@@ -34,6 +36,13 @@ build/relay: $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/relay/main.o
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(SRC:%.c=$(BUILD)/%.o)
 	$(CC) $(OPT) $(CFLAGS) -o $@ $^ $(LIBS)
+
+# config.c compiles SHAREDIR in (the default templates and data files): a
+# change of PREFIX rebuilds it, so that `make install PREFIX=/usr` after a
+# plain `make` installs a program that looks in /usr/share/relay.
+$(BUILD)/relay/config.o $(ASAN)/relay/config.o: build/sharedir
+build/sharedir: FORCE
+	@mkdir -p build; echo '$(SHAREDIR)' | cmp -s - $@ || echo '$(SHAREDIR)' > $@
 
 # --- sanitizer build (ASan + UBSan) ----------------------------------------
 $(ASAN)/%.o: %.c
@@ -70,21 +79,50 @@ unit: all unit-bins asan-bins
 demo: deps all
 	tests/demo
 
-install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/templates $(DESTDIR)$(SYSCONFDIR)/relay
-	install -m 0755 build/relay $(DESTDIR)$(BINDIR)/relay
-	cp -R templates/. $(DESTDIR)$(SHAREDIR)/templates/
-	install -m 0644 config/relay.conf.example $(DESTDIR)$(SHAREDIR)/relay.conf.example
-	install -m 0644 config/urgent.txt config/bank-holidays-england-and-wales.txt $(DESTDIR)$(SHAREDIR)/
+# Benchmarks (not part of `make check`): drain N messages beside mbsync, RSS
+# over the run, IDLE latency; bench-scale drains 1k, 10k and 100k.
+N ?= 10000
+bench: deps all
+	python3 bench/bench.py --n $(N)
 
+bench-scale: deps all
+	python3 bench/bench.py --scale 1000,10000,100000 --no-latency
+
+# The example configuration, the unit and the man pages name the default
+# paths (PREFIX /usr/local); they are installed with the paths of this install.
+SUBST = sed -e 's|/usr/local/share/relay|$(SHAREDIR)|g' -e 's|/usr/local/bin/relay|$(BINDIR)/relay|g' \
+	-e 's|/usr/local/lib/systemd/system|$(SYSTEMDUNITDIR)|g' -e 's|/etc/relay|$(SYSCONFDIR)/relay|g'
+TEMPLATES = $(wildcard templates/email/*.txt templates/sms/*.txt)
+DATA    = config/urgent.txt config/bank-holidays-england-and-wales.txt
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/templates/email $(DESTDIR)$(SHAREDIR)/templates/sms \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSCONFDIR)/relay
+	install -m 0755 build/relay $(DESTDIR)$(BINDIR)/relay
+	for t in $(TEMPLATES); do install -m 0644 $$t $(DESTDIR)$(SHAREDIR)/$$t || exit 1; done
+	install -m 0644 $(DATA) $(DESTDIR)$(SHAREDIR)/
+	$(SUBST) config/relay.conf.example > $(DESTDIR)$(SHAREDIR)/relay.conf.example
+	$(SUBST) man/relay.8 > $(DESTDIR)$(MANDIR)/man8/relay.8
+	$(SUBST) man/relay.conf.5 > $(DESTDIR)$(MANDIR)/man5/relay.conf.5
+	$(SUBST) config/relay.service > $(DESTDIR)$(SYSTEMDUNITDIR)/relay.service
+	chmod 0644 $(DESTDIR)$(SHAREDIR)/relay.conf.example $(DESTDIR)$(MANDIR)/man8/relay.8 \
+		$(DESTDIR)$(MANDIR)/man5/relay.conf.5 $(DESTDIR)$(SYSTEMDUNITDIR)/relay.service
+
+# Removes what install added, and nothing else: the configuration in
+# $(SYSCONFDIR)/relay and the database stay (the directory goes only when empty).
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/relay
-	rm -rf $(DESTDIR)$(SHAREDIR)
+	rm -f $(DESTDIR)$(BINDIR)/relay $(DESTDIR)$(MANDIR)/man8/relay.8 $(DESTDIR)$(MANDIR)/man5/relay.conf.5 \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/relay.service
+	rm -f $(TEMPLATES:%=$(DESTDIR)$(SHAREDIR)/%) $(DATA:config/%=$(DESTDIR)$(SHAREDIR)/%) \
+		$(DESTDIR)$(SHAREDIR)/relay.conf.example
+	-rmdir $(DESTDIR)$(SHAREDIR)/templates/email $(DESTDIR)$(SHAREDIR)/templates/sms \
+		$(DESTDIR)$(SHAREDIR)/templates $(DESTDIR)$(SHAREDIR) 2>/dev/null
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/relay 2>/dev/null
 
 clean:
 	rm -rf build tests/tmp
 
-.PHONY: all check unit faults demo deps install uninstall clean unit-bins asan-bins
+.PHONY: all check unit faults demo bench bench-scale deps install uninstall clean unit-bins asan-bins FORCE
 .SECONDARY:
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -27,6 +27,7 @@ enum opt_type {
 	OPT_PROVIDER,   /* twilio | esendex | android | none */
 	OPT_PHONE,      /* an E.164 number: + and 8 to 15 digits */
 	OPT_DAY,        /* office hours of one weekday: "09:00-17:30" or "closed" */
+	OPT_CHOICE,     /* one word of the row's choices */
 };
 
 struct option {
@@ -58,6 +59,9 @@ static const struct option options[] = {
 	{ "service", "retention_days", OPT_INT, F(retention_days), "365", 1, 36500, 0, "days, 1 to 36500" },
 	{ "service", "log_level", OPT_LEVEL, F(log_level), "info", 0, 0, 0, "error, warn, info or debug" },
 	{ "service", "loop_header", OPT_HEADER, F(loop_header), "X-Relay-Loop", 0, 0, 0, "a header name" },
+	{ "service", "show_contact", OPT_CHOICE, F(show_contact), "masked", 0, 0, 0, "masked, full or none" },
+	{ "service", "user", OPT_STRING, F(user), "relay", 0, 0, 0, "a user name (the daemon drops root to it)" },
+	{ "service", "log", OPT_CHOICE, F(log), "stderr", 0, 0, 0, "stderr or syslog" },
 
 	{ "imap", "host", OPT_STRING, F(imap_host), NULL, 0, 0, 1, "the IMAP server's host name" },
 	{ "imap", "port", OPT_INT, F(imap_port), "0", 0, 65535, 0, "1 to 65535" },
@@ -119,6 +123,15 @@ static const struct option options[] = {
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
+
+/* The words each OPT_CHOICE key allows. */
+static const struct {
+	const char *key;
+	const char *words[4];
+} choices[] = {
+	{ "show_contact", { "masked", "full", "none", NULL } },
+	{ "log", { "stderr", "syslog", NULL, NULL } },
+};
 
 struct parse_state {
 	struct config *c;
@@ -260,6 +273,16 @@ static int option_set(struct parse_state *st, const struct option *o, const char
 		*(char **)field = xstrdup(value);
 		return 0;
 	}
+	case OPT_CHOICE:
+		for (size_t i = 0; i < sizeof choices / sizeof choices[0]; i++)
+			for (size_t w = 0; !strcmp(choices[i].key, o->key) && w < 4 && choices[i].words[w]; w++)
+				if (!strcmp(value, choices[i].words[w])) {
+					free(*(char **)field);
+					*(char **)field = xstrdup(value);
+					return 0;
+				}
+		snprintf(err, errlen, "'%s' is not a word allowed here", value);
+		return -1;
 	case OPT_STRING:
 	case OPT_HEADER:
 	case OPT_PREFIX:
@@ -463,8 +486,10 @@ static int validate(struct parse_state *st, char *err, size_t errlen)
 		         AT("smtp", "username"));
 		return -1;
 	}
-	if (c->smtp_username && c->smtp_security == NET_SECURITY_NONE && !host_is_loopback(c->smtp_host)) {
-		snprintf(err, errlen, "%s:%d: [smtp] credentials need security = starttls", AT("smtp", "security"));
+	/* Even on loopback: a password is never sent in clear. */
+	if (c->smtp_username && c->smtp_security == NET_SECURITY_NONE) {
+		snprintf(err, errlen, "%s:%d: [smtp] security: none with a username would send the password in clear; "
+		         "use starttls, or remove username and password_file", AT("smtp", "security"));
 		return -1;
 	}
 	{
@@ -594,6 +619,16 @@ fail:
 	return -1;
 }
 
+/* Is path inside systemd's credentials directory for this service? */
+static int in_credentials(const char *path)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	size_t n = dir ? strlen(dir) : 0;
+	if (n && !strncmp(path, dir, n) && path[n] == '/' && !strstr(path + n, "/../"))
+		return 1;
+	return !strncmp(path, "/run/credentials/", 17) && !strstr(path, "/../");
+}
+
 int secret_file_read(const char *path, char **out, size_t *outlen, char *err, size_t errlen)
 {
 	struct stat sb;
@@ -604,7 +639,13 @@ int secret_file_read(const char *path, char **out, size_t *outlen, char *err, si
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
+	/* systemd's credentials (LoadCredential=) are 0400 on a read-only mount,
+	 * and newer systemd grants the service user with an ACL, which stat shows
+	 * as group read: there, only other or write bits are a fault. */
+	mode_t forbidden = S_IRWXG | S_IRWXO;
+	if (in_credentials(path))
+		forbidden = S_IWUSR | S_IWGRP | S_IXGRP | S_IRWXO;
+	if (sb.st_mode & forbidden) {
 		snprintf(err, errlen, "%s: readable by group or others (mode %03o); run: chmod 600 %s", path,
 		         (unsigned)(sb.st_mode & 0777), path);
 		return -1;
@@ -674,6 +715,7 @@ void config_free(struct config *c)
 		case OPT_HEADER:
 		case OPT_PROVIDER:
 		case OPT_PHONE:
+		case OPT_CHOICE:
 			free(*(char **)field);
 			break;
 		case OPT_ADDRESSES:

@@ -33,6 +33,9 @@ struct config {
 	int retention_days;
 	char *log_level;
 	char *loop_header;        /* our loop stamp header name */
+	char *show_contact;       /* "masked" | "full" | "none": what advisers see of a contact */
+	char *user;               /* started as root, the relay drops to this user */
+	char *log;                /* "stderr" | "syslog" */
 
 	/* [imap] */
 	char *imap_host;

@@ -13,8 +13,22 @@
 #include "log.h"
 #include "util.h"
 
+/* Prepared statements are kept for the connection's life: parsing the SQL
+ * again for every row cost a sixth of a backlog's drain. */
+#define STATEMENT_CACHE 64
+
+struct statement {
+	unsigned hash;
+	char *sql;          /* owned */
+	sqlite3_stmt *st;   /* owned */
+	int in_use;
+};
+
 struct db {
 	sqlite3 *h;
+	struct statement cache[STATEMENT_CACHE];
+	size_t ncache;
+	int lazy;           /* this transaction commits without waiting for the disk */
 	char *path;                  /* owned: named when the disk fails us */
 	int disk_trouble;            /* writes fail for want of space or a disk error */
 	unsigned long disk_failures; /* how many have failed so */
@@ -98,6 +112,33 @@ static const char *const migrations[] = {
 	"CREATE INDEX conversation_by_state ON conversation(state, last_activity);",
 	/* 4: alerts about messages that stay undelivered */
 	"ALTER TABLE outbox ADD COLUMN alerted_at INTEGER;",
+	/* 5: the audit trail (who did what, never what was written) and retention.
+	 * The triggers record every transcript entry and every send as it is
+	 * committed, so no code path can forget to. */
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  conversation_id INTEGER,"
+	"  actor TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  detail TEXT);"
+	"CREATE INDEX audit_by_conversation ON audit(conversation_id, id);"
+	"ALTER TABLE conversation ADD COLUMN purged_at INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE message ADD COLUMN purged_at INTEGER;"
+	"CREATE TRIGGER audit_message AFTER INSERT ON message BEGIN"
+	"  INSERT INTO audit(at, conversation_id, actor, action, detail) VALUES (NEW.at, NEW.conversation_id,"
+	"    CASE WHEN NEW.kind = 'inbound' THEN 'young person' ELSE coalesce(NEW.author, 'relay') END,"
+	"    CASE NEW.kind WHEN 'inbound' THEN 'received' WHEN 'reply' THEN 'replied' WHEN 'held' THEN 'held'"
+	"      WHEN 'automatic' THEN 'automatic mail kept' WHEN 'note' THEN 'note'"
+	"      WHEN 'command' THEN 'command' ELSE NEW.kind END,"
+	/* a command's body is the command itself (#close, #block 7), never message text */
+	"    CASE WHEN NEW.kind = 'command' THEN substr(NEW.body, 1, 40) ELSE NEW.channel END);"
+	"END;"
+	"CREATE TRIGGER audit_outbox AFTER UPDATE OF state ON outbox WHEN NEW.state <> OLD.state BEGIN"
+	"  INSERT INTO audit(at, conversation_id, actor, action, detail) VALUES (coalesce(NEW.sent_at,"
+	"    CAST(strftime('%s','now') AS INTEGER)), NEW.conversation_id, 'relay', NEW.state || ' ' || NEW.kind,"
+	"    NEW.channel || CASE WHEN NEW.attempts > 1 THEN ', attempt ' || NEW.attempts ELSE '' END);"
+	"END;",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -197,7 +238,20 @@ int db_open(const char *path, struct db **out, char *err, size_t errlen)
 	struct stat sb;
 
 	db->path = xstrdup(path);
-	/* The database holds what children wrote: owner-only from birth. */
+	/* The database holds what children wrote: owner-only from birth, in a
+	 * directory of its own made private when the relay creates it. */
+	{
+		char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+				snprintf(err, errlen, "%s: cannot create the directory %s: %s", path, dir, strerror(errno));
+				free(dir);
+				goto fail;
+			}
+		}
+		free(dir);
+	}
 	if (stat(path, &sb) < 0) {
 		if (errno != ENOENT) {
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -238,6 +292,10 @@ void db_close(struct db *db)
 {
 	if (!db)
 		return;
+	for (size_t i = 0; i < db->ncache; i++) {
+		sqlite3_finalize(db->cache[i].st);
+		free(db->cache[i].sql);
+	}
 	if (db->h)
 		sqlite3_close_v2(db->h);
 	free(db->path);
@@ -249,12 +307,34 @@ int db_begin(struct db *db)
 	return exec(db, "BEGIN IMMEDIATE");
 }
 
+int db_begin_lazy(struct db *db)
+{
+	if (exec(db, "PRAGMA synchronous = NORMAL") < 0)
+		return -1;
+	db->lazy = 1;
+	if (exec(db, "BEGIN IMMEDIATE") < 0) {
+		db_rollback(db);
+		return -1;
+	}
+	return 0;
+}
+
+/* Back to waiting for the disk once the lazy transaction is over. */
+static void end_lazy(struct db *db)
+{
+	if (db->lazy && sqlite3_get_autocommit(db->h)) {
+		db->lazy = 0;
+		(void)exec(db, "PRAGMA synchronous = FULL");
+	}
+}
+
 int db_commit(struct db *db)
 {
-	if (exec(db, "COMMIT") < 0)
-		return -1;
-	recovered(db);
-	return 0;
+	int rc = exec(db, "COMMIT");
+	end_lazy(db);
+	if (rc == 0)
+		recovered(db);
+	return rc;
 }
 
 int db_has_room(struct db *db)
@@ -281,18 +361,59 @@ void db_rollback(struct db *db)
 {
 	if (!sqlite3_get_autocommit(db->h))
 		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	end_lazy(db);
 }
 
-/* Statements are prepared per call: the relay's rates are small, and this
- * keeps every query next to its use. */
+static unsigned sql_hash(const char *sql)
+{
+	unsigned h = 2166136261u;
+	for (; *sql; sql++)
+		h = (h ^ (unsigned char)*sql) * 16777619u;
+	return h;
+}
+
+/* A statement for sql, from the cache when one is free; release() it after
+ * use. A nested use of the same SQL (a callback querying while a listing
+ * runs) gets a statement of its own. */
 static sqlite3_stmt *prepare(struct db *db, const char *sql)
 {
+	unsigned hash = sql_hash(sql);
 	sqlite3_stmt *st = NULL;
+
+	for (size_t i = 0; i < db->ncache; i++) {
+		struct statement *c = &db->cache[i];
+		if (c->hash == hash && !c->in_use && strcmp(c->sql, sql) == 0) {
+			c->in_use = 1;
+			return c->st;
+		}
+	}
 	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) {
 		failed(db, sqlite3_extended_errcode(db->h), NULL);
 		return NULL;
 	}
+	if (db->ncache < STATEMENT_CACHE) {
+		struct statement *c = &db->cache[db->ncache++];
+		c->hash = hash;
+		c->sql = xstrdup(sql);
+		c->st = st;
+		c->in_use = 1;
+	}
 	return st;
+}
+
+/* Done with a statement from prepare(): reset at once, so that no read
+ * stays open to hold back a checkpoint. */
+static void release(struct db *db, sqlite3_stmt *st)
+{
+	for (size_t i = 0; i < db->ncache; i++) {
+		if (db->cache[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			db->cache[i].in_use = 0;
+			return;
+		}
+	}
+	sqlite3_finalize(st);
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
@@ -312,7 +433,7 @@ static char *col_text(sqlite3_stmt *st, int i)
 static int step_done(struct db *db, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	release(db, st);
 	if (rc != SQLITE_DONE) {
 		failed(db, rc, NULL);
 		return -1;
@@ -331,7 +452,7 @@ int db_cursor_get(struct db *db, const char *source, long long *validity, long l
 		*validity = sqlite3_column_int64(st, 0);
 		*position = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
 
@@ -355,7 +476,7 @@ int db_inbound_known(struct db *db, const char *key)
 		return -1;
 	bind_text(st, 1, key);
 	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -403,7 +524,7 @@ static int conversation_one(struct db *db, sqlite3_stmt *st, struct conversation
 		conversation_read(st, c);
 	else if (rc != SQLITE_DONE)
 		failed(db, rc, NULL);
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
 
@@ -451,7 +572,7 @@ int db_conversation_by_message_id(struct db *db, const char *message_id, long lo
 		if (kind)
 			*kind = col_text(st, 1);
 	}
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
 
@@ -620,7 +741,7 @@ int db_outbox_due(struct db *db, long long now, int limit, struct outbox_row **r
 		*rows = xrealloc(*rows, (*n + 1) * sizeof **rows);
 		outbox_read(st, &(*rows)[(*n)++]);
 	}
-	sqlite3_finalize(st);
+	release(db, st);
 	if (rc != SQLITE_DONE) {
 		failed(db, rc, NULL);
 		return -1;
@@ -636,7 +757,7 @@ int db_outbox_pending_count(struct db *db)
 		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	release(db, st);
 	return n;
 }
 
@@ -680,7 +801,7 @@ int db_outbox_message_ids(struct db *db, long long conversation_id, const char *
 		*ids = xrealloc(*ids, (*n + 1) * sizeof **ids);
 		(*ids)[(*n)++] = col_text(st, 0);
 	}
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -704,7 +825,7 @@ int db_last_inbound_ids(struct db *db, long long conversation_id, char **message
 		}
 		free(r);
 	}
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
 
@@ -730,27 +851,38 @@ void outbox_rows_free(struct outbox_row *rows, size_t n)
 	free(rows);
 }
 
-int db_list_conversations(struct db *db, db_conversation_cb cb, void *arg)
+int db_list_conversations(struct db *db, enum db_list_filter filter, long long now, db_conversation_cb cb, void *arg)
 {
-	sqlite3_stmt *st = prepare(db, "SELECT " CONVERSATION_COLUMNS ", (SELECT count(*) FROM message m WHERE "
-	                               "m.conversation_id = conversation.id) FROM conversation ORDER BY last_activity DESC, id DESC");
+	static const char *const where[] = { "", "WHERE state = 'open' ", "WHERE state = 'open' AND urgent " };
+	char *sql = xasprintf("SELECT " CONVERSATION_COLUMNS ", (SELECT count(*) FROM message m WHERE "
+	                      "m.conversation_id = conversation.id), "
+	                      "EXISTS (SELECT 1 FROM contact k WHERE k.channel = conversation.channel AND "
+	                      "k.address = conversation.contact AND k.blocked_until > ?1), "
+	                      "EXISTS (SELECT 1 FROM contact k WHERE k.channel = conversation.channel AND "
+	                      "k.address = conversation.contact AND k.opted_out_at IS NOT NULL) "
+	                      "FROM conversation %sORDER BY last_activity DESC, id DESC", where[filter]);
+	sqlite3_stmt *st = prepare(db, sql);
 	int rc;
+	free(sql);
 	if (!st)
 		return -1;
+	sqlite3_bind_int64(st, 1, now);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct conversation c;
+		struct conversation_summary s = { sqlite3_column_int(st, 15), sqlite3_column_int(st, 16),
+		                                  sqlite3_column_int(st, 17) };
 		conversation_read(st, &c);
-		cb(arg, &c, sqlite3_column_int(st, 15));
+		cb(arg, &c, &s);
 		conversation_free(&c);
 	}
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int db_transcript(struct db *db, long long conversation_id, db_transcript_cb cb, void *arg)
 {
 	sqlite3_stmt *st = prepare(db, "SELECT id, kind, channel, at, message_id, author, subject, body, attachments, "
-	                               "detail FROM message WHERE conversation_id = ? ORDER BY id");
+	                               "detail, purged_at FROM message WHERE conversation_id = ? ORDER BY id");
 	int rc;
 	if (!st)
 		return -1;
@@ -769,9 +901,10 @@ int db_transcript(struct db *db, long long conversation_id, db_transcript_cb cb,
 		m.body = (const char *)sqlite3_column_text(st, 7);
 		m.attachments = (const char *)sqlite3_column_text(st, 8);
 		m.detail = (const char *)sqlite3_column_text(st, 9);
+		m.purged_at = sqlite3_column_int64(st, 10);
 		cb(arg, &m);
 	}
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -788,7 +921,7 @@ int db_outbox_for(struct db *db, long long conversation_id, db_outbox_cb cb, voi
 		cb(arg, &o);
 		outbox_row_clear(&o);
 	}
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -802,7 +935,7 @@ int db_cursor_get_text(struct db *db, const char *source, char **position)
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*position = col_text(st, 0);
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
 
@@ -825,7 +958,7 @@ int db_contact_opted_out(struct db *db, const char *channel, const char *address
 	bind_text(st, 1, channel);
 	bind_text(st, 2, address);
 	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -871,7 +1004,7 @@ int db_outbox_awaiting_delivery(struct db *db, long long since, int limit, struc
 		*rows = xrealloc(*rows, (*n + 1) * sizeof **rows);
 		outbox_read(st, &(*rows)[(*n)++]);
 	}
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -884,7 +1017,7 @@ int db_contact_blocked(struct db *db, const char *channel, const char *address, 
 	bind_text(st, 2, address);
 	sqlite3_bind_int64(st, 3, now);
 	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -917,7 +1050,7 @@ int db_outbox_recent(struct db *db, const char *rcpt, const char *kind, long lon
 	sqlite3_bind_int64(st, 4, since);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	release(db, st);
 	return n;
 }
 
@@ -931,7 +1064,20 @@ int db_close_inactive(struct db *db, long long before, long long now)
 	sqlite3_bind_int64(st, 2, before);
 	if (step_done(db, st) < 0)
 		return -1;
-	return sqlite3_changes(db->h);
+	int n = sqlite3_changes(db->h);
+	if (n > 0) {
+		st = prepare(db, "INSERT INTO audit(at, conversation_id, actor, action, detail) SELECT ?, id, 'relay', "
+		                 "'closed', 'no activity' FROM conversation WHERE state = 'closed' AND closed_at = ? "
+		                 "AND last_activity < ?");
+		if (!st)
+			return -1;
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_int64(st, 2, now);
+		sqlite3_bind_int64(st, 3, before);
+		if (step_done(db, st) < 0)
+			return -1;
+	}
+	return n;
 }
 
 int db_conversation_set_previous(struct db *db, long long id, const char *previous_ref)
@@ -959,7 +1105,7 @@ int db_outbox_stale(struct db *db, long long created_before, int limit, struct o
 		*rows = xrealloc(*rows, (*n + 1) * sizeof **rows);
 		outbox_read(st, &(*rows)[(*n)++]);
 	}
-	sqlite3_finalize(st);
+	release(db, st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -969,6 +1115,154 @@ int db_outbox_mark_alerted(struct db *db, long long id, long long at)
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, at);
+	sqlite3_bind_int64(st, 2, id);
+	return step_done(db, st);
+}
+
+int db_audit(struct db *db, long long at, long long conversation_id, const char *actor, const char *action,
+             const char *detail)
+{
+	sqlite3_stmt *st = prepare(db, "INSERT INTO audit(at, conversation_id, actor, action, detail) VALUES (?, ?, ?, ?, ?)");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, at);
+	if (conversation_id)
+		sqlite3_bind_int64(st, 2, conversation_id);
+	else
+		sqlite3_bind_null(st, 2);
+	bind_text(st, 3, actor);
+	bind_text(st, 4, action);
+	bind_text(st, 5, detail);
+	return step_done(db, st);
+}
+
+int db_audit_for(struct db *db, long long conversation_id, db_audit_cb cb, void *arg)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT at, actor, action, detail FROM audit WHERE conversation_id = ? ORDER BY id");
+	int rc;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, conversation_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+		   (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3));
+	release(db, st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int db_purge_candidates(struct db *db, long long closed_before, long long **ids, size_t *n)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT id FROM conversation WHERE state = 'closed' AND closed_at > 0 AND "
+	                               "closed_at < ? AND purged_at = 0 ORDER BY id");
+	size_t cap = 0;
+	int rc;
+	*ids = NULL;
+	*n = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, closed_before);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			*ids = xrealloc(*ids, cap * sizeof **ids);
+		}
+		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	release(db, st);
+	if (rc != SQLITE_DONE) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}
+
+int db_purge_conversation(struct db *db, long long id, long long now, const char *actor)
+{
+	static const char *const steps[] = {
+		"UPDATE message SET subject = NULL, body = NULL, raw = NULL, attachments = NULL, detail = NULL, "
+		"refs = NULL, purged_at = ?2 WHERE conversation_id = ?1 AND purged_at IS NULL",
+		/* what was sent carried the same words, and a young person's address */
+		"UPDATE outbox SET data = X'', rcpt = '', last_error = NULL WHERE conversation_id = ?1 AND state <> 'pending'",
+		"UPDATE conversation SET contact = '', subject = NULL, purged_at = ?2 WHERE id = ?1",
+	};
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		sqlite3_stmt *st = prepare(db, steps[i]);
+		if (!st)
+			return -1;
+		sqlite3_bind_int64(st, 1, id);
+		if (sqlite3_bind_parameter_count(st) >= 2)
+			sqlite3_bind_int64(st, 2, now);
+		if (step_done(db, st) < 0)
+			return -1;
+	}
+	return db_audit(db, now, id, actor, "purged", "text removed after the retention period");
+}
+
+int db_checkpoint(struct db *db)
+{
+	int logged = 0, copied = 0;
+	int rc = sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, &logged, &copied);
+	if (rc == SQLITE_BUSY)
+		return 1;
+	if (rc != SQLITE_OK) {
+		log_error("database: checkpoint: %s", sqlite3_errmsg(db->h));
+		return -1;
+	}
+	return 0;
+}
+
+int db_stats_messages(struct db *db, long long since, db_stats_message_cb cb, void *arg)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT kind, channel, at FROM message WHERE at >= ?1 AND kind IN ('inbound', 'reply') "
+	                               "UNION ALL SELECT kind, channel, created_at FROM outbox WHERE created_at >= ?1 "
+	                               "AND kind = 'autoreply' AND state <> 'failed'");
+	int rc;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, since);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+		   sqlite3_column_int64(st, 2));
+	release(db, st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int db_stats_conversations(struct db *db, long long since, db_stats_conversation_cb cb, void *arg)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT urgent, "
+	                               "(SELECT min(at) FROM message m WHERE m.conversation_id = c.id AND kind = 'inbound'), "
+	                               "(SELECT min(at) FROM message m WHERE m.conversation_id = c.id AND kind = 'reply') "
+	                               "FROM conversation c WHERE created_at >= ?");
+	int rc;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, since);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, sqlite3_column_int(st, 0), sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
+	release(db, st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int db_count_open(struct db *db)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT count(*) FROM conversation WHERE state = 'open'");
+	int n = -1;
+	if (!st)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	release(db, st);
+	return n;
+}
+
+int db_outbox_set_error(struct db *db, long long id, const char *error)
+{
+	sqlite3_stmt *st = prepare(db, "UPDATE outbox SET last_error = ? WHERE id = ? AND state = 'pending'");
+	if (!st)
+		return -1;
+	bind_text(st, 1, error);
 	sqlite3_bind_int64(st, 2, id);
 	return step_done(db, st);
 }

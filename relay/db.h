@@ -46,6 +46,7 @@ struct message_row {
 	size_t raw_len;
 	const char *attachments;    /* "name (type, N bytes)" lines, may be NULL */
 	const char *detail;         /* e.g. why held, may be NULL */
+	long long purged_at;        /* its text was removed at this time (retention), 0: kept */
 };
 
 /* Something to send. kind: "forward", "autoreply", "reply", "receipt", "notice". */
@@ -87,6 +88,14 @@ void db_rollback(struct db *db);
  * nothing is sent whose outcome could not be recorded. */
 unsigned long db_disk_failures(struct db *db);
 int db_has_room(struct db *db);
+
+/* Begins a transaction whose commit does not wait for the disk (synchronous
+ * = NORMAL for it alone): it survives the relay being killed, not a power
+ * cut. Only for records whose loss repeats work already done (an outbox row
+ * marked sent is at worst sent again, with the same Message-ID), never for
+ * what is then acknowledged to a server. db_commit or db_rollback ends it;
+ * the next durable commit carries it to the disk as well. */
+int db_begin_lazy(struct db *db);
 
 /* Poll cursors: 0 found, 1 none yet, -1 error. */
 int db_cursor_get(struct db *db, const char *source, long long *validity, long long *position);
@@ -147,6 +156,8 @@ int db_outbox_due(struct db *db, long long now, int limit, struct outbox_row **r
 int db_outbox_pending_count(struct db *db);
 int db_outbox_mark(struct db *db, long long id, const char *state, int attempts, long long next_attempt_at,
                    const char *last_error, long long sent_at);
+/* Records why a pending message waits, leaving its attempts and schedule alone. */
+int db_outbox_set_error(struct db *db, long long id, const char *error);
 /* Our Message-IDs of one kind in a conversation, oldest first (for threading). */
 int db_outbox_message_ids(struct db *db, long long conversation_id, const char *kind, char ***ids, size_t *n);
 void outbox_rows_free(struct outbox_row *rows, size_t n);
@@ -156,9 +167,49 @@ void strings_free(char **s, size_t n);
  * relayed reply on the young person's own messages). Owned outputs; 1 when none. */
 int db_last_inbound_ids(struct db *db, long long conversation_id, char **message_id, char ***refs, size_t *nrefs);
 
-/* Listing for the command line. Callbacks get plain values valid during the call. */
-typedef void (*db_conversation_cb)(void *arg, const struct conversation *c, int messages);
-int db_list_conversations(struct db *db, db_conversation_cb cb, void *arg);
+/* ---- the service's own tools (relay list, show, close, stats, purge) -------
+ * Callbacks get plain values valid during the call. */
+
+enum db_list_filter { DB_LIST_ALL, DB_LIST_OPEN, DB_LIST_URGENT };
+
+/* What a listing shows beside the conversation itself. */
+struct conversation_summary {
+	int messages;               /* transcript entries */
+	int blocked;                /* the contact is blocked now */
+	int opted_out;              /* the number sent STOP */
+};
+typedef void (*db_conversation_cb)(void *arg, const struct conversation *c, const struct conversation_summary *s);
+/* Newest activity first; DB_LIST_URGENT lists urgent conversations that are open. */
+int db_list_conversations(struct db *db, enum db_list_filter filter, long long now, db_conversation_cb cb, void *arg);
+
+/* The audit trail: who did what to a conversation (0: the service as a
+ * whole), never message text. Transcript entries and sends are recorded by
+ * triggers; callers record what has no row of its own (purge, export). */
+int db_audit(struct db *db, long long at, long long conversation_id, const char *actor, const char *action,
+             const char *detail);
+typedef void (*db_audit_cb)(void *arg, long long at, const char *actor, const char *action, const char *detail);
+int db_audit_for(struct db *db, long long conversation_id, db_audit_cb cb, void *arg);
+
+/* Retention: conversations closed before closed_before whose text is still
+ * kept; *ids owned (free). */
+int db_purge_candidates(struct db *db, long long closed_before, long long **ids, size_t *n);
+/* Removes a conversation's text — message bodies, subjects, raw sources,
+ * attachment names, notes, the contact and the outgoing messages' content —
+ * keeping kinds, channels and times for statistics; records "purged" by actor.
+ * Runs in the caller's transaction (secure_delete overwrites the freed space). */
+int db_purge_conversation(struct db *db, long long id, long long now, const char *actor);
+/* Copies the write-ahead log into the database and empties it, so removed
+ * text is in no file. 0 done, 1 when a reader kept it from finishing. */
+int db_checkpoint(struct db *db);
+
+/* Statistics since a time: each inbound message, adviser reply and
+ * auto-reply (kind "inbound", "reply", "autoreply"), then each conversation
+ * started since with its first message and first adviser reply (0: none). */
+typedef void (*db_stats_message_cb)(void *arg, const char *kind, const char *channel, long long at);
+int db_stats_messages(struct db *db, long long since, db_stats_message_cb cb, void *arg);
+typedef void (*db_stats_conversation_cb)(void *arg, int urgent, long long first_inbound, long long first_reply);
+int db_stats_conversations(struct db *db, long long since, db_stats_conversation_cb cb, void *arg);
+int db_count_open(struct db *db);   /* open conversations now, -1 on error */
 typedef void (*db_transcript_cb)(void *arg, const struct message_row *m);
 int db_transcript(struct db *db, long long conversation_id, db_transcript_cb cb, void *arg);
 typedef void (*db_outbox_cb)(void *arg, const struct outbox_row *o);

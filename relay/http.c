@@ -16,16 +16,19 @@
 
 #include <curl/curl.h>
 
+#include "tlsverify.h"
 #include "util.h"
 
 #define DEFAULT_MAX_BODY (4u * 1024 * 1024)
 #define DEFAULT_TIMEOUT 30
 #define MAX_CONNECT_TIMEOUT 10
+#define MAX_CHAIN 16
 
 struct http {
 	CURL *curl;
 	char *base;             /* owned: base URL without trailing slash */
 	char *host;             /* owned: "host" or "host:port", for error messages */
+	char *hostname;         /* owned: the host alone, as certificates name it */
 	char *scheme;           /* owned: "https", or "http" on loopback only */
 	char *username;         /* owned, may be NULL */
 	char *password;         /* owned, may be NULL */
@@ -78,6 +81,7 @@ void http_close(struct http *h)
 		curl_easy_cleanup(h->curl);
 	free(h->base);
 	free(h->host);
+	free(h->hostname);
 	free(h->scheme);
 	free(h->username);
 	if (h->password) {
@@ -140,6 +144,7 @@ int http_open(const struct http_settings *s, struct http **out, char *err, size_
 		h->host = xasprintf("%s:%s", host, port);
 	else
 		h->host = xstrdup(host);
+	h->hostname = xstrdup(host);
 	h->scheme = xstrdup(scheme);
 	h->username = xstrdup(s->username);
 	h->password = xstrdup(s->password);
@@ -215,6 +220,9 @@ static int setup(struct http *h, const char *method, const char *url, const char
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	/* The chain, kept for certificate_problem(): GnuTLS gathers it before
+	 * verifying, and only on a new connection. */
+	SET(CURLOPT_CERTINFO, 1L);
 	if (h->ca_file) {
 		/* Instead of the system store, as for mail (tlsverify.h): Debian's
 		 * libcurl would otherwise trust its CA path as well. */
@@ -249,11 +257,39 @@ static int setup(struct http *h, const char *method, const char *url, const char
 	return bad ? -1 : 0;
 }
 
+/* libcurl's GnuTLS backend says "server certificate verification failed"
+ * for an expired and a self-signed certificate alike. The chain it saw goes
+ * through tls_verify_chain_pem() for the reason, in the same words as for
+ * mail. 0 with the reason in why; -1 when there is no chain or no objection. */
+static int certificate_problem(struct http *h, char *why, size_t whylen)
+{
+	struct curl_certinfo *ci = NULL;
+	struct curl_slist *f;
+	const char *pem[MAX_CHAIN];
+	size_t n = 0;
+	int i;
+
+	if (curl_easy_getinfo(h->curl, CURLINFO_CERTINFO, &ci) != CURLE_OK || ci == NULL)
+		return -1;
+	for (i = 0; i < ci->num_of_certs && n < MAX_CHAIN; i++) {
+		for (f = ci->certinfo[i]; f != NULL; f = f->next)
+			if (strncmp(f->data, "Cert:", 5) == 0)
+				break;
+		if (f == NULL)
+			return -1;
+		pem[n++] = f->data + 5;
+	}
+	if (n == 0)
+		return -1;
+	return tls_verify_chain_pem(pem, n, h->hostname, h->ca_file, why, whylen) < 0 ? 0 : -1;
+}
+
 /* A message a person can act on: host and problem, never credentials (our
  * URLs carry none, and curl's own messages do not quote the password). */
 static void describe(struct http *h, CURLcode rc, const struct transfer *t, char *err, size_t errlen)
 {
 	const char *why = h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc);
+	char reason[512];
 
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
@@ -266,6 +302,12 @@ static void describe(struct http *h, CURLcode rc, const struct transfer *t, char
 		snprintf(err, errlen, "%s: timed out (limit %ld s)", h->host, h->timeout);
 		break;
 	case CURLE_PEER_FAILED_VERIFICATION:
+		if (certificate_problem(h, reason, sizeof reason) == 0) {
+			snprintf(err, errlen, "%s: %s; nothing was sent", h->host, reason);
+			break;
+		}
+		snprintf(err, errlen, "%s: certificate problem: %s", h->host, why);
+		break;
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_ISSUER_ERROR:

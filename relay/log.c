@@ -3,19 +3,35 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *log_prog = "relay";
 static int log_syslog;
 static enum log_level log_max = LOG_LVL_INFO;
+static int log_journal;   /* stderr is the journal: "<N>" prefixes, no time stamps */
+
+/* JOURNAL_STREAM is "DEVICE:INODE" of the stream systemd connected. */
+static int stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat sb;
+	if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(2, &sb) < 0)
+		return 0;
+	return (unsigned long long)sb.st_dev == dev && (unsigned long long)sb.st_ino == ino;
+}
 
 void log_init(const char *progname, int use_syslog, enum log_level level)
 {
 	log_prog = progname;
 	log_syslog = use_syslog;
 	log_max = level;
+	log_journal = !use_syslog && stderr_is_journal();
 	if (use_syslog)
 		openlog(progname, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
@@ -53,6 +69,10 @@ static void __attribute__((format(printf, 2, 0))) log_vwrite(enum log_level lvl,
 		syslog(prio[lvl], "%s", line);
 		return;
 	}
+	if (log_journal) {
+		fprintf(stderr, "<%d>%s: %s\n", prio[lvl], tag[lvl], line);
+		return;
+	}
 	char stamp[32];
 	time_t now = time(NULL);
 	struct tm tm;
@@ -74,3 +94,17 @@ LOG_FN(log_error, LOG_LVL_ERROR)
 LOG_FN(log_warn, LOG_LVL_WARN)
 LOG_FN(log_info, LOG_LVL_INFO)
 LOG_FN(log_debug, LOG_LVL_DEBUG)
+
+void log_progress(const char *what, size_t done, size_t total)
+{
+	static struct timespec last;
+	struct timespec now;
+	if (!total || !isatty(2))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long ms = (now.tv_sec - last.tv_sec) * 1000 + (now.tv_nsec - last.tv_nsec) / 1000000;
+	if (done < total && ms < 200)
+		return;
+	last = now;
+	fprintf(stderr, "\r%s %zu/%zu (%zu%%)%s", what, done, total, done * 100 / total, done >= total ? "\n" : "");
+}

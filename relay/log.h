@@ -6,8 +6,13 @@
 #ifndef RELAY_LOG_H
 #define RELAY_LOG_H
 
+#include <stddef.h>
+
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
+/* use_syslog: to syslog (facility mail) instead of stderr. On stderr under
+ * systemd (JOURNAL_STREAM names our stderr) each line carries its priority
+ * as "<N>" so the journal keeps the levels. */
 void log_init(const char *progname, int use_syslog, enum log_level level);
 void log_set_level(enum log_level level);
 int log_parse_level(const char *s, enum log_level *out);   /* 0 or -1 */
@@ -16,5 +21,10 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* "what done/total (P%)" on one rewritten line of a terminal's stderr, at
+ * most a few times a second, ended when done == total; nothing when stderr is
+ * not a terminal. For long work: a backlog, a purge. */
+void log_progress(const char *what, size_t done, size_t total);
 
 #endif

@@ -113,6 +113,7 @@ int mailbox_poll(struct relay *r, struct imap *im, char *err, size_t errlen)
 		/* Only now, with the messages safe on disk, tell the server. */
 		if (imap_mark_seen(im, uids + i, k, err, errlen) < 0)
 			log_warn("mailbox: could not mark messages seen (%s); they are stored and will not be taken twice", err);
+		log_progress("mailbox: messages", i + k, n);
 		if (handled > 200 && (i / FETCH_BATCH) % 10 == 9)
 			log_info("mailbox %s: %d of %zu handled", r->cfg->imap_mailbox, handled, n);
 	}

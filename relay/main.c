@@ -2,6 +2,8 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,12 +20,14 @@
 #include "mailbox.h"
 #include "outbox.h"
 #include "phone.h"
+#include "process.h"
 #include "reference.h"
 #include "relay.h"
 #include "sms.h"
 #include "smsbox.h"
 #include "smtp.h"
 #include "template.h"
+#include "tools.h"
 #include "triage.h"
 #include "util.h"
 
@@ -38,20 +42,28 @@ static volatile sig_atomic_t reloading;
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: relay [-c FILE] [-v] COMMAND [ARGS]\n"
+	        "usage: relay [-c FILE] [-v | -q] [--json] COMMAND [ARGS]\n"
 	        "\n"
 	        "The relay between young people and the service's advisers.\n"
 	        "\n"
 	        "commands:\n"
-	        "  run        the daemon: poll, process, send, repeat (SIGTERM stops, SIGHUP reloads)\n"
-	        "  poll       one complete cycle: fetch everything new, process it, flush the outbox\n"
-	        "  check      validate configuration and templates, log in to every server\n"
-	        "  list       conversations: reference, channel, state, last activity\n"
-	        "  show REF   one conversation's transcript and deliveries\n"
+	        "  run                         the daemon: poll, process, send, repeat (SIGTERM stops, SIGHUP reloads)\n"
+	        "  poll                        one complete cycle: fetch everything new, process it, flush the outbox\n"
+	        "  check                       configuration, templates, hours, files, and a login to every server\n"
+	        "  list [--open | --urgent]    conversations: reference, state, channel, contact, activity\n"
+	        "  show REF                    one conversation's transcript, notes and deliveries\n"
+	        "  close REF                   close a conversation\n"
+	        "  reopen REF                  reopen a closed conversation\n"
+	        "  send REF                    send the young person a message read from standard input\n"
+	        "  stats [--since YYYY-MM-DD]  messages per channel, in and out of hours, urgent, reply times\n"
+	        "  export REF                  a conversation's transcript for a safeguarding referral\n"
+	        "  purge [--dry-run]           remove text kept longer than retention_days after closing\n"
 	        "\n"
 	        "options:\n"
-	        "  -c FILE    configuration file (default %s)\n"
+	        "  -c FILE    configuration file (default %s, or $RELAY_CONFIG)\n"
 	        "  -v         log debug detail\n"
+	        "  -q         log warnings and errors only\n"
+	        "  --json     machine-readable output (list, show, stats, export, close, reopen, send, purge)\n"
 	        "  -h         this help\n"
 	        "\n"
 	        "exit status: 0 success, 1 failure, 2 usage error, 3 configuration error\n",
@@ -86,7 +98,24 @@ static void set_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
-/* Loads configuration and secrets, and puts the process in the service's zone. */
+static int verbosity;   /* -q: -1, -v: 1 */
+static int stays_root;  /* [service] user = root, started as root */
+
+/* The log's destination and level: the configuration's, unless -v or -q. */
+static void set_logging(const struct config *c)
+{
+	enum log_level lvl = LOG_LVL_INFO;
+	if (c)
+		(void)log_parse_level(c->log_level, &lvl);
+	if (verbosity > 0)
+		lvl = LOG_LVL_DEBUG;
+	else if (verbosity < 0)
+		lvl = LOG_LVL_WARN;
+	log_init("relay", c && c->log && !strcmp(c->log, "syslog"), lvl);
+}
+
+/* Loads configuration (and secrets, read while still root), drops root to
+ * [service] user, and puts the process in the service's zone. */
 static int load(const char *path, struct config **out, int secrets)
 {
 	char err[1024];
@@ -96,16 +125,22 @@ static int load(const char *path, struct config **out, int secrets)
 	}
 	if (secrets && config_load_secrets(*out, err, sizeof err) < 0) {
 		fprintf(stderr, "relay: %s\n", err);
-		config_free(*out);
-		*out = NULL;
-		return -1;
+		goto fail;
 	}
+	int dropped = process_drop_root((*out)->user, err, sizeof err);
+	if (dropped < 0) {
+		fprintf(stderr, "relay: %s\n", err);
+		goto fail;
+	}
+	stays_root = dropped == 1;
 	setenv("TZ", (*out)->timezone, 1);
 	tzset();
-	enum log_level lvl;
-	if (log_parse_level((*out)->log_level, &lvl) == 0)
-		log_set_level(lvl);
+	set_logging(*out);
 	return 0;
+fail:
+	config_free(*out);
+	*out = NULL;
+	return -1;
 }
 
 static int open_db(struct config *c, struct db **db)
@@ -222,11 +257,13 @@ static int cmd_run(const char *path, struct config **cp, struct db **dbp)
 {
 	struct imap *im = NULL;
 	struct sms_gateway *sms = open_sms(*cp);
-	long long last_texts = 0;
+	long long last_texts = 0, last_purge = 0;
 	int failures = 0;
 
 	log_info("relay started: %s, polling every %ds%s", (*cp)->name, (*cp)->poll_interval,
 	         (*cp)->imap_idle ? ", IDLE when offered" : "");
+	if (stays_root)
+		log_warn("running as root because [service] user = root: a service should run as its own user");
 	while (!stopping) {
 		if (reloading) {
 			struct config *fresh = NULL;
@@ -261,6 +298,12 @@ static int cmd_run(const char *path, struct config **cp, struct db **dbp)
 		if (texts)
 			last_texts = r.now;
 		int rc = cycle(&r, &im, texts);
+		if (!stopping && r.now - last_purge >= 86400) {
+			/* Retention, once a day: text kept past retention_days after closing goes. */
+			struct tools t = { &r, 0, "relay" };
+			last_purge = r.now;
+			(void)tools_purge(&t, 0, "retention", 1);
+		}
 		failures = rc < 0 ? failures + 1 : 0;
 		if (stopping)
 			break;
@@ -312,6 +355,34 @@ static void template_report(void *arg, const char *name, const char *problem)
 	report(arg, problem == NULL, what, problem);
 }
 
+/* The configuration must not be writable by others; the database and its
+ * directory must be private. */
+static void files_report(struct check_state *st, const char *conf, const char *database)
+{
+	struct stat sb;
+	char line[600], *dir = xstrdup(database), *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	else
+		strcpy(dir, ".");
+	if (stat(conf, &sb) == 0 && (sb.st_mode & 022)) {
+		snprintf(line, sizeof line, "%s is writable by group or others: chmod go-w %s", conf, conf);
+		report(st, 0, "files", line);
+	} else if (stat(dir, &sb) == 0 && (sb.st_mode & 077)) {
+		snprintf(line, sizeof line, "the database directory %s is open to group or others (mode %04o): chmod 0700 %s",
+		         dir, (unsigned)(sb.st_mode & 07777), dir);
+		report(st, 0, "files", line);
+	} else if (stat(database, &sb) == 0 && (sb.st_mode & 077)) {
+		snprintf(line, sizeof line, "%s is open to group or others (mode %04o): chmod 0600 %s", database,
+		         (unsigned)(sb.st_mode & 07777), database);
+		report(st, 0, "files", line);
+	} else {
+		snprintf(line, sizeof line, "%s not writable by others; %s private", conf, dir);
+		report(st, 1, "files", line);
+	}
+	free(dir);
+}
+
 static int cmd_check(const char *path)
 {
 	struct check_state st = { 0 };
@@ -331,6 +402,21 @@ static int cmd_check(const char *path)
 		return EXIT_FAILED;
 	}
 	report(&st, 1, "secret files", "present and private (mode 0600 or stricter)");
+	{
+		/* From here on, check as the user the daemon will be. */
+		int was_root = geteuid() == 0;
+		int dropped = process_drop_root(c->user, err, sizeof err);
+		struct passwd *pw = getpwuid(geteuid());
+		if (dropped < 0)
+			report(&st, 0, "user", err);
+		else if (dropped == 1)
+			report(&st, 1, "user", "root ([service] user = root: a service should run as its own user)");
+		else {
+			snprintf(what, sizeof what, "%s%s", pw ? pw->pw_name : "?", was_root ? " (root dropped)" : "");
+			report(&st, 1, "user", what);
+		}
+		files_report(&st, path, c->database);
+	}
 	template_check_all(c->templates, template_report, &st);
 	{
 		char *week = hours_describe(&c->hours), *next = hours_next_open_text(&c->hours, relay_clock());
@@ -361,7 +447,11 @@ static int cmd_check(const char *path)
 	struct imap *im = NULL;
 	snprintf(what, sizeof what, "imap %s:%d (%s)", c->imap_host, c->imap_port, net_security_name(c->imap_security));
 	if (mailbox_open(&r, &im, err, sizeof err) < 0) {
-		report(&st, 0, what, err);
+		/* the line already names the server: drop the error's own "imap HOST:PORT: " */
+		const char *why = err, *colon = strstr(err, ": ");
+		if (!strncmp(err, "imap ", 5) && colon)
+			why = colon + 2;
+		report(&st, 0, what, why);
 	} else {
 		char detail[256];
 		snprintf(detail, sizeof detail, "logged in, mailbox %s selected%s", c->imap_mailbox,
@@ -410,101 +500,51 @@ static int cmd_check(const char *path)
 	return st.failed ? EXIT_FAILED : EXIT_OK;
 }
 
-/* ---- list and show ---------------------------------------------------------- */
-
-static void when(long long t, char *out, size_t n)
+/* Reads "YYYY-MM-DD" as local midnight in the service's zone. */
+static int parse_date(const char *text, long long *out)
 {
-	time_t tt = (time_t)t;
 	struct tm tm;
-	localtime_r(&tt, &tm);
-	strftime(out, n, "%Y-%m-%d %H:%M", &tm);
+	memset(&tm, 0, sizeof tm);
+	const char *end = strptime(text, "%Y-%m-%d", &tm);
+	if (!end || *end)
+		return -1;
+	tm.tm_isdst = -1;
+	time_t t = mktime(&tm);
+	if (t == (time_t)-1)
+		return -1;
+	*out = (long long)t;
+	return 0;
 }
 
-static void list_one(void *arg, const struct conversation *c, int messages)
-{
-	char at[32];
-	(void)arg;
-	when(c->last_activity, at, sizeof at);
-	printf("%-12s %-7s %-7s %-17s %5d\n", c->ref, c->channel, c->state, at, messages);
-}
-
-static int cmd_list(struct db *db)
-{
-	printf("%-12s %-7s %-7s %-17s %5s\n", "REFERENCE", "CHANNEL", "STATE", "LAST ACTIVITY", "MSGS");
-	return db_list_conversations(db, list_one, NULL) < 0 ? EXIT_FAILED : EXIT_OK;
-}
-
-static void show_message(void *arg, const struct message_row *m)
-{
-	char at[32];
-	(void)arg;
-	when(m->at, at, sizeof at);
-	const char *who = !strcmp(m->kind, "inbound")     ? "young person"
-	                  : !strcmp(m->kind, "reply")     ? "adviser reply, sent"
-	                  : !strcmp(m->kind, "held")      ? "HELD, not relayed"
-	                  : !strcmp(m->kind, "automatic") ? "automatic mail, not answered"
-	                  : !strcmp(m->kind, "note")      ? "NOTE (advisers only)"
-	                  : !strcmp(m->kind, "command")   ? "command"
-	                                                  : m->kind;
-	printf("\n--- %s  %s (%s)%s%s\n", at, who, m->channel, m->author ? "  by " : "", m->author ? m->author : "");
-	if (m->detail)
-		printf("    note: %s\n", m->detail);
-	if (m->subject)
-		printf("    subject: %s\n", m->subject);
-	if (m->attachments)
-		printf("    attachments (not forwarded):\n      %s", m->attachments);
-	printf("%s%s", m->body ? m->body : "", m->body && m->body[0] && m->body[strlen(m->body) - 1] != '\n' ? "\n" : "");
-}
-
-static void show_delivery(void *arg, const struct outbox_row *o)
-{
-	char at[32];
-	(void)arg;
-	when(o->created_at, at, sizeof at);
-	char what[96] = "";
-	if (!strcmp(o->channel, "sms"))
-		snprintf(what, sizeof what, "text, %d part%s%s%s", o->parts, o->parts == 1 ? "" : "s",
-		         o->delivery ? ", delivery: " : "", o->delivery ? o->delivery : "");
-	else if (!strcmp(o->state, "sent"))
-		snprintf(what, sizeof what, "accepted by the mail server");
-	printf("  %s  %-9s %-7s %s (attempts %d)%s%s\n", at, o->kind, o->state, what, o->attempts,
-	       o->last_error ? ": " : "", o->last_error ? o->last_error : "");
-}
-
-static int cmd_show(struct config *cfg, struct db *db, const char *ref)
-{
-	struct conversation c;
-	char at[32];
-	int rc = db_conversation_by_ref(db, ref, &c);
-	if (rc != 0) {
-		fprintf(stderr, "relay: no conversation %s\n", ref);
-		return EXIT_FAILED;
-	}
-	char *masked = !strcmp(c.channel, "sms") ? phone_mask(c.contact) : mask_email(c.contact);
-	when(c.created_at, at, sizeof at);
-	printf("Conversation %s\n  channel:  %s\n  contact:  %s\n  state:    %s%s\n  started:  %s\n", c.ref, c.channel,
-	       masked, c.state, c.urgent ? " (URGENT)" : "", at);
-	(void)cfg;
-	free(masked);
-	db_transcript(db, c.id, show_message, NULL);
-	printf("\nDeliveries:\n");
-	db_outbox_for(db, c.id, show_delivery, NULL);
-	conversation_free(&c);
-	return EXIT_OK;
-}
+/* The commands and what they take. */
+static const struct command_spec {
+	const char *name;
+	int ref;          /* takes a conversation reference */
+	int secrets;      /* needs passwords and the signing key (talks to servers) */
+	int sms;          /* opens the SMS gateway */
+	const char *flags;   /* the options it accepts, space-separated */
+} commands[] = {
+	{ "run", 0, 1, 1, "" },          { "poll", 0, 1, 1, "" },      { "list", 0, 0, 0, "--open --urgent" },
+	{ "show", 1, 0, 0, "" },         { "close", 1, 0, 0, "" },     { "reopen", 1, 0, 0, "" },
+	{ "send", 1, 1, 1, "" },         { "stats", 0, 0, 0, "--since" }, { "export", 1, 0, 0, "" },
+	{ "purge", 0, 0, 0, "--dry-run" },
+};
 
 int main(int argc, char **argv)
 {
 	const char *path = getenv("RELAY_CONFIG") ? getenv("RELAY_CONFIG") : DEFAULT_CONFIG;
-	int verbose = 0, opt;
+	int json = 0, opt;
 	static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
 	                                          { "config", required_argument, NULL, 'c' },
+	                                          { "json", no_argument, NULL, 'j' },
 	                                          { NULL, 0, NULL, 0 } };
 
-	while ((opt = getopt_long(argc, argv, "+c:vh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+c:vqh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': path = optarg; break;
-		case 'v': verbose = 1; break;
+		case 'v': verbosity = 1; break;
+		case 'q': verbosity = -1; break;
+		case 'j': json = 1; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
@@ -514,8 +554,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	const char *cmd = argv[optind];
-	int nargs = argc - optind - 1;
-	log_init("relay", 0, verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	set_logging(NULL);
 	set_signals();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	atexit(curl_global_cleanup);
@@ -525,39 +564,94 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (!strcmp(cmd, "check"))
-		return nargs ? (usage(stderr), EXIT_USAGE) : cmd_check(path);
+		return argc - optind > 1 ? (usage(stderr), EXIT_USAGE) : cmd_check(path);
 
-	int needs_ref = !strcmp(cmd, "show");
-	if (strcmp(cmd, "run") && strcmp(cmd, "poll") && strcmp(cmd, "list") && !needs_ref) {
+	const struct command_spec *spec = NULL;
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!strcmp(cmd, commands[i].name))
+			spec = &commands[i];
+	if (!spec) {
 		fprintf(stderr, "relay: unknown command '%s' (try relay --help)\n", cmd);
 		return EXIT_USAGE;
 	}
-	if (nargs != needs_ref) {
-		fprintf(stderr, "relay: %s takes %s\n", cmd, needs_ref ? "one reference, e.g. relay show RUS-7K3F2" : "no arguments");
-		return EXIT_USAGE;
+	/* The command's own arguments: its options, then a reference if it takes one. */
+	const char *ref = NULL, *since_text = NULL;
+	int open_only = 0, urgent_only = 0, dry_run = 0;
+	for (int i = optind + 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] == '-' && a[1] == '-' && strstr(spec->flags, a) && strlen(a) > 2) {
+			if (!strcmp(a, "--open"))
+				open_only = 1;
+			else if (!strcmp(a, "--urgent"))
+				urgent_only = 1;
+			else if (!strcmp(a, "--dry-run"))
+				dry_run = 1;
+			else if (!strcmp(a, "--since") && i + 1 < argc)
+				since_text = argv[++i];
+			else
+				goto bad_args;
+		} else if (!strncmp(a, "--since=", 8) && strstr(spec->flags, "--since")) {
+			since_text = a + 8;
+		} else if (!strcmp(a, "--json")) {
+			json = 1;
+		} else if (spec->ref && !ref && a[0] != '-') {
+			ref = a;
+		} else {
+			goto bad_args;
+		}
 	}
+	if ((spec->ref && !ref) || (open_only && urgent_only))
+		goto bad_args;
 
 	struct config *c = NULL;
 	struct db *db = NULL;
-	int network = !strcmp(cmd, "run") || !strcmp(cmd, "poll");
-	if (load(path, &c, network) < 0)
+	if (load(path, &c, spec->secrets) < 0)
 		return EXIT_CONFIG;
-	if (verbose)
-		log_set_level(LOG_LVL_DEBUG);
+	long long since = 0;
+	if (since_text && parse_date(since_text, &since) < 0) {
+		fprintf(stderr, "relay: --since %s: expected a date as YYYY-MM-DD\n", since_text);
+		config_free(c);
+		return EXIT_USAGE;
+	}
 	if (open_db(c, &db) < 0) {
 		config_free(c);
 		return EXIT_FAILED;
 	}
 	int rc;
+	char *who = process_operator();
+	struct relay r = { c, db, relay_clock(), &stopping, NULL };
+	struct tools t = { &r, json, who };
 	if (!strcmp(cmd, "run"))
 		rc = cmd_run(path, &c, &db);
 	else if (!strcmp(cmd, "poll"))
 		rc = cmd_poll(c, db);
 	else if (!strcmp(cmd, "list"))
-		rc = cmd_list(db);
+		rc = tools_list(&t, open_only ? DB_LIST_OPEN : urgent_only ? DB_LIST_URGENT : DB_LIST_ALL);
+	else if (!strcmp(cmd, "show"))
+		rc = tools_show(&t, ref);
+	else if (!strcmp(cmd, "export"))
+		rc = tools_export(&t, ref);
+	else if (!strcmp(cmd, "close") || !strcmp(cmd, "reopen"))
+		rc = tools_set_state(&t, ref, !strcmp(cmd, "reopen"));
+	else if (!strcmp(cmd, "send")) {
+		r.sms = open_sms(c);
+		rc = tools_send(&t, ref, stdin);
+		sms_close(r.sms);
+	} else if (!strcmp(cmd, "stats"))
+		rc = tools_stats(&t, since);
 	else
-		rc = cmd_show(c, db, argv[optind + 1]);
+		rc = tools_purge(&t, dry_run, who, 0);
+	free(who);
 	db_close(db);
 	config_free(c);
 	return rc;
+
+bad_args:
+	if (spec->ref && !ref) {
+		fprintf(stderr, "relay: %s takes one reference, e.g. relay %s RUS-7K3F2\n", cmd, cmd);
+		return EXIT_USAGE;
+	}
+	fprintf(stderr, "relay: usage: relay %s%s%s%s (try relay --help)\n", cmd, spec->ref ? " REF" : "",
+	        spec->flags[0] ? " " : "", spec->flags);
+	return EXIT_USAGE;
 }

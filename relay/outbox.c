@@ -180,13 +180,15 @@ struct batch {
 
 /* Commits one accepted message at once, while the session goes on: a crash
  * after the server's acceptance duplicates at most this message (with the same
- * Message-ID), never the whole batch. */
+ * Message-ID), never the whole batch. The commit does not wait for the disk
+ * (a power cut could at worst send some again); a wait per message was half
+ * of a backlog's drain. */
 static void sent_now(void *arg, size_t i, struct smtp_outgoing *msg)
 {
 	struct batch *b = arg;
 	if (b->dberr)
 		return;
-	if (db_begin(b->r->db) < 0 || record(b->r, &b->rows[i], msg) < 0 || db_commit(b->r->db) < 0) {
+	if (db_begin_lazy(b->r->db) < 0 || record(b->r, &b->rows[i], msg) < 0 || db_commit(b->r->db) < 0) {
 		db_rollback(b->r->db);
 		b->dberr = 1;
 		return;
@@ -213,6 +215,19 @@ static int send_emails(struct relay *r, struct outbox_row *rows, size_t n, char 
 		msgs[i].len = rows[i].len;
 	}
 	int rc = smtp_send_each(&ss, msgs, n, sent_now, &b, err, errlen);
+	if (rc < 0 && !b.dberr) {
+		/* No session: the rows keep their attempts and schedule, and say why
+		 * they wait, for relay show. */
+		if (db_begin(r->db) < 0)
+			b.dberr = 1;
+		for (size_t i = 0; !b.dberr && i < n; i++)
+			if (!b.recorded[i] && db_outbox_set_error(r->db, rows[i].id, err) < 0)
+				b.dberr = 1;
+		if (b.dberr || db_commit(r->db) < 0) {
+			db_rollback(r->db);
+			b.dberr = 1;
+		}
+	}
 	if (rc == 0 && !b.dberr) {
 		/* The rest (refused, deferred) in one transaction. */
 		if (db_begin(r->db) < 0)

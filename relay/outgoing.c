@@ -193,6 +193,17 @@ static void attachment_lines(const struct mail *m, struct buf *out)
 	buf_adds(out, "\n");
 }
 
+char *outgoing_contact(const struct config *cfg, const struct conversation *c)
+{
+	if (!c->contact || !c->contact[0])
+		return xstrdup("(removed after the retention period)");
+	if (cfg->show_contact && !strcmp(cfg->show_contact, "none"))
+		return xstrdup(!strcmp(c->channel, "sms") ? "(a mobile number, not shown)" : "(an email address, not shown)");
+	if (cfg->show_contact && !strcmp(cfg->show_contact, "full"))
+		return xstrdup(c->contact);
+	return !strcmp(c->channel, "sms") ? phone_mask(c->contact) : mask_email(c->contact);
+}
+
 int outgoing_forward(struct relay *r, struct conversation *c, const char *subject_in, const char *text,
                      const struct mail *m, long long message_row, const char *remarks, int urgent)
 {
@@ -200,7 +211,7 @@ int outgoing_forward(struct relay *r, struct conversation *c, const char *subjec
 	struct buf att;
 	struct adviser_thread at;
 	char *subject = NULL, *body = NULL, *tsubject = NULL;
-	char *masked = !strcmp(c->channel, "sms") ? phone_mask(c->contact) : mask_email(c->contact);
+	char *masked = outgoing_contact(r->cfg, c);
 	char *reply_to = tag_address(r->cfg->from_address, c->ref, r->cfg->secret, r->cfg->secret_len);
 	int rc = -1;
 
@@ -383,7 +394,8 @@ static int receipt(struct relay *r, struct conversation *c, const char *adviser,
 		const char **rcpt = xcalloc(n + 1, sizeof *rcpt);
 		for (size_t i = 0; i < n; i++)
 			rcpt[i] = r->cfg->forward_to.items[i];
-		if (!address_list_has(&r->cfg->forward_to, adviser))
+		/* the adviser who wrote it hears too; an operator at the server (no address) does not need to */
+		if (strchr(adviser, '@') && !address_list_has(&r->cfg->forward_to, adviser))
 			rcpt[n++] = adviser;
 		rc = queue_email(r, c, "receipt", rcpt, n, reply_to, ts, at.n ? &at.th : NULL, 1, rbody, message_row, 0);
 		free(rcpt);

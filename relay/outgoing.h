@@ -23,6 +23,8 @@ int outgoing_autoreply(struct relay *r, struct conversation *c, const char *tmpl
 /* An adviser's cleaned answer to the young person (by the conversation's
  * channel), and the receipt that tells the advisers exactly what was sent and,
  * for a text, in how many parts. Check a text first with outgoing_text_fits(). */
+/* adviser: the adviser's address, or who typed it at the server ("operator
+ * alice", no '@'), when the receipt goes to forward_to only. */
 int outgoing_reply(struct relay *r, struct conversation *c, const char *adviser, const char *text,
                    long long message_row);
 
@@ -34,6 +36,10 @@ int outgoing_text_fits(struct relay *r, struct conversation *c, const char *text
 /* A text to the young person from a template in templates/sms/ (auto-reply,
  * STOP/START confirmation, HELP). kind names the outbox row ("autoreply"). */
 int outgoing_text_template(struct relay *r, struct conversation *c, const char *kind, const char *tmpl);
+
+/* What advisers see of the conversation's contact, by [service] show_contact:
+ * masked ("+44 7*** ***123"), full, or none; owned. */
+char *outgoing_contact(const struct config *cfg, const struct conversation *c);
 
 /* Tells the advisers that a reply was held (not relayed); c may be NULL when
  * no conversation could be told. */

@@ -208,3 +208,50 @@ out:
 	conversation_free(&c);
 	return rc;
 }
+
+int replies_from_console(struct relay *r, struct conversation *c, const char *who, const char *typed, char *err,
+                         size_t errlen)
+{
+	/* The same cleaning as an emailed reply: valid UTF-8, no control
+	 * characters, no quoted history or signature. */
+	char *valid = utf8_sanitize(typed, strlen(typed));
+	for (char *p = valid; *p; p++)
+		if ((unsigned char)*p < 0x20 && *p != '\n' && *p != '\t')
+			*p = ' ';
+	char *text = clean_reply(valid);
+	char *sent_text = NULL;
+	long long row = 0;
+	int rc = -1;
+	free(valid);
+
+	if (str_is_blank(text)) {
+		snprintf(err, errlen, "nothing to send (the text is empty after removing quotes and signature)");
+		rc = 1;
+		goto out;
+	}
+	if (!strcmp(c->channel, "sms")) {
+		int parts = 0, fits = outgoing_text_fits(r, c, text, &sent_text, &parts);
+		if (fits < 0)
+			goto out;
+		if (!fits) {
+			snprintf(err, errlen, "it would need %d text message parts and the most one reply may take is %d "
+			         "([sms] max_parts); nothing was sent: write a shorter message", parts, r->cfg->sms_max_parts);
+			rc = 1;
+			goto out;
+		}
+	}
+	struct message_row mr = { .conversation_id = c->id, .kind = "reply", .channel = c->channel, .at = r->now,
+	                          .author = who, .body = sent_text ? sent_text : text };
+	if (db_message_add(r->db, &mr, &row) < 0 || outgoing_reply(r, c, who, text, row) < 0)
+		goto out;
+	c->last_adviser_reply_at = r->now;
+	c->last_activity = r->now;
+	if (db_conversation_update(r->db, c) < 0)
+		goto out;
+	log_info("%s: message typed at the server queued for the young person", c->ref);
+	rc = 0;
+out:
+	free(sent_text);
+	free(text);
+	return rc;
+}

@@ -16,4 +16,12 @@
 int replies_receive(struct relay *r, const struct mail *m, const struct threading *t, enum sender_role role,
                     const char *raw, size_t len, long long *row);
 
+/* A message to the young person typed at the server (`relay send`) by who
+ * ("operator alice"): cleaned and limited like an adviser's emailed reply,
+ * recorded, queued by the conversation's channel, receipt to the advisers.
+ * In the caller's transaction. 0 queued, 1 refused (err says why, nothing
+ * stored), -1 on a database error. */
+int replies_from_console(struct relay *r, struct conversation *c, const char *who, const char *typed, char *err,
+                         size_t errlen);
+
 #endif

@@ -15,6 +15,12 @@
  *   that verifies the chain (ca_file or the system store) and the configured
  *   host name during the handshake; its own name check, which cannot match
  *   an IP address, is answered by our event callback with our own check.
+ *   (Its checks run after the handshake and refuse only because the event
+ *   callback leaves *ok at 0; its name check reads DNS names and the CN of
+ *   the host given to smtp_set_server, never IP addresses; it sends no SNI.)
+ * - OpenSSL's reasons ("self-signed certificate", "hostname mismatch") are
+ *   not the words used for IMAP and HTTPS: the refused chain goes through
+ *   tls_verify_chain() for the message, so all three say the same.
  * - A refused AUTH (or a server offering none) does not stop it: it carries
  *   on to MAIL FROM unauthenticated. Our protocol monitor sees every command
  *   before it is written; with credentials configured, a MAIL FROM before a
@@ -47,11 +53,13 @@
 #include <libesmtp.h>
 
 #include "log.h"
+#include "tlsverify.h"
 #include "util.h"
 
 #define DEFAULT_TIMEOUT 60
 #define MAX_LINE 998
 #define MAX_ADDRESS 254
+#define MAX_CHAIN 16
 
 /* --- pure helpers ---------------------------------------------------------- */
 
@@ -283,6 +291,9 @@ struct watch {
 	int tls_ok;             /* STARTTLS done, certificate and name verified */
 	int no_starttls;        /* STARTTLS needed but not offered */
 	long verify_error;      /* X509_V_ERR_* seen in the handshake; 0 none */
+	unsigned char *chain[MAX_CHAIN];  /* owned: DER of the refused chain, leaf first */
+	size_t chainlen[MAX_CHAIN];
+	size_t nchain;
 	int wrong_name;         /* certificate not issued for host */
 	int weak_cipher;
 	int client_cert;        /* libESMTP found an unusable client cert under $HOME */
@@ -530,18 +541,52 @@ static void event_cb(smtp_session_t session, int event, void *arg, ...)
 	va_end(ap);
 }
 
-/* Remembers the first verification error of the handshake for the message. */
+static void keep_cert(struct watch *w, X509 *x)
+{
+	unsigned char *p;
+	int n;
+
+	if (x == NULL || w->nchain == MAX_CHAIN || (n = i2d_X509(x, NULL)) <= 0)
+		return;
+	w->chain[w->nchain] = xmalloc((size_t)n);
+	p = w->chain[w->nchain];
+	if (i2d_X509(x, &p) != n) {
+		free(w->chain[w->nchain]);
+		return;
+	}
+	w->chainlen[w->nchain++] = (size_t)n;
+}
+
+static void forget_chain(struct watch *w)
+{
+	for (size_t i = 0; i < w->nchain; i++)
+		free(w->chain[i]);
+	w->nchain = 0;
+}
+
+/* Remembers the first verification error of the handshake, and the chain
+ * the server sent, for the message (see session_failure). */
 static int verify_cb(int preverify_ok, X509_STORE_CTX *xs)
 {
+	STACK_OF(X509) *sent;
+	X509 *leaf;
 	SSL *ssl;
 	struct watch *w;
+	int i;
 
 	if (preverify_ok)
 		return 1;
 	ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
 	w = ssl ? SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)) : NULL;
-	if (w != NULL && w->verify_error == 0)
+	if (w != NULL && w->verify_error == 0) {
 		w->verify_error = X509_STORE_CTX_get_error(xs);
+		leaf = X509_STORE_CTX_get0_cert(xs);
+		sent = X509_STORE_CTX_get0_untrusted(xs);
+		keep_cert(w, leaf);
+		for (i = 0; sent != NULL && i < sk_X509_num(sent); i++)
+			if (leaf == NULL || X509_cmp(sk_X509_value(sent, i), leaf) != 0)
+				keep_cert(w, sk_X509_value(sent, i));
+	}
 	return 0;
 }
 
@@ -763,13 +808,18 @@ static const char *data_cb(void **ctx, int *len, void *arg)
 static void session_failure(const struct watch *w, char *err, size_t errlen)
 {
 	const char *host = w->s->host;
-	char reply[200], lib[128];
+	char reply[200], lib[128], why[512];
 	int e = smtp_errno();
 
 	if (smtp_strerror(e, lib, sizeof lib) == NULL)
 		snprintf(lib, sizeof lib, "error %d", e);
 	if (!w->connected) {
 		snprintf(err, errlen, "cannot connect to SMTP host %s port %d: %s", host, w->port, lib);
+	} else if (w->verify_error != 0 && w->nchain > 0 &&
+	           tls_verify_chain((const unsigned char *const *)w->chain, w->chainlen, w->nchain, host,
+	                            w->s->ca_file, why, sizeof why) < 0) {
+		/* OpenSSL refused it; GnuTLS says why in the words used for IMAP. */
+		snprintf(err, errlen, "SMTP host %s port %d: %s; nothing was sent", host, w->port, why);
 	} else if (w->verify_error != 0) {
 		snprintf(err, errlen, "the TLS certificate of SMTP host %s was not accepted: %s "
 		         "(trusting %s); nothing was sent", host,
@@ -931,6 +981,7 @@ fail:
 	if (auth != NULL)
 		auth_destroy_context(auth);
 	SSL_CTX_free(ctx);
+	forget_chain(w);
 	ERR_clear_error();   /* libESMTP leaves OpenSSL's error queue as it was */
 	return rc;
 }

@@ -287,3 +287,34 @@ fail:
 		gnutls_x509_crt_deinit(chain[i]);
 	return ret;
 }
+
+int tls_verify_chain_pem(const char *const *pem, size_t n, const char *host, const char *ca_file,
+			 char *err, size_t errlen)
+{
+	gnutls_datum_t der[MAX_CHAIN];
+	const unsigned char *ders[MAX_CHAIN];
+	size_t lens[MAX_CHAIN], i, ndone = 0;
+	int r, ret = -1;
+
+	if (n > MAX_CHAIN) {
+		snprintf(err, errlen, "server sent %zu certificates, more than %d", n, MAX_CHAIN);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		gnutls_datum_t in = { (unsigned char *)pem[i], pem[i] ? (unsigned)strlen(pem[i]) : 0 };
+
+		r = gnutls_pem_base64_decode2("CERTIFICATE", &in, &der[i]);
+		if (r < 0) {
+			snprintf(err, errlen, "server certificate %zu unreadable: %s", i + 1, gnutls_strerror(r));
+			goto fail;
+		}
+		ndone++;
+		ders[i] = der[i].data;
+		lens[i] = der[i].size;
+	}
+	ret = tls_verify_chain(ders, lens, n, host, ca_file, err, errlen);
+fail:
+	for (i = 0; i < ndone; i++)
+		gnutls_free(der[i].data);
+	return ret;
+}

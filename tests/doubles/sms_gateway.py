@@ -186,6 +186,7 @@ class Gateway:
         self.sent = []           # what the relay sent, oldest first
         self.requests = []       # Request tuples, oldest first
         self.acks = []           # Esendex (action, id): ("read"|"unread"|"delete", id)
+        self.tls_refused = 0     # TLS connections closed before any request (certificate refused)
 
     # -- life cycle ---------------------------------------------------------
 
@@ -367,14 +368,21 @@ class _Handler(BaseHTTPRequestHandler):
             sys.stderr.write("%s %s\n" % (self.server.gateway.provider, fmt % args))
 
     def handle(self):
+        tls = isinstance(self.connection, ssl.SSLSocket)
+        self.served = 0
         try:
-            if isinstance(self.connection, ssl.SSLSocket):
+            if tls:
                 self.connection.settimeout(10)
                 self.connection.do_handshake()
                 self.connection.settimeout(self.timeout)
             super().handle()
         except (ConnectionError, ssl.SSLError, socket.timeout, OSError):
             pass
+        # A client that refuses our certificate leaves with an alert during
+        # the handshake or, under TLS 1.3, after our side of it was done.
+        if tls and self.served == 0:
+            with self.server.gateway._lock:
+                self.server.gateway.tls_refused += 1
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = lambda self: self._dispatch()
 
@@ -383,6 +391,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self):
         gw = self.server.gateway
         self.gw = gw
+        self.served += 1
         self._drop = False
         parts = urllib.parse.urlsplit(self.path)
         self.req_path = parts.path

@@ -45,6 +45,9 @@ class Sandbox:
     imap_port, lmtp_port, smtp_host, smtp_port, smtp_notls_port, ca_file,
     password_file, password, cert_dir, mail_dir, dovecot_log_file,
     postfix_log_file, env (the whole dict, keys as in DIR/env).
+    The bad servers of the TLS tests: IMAP on self_signed_host, expired_host
+    (both ports) and no_tls_host (no STARTTLS); SMTP on smtp_self_signed_port,
+    smtp_expired_port and smtp_wrong_name_port (and smtp_notls_port).
     """
 
     def __init__(self, dir=None):
@@ -79,6 +82,12 @@ class Sandbox:
         self.smtp_host = e["SMTP_HOST"]
         self.smtp_port = e["SMTP_PORT"]
         self.smtp_notls_port = e["SMTP_NOTLS_PORT"]
+        self.self_signed_host = e["SELF_SIGNED_HOST"]
+        self.expired_host = e["EXPIRED_HOST"]
+        self.no_tls_host = e["NO_TLS_HOST"]
+        self.smtp_self_signed_port = e["SMTP_SELF_SIGNED_PORT"]
+        self.smtp_expired_port = e["SMTP_EXPIRED_PORT"]
+        self.smtp_wrong_name_port = e["SMTP_WRONG_NAME_PORT"]
         self.ca_file = e["CA_FILE"]
         self.password_file = e["PASSWORD_FILE"]
         self.cert_dir = e["CERT_DIR"]

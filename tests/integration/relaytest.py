@@ -18,6 +18,20 @@ def write_private(path, text):
         f.write(text)
 
 
+def _operator():
+    """How the relay names whoever runs it at the console (its audit actor)."""
+    import pwd
+    try:
+        name = os.getlogin()
+    except OSError:
+        name = os.environ.get("SUDO_USER") if os.getuid() == 0 and os.environ.get("SUDO_USER") else \
+            pwd.getpwuid(os.getuid()).pw_name
+    return "operator " + name
+
+
+OPERATOR = _operator()
+
+
 def make_config(sb, work, imap_host="localhost", imap_port=None, imap_security="tls",
                 smtp_port=None, extra="", templates=None, poll_interval=5):
     """Writes work/relay.conf for sandbox sb and returns its path."""
@@ -37,6 +51,7 @@ templates = {templates or os.path.join(ROOT, 'templates')}
 timezone = Europe/London
 poll_interval = {poll_interval}
 secret_file = secret
+user = root
 
 [hours]
 bank_holidays = {os.path.join(ROOT, 'config', 'bank-holidays-england-and-wales.txt')}

@@ -144,6 +144,28 @@ int main(void)
 		chmod(p, 0600);
 		CHECK("private secret read", secret_file_read(p, &s, &n, err, sizeof err) == 0 && n == 32);
 		free(s);
+		s = NULL;
+		/* systemd credentials: 0400, or group-readable through an ACL (stat shows 0440) */
+		chmod(p, 0440);
+		CHECK("group-readable secret outside the credentials directory refused",
+		      secret_file_read(p, &s, &n, err, sizeof err) == -1);
+		char *cdir = xstrdup(p);
+		*strrchr(cdir, '/') = '\0';
+		setenv("CREDENTIALS_DIRECTORY", cdir, 1);
+		CHECK("a 0440 credential from systemd accepted", secret_file_read(p, &s, &n, err, sizeof err) == 0 && n == 32);
+		free(s);
+		s = NULL;
+		chmod(p, 0444);
+		CHECK("a credential readable by others still refused", secret_file_read(p, &s, &n, err, sizeof err) == -1);
+		chmod(p, 0640);
+		CHECK("a writable credential refused", secret_file_read(p, &s, &n, err, sizeof err) == -1);
+		char *sneaky = xasprintf("%s/../%s/secret", cdir, strrchr(cdir, '/') + 1);
+		chmod(p, 0440);
+		CHECK("a path that leaves the credentials cdirectory is not one", secret_file_read(sneaky, &s, &n, err, sizeof err) == -1);
+		unsetenv("CREDENTIALS_DIRECTORY");
+		chmod(p, 0600);
+		free(sneaky);
+		free(cdir);
 		free(p);
 	}
 	CHECK("loopback localhost", host_is_loopback("localhost") && host_is_loopback("127.0.0.2") && host_is_loopback("::1"));

@@ -138,6 +138,28 @@ static int verify(const struct cert *leaf, const struct cert *second, const char
 	return tls_verify_chain(der, len, n, host, ca_file, err, errlen);
 }
 
+/* The same chain as PEM, as libcurl reports it. */
+static int verify_pem(const struct cert *leaf, const struct cert *second, const char *host,
+		      const char *ca_file, char *err, size_t errlen)
+{
+	gnutls_datum_t pem[2] = { { NULL, 0 }, { NULL, 0 } };
+	char *text[2] = { NULL, NULL };
+	size_t i, n = second ? 2 : 1;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		if (gnutls_x509_crt_export2((i ? second : leaf)->crt, GNUTLS_X509_FMT_PEM, &pem[i]) < 0)
+			die("export pem", 0);
+		text[i] = strndup((const char *)pem[i].data, pem[i].size);
+	}
+	r = tls_verify_chain_pem((const char *const *)text, n, host, ca_file, err, errlen);
+	for (i = 0; i < n; i++) {
+		free(text[i]);
+		gnutls_free(pem[i].data);
+	}
+	return r;
+}
+
 static int contains(const char *hay, const char *needle)
 {
 	if (strstr(hay, needle))
@@ -281,6 +303,27 @@ int main(void)
 		CHECK_INT("garbage certificate", tls_verify_chain(der, len, 1, "x", ca_path, err, sizeof(err)), -1);
 		CHECK("garbage message", contains(err, "unreadable"));
 	}
+	/* PEM, as libcurl hands the chain over: the same verdicts and words */
+	CHECK_INT("pem: good chain", verify_pem(&good, NULL, "mail.example.test", ca_path, err, sizeof(err)), 0);
+	CHECK_INT("pem: via intermediate", verify_pem(&via_inter, &inter, "wrong.example.invalid", ca_path, err,
+						      sizeof(err)), 0);
+	CHECK_INT("pem: self-signed refused", verify_pem(&self, NULL, "mail.example.test", ca_path, err,
+							 sizeof(err)), -1);
+	CHECK("pem: self-signed reason", contains(err, "certificate not trusted (self-signed)"));
+	CHECK_INT("pem: expired refused", verify_pem(&expired, NULL, "mail.example.test", ca_path, err,
+						     sizeof(err)), -1);
+	CHECK("pem: expired reason", contains(err, "certificate expired (not valid after "));
+	CHECK_INT("pem: wrong name refused", verify_pem(&good, NULL, "other.example.test", ca_path, err,
+							sizeof(err)), -1);
+	CHECK("pem: wrong name reason", contains(err, "does not match host name other.example.test"));
+	{
+		const char *junk[] = { "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n" };
+
+		CHECK_INT("pem: junk refused", tls_verify_chain_pem(junk, 1, "mail.example.test", ca_path, err,
+								    sizeof(err)), -1);
+		CHECK("pem: junk reason", contains(err, "server certificate 1 unreadable"));
+	}
+
 	/* a tiny error buffer is truncated, never overrun */
 	{
 		char small[12];

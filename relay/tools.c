@@ -1,0 +1,598 @@
+/* tools.c: the service's own tools at the server (see tools.h). */
+#include "tools.h"
+
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "outbox.h"
+#include "outgoing.h"
+#include "replies.h"
+#include "stats.h"
+#include "util.h"
+
+/* ---- shared ------------------------------------------------------------- */
+
+static void local_time(long long t, char *out, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!t) {
+		snprintf(out, n, "-");
+		return;
+	}
+	localtime_r(&tt, &tm);
+	strftime(out, n, "%Y-%m-%d %H:%M", &tm);
+}
+
+/* JSON times are UTC, ISO 8601; 0 is null. */
+static struct json_object *json_time(long long t)
+{
+	char b[32];
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!t)
+		return NULL;
+	gmtime_r(&tt, &tm);
+	strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_object_new_string(b);
+}
+
+static struct json_object *json_text(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
+static void json_print(struct json_object *o)
+{
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+static int find(struct tools *t, const char *ref, struct conversation *c)
+{
+	int rc = db_conversation_by_ref(t->r->db, ref, c);
+	if (rc < 0) {
+		fprintf(stderr, "relay: database: %s\n", db_error(t->r->db));
+		return -1;
+	}
+	if (rc > 0) {
+		fprintf(stderr, "relay: no conversation %s (relay list shows them all)\n", ref);
+		return -1;
+	}
+	return 0;
+}
+
+/* Who wrote a transcript entry, in the service's words. */
+static const char *entry_title(const struct message_row *m)
+{
+	static const struct {
+		const char *kind, *title;
+	} titles[] = {
+		{ "inbound", "young person" },
+		{ "reply", "reply sent" },
+		{ "held", "HELD, not relayed" },
+		{ "automatic", "automatic mail, not answered" },
+		{ "note", "NOTE (advisers only)" },
+		{ "command", "command" },
+	};
+	for (size_t i = 0; i < sizeof titles / sizeof titles[0]; i++)
+		if (!strcmp(m->kind, titles[i].kind))
+			return titles[i].title;
+	return m->kind;
+}
+
+/* ---- list --------------------------------------------------------------- */
+
+struct listing {
+	struct tools *t;
+	struct json_object *array;   /* --json */
+	int count;
+};
+
+static void list_one(void *arg, const struct conversation *c, const struct conversation_summary *s)
+{
+	struct listing *l = arg;
+	char at[32], flags[64] = "";
+	char *contact = outgoing_contact(l->t->r->cfg, c);
+	l->count++;
+	if (l->array) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "reference", json_object_new_string(c->ref));
+		json_object_object_add(o, "state", json_object_new_string(c->state));
+		json_object_object_add(o, "channel", json_object_new_string(c->channel));
+		json_object_object_add(o, "contact", json_object_new_string(contact));
+		json_object_object_add(o, "messages", json_object_new_int(s->messages));
+		json_object_object_add(o, "started", json_time(c->created_at));
+		json_object_object_add(o, "last_activity", json_time(c->last_activity));
+		json_object_object_add(o, "urgent", json_object_new_boolean(c->urgent));
+		json_object_object_add(o, "blocked", json_object_new_boolean(s->blocked));
+		json_object_object_add(o, "opted_out", json_object_new_boolean(s->opted_out));
+		json_object_object_add(o, "previous_reference", json_text(c->previous_ref));
+		json_object_array_add(l->array, o);
+	} else {
+		local_time(c->last_activity, at, sizeof at);
+		snprintf(flags, sizeof flags, "%s%s%s", c->urgent ? "urgent " : "", s->blocked ? "blocked " : "",
+		         s->opted_out ? "opted-out " : "");
+		printf("%-12s %-6s %-5s %-26s %5d  %-16s %s\n", c->ref, c->state, !strcmp(c->channel, "sms") ? "text" : "email",
+		       contact, s->messages, at, flags);
+	}
+	free(contact);
+}
+
+int tools_list(struct tools *t, enum db_list_filter filter)
+{
+	struct listing l = { t, t->json ? json_object_new_array() : NULL, 0 };
+	if (!t->json)
+		printf("%-12s %-6s %-5s %-26s %5s  %-16s %s\n", "REFERENCE", "STATE", "BY", "CONTACT", "MSGS", "LAST ACTIVITY",
+		       "FLAGS");
+	if (db_list_conversations(t->r->db, filter, t->r->now, list_one, &l) < 0) {
+		json_object_put(l.array);
+		fprintf(stderr, "relay: database: %s\n", db_error(t->r->db));
+		return 1;
+	}
+	if (t->json)
+		json_print(l.array);
+	else if (!l.count)
+		printf("(no conversations%s)\n", filter == DB_LIST_OPEN ? " open" : filter == DB_LIST_URGENT ? " urgent and open" : "");
+	return 0;
+}
+
+/* ---- show and export ---------------------------------------------------- */
+
+struct transcript {
+	struct tools *t;
+	int document;                /* export: full dates */
+	struct json_object *messages, *deliveries, *audit;   /* --json */
+};
+
+static void show_message(void *arg, const struct message_row *m)
+{
+	struct transcript *tr = arg;
+	char at[64];
+	if (tr->messages) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "at", json_time(m->at));
+		json_object_object_add(o, "kind", json_object_new_string(m->kind));
+		json_object_object_add(o, "channel", json_object_new_string(m->channel));
+		json_object_object_add(o, "author", json_text(m->author));
+		json_object_object_add(o, "subject", json_text(m->subject));
+		json_object_object_add(o, "text", json_text(m->body));
+		json_object_object_add(o, "attachments", json_text(m->attachments));
+		json_object_object_add(o, "detail", json_text(m->detail));
+		json_object_object_add(o, "purged", json_time(m->purged_at));
+		json_object_array_add(tr->messages, o);
+		return;
+	}
+	if (tr->document)
+		relay_format_time(m->at, at, sizeof at);
+	else
+		local_time(m->at, at, sizeof at);
+	printf("\n--- %s  %s (%s)%s%s\n", at, entry_title(m), !strcmp(m->channel, "sms") ? "text" : "email",
+	       m->author ? "  by " : "", m->author ? m->author : "");
+	if (m->purged_at) {
+		printf("    (text removed after the retention period)\n");
+		return;
+	}
+	if (m->detail)
+		printf("    why: %s\n", m->detail);
+	if (m->subject)
+		printf("    subject: %s\n", m->subject);
+	if (m->attachments)
+		printf("    attachments (not forwarded):\n      %s", m->attachments);
+	printf("%s%s", m->body ? m->body : "", m->body && m->body[0] && m->body[strlen(m->body) - 1] != '\n' ? "\n" : "");
+}
+
+static void show_delivery(void *arg, const struct outbox_row *o)
+{
+	struct transcript *tr = arg;
+	char at[32], what[96] = "";
+	if (tr->deliveries) {
+		struct json_object *j = json_object_new_object();
+		json_object_object_add(j, "queued", json_time(o->created_at));
+		json_object_object_add(j, "kind", json_object_new_string(o->kind));
+		json_object_object_add(j, "channel", json_object_new_string(o->channel));
+		json_object_object_add(j, "state", json_object_new_string(o->state));
+		json_object_object_add(j, "attempts", json_object_new_int(o->attempts));
+		json_object_object_add(j, "parts", o->parts ? json_object_new_int(o->parts) : NULL);
+		json_object_object_add(j, "delivery", json_text(o->delivery));
+		json_object_object_add(j, "last_error", json_text(o->last_error));
+		json_object_array_add(tr->deliveries, j);
+		return;
+	}
+	local_time(o->created_at, at, sizeof at);
+	if (!strcmp(o->channel, "sms"))
+		snprintf(what, sizeof what, "text, %d part%s%s%s", o->parts, o->parts == 1 ? "" : "s",
+		         o->delivery ? ", delivery: " : "", o->delivery ? o->delivery : "");
+	else if (!strcmp(o->state, "sent"))
+		snprintf(what, sizeof what, "accepted by the mail server");
+	printf("  %s  %-9s %-7s %s (attempts %d)%s%s\n", at, o->kind, o->state, what, o->attempts,
+	       o->last_error ? ": " : "", o->last_error ? o->last_error : "");
+}
+
+static void show_audit(void *arg, long long at, const char *actor, const char *action, const char *detail)
+{
+	struct transcript *tr = arg;
+	char when[64];
+	if (tr->audit) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "at", json_time(at));
+		json_object_object_add(o, "actor", json_object_new_string(actor));
+		json_object_object_add(o, "action", json_object_new_string(action));
+		json_object_object_add(o, "detail", json_text(detail));
+		json_object_array_add(tr->audit, o);
+		return;
+	}
+	relay_format_time(at, when, sizeof when);
+	printf("  %s  %-22s %s%s%s\n", when, action, actor, detail ? ", " : "", detail ? detail : "");
+}
+
+static int transcript(struct tools *t, const char *ref, int document)
+{
+	struct conversation c;
+	struct transcript tr = { t, document, NULL, NULL, NULL };
+	char started[64], closed[64], exported[64];
+	int rc = 1;
+
+	if (find(t, ref, &c) < 0)
+		return 1;
+	char *contact = outgoing_contact(t->r->cfg, &c);
+	if (document) {
+		/* An export is itself something someone did with a child's words. */
+		if (db_audit(t->r->db, t->r->now, c.id, t->operator, "exported", NULL) < 0)
+			goto out;
+	}
+	if (t->json) {
+		struct json_object *o = json_object_new_object();
+		tr.messages = json_object_new_array();
+		tr.deliveries = json_object_new_array();
+		json_object_object_add(o, "service", json_object_new_string(t->r->cfg->name));
+		json_object_object_add(o, "reference", json_object_new_string(c.ref));
+		json_object_object_add(o, "channel", json_object_new_string(c.channel));
+		json_object_object_add(o, "contact", json_object_new_string(contact));
+		json_object_object_add(o, "state", json_object_new_string(c.state));
+		json_object_object_add(o, "urgent", json_object_new_boolean(c.urgent));
+		json_object_object_add(o, "started", json_time(c.created_at));
+		json_object_object_add(o, "closed", json_time(c.closed_at));
+		json_object_object_add(o, "previous_reference", json_text(c.previous_ref));
+		if (document) {
+			tr.audit = json_object_new_array();
+			json_object_object_add(o, "exported", json_time(t->r->now));
+			json_object_object_add(o, "exported_by", json_object_new_string(t->operator));
+		}
+		if (db_transcript(t->r->db, c.id, show_message, &tr) < 0 || db_outbox_for(t->r->db, c.id, show_delivery, &tr) < 0 ||
+		    (document && db_audit_for(t->r->db, c.id, show_audit, &tr) < 0)) {
+			json_object_put(o);
+			json_object_put(tr.messages);
+			json_object_put(tr.deliveries);
+			json_object_put(tr.audit);
+			goto out;
+		}
+		json_object_object_add(o, "messages", tr.messages);
+		json_object_object_add(o, "deliveries", tr.deliveries);
+		if (document)
+			json_object_object_add(o, "audit", tr.audit);
+		json_print(o);
+		rc = 0;
+		goto out;
+	}
+	if (document) {
+		relay_format_time(c.created_at, started, sizeof started);
+		relay_format_time(t->r->now, exported, sizeof exported);
+		if (c.closed_at)
+			relay_format_time(c.closed_at, closed, sizeof closed);
+		printf("%s: conversation %s\nExported %s by %s, for a safeguarding referral.\n"
+		       "Confidential: it holds what a young person told the service.\n\n",
+		       t->r->cfg->name, c.ref, exported, t->operator);
+	} else {
+		local_time(c.created_at, started, sizeof started);
+		local_time(c.closed_at, closed, sizeof closed);
+	}
+	printf("Conversation %s\n  channel:  %s\n  contact:  %s\n  state:    %s%s\n  started:  %s\n", c.ref,
+	       !strcmp(c.channel, "sms") ? "text" : "email", contact, c.state, c.urgent ? " (URGENT)" : "", started);
+	if (c.closed_at)
+		printf("  closed:   %s\n", closed);
+	if (c.previous_ref)
+		printf("  follows:  %s\n", c.previous_ref);
+	if (db_transcript(t->r->db, c.id, show_message, &tr) < 0)
+		goto out;
+	printf("\nDeliveries:\n");
+	if (db_outbox_for(t->r->db, c.id, show_delivery, &tr) < 0)
+		goto out;
+	if (document) {
+		printf("\nAudit trail:\n");
+		if (db_audit_for(t->r->db, c.id, show_audit, &tr) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (rc)
+		fprintf(stderr, "relay: database: %s\n", db_error(t->r->db));
+	free(contact);
+	conversation_free(&c);
+	return rc;
+}
+
+int tools_show(struct tools *t, const char *ref)
+{
+	return transcript(t, ref, 0);
+}
+
+int tools_export(struct tools *t, const char *ref)
+{
+	return transcript(t, ref, 1);
+}
+
+/* ---- close and reopen --------------------------------------------------- */
+
+int tools_set_state(struct tools *t, const char *ref, int open)
+{
+	struct conversation c;
+	const char *want = open ? "open" : "closed";
+	if (find(t, ref, &c) < 0)
+		return 1;
+	if (!strcmp(c.state, want)) {
+		printf("%s is already %s\n", c.ref, want);
+		conversation_free(&c);
+		return 0;
+	}
+	struct message_row mr = { .conversation_id = c.id, .kind = "command", .channel = "email", .at = t->r->now,
+	                          .author = t->operator, .body = open ? "#reopen" : "#close" };
+	free(c.state);
+	c.state = xstrdup(want);
+	c.closed_at = open ? 0 : t->r->now;
+	c.last_activity = t->r->now;
+	if (db_begin(t->r->db) < 0 || db_message_add(t->r->db, &mr, NULL) < 0 || db_conversation_update(t->r->db, &c) < 0 ||
+	    db_commit(t->r->db) < 0) {
+		db_rollback(t->r->db);
+		fprintf(stderr, "relay: database: %s\n", db_error(t->r->db));
+		conversation_free(&c);
+		return 1;
+	}
+	log_info("%s: %s by the operator", c.ref, open ? "reopened" : "closed");
+	if (t->json) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "reference", json_object_new_string(c.ref));
+		json_object_object_add(o, "state", json_object_new_string(want));
+		json_print(o);
+	} else {
+		printf("%s %s\n", c.ref, open ? "reopened" : "closed");
+	}
+	conversation_free(&c);
+	return 0;
+}
+
+/* ---- send --------------------------------------------------------------- */
+
+struct last_reply {
+	long long after;   /* outbox rows created from this time */
+	char *state, *error;
+	int parts;
+	char channel[8];
+};
+
+static void note_reply(void *arg, const struct outbox_row *o)
+{
+	struct last_reply *l = arg;
+	if (strcmp(o->kind, "reply") || o->created_at < l->after)
+		return;
+	free(l->state);
+	free(l->error);
+	l->state = xstrdup(o->state);
+	l->error = o->last_error ? xstrdup(o->last_error) : NULL;
+	l->parts = o->parts;
+	snprintf(l->channel, sizeof l->channel, "%s", o->channel);
+}
+
+int tools_send(struct tools *t, const char *ref, FILE *in)
+{
+	struct conversation c;
+	struct buf typed;
+	char err[512], chunk[4096];
+	size_t n;
+	int rc = 1;
+
+	if (find(t, ref, &c) < 0)
+		return 1;
+	buf_init(&typed);
+	while ((n = fread(chunk, 1, sizeof chunk, in)) > 0) {
+		if (typed.len + n > 64 * 1024) {
+			fprintf(stderr, "relay: the message is longer than 64 KiB; nothing was sent\n");
+			goto out;
+		}
+		buf_add(&typed, chunk, n);
+	}
+	if (memchr(buf_str(&typed), '\0', typed.len)) {
+		fprintf(stderr, "relay: the message contains a NUL byte; nothing was sent\n");
+		goto out;
+	}
+	if (db_begin(t->r->db) < 0)
+		goto dberr;
+	int q = replies_from_console(t->r, &c, t->operator, buf_str(&typed), err, sizeof err);
+	if (q != 0) {
+		db_rollback(t->r->db);
+		if (q < 0)
+			goto dberr;
+		fprintf(stderr, "relay: %s\n", err);
+		goto out;
+	}
+	if (db_commit(t->r->db) < 0) {
+		db_rollback(t->r->db);
+		goto dberr;
+	}
+	/* Deliver now; what the servers do not take stays queued for the daemon. */
+	(void)outbox_flush(t->r, err, sizeof err);
+	struct last_reply l = { t->r->now, NULL, NULL, 0, "" };
+	db_outbox_for(t->r->db, c.id, note_reply, &l);
+	int sent = l.state && !strcmp(l.state, "sent");
+	if (t->json) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "reference", json_object_new_string(c.ref));
+		json_object_object_add(o, "state", json_object_new_string(l.state ? l.state : "pending"));
+		json_object_object_add(o, "parts", l.parts ? json_object_new_int(l.parts) : NULL);
+		json_object_object_add(o, "last_error", json_text(l.error));
+		json_print(o);
+	} else if (sent) {
+		if (!strcmp(l.channel, "sms"))
+			printf("%s: sent by text in %d part%s; the advisers have a receipt\n", c.ref, l.parts, l.parts == 1 ? "" : "s");
+		else
+			printf("%s: sent by email; the advisers have a receipt\n", c.ref);
+	} else {
+		printf("%s: queued%s%s; the running relay will send it\n", c.ref, l.error ? " (" : "", l.error ? l.error : "");
+		if (l.error)
+			printf(")\n");
+	}
+	free(l.state);
+	free(l.error);
+	rc = 0;
+	goto out;
+dberr:
+	fprintf(stderr, "relay: database: %s\n", db_error(t->r->db));
+out:
+	buf_free(&typed);
+	conversation_free(&c);
+	return rc;
+}
+
+/* ---- stats -------------------------------------------------------------- */
+
+struct tally {
+	struct stats s;
+	const struct office_hours *hours;
+};
+
+static void tally_message(void *arg, const char *kind, const char *channel, long long at)
+{
+	struct tally *ty = arg;
+	stats_add_message(&ty->s, ty->hours, kind, channel, at);
+}
+
+static void tally_conversation(void *arg, int urgent, long long first_inbound, long long first_reply)
+{
+	struct tally *ty = arg;
+	stats_add_conversation(&ty->s, urgent, first_inbound, first_reply);
+}
+
+static struct json_object *json_channel(const struct stats_channel *ch)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "in", json_object_new_int64(ch->in));
+	json_object_object_add(o, "replies", json_object_new_int64(ch->out));
+	json_object_object_add(o, "autoreplies", json_object_new_int64(ch->autoreplies));
+	return o;
+}
+
+int tools_stats(struct tools *t, long long since)
+{
+	struct tally ty;
+	stats_init(&ty.s);
+	ty.hours = &t->r->cfg->hours;
+	if (db_stats_messages(t->r->db, since, tally_message, &ty) < 0 ||
+	    db_stats_conversations(t->r->db, since, tally_conversation, &ty) < 0 ||
+	    (ty.s.open_now = db_count_open(t->r->db)) < 0) {
+		fprintf(stderr, "relay: database: %s\n", db_error(t->r->db));
+		stats_free(&ty.s);
+		return 1;
+	}
+	stats_finish(&ty.s);
+	struct stats *s = &ty.s;
+	char from[32] = "the start", median[32], p90[32];
+	if (since) {
+		time_t tt = (time_t)since;
+		struct tm tm;
+		localtime_r(&tt, &tm);
+		strftime(from, sizeof from, "%Y-%m-%d", &tm);
+	}
+	if (t->json) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "since", since ? json_time(since) : NULL);
+		json_object_object_add(o, "email", json_channel(&s->email));
+		json_object_object_add(o, "text", json_channel(&s->sms));
+		json_object_object_add(o, "in_office_hours", json_object_new_int64(s->in_hours));
+		json_object_object_add(o, "out_of_hours", json_object_new_int64(s->out_of_hours));
+		json_object_object_add(o, "conversations", json_object_new_int64(s->conversations));
+		json_object_object_add(o, "urgent", json_object_new_int64(s->urgent));
+		json_object_object_add(o, "answered", json_object_new_int64(s->answered));
+		json_object_object_add(o, "first_reply_median_seconds", s->median_wait < 0 ? NULL : json_object_new_int64(s->median_wait));
+		json_object_object_add(o, "first_reply_p90_seconds", s->p90_wait < 0 ? NULL : json_object_new_int64(s->p90_wait));
+		json_object_object_add(o, "open_now", json_object_new_int64(s->open_now));
+		json_print(o);
+	} else {
+		stats_format_wait(s->median_wait, median, sizeof median);
+		stats_format_wait(s->p90_wait, p90, sizeof p90);
+		printf("Since %s\n\n", from);
+		printf("%-8s %10s %10s %13s\n", "", "received", "replies", "auto-replies");
+		printf("%-8s %10ld %10ld %13ld\n", "email", s->email.in, s->email.out, s->email.autoreplies);
+		printf("%-8s %10ld %10ld %13ld\n", "text", s->sms.in, s->sms.out, s->sms.autoreplies);
+		printf("\nMessages from young people: %ld in office hours, %ld out of hours\n", s->in_hours, s->out_of_hours);
+		printf("Conversations started:     %ld (%ld urgent, %ld answered by an adviser)\n", s->conversations, s->urgent,
+		       s->answered);
+		printf("Time to first adviser reply: median %s, 90th percentile %s\n", median, p90);
+		printf("Open conversations now:    %ld\n", s->open_now);
+	}
+	stats_free(&ty.s);
+	return 0;
+}
+
+/* ---- purge -------------------------------------------------------------- */
+
+int tools_purge(struct tools *t, int dry_run, const char *actor, int quiet)
+{
+	long long *ids = NULL;
+	size_t n = 0, done = 0;
+	long long before = t->r->now - (long long)t->r->cfg->retention_days * 86400;
+	int rc = 1;
+
+	if (db_purge_candidates(t->r->db, before, &ids, &n) < 0)
+		goto dberr;
+	if (dry_run) {
+		if (t->json) {
+			struct json_object *o = json_object_new_object();
+			json_object_object_add(o, "would_purge", json_object_new_int64((int64_t)n));
+			json_print(o);
+		} else {
+			printf("%zu conversation%s closed more than %d days ago would have their text removed\n", n,
+			       n == 1 ? "" : "s", t->r->cfg->retention_days);
+		}
+		free(ids);
+		return 0;
+	}
+	for (; done < n; done++) {
+		if (t->r->stopping && *t->r->stopping)
+			break;
+		if (db_begin(t->r->db) < 0)
+			goto dberr;
+		if (db_purge_conversation(t->r->db, ids[done], t->r->now, actor) < 0 || db_commit(t->r->db) < 0) {
+			db_rollback(t->r->db);
+			goto dberr;
+		}
+		log_progress("purge: conversations", done + 1, n);
+	}
+	int wal = done ? db_checkpoint(t->r->db) : 0;
+	if (wal < 0)
+		goto dberr;
+	if (done)
+		log_info("retention: text of %zu conversation%s closed more than %d days ago removed", done,
+		         done == 1 ? "" : "s", t->r->cfg->retention_days);
+	if (wal > 0)
+		log_warn("retention: the write-ahead log could not be emptied while another process reads the database; "
+		         "the next purge will finish it");
+	if (t->json && !quiet) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "purged", json_object_new_int64((int64_t)done));
+		json_object_object_add(o, "wal_emptied", json_object_new_boolean(wal == 0));
+		json_print(o);
+	} else if (!quiet) {
+		printf("%zu conversation%s purged (text removed; counts kept for statistics)\n", done, done == 1 ? "" : "s");
+	}
+	rc = done == n ? 0 : 1;
+	free(ids);
+	return rc;
+dberr:
+	fprintf(stderr, "relay: database: %s\n", db_error(t->r->db));
+	log_error("retention: purge stopped after %zu of %zu conversations: %s", done, n, db_error(t->r->db));
+	free(ids);
+	return 1;
+}
