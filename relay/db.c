@@ -29,6 +29,9 @@ struct db {
 	struct statement cache[STATEMENT_CACHE];
 	size_t ncache;
 	int lazy;           /* this transaction commits without waiting for the disk */
+	char *path;                  /* owned: named when the disk fails us */
+	int disk_trouble;            /* writes fail for want of space or a disk error */
+	unsigned long disk_failures; /* how many have failed so */
 };
 
 /* Each step of the schema, applied in order, each in its own transaction. */
@@ -145,11 +148,45 @@ const char *db_error(struct db *db)
 	return db && db->h ? sqlite3_errmsg(db->h) : "no database";
 }
 
+/* Logs a failed statement. A full disk makes every write fail the same way
+ * until someone makes room: one line says so, naming the file, not one line
+ * per message and cycle; the next commit that works says it is over. */
+static void failed(struct db *db, int rc, const char *msg)
+{
+	int sys = sqlite3_system_errno(db->h);
+	int full = (rc & 0xff) == SQLITE_FULL || ((rc & 0xff) == SQLITE_IOERR && (sys == ENOSPC || sys == EDQUOT));
+
+	if (!full && (rc & 0xff) != SQLITE_IOERR) {
+		log_error("database: %s", msg ? msg : sqlite3_errmsg(db->h));
+		return;
+	}
+	db->disk_failures++;
+	if (db->disk_trouble)
+		return;
+	db->disk_trouble = 1;
+	if (full)
+		log_error("the disk holding %s is full: nothing is taken in, acknowledged or sent until there is room; "
+		          "will retry", db->path);
+	else
+		log_error("the disk holding %s fails (%s%s%s): nothing is taken in, acknowledged or sent until it "
+		          "works; will retry", db->path, msg ? msg : sqlite3_errmsg(db->h), sys ? ": " : "",
+		          sys ? strerror(sys) : "");
+}
+
+static void recovered(struct db *db)
+{
+	if (!db->disk_trouble)
+		return;
+	db->disk_trouble = 0;
+	log_info("the disk holding %s takes writes again; carrying on", db->path);
+}
+
 static int exec(struct db *db, const char *sql)
 {
 	char *msg = NULL;
-	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		log_error("database: %s", msg ? msg : sqlite3_errmsg(db->h));
+	int rc = sqlite3_exec(db->h, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		failed(db, rc, msg);
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -200,6 +237,7 @@ int db_open(const char *path, struct db **out, char *err, size_t errlen)
 	struct db *db = xcalloc(1, sizeof *db);
 	struct stat sb;
 
+	db->path = xstrdup(path);
 	/* The database holds what children wrote: owner-only from birth, in a
 	 * directory of its own made private when the relay creates it. */
 	{
@@ -260,6 +298,7 @@ void db_close(struct db *db)
 	}
 	if (db->h)
 		sqlite3_close_v2(db->h);
+	free(db->path);
 	free(db);
 }
 
@@ -293,7 +332,29 @@ int db_commit(struct db *db)
 {
 	int rc = exec(db, "COMMIT");
 	end_lazy(db);
+	if (rc == 0)
+		recovered(db);
 	return rc;
+}
+
+int db_has_room(struct db *db)
+{
+	if (!db->disk_trouble)
+		return 1;
+	/* A real write: rewriting the schema version dirties a page. */
+	int v = db_schema_version(db);
+	char sql[64];
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
+	if (v < 0 || db_begin(db) < 0 || exec(db, sql) < 0 || db_commit(db) < 0) {
+		db_rollback(db);
+		return 0;
+	}
+	return 1;
+}
+
+unsigned long db_disk_failures(struct db *db)
+{
+	return db ? db->disk_failures : 0;
 }
 
 void db_rollback(struct db *db)
@@ -327,7 +388,7 @@ static sqlite3_stmt *prepare(struct db *db, const char *sql)
 		}
 	}
 	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) {
-		log_error("database: %s", sqlite3_errmsg(db->h));
+		failed(db, sqlite3_extended_errcode(db->h), NULL);
 		return NULL;
 	}
 	if (db->ncache < STATEMENT_CACHE) {
@@ -374,7 +435,7 @@ static int step_done(struct db *db, sqlite3_stmt *st)
 	int rc = sqlite3_step(st);
 	release(db, st);
 	if (rc != SQLITE_DONE) {
-		log_error("database: %s", sqlite3_errmsg(db->h));
+		failed(db, rc, NULL);
 		return -1;
 	}
 	return 0;
@@ -462,7 +523,7 @@ static int conversation_one(struct db *db, sqlite3_stmt *st, struct conversation
 	if (rc == SQLITE_ROW)
 		conversation_read(st, c);
 	else if (rc != SQLITE_DONE)
-		log_error("database: %s", sqlite3_errmsg(db->h));
+		failed(db, rc, NULL);
 	release(db, st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
@@ -682,7 +743,7 @@ int db_outbox_due(struct db *db, long long now, int limit, struct outbox_row **r
 	}
 	release(db, st);
 	if (rc != SQLITE_DONE) {
-		log_error("database: %s", sqlite3_errmsg(db->h));
+		failed(db, rc, NULL);
 		return -1;
 	}
 	return 0;

@@ -80,6 +80,15 @@ int db_begin(struct db *db);           /* BEGIN IMMEDIATE */
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
 
+/* A full disk (or a failing one) is logged once, naming the database file,
+ * until a commit works again; db.c logs both ends, callers add nothing.
+ * db_disk_failures counts the statements that failed so: a step that saw it
+ * rise failed because of the disk, which is already reported. db_has_room is 1
+ * when writes work; after such a failure it tries a small write first, so that
+ * nothing is sent whose outcome could not be recorded. */
+unsigned long db_disk_failures(struct db *db);
+int db_has_room(struct db *db);
+
 /* Begins a transaction whose commit does not wait for the disk (synchronous
  * = NORMAL for it alone): it survives the relay being killed, not a power
  * cut. Only for records whose loss repeats work already done (an outbox row

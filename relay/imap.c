@@ -176,6 +176,43 @@ static int is_ip_literal(const char *host)
 	return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
+/* libetpan 1.9.4 reads a literal (a message body in a FETCH answer) in a
+ * loop that takes a read of 0 bytes, the server closing the connection, for
+ * "nothing yet" and spins for ever at full CPU: a server gone mid-FETCH would
+ * hang the relay. Our streams get a copy of their driver whose read reports
+ * the close as the error it is. */
+static mailstream_low_driver socket_closing, tls_closing;
+
+/* Exported by libetpan, declared by its header only under its build's USE_SSL. */
+extern mailstream_low_driver *mailstream_ssl_driver;
+
+static ssize_t socket_read(mailstream_low *s, void *buf, size_t n)
+{
+	ssize_t r = mailstream_socket_driver->mailstream_read(s, buf, n);
+	return r == 0 && n > 0 ? -1 : r;
+}
+
+static ssize_t tls_read(mailstream_low *s, void *buf, size_t n)
+{
+	ssize_t r = mailstream_ssl_driver->mailstream_read(s, buf, n);
+	return r == 0 && n > 0 ? -1 : r;
+}
+
+static void close_is_an_error(mailstream *stream)
+{
+	mailstream_low *low = mailstream_get_low(stream);
+
+	if (low->driver == mailstream_socket_driver) {
+		socket_closing = *mailstream_socket_driver;
+		socket_closing.mailstream_read = socket_read;
+		low->driver = &socket_closing;
+	} else if (low->driver == mailstream_ssl_driver) {
+		tls_closing = *mailstream_ssl_driver;
+		tls_closing.mailstream_read = tls_read;
+		low->driver = &tls_closing;
+	}
+}
+
 static void ignore_sigpipe(void)
 {
 	struct sigaction sa;
@@ -390,6 +427,7 @@ static int start_tls(struct imap *im, const struct imap_settings *s, char *err, 
 	}
 	mailstream_low_free(plain);   /* frees the plain driver, leaves fd open */
 	mailstream_set_low(im->session->imap_stream, tls);
+	close_is_an_error(im->session->imap_stream);
 	if (verify_peer(im, im->session->imap_stream, s->host, s->ca_file, err, errlen) < 0) {
 		im->broken = 1;
 		return -1;
@@ -506,6 +544,7 @@ static int open_session(struct imap *im, const struct imap_settings *s, char *er
 		}
 	}
 
+	close_is_an_error(stream);
 	/* From here the session owns the stream, even if this fails. */
 	started = now_seconds();
 	r = mailimap_connect(im->session, stream);

@@ -436,7 +436,7 @@ int inbound_text(struct relay *r, const char *provider, const char *id, const ch
 	int known = db_inbound_known(r->db, key);
 	if (known != 0) {
 		free(key);
-		return known < 0 ? -1 : 0;
+		return known < 0 ? -1 : 1;
 	}
 	/* A sender that is not a number keeps its own cleaned form as the key, so
 	 * that two odd senders never share one conversation. */

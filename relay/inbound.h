@@ -20,7 +20,9 @@
 int inbound_email(struct relay *r, const char *source_key, const char *raw, size_t len);
 
 /* One received text message, in the caller's transaction like inbound_email.
- * provider names the gateway ("twilio"); id is its unique id for the text. */
+ * provider names the gateway ("twilio"); id is its unique id for the text.
+ * Returns 0 when handled, 1 when it was taken in before (skipped), -1 on a
+ * database error. */
 int inbound_text(struct relay *r, const char *provider, const char *id, const char *sender, const char *body,
                  long long received_at);
 

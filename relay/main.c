@@ -182,16 +182,24 @@ static struct sms_gateway *open_sms(const struct config *c)
 	return g;
 }
 
+/* Did the disk fail a write since `before`? db.c has reported it then, once. */
+static int disk_failed_since(const struct relay *r, unsigned long before)
+{
+	return db_disk_failures(r->db) != before;
+}
+
 /* One cycle: the inbox, the text inbox, then the outbox. 0 when all went well.
  * texts: poll the SMS gateway this time. */
 static int cycle(struct relay *r, struct imap **im, int texts)
 {
 	char err[1024];
 	int ok = 0;
+	unsigned long disk = db_disk_failures(r->db);
 
 	r->now = relay_clock();
 	if (texts && r->sms && smsbox_poll(r, err, sizeof err) < 0) {
-		log_error("sms %s: %s", r->sms->provider->name, err);
+		if (!disk_failed_since(r, disk))
+			log_error("sms %s: %s", r->sms->provider->name, err);
 		ok = -1;
 	}
 	r->now = relay_clock();
@@ -200,12 +208,17 @@ static int cycle(struct relay *r, struct imap **im, int texts)
 		*im = NULL;
 		ok = -1;
 	}
+	disk = db_disk_failures(r->db);
 	if (*im && mailbox_poll(r, *im, err, sizeof err) < 0) {
-		log_error("mailbox: %s", err);
+		if (!disk_failed_since(r, disk))
+			log_error("mailbox: %s", err);
 		imap_close(*im);
 		*im = NULL;
 		ok = -1;
 	}
+	/* Nothing is sent while its outcome could not be recorded: it would go twice. */
+	if (!db_has_room(r->db))
+		return -1;
 	r->now = relay_clock();
 	/* Conversations with no activity for close_after_days close by themselves. */
 	int closed = db_close_inactive(r->db, r->now - (long long)r->cfg->close_after_days * 86400, r->now);

@@ -293,10 +293,12 @@ int outbox_flush(struct relay *r, char *err, size_t errlen)
 			}
 		}
 		if (ne) {
+			unsigned long disk = db_disk_failures(r->db);
 			int k = send_emails(r, emails, ne, err, errlen);
 			if (k < 0) {
-				log_warn("outbox: %s; %d message%s wait for the next attempt", err, db_outbox_pending_count(r->db),
-				         db_outbox_pending_count(r->db) == 1 ? "" : "s");
+				if (db_disk_failures(r->db) == disk)   /* else db.c has said so */
+					log_warn("outbox: %s; %d message%s wait for the next attempt", err,
+					         db_outbox_pending_count(r->db), db_outbox_pending_count(r->db) == 1 ? "" : "s");
 				free(emails);
 				outbox_rows_free(rows, n);
 				return -1;

@@ -14,7 +14,7 @@ int smsbox_poll(struct relay *r, char *err, size_t errlen)
 {
 	struct sms_gateway *g = r->sms;
 	struct sms_text *texts = NULL;
-	size_t n = 0;
+	size_t n = 0, fresh = 0;
 	char *cursor = NULL, *next = NULL, source[64];
 	int handled = -1;
 
@@ -33,11 +33,14 @@ int smsbox_poll(struct relay *r, char *err, size_t errlen)
 	}
 	if (db_begin(r->db) < 0)
 		goto dberr;
+	/* Twilio lists the day's texts again at every poll: count only new ones. */
 	for (size_t i = 0; i < n; i++) {
-		if (inbound_text(r, g->provider->name, texts[i].id, texts[i].from, texts[i].body, texts[i].received_at) < 0) {
+		int k = inbound_text(r, g->provider->name, texts[i].id, texts[i].from, texts[i].body, texts[i].received_at);
+		if (k < 0) {
 			db_rollback(r->db);
 			goto dberr;
 		}
+		fresh += k == 0;
 	}
 	if ((next && db_cursor_set_text(r->db, source, next) < 0) || db_commit(r->db) < 0) {
 		db_rollback(r->db);
@@ -51,9 +54,9 @@ int smsbox_poll(struct relay *r, char *err, size_t errlen)
 			log_warn("sms %s: could not acknowledge a text (%s); it is stored and will not be taken twice",
 			         g->provider->name, aerr);
 	}
-	if (n)
-		log_info("sms %s: %zu text%s received", g->provider->name, n, n == 1 ? "" : "s");
-	handled = (int)n;
+	if (fresh)
+		log_info("sms %s: %zu text%s received", g->provider->name, fresh, fresh == 1 ? "" : "s");
+	handled = (int)fresh;
 	goto out;
 dberr:
 	snprintf(err, errlen, "database: %s", db_error(r->db));

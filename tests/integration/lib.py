@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import smtplib
+import socket
 import ssl
 import subprocess
 import sys
@@ -247,21 +248,72 @@ class Sandbox:
         return _read_text(os.path.join(self.dir, "postfix.log"),
                           since["postfix"] if since else 0)
 
+    _MASTERS = {"dovecot": ("dovecot-run/master.pid", b"dovecot"),
+                "postfix": ("postfix-queue/pid/master.pid", b"postfix/sbin/master")}
+
+    def _master(self, server):
+        f, name = self._MASTERS[server]
+        try:
+            with open(os.path.join(self.dir, f)) as fh:
+                pid = int(fh.read().split()[0])
+            with open("/proc/%d/cmdline" % pid, "rb") as fh:
+                return pid if name in fh.read() else None
+        except (OSError, ValueError, IndexError):
+            return None
+
     def server_pids(self):
         """Pids of every running process of this sandbox (both masters and
         their children); empty when down."""
-        roots = []
-        for f, name in (("dovecot-run/master.pid", b"dovecot"),
-                        ("postfix-queue/pid/master.pid", b"postfix/sbin/master")):
+        return _descendants([p for p in map(self._master, self._MASTERS) if p])
+
+    def stop_server(self, server, timeout=10):
+        """Stop one server, "dovecot" or "postfix", and every process of it
+        (Dovecot's clients are cut off), keeping its configuration and ports for
+        start_server(). Raises SandboxError when it does not go."""
+        pid = self._master(server)
+        if pid is None:
+            return
+        tree = _descendants([pid])
+        os.kill(pid, 15)
+        # Dovecot's auth and log processes outlive their master while a client
+        # (Postfix's smtpd) holds them: after a moment they are told too.
+        deadline = time.monotonic() + timeout
+        told = False
+        while _descendants(tree) and time.monotonic() < deadline:
+            if not told and pid not in _descendants(tree):
+                time.sleep(0.5)
+                for p in _descendants(tree):
+                    os.kill(p, 15)
+                told = True
+            time.sleep(0.05)
+        left = _descendants(tree)
+        for p in left:
+            os.kill(p, 9)
+        if left:
+            time.sleep(0.2)
+
+    def start_server(self, server, timeout=10):
+        """Start a server stopped by stop_server() on the same ports; returns
+        once its port answers."""
+        if server == "dovecot":
+            cmd, port = ["dovecot", "-c", self.env["DOVECOT_CONF"]], self.imaps_port
+        else:
+            cmd, port = ["postfix", "-c", self.env["POSTFIX_CONFIG_DIR"], "start"], self.smtp_port
+        # The daemon keeps whatever it inherits: a file, never our pipe.
+        log = os.path.join(self.dir, server + "-start.log")
+        with open(log, "ab") as out:
+            r = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        if r.returncode != 0:
+            raise SandboxError("%s did not start: %s" % (server, _read_text(log)[-2000:]))
+        deadline = time.monotonic() + timeout
+        while True:
             try:
-                with open(os.path.join(self.dir, f)) as fh:
-                    pid = int(fh.read().split()[0])
-                with open("/proc/%d/cmdline" % pid, "rb") as fh:
-                    if name in fh.read():
-                        roots.append(pid)
-            except (OSError, ValueError, IndexError):
-                pass
-        return _descendants(roots)
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SandboxError("%s did not answer on port %d" % (server, port))
+                time.sleep(0.05)
 
 
 def _quote(mailbox):

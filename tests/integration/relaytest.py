@@ -129,6 +129,18 @@ def twilio_section(gw, work, sid, password="tok", extra=""):
             f"number = +447700900000\n{extra}")
 
 
+def sms_section(gw, work, extra=""):
+    """The [sms] section for any gateway double gw (its provider, URL, account,
+    login and number); writes work/sms.password."""
+    os.makedirs(work, exist_ok=True)
+    write_private(os.path.join(work, "sms.password"), gw.password + "\n")
+    lines = ["[sms]", f"provider = {gw.provider}", f"url = {gw.url}", "password_file = sms.password",
+             f"number = {gw.number}", f"username = {gw.username}"]
+    if gw.account:
+        lines.append(f"account = {gw.account}")
+    return "\n".join(lines) + "\n" + extra
+
+
 def reply_tag(fwd):
     """The signed reply address (rusafe+REF.SIG@...) in a forward's Reply-To."""
     return re.search(r"rusafe\+[^>\s]+@example\.org", str(fwd["Reply-To"])).group(0)

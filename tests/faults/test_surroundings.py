@@ -1,0 +1,623 @@
+"""Faults around the relay, each shown to lose and duplicate nothing: the disk
+holding the database fills up during a burst; the IMAP connection is cut while
+a FETCH response streams; a server's host name does not resolve (IMAP, SMTP,
+the SMS gateway); Dovecot and Postfix restart under a running daemon; SIGTERM
+arrives mid-cycle.
+
+Real Dovecot and Postfix (tests/sandbox) and the gateway doubles. Each part
+prints one "faults:" line with its counts. `python3 test_surroundings.py PART`
+runs one part (disk_full, dropped_fetch, dns, restarts, sigterm)."""
+import os
+import random
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(__file__)
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+sys.path.insert(0, os.path.join(HERE, "..", "doubles"))
+from lib import Sandbox, check, done  # noqa: E402
+import relaytest as rt  # noqa: E402
+from sms_gateway import Gateway  # noqa: E402
+
+SID = "AC" + "5" * 32
+BAD_NAME = "relay-test.invalid"   # RFC 6761: never resolves
+
+
+# --- counting ---------------------------------------------------------------------------
+
+def body_of(msg):
+    part = msg.get_body(preferencelist=("plain",))
+    return part.get_content() if part else ""
+
+
+def tokens_in(texts, prefix):
+    seen = {}
+    for t in texts:
+        for tok in set(re.findall(r"token-(%s\d{3})" % prefix, t or "")):
+            seen[tok] = seen.get(tok, 0) + 1
+    return seen
+
+
+def tally(sb, conf, name, tokens, prefix, fwd_before, wait=30):
+    """Counts what became of tokens: stored (once?), forwarded to the advisers
+    (once?), and checks and prints it as one "faults:" line."""
+    try:
+        sb.wait_for(rt.ADVISERS[0], fwd_before + len(tokens), timeout=wait)
+    except TimeoutError:
+        pass
+    time.sleep(1.0)   # a duplicate would show by now
+    bodies = [b for (b,) in rows(conf, "SELECT body FROM message WHERE kind = 'inbound'")]
+    want = set(tokens)
+    stored = {t: n for t, n in tokens_in(bodies, prefix).items() if t in want}
+    msgs = sb.messages(rt.ADVISERS[0])[fwd_before:]
+    fwd = {t: n for t, n in tokens_in([body_of(m) for m in msgs], prefix).items() if t in want}
+    # A duplicate with one Message-ID was sent (or delivered) twice; with two, queued twice.
+    dup_ids = {t: [str(m["Message-ID"]) for m in msgs if f"token-{t}" in body_of(m)] for t, n in fwd.items() if n > 1}
+    lost = [t for t in tokens if t not in stored]
+    not_fwd = [t for t in tokens if t not in fwd]
+    dup_rows = sum(n - 1 for n in stored.values())
+    dup_fwd = sum(n - 1 for n in fwd.values())
+    print(f"faults: {name}: messages_in={len(tokens)} stored={len(stored)} forwarded={len(fwd)} lost={len(lost)} "
+          f"duplicate_rows={dup_rows} duplicate_forwards={dup_fwd}")
+    check(f"{name}: nothing lost, every message stored", not lost, lost)
+    check(f"{name}: every message forwarded", not not_fwd, not_fwd)
+    check(f"{name}: no duplicate rows", dup_rows == 0, dup_rows)
+    check(f"{name}: no duplicate forwards", dup_fwd == 0, dup_ids)
+
+
+def empty_inbox(sb):
+    """Parts share the service's mailbox: each starts from an empty one."""
+    conn = sb.imap(rt.SERVICE)
+    typ, data = conn.select("INBOX")
+    if int(data[0]):
+        conn.store("1:*", "+FLAGS.SILENT", "(\\Deleted)")
+        conn.expunge()
+    conn.logout()
+
+
+def unseen(sb):
+    conn = sb.imap(rt.SERVICE)
+    conn.select("INBOX", readonly=True)
+    typ, data = conn.search(None, "UNSEEN")
+    conn.logout()
+    return len(data[0].split())
+
+
+def email(sb, tok, young=None):
+    young = young or f"young{int(tok[1:]) % 7}@example.net"
+    sb.send(young, [rt.SERVICE], rt.mail(young, rt.SERVICE, "help", f"message token-{tok}\n",
+                                         msgid=f"{tok}.{time.time_ns()}@example.net"))
+
+
+def text(gw, tok):
+    gw.add_inbound(f"07700 900{int(tok[1:]) % 7 + 100:03d}", f"text token-{tok}")
+
+
+def rows(conf, sql):
+    """Rows of a read-only query; none while the relay has not made its
+    database yet (a plain connect would create an empty one under it)."""
+    path = os.path.join(os.path.dirname(conf), "relay.db")
+    if not os.path.exists(path):
+        return []
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return db.execute(sql).fetchall()
+    except sqlite3.OperationalError:   # no schema yet
+        return []
+    finally:
+        db.close()
+
+
+def stored_count(conf, prefix):
+    return len(tokens_in([b for (b,) in rows(conf, "SELECT body FROM message WHERE kind = 'inbound'")], prefix))
+
+
+def pending(conf):
+    return len(rows(conf, "SELECT id FROM outbox WHERE state = 'pending'"))
+
+
+def wait_until(cond, timeout, step=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()
+
+
+class Daemon:
+    """`relay run` with its log in a file."""
+
+    def __init__(self, conf, log):
+        self.log = log
+        self.out = open(log, "a")
+        self.proc = subprocess.Popen([rt.RELAY, "-c", conf, "run"], stdout=self.out, stderr=subprocess.STDOUT)
+
+    def text(self):
+        return open(self.log).read()
+
+    def wait_log(self, pattern, timeout=20):
+        return wait_until(lambda: re.search(pattern, self.text()), timeout)
+
+    def stop(self, timeout=30):
+        """SIGTERM; returns the exit status (None when it had to be killed)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                self.out.close()
+                return None
+        self.out.close()
+        return self.proc.returncode
+
+
+# --- 1. the disk fills up -------------------------------------------------------------------
+
+def disk_full(sb):
+    """The database (and the whole state directory) on a small tmpfs, filled
+    while a burst of emails and texts arrives: one log line, nothing taken in or
+    acknowledged, and when space returns everything once, by itself."""
+    empty_inbox(sb)
+    work = os.path.join(sb.dir, "relay-disk")
+    os.makedirs(work)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "relay-disk", work], check=True)
+    daemon = None
+    try:
+        with Gateway("esendex", number="+447700900000", page_size=5) as gw:
+            conf = rt.make_config(sb, work, extra=rt.sms_section(gw, work, "poll_interval = 5\ntimeout = 3\n"))
+            before = len(sb.messages(rt.ADVISERS[0]))
+            daemon = Daemon(conf, os.path.join(sb.dir, "disk-run.log"))
+            daemon.wait_log("relay started")
+            email(sb, "D900")
+            text(gw, "D901")
+            ok = wait_until(lambda: stored_count(conf, "D") == 2 and pending(conf) == 0, 30)
+            check("disk: the daemon works before the disk fills", ok, daemon.text()[-1500:])
+            sb.wait_for(rt.ADVISERS[0], before + 2)
+
+            filler = os.path.join(work, "filler")
+            fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+            try:
+                for chunk in (1 << 16, 1 << 12, 1 << 9):
+                    try:
+                        while True:
+                            os.write(fd, b"\0" * chunk)
+                    except OSError:
+                        pass
+            finally:
+                os.close(fd)
+            free = os.statvfs(work).f_bavail
+            check("disk: the tmpfs is full", free == 0, free)
+            log_at = len(daemon.text())
+            acks_at = len(gw.acks)
+            fwd_at = len(sb.messages(rt.ADVISERS[0]))
+            burst = [f"D{i:03d}" for i in range(20)]
+            for tok in burst:
+                if int(tok[1:]) % 2:
+                    text(gw, tok)
+                else:
+                    email(sb, tok)
+            sb.wait_for(rt.SERVICE, 11)   # the warm-up email, then the burst's ten
+            said = daemon.wait_log(r"the disk holding \S+relay\.db is full", timeout=30)
+            check("disk: the relay says the disk is full, naming the database", said, daemon.text()[log_at:][-2000:])
+            time.sleep(8)   # several more cycles against the full disk
+            log = daemon.text()[log_at:]
+            full_lines = [l for l in log.splitlines() if "is full" in l]
+            others = [l for l in log.splitlines() if re.search(r" relay (error|warning): ", l) and "is full" not in l]
+            check("disk: said once, not per message or cycle", len(full_lines) == 1, full_lines)
+            check("disk: no other error or warning while full", not others, others[:5])
+            check("disk: the daemon is still running", daemon.proc.poll() is None, log[-1500:])
+            check("disk: nothing of the burst stored", stored_count(conf, "D") == 2, stored_count(conf, "D"))
+            check("disk: no email marked \\Seen", unseen(sb) == 10, unseen(sb))
+            check("disk: no text acknowledged to the gateway", len(gw.acks) == acks_at, gw.acks[acks_at:])
+            check("disk: nothing forwarded", len(sb.messages(rt.ADVISERS[0])) == fwd_at)
+
+            os.remove(filler)
+            t0 = time.monotonic()
+            ok = wait_until(lambda: stored_count(conf, "D") == 22 and pending(conf) == 0, 40)
+            took = time.monotonic() - t0
+            print(f"info: the daemon took in and sent the burst {took:.1f}s after the filler went")
+            check("disk: the daemon resumes by itself when space returns", ok, daemon.text()[log_at:][-2000:])
+            check("disk: and says so", "takes writes again" in daemon.text()[log_at:])
+            check("disk: every email marked \\Seen after the commit", unseen(sb) == 0, unseen(sb))
+            burst_ids = {i for (a, i) in gw.acks[acks_at:]}
+            check("disk: every text acknowledged once", len(gw.acks) - acks_at == 10 and len(burst_ids) == 10,
+                  gw.acks[acks_at:])
+            tally(sb, conf, "disk full", burst, "D", fwd_at)
+            rc = daemon.stop()
+            check("disk: SIGTERM exits 0", rc == 0, rc)
+            db = rt.db(conf)
+            check("disk: PRAGMA integrity_check ok", db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+            db.close()
+    finally:
+        if daemon and daemon.proc.poll() is None:
+            daemon.proc.kill()
+            daemon.proc.wait()
+        if subprocess.run(["umount", work]).returncode != 0:
+            subprocess.run(["umount", "-l", work])
+
+
+# --- 2. the IMAP connection cut mid-FETCH ---------------------------------------------------
+
+class CuttingProxy:
+    """A TCP proxy to Dovecot's plain IMAP port. Armed with arm(nth, after), it
+    cuts both sides once `after` bytes of the answer to the nth body FETCH
+    (counted from arming) have passed: a server gone mid-response."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.lock = threading.Lock()
+        self.nth = None
+        self.after = 0
+        self.fetches = 0
+        self.cuts = 0
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def arm(self, nth, after):
+        with self.lock:
+            self.nth, self.after, self.fetches = nth, after, 0
+
+    def close(self):
+        self.listener.close()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.target))
+            state = {"budget": None}
+            threading.Thread(target=self._up, args=(client, server, state), daemon=True).start()
+            threading.Thread(target=self._down, args=(server, client, state), daemon=True).start()
+
+    @staticmethod
+    def _cut(*socks):
+        for s in socks:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def _up(self, client, server, state):
+        try:
+            while True:
+                data = client.recv(65536)
+                if not data:
+                    break
+                if b"BODY.PEEK[]" in data.upper():
+                    with self.lock:
+                        self.fetches += 1
+                        if self.fetches == self.nth:
+                            state["budget"] = self.after
+                            self.nth = None
+                server.sendall(data)
+        except OSError:
+            pass
+        self._cut(server)
+
+    def _down(self, server, client, state):
+        try:
+            while True:
+                data = server.recv(65536)
+                if not data:
+                    break
+                budget = state["budget"]
+                if budget is not None and len(data) >= budget:
+                    client.sendall(data[:budget])
+                    with self.lock:
+                        self.cuts += 1
+                    break
+                if budget is not None:
+                    state["budget"] = budget - len(data)
+                client.sendall(data)
+        except OSError:
+            pass
+        self._cut(client, server)
+
+
+def append_many(sb, toks):
+    conn = sb.imap(rt.SERVICE)
+    for tok in toks:
+        young = f"young{int(tok[1:]) % 7}@example.net"
+        conn.append("INBOX", None, None, rt.mail(young, rt.SERVICE, "help", f"message token-{tok}\n",
+                                                 msgid=f"{tok}.{time.time_ns()}@example.net"))
+    conn.logout()
+
+
+def dropped_fetch(sb):
+    """The connection cut while a FETCH response streams: inside the first
+    batch (nothing of it stored or \\Seen), and in the second of two batches
+    (the first kept, the second not); the next poll takes each message once."""
+    empty_inbox(sb)
+    proxy = CuttingProxy(sb.imap_port)
+    try:
+        work = os.path.join(sb.dir, "relay-fetch")
+        conf = rt.make_config(sb, work, imap_host="127.0.0.1", imap_port=proxy.port, imap_security="none")
+        rt.relay(conf, "poll")   # the first poll: an empty mailbox sets the cursor
+        fwd_at = len(sb.messages(rt.ADVISERS[0]))
+
+        # Six messages, cut in the middle of the third.
+        first = [f"F{i:03d}" for i in range(6)]
+        append_many(sb, first)
+        proxy.arm(1, 1500)
+        r = rt.relay(conf, "poll")
+        check("fetch cut: the poll fails cleanly", r.returncode == 1 and "fetching messages" in r.stderr,
+              r.stderr[-800:])
+        check("fetch cut: the cut happened", proxy.cuts == 1, proxy.cuts)
+        check("fetch cut: nothing of the batch stored", stored_count(conf, "F") == 0, stored_count(conf, "F"))
+        check("fetch cut: nothing marked \\Seen", unseen(sb) == 6, unseen(sb))
+        check("fetch cut: nothing queued", pending(conf) == 0, pending(conf))
+
+        # 55 more: two batches of the relay's 50; the second FETCH is cut.
+        second = [f"F{i:03d}" for i in range(100, 155)]
+        append_many(sb, second)
+        proxy.arm(2, 1000)
+        r = rt.relay(conf, "poll")
+        check("fetch cut in the second batch: the poll fails cleanly", r.returncode == 1, r.stderr[-800:])
+        check("fetch cut in the second batch: the cut happened", proxy.cuts == 2, proxy.cuts)
+        n = stored_count(conf, "F")
+        check("fetch cut in the second batch: the first batch kept, the second not", n == 50, n)
+        check("fetch cut in the second batch: only what was stored is \\Seen", unseen(sb) == 61 - n, unseen(sb))
+
+        r = rt.relay(conf, "poll")
+        check("fetch cut: the next poll succeeds", r.returncode == 0, r.stderr[-800:])
+        check("fetch cut: everything \\Seen now", unseen(sb) == 0, unseen(sb))
+        tally(sb, conf, "fetch cut", first + second, "F", fwd_at, wait=60)
+        r = rt.relay(conf, "poll")
+        check("fetch cut: a further poll takes nothing twice", stored_count(conf, "F") == 61)
+    finally:
+        proxy.close()
+
+
+# --- 3. host names that do not resolve -----------------------------------------------------
+
+def set_host(conf, section, host):
+    text = open(conf).read()
+    text = re.sub(r"(\[%s\]\nhost = )\S+" % section, lambda m: m.group(1) + host, text)
+    open(conf, "w").write(text)
+
+
+def set_sms_url(conf, url):
+    text = open(conf).read()
+    open(conf, "w").write(re.sub(r"(?m)^url = \S+", "url = " + url, text))
+
+
+def dns(sb):
+    empty_inbox(sb)
+    with Gateway("twilio", username=SID, password="tok", account=SID, number="+447700900000") as gw:
+        work = os.path.join(sb.dir, "relay-dns")
+        conf = rt.make_config(sb, work, extra=rt.twilio_section(gw, work, SID, extra="poll_interval = 5\ntimeout = 3\n"))
+        rt.relay(conf, "poll")   # the first poll
+        fwd_at = len(sb.messages(rt.ADVISERS[0]))
+        toks = []
+
+        # IMAP's name fails: texts still go.
+        imap_name = "imap." + BAD_NAME
+        set_host(conf, "imap", imap_name)
+        r = rt.relay(conf, "check")
+        check("dns imap: check names the server and the failure", re.search(
+            r"^FAIL\s+imap %s:\d+.*cannot resolve" % re.escape(imap_name), r.stdout, re.M), r.stdout[-600:])
+        email(sb, "N000")
+        text(gw, "N001")
+        toks += ["N000", "N001"]
+        sb.wait_for(rt.SERVICE, 1)
+        r = rt.relay(conf, "poll")
+        check("dns imap: the poll fails, naming the IMAP server",
+              r.returncode == 1 and re.search(r"error: imap %s:\d+: cannot resolve" % re.escape(imap_name), r.stderr),
+              r.stderr[-600:])
+        check("dns imap: the text is still stored", stored_count(conf, "N") == 1, stored_count(conf, "N"))
+        msgs = sb.wait_for(rt.ADVISERS[0], fwd_at + 1)
+        check("dns imap: the text is still forwarded", any("token-N001" in body_of(m) for m in msgs[fwd_at:]))
+        check("dns imap: the email waits unread", unseen(sb) == 1, unseen(sb))
+        set_host(conf, "imap", "localhost")
+        r = rt.relay(conf, "poll")
+        check("dns imap: with the name fixed the email is taken", r.returncode == 0 and stored_count(conf, "N") == 2,
+              r.stderr[-600:])
+
+        # The gateway's name fails: emails still go.
+        sms_url = gw.url
+        set_sms_url(conf, "https://sms." + BAD_NAME)
+        r = rt.relay(conf, "check")
+        check("dns sms: check names the gateway and the failure", re.search(
+            r"^FAIL\s+sms twilio https://sms\.%s.*host name not found" % re.escape(BAD_NAME), r.stdout, re.M),
+              r.stdout[-600:])
+        email(sb, "N002")
+        text(gw, "N003")
+        toks += ["N002", "N003"]
+        sb.wait_for(rt.SERVICE, 2)
+        r = rt.relay(conf, "poll")
+        check("dns sms: the poll fails, naming the gateway's host",
+              r.returncode == 1 and re.search(r"error: sms twilio: .*sms\.%s" % re.escape(BAD_NAME), r.stderr),
+              r.stderr[-600:])
+        check("dns sms: the email is still stored and forwarded", stored_count(conf, "N") == 3 and pending(conf) == 0,
+              (stored_count(conf, "N"), pending(conf)))
+        set_sms_url(conf, sms_url)
+        r = rt.relay(conf, "poll")
+        check("dns sms: with the name fixed the text is taken", r.returncode == 0 and stored_count(conf, "N") == 4,
+              r.stderr[-600:])
+
+        # SMTP's name fails under the daemon: forwards stay queued, and go once
+        # the name is fixed and the configuration reloaded.
+        smtp_name = "smtp." + BAD_NAME
+        set_host(conf, "smtp", smtp_name)
+        r = rt.relay(conf, "check")
+        check("dns smtp: check names the server and the failure", re.search(
+            r"^FAIL\s+smtp %s:\d+.*cannot find SMTP host %s" % (re.escape(smtp_name), re.escape(smtp_name)),
+            r.stdout, re.M), r.stdout[-600:])
+        fwd_mid = len(sb.messages(rt.ADVISERS[0]))
+        daemon = Daemon(conf, os.path.join(sb.dir, "dns-run.log"))
+        try:
+            for tok in ("N004", "N006"):
+                email(sb, tok)
+            for tok in ("N005", "N007"):
+                text(gw, tok)
+            toks += ["N004", "N005", "N006", "N007"]
+            ok = wait_until(lambda: stored_count(conf, "N") == 8, 30)
+            check("dns smtp: emails and texts still stored", ok, stored_count(conf, "N"))
+            check("dns smtp: their forwards and auto-replies wait in the outbox", pending(conf) >= 4, pending(conf))
+            check("dns smtp: the log names the SMTP server", daemon.wait_log(
+                r"warning: outbox: cannot find SMTP host %s" % re.escape(smtp_name), timeout=15), daemon.text()[-800:])
+            check("dns smtp: nothing reached the advisers", len(sb.messages(rt.ADVISERS[0])) == fwd_mid)
+            set_host(conf, "smtp", "localhost")
+            daemon.proc.send_signal(signal.SIGHUP)
+            check("dns smtp: configuration reloaded", daemon.wait_log("configuration reloaded"), daemon.text()[-800:])
+            ok = wait_until(lambda: pending(conf) == 0, 30)
+            check("dns smtp: the queue empties after the reload", ok, pending(conf))
+            rc = daemon.stop()
+            check("dns smtp: SIGTERM exits 0", rc == 0, rc)
+        finally:
+            if daemon.proc.poll() is None:
+                daemon.proc.kill()
+        tally(sb, conf, "dns", toks, "N", fwd_at)
+
+
+# --- 4. servers restarting under the daemon ------------------------------------------------
+
+def postfix_idle(sb, timeout=20):
+    """Waits until Postfix has handed everything to Dovecot: a Dovecot killed
+    mid-LMTP would have Postfix deliver again (its duplicate, not the relay's)."""
+    def empty():
+        r = subprocess.run(["postqueue", "-c", sb.env["POSTFIX_CONFIG_DIR"], "-p"], capture_output=True, text=True)
+        return "Mail queue is empty" in r.stdout
+    return wait_until(empty, timeout)
+
+
+def restarts(sb):
+    """Dovecot, then Postfix, stopped and started again under `relay run`
+    while emails and texts keep arriving."""
+    empty_inbox(sb)
+    with Gateway("twilio", username=SID, password="tok", account=SID, number="+447700900000") as gw:
+        work = os.path.join(sb.dir, "relay-restart")
+        conf = rt.make_config(sb, work, extra=rt.twilio_section(gw, work, SID, extra="poll_interval = 5\ntimeout = 3\n"))
+        fwd_at = len(sb.messages(rt.ADVISERS[0]))
+        daemon = Daemon(conf, os.path.join(sb.dir, "restart-run.log"))
+        toks = []
+        try:
+            check("restart: daemon starts", daemon.wait_log("relay started"), daemon.text())
+            time.sleep(1.0)   # the first poll, then IDLE
+            for tok in ("R000", "R002"):
+                email(sb, tok)
+            text(gw, "R001")
+            toks += ["R000", "R001", "R002"]
+            ok = wait_until(lambda: stored_count(conf, "R") == 3 and pending(conf) == 0, 30)
+            check("restart: working before", ok, daemon.text()[-800:])
+            postfix_idle(sb)
+
+            # Dovecot goes: IDLE is cut; texts keep coming (Postfix cannot take
+            # mail meanwhile: its SASL is Dovecot's, so the forwards wait too).
+            sb.stop_server("dovecot")
+            for tok in ("R011", "R013"):
+                text(gw, tok)
+            ok = wait_until(lambda: stored_count(conf, "R") == 5, 20)
+            check("restart: texts still taken in while Dovecot is down", ok, stored_count(conf, "R"))
+            time.sleep(3)
+            check("restart: the daemon survives Dovecot going", daemon.proc.poll() is None, daemon.text()[-800:])
+            check("restart: the log says the mailbox is unreachable",
+                  re.search(r"error: imap localhost:\d+: .*(refused|lost|closed)", daemon.text()), daemon.text()[-800:])
+            sb.start_server("dovecot")
+            for tok in ("R010", "R012"):
+                email(sb, tok)
+            toks += ["R010", "R011", "R012", "R013"]
+            ok = wait_until(lambda: stored_count(conf, "R") == 7 and pending(conf) == 0, 40)
+            check("restart: after Dovecot is back everything is taken in and sent", ok,
+                  (stored_count(conf, "R"), pending(conf), daemon.text()[-800:]))
+
+            # Postfix goes: mail is appended straight to the mailbox, forwards wait.
+            postfix_idle(sb)
+            sb.stop_server("postfix")
+            for tok in ("R020", "R022"):
+                sb.append(rt.SERVICE, rt.mail(f"young{tok}@example.net", rt.SERVICE, "help",
+                                              f"message token-{tok}\n", msgid=f"{tok}@example.net"))
+            text(gw, "R021")
+            toks += ["R020", "R021", "R022"]
+            ok = wait_until(lambda: stored_count(conf, "R") == 10, 20)
+            check("restart: everything taken in while Postfix is down", ok, stored_count(conf, "R"))
+            ok = wait_until(lambda: pending(conf) >= 3, 10)
+            check("restart: forwards wait in the outbox while Postfix is down", ok, pending(conf))
+            check("restart: the daemon survives Postfix going", daemon.proc.poll() is None, daemon.text()[-800:])
+            sb.start_server("postfix")
+            ok = wait_until(lambda: pending(conf) == 0, 40)
+            check("restart: after Postfix is back the outbox empties", ok, (pending(conf), daemon.text()[-800:]))
+            rc = daemon.stop()
+            check("restart: SIGTERM exits 0", rc == 0, rc)
+            said = sum(int(n) for n in re.findall(r"sms twilio: (\d+) texts? received", daemon.text()))
+            check("restart: the log counts each text once, not at every poll", said == 4, said)
+        finally:
+            if daemon.proc.poll() is None:
+                daemon.proc.kill()
+        tally(sb, conf, "restarts", toks, "R", fwd_at)
+
+
+# --- 5. SIGTERM mid-cycle ----------------------------------------------------------------
+
+def sigterm(sb):
+    """SIGTERM at random moments while a burst is being taken in and sent:
+    each time the daemon exits 0 promptly, and nothing is lost or doubled."""
+    empty_inbox(sb)
+    rng = random.Random(int(os.environ.get("RELAY_FAULT_SEED", "20261121")))
+    with Gateway("twilio", username=SID, password="tok", account=SID, number="+447700900000", page_size=5) as gw:
+        work = os.path.join(sb.dir, "relay-term")
+        conf = rt.make_config(sb, work, extra=rt.twilio_section(gw, work, SID, extra="poll_interval = 5\n"))
+        rt.relay(conf, "poll")   # the first poll
+        fwd_at = len(sb.messages(rt.ADVISERS[0]))
+        toks = [f"T{i:03d}" for i in range(60)]
+        log = os.path.join(sb.dir, "term-run.log")
+        codes, slow, mid = [], [], 0
+        for round_ in range(6):
+            # Ten more arrive each round: each SIGTERM finds work to do.
+            batch = toks[round_ * 10:round_ * 10 + 10]
+            append_many(sb, [t for t in batch if int(t[1:]) % 2 == 0])
+            for tok in batch:
+                if int(tok[1:]) % 2:
+                    text(gw, tok)
+            daemon = Daemon(conf, log)
+            time.sleep(rng.uniform(0.05, 0.35))
+            # What is left undone as the signal comes.
+            left = (round_ + 1) * 10 - stored_count(conf, "T") + pending(conf)
+            t0 = time.monotonic()
+            rc = daemon.stop(timeout=30)
+            took = time.monotonic() - t0
+            mid += left > 0
+            codes.append(rc)
+            if took > 10:
+                slow.append(round(took, 1))
+        print(f"info: {len(codes)} SIGTERMs, {mid} of them with messages still to take in or send")
+        check("sigterm: exit status 0 every time", all(c == 0 for c in codes), codes)
+        check("sigterm: exits promptly (under 10s)", not slow, slow)
+        check("sigterm: most fell mid-cycle", mid >= 3, mid)
+        daemon = Daemon(conf, log)
+        daemon.wait_log("relay started")
+        ok = wait_until(lambda: stored_count(conf, "T") == len(toks) and pending(conf) == 0, 60)
+        check("sigterm: a last run takes in and sends the rest", ok, (stored_count(conf, "T"), pending(conf)))
+        rc = daemon.stop()
+        check("sigterm: SIGTERM exits 0", rc == 0, rc)
+        tally(sb, conf, "sigterm", toks, "T", fwd_at, wait=60)
+
+
+PARTS = {"disk_full": disk_full, "dropped_fetch": dropped_fetch, "dns": dns, "restarts": restarts,
+         "sigterm": sigterm}
+
+
+def main():
+    wanted = sys.argv[1:] or list(PARTS)
+    with Sandbox() as sb:
+        rt.run_parts(sb, *(PARTS[p] for p in wanted))
+    done()
+
+
+if __name__ == "__main__":
+    main()
