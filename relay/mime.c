@@ -2,6 +2,7 @@
 #include "mime.h"
 
 #include <libetpan/libetpan.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -346,8 +347,16 @@ static void walk_part(struct body_walk *w, struct mailmime *mime, int depth)
 {
 	if (!mime)
 		return;
-	if (depth > w->lim->max_depth || ++w->parts > w->lim->max_parts) {
-		w->m->limits_hit = 1;
+	if (depth > w->lim->max_depth) {
+		if (!w->m->cut)
+			w->m->cut = xasprintf("its MIME parts nest deeper than %d levels; the deeper ones were not read",
+			                      w->lim->max_depth);
+		return;
+	}
+	if (++w->parts > w->lim->max_parts) {
+		if (!w->m->cut)
+			w->m->cut = xasprintf("it has more than %d MIME parts; only the first %d were read",
+			                      w->lim->max_parts, w->lim->max_parts);
 		return;
 	}
 	switch (mime->mm_type) {
@@ -356,12 +365,8 @@ static void walk_part(struct body_walk *w, struct mailmime *mime, int depth)
 			walk_part(w, clist_content(it), depth + 1);
 		return;
 	case MAILMIME_MESSAGE:
-		if (depth == 0) {
-			walk_part(w, mime->mm_data.mm_message.mm_msg_mime, depth + 1);
-		} else {
-			/* A forwarded email inside: recorded, not forwarded. */
-			add_attachment(w->m, "forwarded message", "message/rfc822", mime->mm_length);
-		}
+		/* A forwarded email inside: recorded, not forwarded. */
+		add_attachment(w->m, "forwarded message", "message/rfc822", mime->mm_length);
 		return;
 	case MAILMIME_SINGLE: {
 		char *type = type_name(mime->mm_content_type);
@@ -397,14 +402,68 @@ static void walk_part(struct body_walk *w, struct mailmime *mime, int depth)
 static void keep_raw(struct mail *m, const char *raw, size_t len, const char *why)
 {
 	free(m->parse_error);
-	m->parse_error = xstrdup(why);
+	m->parse_error = why ? xstrdup(why) : NULL;
 	free(m->text);
 	m->text = utf8_sanitize(raw, len);
+	m->text_from_html = 0;
+}
+
+/* An upper bound on the multipart and message parts a message declares: its
+ * lines that start "Content-Type" with a value that is not plainly a leaf
+ * (text, image, audio, video, application). Folded, commented or odd values
+ * count, and so do such lines in a body: the bound errs high, never low.
+ * libetpan parses nesting by recursion with no limit of its own, and a
+ * multipart/digest part is a message by default, so nesting is at most
+ * twice this plus two. */
+static int declared_containers(const char *raw, size_t len)
+{
+	static const char *const leaves[] = { "text/", "image/", "audio/", "video/", "application/" };
+	const char *p = raw, *end = raw + len;
+	int n = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end;
+		if (eol - p >= 12 && !strncasecmp(p, "content-type", 12)) {
+			const char *q = p + 12;
+			int leaf = 0;
+			while (q < eol && (*q == ' ' || *q == '\t'))
+				q++;
+			if (q < eol && *q == ':') {
+				q++;
+				while (q < eol && (*q == ' ' || *q == '\t'))
+					q++;
+				for (size_t i = 0; i < sizeof leaves / sizeof leaves[0] && !leaf; i++) {
+					size_t k = strlen(leaves[i]);
+					leaf = (size_t)(eol - q) >= k && !strncasecmp(q, leaves[i], k);
+				}
+			}
+			if (!leaf && n < INT_MAX)
+				n++;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return n;
+}
+
+/* The top-level type from the Content-Type header alone. Owned. */
+static char *header_type(const struct mail *m)
+{
+	const char *v = mail_field_get(m, "Content-Type");
+	struct mailmime_content *ct = NULL;
+	size_t idx = 0;
+	char *type;
+
+	if (!v || mailmime_content_parse(v, strlen(v), &idx, &ct) != MAILIMF_NO_ERROR || !ct)
+		return xstrdup("text/plain");
+	type = type_name(ct);
+	mailmime_content_free(ct);
+	return type;
 }
 
 int mail_parse(const char *raw, size_t len, const struct mail_limits *lim, struct mail *m)
 {
-	static const struct mail_limits defaults = { 20, 500 };
+	static const struct mail_limits defaults = { MAIL_MAX_DEPTH, MAIL_MAX_PARTS, 0 };
 	struct mailimf_fields *fields = NULL;
 	struct mailmime *mime = NULL;
 	size_t idx = 0;
@@ -412,6 +471,13 @@ int mail_parse(const char *raw, size_t len, const struct mail_limits *lim, struc
 	memset(m, 0, sizeof *m);
 	if (!lim)
 		lim = &defaults;
+	if (lim->max_size && len > lim->max_size) {
+		len = lim->max_size;
+		m->cut = lim->max_size % 1024 ? xasprintf("it is larger than %zu bytes; only the first %zu were read",
+		                                          lim->max_size, lim->max_size)
+		                              : xasprintf("it is larger than %zu KiB; only the first %zu KiB were read",
+		                                          lim->max_size / 1024, lim->max_size / 1024);
+	}
 	if (mailimf_fields_parse(raw, len, &idx, &fields) != MAILIMF_NO_ERROR || !fields) {
 		m->text = xstrdup("");
 		keep_raw(m, raw, len, "headers could not be parsed");
@@ -420,18 +486,23 @@ int mail_parse(const char *raw, size_t len, const struct mail_limits *lim, struc
 	read_headers(m, fields);
 	mailimf_fields_free(fields);
 
+	if (declared_containers(raw, len) > lim->max_parts) {
+		free(m->cut);
+		m->cut = xasprintf("it declares more than %d multipart or message parts; it is shown raw", lim->max_parts);
+		m->content_type = header_type(m);
+		keep_raw(m, raw, len, NULL);
+		return 0;
+	}
 	idx = 0;
 	if (mailmime_parse(raw, len, &idx, &mime) != MAILIMF_NO_ERROR || !mime) {
 		m->text = xstrdup("");
 		keep_raw(m, raw, len, "MIME structure could not be parsed");
 		return -1;
 	}
-	{
-		struct mailmime *top = mime->mm_type == MAILMIME_MESSAGE ? mime->mm_data.mm_message.mm_msg_mime : mime;
-		m->content_type = top ? type_name(top->mm_content_type) : xstrdup("text/plain");
-	}
+	struct mailmime *top = mime->mm_type == MAILMIME_MESSAGE ? mime->mm_data.mm_message.mm_msg_mime : mime;
+	m->content_type = top ? type_name(top->mm_content_type) : xstrdup("text/plain");
 	struct body_walk w = { m, lim, 0, NULL, NULL };
-	walk_part(&w, mime, 0);
+	walk_part(&w, top, 0);
 	mailmime_free(mime);
 
 	if (w.plain && !str_is_blank(w.plain)) {
@@ -445,6 +516,9 @@ int mail_parse(const char *raw, size_t len, const struct mail_limits *lim, struc
 	} else {
 		m->text = w.plain ? w.plain : xstrdup("");
 	}
+	/* Cut before any words were found: the raw message is what remains. */
+	if (m->cut && str_is_blank(m->text))
+		keep_raw(m, raw, len, NULL);
 	return 0;
 }
 
@@ -485,5 +559,6 @@ void mail_free(struct mail *m)
 	}
 	free(m->attachments);
 	free(m->parse_error);
+	free(m->cut);
 	memset(m, 0, sizeof *m);
 }

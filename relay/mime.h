@@ -3,7 +3,9 @@
  * This is the only place that sees libetpan's MIME and RFC 5322 types. A
  * message that cannot be parsed is still returned: its text is the raw
  * message (made valid UTF-8) and parse_error says why, so that it is kept
- * and forwarded raw, never dropped. */
+ * and forwarded raw, never dropped. A message over a limit (struct
+ * mail_limits) is returned too, with what could be read of it and `cut`
+ * saying which limit stopped the reading. */
 #ifndef RELAY_MIME_H
 #define RELAY_MIME_H
 
@@ -20,10 +22,21 @@ struct mail_attachment {
 	size_t size;          /* decoded bytes */
 };
 
+/* What a hostile message may cost. Depth: the message's own body is at 0, the
+ * parts of a multipart at 1, and so on; parts deeper than max_depth are not
+ * read. Parts: every MIME part counts, multiparts included; those after the
+ * first max_parts are not read, and a message that declares more than
+ * max_parts multipart or message parts is not handed to the MIME parser at
+ * all (its nesting could exhaust the stack) but kept raw. Size: only the
+ * first max_size bytes are read (0: all). */
 struct mail_limits {
-	int max_depth;        /* MIME nesting beyond this is not walked */
-	int max_parts;        /* parts beyond this are not walked */
+	int max_depth;
+	int max_parts;
+	size_t max_size;
 };
+
+#define MAIL_MAX_DEPTH 20         /* the defaults, as [imap] max_depth and max_parts */
+#define MAIL_MAX_PARTS 100
 
 struct mail {
 	char *message_id;       /* owned, without <>, NULL if absent */
@@ -44,12 +57,16 @@ struct mail {
 	int text_from_html;     /* text was converted from HTML */
 	struct mail_attachment *attachments;  /* owned */
 	size_t nattachments;
-	int limits_hit;         /* nesting or part limit stopped the walk */
+	char *cut;              /* owned: why only part of the message was read (which
+	                         * limit); NULL when it was read whole */
 	char *parse_error;      /* owned; NULL when parsed */
 };
 
-/* Parses raw (len bytes, need not be NUL-terminated). Always fills *m (free
- * with mail_free); returns 0 when parsed, -1 when kept raw (m->parse_error). */
+/* Parses raw (len bytes, need not be NUL-terminated) within lim (NULL: the
+ * defaults above, no size limit). Always fills *m (free with mail_free);
+ * returns 0 when parsed, -1 when kept raw (m->parse_error). When a limit cut
+ * the reading (m->cut) and no text was found in what was read, the text is
+ * the raw message, so that the young person's words still reach an adviser. */
 int mail_parse(const char *raw, size_t len, const struct mail_limits *lim, struct mail *m);
 void mail_free(struct mail *m);
 
