@@ -79,7 +79,7 @@ char *mime_decode_header(const char *value)
 
 static void add_string(char ***list, size_t *n, const char *s)
 {
-	if (!s || !*s)
+	if (!s || !*s || *n >= MAIL_MAX_ADDRESSES)
 		return;
 	for (size_t i = 0; i < *n; i++)
 		if (strcmp((*list)[i], s) == 0)
@@ -146,6 +146,8 @@ static long long date_to_unix(const struct mailimf_date_time *d)
 
 static void add_field(struct mail *m, const char *name, const char *value)
 {
+	if (m->nfields >= MAIL_MAX_FIELDS)
+		return;
 	m->fields = xrealloc(m->fields, (m->nfields + 1) * sizeof *m->fields);
 	char *n = utf8_sanitize(name, strlen(name));
 	m->fields[m->nfields].name = strip_controls(n);

@@ -37,21 +37,26 @@ struct mail_limits {
 
 #define MAIL_MAX_DEPTH 20         /* the defaults, as [imap] max_depth and max_parts */
 #define MAIL_MAX_PARTS 100
+/* Kept of a header with very many entries; the rest are ignored. Each new
+ * entry is compared with those kept, so an unbounded list would make a
+ * megabyte of To: addresses cost minutes. */
+#define MAIL_MAX_ADDRESSES 1000   /* recipients, and references */
+#define MAIL_MAX_FIELDS 1000      /* header fields in fields[] */
 
 struct mail {
 	char *message_id;       /* owned, without <>, NULL if absent */
 	char *in_reply_to;      /* owned, the first id, without <> */
-	char **references;      /* owned: References ids then In-Reply-To ids, de-duplicated */
+	char **references;      /* owned: References ids then In-Reply-To ids, de-duplicated (at most MAIL_MAX_ADDRESSES) */
 	size_t nreferences;
 	char *from_address;     /* owned, lowercase; NULL if absent */
 	char *from_name;        /* owned, decoded; NULL if absent */
-	char **recipients;      /* owned, lowercase: To, Cc, Delivered-To, X-Original-To */
+	char **recipients;      /* owned, lowercase: To, Cc, Delivered-To, X-Original-To (at most MAIL_MAX_ADDRESSES) */
 	size_t nrecipients;
 	char *subject;          /* owned, decoded, control characters removed; NULL if absent */
 	long long date;         /* unix seconds from Date:, 0 if absent or unreadable */
 	char *return_path;      /* owned: NULL if absent, "" for <> */
 	char *content_type;     /* owned, top-level "type/subtype" lowercase */
-	struct mail_field *fields;  /* owned: every header other than the address and id headers */
+	struct mail_field *fields;  /* owned: the headers other than the address and id headers (the first MAIL_MAX_FIELDS) */
 	size_t nfields;
 	char *text;             /* owned, UTF-8: the message's text (never NULL) */
 	int text_from_html;     /* text was converted from HTML */
