@@ -448,6 +448,45 @@ static int declared_containers(const char *raw, size_t len)
 	return n;
 }
 
+/* libetpan 1.9.4 leaks the address of a Return-Path whose '<' is not closed
+ * by '>' (mailimf_path_parse drops it on that error path): a hostile sender
+ * could leak a megabyte with every message. Every '<' in a Return-Path of the
+ * top header block that is not followed, within its line, by '>' before any
+ * other character that ends an address is read as a space, so that libetpan
+ * keeps the field as an unparsed one, as it would have anyway. Returns an
+ * owned copy of raw when anything changed, else NULL. Linear time. */
+static char *defuse_return_path(const char *raw, size_t len)
+{
+	const char *p = raw, *end = raw + len;
+	char *copy = NULL;
+	int in_field = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end;
+		if (eol == p || (eol - p == 1 && *p == '\r'))
+			break;   /* the end of the header block */
+		if (*p != ' ' && *p != '\t')
+			in_field = eol - p >= 11 && !strncasecmp(p, "return-path", 11);
+		if (in_field) {
+			char next = 0;   /* the first address-ending character after q in this line */
+			for (const char *q = eol; q-- > p;) {
+				if (*q == '<' && next != '>') {
+					if (!copy) {
+						copy = xmalloc(len);
+						memcpy(copy, raw, len);
+					}
+					copy[q - raw] = ' ';
+				}
+				if (memchr(">,\r():;", *q, 7))
+					next = *q;
+			}
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return copy;
+}
+
 /* The top-level type from the Content-Type header alone. Owned. */
 static char *header_type(const struct mail *m)
 {
@@ -480,13 +519,17 @@ int mail_parse(const char *raw, size_t len, const struct mail_limits *lim, struc
 		                              : xasprintf("it is larger than %zu KiB; only the first %zu KiB were read",
 		                                          lim->max_size / 1024, lim->max_size / 1024);
 	}
-	if (mailimf_fields_parse(raw, len, &idx, &fields) != MAILIMF_NO_ERROR || !fields) {
+	char *defused = defuse_return_path(raw, len);
+	int r = mailimf_fields_parse(defused ? defused : raw, len, &idx, &fields);
+	if (r != MAILIMF_NO_ERROR || !fields) {
+		free(defused);
 		m->text = xstrdup("");
 		keep_raw(m, raw, len, "headers could not be parsed");
 		return -1;
 	}
 	read_headers(m, fields);
 	mailimf_fields_free(fields);
+	free(defused);
 
 	if (declared_containers(raw, len) > lim->max_parts) {
 		free(m->cut);

@@ -205,6 +205,47 @@ static void test_long_headers(void)
 	}
 }
 
+/* libetpan leaked the address of an unclosed Return-Path (found by
+ * fuzz_mime; the valgrind and ASan runs of this test catch a leak). */
+static void test_return_path(void)
+{
+	static const struct {
+		const char *raw, *want;
+	} cases[] = {
+		{ "Return-Path: <H\r\nFrom: a@example.net\r\n\r\nx", NULL },
+		{ "Return-Path: <a@example.net\r\nFrom: a@example.net\r\n\r\nx", NULL },
+		{ "Return-Path: (<) <a@example.net\r\n\r\nx", NULL },
+		{ "return-path:<a@example.net;x>\r\n\r\nx", NULL },
+		{ "Return-Path: <a@example.net>\r\n\r\nx", "a@example.net" },
+		{ "Return-Path: <<A@Example.net>\r\n\r\nx", "<a@example.net" },
+		{ "Return-Path: <>\r\n\r\nx", "" },
+		{ "From: a@example.net\r\n\r\nReturn-Path: <x in the body\r\n", NULL },
+	};
+	struct mail m;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		mail_parse(cases[i].raw, strlen(cases[i].raw), NULL, &m);
+		if (cases[i].want)
+			CHECK_STR("return path read", m.return_path, cases[i].want);
+		else
+			CHECK("unclosed return path not read", m.return_path == NULL);
+		CHECK("return path: the body is read", m.text && strchr(m.text, 'x'));
+		mail_free(&m);
+	}
+	/* A megabyte of address, unclosed, and the sender still read. */
+	struct buf b;
+	buf_init(&b);
+	buf_adds(&b, "Return-Path: <");
+	for (int i = 0; i < 100000; i++)
+		buf_adds(&b, "aaaaaaaaaa");
+	buf_adds(&b, "\r\nFrom: Sam <sam@example.net>\r\n\r\nhelp\r\n");
+	mail_parse(b.data, b.len, NULL, &m);
+	CHECK("long unclosed return path not read", m.return_path == NULL);
+	CHECK_STR("long unclosed return path: sender read", m.from_address, "sam@example.net");
+	CHECK_STR("long unclosed return path: words read", m.text, "help\r\n");
+	mail_free(&m);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	struct mail m;
@@ -295,6 +336,7 @@ int main(void)
 
 	test_limits();
 	test_long_headers();
+	test_return_path();
 
 	char *d = mime_decode_header("=?utf-8?q?R=C3=A9ponse_automatique?=");
 	CHECK_STR("decode header Q", d, "R\xC3\xA9ponse automatique");
