@@ -58,6 +58,23 @@ $(ASAN)/tests/unit/%: $(ASAN)/tests/unit/%.o $(SRC:%.c=$(ASAN)/%.o)
 unit-bins: $(UNIT:tests/unit/%.c=$(BUILD)/tests/unit/%)
 asan-bins: build/relay-asan $(UNIT:tests/unit/%.c=$(ASAN)/tests/unit/%)
 
+# --- fuzzing (clang's libFuzzer with ASan + UBSan) ---------------------------
+# One harness per reader of hostile input: tests/fuzz/fuzz_<target>.c.
+FUZZCC  ?= clang
+FUZZ    = build/fuzz
+FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 300
+FUZZFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+$(FUZZ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(CSTD) $(WARN) -O1 -g -fsanitize=fuzzer-no-link $(FUZZFLAGS) $(CPPFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ)/fuzz_%: $(FUZZ)/tests/fuzz/fuzz_%.o $(SRC:%.c=$(FUZZ)/%.o)
+	$(FUZZCC) -fsanitize=fuzzer $(FUZZFLAGS) -o $@ $^ $(LIBS)
+
+fuzz-bins: $(FUZZ_TARGETS:%=$(FUZZ)/fuzz_%)
+
 # --- tests ------------------------------------------------------------------
 # `make check` installs what is missing (Debian packages), builds both
 # flavours and runs every test; the last line is "N passed, N failed".
@@ -65,7 +82,7 @@ deps:
 	@tests/deps
 
 check: deps
-	$(MAKE) all unit-bins asan-bins
+	$(MAKE) all unit-bins asan-bins fuzz-bins
 	tests/run
 
 # The fault-injection suite alone (also part of `make check`).
@@ -75,6 +92,11 @@ faults: deps all
 # Unit tests only, no servers: quick while editing.
 unit: all unit-bins asan-bins
 	tests/run --unit
+
+# Every fuzzer for FUZZ_SECONDS (default 300) each, one after another; prints
+# each one's executions. (make check runs them for 10 seconds each.)
+fuzz: deps fuzz-bins
+	tests/fuzz/run $(FUZZ_SECONDS)
 
 demo: deps all
 	tests/demo
@@ -122,7 +144,7 @@ uninstall:
 clean:
 	rm -rf build tests/tmp
 
-.PHONY: all check unit faults demo bench bench-scale deps install uninstall clean unit-bins asan-bins FORCE
+.PHONY: all check unit faults fuzz demo bench bench-scale deps install uninstall clean unit-bins asan-bins fuzz-bins FORCE
 .SECONDARY:
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -73,6 +73,9 @@ static const struct option options[] = {
 	{ "imap", "idle", OPT_BOOL, F(imap_idle), "yes", 0, 0, 0, "yes or no" },
 	{ "imap", "timeout", OPT_INT, F(imap_timeout), "30", 1, 600, 0, "seconds, 1 to 600" },
 	{ "imap", "max_message_kb", OPT_INT, F(imap_max_message_kb), "25600", 64, 1048576, 0, "KiB, 64 to 1048576" },
+	/* The bounds keep libetpan's recursion far from the stack's end (mime.h). */
+	{ "imap", "max_parts", OPT_INT, F(imap_max_parts), "100", 1, 1000, 0, "MIME parts, 1 to 1000" },
+	{ "imap", "max_depth", OPT_INT, F(imap_max_depth), "20", 1, 100, 0, "MIME nesting levels, 1 to 100" },
 
 	{ "smtp", "host", OPT_STRING, F(smtp_host), NULL, 0, 0, 1, "the SMTP server's host name" },
 	{ "smtp", "port", OPT_INT, F(smtp_port), "0", 0, 65535, 0, "1 to 65535" },

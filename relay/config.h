@@ -48,6 +48,8 @@ struct config {
 	int imap_idle;
 	int imap_timeout;
 	int imap_max_message_kb;
+	int imap_max_parts;        /* MIME parts read per message */
+	int imap_max_depth;        /* MIME nesting read */
 
 	/* [smtp] */
 	char *smtp_host;

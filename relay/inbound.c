@@ -257,7 +257,7 @@ static int from_young_person(struct relay *r, const struct mail *m, const struct
 	const char *sender = m->from_address ? m->from_address : (m->return_path && *m->return_path ? m->return_path : NULL);
 	enum automatic_reason automatic = inbound_classify(r, m, t->only_autoreplies);
 	int rc = -1, fresh = 0;
-	char remarks[512] = "";
+	char remarks[1024] = "";
 
 	memset(&c, 0, sizeof c);
 	/* Join by In-Reply-To/References to any id of ours or theirs, then by sender. */
@@ -282,6 +282,10 @@ static int from_young_person(struct relay *r, const struct mail *m, const struct
 		size_t k = strlen(remarks);
 		snprintf(remarks + k, sizeof remarks - k, "Note:      this message could not be read as email (%s); "
 		         "it is shown raw.\n", m->parse_error);
+	}
+	if (m->cut) {
+		size_t k = strlen(remarks);
+		snprintf(remarks + k, sizeof remarks - k, "Note:      this message was cut: %s.\n", m->cut);
 	}
 
 	const char *detail = automatic ? automatic_reason_text(automatic) : NULL;
@@ -360,11 +364,11 @@ static char *dedupe_key(const struct mail *m, const char *raw, size_t len)
 	return xasprintf("sha256:%s", hex);
 }
 
-int inbound_email(struct relay *r, const char *source_key, const char *raw, size_t len)
+int inbound_email(struct relay *r, const char *source_key, const char *raw, size_t len, int truncated)
 {
 	struct mail m;
 	struct threading t;
-	struct mail_limits lim = { 20, 500 };
+	struct mail_limits lim = { r->cfg->imap_max_depth, r->cfg->imap_max_parts, 0 };
 	long long row = 0;
 	char *key = NULL;
 	int rc = -1, known;
@@ -373,6 +377,13 @@ int inbound_email(struct relay *r, const char *source_key, const char *raw, size
 	if (known != 0)
 		return known < 0 ? -1 : 0;
 	mail_parse(raw, len, &lim, &m);
+	if (truncated) {
+		free(m.cut);
+		m.cut = xasprintf("it is larger than [imap] max_message_kb (%d KiB); only its first part was read",
+		                  r->cfg->imap_max_message_kb);
+	}
+	if (m.cut)
+		log_warn("a message was cut (%s): %s", source_key, m.cut);
 	key = dedupe_key(&m, raw, len);
 	known = db_inbound_known(r->db, key);
 	if (known < 0)

@@ -15,9 +15,12 @@
 #include "relay.h"
 
 /* source_key identifies where the message came from (e.g.
- * "imap:INBOX:1700000000:42"); a key seen before is skipped. Returns 0 when
- * handled (stored, or a known duplicate) and -1 on a database error (roll back). */
-int inbound_email(struct relay *r, const char *source_key, const char *raw, size_t len);
+ * "imap:INBOX:1700000000:42"); a key seen before is skipped. truncated: raw
+ * is only the first [imap] max_message_kb of a larger message. The message is
+ * read within [imap] max_parts and max_depth; one cut by any limit is still
+ * handled, and its forward says it was cut. Returns 0 when handled (stored,
+ * or a known duplicate) and -1 on a database error (roll back). */
+int inbound_email(struct relay *r, const char *source_key, const char *raw, size_t len, int truncated);
 
 /* One received text message, in the caller's transaction like inbound_email.
  * provider names the gateway ("twilio"); id is its unique id for the text.

@@ -2,6 +2,7 @@
 #include "mime.h"
 
 #include <libetpan/libetpan.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -118,7 +119,7 @@ char *mime_decode_header(const char *value)
 
 static void add_string(char ***list, size_t *n, const char *s)
 {
-	if (!s || !*s)
+	if (!s || !*s || *n >= MAIL_MAX_ADDRESSES)
 		return;
 	for (size_t i = 0; i < *n; i++)
 		if (strcmp((*list)[i], s) == 0)
@@ -185,6 +186,8 @@ static long long date_to_unix(const struct mailimf_date_time *d)
 
 static void add_field(struct mail *m, const char *name, const char *value)
 {
+	if (m->nfields >= MAIL_MAX_FIELDS)
+		return;
 	m->fields = xrealloc(m->fields, (m->nfields + 1) * sizeof *m->fields);
 	char *n = utf8_sanitize(name, strlen(name));
 	m->fields[m->nfields].name = strip_controls(n);
@@ -386,8 +389,16 @@ static void walk_part(struct body_walk *w, struct mailmime *mime, int depth)
 {
 	if (!mime)
 		return;
-	if (depth > w->lim->max_depth || ++w->parts > w->lim->max_parts) {
-		w->m->limits_hit = 1;
+	if (depth > w->lim->max_depth) {
+		if (!w->m->cut)
+			w->m->cut = xasprintf("its MIME parts nest deeper than %d levels; the deeper ones were not read",
+			                      w->lim->max_depth);
+		return;
+	}
+	if (++w->parts > w->lim->max_parts) {
+		if (!w->m->cut)
+			w->m->cut = xasprintf("it has more than %d MIME parts; only the first %d were read",
+			                      w->lim->max_parts, w->lim->max_parts);
 		return;
 	}
 	switch (mime->mm_type) {
@@ -396,12 +407,8 @@ static void walk_part(struct body_walk *w, struct mailmime *mime, int depth)
 			walk_part(w, clist_content(it), depth + 1);
 		return;
 	case MAILMIME_MESSAGE:
-		if (depth == 0) {
-			walk_part(w, mime->mm_data.mm_message.mm_msg_mime, depth + 1);
-		} else {
-			/* A forwarded email inside: recorded, not forwarded. */
-			add_attachment(w->m, "forwarded message", "message/rfc822", mime->mm_length);
-		}
+		/* A forwarded email inside: recorded, not forwarded. */
+		add_attachment(w->m, "forwarded message", "message/rfc822", mime->mm_length);
 		return;
 	case MAILMIME_SINGLE: {
 		char *type = type_name(mime->mm_content_type);
@@ -437,14 +444,107 @@ static void walk_part(struct body_walk *w, struct mailmime *mime, int depth)
 static void keep_raw(struct mail *m, const char *raw, size_t len, const char *why)
 {
 	free(m->parse_error);
-	m->parse_error = xstrdup(why);
+	m->parse_error = why ? xstrdup(why) : NULL;
 	free(m->text);
 	m->text = utf8_sanitize(raw, len);
+	m->text_from_html = 0;
+}
+
+/* An upper bound on the multipart and message parts a message declares: its
+ * lines that start "Content-Type" with a value that is not plainly a leaf
+ * (text, image, audio, video, application). Folded, commented or odd values
+ * count, and so do such lines in a body: the bound errs high, never low.
+ * libetpan parses nesting by recursion with no limit of its own, and a
+ * multipart/digest part is a message by default, so nesting is at most
+ * twice this plus two. */
+static int declared_containers(const char *raw, size_t len)
+{
+	static const char *const leaves[] = { "text/", "image/", "audio/", "video/", "application/" };
+	const char *p = raw, *end = raw + len;
+	int n = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end;
+		if (eol - p >= 12 && !strncasecmp(p, "content-type", 12)) {
+			const char *q = p + 12;
+			int leaf = 0;
+			while (q < eol && (*q == ' ' || *q == '\t'))
+				q++;
+			if (q < eol && *q == ':') {
+				q++;
+				while (q < eol && (*q == ' ' || *q == '\t'))
+					q++;
+				for (size_t i = 0; i < sizeof leaves / sizeof leaves[0] && !leaf; i++) {
+					size_t k = strlen(leaves[i]);
+					leaf = (size_t)(eol - q) >= k && !strncasecmp(q, leaves[i], k);
+				}
+			}
+			if (!leaf && n < INT_MAX)
+				n++;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return n;
+}
+
+/* libetpan 1.9.4 leaks the address of a Return-Path whose '<' is not closed
+ * by '>' (mailimf_path_parse drops it on that error path): a hostile sender
+ * could leak a megabyte with every message. Every '<' in a Return-Path of the
+ * top header block that is not followed, within its line, by '>' before any
+ * other character that ends an address is read as a space, so that libetpan
+ * keeps the field as an unparsed one, as it would have anyway. Returns an
+ * owned copy of raw when anything changed, else NULL. Linear time. */
+static char *defuse_return_path(const char *raw, size_t len)
+{
+	const char *p = raw, *end = raw + len;
+	char *copy = NULL;
+	int in_field = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end;
+		if (eol == p || (eol - p == 1 && *p == '\r'))
+			break;   /* the end of the header block */
+		if (*p != ' ' && *p != '\t')
+			in_field = eol - p >= 11 && !strncasecmp(p, "return-path", 11);
+		if (in_field) {
+			char next = 0;   /* the first address-ending character after q in this line */
+			for (const char *q = eol; q-- > p;) {
+				if (*q == '<' && next != '>') {
+					if (!copy) {
+						copy = xmalloc(len);
+						memcpy(copy, raw, len);
+					}
+					copy[q - raw] = ' ';
+				}
+				if (memchr(">,\r():;", *q, 7))
+					next = *q;
+			}
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return copy;
+}
+
+/* The top-level type from the Content-Type header alone. Owned. */
+static char *header_type(const struct mail *m)
+{
+	const char *v = mail_field_get(m, "Content-Type");
+	struct mailmime_content *ct = NULL;
+	size_t idx = 0;
+	char *type;
+
+	if (!v || mailmime_content_parse(v, strlen(v), &idx, &ct) != MAILIMF_NO_ERROR || !ct)
+		return xstrdup("text/plain");
+	type = type_name(ct);
+	mailmime_content_free(ct);
+	return type;
 }
 
 int mail_parse(const char *raw, size_t len, const struct mail_limits *lim, struct mail *m)
 {
-	static const struct mail_limits defaults = { 20, 500 };
+	static const struct mail_limits defaults = { MAIL_MAX_DEPTH, MAIL_MAX_PARTS, 0 };
 	struct mailimf_fields *fields = NULL;
 	struct mailmime *mime = NULL;
 	size_t idx = 0;
@@ -452,26 +552,42 @@ int mail_parse(const char *raw, size_t len, const struct mail_limits *lim, struc
 	memset(m, 0, sizeof *m);
 	if (!lim)
 		lim = &defaults;
-	if (mailimf_fields_parse(raw, len, &idx, &fields) != MAILIMF_NO_ERROR || !fields) {
+	if (lim->max_size && len > lim->max_size) {
+		len = lim->max_size;
+		m->cut = lim->max_size % 1024 ? xasprintf("it is larger than %zu bytes; only the first %zu were read",
+		                                          lim->max_size, lim->max_size)
+		                              : xasprintf("it is larger than %zu KiB; only the first %zu KiB were read",
+		                                          lim->max_size / 1024, lim->max_size / 1024);
+	}
+	char *defused = defuse_return_path(raw, len);
+	int r = mailimf_fields_parse(defused ? defused : raw, len, &idx, &fields);
+	if (r != MAILIMF_NO_ERROR || !fields) {
+		free(defused);
 		m->text = xstrdup("");
 		keep_raw(m, raw, len, "headers could not be parsed");
 		return -1;
 	}
 	read_headers(m, fields);
 	mailimf_fields_free(fields);
+	free(defused);
 
+	if (declared_containers(raw, len) > lim->max_parts) {
+		free(m->cut);
+		m->cut = xasprintf("it declares more than %d multipart or message parts; it is shown raw", lim->max_parts);
+		m->content_type = header_type(m);
+		keep_raw(m, raw, len, NULL);
+		return 0;
+	}
 	idx = 0;
 	if (mailmime_parse(raw, len, &idx, &mime) != MAILIMF_NO_ERROR || !mime) {
 		m->text = xstrdup("");
 		keep_raw(m, raw, len, "MIME structure could not be parsed");
 		return -1;
 	}
-	{
-		struct mailmime *top = mime->mm_type == MAILMIME_MESSAGE ? mime->mm_data.mm_message.mm_msg_mime : mime;
-		m->content_type = top ? type_name(top->mm_content_type) : xstrdup("text/plain");
-	}
+	struct mailmime *top = mime->mm_type == MAILMIME_MESSAGE ? mime->mm_data.mm_message.mm_msg_mime : mime;
+	m->content_type = top ? type_name(top->mm_content_type) : xstrdup("text/plain");
 	struct body_walk w = { m, lim, 0, NULL, NULL };
-	walk_part(&w, mime, 0);
+	walk_part(&w, top, 0);
 	mailmime_free(mime);
 
 	if (w.plain && !str_is_blank(w.plain)) {
@@ -485,6 +601,9 @@ int mail_parse(const char *raw, size_t len, const struct mail_limits *lim, struc
 	} else {
 		m->text = w.plain ? w.plain : xstrdup("");
 	}
+	/* Cut before any words were found: the raw message is what remains. */
+	if (m->cut && str_is_blank(m->text))
+		keep_raw(m, raw, len, NULL);
 	return 0;
 }
 
@@ -525,5 +644,6 @@ void mail_free(struct mail *m)
 	}
 	free(m->attachments);
 	free(m->parse_error);
+	free(m->cut);
 	memset(m, 0, sizeof *m);
 }

@@ -189,6 +189,21 @@ def main():
         msgs = sb.wait_for(rt.ADVISERS[0], before + 1)
         check("unparseable message forwarded raw", "please help" in text_of(msgs[-1]), text_of(msgs[-1]))
 
+        # --- a message over [imap] max_parts is forwarded, and says it was cut ---------
+        many = ("From: many@example.net\r\nTo: %s\r\nSubject: photos\r\nMessage-ID: <many.1@example.net>\r\n"
+                "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n"
+                "--m\r\nContent-Type: text/plain\r\n\r\nhere are my photos\r\n" % rt.SERVICE
+                + "".join("--m\r\nContent-Type: image/jpeg\r\nContent-Disposition: attachment; filename=p%d.jpg\r\n"
+                          "Content-Transfer-Encoding: base64\r\n\r\nAAEC\r\n" % i for i in range(150))
+                + "--m--\r\n")
+        sb.append(rt.SERVICE, many.encode())
+        before = inbox_count(sb, rt.ADVISERS[0])
+        poll(conf)
+        msgs = sb.wait_for(rt.ADVISERS[0], before + 1)
+        body = text_of(msgs[-1])
+        check("message over max_parts forwarded with its words", "here are my photos" in body, body)
+        check("forward says the message was cut", "this message was cut: it has more than 100 MIME parts" in body, body)
+
         # --- list and show ------------------------------------------------------------
         r = rt.relay(conf, "list")
         check("list shows the conversation", r.returncode == 0 and ref in r.stdout and "email" in r.stdout, r.stdout)

@@ -81,8 +81,36 @@ int main(void)
 		CHECK_STR("addresses lower-cased", c->forward_to.items[1], "a2@example.org");
 		CHECK("relative path resolved", strstr(c->secret_file, dir) == c->secret_file);
 		CHECK_INT("idle default", c->imap_idle, 1);
+		CHECK_INT("max_parts default", c->imap_max_parts, 100);
+		CHECK_INT("max_depth default", c->imap_max_depth, 20);
+		CHECK_INT("max_message_kb default", c->imap_max_message_kb, 25600);
 		config_free(c);
 	}
+	/* The MIME limits: each bound is accepted, one beyond it is refused. */
+	{
+		static const struct {
+			const char *extra;
+			int parts, depth;
+		} ok[] = {
+			{ "[imap]\nmax_parts = 1\nmax_depth = 1\n", 1, 1 },
+			{ "[imap]\nmax_parts = 1000\nmax_depth = 100\n", 1000, 100 },
+			{ "[imap]\nmax_parts = 250\n", 250, 20 },
+		};
+		for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+			c = NULL;
+			CHECK("mime limits load", try(ok[i].extra, err, sizeof err, &c) == 0);
+			if (c) {
+				CHECK_INT("max_parts set", c->imap_max_parts, ok[i].parts);
+				CHECK_INT("max_depth set", c->imap_max_depth, ok[i].depth);
+				config_free(c);
+			}
+		}
+	}
+	expect_error("max_parts 0 refused", "[imap]\nmax_parts = 0\n", "relay.conf:19: [imap] max_parts:");
+	expect_error("max_parts over 1000 refused", "[imap]\nmax_parts = 1001\n", "MIME parts, 1 to 1000");
+	expect_error("max_depth 0 refused", "[imap]\nmax_depth = 0\n", "MIME nesting levels, 1 to 100");
+	expect_error("max_depth over 100 refused", "[imap]\nmax_depth = 101\n", "relay.conf:19: [imap] max_depth:");
+	expect_error("max_depth not a number", "[imap]\nmax_depth = deep\n", "'deep' is not a whole number");
 	expect_error("unknown key names line and key", "poll_intervall = 5\n", "relay.conf:18: [advisers] poll_intervall: unknown key");
 	expect_error("bad integer", "[service]\npoll_interval = soon\n", "relay.conf:19: [service] poll_interval: 'soon' is not a whole number");
 	expect_error("integer out of range", "[service]\npoll_interval = 1\n", "from 5 to 86400");
