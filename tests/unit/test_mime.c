@@ -69,6 +69,8 @@ static void plain_headers_as_libetpan(int rounds)
 	}
 	CHECK_INT("plain header values decode as libetpan does", same, rounds);
 	CHECK("most random values took the short cut", shortcut > rounds / 2);
+}
+
 /* A message whose words sit at MIME depth k: k nested multiparts. */
 static char *nested(int k)
 {
