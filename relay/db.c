@@ -1181,8 +1181,8 @@ int db_purge_candidates(struct db *db, long long closed_before, long long **ids,
 int db_purge_conversation(struct db *db, long long id, long long now, const char *actor)
 {
 	static const char *const steps[] = {
-		"UPDATE message SET subject = NULL, body = NULL, raw = NULL, attachments = NULL, detail = NULL, "
-		"refs = NULL, purged_at = ?2 WHERE conversation_id = ?1 AND purged_at IS NULL",
+		("UPDATE message SET subject = NULL, body = NULL, raw = NULL, attachments = NULL, detail = NULL, "
+		 "refs = NULL, purged_at = ?2 WHERE conversation_id = ?1 AND purged_at IS NULL"),
 		/* what was sent carried the same words, and a young person's address */
 		"UPDATE outbox SET data = X'', rcpt = '', last_error = NULL WHERE conversation_id = ?1 AND state <> 'pending'",
 		"UPDATE conversation SET contact = '', subject = NULL, purged_at = ?2 WHERE id = ?1",
