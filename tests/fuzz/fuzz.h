@@ -25,6 +25,16 @@ static inline void fuzz_quiet(void)
 	log_set_level(LOG_LVL_ERROR);
 }
 
+/* The LLVMFuzzerInitialize of a harness that needs nothing but quiet. */
+#define FUZZ_QUIET_INITIALIZE                              \
+	int LLVMFuzzerInitialize(int *argc, char ***argv) \
+	{                                                  \
+		(void)argc;                                \
+		(void)argv;                                \
+		fuzz_quiet();                              \
+		return 0;                                  \
+	}
+
 /* The input as a NUL-terminated string (an embedded NUL ends it early, as it
  * would for a C string from the network). Owned. */
 static inline char *fuzz_string(const uint8_t *data, size_t size)

@@ -4,13 +4,7 @@
 #include "fuzz.h"
 #include "gsm.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_quiet();
-	return 0;
-}
+FUZZ_QUIET_INITIALIZE
 
 static void count(const char *s)
 {

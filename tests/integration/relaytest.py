@@ -141,6 +141,22 @@ def sms_section(gw, work, extra=""):
     return "\n".join(lines) + "\n" + extra
 
 
+def body(msg):
+    """The plain-text body of a received message ("" when it has none)."""
+    part = msg.get_body(preferencelist=("plain",))
+    return part.get_content() if part else ""
+
+
+def edit_config(conf, old, new):
+    """Replaces text in a relay.conf written by make_config (once)."""
+    with open(conf) as f:
+        text = f.read()
+    if old not in text:
+        raise ValueError(f"{old!r} is not in {conf}")
+    with open(conf, "w") as f:
+        f.write(text.replace(old, new, 1))
+
+
 def reply_tag(fwd):
     """The signed reply address (rusafe+REF.SIG@...) in a forward's Reply-To."""
     return re.search(r"rusafe\+[^>\s]+@example\.org", str(fwd["Reply-To"])).group(0)

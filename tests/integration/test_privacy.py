@@ -28,9 +28,7 @@ CANARY_ADDRESS = "canary.sender4417@example.net"
 SERVICE_USER = "relaytest"
 
 
-def body(msg):
-    part = msg.get_body(preferencelist=("plain",))
-    return part.get_content() if part else ""
+body = rt.body
 
 
 def db_files(conf):
@@ -166,10 +164,7 @@ def show_contact(sb):
                                  ("masked", "c***@example.net", CANARY_ADDRESS)]:
         work = os.path.join(sb.dir, f"relay-contact-{mode}")
         conf = rt.make_config(sb, work, extra="")
-        with open(conf) as f:
-            text = f.read().replace("user = root", f"user = root\nshow_contact = {mode}")
-        with open(conf, "w") as f:
-            f.write(text)
+        rt.edit_config(conf, "user = root", f"user = root\nshow_contact = {mode}")
         n = len(sb.messages(rt.ADVISERS[0]))
         sb.send(CANARY_ADDRESS, [rt.SERVICE], rt.mail(CANARY_ADDRESS, rt.SERVICE, "hi", f"contact test {mode}\n"))
         sb.wait_for(rt.SERVICE, len(sb.messages(rt.SERVICE)))
@@ -182,10 +177,7 @@ def show_contact(sb):
         r = rt.relay(conf, "list")
         check(f"show_contact = {mode}: list agrees", expect in r.stdout, r.stdout)
     conf = rt.make_config(sb, os.path.join(sb.dir, "relay-contact-bad"))
-    with open(conf) as f:
-        text = f.read().replace("user = root", "user = root\nshow_contact = partial")
-    with open(conf, "w") as f:
-        f.write(text)
+    rt.edit_config(conf, "user = root", "user = root\nshow_contact = partial")
     r = rt.relay(conf, "list")
     check("show_contact: a wrong word names file, line and key", r.returncode == 3 and
           "[service] show_contact" in r.stderr and "masked, full or none" in r.stderr, r.stderr)
@@ -205,17 +197,13 @@ def drop_root(sb):
     shutil.copytree(os.path.join(rt.ROOT, "templates"), templates, dirs_exist_ok=True)
     conf = rt.make_config(sb, work, templates=templates)
     shutil.copy(sb.ca_file, os.path.join(work, "ca.pem"))
-    with open(conf) as f:
-        text = f.read().replace("user = root", f"user = {SERVICE_USER}").replace(sb.ca_file, "ca.pem")
-    with open(conf, "w") as f:
-        f.write(text)
+    rt.edit_config(conf, "user = root", f"user = {SERVICE_USER}")
+    rt.edit_config(conf, f"ca_file = {sb.ca_file}\n", "ca_file = ca.pem\n")
+    rt.edit_config(conf, f"ca_file = {sb.ca_file}\n", "ca_file = ca.pem\n")   # [imap] and [smtp]
     state = os.path.join(work, "state")
     os.makedirs(state, mode=0o700, exist_ok=True)
     os.chown(state, pw.pw_uid, pw.pw_gid)
-    with open(conf) as f:
-        text = f.read().replace("database = relay.db", "database = state/relay.db")
-    with open(conf, "w") as f:
-        f.write(text)
+    rt.edit_config(conf, "database = relay.db", "database = state/relay.db")
     for d in (sb.dir, work, templates):   # traversable; the secrets stay root's, mode 0600
         os.chmod(d, 0o711 if d != templates else 0o755)
     for root, dirs, files in os.walk(templates):
@@ -251,19 +239,13 @@ def drop_root(sb):
     st = os.stat(os.path.join(state, "relay.db"))
     check("drop root: the database belongs to the service user, mode 0600",
           st.st_uid == pw.pw_uid and (st.st_mode & 0o777) == 0o600, (st.st_uid, oct(st.st_mode)))
-    with open(conf) as f:
-        text = f.read().replace(f"user = {SERVICE_USER}", "user = nosuchrelayuser")
-    with open(conf, "w") as f:
-        f.write(text)
+    rt.edit_config(conf, f"user = {SERVICE_USER}", "user = nosuchrelayuser")
     r = rt.relay(conf, "poll")
     check("drop root: an unknown user is a configuration error that says how to create it",
           r.returncode == 3 and "no user 'nosuchrelayuser'" in r.stderr and "useradd" in r.stderr, r.stderr)
     # a private database directory is what check asks for
     os.chmod(state, 0o755)
-    with open(conf) as f:
-        text = f.read().replace("user = nosuchrelayuser", f"user = {SERVICE_USER}")
-    with open(conf, "w") as f:
-        f.write(text)
+    rt.edit_config(conf, "user = nosuchrelayuser", f"user = {SERVICE_USER}")
     r = rt.relay(conf, "check")
     check("check: a database directory open to others fails with the fix", r.returncode == 1 and
           "FAIL files: the database directory" in r.stdout and "chmod 0700" in r.stdout, r.stdout)
@@ -326,10 +308,7 @@ def state_dir(sb):
     """The relay makes its database directory private (0700) and the database 0600."""
     work = os.path.join(sb.dir, "relay-state")
     conf = rt.make_config(sb, work)
-    with open(conf) as f:
-        text = f.read().replace("database = relay.db", "database = fresh-state/relay.db")
-    with open(conf, "w") as f:
-        f.write(text)
+    rt.edit_config(conf, "database = relay.db", "database = fresh-state/relay.db")
     old = os.umask(0o022)
     try:
         r = rt.relay(conf, "list")
@@ -354,10 +333,7 @@ def syslog(sb):
     try:
         work = os.path.join(sb.dir, "relay-syslog")
         conf = rt.make_config(sb, work)
-        with open(conf) as f:
-            text = f.read().replace("user = root", "user = root\nlog = syslog")
-        with open(conf, "w") as f:
-            f.write(text)
+        rt.edit_config(conf, "user = root", "user = root\nlog = syslog")
         sb.send(CANARY_ADDRESS, [rt.SERVICE], rt.mail(CANARY_ADDRESS, rt.SERVICE, "hi", f"syslog {CANARY}\n"))
         sb.wait_for(rt.SERVICE, len(sb.messages(rt.SERVICE)))
         r = rt.relay(conf, "poll")

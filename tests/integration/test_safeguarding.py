@@ -22,9 +22,7 @@ JUL_1715 = 1784218500      # Thursday 16 July 2026 17:15 BST
 DEC_28 = 1798459200        # Monday 28 December 2026 12:00 GMT (substitute bank holiday)
 
 
-def body(msg):
-    part = msg.get_body(preferencelist=("plain",))
-    return part.get_content() if part else ""
+body = rt.body
 
 
 def office_hours(sb):

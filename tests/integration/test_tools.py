@@ -22,9 +22,7 @@ YOUNG = "tools.young@example.net"
 NUMBER = "+447700900321"
 
 
-def body(msg):
-    part = msg.get_body(preferencelist=("plain",))
-    return part.get_content() if part else ""
+body = rt.body
 
 
 def as_json(r):
