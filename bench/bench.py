@@ -58,12 +58,7 @@ USER = rt.SERVICE
 MAIL_USER = os.environ.get("SANDBOX_MAIL_USER", "nobody")
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+free_port = rt.free_port
 
 
 def doveadm(sb, *args):

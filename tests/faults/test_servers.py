@@ -21,12 +21,7 @@ from sms_gateway import Gateway  # noqa: E402
 SID = "AC" + "3" * 32
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+free_port = rt.free_port
 
 
 def plain_smtp(conf, port):

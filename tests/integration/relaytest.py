@@ -157,6 +157,40 @@ def edit_config(conf, old, new):
         f.write(text.replace(old, new, 1))
 
 
+def relay_on_terminal(conf, *args, env=None, timeout=120):
+    """Runs the relay with stderr on a pseudo-terminal, as an operator would.
+    Returns (exit code, stdout text, what the terminal showed)."""
+    import pty
+    e = dict(os.environ, **(env or {}))
+    master, slave = pty.openpty()
+    p = subprocess.Popen([RELAY, "-c", conf, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=slave, env=e)
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:   # EIO: the relay has closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    out = p.stdout.read().decode(errors="replace")
+    p.wait(timeout=timeout)
+    os.close(master)
+    return p.returncode, out, shown.decode(errors="replace")
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def reply_tag(fwd):
     """The signed reply address (rusafe+REF.SIG@...) in a forward's Reply-To."""
     return re.search(r"rusafe\+[^>\s]+@example\.org", str(fwd["Reply-To"])).group(0)

@@ -6,7 +6,6 @@ canary strings sent through every path never reaching the log, the process's
 command line or its environment."""
 import json
 import os
-import pty
 import pwd
 import shutil
 import signal
@@ -92,24 +91,10 @@ def retention(sb):
         check("retention: --dry-run counts and changes nothing", r.stdout.startswith("2 conversations") and
               files_holding(conf, CANARY) != [], r.stdout)
         # on a terminal, as an operator runs it: a progress line on stderr
-        master, slave = pty.openpty()
-        p = subprocess.run([rt.RELAY, "-c", conf, "purge"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=slave, env=dict(os.environ, **later), timeout=120, text=True)
-        os.close(slave)
-        progress = b""
-        while True:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            progress += chunk
-        os.close(master)
-        check("retention: purge reports what it did", p.returncode == 0 and p.stdout.startswith("2 conversations purged"),
-              p.stdout)
-        check("retention: purge shows its progress on a terminal", b"purge: conversations 2/2 (100%)" in progress,
-              progress[-300:])
+        rc, out, shown = rt.relay_on_terminal(conf, "purge", env=later)
+        check("retention: purge reports what it did", rc == 0 and out.startswith("2 conversations purged"), out)
+        check("retention: purge shows its progress on a terminal", "purge: conversations 2/2 (100%)" in shown,
+              shown[-300:])
         for needle, what in [(CANARY, "message text"), (CANARY_ADDRESS, "the email address"),
                              ("7700900417", "the number"), ("We hear you", "the adviser's reply")]:
             check(f"retention: {what} is in no database file", files_holding(conf, needle) == [],

@@ -5,7 +5,6 @@ export, purge --dry-run, --json for each, usage errors, and the progress line
 on a terminal."""
 import json
 import os
-import pty
 import re
 import subprocess
 import sys
@@ -204,23 +203,8 @@ def progress(sb):
     conf = rt.make_config(sb, work)
     for i in range(120):
         sb.append(rt.SERVICE, rt.mail(f"backlog{i}@example.net", rt.SERVICE, f"backlog {i}", "hello\n"))
-    master, slave = pty.openpty()
-    p = subprocess.Popen([rt.RELAY, "-c", conf, "poll"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=slave)
-    os.close(slave)
-    out = b""
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    p.wait(timeout=120)
-    os.close(master)
-    text = out.decode(errors="replace")
-    check("progress: poll ok", p.returncode == 0, text[-600:])
+    rc, _, text = rt.relay_on_terminal(conf, "poll")
+    check("progress: poll ok", rc == 0, text[-600:])
     check("progress: the last figure on a terminal", "mailbox: messages 120/120 (100%)" in text, text[-600:])
     r = rt.relay(conf, "poll")
     check("progress: none when stderr is not a terminal", "mailbox: messages" not in r.stderr, r.stderr[-300:])
