@@ -10,7 +10,7 @@
 #include "log.h"
 #include "util.h"
 
-#define FETCH_BATCH 200
+#define FETCH_BATCH 50
 
 int mailbox_open(struct relay *r, struct imap **out, char *err, size_t errlen)
 {
