@@ -440,9 +440,8 @@ int tools_send(struct tools *t, const char *ref, FILE *in)
 		else
 			printf("%s: sent by email; the advisers have a receipt\n", c.ref);
 	} else {
-		printf("%s: queued%s%s; the running relay will send it\n", c.ref, l.error ? " (" : "", l.error ? l.error : "");
-		if (l.error)
-			printf(")\n");
+		printf("%s: queued%s%s%s; the running relay will send it\n", c.ref, l.error ? " (" : "", l.error ? l.error : "",
+		       l.error ? ")" : "");
 	}
 	free(l.state);
 	free(l.error);
