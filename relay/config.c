@@ -22,9 +22,7 @@ enum opt_type {
 	OPT_ADDRESSES,  /* comma-separated email addresses */
 	OPT_FROM,       /* "Name <address>" */
 	OPT_PREFIX,     /* reference prefix: 2-6 capital letters */
-	OPT_LEVEL,      /* error | warn | info | debug */
 	OPT_HEADER,     /* a header field name */
-	OPT_PROVIDER,   /* twilio | esendex | android | none */
 	OPT_PHONE,      /* an E.164 number: + and 8 to 15 digits */
 	OPT_DAY,        /* office hours of one weekday: "09:00-17:30" or "closed" */
 	OPT_CHOICE,     /* one word of the row's choices */
@@ -57,7 +55,7 @@ static const struct option options[] = {
 	{ "service", "poll_interval", OPT_INT, F(poll_interval), "60", 5, 86400, 0, "seconds, 5 to 86400" },
 	{ "service", "secret_file", OPT_PATH, F(secret_file), NULL, 0, 0, 1, "a file holding the reply-signing key" },
 	{ "service", "retention_days", OPT_INT, F(retention_days), "365", 1, 36500, 0, "days, 1 to 36500" },
-	{ "service", "log_level", OPT_LEVEL, F(log_level), "info", 0, 0, 0, "error, warn, info or debug" },
+	{ "service", "log_level", OPT_CHOICE, F(log_level), "info", 0, 0, 0, "error, warn, info or debug" },
 	{ "service", "loop_header", OPT_HEADER, F(loop_header), "X-Relay-Loop", 0, 0, 0, "a header name" },
 	{ "service", "show_contact", OPT_CHOICE, F(show_contact), "masked", 0, 0, 0, "masked, full or none" },
 	{ "service", "user", OPT_STRING, F(user), "relay", 0, 0, 0, "a user name (the daemon drops root to it)" },
@@ -90,7 +88,7 @@ static const struct option options[] = {
 	{ "advisers", "allowed", OPT_ADDRESSES, F(allowed), NULL, 0, 0, 1, "one or more addresses, comma-separated" },
 	{ "advisers", "urgent_to", OPT_ADDRESSES, F(urgent_to), "", 0, 0, 0, "addresses, comma-separated" },
 
-	{ "sms", "provider", OPT_PROVIDER, F(sms_provider), "none", 0, 0, 0, "twilio, esendex, android or none" },
+	{ "sms", "provider", OPT_CHOICE, F(sms_provider), "none", 0, 0, 0, "twilio, esendex, android or none" },
 	{ "sms", "url", OPT_STRING, F(sms_url), NULL, 0, 0, 0, "the gateway's base URL (https)" },
 	{ "sms", "account", OPT_STRING, F(sms_account), NULL, 0, 0, 0, "Twilio AccountSid or Esendex account reference" },
 	{ "sms", "username", OPT_STRING, F(sms_username), NULL, 0, 0, 0, "the gateway login (default: account)" },
@@ -130,10 +128,12 @@ static const struct option options[] = {
 /* The words each OPT_CHOICE key allows. */
 static const struct {
 	const char *key;
-	const char *words[4];
+	const char *words[5];   /* NULL-terminated */
 } choices[] = {
-	{ "show_contact", { "masked", "full", "none", NULL } },
-	{ "log", { "stderr", "syslog", NULL, NULL } },
+	{ "show_contact", { "masked", "full", "none", NULL, NULL } },
+	{ "log", { "stderr", "syslog", NULL, NULL, NULL } },
+	{ "log_level", { "error", "warn", "info", "debug", NULL } },
+	{ "provider", { "twilio", "esendex", "android", "none", NULL } },
 };
 
 struct parse_state {
@@ -258,14 +258,6 @@ static int option_set(struct parse_state *st, const struct option *o, const char
 		}
 		return 0;
 	}
-	case OPT_PROVIDER:
-		if (strcmp(value, "twilio") && strcmp(value, "esendex") && strcmp(value, "android") && strcmp(value, "none")) {
-			snprintf(err, errlen, "'%s' is not one of twilio, esendex, android, none", value);
-			return -1;
-		}
-		free(*(char **)field);
-		*(char **)field = xstrdup(value);
-		return 0;
 	case OPT_PHONE: {
 		size_t n = strlen(value);
 		if (n < 9 || n > 16 || value[0] != '+' || strspn(value + 1, "0123456789") != n - 1) {
@@ -277,19 +269,28 @@ static int option_set(struct parse_state *st, const struct option *o, const char
 		return 0;
 	}
 	case OPT_CHOICE:
-		for (size_t i = 0; i < sizeof choices / sizeof choices[0]; i++)
-			for (size_t w = 0; !strcmp(choices[i].key, o->key) && w < 4 && choices[i].words[w]; w++)
+		for (size_t i = 0; i < sizeof choices / sizeof choices[0]; i++) {
+			if (strcmp(choices[i].key, o->key))
+				continue;
+			struct buf words;
+			for (size_t w = 0; choices[i].words[w]; w++)
 				if (!strcmp(value, choices[i].words[w])) {
 					free(*(char **)field);
 					*(char **)field = xstrdup(value);
 					return 0;
 				}
-		snprintf(err, errlen, "'%s' is not a word allowed here", value);
+			buf_init(&words);
+			for (size_t w = 0; choices[i].words[w]; w++)
+				buf_printf(&words, "%s%s", w ? ", " : "", choices[i].words[w]);
+			snprintf(err, errlen, "'%s' is not one of %s", value, buf_str(&words));
+			buf_free(&words);
+			return -1;
+		}
+		snprintf(err, errlen, "no words are known for this key");
 		return -1;
 	case OPT_STRING:
 	case OPT_HEADER:
-	case OPT_PREFIX:
-	case OPT_LEVEL: {
+	case OPT_PREFIX: {
 		if (o->type == OPT_PREFIX) {
 			size_t n = strlen(value);
 			if (n < 2 || n > 6 || strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != n) {
@@ -306,12 +307,6 @@ static int option_set(struct parse_state *st, const struct option *o, const char
 			if (strncasecmp(value, "X-", 2) != 0) {
 				snprintf(err, errlen, "'%s' is not an X- header (a standard header cannot be the loop stamp)",
 				         value);
-				return -1;
-			}
-		}
-		if (o->type == OPT_LEVEL) {
-			if (strcmp(value, "error") && strcmp(value, "warn") && strcmp(value, "info") && strcmp(value, "debug")) {
-				snprintf(err, errlen, "'%s' is not one of error, warn, info, debug", value);
 				return -1;
 			}
 		}
@@ -714,9 +709,7 @@ void config_free(struct config *c)
 		case OPT_STRING:
 		case OPT_PATH:
 		case OPT_PREFIX:
-		case OPT_LEVEL:
 		case OPT_HEADER:
-		case OPT_PROVIDER:
 		case OPT_PHONE:
 		case OPT_CHOICE:
 			free(*(char **)field);

@@ -726,6 +726,32 @@ static void outbox_read(sqlite3_stmt *st, struct outbox_row *o)
 	o->parts = sqlite3_column_int(st, 16);
 }
 
+/* Steps st to its end, reading each row as an outbox row into a new array
+ * (*rows owned by the caller; NULL and 0 on failure). Releases st. */
+static int outbox_rows(struct db *db, sqlite3_stmt *st, struct outbox_row **rows, size_t *n)
+{
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*rows = xrealloc(*rows, (*n + 1) * sizeof **rows);
+		outbox_read(st, &(*rows)[(*n)++]);
+	}
+	release(db, st);
+	if (rc != SQLITE_DONE) {
+		outbox_rows_free(*rows, *n);
+		*rows = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+/* The first column of st's one row as a number (a count), -1 on failure. Releases st. */
+static int single_int(struct db *db, sqlite3_stmt *st)
+{
+	int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	release(db, st);
+	return n;
+}
+
 int db_outbox_due(struct db *db, long long now, int limit, struct outbox_row **rows, size_t *n)
 {
 	sqlite3_stmt *st = prepare(db, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE state = 'pending' AND "
@@ -737,11 +763,7 @@ int db_outbox_due(struct db *db, long long now, int limit, struct outbox_row **r
 		return -1;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int(st, 2, limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*rows = xrealloc(*rows, (*n + 1) * sizeof **rows);
-		outbox_read(st, &(*rows)[(*n)++]);
-	}
-	release(db, st);
+	rc = outbox_rows(db, st, rows, n);
 	if (rc != SQLITE_DONE) {
 		failed(db, rc, NULL);
 		return -1;
@@ -752,13 +774,9 @@ int db_outbox_due(struct db *db, long long now, int limit, struct outbox_row **r
 int db_outbox_pending_count(struct db *db)
 {
 	sqlite3_stmt *st = prepare(db, "SELECT count(*) FROM outbox WHERE state = 'pending'");
-	int n = -1;
 	if (!st)
 		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	release(db, st);
-	return n;
+	return single_int(db, st);
 }
 
 int db_outbox_mark(struct db *db, long long id, const char *state, int attempts, long long next_attempt_at,
@@ -993,19 +1011,13 @@ int db_outbox_awaiting_delivery(struct db *db, long long since, int limit, struc
 	sqlite3_stmt *st = prepare(db, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE channel = 'sms' AND state = 'sent' "
 	                               "AND provider_id IS NOT NULL AND coalesce(delivery, 'queued') IN ('queued', 'sent', 'unknown') "
 	                               "AND created_at >= ? ORDER BY id LIMIT ?");
-	int rc;
 	*rows = NULL;
 	*n = 0;
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, since);
 	sqlite3_bind_int(st, 2, limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*rows = xrealloc(*rows, (*n + 1) * sizeof **rows);
-		outbox_read(st, &(*rows)[(*n)++]);
-	}
-	release(db, st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return outbox_rows(db, st, rows, n) == SQLITE_DONE ? 0 : -1;
 }
 
 int db_contact_blocked(struct db *db, const char *channel, const char *address, long long now)
@@ -1041,17 +1053,13 @@ int db_outbox_recent(struct db *db, const char *rcpt, const char *kind, long lon
 	/* Email rows hold "address\n"; texts hold the bare number. */
 	sqlite3_stmt *st = prepare(db, "SELECT count(*) FROM outbox WHERE rcpt IN (?, ? || char(10)) AND kind = ? "
 	                               "AND created_at >= ?");
-	int n = -1;
 	if (!st)
 		return -1;
 	bind_text(st, 1, rcpt);
 	bind_text(st, 2, rcpt);
 	bind_text(st, 3, kind);
 	sqlite3_bind_int64(st, 4, since);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	release(db, st);
-	return n;
+	return single_int(db, st);
 }
 
 int db_close_inactive(struct db *db, long long before, long long now)
@@ -1094,19 +1102,13 @@ int db_outbox_stale(struct db *db, long long created_before, int limit, struct o
 {
 	sqlite3_stmt *st = prepare(db, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE state = 'pending' AND "
 	                               "alerted_at IS NULL AND created_at <= ? ORDER BY id LIMIT ?");
-	int rc;
 	*rows = NULL;
 	*n = 0;
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, created_before);
 	sqlite3_bind_int(st, 2, limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*rows = xrealloc(*rows, (*n + 1) * sizeof **rows);
-		outbox_read(st, &(*rows)[(*n)++]);
-	}
-	release(db, st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return outbox_rows(db, st, rows, n) == SQLITE_DONE ? 0 : -1;
 }
 
 int db_outbox_mark_alerted(struct db *db, long long id, long long at)
@@ -1248,13 +1250,9 @@ int db_stats_conversations(struct db *db, long long since, db_stats_conversation
 int db_count_open(struct db *db)
 {
 	sqlite3_stmt *st = prepare(db, "SELECT count(*) FROM conversation WHERE state = 'open'");
-	int n = -1;
 	if (!st)
 		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	release(db, st);
-	return n;
+	return single_int(db, st);
 }
 
 int db_outbox_set_error(struct db *db, long long id, const char *error)

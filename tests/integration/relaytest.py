@@ -181,6 +181,17 @@ def relay_on_terminal(conf, *args, env=None, timeout=120):
     return p.returncode, out, shown.decode(errors="replace")
 
 
+def stop(proc, timeout=30):
+    """SIGTERM to a running relay, then SIGKILL if it has not gone in timeout seconds."""
+    import signal
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that was free a moment ago."""
     import socket

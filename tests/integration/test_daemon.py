@@ -16,12 +16,7 @@ import relaytest as rt  # noqa: E402
 YOUNG = "alex@example.net"
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_port = rt.free_port
 
 
 def wait_log(proc_log, pattern, timeout=10):

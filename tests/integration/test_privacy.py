@@ -8,7 +8,6 @@ import json
 import os
 import pwd
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -129,11 +128,8 @@ def retention(sb):
             while time.time() < deadline and not db.execute(
                     "SELECT purged_at FROM conversation WHERE ref = ?", (ref,)).fetchone()[0]:
                 time.sleep(0.2)
-            p.send_signal(signal.SIGTERM)
-            p.wait(timeout=30)
         finally:
-            if p.poll() is None:
-                p.kill()
+            rt.stop(p)
         check("retention: run purges by itself", db.execute("SELECT purged_at FROM conversation WHERE ref = ?",
                                                            (ref,)).fetchone()[0] > 0, open(log).read()[-800:])
         db.close()
@@ -216,11 +212,7 @@ def drop_root(sb):
         groups = [line.split()[1:] for line in open(f"/proc/{pid}/status") if line.startswith("Groups:")]
         check("drop root: no supplementary group of root's", "0" not in (groups[0] if groups else []), groups)
     finally:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            p.kill()
+        rt.stop(p)
     st = os.stat(os.path.join(state, "relay.db"))
     check("drop root: the database belongs to the service user, mode 0600",
           st.st_uid == pw.pw_uid and (st.st_mode & 0o777) == 0o600, (st.st_uid, oct(st.st_mode)))
@@ -266,11 +258,7 @@ def log_canaries(sb):
             time.sleep(8)
             got = sb.messages(young)
         finally:
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+            rt.stop(p)
         with os.fdopen(read_end, "rb") as f:
             log = f.read().decode(errors="replace")
         check("canaries: the relay worked (reply relayed)", any(f"Reply {CANARY}" in body(m) for m in got),

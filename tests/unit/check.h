@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static int check_passed, check_failed;
 static int check_verbose = 0;
@@ -55,6 +56,32 @@ static inline int check_done(void)
 {
 	printf("%d passed, %d failed\n", check_passed, check_failed);
 	return check_failed ? 1 : 0;
+}
+
+/* Times for tests. check_local: a wall-clock time in the current zone (TZ);
+ * the hour skipped at a clock change is never asked for, so mktime's reading
+ * is unambiguous. check_utc: the same in UTC, independent of TZ. */
+static inline long long check_local(int y, int mo, int d, int hh, int mm)
+{
+	struct tm tm = { 0 };
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = hh;
+	tm.tm_min = mm;
+	tm.tm_isdst = -1;
+	return (long long)mktime(&tm);
+}
+
+static inline long long check_utc(int y, int mo, int d, int hh, int mm)
+{
+	struct tm tm = { 0 };
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = hh;
+	tm.tm_min = mm;
+	return (long long)timegm(&tm);
 }
 
 #endif

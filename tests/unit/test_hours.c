@@ -18,32 +18,6 @@ static void use_zone(const char *tz)
 	tzset();
 }
 
-/* A local wall-clock time in the current zone (the hour before a clock
- * change is never asked for here, so mktime's reading is unambiguous). */
-static long long local(int y, int mo, int d, int hh, int mm)
-{
-	struct tm tm = { 0 };
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = hh;
-	tm.tm_min = mm;
-	tm.tm_isdst = -1;
-	return (long long)mktime(&tm);
-}
-
-/* A UTC time, independent of TZ: pins down what the local times mean. */
-static long long utc(int y, int mo, int d, int hh, int mm)
-{
-	struct tm tm = { 0 };
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = hh;
-	tm.tm_min = mm;
-	return (long long)timegm(&tm);
-}
-
 static char *clock_of(long long t)
 {
 	static char s[32];
@@ -165,7 +139,7 @@ static void test_defaults(void)
 		for (int i = 0; i < 7; i++) {
 			int wd = (i + 1) % 7, wrong = 0, opens = 0;
 			for (int m = 0; m < 1440; m++) {
-				long long t = local(weeks[w][0], weeks[w][1], weeks[w][2] + i, m / 60, m % 60);
+				long long t = check_local(weeks[w][0], weeks[w][1], weeks[w][2] + i, m / 60, m % 60);
 				int want = want_from[wd] >= 0 && m >= want_from[wd] && m < want_to[wd];
 				int got = hours_is_open(&h, t);
 				opens += got;
@@ -200,8 +174,8 @@ static void run_when_cases(const struct office_hours *h, const struct when_case 
 	char name[160];
 
 	for (size_t i = 0; i < n; i++) {
-		long long t = local(c[i].y, c[i].mo, c[i].d, c[i].hh, c[i].mm);
-		long long want = c[i].open ? t : local(c[i].ny, c[i].nmo, c[i].nd, c[i].nhh, c[i].nmm);
+		long long t = check_local(c[i].y, c[i].mo, c[i].d, c[i].hh, c[i].mm);
+		long long want = c[i].open ? t : check_local(c[i].ny, c[i].nmo, c[i].nd, c[i].nhh, c[i].nmm);
 		char *text;
 
 		snprintf(name, sizeof name, "%s: open", c[i].name);
@@ -260,10 +234,10 @@ static void test_week_boundaries(void)
 	run_when_cases(&h, cases, sizeof cases / sizeof cases[0]);
 
 	/* 17:30 is closed to the second; 17:29:59 is open. */
-	long long t = local(2026, 1, 22, 17, 30);
+	long long t = check_local(2026, 1, 22, 17, 30);
 	CHECK_INT("Thu 17:29:59 open", hours_is_open(&h, t - 1), 1);
 	CHECK_INT("Thu 17:30:00 closed", hours_is_open(&h, t), 0);
-	t = local(2026, 1, 22, 9, 0);
+	t = check_local(2026, 1, 22, 9, 0);
 	CHECK_INT("Thu 08:59:59 closed", hours_is_open(&h, t - 1), 0);
 	CHECK_INT("Thu 08:59:59 next open is 09:00:00", hours_next_open(&h, t - 1), t);
 	/* Next open from inside an opening returns t itself, to the second. */
@@ -279,20 +253,20 @@ static void test_summer_acceptance(void)
 	load_shipped(&h);
 	/* Thursday 16 July 2026: 17:45 BST is 16:45 UTC; closed although 16:45
 	 * would be open on the clock of a server left in UTC. */
-	long long t = utc(2026, 7, 16, 16, 45);
+	long long t = check_utc(2026, 7, 16, 16, 45);
 	CHECK_STR("16:45 UTC reads 17:45 BST", clock_of(t), "2026-07-16 17:45 BST");
 	CHECK_INT("July Thursday 17:45 BST closed", hours_is_open(&h, t), 0);
 	CHECK_INT("July Thursday 17:45 BST next open Friday 09:00 BST = 08:00 UTC",
-	          hours_next_open(&h, t), utc(2026, 7, 17, 8, 0));
+	          hours_next_open(&h, t), check_utc(2026, 7, 17, 8, 0));
 	text = hours_next_open_text(&h, t);
 	CHECK_STR("July Thursday 17:45 BST wording", text, "tomorrow at 9am");
 	free(text);
-	t = utc(2026, 7, 16, 16, 15);
+	t = check_utc(2026, 7, 16, 16, 15);
 	CHECK_INT("July Thursday 17:15 BST (16:15 UTC) open", hours_is_open(&h, t), 1);
-	CHECK_INT("July Thursday 17:29 BST (16:29 UTC) open", hours_is_open(&h, utc(2026, 7, 16, 16, 29)), 1);
-	CHECK_INT("July Thursday 17:30 BST (16:30 UTC) closed", hours_is_open(&h, utc(2026, 7, 16, 16, 30)), 0);
-	CHECK_INT("July Thursday 08:59 BST (07:59 UTC) closed", hours_is_open(&h, utc(2026, 7, 16, 7, 59)), 0);
-	CHECK_INT("July Thursday 09:00 BST (08:00 UTC) open", hours_is_open(&h, utc(2026, 7, 16, 8, 0)), 1);
+	CHECK_INT("July Thursday 17:29 BST (16:29 UTC) open", hours_is_open(&h, check_utc(2026, 7, 16, 16, 29)), 1);
+	CHECK_INT("July Thursday 17:30 BST (16:30 UTC) closed", hours_is_open(&h, check_utc(2026, 7, 16, 16, 30)), 0);
+	CHECK_INT("July Thursday 08:59 BST (07:59 UTC) closed", hours_is_open(&h, check_utc(2026, 7, 16, 7, 59)), 0);
+	CHECK_INT("July Thursday 09:00 BST (08:00 UTC) open", hours_is_open(&h, check_utc(2026, 7, 16, 8, 0)), 1);
 	hours_free(&h);
 }
 
@@ -315,7 +289,7 @@ static void test_bank_holidays(void)
 	CHECK_INT("shipped file: 24 bank holidays", h.nholidays, n);
 	for (size_t i = 0; i < n && i < h.nholidays; i++) {
 		int y = want[i] / 10000, mo = want[i] / 100 % 100, d = want[i] % 100;
-		long long noon = local(y, mo, d, 12, 0);
+		long long noon = check_local(y, mo, d, 12, 0);
 		time_t tt = (time_t)noon;
 		struct tm tm;
 
@@ -328,14 +302,14 @@ static void test_bank_holidays(void)
 		snprintf(name, sizeof name, "bank holiday %d-%02d-%02d closed at 12:00", y, mo, d);
 		CHECK_INT(name, hours_is_open(&h, noon), 0);
 		snprintf(name, sizeof name, "bank holiday %d-%02d-%02d closed at 09:00", y, mo, d);
-		CHECK_INT(name, hours_is_open(&h, local(y, mo, d, 9, 0)), 0);
+		CHECK_INT(name, hours_is_open(&h, check_local(y, mo, d, 9, 0)), 0);
 		snprintf(name, sizeof name, "bank holiday %d-%02d-%02d next open is a later day", y, mo, d);
-		CHECK(name, hours_next_open(&h, noon) > local(y, mo, d, 23, 59));
+		CHECK(name, hours_next_open(&h, noon) > check_local(y, mo, d, 23, 59));
 	}
 	/* Without the file the same days would be open: the file is what closes them. */
 	struct office_hours plain;
 	hours_default(&plain);
-	CHECK_INT("28 Dec 2026 12:00 open without holidays", hours_is_open(&plain, local(2026, 12, 28, 12, 0)), 1);
+	CHECK_INT("28 Dec 2026 12:00 open without holidays", hours_is_open(&plain, check_local(2026, 12, 28, 12, 0)), 1);
 
 	static const struct when_case cases[] = {
 		/* Christmas 2026: Fri 25 and the substitute Boxing Day Mon 28. */
@@ -382,56 +356,56 @@ static void test_clock_changes(void)
 	load_shipped(&h);
 
 	/* Spring: Sunday 29 March 2026, 01:00 GMT becomes 02:00 BST. */
-	CHECK_STR("spring: 00:59 UTC is 00:59 GMT", clock_of(utc(2026, 3, 29, 0, 59)), "2026-03-29 00:59 GMT");
-	CHECK_STR("spring: 01:00 UTC is 02:00 BST", clock_of(utc(2026, 3, 29, 1, 0)), "2026-03-29 02:00 BST");
+	CHECK_STR("spring: 00:59 UTC is 00:59 GMT", clock_of(check_utc(2026, 3, 29, 0, 59)), "2026-03-29 00:59 GMT");
+	CHECK_STR("spring: 01:00 UTC is 02:00 BST", clock_of(check_utc(2026, 3, 29, 1, 0)), "2026-03-29 02:00 BST");
 	for (int m = -90; m <= 150; m += 10) {
-		long long t = utc(2026, 3, 29, 1, 0) + m * 60;
+		long long t = check_utc(2026, 3, 29, 1, 0) + m * 60;
 		char name[80];
 		snprintf(name, sizeof name, "spring change day closed at %s", clock_of(t));
 		CHECK_INT(name, hours_is_open(&h, t), 0);
 		snprintf(name, sizeof name, "spring change day next open from %s", clock_of(t));
-		CHECK_INT(name, hours_next_open(&h, t), utc(2026, 3, 30, 8, 0));
+		CHECK_INT(name, hours_next_open(&h, t), check_utc(2026, 3, 30, 8, 0));
 	}
 	/* The 23-hour day: Friday 17:00 GMT to Monday 09:00 BST is 63 hours, not 64. */
-	long long fri = utc(2026, 3, 27, 17, 0);
-	CHECK_INT("spring: Friday 17:00 GMT next open Monday 09:00 BST", hours_next_open(&h, fri), utc(2026, 3, 30, 8, 0));
+	long long fri = check_utc(2026, 3, 27, 17, 0);
+	CHECK_INT("spring: Friday 17:00 GMT next open Monday 09:00 BST", hours_next_open(&h, fri), check_utc(2026, 3, 30, 8, 0));
 	CHECK_INT("spring: 63 hours from Friday close to Monday open", hours_next_open(&h, fri) - fri, 63 * 3600);
 	text = hours_next_open_text(&h, fri);
 	CHECK_STR("spring: Friday evening wording", text, "Monday at 9am");
 	free(text);
-	text = hours_next_open_text(&h, utc(2026, 3, 29, 0, 30));
+	text = hours_next_open_text(&h, check_utc(2026, 3, 29, 0, 30));
 	CHECK_STR("spring: Sunday 00:30 GMT wording", text, "tomorrow at 9am");
 	free(text);
 	/* The Monday after, in BST. */
-	CHECK_INT("spring Monday 08:59 BST closed", hours_is_open(&h, utc(2026, 3, 30, 7, 59)), 0);
-	CHECK_INT("spring Monday 09:00 BST open", hours_is_open(&h, utc(2026, 3, 30, 8, 0)), 1);
-	CHECK_INT("spring Monday 17:29 BST open", hours_is_open(&h, utc(2026, 3, 30, 16, 29)), 1);
-	CHECK_INT("spring Monday 17:30 BST closed", hours_is_open(&h, utc(2026, 3, 30, 16, 30)), 0);
+	CHECK_INT("spring Monday 08:59 BST closed", hours_is_open(&h, check_utc(2026, 3, 30, 7, 59)), 0);
+	CHECK_INT("spring Monday 09:00 BST open", hours_is_open(&h, check_utc(2026, 3, 30, 8, 0)), 1);
+	CHECK_INT("spring Monday 17:29 BST open", hours_is_open(&h, check_utc(2026, 3, 30, 16, 29)), 1);
+	CHECK_INT("spring Monday 17:30 BST closed", hours_is_open(&h, check_utc(2026, 3, 30, 16, 30)), 0);
 	CHECK_INT("spring Monday 17:30 BST next Tuesday 09:00 BST",
-	          hours_next_open(&h, utc(2026, 3, 30, 16, 30)), utc(2026, 3, 31, 8, 0));
+	          hours_next_open(&h, check_utc(2026, 3, 30, 16, 30)), check_utc(2026, 3, 31, 8, 0));
 
 	/* Autumn: Sunday 25 October 2026, 02:00 BST becomes 01:00 GMT; 01:00-01:59
 	 * happens twice (00:00-00:59 UTC as BST, 01:00-01:59 UTC as GMT). */
-	CHECK_STR("autumn: 00:30 UTC is 01:30 BST", clock_of(utc(2026, 10, 25, 0, 30)), "2026-10-25 01:30 BST");
-	CHECK_STR("autumn: 01:30 UTC is 01:30 GMT", clock_of(utc(2026, 10, 25, 1, 30)), "2026-10-25 01:30 GMT");
+	CHECK_STR("autumn: 00:30 UTC is 01:30 BST", clock_of(check_utc(2026, 10, 25, 0, 30)), "2026-10-25 01:30 BST");
+	CHECK_STR("autumn: 01:30 UTC is 01:30 GMT", clock_of(check_utc(2026, 10, 25, 1, 30)), "2026-10-25 01:30 GMT");
 	for (int m = -90; m <= 150; m += 10) {
-		long long t = utc(2026, 10, 25, 1, 0) + m * 60;
+		long long t = check_utc(2026, 10, 25, 1, 0) + m * 60;
 		char name[80];
 		snprintf(name, sizeof name, "autumn change day closed at %s", clock_of(t));
 		CHECK_INT(name, hours_is_open(&h, t), 0);
 		snprintf(name, sizeof name, "autumn change day next open from %s", clock_of(t));
-		CHECK_INT(name, hours_next_open(&h, t), utc(2026, 10, 26, 9, 0));
+		CHECK_INT(name, hours_next_open(&h, t), check_utc(2026, 10, 26, 9, 0));
 	}
-	fri = utc(2026, 10, 23, 16, 0);   /* Friday 17:00 BST */
-	CHECK_INT("autumn: Friday 17:00 BST next open Monday 09:00 GMT", hours_next_open(&h, fri), utc(2026, 10, 26, 9, 0));
+	fri = check_utc(2026, 10, 23, 16, 0);   /* Friday 17:00 BST */
+	CHECK_INT("autumn: Friday 17:00 BST next open Monday 09:00 GMT", hours_next_open(&h, fri), check_utc(2026, 10, 26, 9, 0));
 	CHECK_INT("autumn: 65 hours from Friday close to Monday open", hours_next_open(&h, fri) - fri, 65 * 3600);
 	text = hours_next_open_text(&h, fri);
 	CHECK_STR("autumn: Friday evening wording", text, "Monday at 9am");
 	free(text);
-	CHECK_INT("autumn Monday 08:59 GMT closed", hours_is_open(&h, utc(2026, 10, 26, 8, 59)), 0);
-	CHECK_INT("autumn Monday 09:00 GMT open", hours_is_open(&h, utc(2026, 10, 26, 9, 0)), 1);
-	CHECK_INT("autumn Monday 17:29 GMT open", hours_is_open(&h, utc(2026, 10, 26, 17, 29)), 1);
-	CHECK_INT("autumn Monday 17:30 GMT closed", hours_is_open(&h, utc(2026, 10, 26, 17, 30)), 0);
+	CHECK_INT("autumn Monday 08:59 GMT closed", hours_is_open(&h, check_utc(2026, 10, 26, 8, 59)), 0);
+	CHECK_INT("autumn Monday 09:00 GMT open", hours_is_open(&h, check_utc(2026, 10, 26, 9, 0)), 1);
+	CHECK_INT("autumn Monday 17:29 GMT open", hours_is_open(&h, check_utc(2026, 10, 26, 17, 29)), 1);
+	CHECK_INT("autumn Monday 17:30 GMT closed", hours_is_open(&h, check_utc(2026, 10, 26, 17, 30)), 0);
 	hours_free(&h);
 
 	/* A service open on Sunday nights, 01:30-03:00, meets both changes head on. */
@@ -441,38 +415,38 @@ static void test_clock_changes(void)
 	CHECK_INT("parse night hours", hours_parse_day("01:30-03:00", &night.day[0], err, sizeof err), 0);
 
 	/* Spring: 01:30 never happens; the service opens when the clocks jump to 02:00 BST. */
-	CHECK_INT("night spring: 00:59 GMT closed", hours_is_open(&night, utc(2026, 3, 29, 0, 59)), 0);
-	CHECK_INT("night spring: 02:00 BST open", hours_is_open(&night, utc(2026, 3, 29, 1, 0)), 1);
-	CHECK_INT("night spring: 02:59 BST open", hours_is_open(&night, utc(2026, 3, 29, 1, 59)), 1);
-	CHECK_INT("night spring: 03:00 BST closed", hours_is_open(&night, utc(2026, 3, 29, 2, 0)), 0);
-	CHECK_INT("night spring: next open from 00:00 GMT is the jump", hours_next_open(&night, utc(2026, 3, 29, 0, 0)),
-	          utc(2026, 3, 29, 1, 0));
+	CHECK_INT("night spring: 00:59 GMT closed", hours_is_open(&night, check_utc(2026, 3, 29, 0, 59)), 0);
+	CHECK_INT("night spring: 02:00 BST open", hours_is_open(&night, check_utc(2026, 3, 29, 1, 0)), 1);
+	CHECK_INT("night spring: 02:59 BST open", hours_is_open(&night, check_utc(2026, 3, 29, 1, 59)), 1);
+	CHECK_INT("night spring: 03:00 BST closed", hours_is_open(&night, check_utc(2026, 3, 29, 2, 0)), 0);
+	CHECK_INT("night spring: next open from 00:00 GMT is the jump", hours_next_open(&night, check_utc(2026, 3, 29, 0, 0)),
+	          check_utc(2026, 3, 29, 1, 0));
 	CHECK_INT("night spring: next open from Saturday noon is the jump",
-	          hours_next_open(&night, utc(2026, 3, 28, 12, 0)), utc(2026, 3, 29, 1, 0));
-	text = hours_next_open_text(&night, utc(2026, 3, 29, 0, 0));
+	          hours_next_open(&night, check_utc(2026, 3, 28, 12, 0)), check_utc(2026, 3, 29, 1, 0));
+	text = hours_next_open_text(&night, check_utc(2026, 3, 29, 0, 0));
 	CHECK_STR("night spring: wording gives the real clock time", text, "today at 2am");
 	free(text);
 	CHECK_INT("night spring: after 03:00 BST next is Monday 09:00 BST",
-	          hours_next_open(&night, utc(2026, 3, 29, 2, 0)), utc(2026, 3, 30, 8, 0));
+	          hours_next_open(&night, check_utc(2026, 3, 29, 2, 0)), check_utc(2026, 3, 30, 8, 0));
 
 	/* Autumn: 01:30 happens twice; the first is the opening. */
-	CHECK_INT("night autumn: 01:29 BST closed", hours_is_open(&night, utc(2026, 10, 25, 0, 29)), 0);
-	CHECK_INT("night autumn: 01:30 BST open", hours_is_open(&night, utc(2026, 10, 25, 0, 30)), 1);
+	CHECK_INT("night autumn: 01:29 BST closed", hours_is_open(&night, check_utc(2026, 10, 25, 0, 29)), 0);
+	CHECK_INT("night autumn: 01:30 BST open", hours_is_open(&night, check_utc(2026, 10, 25, 0, 30)), 1);
 	CHECK_INT("night autumn: next open from 00:00 BST is 01:30 BST",
-	          hours_next_open(&night, utc(2026, 10, 24, 23, 0)), utc(2026, 10, 25, 0, 30));
+	          hours_next_open(&night, check_utc(2026, 10, 24, 23, 0)), check_utc(2026, 10, 25, 0, 30));
 	CHECK_INT("night autumn: next open from Saturday noon is 01:30 BST",
-	          hours_next_open(&night, utc(2026, 10, 24, 11, 0)), utc(2026, 10, 25, 0, 30));
+	          hours_next_open(&night, check_utc(2026, 10, 24, 11, 0)), check_utc(2026, 10, 25, 0, 30));
 	/* Clocks go back to 01:00: the wall clock is before 01:30 again, so
 	 * closed until the second 01:30 (GMT). */
-	CHECK_INT("night autumn: 01:10 GMT (second time round) closed", hours_is_open(&night, utc(2026, 10, 25, 1, 10)), 0);
+	CHECK_INT("night autumn: 01:10 GMT (second time round) closed", hours_is_open(&night, check_utc(2026, 10, 25, 1, 10)), 0);
 	CHECK_INT("night autumn: from 01:10 GMT next is 01:30 GMT",
-	          hours_next_open(&night, utc(2026, 10, 25, 1, 10)), utc(2026, 10, 25, 1, 30));
-	text = hours_next_open_text(&night, utc(2026, 10, 25, 1, 10));
+	          hours_next_open(&night, check_utc(2026, 10, 25, 1, 10)), check_utc(2026, 10, 25, 1, 30));
+	text = hours_next_open_text(&night, check_utc(2026, 10, 25, 1, 10));
 	CHECK_STR("night autumn: wording", text, "today at 1.30am");
 	free(text);
-	CHECK_INT("night autumn: 01:30 GMT open", hours_is_open(&night, utc(2026, 10, 25, 1, 30)), 1);
-	CHECK_INT("night autumn: 02:59 GMT open", hours_is_open(&night, utc(2026, 10, 25, 2, 59)), 1);
-	CHECK_INT("night autumn: 03:00 GMT closed", hours_is_open(&night, utc(2026, 10, 25, 3, 0)), 0);
+	CHECK_INT("night autumn: 01:30 GMT open", hours_is_open(&night, check_utc(2026, 10, 25, 1, 30)), 1);
+	CHECK_INT("night autumn: 02:59 GMT open", hours_is_open(&night, check_utc(2026, 10, 25, 2, 59)), 1);
+	CHECK_INT("night autumn: 03:00 GMT closed", hours_is_open(&night, check_utc(2026, 10, 25, 3, 0)), 0);
 	hours_free(&night);
 }
 
@@ -481,7 +455,7 @@ static void test_clock_changes(void)
 static void test_year_properties(void)
 {
 	struct office_hours h;
-	long long start = utc(2026, 1, 1, 0, 0), end = utc(2027, 1, 1, 0, 0);
+	long long start = check_utc(2026, 1, 1, 0, 0), end = check_utc(2027, 1, 1, 0, 0);
 	int not_open = 0, not_first = 0, not_after = 0, gap_open = 0, not_boundary = 0, samples = 0;
 	int opens = 0, open_minutes = 0;
 
@@ -616,13 +590,13 @@ static void test_wording(void)
 	hours_default(&never);
 	for (int d = 0; d < 7; d++)
 		never.day[d].open = 0;
-	CHECK_INT("never open: is_open", hours_is_open(&never, utc(2026, 1, 19, 12, 0)), 0);
-	CHECK_INT("never open: next_open is 0", hours_next_open(&never, utc(2026, 1, 19, 12, 0)), 0);
-	CHECK("never open: no wording", hours_next_open_text(&never, utc(2026, 1, 19, 12, 0)) == NULL);
+	CHECK_INT("never open: is_open", hours_is_open(&never, check_utc(2026, 1, 19, 12, 0)), 0);
+	CHECK_INT("never open: next_open is 0", hours_next_open(&never, check_utc(2026, 1, 19, 12, 0)), 0);
+	CHECK("never open: no wording", hours_next_open_text(&never, check_utc(2026, 1, 19, 12, 0)) == NULL);
 
 	/* A year that is all holidays but one Monday far away: still found within 400 days. */
 	CHECK_INT("mondays: next open is found a week on",
-	          hours_next_open(&mondays, local(2026, 1, 19, 17, 30)), local(2026, 1, 26, 9, 0));
+	          hours_next_open(&mondays, check_local(2026, 1, 19, 17, 30)), check_local(2026, 1, 26, 9, 0));
 	hours_free(&h);
 	hours_free(&odd);
 	hours_free(&mondays);
@@ -675,7 +649,7 @@ static void test_loader(void)
 			same &= h.holidays[i] == want[i];
 		CHECK("load good file: sorted", same);
 	}
-	CHECK_INT("loaded file closes 3 Apr 2026", hours_is_open(&h, local(2026, 4, 3, 12, 0)), 0);
+	CHECK_INT("loaded file closes 3 Apr 2026", hours_is_open(&h, check_local(2026, 4, 3, 12, 0)), 0);
 
 	/* A bad line: the error names file and line, and h is untouched. */
 	static const struct {
@@ -716,7 +690,7 @@ static void test_loader(void)
 	write_file(path, "# nothing yet\n\n");
 	CHECK_INT("load empty file", hours_load_holidays(&h, path, err, sizeof err), 0);
 	CHECK("load empty file: no holidays", h.holidays == NULL && h.nholidays == 0);
-	CHECK_INT("after empty file 3 Apr 2026 is open", hours_is_open(&h, local(2026, 4, 3, 12, 0)), 1);
+	CHECK_INT("after empty file 3 Apr 2026 is open", hours_is_open(&h, check_local(2026, 4, 3, 12, 0)), 1);
 
 	/* Loading twice replaces, without leaking (valgrind checks). */
 	CHECK_INT("load shipped file", hours_load_holidays(&h, HOLIDAYS_FILE, err, sizeof err), 0);
@@ -739,29 +713,29 @@ static void test_new_york(void)
 
 	use_zone("America/New_York");
 	load_shipped(&h);
-	CHECK_STR("New York: 22:00 UTC reads 17:00 EST", clock_of(utc(2026, 1, 22, 22, 0)), "2026-01-22 17:00 EST");
+	CHECK_STR("New York: 22:00 UTC reads 17:00 EST", clock_of(check_utc(2026, 1, 22, 22, 0)), "2026-01-22 17:00 EST");
 	/* Thursday 22 January 2026: 22:00 UTC is 17:00 in New York (open),
 	 * 22:00 in London (closed); 09:30 UTC is 04:30 in New York (closed). */
-	CHECK_INT("New York: Thu 17:00 EST open", hours_is_open(&h, utc(2026, 1, 22, 22, 0)), 1);
-	CHECK_INT("New York: Thu 17:30 EST closed", hours_is_open(&h, utc(2026, 1, 22, 22, 30)), 0);
-	CHECK_INT("New York: Thu 04:30 EST closed", hours_is_open(&h, utc(2026, 1, 22, 9, 30)), 0);
-	CHECK_INT("New York: Thu 09:00 EST open", hours_is_open(&h, utc(2026, 1, 22, 14, 0)), 1);
+	CHECK_INT("New York: Thu 17:00 EST open", hours_is_open(&h, check_utc(2026, 1, 22, 22, 0)), 1);
+	CHECK_INT("New York: Thu 17:30 EST closed", hours_is_open(&h, check_utc(2026, 1, 22, 22, 30)), 0);
+	CHECK_INT("New York: Thu 04:30 EST closed", hours_is_open(&h, check_utc(2026, 1, 22, 9, 30)), 0);
+	CHECK_INT("New York: Thu 09:00 EST open", hours_is_open(&h, check_utc(2026, 1, 22, 14, 0)), 1);
 	CHECK_INT("New York: Thu 17:30 EST next open Fri 09:00 EST",
-	          hours_next_open(&h, utc(2026, 1, 22, 22, 30)), utc(2026, 1, 23, 14, 0));
-	text = hours_next_open_text(&h, utc(2026, 1, 22, 22, 30));
+	          hours_next_open(&h, check_utc(2026, 1, 22, 22, 30)), check_utc(2026, 1, 23, 14, 0));
+	text = hours_next_open_text(&h, check_utc(2026, 1, 22, 22, 30));
 	CHECK_STR("New York: wording", text, "tomorrow at 9am");
 	free(text);
 	/* US clocks go forward on Sunday 8 March 2026, three weeks before the UK's. */
 	CHECK_INT("New York: Fri 6 Mar 17:00 EST next open Mon 9 Mar 09:00 EDT",
-	          hours_next_open(&h, utc(2026, 3, 6, 22, 0)), utc(2026, 3, 9, 13, 0));
-	CHECK_INT("New York: Mon 9 Mar 08:59 EDT closed", hours_is_open(&h, utc(2026, 3, 9, 12, 59)), 0);
-	CHECK_INT("New York: Mon 9 Mar 09:00 EDT open", hours_is_open(&h, utc(2026, 3, 9, 13, 0)), 1);
+	          hours_next_open(&h, check_utc(2026, 3, 6, 22, 0)), check_utc(2026, 3, 9, 13, 0));
+	CHECK_INT("New York: Mon 9 Mar 08:59 EDT closed", hours_is_open(&h, check_utc(2026, 3, 9, 12, 59)), 0);
+	CHECK_INT("New York: Mon 9 Mar 09:00 EDT open", hours_is_open(&h, check_utc(2026, 3, 9, 13, 0)), 1);
 	/* Holidays are local dates: 28 December in New York. */
-	CHECK_INT("New York: 28 Dec 2026 12:00 EST closed", hours_is_open(&h, utc(2026, 12, 28, 17, 0)), 0);
+	CHECK_INT("New York: 28 Dec 2026 12:00 EST closed", hours_is_open(&h, check_utc(2026, 12, 28, 17, 0)), 0);
 	CHECK_INT("New York: 28 Dec 2026 next open 29 Dec 09:00 EST",
-	          hours_next_open(&h, utc(2026, 12, 28, 17, 0)), utc(2026, 12, 29, 14, 0));
+	          hours_next_open(&h, check_utc(2026, 12, 28, 17, 0)), check_utc(2026, 12, 29, 14, 0));
 	/* 29 Dec 2026 at 04:00 UTC is still the 28th in New York (closed), the 29th in London. */
-	CHECK_INT("New York: 23:00 EST on the 28th closed", hours_is_open(&h, utc(2026, 12, 29, 4, 0)), 0);
+	CHECK_INT("New York: 23:00 EST on the 28th closed", hours_is_open(&h, check_utc(2026, 12, 29, 4, 0)), 0);
 	hours_free(&h);
 	use_zone("Europe/London");
 }

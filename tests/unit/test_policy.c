@@ -8,18 +8,6 @@
 #include <time.h>
 
 /* Unix time of a Europe/London wall-clock time. */
-static long long london(int y, int mo, int d, int h, int mi)
-{
-	struct tm tm = { 0 };
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_isdst = -1;
-	return (long long)mktime(&tm);
-}
-
 /* The whole decision from a time and words, for a first contact. */
 static enum policy_autoreply first_contact_at(const struct policy_settings *s, const struct office_hours *h,
                                               const struct triage *t, long long when, const char *text)
@@ -175,7 +163,7 @@ int main(void)
 	for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
 		char name[128];
 		snprintf(name, sizeof name, "at %s", at[i].name);
-		CHECK_INT(name, first_contact_at(&s, &h, t, london(at[i].y, at[i].mo, at[i].d, at[i].hh, at[i].mi), at[i].text),
+		CHECK_INT(name, first_contact_at(&s, &h, t, check_local(at[i].y, at[i].mo, at[i].d, at[i].hh, at[i].mi), at[i].text),
 		          at[i].want);
 	}
 	/* Every shipped bank holiday, at noon: out of hours. */
@@ -183,7 +171,7 @@ int main(void)
 		int d = h.holidays[i];
 		char name[64];
 		snprintf(name, sizeof name, "bank holiday %d at noon", d);
-		CHECK_INT(name, first_contact_at(&s, &h, t, london(d / 10000, d / 100 % 100, d % 100, 12, 0), "hi"),
+		CHECK_INT(name, first_contact_at(&s, &h, t, check_local(d / 10000, d / 100 % 100, d % 100, 12, 0), "hi"),
 		          POLICY_OUT_OF_HOURS);
 	}
 	CHECK("24 bank holidays shipped for 2026-2028", h.nholidays == 24);

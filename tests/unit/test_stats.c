@@ -8,17 +8,6 @@
 #include "check.h"
 #include "stats.h"
 
-static long long utc(int y, int mo, int d, int hh, int mm)
-{
-	struct tm tm = { 0 };
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = hh;
-	tm.tm_min = mm;
-	return (long long)timegm(&tm);
-}
-
 static void percentiles(void)
 {
 	long long one[] = { 42 };
@@ -59,13 +48,13 @@ static void tallies(void)
 	hours_default(&h);
 	stats_init(&s);
 	/* Thursday 19 November 2026: 10:00 open, 17:31 closed (GMT = UTC in November) */
-	stats_add_message(&s, &h, "inbound", "email", utc(2026, 11, 19, 10, 0));
-	stats_add_message(&s, &h, "inbound", "sms", utc(2026, 11, 19, 17, 31));
-	stats_add_message(&s, &h, "inbound", "sms", utc(2026, 11, 21, 12, 0));   /* Saturday */
-	stats_add_message(&s, &h, "reply", "sms", utc(2026, 11, 19, 10, 5));
-	stats_add_message(&s, &h, "autoreply", "email", utc(2026, 11, 19, 10, 0));
-	stats_add_message(&s, &h, "autoreply", "sms", utc(2026, 11, 19, 17, 31));
-	stats_add_message(&s, &h, "note", "email", utc(2026, 11, 19, 10, 0));   /* not counted */
+	stats_add_message(&s, &h, "inbound", "email", check_utc(2026, 11, 19, 10, 0));
+	stats_add_message(&s, &h, "inbound", "sms", check_utc(2026, 11, 19, 17, 31));
+	stats_add_message(&s, &h, "inbound", "sms", check_utc(2026, 11, 21, 12, 0));   /* Saturday */
+	stats_add_message(&s, &h, "reply", "sms", check_utc(2026, 11, 19, 10, 5));
+	stats_add_message(&s, &h, "autoreply", "email", check_utc(2026, 11, 19, 10, 0));
+	stats_add_message(&s, &h, "autoreply", "sms", check_utc(2026, 11, 19, 17, 31));
+	stats_add_message(&s, &h, "note", "email", check_utc(2026, 11, 19, 10, 0));   /* not counted */
 	CHECK_INT("email in", (int)s.email.in, 1);
 	CHECK_INT("texts in", (int)s.sms.in, 2);
 	CHECK_INT("email out", (int)s.email.out, 0);
