@@ -74,6 +74,7 @@ static const struct option options[] = {
 	/* The bounds keep libetpan's recursion far from the stack's end (mime.h). */
 	{ "imap", "max_parts", OPT_INT, F(imap_max_parts), "100", 1, 1000, 0, "MIME parts, 1 to 1000" },
 	{ "imap", "max_depth", OPT_INT, F(imap_max_depth), "20", 1, 100, 0, "MIME nesting levels, 1 to 100" },
+	{ "imap", "batch_size", OPT_INT, F(imap_batch_size), "200", 1, 1000, 0, "messages, 1 to 1000" },
 
 	{ "smtp", "host", OPT_STRING, F(smtp_host), NULL, 0, 0, 1, "the SMTP server's host name" },
 	{ "smtp", "port", OPT_INT, F(smtp_port), "0", 0, 65535, 0, "1 to 65535" },

@@ -143,6 +143,11 @@ static const char *const migrations[] = {
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
+const char *db_path(const struct db *db)
+{
+	return db->path;
+}
+
 const char *db_error(struct db *db)
 {
 	return db && db->h ? sqlite3_errmsg(db->h) : "no database";
@@ -752,10 +757,9 @@ static int single_int(struct db *db, sqlite3_stmt *st)
 	return n;
 }
 
-int db_outbox_due(struct db *db, long long now, int limit, struct outbox_row **rows, size_t *n)
+static int outbox_due(struct db *db, sqlite3_stmt *st, long long now, int limit, struct outbox_row **rows,
+                      size_t *n)
 {
-	sqlite3_stmt *st = prepare(db, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE state = 'pending' AND "
-	                               "next_attempt_at <= ? ORDER BY id LIMIT ?");
 	int rc;
 	*rows = NULL;
 	*n = 0;
@@ -771,12 +775,38 @@ int db_outbox_due(struct db *db, long long now, int limit, struct outbox_row **r
 	return 0;
 }
 
+int db_outbox_due(struct db *db, long long now, int limit, struct outbox_row **rows, size_t *n)
+{
+	return outbox_due(db, prepare(db, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE state = 'pending' AND "
+	                                  "next_attempt_at <= ? ORDER BY id LIMIT ?"), now, limit, rows, n);
+}
+
+int db_outbox_due_emails(struct db *db, long long now, int limit, struct outbox_row **rows, size_t *n)
+{
+	return outbox_due(db, prepare(db, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE state = 'pending' AND "
+	                                  "next_attempt_at <= ? AND channel = 'email' ORDER BY id LIMIT ?"),
+	                  now, limit, rows, n);
+}
+
 int db_outbox_pending_count(struct db *db)
 {
 	sqlite3_stmt *st = prepare(db, "SELECT count(*) FROM outbox WHERE state = 'pending'");
 	if (!st)
 		return -1;
 	return single_int(db, st);
+}
+
+int db_outbox_mark_received(struct db *db, long long id, long long sent_at)
+{
+	sqlite3_stmt *st = prepare(db, "UPDATE outbox SET state = 'sent', attempts = attempts + 1, last_error = NULL, "
+	                               "sent_at = ? WHERE id = ? AND state = 'pending' AND channel = 'email'");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, sent_at);
+	sqlite3_bind_int64(st, 2, id);
+	if (step_done(db, st) < 0)
+		return -1;
+	return sqlite3_changes(db->h) > 0;
 }
 
 int db_outbox_mark(struct db *db, long long id, const char *state, int attempts, long long next_attempt_at,
@@ -847,7 +877,7 @@ int db_last_inbound_ids(struct db *db, long long conversation_id, char **message
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
 
-static void outbox_row_clear(struct outbox_row *o)
+void outbox_row_clear(struct outbox_row *o)
 {
 	free(o->kind);
 	free(o->channel);

@@ -74,6 +74,7 @@ struct outbox_row {
 int db_open(const char *path, struct db **out, char *err, size_t errlen);
 void db_close(struct db *db);
 const char *db_error(struct db *db);   /* the last SQLite error text */
+const char *db_path(const struct db *db);   /* as given to db_open; borrowed */
 int db_schema_version(struct db *db);
 
 int db_begin(struct db *db);           /* BEGIN IMMEDIATE */
@@ -153,7 +154,13 @@ int db_message_add(struct db *db, const struct message_row *m, long long *id);
 int db_outbox_add(struct db *db, const struct outbox_row *o, long long *id);
 /* Pending rows due at now, oldest first, at most limit. Free with outbox_rows_free. */
 int db_outbox_due(struct db *db, long long now, int limit, struct outbox_row **rows, size_t *n);
+/* The same, emails only. */
+int db_outbox_due_emails(struct db *db, long long now, int limit, struct outbox_row **rows, size_t *n);
 int db_outbox_pending_count(struct db *db);
+/* An email the SMTP server took, from a receipt (receipts.h): marked sent,
+ * with one attempt more, unless its outcome is already recorded. Returns 1
+ * when marked, 0 when it was not pending, -1 on error. */
+int db_outbox_mark_received(struct db *db, long long id, long long sent_at);
 int db_outbox_mark(struct db *db, long long id, const char *state, int attempts, long long next_attempt_at,
                    const char *last_error, long long sent_at);
 /* Records why a pending message waits, leaving its attempts and schedule alone. */
@@ -161,6 +168,7 @@ int db_outbox_set_error(struct db *db, long long id, const char *error);
 /* Our Message-IDs of one kind in a conversation, oldest first (for threading). */
 int db_outbox_message_ids(struct db *db, long long conversation_id, const char *kind, char ***ids, size_t *n);
 void outbox_rows_free(struct outbox_row *rows, size_t n);
+void outbox_row_clear(struct outbox_row *o);   /* frees what one row owns */
 void strings_free(char **s, size_t n);
 
 /* The latest inbound message's Message-ID and References chain in a conversation (threading the

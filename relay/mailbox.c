@@ -8,9 +8,8 @@
 #include "imap.h"
 #include "inbound.h"
 #include "log.h"
+#include "outbox.h"
 #include "util.h"
-
-#define FETCH_BATCH 50
 
 int mailbox_open(struct relay *r, struct imap **out, char *err, size_t errlen)
 {
@@ -85,8 +84,9 @@ int mailbox_poll(struct relay *r, struct imap *im, char *err, size_t errlen)
 	}
 	if (n)
 		log_info("mailbox %s: %zu new message%s", r->cfg->imap_mailbox, n, n == 1 ? "" : "s");
-	for (size_t i = 0; i < n; i += FETCH_BATCH) {
-		size_t k = n - i < FETCH_BATCH ? n - i : FETCH_BATCH;
+	size_t batch = (size_t)r->cfg->imap_batch_size;
+	for (size_t i = 0; i < n; i += batch) {
+		size_t k = n - i < batch ? n - i : batch;
 		struct batch b = { r, uv, (uint32_t)position, 0 };
 
 		if (r->stopping && *r->stopping)
@@ -113,8 +113,11 @@ int mailbox_poll(struct relay *r, struct imap *im, char *err, size_t errlen)
 		/* Only now, with the messages safe on disk, tell the server. */
 		if (imap_mark_seen(im, uids + i, k, err, errlen) < 0)
 			log_warn("mailbox: could not mark messages seen (%s); they are stored and will not be taken twice", err);
+		/* The forwards and auto-replies of what is stored go out while the
+		 * next batch comes in. */
+		(void)outbox_pump(r);
 		log_progress("mailbox: messages", i + k, n);
-		if (handled > 200 && (i / FETCH_BATCH) % 10 == 9)
+		if (handled > 200 && (i / batch) % 10 == 9)
 			log_info("mailbox %s: %d of %zu handled", r->cfg->imap_mailbox, handled, n);
 	}
 	free(uids);

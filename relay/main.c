@@ -236,9 +236,10 @@ static int cycle(struct relay *r, struct imap **im, int texts)
 
 static int cmd_poll(struct config *c, struct db *db)
 {
-	struct relay r = { c, db, relay_clock(), &stopping, open_sms(c) };
+	struct relay r = { .cfg = c, .db = db, .now = relay_clock(), .stopping = &stopping, .sms = open_sms(c) };
 	struct imap *im = NULL;
 	int rc = cycle(&r, &im, 1);
+	outbox_end(&r);
 	if (config_has_sms(c) && !r.sms)
 		rc = -1;
 	imap_close(im);
@@ -292,7 +293,7 @@ static int cmd_run(const char *path, struct config **cp, struct db **dbp)
 		}
 		if (!sms && config_has_sms(*cp))
 			sms = open_sms(*cp);
-		struct relay r = { *cp, *dbp, relay_clock(), &stopping, sms };
+		struct relay r = { .cfg = *cp, .db = *dbp, .now = relay_clock(), .stopping = &stopping, .sms = sms };
 		/* Texts are polled on their own interval; IDLE never holds them up. */
 		int texts = r.now - last_texts >= (*cp)->sms_poll_interval;
 		if (texts)
@@ -304,6 +305,7 @@ static int cmd_run(const char *path, struct config **cp, struct db **dbp)
 			last_purge = r.now;
 			(void)tools_purge(&t, 0, "retention", 1);
 		}
+		outbox_end(&r);
 		failures = rc < 0 ? failures + 1 : 0;
 		if (stopping)
 			break;
@@ -443,7 +445,7 @@ static int cmd_check(const char *path)
 		db_close(db);
 	}
 
-	struct relay r = { c, NULL, relay_clock(), NULL, NULL };
+	struct relay r = { .cfg = c, .now = relay_clock() };
 	struct imap *im = NULL;
 	snprintf(what, sizeof what, "imap %s:%d (%s)", c->imap_host, c->imap_port, net_security_name(c->imap_security));
 	if (mailbox_open(&r, &im, err, sizeof err) < 0) {
@@ -619,7 +621,7 @@ int main(int argc, char **argv)
 	}
 	int rc;
 	char *who = process_operator();
-	struct relay r = { c, db, relay_clock(), &stopping, NULL };
+	struct relay r = { .cfg = c, .db = db, .now = relay_clock(), .stopping = &stopping };
 	struct tools t = { &r, json, who };
 	if (!strcmp(cmd, "run"))
 		rc = cmd_run(path, &c, &db);
@@ -641,6 +643,7 @@ int main(int argc, char **argv)
 		rc = tools_stats(&t, since);
 	else
 		rc = tools_purge(&t, dry_run, who, 0);
+	outbox_end(&r);
 	free(who);
 	db_close(db);
 	config_free(c);

@@ -11,6 +11,7 @@
 #include "gsm.h"
 #include "log.h"
 #include "outgoing.h"
+#include "receipts.h"
 #include "sms.h"
 #include "smtp.h"
 #include "util.h"
@@ -170,91 +171,232 @@ static int send_text(struct relay *r, struct outbox_row *o)
 	return sent;
 }
 
-struct batch {
-	struct relay *r;
-	struct outbox_row *rows;
-	int *recorded;          /* per row: its outcome is committed */
+/* The SMTP session under way, and the rows it carries. */
+struct sending {
+	struct smtp_session *ss;
+	struct smtp_settings settings;
+	struct outbox_row *rows;        /* owned */
+	size_t n;
+	struct smtp_outgoing *msgs;     /* owned */
+	const char ***rcpts;            /* owned arrays of pointers into rows[i].rcpt */
+	char (*receipt)[24];            /* owned: "ID\n" per row */
+	int *recorded;                  /* per row: its outcome is committed */
 	int sent;
 	int dberr;
 };
 
-/* Commits one accepted message at once, while the session goes on: a crash
- * after the server's acceptance duplicates at most this message (with the same
- * Message-ID), never the whole batch. The commit does not wait for the disk
- * (a power cut could at worst send some again); a wait per message was half
- * of a backlog's drain. */
-static void sent_now(void *arg, size_t i, struct smtp_outgoing *msg)
+static void sending_free(struct sending *g)
 {
-	struct batch *b = arg;
-	if (b->dberr)
+	if (!g)
 		return;
-	if (db_begin_lazy(b->r->db) < 0 || record(b->r, &b->rows[i], msg) < 0 || db_commit(b->r->db) < 0) {
-		db_rollback(b->r->db);
-		b->dberr = 1;
-		return;
-	}
-	b->recorded[i] = 1;
-	b->sent++;
+	for (size_t i = 0; i < g->n; i++)
+		free(g->rcpts[i]);
+	free(g->rcpts);
+	free(g->msgs);
+	free(g->receipt);
+	free(g->recorded);
+	outbox_rows_free(g->rows, g->n);
+	free(g);
 }
 
-/* Sends one batch of emails in one SMTP session. Returns the number sent, or
- * -1 when no session could be made (err says why). */
-static int send_emails(struct relay *r, struct outbox_row *rows, size_t n, char *err, size_t errlen)
+/* Records receipts (receipts.h): each row still pending is marked sent. */
+static int record_receipts(void *arg, const long long *ids, size_t n, long long at)
 {
-	struct smtp_settings ss;
-	struct smtp_outgoing *msgs = xcalloc(n, sizeof *msgs);
-	const char ***rcpts = xcalloc(n, sizeof *rcpts);
-	struct batch b = { r, rows, xcalloc(n, sizeof(int)), 0, 0 };
-
-	settings(r->cfg, &ss);
+	struct relay *r = arg;
+	int marked = 0;
+	if (db_begin_lazy(r->db) < 0)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
-		msgs[i].mail_from = rows[i].mail_from ? rows[i].mail_from : r->cfg->from_address;
-		msgs[i].nrcpt = split_rcpt(rows[i].rcpt, &rcpts[i]);
-		msgs[i].rcpt = rcpts[i];
-		msgs[i].data = rows[i].data;
-		msgs[i].len = rows[i].len;
-	}
-	int rc = smtp_send_each(&ss, msgs, n, sent_now, &b, err, errlen);
-	if (rc < 0 && !b.dberr) {
-		/* No session: the rows keep their attempts and schedule, and say why
-		 * they wait, for relay show. */
-		if (db_begin(r->db) < 0)
-			b.dberr = 1;
-		for (size_t i = 0; !b.dberr && i < n; i++)
-			if (!b.recorded[i] && db_outbox_set_error(r->db, rows[i].id, err) < 0)
-				b.dberr = 1;
-		if (b.dberr || db_commit(r->db) < 0) {
+		int k = db_outbox_mark_received(r->db, ids[i], at);
+		if (k < 0) {
 			db_rollback(r->db);
-			b.dberr = 1;
+			return -1;
 		}
+		marked += k;
 	}
-	if (rc == 0 && !b.dberr) {
-		/* The rest (refused, deferred) in one transaction. */
-		if (db_begin(r->db) < 0)
-			b.dberr = 1;
-		for (size_t i = 0; !b.dberr && i < n; i++) {
-			if (b.recorded[i])
-				continue;
-			if (record(r, &rows[i], &msgs[i]) < 0)
-				b.dberr = 1;
-			else if (msgs[i].outcome == SMTP_SENT)
-				b.sent++;
-		}
-		if (b.dberr || db_commit(r->db) < 0) {
-			db_rollback(r->db);
-			b.dberr = 1;
-		}
-	}
-	for (size_t i = 0; i < n; i++)
-		free(rcpts[i]);
-	free(rcpts);
-	free(msgs);
-	free(b.recorded);
-	if (b.dberr) {
-		snprintf(err, errlen, "database: %s", db_error(r->db));
+	if (db_commit(r->db) < 0) {
+		db_rollback(r->db);
 		return -1;
 	}
-	return rc < 0 ? -1 : b.sent;
+	if (marked)
+		log_warn("outbox: %d message%s the mail server took just before a relay stopped %s now recorded as sent",
+		         marked, marked == 1 ? "" : "s", marked == 1 ? "is" : "are");
+	return 0;
+}
+
+/* This process's receipt file, once receipts left by a relay that is gone
+ * are settled. */
+static int receipts_ready(struct relay *r, char *err, size_t errlen)
+{
+	if (r->receipts)
+		return 0;
+	if (receipts_settle(db_path(r->db), record_receipts, r, err, errlen) < 0)
+		return -1;
+	return receipts_open(db_path(r->db), &r->receipts, err, errlen);
+}
+
+/* Records the messages the server has taken, together, as soon as the relay
+ * takes the session's reports: at once while it only sends, between batches
+ * of incoming mail while it also takes mail in. Each was written to the
+ * receipt file first, so a crash in between sends none twice. The commit does
+ * not wait for the disk (a power cut could at worst send some again); a wait
+ * per message was half of a backlog's drain. */
+static void accepted(void *arg, const size_t *index, size_t n, struct smtp_outgoing *msgs)
+{
+	struct relay *r = arg;
+	struct sending *g = r->sending;
+	(void)msgs;
+	if (g->dberr)
+		return;
+	if (db_begin_lazy(r->db) < 0) {
+		g->dberr = 1;
+		return;
+	}
+	for (size_t k = 0; k < n; k++) {
+		if (record(r, &g->rows[index[k]], &g->msgs[index[k]]) < 0) {
+			db_rollback(r->db);
+			g->dberr = 1;
+			return;
+		}
+	}
+	if (db_commit(r->db) < 0) {
+		db_rollback(r->db);
+		g->dberr = 1;
+		return;
+	}
+	for (size_t k = 0; k < n; k++)
+		g->recorded[index[k]] = 1;
+	g->sent += (int)n;
+}
+
+/* Starts one SMTP session for rows[0..n-1] (emails; taken over, freed here).
+ * -1 when no session could be started: the rows keep their attempts and
+ * schedule, and say why they wait (for relay show); err says why too. */
+static int session_begin(struct relay *r, struct outbox_row *rows, size_t n, char *err, size_t errlen)
+{
+	struct sending *g = xcalloc(1, sizeof *g);
+	g->rows = rows;
+	g->n = n;
+	g->msgs = xcalloc(n, sizeof *g->msgs);
+	g->rcpts = xcalloc(n, sizeof *g->rcpts);
+	g->receipt = xcalloc(n, sizeof *g->receipt);
+	g->recorded = xcalloc(n, sizeof *g->recorded);
+	settings(r->cfg, &g->settings);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(g->receipt[i], sizeof g->receipt[i], "%lld\n", rows[i].id);
+		g->msgs[i].mail_from = rows[i].mail_from ? rows[i].mail_from : r->cfg->from_address;
+		g->msgs[i].nrcpt = split_rcpt(rows[i].rcpt, &g->rcpts[i]);
+		g->msgs[i].rcpt = g->rcpts[i];
+		g->msgs[i].receipt = g->receipt[i];
+		g->msgs[i].data = rows[i].data;
+		g->msgs[i].len = rows[i].len;
+	}
+	if (receipts_ready(r, err, errlen) < 0 ||
+	    smtp_session_start(&g->settings, g->msgs, n, receipts_fd(r->receipts), &g->ss, err, errlen) < 0) {
+		int bad = db_begin(r->db) < 0;
+		for (size_t i = 0; !bad && i < n; i++)
+			bad = db_outbox_set_error(r->db, rows[i].id, err) < 0;
+		if (bad || db_commit(r->db) < 0) {
+			db_rollback(r->db);
+			char why[512];
+			snprintf(why, sizeof why, "%s", err);
+			snprintf(err, errlen, "%s (and the database: %s)", why, db_error(r->db));
+		}
+		sending_free(g);
+		return -1;
+	}
+	r->sending = g;
+	return 0;
+}
+
+/* Waits for the session under way to be over and records every outcome.
+ * Returns the number sent, or -1 (err says why): no session could be made,
+ * or the database failed. */
+static int session_finish(struct relay *r, char *err, size_t errlen)
+{
+	struct sending *g = r->sending;
+	while (!smtp_session_take(g->ss, 1, accepted, r))
+		;
+	int rc = smtp_session_end(g->ss, err, errlen);
+	g->ss = NULL;
+	if (rc < 0 && !g->dberr) {
+		/* No session: the rows keep their attempts and schedule, and say
+		 * why they wait, for relay show. */
+		if (db_begin(r->db) < 0)
+			g->dberr = 1;
+		for (size_t i = 0; !g->dberr && i < g->n; i++)
+			if (!g->recorded[i] && db_outbox_set_error(r->db, g->rows[i].id, err) < 0)
+				g->dberr = 1;
+		if (g->dberr || db_commit(r->db) < 0) {
+			db_rollback(r->db);
+			g->dberr = 1;
+		}
+	}
+	if (rc == 0 && !g->dberr) {
+		/* The rest (refused, deferred) in one transaction. */
+		if (db_begin(r->db) < 0)
+			g->dberr = 1;
+		for (size_t i = 0; !g->dberr && i < g->n; i++) {
+			if (g->recorded[i])
+				continue;
+			if (record(r, &g->rows[i], &g->msgs[i]) < 0)
+				g->dberr = 1;
+			else if (g->msgs[i].outcome == SMTP_SENT)
+				g->sent++;
+		}
+		if (g->dberr || db_commit(r->db) < 0) {
+			db_rollback(r->db);
+			g->dberr = 1;
+		}
+	}
+	/* Receipts the database could not take stay in the file: try them again
+	 * now, and keep the file for the next relay if that fails too. */
+	if (!g->dberr || receipts_replay(r->receipts, record_receipts, r) == 0)
+		receipts_clear(r->receipts);
+	int sent = g->sent;
+	if (g->dberr)
+		snprintf(err, errlen, "database: %s", db_error(r->db));
+	int failed = g->dberr || rc < 0;
+	r->sending = NULL;
+	sending_free(g);
+	return failed ? -1 : sent;
+}
+
+int outbox_pump(struct relay *r)
+{
+	char err[512];
+	if (r->sending) {
+		if (!smtp_session_take(r->sending->ss, 0, accepted, r))
+			return 0;
+		int k = session_finish(r, err, sizeof err);
+		if (k < 0)
+			log_warn("outbox: %s; the messages wait for the next attempt", err);
+		return k < 0 ? -1 : 0;
+	}
+	if (!db_has_room(r->db))
+		return 0;
+	struct outbox_row *rows = NULL;
+	size_t n = 0;
+	if (db_outbox_due_emails(r->db, relay_clock(), r->cfg->batch_size, &rows, &n) < 0)
+		return -1;
+	if (n == 0) {
+		outbox_rows_free(rows, n);
+		return 0;
+	}
+	if (session_begin(r, rows, n, err, sizeof err) < 0) {
+		log_warn("outbox: %s; the messages wait for the next attempt", err);
+		return -1;
+	}
+	return 0;
+}
+
+void outbox_end(struct relay *r)
+{
+	char err[512];
+	if (r->sending && session_finish(r, err, sizeof err) < 0)
+		log_warn("outbox: %s; the messages wait for the next attempt", err);
+	receipts_close(r->receipts);
+	r->receipts = NULL;
 }
 
 int outbox_flush(struct relay *r, char *err, size_t errlen)
@@ -262,6 +404,19 @@ int outbox_flush(struct relay *r, char *err, size_t errlen)
 	int sent = 0, failed = 0;
 	long long last_first = -1;
 
+	/* The session started beside the intake first: its rows are not due
+	 * twice. */
+	if (r->sending) {
+		unsigned long disk = db_disk_failures(r->db);
+		int k = session_finish(r, err, errlen);
+		if (k < 0) {
+			if (db_disk_failures(r->db) == disk)
+				log_warn("outbox: %s; %d message%s wait for the next attempt", err,
+				         db_outbox_pending_count(r->db), db_outbox_pending_count(r->db) == 1 ? "" : "s");
+			return -1;
+		}
+		sent += k;
+	}
 	for (;;) {
 		struct outbox_row *rows = NULL;
 		size_t n = 0, ne = 0;
@@ -288,25 +443,25 @@ int outbox_flush(struct relay *r, char *err, size_t errlen)
 				} else {
 					sent += k;
 				}
+				outbox_row_clear(&rows[i]);
 			} else {
 				emails[ne++] = rows[i];
 			}
 		}
+		free(rows);
 		if (ne) {
 			unsigned long disk = db_disk_failures(r->db);
-			int k = send_emails(r, emails, ne, err, errlen);
+			int k = session_begin(r, emails, ne, err, errlen) < 0 ? -1 : session_finish(r, err, errlen);
 			if (k < 0) {
 				if (db_disk_failures(r->db) == disk)   /* else db.c has said so */
 					log_warn("outbox: %s; %d message%s wait for the next attempt", err,
 					         db_outbox_pending_count(r->db), db_outbox_pending_count(r->db) == 1 ? "" : "s");
-				free(emails);
-				outbox_rows_free(rows, n);
 				return -1;
 			}
 			sent += k;
+		} else {
+			free(emails);
 		}
-		free(emails);
-		outbox_rows_free(rows, n);
 		if (failed)
 			return -1;
 	}

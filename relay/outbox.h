@@ -13,6 +13,17 @@
  * rows stay pending and are retried later; err says why). */
 int outbox_flush(struct relay *r, char *err, size_t errlen);
 
+/* Keeps the emails moving while the relay takes in mail (call it between
+ * batches): takes the reports of the SMTP session under way and records them;
+ * when it is over, or none runs, starts one for the emails due now. Never
+ * waits for the server. 0, or -1 when a session failed (logged; the rows
+ * stay pending). outbox_flush() finishes the session under way first. */
+int outbox_pump(struct relay *r);
+
+/* Before the relay's context goes: waits for the session under way and
+ * records it, then removes this process's receipt file. */
+void outbox_end(struct relay *r);
+
 /* Asks the SMS gateway about texts whose delivery is not final, stores what
  * changed and tells the advisers about texts that did not arrive. Returns the
  * number changed or -1. */

@@ -110,7 +110,7 @@ static int queue_email(struct relay *r, struct conversation *c, const char *kind
 	};
 	if (db_outbox_add(r->db, &o, NULL) < 0)
 		goto out;
-	log_info("%s: %s queued for %zu recipient%s", c ? c->ref : "-", kind, nto, nto == 1 ? "" : "s");
+	log_debug("%s: %s queued for %zu recipient%s", c ? c->ref : "-", kind, nto, nto == 1 ? "" : "s");
 	rc = 0;
 out:
 	free(msgid);

@@ -8,6 +8,8 @@
 #include "db.h"
 
 struct sms_gateway;
+struct sending;
+struct receipts;
 
 struct relay {
 	struct config *cfg;     /* borrowed */
@@ -15,6 +17,8 @@ struct relay {
 	long long now;          /* the time of the current step (unix seconds) */
 	volatile sig_atomic_t *stopping;   /* set by SIGTERM/SIGINT; may be NULL */
 	struct sms_gateway *sms;           /* borrowed; NULL when [sms] provider = none */
+	struct sending *sending;           /* owned by outbox.c: the SMTP session under way, or NULL */
+	struct receipts *receipts;         /* owned by outbox.c: this process's receipt file, or NULL */
 };
 
 /* Seconds since the epoch; RELAY_TEST_NOW (digits) pins it for tests. */

@@ -35,6 +35,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
 #include <poll.h>
@@ -319,7 +320,7 @@ struct watch {
 	struct smtp_outgoing *msgs;   /* the caller's array, for report indexes */
 	struct job *jobs;       /* the session's messages, for per-message reports */
 	size_t njobs;
-	smtp_sent_cb on_sent;   /* may be NULL */
+	void (*on_sent)(void *arg, size_t index, struct smtp_outgoing *msg);   /* in the child; may be NULL */
 	void *on_sent_arg;
 };
 
@@ -1000,7 +1001,7 @@ static void fail_all(struct smtp_outgoing *msgs, size_t n, const char *why)
 			continue;   /* refused before the session: stays refused */
 		msgs[i].outcome = SMTP_TEMPORARY;
 		msgs[i].rcpt_accepted = 0;
-		snprintf(msgs[i].detail, sizeof msgs[i].detail, "%s", why);
+		snprintf(msgs[i].detail, sizeof msgs[i].detail, "%.*s", (int)sizeof msgs[i].detail - 1, why);
 	}
 }
 
@@ -1016,10 +1017,11 @@ int smtp_send(const struct smtp_settings *s, struct smtp_outgoing *msgs, size_t 
  * drops the connection while three or more pipelined replies are still
  * awaited, e.g. during the RCPTs of a forward to two advisers: the whole
  * relay would die. So the session runs in a child process. The child
- * reports over a pipe each message as the server accepts it (the parent
- * commits it at once, as before), then every outcome; a child that dies, or
- * overruns its time, costs only the messages not yet reported, which stay
- * SMTP_TEMPORARY. The child never touches the database: the parent does. */
+ * writes each message's receipt as the server accepts it and reports it
+ * over a pipe, then every outcome; a child that dies, or overruns its time,
+ * costs only the messages not yet reported, which stay SMTP_TEMPORARY. The
+ * child never touches the database: the parent does, when it takes the
+ * reports (at once, or between batches of incoming mail). */
 
 struct wire {
 	char kind;              /* 'S' accepted now, 'R' final outcome, 'E' no session (detail: why), 'D' done */
@@ -1031,6 +1033,7 @@ struct wire {
 
 struct child {
 	int fd;                 /* the pipe's write end */
+	int receipt_fd;         /* the receipt file, or -1 */
 };
 
 static void wire_send(int fd, char kind, size_t index, const struct smtp_outgoing *o, const char *text)
@@ -1053,9 +1056,17 @@ static void wire_send(int fd, char kind, size_t index, const struct smtp_outgoin
 	while (w < 0 && errno == EINTR);
 }
 
+/* In the child: the server took msg. The receipt goes to the file first, so
+ * that it outlives both processes; then the report to the parent. */
 static void child_sent(void *arg, size_t index, struct smtp_outgoing *msg)
 {
 	struct child *c = arg;
+	if (c->receipt_fd >= 0 && msg->receipt) {
+		ssize_t w;
+		do
+			w = write(c->receipt_fd, msg->receipt, strlen(msg->receipt));
+		while (w < 0 && errno == EINTR);
+	}
 	wire_send(c->fd, 'S', index, msg, NULL);
 }
 
@@ -1073,19 +1084,47 @@ static int wire_read(int fd, struct wire *m)
 	return 0;
 }
 
-/* Runs run_session() in a child; fills msgs and calls on_sent in this
- * process. Returns run_session()'s result, or 0 with the unreported
- * messages TEMPORARY when the child died. */
-static int isolated_session(struct watch *w, struct job *jobs, size_t njobs, char *err, size_t errlen)
+struct smtp_session {
+	struct watch w;
+	struct job *jobs;       /* owned */
+	size_t njobs;
+	struct smtp_outgoing *msgs;   /* borrowed */
+	size_t n;
+	pid_t pid;              /* the child; 0 when none was started */
+	int fd;                 /* the pipe's read end; -1 once the child is done */
+	unsigned char *reported;      /* owned: per message, its 'S' was passed on */
+	int over;               /* every message has its outcome */
+	int failed;             /* no session could be made: err */
+	char host[256];
+	char err[512];
+};
+
+static void session_free(struct smtp_session *ss)
 {
+	if (!ss)
+		return;
+	if (ss->fd >= 0)
+		close(ss->fd);
+	for (size_t i = 0; i < ss->njobs; i++)
+		free(ss->jobs[i].rcpt);
+	free(ss->jobs);
+	free(ss->reported);
+	free(ss);
+}
+
+/* Runs run_session() in a child: libESMTP's crash on a dropped connection
+ * then costs only that child. */
+static int session_fork(struct smtp_session *ss, int receipt_fd, char *err, size_t errlen)
+{
+	struct watch *w = &ss->w;
 	int fds[2];
-	size_t n = 0;
-	for (size_t i = 0; i < njobs; i++)
-		n = (size_t)(jobs[i].out - w->msgs) + 1 > n ? (size_t)(jobs[i].out - w->msgs) + 1 : n;
-	if (pipe(fds) < 0) {
+	if (pipe2(fds, O_CLOEXEC) < 0) {
 		snprintf(err, errlen, "cannot start the SMTP session: %s", strerror(errno));
 		return -1;
 	}
+	/* Room for every report of a long session while the parent is busy
+	 * taking in mail (best effort: the child waits when it is full). */
+	(void)fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);
 	fflush(NULL);   /* nothing buffered may be written twice */
 	pid_t parent = getpid(), pid = fork();
 	if (pid < 0) {
@@ -1095,7 +1134,7 @@ static int isolated_session(struct watch *w, struct job *jobs, size_t njobs, cha
 		return -1;
 	}
 	if (pid == 0) {
-		struct child c = { fds[1] };
+		struct child c = { fds[1], receipt_fd };
 		char cerr[512] = "";
 		close(fds[0]);
 		/* The session ends with the relay: a message the server took
@@ -1108,98 +1147,47 @@ static int isolated_session(struct watch *w, struct job *jobs, size_t njobs, cha
 		signal(SIGINT, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
 		/* a session has a bound: every phase's timeout, for each message */
-		alarm((unsigned)(w->timeout * (4 + 3 * njobs)));
+		alarm((unsigned)(w->timeout * (4 + 3 * ss->njobs)));
 		w->on_sent = child_sent;
 		w->on_sent_arg = &c;
-		int rc = run_session(w, jobs, njobs, 0, cerr, sizeof cerr);
-		for (size_t i = 0; i < njobs; i++)
-			wire_send(c.fd, 'R', (size_t)(jobs[i].out - w->msgs), jobs[i].out, NULL);
+		int rc = run_session(w, ss->jobs, ss->njobs, 0, cerr, sizeof cerr);
+		for (size_t i = 0; i < ss->njobs; i++)
+			wire_send(c.fd, 'R', (size_t)(ss->jobs[i].out - w->msgs), ss->jobs[i].out, NULL);
 		if (rc < 0)
 			wire_send(c.fd, 'E', 0, NULL, cerr);
 		wire_send(c.fd, 'D', 0, NULL, NULL);
 		_exit(0);   /* no atexit handlers, no stdio flush: those belong to the parent */
 	}
 	close(fds[1]);
-	struct wire m;
-	int done = 0, rc = 0;
-	unsigned char *reported = xcalloc(n ? n : 1, 1);
-	while (!done && wire_read(fds[0], &m) == 0) {
-		if (m.index >= n)
-			continue;
-		struct smtp_outgoing *o = &w->msgs[m.index];
-		switch (m.kind) {
-		case 'S':
-		case 'R':
-			if (reported[m.index])
-				break;   /* the commit was made on 'S' */
-			o->outcome = (enum smtp_outcome)m.outcome;
-			o->rcpt_accepted = (size_t)m.rcpt_accepted;
-			snprintf(o->detail, sizeof o->detail, "%.*s", (int)sizeof o->detail - 1, m.detail);
-			if (m.kind == 'S') {
-				reported[m.index] = 1;
-				if (w->on_sent)
-					w->on_sent(w->on_sent_arg, m.index, o);
-			}
-			break;
-		case 'E':
-			snprintf(err, errlen, "%s", m.detail);
-			rc = -1;
-			break;
-		case 'D':
-			done = 1;
-			break;
-		}
-	}
-	close(fds[0]);
-	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!done) {
-		char why[200];
-		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
-			snprintf(why, sizeof why, "SMTP host %s port %d: the session took too long and was cut off", w->s->host,
-			         w->port);
-		else
-			snprintf(why, sizeof why, "SMTP host %s port %d: the session broke off (the server dropped the "
-			         "connection, and libESMTP failed%s)", w->s->host, w->port,
-			         WIFSIGNALED(status) ? " with a crash" : "");
-		log_warn("%s; the messages it had not taken will be tried again", why);
-		for (size_t i = 0; i < njobs; i++) {
-			struct smtp_outgoing *o = jobs[i].out;
-			if (reported[o - w->msgs])
-				continue;
-			o->outcome = SMTP_TEMPORARY;
-			o->rcpt_accepted = 0;
-			snprintf(o->detail, sizeof o->detail, "%s", why);
-		}
-		rc = 0;
-	}
-	/* the parent's jobs never reported through its own callback */
-	for (size_t i = 0; i < njobs; i++)
-		jobs[i].reported = 1;
-	free(reported);
-	return rc;
+	ss->pid = pid;
+	ss->fd = fds[0];
+	return 0;
 }
 
-int smtp_send_each(const struct smtp_settings *s, struct smtp_outgoing *msgs, size_t n, smtp_sent_cb on_sent,
-                   void *arg, char *err, size_t errlen)
+int smtp_session_start(const struct smtp_settings *s, struct smtp_outgoing *msgs, size_t n, int receipt_fd,
+                       struct smtp_session **out, char *err, size_t errlen)
 {
-	struct watch w;
-	struct job *jobs = NULL;
-	size_t i, k, njobs = 0;
-	int rc = -1;
+	struct smtp_session *ss = xcalloc(1, sizeof *ss);
+	size_t i, k;
 
+	*out = NULL;
+	ss->fd = -1;
+	ss->msgs = msgs;
+	ss->n = n;
+	ss->reported = xcalloc(n ? n : 1, 1);
 	for (i = 0; i < n; i++) {
 		msgs[i].outcome = SMTP_TEMPORARY;
 		msgs[i].rcpt_accepted = 0;
 		msgs[i].detail[0] = '\0';
 	}
-	if (settings_check(s, &w, err, errlen) < 0) {
+	if (settings_check(s, &ss->w, err, errlen) < 0) {
 		fail_all(msgs, n, err);
+		session_free(ss);
 		return -1;
 	}
+	snprintf(ss->host, sizeof ss->host, "%s", s->host);
 	/* A message that cannot be offered safely is refused here, for good. */
-	jobs = xcalloc(n ? n : 1, sizeof *jobs);
+	ss->jobs = xcalloc(n ? n : 1, sizeof *ss->jobs);
 	for (i = 0; i < n; i++) {
 		struct smtp_outgoing *o = &msgs[i];
 		int eightbit;
@@ -1212,7 +1200,7 @@ int smtp_send_each(const struct smtp_settings *s, struct smtp_outgoing *msgs, si
 			for (k = 0; k < o->nrcpt && smtp_address_ok(o->rcpt[k], 0); k++)
 				;
 			if (k == o->nrcpt) {
-				jobs[njobs++].out = o;
+				ss->jobs[ss->njobs++].out = o;
 				continue;
 			}
 			snprintf(o->detail, sizeof o->detail, "recipient %zu of %zu is not a usable address",
@@ -1220,25 +1208,138 @@ int smtp_send_each(const struct smtp_settings *s, struct smtp_outgoing *msgs, si
 		}
 		o->outcome = SMTP_PERMANENT;
 	}
-	if (njobs == 0) {
-		rc = 0;
-		goto done;
-	}
-	w.msgs = msgs;
-	w.jobs = jobs;
-	w.njobs = njobs;
-	w.on_sent = on_sent;
-	w.on_sent_arg = arg;
-	if (isolated_session(&w, jobs, njobs, err, errlen) < 0) {
+	ss->w.msgs = msgs;
+	ss->w.jobs = ss->jobs;
+	ss->w.njobs = ss->njobs;
+	if (ss->njobs == 0) {
+		ss->over = 1;
+	} else if (session_fork(ss, receipt_fd, err, errlen) < 0) {
 		fail_all(msgs, n, err);
-		goto done;
+		session_free(ss);
+		return -1;
 	}
-	rc = 0;
-done:
-	for (i = 0; i < njobs; i++)
-		free(jobs[i].rcpt);
-	free(jobs);
+	*out = ss;
+	return 0;
+}
+
+int smtp_session_fd(const struct smtp_session *ss)
+{
+	return ss && !ss->over ? ss->fd : -1;
+}
+
+/* The child is gone without saying it was done: what it had not reported
+ * waits for another session. */
+static void session_broke(struct smtp_session *ss, int status)
+{
+	char why[400];
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+		snprintf(why, sizeof why, "SMTP host %s port %d: the session took too long and was cut off", ss->host,
+		         ss->w.port);
+	else
+		snprintf(why, sizeof why, "SMTP host %s port %d: the session broke off (the server dropped the "
+		         "connection, and libESMTP failed%s)", ss->host, ss->w.port,
+		         WIFSIGNALED(status) ? " with a crash" : "");
+	log_warn("%s; the messages it had not taken will be tried again", why);
+	for (size_t i = 0; i < ss->njobs; i++) {
+		struct smtp_outgoing *o = ss->jobs[i].out;
+		if (ss->reported[o - ss->msgs])
+			continue;
+		o->outcome = SMTP_TEMPORARY;
+		o->rcpt_accepted = 0;
+		snprintf(o->detail, sizeof o->detail, "%.*s", (int)sizeof o->detail - 1, why);
+	}
+}
+
+/* Waits for the child once its reports are over (or the pipe broke). */
+static void session_reap(struct smtp_session *ss, int done)
+{
+	int status = 0;
+	close(ss->fd);
+	ss->fd = -1;
+	while (waitpid(ss->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!done)
+		session_broke(ss, status);
+	ss->over = 1;
+}
+
+int smtp_session_take(struct smtp_session *ss, int wait, smtp_sent_cb on_sent, void *arg)
+{
+	size_t *accepted = NULL, naccepted = 0;
+	int done = 0, broke = 0;
+
+	if (ss->over)
+		return 1;
+	accepted = xcalloc(ss->n ? ss->n : 1, sizeof *accepted);
+	for (;;) {
+		struct pollfd p = { ss->fd, POLLIN, 0 };
+		int ready = poll(&p, 1, wait ? -1 : 0);
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready <= 0)
+			break;
+		struct wire m;
+		if (wire_read(ss->fd, &m) < 0) {
+			broke = 1;
+			break;
+		}
+		wait = 0;   /* one report waited for; the rest only if already there */
+		if (m.index >= ss->n)
+			continue;
+		struct smtp_outgoing *o = &ss->msgs[m.index];
+		if (m.kind == 'S' || m.kind == 'R') {
+			if (ss->reported[m.index])
+				continue;   /* passed on with its 'S' */
+			o->outcome = (enum smtp_outcome)m.outcome;
+			o->rcpt_accepted = (size_t)m.rcpt_accepted;
+			snprintf(o->detail, sizeof o->detail, "%.*s", (int)sizeof o->detail - 1, m.detail);
+			if (m.kind == 'S') {
+				ss->reported[m.index] = 1;
+				accepted[naccepted++] = m.index;
+			}
+		} else if (m.kind == 'E') {
+			snprintf(ss->err, sizeof ss->err, "%s", m.detail);
+			ss->failed = 1;
+		} else if (m.kind == 'D') {
+			done = 1;
+			break;
+		}
+	}
+	/* Accepted before any other outcome is known: the caller records them
+	 * first, together. */
+	if (naccepted && on_sent)
+		on_sent(arg, accepted, naccepted, ss->msgs);
+	free(accepted);
+	if (done || broke)
+		session_reap(ss, done);
+	return ss->over;
+}
+
+int smtp_session_end(struct smtp_session *ss, char *err, size_t errlen)
+{
+	int rc = 0;
+	if (!ss)
+		return 0;
+	while (!ss->over)
+		smtp_session_take(ss, 1, NULL, NULL);
+	if (ss->failed) {
+		snprintf(err, errlen, "%s", ss->err);
+		fail_all(ss->msgs, ss->n, ss->err);
+		rc = -1;
+	}
+	session_free(ss);
 	return rc;
+}
+
+int smtp_send_each(const struct smtp_settings *s, struct smtp_outgoing *msgs, size_t n, smtp_sent_cb on_sent,
+                   void *arg, char *err, size_t errlen)
+{
+	struct smtp_session *ss;
+	if (smtp_session_start(s, msgs, n, -1, &ss, err, errlen) < 0)
+		return -1;
+	while (!smtp_session_take(ss, 1, on_sent, arg))
+		;
+	return smtp_session_end(ss, err, errlen);
 }
 
 int smtp_check(const struct smtp_settings *s, char *err, size_t errlen)

@@ -16,7 +16,8 @@
  *
  * Each session of smtp_send/smtp_send_each runs in a child process (libESMTP
  * 1.1.0 crashes when a server drops the connection with three or more
- * pipelined replies outstanding); results come back over a pipe.
+ * pipelined replies outstanding); results come back over a pipe, and may be
+ * taken while the session goes on (smtp_session_start).
  *
  * The process must ignore SIGPIPE (main does, for libetpan too): a server
  * that hangs up makes libESMTP write to a closed socket.
@@ -54,6 +55,7 @@ enum smtp_outcome {
 struct smtp_outgoing {
 	const char *mail_from;                  /* envelope sender; "" for the null sender */
 	const char *const *rcpt; size_t nrcpt;  /* envelope recipients, nrcpt >= 1 */
+	const char *receipt;                    /* NULL, or one line for the receipt file (smtp_session_start) */
 	const char *data; size_t len;           /* the complete message (compose_build): CRLF lines
 	                                           of at most 998 octets, with Date, From and
 	                                           Message-ID headers, no Bcc. Not dot-stuffed:
@@ -87,15 +89,47 @@ struct smtp_outgoing {
 int smtp_send(const struct smtp_settings *s, struct smtp_outgoing *msgs, size_t n,
               char *err, size_t errlen);
 
-/* Called during the session as soon as the server has accepted message
- * msgs[index] for every recipient (outcome SMTP_SENT), before the next one is
- * offered, so the caller can record it at once. */
-typedef void (*smtp_sent_cb)(void *arg, size_t index, struct smtp_outgoing *msg);
+/* Called with the messages the server has accepted (outcome SMTP_SENT) since
+ * the last call: msgs[index[0..n-1]]. The first is reported before the next
+ * message is offered; others may have followed while the caller was busy. */
+typedef void (*smtp_sent_cb)(void *arg, const size_t *index, size_t n, struct smtp_outgoing *msgs);
 
-/* smtp_send, reporting each accepted message through on_sent (may be NULL).
- * Messages not reported there have their outcome when it returns. */
+/* smtp_send, reporting accepted messages through on_sent (may be NULL) as
+ * they go. Messages not reported there have their outcome when it returns. */
 int smtp_send_each(const struct smtp_settings *s, struct smtp_outgoing *msgs, size_t n, smtp_sent_cb on_sent,
                    void *arg, char *err, size_t errlen);
+
+/* The same session, running beside the caller, who takes its reports when
+ * convenient (between batches of incoming mail, say).
+ *
+ * smtp_session_start() checks the settings and each message (as smtp_send)
+ * and starts the session in a child process; it does not wait for the
+ * server. -1 with err when no session can be started (every message then
+ * SMTP_TEMPORARY, as smtp_send). s and msgs are borrowed until
+ * smtp_session_end().
+ *
+ * receipt_fd (or -1): a file open for appending. As soon as the server has
+ * accepted a message, before anything else, the session writes that
+ * message's `receipt` line to it: the proof of acceptance that survives the
+ * relay being killed before it could record it (see outbox.c). */
+struct smtp_session;
+int smtp_session_start(const struct smtp_settings *s, struct smtp_outgoing *msgs, size_t n, int receipt_fd,
+                       struct smtp_session **out, char *err, size_t errlen);
+
+/* Passes what the session has reported since the last call to on_sent (may be
+ * NULL). wait: block until there is at least one report (or the end).
+ * Returns 1 once the session is over (every message has its outcome), 0 while
+ * it runs. */
+int smtp_session_take(struct smtp_session *ss, int wait, smtp_sent_cb on_sent, void *arg);
+
+/* The pipe the session reports on, for poll(); -1 once it is over. */
+int smtp_session_fd(const struct smtp_session *ss);
+
+/* Waits for the session to be over (reports not yet taken are not passed on:
+ * their messages have their outcome in msgs), frees it, and returns what
+ * smtp_send would have: 0, or -1 with err when no session could be made.
+ * NULL is fine. */
+int smtp_session_end(struct smtp_session *ss, char *err, size_t errlen);
 
 /* For `relay check`: connects, STARTTLS, verifies the certificate, logs in,
  * then ends the session without a message: MAIL FROM:<>, RCPT TO:<> (a

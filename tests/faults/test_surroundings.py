@@ -347,6 +347,7 @@ def dropped_fetch(sb):
     try:
         work = os.path.join(sb.dir, "relay-fetch")
         conf = rt.make_config(sb, work, imap_host="127.0.0.1", imap_port=proxy.port, imap_security="none")
+        rt.edit_config(conf, "[imap]\n", "[imap]\nbatch_size = 50\n")
         rt.relay(conf, "poll")   # the first poll: an empty mailbox sets the cursor
         fwd_at = len(sb.messages(rt.ADVISERS[0]))
 
@@ -362,7 +363,7 @@ def dropped_fetch(sb):
         check("fetch cut: nothing marked \\Seen", unseen(sb) == 6, unseen(sb))
         check("fetch cut: nothing queued", pending(conf) == 0, pending(conf))
 
-        # 55 more: two batches of the relay's 50; the second FETCH is cut.
+        # 55 more: two batches of 50 ([imap] batch_size); the second FETCH is cut.
         second = [f"F{i:03d}" for i in range(100, 155)]
         append_many(sb, second)
         proxy.arm(2, 1000)
