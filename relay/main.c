@@ -647,6 +647,7 @@ int main(int argc, char **argv)
 	free(who);
 	db_close(db);
 	config_free(c);
+	template_forget();
 	return rc;
 
 bad_args:

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Each template the relay uses and the placeholders it may contain. */
 static const struct {
@@ -76,18 +77,61 @@ int template_render(const char *text, const struct template_var *vars, size_t n,
 	return 0;
 }
 
-int template_load(const char *dir, const char *name, struct template *t, char *err, size_t errlen)
+/* Templates read lately, so that a backlog of thousands of messages does
+ * not read the same file thousands of times. An entry is used only while the
+ * file is unchanged (same inode, size and modification time): an edit takes
+ * effect with the next message, as when each was read afresh. */
+#define CACHE_SLOTS 24
+
+static struct cached {
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	struct template t;
+} cache[CACHE_SLOTS];
+
+static struct cached *cache_find(const char *path, const struct stat *st)
 {
-	char *path = xasprintf("%s/%s.txt", dir, name), *data;
+	for (size_t i = 0; i < CACHE_SLOTS; i++) {
+		struct cached *c = &cache[i];
+		if (c->path && !strcmp(c->path, path) && c->dev == st->st_dev && c->ino == st->st_ino &&
+		    c->size == st->st_size && c->mtime.tv_sec == st->st_mtim.tv_sec &&
+		    c->mtime.tv_nsec == st->st_mtim.tv_nsec)
+			return c;
+	}
+	return NULL;
+}
+
+static void cache_keep(const char *path, const struct stat *st, const struct template *t)
+{
+	struct cached *c = NULL;
+	for (size_t i = 0; i < CACHE_SLOTS && !c; i++)
+		if (!cache[i].path || !strcmp(cache[i].path, path))
+			c = &cache[i];
+	if (!c)
+		c = &cache[(size_t)st->st_ino % CACHE_SLOTS];
+	free(c->path);
+	template_free(&c->t);
+	c->path = xstrdup(path);
+	c->dev = st->st_dev;
+	c->ino = st->st_ino;
+	c->size = st->st_size;
+	c->mtime = st->st_mtim;
+	c->t.subject = t->subject ? xstrdup(t->subject) : NULL;
+	c->t.body = xstrdup(t->body);
+}
+
+static int parse_file(const char *path, const char *name, struct template *t, char *err, size_t errlen)
+{
+	char *data;
 	char why[512];
 
-	memset(t, 0, sizeof *t);
 	if (file_read(path, 256 * 1024, &data, NULL, why, sizeof why) < 0) {
 		snprintf(err, errlen, "template %s: %s", name, why);
-		free(path);
 		return -1;
 	}
-	free(path);
 	char *body = data;
 	if (strncmp(data, "Subject:", 8) == 0) {
 		char *nl = strchr(data, '\n');
@@ -102,6 +146,41 @@ int template_load(const char *dir, const char *name, struct template *t, char *e
 	t->body = xstrdup(body);
 	free(data);
 	return 0;
+}
+
+int template_load(const char *dir, const char *name, struct template *t, char *err, size_t errlen)
+{
+	char *path = xasprintf("%s/%s.txt", dir, name);
+	struct stat before, after;
+
+	memset(t, 0, sizeof *t);
+	int known = stat(path, &before) == 0 && S_ISREG(before.st_mode);
+	struct cached *c = known ? cache_find(path, &before) : NULL;
+	if (c) {
+		t->subject = c->t.subject ? xstrdup(c->t.subject) : NULL;
+		t->body = xstrdup(c->t.body);
+		free(path);
+		return 0;
+	}
+	if (parse_file(path, name, t, err, errlen) < 0) {
+		free(path);
+		return -1;
+	}
+	/* Kept only when the file did not change while it was read. */
+	if (known && stat(path, &after) == 0 && after.st_ino == before.st_ino && after.st_size == before.st_size &&
+	    after.st_mtim.tv_sec == before.st_mtim.tv_sec && after.st_mtim.tv_nsec == before.st_mtim.tv_nsec)
+		cache_keep(path, &after, t);
+	free(path);
+	return 0;
+}
+
+void template_forget(void)
+{
+	for (size_t i = 0; i < CACHE_SLOTS; i++) {
+		free(cache[i].path);
+		template_free(&cache[i].t);
+		memset(&cache[i], 0, sizeof cache[i]);
+	}
 }
 
 void template_free(struct template *t)

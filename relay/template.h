@@ -27,8 +27,11 @@ struct template {
 int template_render(const char *text, const struct template_var *vars, size_t n, struct buf *out, char *err,
                     size_t errlen);
 
-/* Loads dir/NAME.txt. 0 or -1 with err. */
+/* Loads dir/NAME.txt (from memory while the file is unchanged). 0 or -1
+ * with err. */
 int template_load(const char *dir, const char *name, struct template *t, char *err, size_t errlen);
+/* Frees what template_load keeps in memory (at exit, for leak checkers). */
+void template_forget(void);
 void template_free(struct template *t);
 
 /* Loads and renders NAME with vars into owned *subject (may be NULL) and *body. */
