@@ -796,14 +796,16 @@ int db_outbox_pending_count(struct db *db)
 	return single_int(db, st);
 }
 
-int db_outbox_mark_received(struct db *db, long long id, long long sent_at)
+int db_outbox_mark_received(struct db *db, long long id, const char *message_id, long long sent_at)
 {
 	sqlite3_stmt *st = prepare(db, "UPDATE outbox SET state = 'sent', attempts = attempts + 1, last_error = NULL, "
-	                               "sent_at = ? WHERE id = ? AND state = 'pending' AND channel = 'email'");
+	                               "sent_at = ? WHERE id = ? AND message_id = ? AND state = 'pending' AND "
+	                               "channel = 'email'");
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, sent_at);
 	sqlite3_bind_int64(st, 2, id);
+	bind_text(st, 3, message_id);
 	if (step_done(db, st) < 0)
 		return -1;
 	return sqlite3_changes(db->h) > 0;

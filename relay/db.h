@@ -158,9 +158,10 @@ int db_outbox_due(struct db *db, long long now, int limit, struct outbox_row **r
 int db_outbox_due_emails(struct db *db, long long now, int limit, struct outbox_row **rows, size_t *n);
 int db_outbox_pending_count(struct db *db);
 /* An email the SMTP server took, from a receipt (receipts.h): marked sent,
- * with one attempt more, unless its outcome is already recorded. Returns 1
+ * with one attempt more, unless its outcome is already recorded (or row id
+ * does not carry that Message-ID). Returns 1
  * when marked, 0 when it was not pending, -1 on error. */
-int db_outbox_mark_received(struct db *db, long long id, long long sent_at);
+int db_outbox_mark_received(struct db *db, long long id, const char *message_id, long long sent_at);
 int db_outbox_mark(struct db *db, long long id, const char *state, int attempts, long long next_attempt_at,
                    const char *last_error, long long sent_at);
 /* Records why a pending message waits, leaving its attempts and schedule alone. */

@@ -179,7 +179,7 @@ struct sending {
 	size_t n;
 	struct smtp_outgoing *msgs;     /* owned */
 	const char ***rcpts;            /* owned arrays of pointers into rows[i].rcpt */
-	char (*receipt)[24];            /* owned: "ID\n" per row */
+	char **receipt;                 /* owned: "ID MESSAGE-ID\n" per row */
 	int *recorded;                  /* per row: its outcome is committed */
 	int sent;
 	int dberr;
@@ -189,8 +189,10 @@ static void sending_free(struct sending *g)
 {
 	if (!g)
 		return;
-	for (size_t i = 0; i < g->n; i++)
+	for (size_t i = 0; i < g->n; i++) {
 		free(g->rcpts[i]);
+		free(g->receipt[i]);
+	}
 	free(g->rcpts);
 	free(g->msgs);
 	free(g->receipt);
@@ -200,14 +202,14 @@ static void sending_free(struct sending *g)
 }
 
 /* Records receipts (receipts.h): each row still pending is marked sent. */
-static int record_receipts(void *arg, const long long *ids, size_t n, long long at)
+static int record_receipts(void *arg, const struct receipt *got, size_t n, long long at)
 {
 	struct relay *r = arg;
 	int marked = 0;
 	if (db_begin_lazy(r->db) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		int k = db_outbox_mark_received(r->db, ids[i], at);
+		int k = db_outbox_mark_received(r->db, got[i].id, got[i].message_id, at);
 		if (k < 0) {
 			db_rollback(r->db);
 			return -1;
@@ -225,13 +227,17 @@ static int record_receipts(void *arg, const long long *ids, size_t n, long long 
 }
 
 /* This process's receipt file, once receipts left by a relay that is gone
- * are settled. */
+ * are settled. Called before rows are chosen to send: a settled row is no
+ * longer pending. */
 static int receipts_ready(struct relay *r, char *err, size_t errlen)
 {
 	if (r->receipts)
 		return 0;
+	/* One that cannot be read holds nothing up: at worst its messages go
+	 * twice. */
 	if (receipts_settle(db_path(r->db), record_receipts, r, err, errlen) < 0)
-		return -1;
+		log_warn("outbox: %s: the receipts of a relay that stopped cannot be read; messages it sent may go "
+		         "again", err);
 	return receipts_open(db_path(r->db), &r->receipts, err, errlen);
 }
 
@@ -269,7 +275,8 @@ static void accepted(void *arg, const size_t *index, size_t n, struct smtp_outgo
 	g->sent += (int)n;
 }
 
-/* Starts one SMTP session for rows[0..n-1] (emails; taken over, freed here).
+/* Starts one SMTP session for rows[0..n-1] (emails; taken over, freed here),
+ * with the receipt file ready (receipts_ready, before the rows were chosen).
  * -1 when no session could be started: the rows keep their attempts and
  * schedule, and say why they wait (for relay show); err says why too. */
 static int session_begin(struct relay *r, struct outbox_row *rows, size_t n, char *err, size_t errlen)
@@ -283,7 +290,7 @@ static int session_begin(struct relay *r, struct outbox_row *rows, size_t n, cha
 	g->recorded = xcalloc(n, sizeof *g->recorded);
 	settings(r->cfg, &g->settings);
 	for (size_t i = 0; i < n; i++) {
-		snprintf(g->receipt[i], sizeof g->receipt[i], "%lld\n", rows[i].id);
+		g->receipt[i] = xasprintf("%lld %s\n", rows[i].id, rows[i].message_id);
 		g->msgs[i].mail_from = rows[i].mail_from ? rows[i].mail_from : r->cfg->from_address;
 		g->msgs[i].nrcpt = split_rcpt(rows[i].rcpt, &g->rcpts[i]);
 		g->msgs[i].rcpt = g->rcpts[i];
@@ -291,8 +298,7 @@ static int session_begin(struct relay *r, struct outbox_row *rows, size_t n, cha
 		g->msgs[i].data = rows[i].data;
 		g->msgs[i].len = rows[i].len;
 	}
-	if (receipts_ready(r, err, errlen) < 0 ||
-	    smtp_session_start(&g->settings, g->msgs, n, receipts_fd(r->receipts), &g->ss, err, errlen) < 0) {
+	if (smtp_session_start(&g->settings, g->msgs, n, receipts_fd(r->receipts), &g->ss, err, errlen) < 0) {
 		int bad = db_begin(r->db) < 0;
 		for (size_t i = 0; !bad && i < n; i++)
 			bad = db_outbox_set_error(r->db, rows[i].id, err) < 0;
@@ -375,6 +381,10 @@ int outbox_pump(struct relay *r)
 	}
 	if (!db_has_room(r->db))
 		return 0;
+	if (receipts_ready(r, err, sizeof err) < 0) {
+		log_warn("outbox: %s", err);
+		return -1;
+	}
 	struct outbox_row *rows = NULL;
 	size_t n = 0;
 	if (db_outbox_due_emails(r->db, relay_clock(), r->cfg->batch_size, &rows, &n) < 0)
@@ -417,6 +427,10 @@ int outbox_flush(struct relay *r, char *err, size_t errlen)
 		}
 		sent += k;
 	}
+	/* Receipts a relay that stopped left are settled before anything is
+	 * chosen to send. */
+	if (receipts_ready(r, err, errlen) < 0)
+		return -1;
 	for (;;) {
 		struct outbox_row *rows = NULL;
 		size_t n = 0, ne = 0;

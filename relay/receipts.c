@@ -19,16 +19,18 @@ struct receipts {
 	char *path;     /* owned */
 };
 
-/* The ids in the file open on fd, from its start; a last line without its
- * newline (a write cut short) is not a receipt. */
-static int read_ids(int fd, long long **ids, size_t *n)
+/* The receipts in the file open on fd, from its start, pointing into *text
+ * (owned by the caller); a last line without its newline (a write cut short)
+ * is not a receipt. */
+static int read_receipts(int fd, char **text, struct receipt **out, size_t *n)
 {
 	struct buf b;
 	char chunk[4096];
 	ssize_t got;
 	off_t at = 0;
 
-	*ids = NULL;
+	*text = NULL;
+	*out = NULL;
 	*n = 0;
 	buf_init(&b);
 	while ((got = pread(fd, chunk, sizeof chunk, at)) != 0) {
@@ -46,11 +48,14 @@ static int read_ids(int fd, long long **ids, size_t *n)
 		char *end;
 		*nl = '\0';
 		long long id = strtoll(line, &end, 10);
-		if (end == line || *end != '\0' || id <= 0)
+		if (end == line || *end != ' ' || id <= 0 || !end[1])
 			continue;
-		*ids = xrealloc(*ids, (*n + 1) * sizeof **ids);
-		(*ids)[(*n)++] = id;
+		*out = xrealloc(*out, (*n + 1) * sizeof **out);
+		(*out)[*n].id = id;
+		(*out)[*n].message_id = end + 1;
+		(*n)++;
 	}
+	*text = buf_take(&b);
 	buf_free(&b);
 	return 0;
 }
@@ -95,17 +100,19 @@ int receipts_settle(const char *db_path, receipts_record_fn record, void *arg, c
 			free(path);
 			continue;
 		}
-		long long *ids = NULL;
+		struct receipt *got = NULL;
+		char *text = NULL;
 		size_t n = 0;
-		if (read_ids(fd, &ids, &n) < 0) {
+		if (read_receipts(fd, &text, &got, &n) < 0) {
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 			settled = -1;
-		} else if (n == 0 || record(arg, ids, n, (long long)st.st_mtime) == 0) {
+		} else if (n == 0 || record(arg, got, n, (long long)st.st_mtime) == 0) {
 			unlink(path);
 			if (settled >= 0)
 				settled += (int)n;
 		}
-		free(ids);
+		free(got);
+		free(text);
 		close(fd);   /* drops the lock */
 		free(path);
 	}
@@ -153,13 +160,15 @@ void receipts_clear(struct receipts *rc)
 
 int receipts_replay(struct receipts *rc, receipts_record_fn record, void *arg)
 {
-	long long *ids = NULL;
+	struct receipt *got = NULL;
+	char *text = NULL;
 	size_t n = 0;
 	struct stat st;
-	if (!rc || fstat(rc->fd, &st) < 0 || read_ids(rc->fd, &ids, &n) < 0)
+	if (!rc || fstat(rc->fd, &st) < 0 || read_receipts(rc->fd, &text, &got, &n) < 0)
 		return -1;
-	int r = n ? record(arg, ids, n, (long long)st.st_mtime) : 0;
-	free(ids);
+	int r = n ? record(arg, got, n, (long long)st.st_mtime) : 0;
+	free(got);
+	free(text);
 	return r;
 }
 

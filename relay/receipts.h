@@ -11,7 +11,9 @@
  *
  * The file is DB.receipts-PID (mode 0600), locked with flock() for as long as
  * its relay (and its session child) lives; a file that can be locked belongs
- * to nobody any more. One line per message: the outbox id in decimal. */
+ * to nobody any more. One line per message: the outbox id in decimal, a
+ * space, and the message's Message-ID (so that a receipt can never match
+ * another message: after a restore from backup, say). */
 #ifndef RELAY_RECEIPTS_H
 #define RELAY_RECEIPTS_H
 
@@ -19,9 +21,16 @@
 
 struct receipts;
 
-/* record: marks outbox rows ids[0..n-1] as sent at `at` (unix seconds), when
- * they are still pending; 0, or -1 to keep the receipts for later. */
-typedef int (*receipts_record_fn)(void *arg, const long long *ids, size_t n, long long at);
+/* One receipt. */
+struct receipt {
+	long long id;                   /* the outbox row */
+	const char *message_id;         /* borrowed for the call */
+};
+
+/* record: marks the outbox rows of r[0..n-1] as sent at `at` (unix seconds),
+ * when they are still pending and carry that Message-ID; 0, or -1 to keep the
+ * receipts for later. */
+typedef int (*receipts_record_fn)(void *arg, const struct receipt *r, size_t n, long long at);
 
 /* Settles the receipt files of relays that are gone: calls record once per
  * file with its ids, then removes the file (kept when record fails).

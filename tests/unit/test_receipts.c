@@ -12,20 +12,23 @@
 
 struct seen {
 	long long ids[16];
+	char mids[16][64];
 	size_t n;
 	int calls;
 	int fail;
 };
 
-static int record(void *arg, const long long *ids, size_t n, long long at)
+static int record(void *arg, const struct receipt *r, size_t n, long long at)
 {
 	struct seen *s = arg;
 	(void)at;
 	s->calls++;
 	if (s->fail)
 		return -1;
-	for (size_t i = 0; i < n && s->n < 16; i++)
-		s->ids[s->n++] = ids[i];
+	for (size_t i = 0; i < n && s->n < 16; i++) {
+		snprintf(s->mids[s->n], sizeof s->mids[s->n], "%s", r[i].message_id);
+		s->ids[s->n++] = r[i].id;
+	}
 	return 0;
 }
 
@@ -54,18 +57,20 @@ int main(void)
 	CHECK_INT("nothing left: record not called", s.calls, 0);
 
 	/* A relay killed mid-session: three receipts, the last one cut short. */
-	write_file(left, "12\n13\n\nbad\n14");
-	write_file(other, "7\n");
+	write_file(left, "12 <a.1@x>\n13 <b.2@x>\n\nbad\n15\n16 \n14 <c.3@x>");
+	write_file(other, "7 <d@x>\n");
 	CHECK_INT("left file: two whole receipts", receipts_settle(db, record, &s, err, sizeof err), 2);
 	CHECK_INT("left file: recorded in one call", s.calls, 1);
 	CHECK_INT("left file: first id", s.ids[0], 12);
 	CHECK_INT("left file: second id", s.ids[1], 13);
-	CHECK_INT("left file: the cut line is no receipt", s.n, 2);
+	CHECK_STR("left file: first Message-ID", s.mids[0], "<a.1@x>");
+	CHECK_STR("left file: second Message-ID", s.mids[1], "<b.2@x>");
+	CHECK_INT("left file: lines without a Message-ID and the cut line are no receipts", s.n, 2);
 	CHECK("left file: removed once recorded", access(left, F_OK) != 0);
 	CHECK("another database's file: untouched", access(other, F_OK) == 0);
 
 	/* The database failed: the file stays for the next relay. */
-	write_file(left, "21\n");
+	write_file(left, "21 <e@x>\n");
 	struct seen f = { .fail = 1 };
 	CHECK_INT("record failed: nothing settled", receipts_settle(db, record, &f, err, sizeof err), 0);
 	CHECK("record failed: file kept", access(left, F_OK) == 0);
@@ -80,7 +85,7 @@ int main(void)
 	struct stat st;
 	CHECK("open: the file exists", stat(mypath, &st) == 0);
 	CHECK_INT("open: mode 0600", st.st_mode & 0777, 0600);
-	if (write(receipts_fd(mine), "31\n32\n", 6) != 6)
+	if (write(receipts_fd(mine), "31 <f@x>\n32 <g@x>\n", 18) != 18)
 		CHECK("write receipts", 0);
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -102,7 +107,7 @@ int main(void)
 	struct seen e = { 0 };
 	CHECK_INT("replay after clear: ok", receipts_replay(mine, record, &e), 0);
 	CHECK_INT("replay after clear: nothing", e.calls, 0);
-	if (write(receipts_fd(mine), "41\n", 3) != 3)
+	if (write(receipts_fd(mine), "41 <h@x>\n", 9) != 9)
 		CHECK("write after clear", 0);
 	struct seen g = { 0 };
 	receipts_replay(mine, record, &g);
@@ -117,7 +122,7 @@ int main(void)
 		struct receipts *dead = NULL;
 		if (receipts_open(db, &dead, err, sizeof err) < 0)
 			_exit(1);
-		if (write(receipts_fd(dead), "51\n", 3) != 3)
+		if (write(receipts_fd(dead), "51 <i@x>\n", 9) != 9)
 			_exit(1);
 		kill(getpid(), SIGKILL);
 	}
