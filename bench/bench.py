@@ -389,9 +389,10 @@ class IdleWatch:
         self.conn.sock.close()
 
 
-def latency(sb, base, emails, texts, seed):
+def latency(sb, base, emails, texts, seed, check_ms=0):
+    """check_ms: [imap] check_interval_ms (0: IDLE alone)."""
     from sms_gateway import Gateway
-    work = os.path.join(base, "latency")
+    work = os.path.join(base, "latency-%d" % check_ms)
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     sink = Sink(work, per_message=True)
@@ -401,6 +402,8 @@ def latency(sb, base, emails, texts, seed):
     sms_poll = 5
     conf = relay_config(sb, work, sink.port, extra=rt.twilio_section(gw, work, sid, password="token-123", extra="poll_interval = %d\n"
                                                                        % sms_poll))
+    if check_ms:
+        rt.edit_config(conf, "[imap]\n", "[imap]\ncheck_interval_ms = %d\n" % check_ms)
     log = open(os.path.join(work, "relay.log"), "wb")
     proc = subprocess.Popen([rt.RELAY, "-c", conf, "run"], stdout=log, stderr=subprocess.STDOUT)
     rng = random.Random(seed)
@@ -474,6 +477,7 @@ def latency(sb, base, emails, texts, seed):
         out[kind] = {"sent": n, "forwarded": len(xs), "p50": percentile(xs, 50), "p95": percentile(xs, 95),
                      "p99": percentile(xs, 99), "max": max(xs) if xs else float("nan")}
     out["text"]["poll_interval"] = sms_poll
+    out["check_ms"] = check_ms
     return out
 
 
@@ -508,10 +512,14 @@ def accepted_forwards(sinkdir):
 
 def print_latency(lat):
     print()
-    print("latency: arrival -> forward accepted by the SMTP server (relay run, IMAP IDLE)")
+    how = "IDLE, and NOOP every %d ms" % lat["check_ms"] if lat["check_ms"] else "IDLE alone"
+    print("latency: arrival -> forward accepted by the SMTP server (relay run, IMAP %s)" % how)
     print("  %-26s %6s %9s %8s %8s %8s %8s" % ("", "sent", "forwarded", "p50 ms", "p95 ms", "p99 ms", "max ms"))
-    for kind, label in (("email", "email (IDLE)"), ("text", "text (poll every %ds)" % lat["text"]["poll_interval"])):
+    for kind, label in (("email", "email (%s)" % ("IDLE+check" if lat["check_ms"] else "IDLE")),
+                        ("text", "text (poll every %ds)" % lat["text"]["poll_interval"])):
         x = lat[kind]
+        if not x["sent"]:
+            continue
         print("  %-26s %6d %9d %8.0f %8.0f %8.0f %8.0f" % (label, x["sent"], x["forwarded"], x["p50"] * 1000,
                                                          x["p95"] * 1000, x["p99"] * 1000, x["max"] * 1000))
     sp = lat["email_split"]
@@ -528,6 +536,8 @@ def main():
     ap.add_argument("--runs", type=int, default=1, help="drain runs side by side (default 1)")
     ap.add_argument("--scale", help="comma-separated sizes, e.g. 1000,10000,100000 (drain only per size)")
     ap.add_argument("--latency-emails", type=int, default=100)
+    ap.add_argument("--check-ms", type=int, default=100,
+                    help="a second latency run with [imap] check_interval_ms = this (0: skip; default 100)")
     ap.add_argument("--latency-texts", type=int, default=20)
     ap.add_argument("--no-latency", action="store_true")
     ap.add_argument("--seed", type=int, default=8)
@@ -560,6 +570,9 @@ def main():
         if not a.no_latency:
             figures["latency"] = latency(sb, base, a.latency_emails, a.latency_texts, a.seed)
             print_latency(figures["latency"])
+            if a.check_ms:
+                figures["latency_check"] = latency(sb, base, a.latency_emails, 0, a.seed, a.check_ms)
+                print_latency(figures["latency_check"])
     finally:
         figures["host"]["load_after"] = os.getloadavg()
         sb.down(remove=False)

@@ -75,6 +75,8 @@ static const struct option options[] = {
 	{ "imap", "max_parts", OPT_INT, F(imap_max_parts), "100", 1, 1000, 0, "MIME parts, 1 to 1000" },
 	{ "imap", "max_depth", OPT_INT, F(imap_max_depth), "20", 1, 100, 0, "MIME nesting levels, 1 to 100" },
 	{ "imap", "batch_size", OPT_INT, F(imap_batch_size), "200", 1, 1000, 0, "messages, 1 to 1000" },
+	{ "imap", "check_interval_ms", OPT_INT, F(imap_check_interval_ms), "0", 0, 60000, 0,
+	  "milliseconds, 0 (never) or 50 to 60000" },
 
 	{ "smtp", "host", OPT_STRING, F(smtp_host), NULL, 0, 0, 1, "the SMTP server's host name" },
 	{ "smtp", "port", OPT_INT, F(smtp_port), "0", 0, 65535, 0, "1 to 65535" },
@@ -500,6 +502,11 @@ static int validate(struct parse_state *st, char *err, size_t errlen)
 			         "opens", st->path);
 			return -1;
 		}
+	}
+	if (c->imap_check_interval_ms > 0 && c->imap_check_interval_ms < 50) {
+		snprintf(err, errlen, "%s:%d: [imap] check_interval_ms: %d would keep the server busy; use 0 (never) or "
+		         "50 to 60000", AT("imap", "check_interval_ms"), c->imap_check_interval_ms);
+		return -1;
 	}
 	if (c->retry_max < c->retry_min) {
 		snprintf(err, errlen, "%s:%d: [outbox] retry_max: must not be less than retry_min (%d)",

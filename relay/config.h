@@ -50,6 +50,7 @@ struct config {
 	int imap_max_message_kb;
 	int imap_max_parts;        /* MIME parts read per message */
 	int imap_max_depth;        /* MIME nesting read */
+	int imap_check_interval_ms;  /* while idling, also ask every so often; 0: never */
 	int imap_batch_size;       /* messages fetched, stored and marked \Seen together */
 
 	/* [smtp] */

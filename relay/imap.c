@@ -1022,7 +1022,7 @@ static int mailbox_changed(const struct imap *im)
 	return rsp && rsp->rsp_expunged && clist_count(rsp->rsp_expunged) > 0;
 }
 
-static int idle(struct imap *im, int seconds, char *err, size_t errlen)
+static int idle(struct imap *im, int seconds, int check_ms, char *err, size_t errlen)
 {
 	double deadline, started;
 	int r, fd;
@@ -1040,7 +1040,8 @@ static int idle(struct imap *im, int seconds, char *err, size_t errlen)
 	deadline = now_seconds() + seconds;
 
 	for (;;) {
-		int woke = 0;
+		int woke = 0, check = 0;
+		double check_at = check_ms > 0 ? now_seconds() + check_ms / 1000.0 : deadline;
 
 		started = now_seconds();
 		r = mailimap_idle(im->session);
@@ -1058,6 +1059,12 @@ static int idle(struct imap *im, int seconds, char *err, size_t errlen)
 
 			if (left <= 0)
 				break;
+			if (check_at < deadline && check_at - now_seconds() <= 0) {
+				check = 1;
+				break;
+			}
+			if (check_at < deadline && check_at - now_seconds() < left)
+				left = check_at - now_seconds();
 			pfd[0].fd = fd;
 			pfd[0].events = POLLIN;
 			pfd[1].fd = wake_pipe[0];
@@ -1098,6 +1105,19 @@ static int idle(struct imap *im, int seconds, char *err, size_t errlen)
 		}
 		if (mailbox_changed(im))
 			return 1;
+		if (check) {
+			/* [imap] check_interval_ms: the server tells an idling client
+			 * only after its own delay (Dovecot: half a second); NOOP
+			 * makes it look now. */
+			started = now_seconds();
+			r = mailimap_noop(im->session);
+			if (r != MAILIMAP_NO_ERROR) {
+				command_failed(im, r, "checking for new messages", started, err, errlen);
+				return -1;
+			}
+			if (mailbox_changed(im))
+				return 1;
+		}
 		if (woke || now_seconds() >= deadline)
 			return 0;
 		/* only keep-alive chatter: idle again for the time left */
@@ -1136,12 +1156,12 @@ int imap_mark_seen(struct imap *im, const uint32_t *uids, size_t n, char *err, s
 	return r;
 }
 
-int imap_idle(struct imap *im, int seconds, char *err, size_t errlen)
+int imap_idle(struct imap *im, int seconds, int check_ms, char *err, size_t errlen)
 {
 	int r;
 
 	hold_signals(&im->outside);
-	r = idle(im, seconds, err, errlen);
+	r = idle(im, seconds, check_ms, err, errlen);
 	release_signals(&im->outside);
 	return r;
 }

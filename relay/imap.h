@@ -103,8 +103,11 @@ int imap_has_idle(const struct imap *im);
  * 0 on timeout or after imap_wake(), -1 when the connection is gone (close it
  * and reconnect). Keep-alive chatter ("* OK Still here") is absorbed. Search
  * after every return, not only after 1: mail that arrived between the last
- * search and IDLE is not always announced. */
-int imap_idle(struct imap *im, int seconds, char *err, size_t errlen);
+ * search and IDLE is not always announced.
+ * check_ms > 0: every check_ms milliseconds, also leave IDLE and ask (NOOP):
+ * servers announce new mail to an idling client only after a delay of their
+ * own (Dovecot: 500 ms). */
+int imap_idle(struct imap *im, int seconds, int check_ms, char *err, size_t errlen);
 
 /* Make a running (or the next) imap_idle() return 0 soon. Async-signal-safe:
  * meant for SIGTERM/SIGHUP handlers. Does nothing before the first imap_open. */

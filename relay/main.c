@@ -322,7 +322,7 @@ static int cmd_run(const char *path, struct config **cp, struct db **dbp)
 			char err[512];
 			if (db_outbox_pending_count(*dbp) > 0 && wait > r.cfg->retry_min)
 				wait = r.cfg->retry_min;
-			if (imap_idle(im, wait, err, sizeof err) < 0) {
+			if (imap_idle(im, wait, (*cp)->imap_check_interval_ms, err, sizeof err) < 0) {
 				log_warn("mailbox: IDLE ended: %s", err);
 				imap_close(im);
 				im = NULL;

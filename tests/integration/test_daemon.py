@@ -124,6 +124,29 @@ def main():
         text = open(log).read()
         check("daemon log holds no address", YOUNG not in text and "example.net" not in text, text[-1500:])
         check("daemon log holds no message text", "Me again" not in text and "Third message" not in text)
+
+        # --- run with [imap] check_interval_ms: IDLE left every 100 ms for a NOOP ----------
+        rt.edit_config(conf, "[imap]\n", "[imap]\ncheck_interval_ms = 100\n")
+        log = os.path.join(work, "run-check.log")
+        with open(log, "w") as out:
+            proc = subprocess.Popen([rt.RELAY, "-c", conf, "run"], stdout=out, stderr=subprocess.STDOUT)
+        try:
+            check("check_interval_ms: daemon starts", wait_log(log, "relay started"), open(log).read())
+            time.sleep(3)     # some thirty checks with nothing new
+            sb.send(YOUNG, [rt.SERVICE], rt.mail(YOUNG, rt.SERVICE, "fourth", "Fourth.\n", msgid="idle.3@example.net"))
+            check("check_interval_ms: the new message is forwarded", len(sb.wait_for(rt.ADVISERS[0], 4, timeout=30)) == 4)
+            time.sleep(1)
+            check("check_interval_ms: still idling, nothing went wrong", proc.poll() is None and
+                  "IDLE ended" not in open(log).read() and " error" not in open(log).read(), open(log).read()[-1500:])
+            proc.send_signal(signal.SIGTERM)
+            rc = proc.wait(timeout=15)
+            check("check_interval_ms: SIGTERM exits 0", rc == 0, rc)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        with rt.db(conf) as d2:
+            n = d2.execute("SELECT count(*) FROM message WHERE kind = 'inbound'").fetchone()[0]
+        check("check_interval_ms: each message stored once", n == 4, n)
         db.close()
     done()
 

@@ -84,6 +84,8 @@ int main(void)
 		CHECK_INT("max_parts default", c->imap_max_parts, 100);
 		CHECK_INT("max_depth default", c->imap_max_depth, 20);
 		CHECK_INT("max_message_kb default", c->imap_max_message_kb, 25600);
+		CHECK_INT("imap batch_size default", c->imap_batch_size, 200);
+		CHECK_INT("check_interval_ms default: IDLE alone", c->imap_check_interval_ms, 0);
 		config_free(c);
 	}
 	/* The MIME limits: each bound is accepted, one beyond it is refused. */
@@ -106,6 +108,20 @@ int main(void)
 			}
 		}
 	}
+	{
+		c = NULL;
+		CHECK("imap batch_size and check_interval_ms set",
+		      try("[imap]\nbatch_size = 1\ncheck_interval_ms = 50\n", err, sizeof err, &c) == 0);
+		if (c) {
+			CHECK_INT("batch_size 1", c->imap_batch_size, 1);
+			CHECK_INT("check_interval_ms 50", c->imap_check_interval_ms, 50);
+			config_free(c);
+		}
+	}
+	expect_error("batch_size 0 refused", "[imap]\nbatch_size = 0\n", "relay.conf:19: [imap] batch_size: '0' is not a whole number from 1 to 1000");
+	expect_error("batch_size over 1000 refused", "[imap]\nbatch_size = 1001\n", "messages, 1 to 1000");
+	expect_error("check_interval_ms too short", "[imap]\ncheck_interval_ms = 10\n", "relay.conf:19: [imap] check_interval_ms: 10 would keep the server busy; use 0 (never) or 50 to 60000");
+	expect_error("check_interval_ms too long", "[imap]\ncheck_interval_ms = 60001\n", "from 0 to 60000");
 	expect_error("max_parts 0 refused", "[imap]\nmax_parts = 0\n", "relay.conf:19: [imap] max_parts:");
 	expect_error("max_parts over 1000 refused", "[imap]\nmax_parts = 1001\n", "MIME parts, 1 to 1000");
 	expect_error("max_depth 0 refused", "[imap]\nmax_depth = 0\n", "MIME nesting levels, 1 to 100");
