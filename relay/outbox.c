@@ -374,10 +374,11 @@ int outbox_pump(struct relay *r)
 	if (r->sending) {
 		if (!smtp_session_take(r->sending->ss, 0, accepted, r))
 			return 0;
-		int k = session_finish(r, err, sizeof err);
-		if (k < 0)
+		/* Over: record it, and start the next one at once. */
+		if (session_finish(r, err, sizeof err) < 0) {
 			log_warn("outbox: %s; the messages wait for the next attempt", err);
-		return k < 0 ? -1 : 0;
+			return -1;
+		}
 	}
 	if (!db_has_room(r->db))
 		return 0;

@@ -258,22 +258,28 @@ char *utf8_sanitize(const char *s, size_t n)
 {
 	struct buf b;
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
+	size_t i = 0, keep = 0;   /* p[keep..i) is valid and copied as it is */
 
 	buf_init(&b);
 	buf_add(&b, "", 0);
 	while (i < n) {
+		if (p[i] >= 0x01 && p[i] < 0x80) {
+			i++;   /* ASCII, the common case */
+			continue;
+		}
 		uint32_t cp;
 		size_t k = utf8_decode(p + i, n - i, &cp);
-		if (k == 0) {
-			buf_adds(&b, "\xEF\xBF\xBD");
-			i++;
-		} else {
-			if (!(k == 1 && p[i] == 0))
-				buf_add(&b, p + i, k);
+		if (k > 1) {
 			i += k;
+			continue;
 		}
+		buf_add(&b, p + keep, i - keep);
+		if (k == 0)
+			buf_adds(&b, "\xEF\xBF\xBD");   /* not UTF-8: U+FFFD */
+		i++;                                   /* a NUL is dropped */
+		keep = i;
 	}
+	buf_add(&b, p + keep, i - keep);
 	return buf_take(&b);
 }
 

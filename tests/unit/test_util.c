@@ -32,6 +32,18 @@ int main(void)
 	s = utf8_sanitize("\xF0\x9F\x98\x80", 4);
 	CHECK_STR("utf8 emoji kept", s, "\xF0\x9F\x98\x80");
 	free(s);
+	s = utf8_sanitize("\xFF\0\xC3\xA9x\xE2\x82", 7);
+	CHECK_STR("utf8 bad first, NUL, good, cut short at the end", s, "\xEF\xBF\xBD\xC3\xA9x\xEF\xBF\xBD\xEF\xBF\xBD");
+	free(s);
+	s = utf8_sanitize("", 0);
+	CHECK_STR("utf8 empty", s, "");
+	free(s);
+	s = utf8_sanitize("plain ASCII only", 16);
+	CHECK_STR("utf8 ASCII as it is", s, "plain ASCII only");
+	free(s);
+	s = utf8_sanitize("\0\0", 2);
+	CHECK_STR("utf8 only NULs", s, "");
+	free(s);
 
 	char trim[] = "  x y \r\n";
 	CHECK_STR("trim", str_trim(trim), "x y");
