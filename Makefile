@@ -14,7 +14,11 @@ OPT     ?= -O2 -g
 CFLAGS  ?=
 CPPFLAGS += -Irelay -I/usr/include/libxml2 -DRELAY_SHAREDIR='"$(SHAREDIR)"' 
 # pkg-config --libs libetpan adds a no-PIE link spec: name the libraries ourselves.
-LIBS    = -letpan -lesmtp -lcurl -lsqlite3 -lgnutls -linih -lssl -lcrypto -ljson-c -lxml2
+LIBS    = -letpan -lesmtp -lsqlite3 -lgnutls -linih -lssl -lcrypto -ljson-c -lxml2
+# libcurl is not linked: http.c loads it (dlopen) when an SMS gateway is
+# configured, by the name that -lcurl would have recorded (its SONAME).
+LIBCURL := $(shell objdump -p $$($(CC) -print-file-name=libcurl.so) 2>/dev/null | sed -n 's/^ *SONAME *//p')
+LIBCURL := $(or $(LIBCURL),libcurl-gnutls.so.4)
 
 SRC     = $(filter-out relay/main.c,$(wildcard relay/*.c))
 UNIT    = $(wildcard tests/unit/test_*.c)
@@ -41,6 +45,7 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(SRC:%.c=$(BUILD)/%.o)
 # change of PREFIX rebuilds it, so that `make install PREFIX=/usr` after a
 # plain `make` installs a program that looks in /usr/share/relay.
 $(BUILD)/relay/config.o $(ASAN)/relay/config.o: build/sharedir
+$(BUILD)/relay/http.o $(ASAN)/relay/http.o build/fuzz/relay/http.o: CPPFLAGS += -DRELAY_LIBCURL='"$(LIBCURL)"'
 build/sharedir: FORCE
 	@mkdir -p build; echo '$(SHAREDIR)' | cmp -s - $@ || echo '$(SHAREDIR)' > $@
 

@@ -4,12 +4,16 @@
  * leaks from one request into the next; curl_easy_reset keeps the handle's
  * live connections, so the gateway connection stays alive between polls.
  *
- * curl_global_init is main's job (once, before any thread, with
- * curl_global_cleanup at exit). A program that skips it, such as a unit
- * test, still works: curl_easy_init initialises libcurl on first use. */
+ * libcurl is loaded with dlopen when the first gateway is opened, not
+ * linked: a relay without SMS would otherwise carry it and what it pulls in
+ * (Kerberos, LDAP, libssh2, RTMP, nghttp2, and the OpenSSL set-up that
+ * libssh2 runs in curl_global_init), about 3 MB of its memory. Only the
+ * types and constants come from <curl/curl.h>; every call goes through
+ * `curl` below. */
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +27,32 @@
 #define DEFAULT_TIMEOUT 30
 #define MAX_CONNECT_TIMEOUT 10
 #define MAX_CHAIN 16
+
+/* The shared object the Makefile found for -lcurl (its SONAME). */
+#ifndef RELAY_LIBCURL
+#define RELAY_LIBCURL "libcurl-gnutls.so.4"
+#endif
+
+/* The libcurl functions we call, from the loaded library. */
+static struct {
+	void *lib;              /* dlopen handle; NULL until loaded (never closed) */
+	CURLcode (*global_init)(long flags);
+	void (*global_cleanup)(void);
+	CURLU *(*url)(void);
+	CURLUcode (*url_set)(CURLU *u, CURLUPart what, const char *part, unsigned int flags);
+	CURLUcode (*url_get)(const CURLU *u, CURLUPart what, char **part, unsigned int flags);
+	void (*url_cleanup)(CURLU *u);
+	void (*free)(void *p);
+	CURL *(*easy_init)(void);
+	void (*easy_cleanup)(CURL *c);
+	void (*easy_reset)(CURL *c);
+	CURLcode (*easy_setopt)(CURL *c, CURLoption option, ...);
+	CURLcode (*easy_getinfo)(CURL *c, CURLINFO info, ...);
+	CURLcode (*easy_perform)(CURL *c);
+	const char *(*easy_strerror)(CURLcode rc);
+	struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
+	void (*slist_free_all)(struct curl_slist *list);
+} curl;
 
 struct http {
 	CURL *curl;
@@ -73,12 +103,58 @@ static int host_is_loopback(const char *host)
 	return 0;
 }
 
+/* Loads libcurl and runs curl_global_init, once (the relay has no threads).
+ * 0, or -1 with err naming the library that could not be loaded. */
+static int load_curl(char *err, size_t errlen)
+{
+#define SYM(field, name) { #name, (void **)&curl.field }
+	static const struct {
+		const char *name;
+		void **slot;
+	} syms[] = {
+		SYM(global_init, curl_global_init), SYM(global_cleanup, curl_global_cleanup),
+		SYM(url, curl_url), SYM(url_set, curl_url_set), SYM(url_get, curl_url_get),
+		SYM(url_cleanup, curl_url_cleanup), SYM(free, curl_free), SYM(easy_init, curl_easy_init),
+		SYM(easy_cleanup, curl_easy_cleanup), SYM(easy_reset, curl_easy_reset),
+		SYM(easy_setopt, curl_easy_setopt), SYM(easy_getinfo, curl_easy_getinfo),
+		SYM(easy_perform, curl_easy_perform), SYM(easy_strerror, curl_easy_strerror),
+		SYM(slist_append, curl_slist_append), SYM(slist_free_all, curl_slist_free_all),
+	};
+#undef SYM
+	void *lib;
+	size_t i;
+
+	if (curl.lib)
+		return 0;
+	lib = dlopen(RELAY_LIBCURL, RTLD_NOW | RTLD_LOCAL);
+	if (lib == NULL) {
+		snprintf(err, errlen, "cannot load %s, which SMS gateways need: %s", RELAY_LIBCURL, dlerror());
+		return -1;
+	}
+	for (i = 0; i < sizeof syms / sizeof syms[0]; i++) {
+		if ((*syms[i].slot = dlsym(lib, syms[i].name)) == NULL) {
+			snprintf(err, errlen, "cannot use %s, which SMS gateways need: it has no %s", RELAY_LIBCURL,
+				 syms[i].name);
+			dlclose(lib);
+			return -1;
+		}
+	}
+	if (curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(err, errlen, "%s could not initialise", RELAY_LIBCURL);
+		dlclose(lib);
+		return -1;
+	}
+	curl.lib = lib;
+	atexit(curl.global_cleanup);
+	return 0;
+}
+
 void http_close(struct http *h)
 {
 	if (h == NULL)
 		return;
 	if (h->curl)
-		curl_easy_cleanup(h->curl);
+		curl.easy_cleanup(h->curl);
 	free(h->base);
 	free(h->host);
 	free(h->hostname);
@@ -105,22 +181,24 @@ int http_open(const struct http_settings *s, struct http **out, char *err, size_
 		snprintf(err, errlen, "no gateway URL configured");
 		return -1;
 	}
+	if (load_curl(err, errlen) < 0)
+		return -1;
 
-	u = curl_url();
-	if (u == NULL || curl_url_set(u, CURLUPART_URL, s->base_url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+	u = curl.url();
+	if (u == NULL || curl.url_set(u, CURLUPART_URL, s->base_url, 0) != CURLUE_OK ||
+	    curl.url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl.url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
 		/* Not echoing the URL: it might carry credentials. */
 		snprintf(err, errlen, "gateway URL is not a valid URL");
 		goto fail;
 	}
-	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
+	if (curl.url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
 		snprintf(err, errlen, "gateway URL for %s must not contain credentials (set the username and password)",
 			 host);
 		goto fail;
 	}
-	if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0) == CURLUE_OK) {
+	if (curl.url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
+	    curl.url_get(u, CURLUPART_FRAGMENT, &frag, 0) == CURLUE_OK) {
 		snprintf(err, errlen, "gateway URL for %s must not have a query or fragment", host);
 		goto fail;
 	}
@@ -131,7 +209,7 @@ int http_open(const struct http_settings *s, struct http **out, char *err, size_
 	}
 
 	h = xcalloc(1, sizeof(*h));
-	h->curl = curl_easy_init();
+	h->curl = curl.easy_init();
 	if (h->curl == NULL) {
 		snprintf(err, errlen, "libcurl could not create a handle");
 		goto fail;
@@ -140,7 +218,7 @@ int http_open(const struct http_settings *s, struct http **out, char *err, size_
 	n = strlen(h->base);
 	while (n > 0 && h->base[n - 1] == '/')
 		h->base[--n] = '\0';
-	if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK)
+	if (curl.url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK)
 		h->host = xasprintf("%s:%s", host, port);
 	else
 		h->host = xstrdup(host);
@@ -157,13 +235,13 @@ int http_open(const struct http_settings *s, struct http **out, char *err, size_
 	ret = 0;
 
 fail:
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_free(user);
-	curl_free(query);
-	curl_free(frag);
-	curl_url_cleanup(u);
+	curl.free(scheme);
+	curl.free(host);
+	curl.free(port);
+	curl.free(user);
+	curl.free(query);
+	curl.free(frag);
+	curl.url_cleanup(u);
 	http_close(h);
 	return ret;
 }
@@ -209,7 +287,7 @@ static int setup(struct http *h, const char *method, const char *url, const char
 	long connect = h->timeout < MAX_CONNECT_TIMEOUT ? h->timeout : MAX_CONNECT_TIMEOUT;
 	int bad = 0;
 
-#define SET(opt, val) bad |= curl_easy_setopt(c, opt, val) != CURLE_OK
+#define SET(opt, val) bad |= curl.easy_setopt(c, opt, val) != CURLE_OK
 	SET(CURLOPT_URL, url);
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_CONNECTTIMEOUT, connect);
@@ -269,7 +347,7 @@ static int certificate_problem(struct http *h, char *why, size_t whylen)
 	size_t n = 0;
 	int i;
 
-	if (curl_easy_getinfo(h->curl, CURLINFO_CERTINFO, &ci) != CURLE_OK || ci == NULL)
+	if (curl.easy_getinfo(h->curl, CURLINFO_CERTINFO, &ci) != CURLE_OK || ci == NULL)
 		return -1;
 	for (i = 0; i < ci->num_of_certs && n < MAX_CHAIN; i++) {
 		for (f = ci->certinfo[i]; f != NULL; f = f->next)
@@ -288,7 +366,7 @@ static int certificate_problem(struct http *h, char *why, size_t whylen)
  * URLs carry none, and curl's own messages do not quote the password). */
 static void describe(struct http *h, CURLcode rc, const struct transfer *t, char *err, size_t errlen)
 {
-	const char *why = h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc);
+	const char *why = h->errbuf[0] ? h->errbuf : curl.easy_strerror(rc);
 	char reason[512];
 
 	switch (rc) {
@@ -364,24 +442,24 @@ int http_request(struct http *h, const char *method, const char *path, const cha
 	/* An empty "Expect:" stops curl waiting for 100 Continue on big bodies. */
 	if (content_type)
 		ct = xasprintf("Content-Type: %s", content_type);
-	if ((headers = curl_slist_append(NULL, "Expect:")) == NULL ||
-	    (ct && curl_slist_append(headers, ct) == NULL)) {
+	if ((headers = curl.slist_append(NULL, "Expect:")) == NULL ||
+	    (ct && curl.slist_append(headers, ct) == NULL)) {
 		snprintf(err, errlen, "%s: out of memory", h->host);
 		goto fail;
 	}
 
-	curl_easy_reset(h->curl);
+	curl.easy_reset(h->curl);
 	h->errbuf[0] = '\0';
 	if (setup(h, method, url, body, len, headers, &t) < 0) {
 		snprintf(err, errlen, "%s: libcurl refused an option", h->host);
 		goto fail;
 	}
-	rc = curl_easy_perform(h->curl);
+	rc = curl.easy_perform(h->curl);
 	if (rc != CURLE_OK) {
 		describe(h, rc, &t, err, errlen);
 		goto fail;
 	}
-	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
+	curl.easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
 
 	resp->status = status;
 	resp->len = t.body.len;
@@ -392,11 +470,11 @@ int http_request(struct http *h, const char *method, const char *path, const cha
 
 fail:
 	/* The reset handle must not point at our stack after we return. */
-	curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, NULL);
-	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, NULL);
-	curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, NULL);
-	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(headers);
+	curl.easy_setopt(h->curl, CURLOPT_ERRORBUFFER, NULL);
+	curl.easy_setopt(h->curl, CURLOPT_WRITEDATA, NULL);
+	curl.easy_setopt(h->curl, CURLOPT_HEADERDATA, NULL);
+	curl.easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
+	curl.slist_free_all(headers);
 	free(ct);
 	free(url);
 	free(t.total_count);

@@ -29,7 +29,10 @@
 #define DEFAULT_TIMEOUT 60
 #define IDLE_MAX_SECONDS (25 * 60)      /* RFC 2177: re-issue IDLE within 29 minutes */
 #define FETCH_BATCH_COUNT 64
-#define FETCH_BATCH_BYTES (16u << 20)   /* libetpan holds a whole response in memory */
+/* libetpan holds a whole response in memory: bodies come in runs of at most
+ * this many bytes (a larger message alone), so a run of phone photos does
+ * not take megabytes at once. 64 average messages are about 560 KiB. */
+#define FETCH_BATCH_BYTES (512u << 10)
 #define SET_MAX_RANGES 200              /* keeps command lines short */
 #define SERVER_TEXT_MAX 200
 

@@ -1,5 +1,4 @@
 /* main.c: the relay's command line. */
-#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
@@ -558,8 +557,6 @@ int main(int argc, char **argv)
 	const char *cmd = argv[optind];
 	set_logging(NULL);
 	set_signals();
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	atexit(curl_global_cleanup);
 
 	if (!strcmp(cmd, "help")) {
 		usage(stdout);

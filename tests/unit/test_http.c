@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
 #include "check.h"
 #include "http.h"
 
@@ -118,8 +116,6 @@ static void test_transport_error(void)
 
 int main(void)
 {
-	curl_global_init(CURL_GLOBAL_DEFAULT);   /* as main does */
-	atexit(curl_global_cleanup);
 	test_urlencode();
 	test_base_urls();
 	test_transport_error();

@@ -3,8 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
 #include "check.h"
 #include "sms.h"
 #include "sms_twilio.h"
@@ -447,8 +445,6 @@ static void test_names_and_classes(void)
 
 int main(void)
 {
-	curl_global_init(CURL_GLOBAL_DEFAULT);   /* as main does */
-	atexit(curl_global_cleanup);
 	test_two_pages();
 	test_oldest_first_stable();
 	test_malformed_pages();
