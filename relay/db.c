@@ -779,15 +779,18 @@ static int outbox_due(struct db *db, sqlite3_stmt *st, long long now, int limit,
 
 int db_outbox_due(struct db *db, long long now, int limit, struct outbox_row **rows, size_t *n)
 {
-	return outbox_due(db, prepare(db, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE state = 'pending' AND "
-	                                  "next_attempt_at <= ? ORDER BY id LIMIT ?"), now, limit, rows, n);
+	/* The ids first, from the index: sorting whole rows (with each message)
+	 * to pick a few hundred of a backlog of thousands was costly. */
+	return outbox_due(db, prepare(db, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE id IN (SELECT id FROM outbox "
+	                                  "WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?) "
+	                                  "ORDER BY id"), now, limit, rows, n);
 }
 
 int db_outbox_due_emails(struct db *db, long long now, int limit, struct outbox_row **rows, size_t *n)
 {
-	return outbox_due(db, prepare(db, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE state = 'pending' AND "
-	                                  "next_attempt_at <= ? AND channel = 'email' ORDER BY id LIMIT ?"),
-	                  now, limit, rows, n);
+	return outbox_due(db, prepare(db, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE id IN (SELECT id FROM outbox "
+	                                  "WHERE state = 'pending' AND next_attempt_at <= ? AND channel = 'email' "
+	                                  "ORDER BY id LIMIT ?) ORDER BY id"), now, limit, rows, n);
 }
 
 int db_outbox_pending_count(struct db *db)
