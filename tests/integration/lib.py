@@ -61,8 +61,14 @@ class Sandbox:
     def up(self):
         """Start the servers (tests/sandbox/sandbox up); raises SandboxError."""
         t0 = time.monotonic()
-        r = subprocess.run([SANDBOX_SCRIPT, "up", self.dir],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for _ in range(3):
+            r = subprocess.run([SANDBOX_SCRIPT, "up", self.dir],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            # Ports are picked free, then bound by the servers: another
+            # sandbox starting at the same moment can take one in between.
+            # The script has stopped what it started; it picks anew.
+            if r.returncode == 0 or b"Address already in use" not in r.stdout:
+                break
         self.up_seconds = time.monotonic() - t0
         if r.returncode != 0:
             raise SandboxError(r.stdout.decode("utf-8", "replace"))
