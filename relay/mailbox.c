@@ -84,9 +84,9 @@ int mailbox_poll(struct relay *r, struct imap *im, char *err, size_t errlen)
 	}
 	if (n)
 		log_info("mailbox %s: %zu new message%s", r->cfg->imap_mailbox, n, n == 1 ? "" : "s");
-	size_t batch = (size_t)r->cfg->imap_batch_size;
-	for (size_t i = 0; i < n; i += batch) {
-		size_t k = n - i < batch ? n - i : batch;
+	size_t per = (size_t)r->cfg->imap_batch_size;   /* messages per fetch batch */
+	for (size_t i = 0; i < n; i += per) {
+		size_t k = n - i < per ? n - i : per;
 		struct batch b = { r, uv, (uint32_t)position, 0 };
 
 		if (r->stopping && *r->stopping)
@@ -117,7 +117,7 @@ int mailbox_poll(struct relay *r, struct imap *im, char *err, size_t errlen)
 		 * next batch comes in. */
 		(void)outbox_pump(r);
 		log_progress("mailbox: messages", i + k, n);
-		if (handled > 200 && (i / batch) % 10 == 9)
+		if (handled > 200 && (i / per) % 10 == 9)
 			log_info("mailbox %s: %d of %zu handled", r->cfg->imap_mailbox, handled, n);
 	}
 	free(uids);

@@ -275,10 +275,25 @@ static void accepted(void *arg, const size_t *index, size_t n, struct smtp_outgo
 	g->sent += (int)n;
 }
 
+/* No session could be made: the rows not yet recorded keep their attempts
+ * and schedule, and say why they wait (for relay show). 0, or -1 when the
+ * database failed. */
+static int rows_wait(struct relay *r, struct sending *g, const char *why)
+{
+	int bad = db_begin(r->db) < 0;
+	for (size_t i = 0; !bad && i < g->n; i++)
+		if (!g->recorded[i])
+			bad = db_outbox_set_error(r->db, g->rows[i].id, why) < 0;
+	if (bad || db_commit(r->db) < 0) {
+		db_rollback(r->db);
+		return -1;
+	}
+	return 0;
+}
+
 /* Starts one SMTP session for rows[0..n-1] (emails; taken over, freed here),
  * with the receipt file ready (receipts_ready, before the rows were chosen).
- * -1 when no session could be started: the rows keep their attempts and
- * schedule, and say why they wait (for relay show); err says why too. */
+ * -1 when no session could be started (rows_wait); err says why. */
 static int session_begin(struct relay *r, struct outbox_row *rows, size_t n, char *err, size_t errlen)
 {
 	struct sending *g = xcalloc(1, sizeof *g);
@@ -299,11 +314,7 @@ static int session_begin(struct relay *r, struct outbox_row *rows, size_t n, cha
 		g->msgs[i].len = rows[i].len;
 	}
 	if (smtp_session_start(&g->settings, g->msgs, n, receipts_fd(r->receipts), &g->ss, err, errlen) < 0) {
-		int bad = db_begin(r->db) < 0;
-		for (size_t i = 0; !bad && i < n; i++)
-			bad = db_outbox_set_error(r->db, rows[i].id, err) < 0;
-		if (bad || db_commit(r->db) < 0) {
-			db_rollback(r->db);
+		if (rows_wait(r, g, err) < 0) {
 			char why[512];
 			snprintf(why, sizeof why, "%s", err);
 			snprintf(err, errlen, "%s (and the database: %s)", why, db_error(r->db));
@@ -325,19 +336,8 @@ static int session_finish(struct relay *r, char *err, size_t errlen)
 		;
 	int rc = smtp_session_end(g->ss, err, errlen);
 	g->ss = NULL;
-	if (rc < 0 && !g->dberr) {
-		/* No session: the rows keep their attempts and schedule, and say
-		 * why they wait, for relay show. */
-		if (db_begin(r->db) < 0)
-			g->dberr = 1;
-		for (size_t i = 0; !g->dberr && i < g->n; i++)
-			if (!g->recorded[i] && db_outbox_set_error(r->db, g->rows[i].id, err) < 0)
-				g->dberr = 1;
-		if (g->dberr || db_commit(r->db) < 0) {
-			db_rollback(r->db);
-			g->dberr = 1;
-		}
-	}
+	if (rc < 0 && !g->dberr && rows_wait(r, g, err) < 0)
+		g->dberr = 1;
 	if (rc == 0 && !g->dberr) {
 		/* The rest (refused, deferred) in one transaction. */
 		if (db_begin(r->db) < 0)
@@ -410,6 +410,16 @@ void outbox_end(struct relay *r)
 	r->receipts = NULL;
 }
 
+/* Says that sending failed and how much waits, unless db.c has already
+ * reported a disk failure since `disk`. */
+static void log_waiting(struct relay *r, const char *err, unsigned long disk)
+{
+	if (db_disk_failures(r->db) != disk)
+		return;
+	int n = db_outbox_pending_count(r->db);
+	log_warn("outbox: %s; %d message%s wait for the next attempt", err, n, n == 1 ? "" : "s");
+}
+
 int outbox_flush(struct relay *r, char *err, size_t errlen)
 {
 	int sent = 0, failed = 0;
@@ -421,9 +431,7 @@ int outbox_flush(struct relay *r, char *err, size_t errlen)
 		unsigned long disk = db_disk_failures(r->db);
 		int k = session_finish(r, err, errlen);
 		if (k < 0) {
-			if (db_disk_failures(r->db) == disk)
-				log_warn("outbox: %s; %d message%s wait for the next attempt", err,
-				         db_outbox_pending_count(r->db), db_outbox_pending_count(r->db) == 1 ? "" : "s");
+			log_waiting(r, err, disk);
 			return -1;
 		}
 		sent += k;
@@ -468,9 +476,7 @@ int outbox_flush(struct relay *r, char *err, size_t errlen)
 			unsigned long disk = db_disk_failures(r->db);
 			int k = session_begin(r, emails, ne, err, errlen) < 0 ? -1 : session_finish(r, err, errlen);
 			if (k < 0) {
-				if (db_disk_failures(r->db) == disk)   /* else db.c has said so */
-					log_warn("outbox: %s; %d message%s wait for the next attempt", err,
-					         db_outbox_pending_count(r->db), db_outbox_pending_count(r->db) == 1 ? "" : "s");
+				log_waiting(r, err, disk);
 				return -1;
 			}
 			sent += k;

@@ -60,6 +60,24 @@ static int read_receipts(int fd, char **text, struct receipt **out, size_t *n)
 	return 0;
 }
 
+/* Reads the file open on fd and calls record with its receipts (when there
+ * are any), dated by the file's last write. 0 when they are recorded, 1 when
+ * record failed, -1 when the file cannot be read (errno says why); *n: how
+ * many. */
+static int replay(int fd, receipts_record_fn record, void *arg, size_t *n)
+{
+	struct receipt *got = NULL;
+	char *text = NULL;
+	struct stat st;
+	*n = 0;
+	if (fstat(fd, &st) < 0 || read_receipts(fd, &text, &got, n) < 0)
+		return -1;
+	int r = *n && record(arg, got, *n, (long long)st.st_mtime) != 0;
+	free(got);
+	free(text);
+	return r;
+}
+
 /* The directory and the file-name prefix ("relay.db.receipts-") of db_path. */
 static void split(const char *db_path, char **dir, char **prefix)
 {
@@ -88,8 +106,7 @@ int receipts_settle(const char *db_path, receipts_record_fn record, void *arg, c
 			continue;
 		char *path = xasprintf("%s/%s", dir, e->d_name);
 		int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-		struct stat st;
-		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0 || fstat(fd, &st) < 0) {
+		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
 			/* locked: its relay is alive and will record them itself */
 			if (fd < 0 && errno != ENOENT) {
 				snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -100,19 +117,16 @@ int receipts_settle(const char *db_path, receipts_record_fn record, void *arg, c
 			free(path);
 			continue;
 		}
-		struct receipt *got = NULL;
-		char *text = NULL;
-		size_t n = 0;
-		if (read_receipts(fd, &text, &got, &n) < 0) {
+		size_t n;
+		int r = replay(fd, record, arg, &n);
+		if (r < 0) {
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 			settled = -1;
-		} else if (n == 0 || record(arg, got, n, (long long)st.st_mtime) == 0) {
+		} else if (r == 0) {
 			unlink(path);
 			if (settled >= 0)
 				settled += (int)n;
 		}
-		free(got);
-		free(text);
 		close(fd);   /* drops the lock */
 		free(path);
 	}
@@ -160,16 +174,8 @@ void receipts_clear(struct receipts *rc)
 
 int receipts_replay(struct receipts *rc, receipts_record_fn record, void *arg)
 {
-	struct receipt *got = NULL;
-	char *text = NULL;
-	size_t n = 0;
-	struct stat st;
-	if (!rc || fstat(rc->fd, &st) < 0 || read_receipts(rc->fd, &text, &got, &n) < 0)
-		return -1;
-	int r = n ? record(arg, got, n, (long long)st.st_mtime) : 0;
-	free(got);
-	free(text);
-	return r;
+	size_t n;
+	return rc && replay(rc->fd, record, arg, &n) == 0 ? 0 : -1;
 }
 
 void receipts_close(struct receipts *rc)

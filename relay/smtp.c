@@ -1005,12 +1005,6 @@ static void fail_all(struct smtp_outgoing *msgs, size_t n, const char *why)
 	}
 }
 
-int smtp_send(const struct smtp_settings *s, struct smtp_outgoing *msgs, size_t n,
-              char *err, size_t errlen)
-{
-	return smtp_send_each(s, msgs, n, NULL, NULL, err, errlen);
-}
-
 /* ---- the session in a child process ----------------------------------------
  *
  * libESMTP 1.1.0 calls a NULL handler (protocol_states[-1]) when the server
@@ -1222,11 +1216,6 @@ int smtp_session_start(const struct smtp_settings *s, struct smtp_outgoing *msgs
 	return 0;
 }
 
-int smtp_session_fd(const struct smtp_session *ss)
-{
-	return ss && !ss->over ? ss->fd : -1;
-}
-
 /* The child is gone without saying it was done: what it had not reported
  * waits for another session. */
 static void session_broke(struct smtp_session *ss, int status)
@@ -1331,14 +1320,11 @@ int smtp_session_end(struct smtp_session *ss, char *err, size_t errlen)
 	return rc;
 }
 
-int smtp_send_each(const struct smtp_settings *s, struct smtp_outgoing *msgs, size_t n, smtp_sent_cb on_sent,
-                   void *arg, char *err, size_t errlen)
+int smtp_send(const struct smtp_settings *s, struct smtp_outgoing *msgs, size_t n, char *err, size_t errlen)
 {
 	struct smtp_session *ss;
 	if (smtp_session_start(s, msgs, n, -1, &ss, err, errlen) < 0)
 		return -1;
-	while (!smtp_session_take(ss, 1, on_sent, arg))
-		;
 	return smtp_session_end(ss, err, errlen);
 }
 

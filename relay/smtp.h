@@ -14,7 +14,7 @@
  * - implicit TLS (port 465) is refused: libESMTP cannot do it;
  * - TLS 1.2 only: libESMTP's protocol loop stalls on TLS 1.3 session tickets.
  *
- * Each session of smtp_send/smtp_send_each runs in a child process (libESMTP
+ * Each session runs in a child process (libESMTP
  * 1.1.0 crashes when a server drops the connection with three or more
  * pipelined replies outstanding); results come back over a pipe, and may be
  * taken while the session goes on (smtp_session_start).
@@ -94,11 +94,6 @@ int smtp_send(const struct smtp_settings *s, struct smtp_outgoing *msgs, size_t 
  * message is offered; others may have followed while the caller was busy. */
 typedef void (*smtp_sent_cb)(void *arg, const size_t *index, size_t n, struct smtp_outgoing *msgs);
 
-/* smtp_send, reporting accepted messages through on_sent (may be NULL) as
- * they go. Messages not reported there have their outcome when it returns. */
-int smtp_send_each(const struct smtp_settings *s, struct smtp_outgoing *msgs, size_t n, smtp_sent_cb on_sent,
-                   void *arg, char *err, size_t errlen);
-
 /* The same session, running beside the caller, who takes its reports when
  * convenient (between batches of incoming mail, say).
  *
@@ -121,9 +116,6 @@ int smtp_session_start(const struct smtp_settings *s, struct smtp_outgoing *msgs
  * Returns 1 once the session is over (every message has its outcome), 0 while
  * it runs. */
 int smtp_session_take(struct smtp_session *ss, int wait, smtp_sent_cb on_sent, void *arg);
-
-/* The pipe the session reports on, for poll(); -1 once it is over. */
-int smtp_session_fd(const struct smtp_session *ss);
 
 /* Waits for the session to be over (reports not yet taken are not passed on:
  * their messages have their outcome in msgs), frees it, and returns what

@@ -61,7 +61,7 @@ static inline int check_done(void)
 /* Times for tests. check_local: a wall-clock time in the current zone (TZ);
  * the hour skipped at a clock change is never asked for, so mktime's reading
  * is unambiguous. check_utc: the same in UTC, independent of TZ. */
-static inline long long check_local(int y, int mo, int d, int hh, int mm)
+static inline struct tm check_tm(int y, int mo, int d, int hh, int mm)
 {
 	struct tm tm = { 0 };
 	tm.tm_year = y - 1900;
@@ -69,18 +69,19 @@ static inline long long check_local(int y, int mo, int d, int hh, int mm)
 	tm.tm_mday = d;
 	tm.tm_hour = hh;
 	tm.tm_min = mm;
+	return tm;
+}
+
+static inline long long check_local(int y, int mo, int d, int hh, int mm)
+{
+	struct tm tm = check_tm(y, mo, d, hh, mm);
 	tm.tm_isdst = -1;
 	return (long long)mktime(&tm);
 }
 
 static inline long long check_utc(int y, int mo, int d, int hh, int mm)
 {
-	struct tm tm = { 0 };
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = hh;
-	tm.tm_min = mm;
+	struct tm tm = check_tm(y, mo, d, hh, mm);
 	return (long long)timegm(&tm);
 }
 

@@ -101,14 +101,7 @@ static const char lol[] =
 
 static long long utc(int y, int mo, int d, int h, int mi, int s)
 {
-	struct tm tm = { 0 };
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = s;
-	return (long long)timegm(&tm);
+	return check_utc(y, mo, d, h, mi) + s;
 }
 
 static int parse_inbox_s(const char *xml, struct esendex_page *p, char *err, size_t errlen)
