@@ -116,6 +116,10 @@ def imap_refused(sb):
     check("imap: the right server afterwards: poll exits 0", r.returncode == 0, r.stderr[-1500:])
     check("imap: the waiting message is taken", scalar(conf, "SELECT count(*) FROM message") == 1)
     check("imap: ... and marked seen", unseen(sb, rt.SERVICE) == 0)
+    # Postfix delivers its forward in its own time: the SMTP part counts the
+    # advisers' mail from here, so wait until each holds it.
+    for a in rt.ADVISERS:
+        sb.wait_for(a, 1)
 
 
 # --- SMTP ------------------------------------------------------------------------------
