@@ -139,6 +139,15 @@ static const char *const migrations[] = {
 	"    CAST(strftime('%s','now') AS INTEGER)), NEW.conversation_id, 'relay', NEW.state || ' ' || NEW.kind,"
 	"    NEW.channel || CASE WHEN NEW.attempts > 1 THEN ', attempt ' || NEW.attempts ELSE '' END);"
 	"END;",
+	/* 6: the complete outgoing message in a table of its own. SQLite rewrites
+	 * a whole row to change one column, so marking a forward sent rewrote the
+	 * forward, and secure_delete zeroed the old copy: three writes of every
+	 * message the relay sent. Now a row's state changes in a few bytes. */
+	"CREATE TABLE outbox_data ("
+	"  id INTEGER PRIMARY KEY REFERENCES outbox(id),"
+	"  data BLOB NOT NULL);"
+	"INSERT INTO outbox_data(id, data) SELECT id, data FROM outbox;"
+	"ALTER TABLE outbox DROP COLUMN data;",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -210,7 +219,7 @@ int db_schema_version(struct db *db)
 	return v;
 }
 
-static int migrate(struct db *db, char *err, size_t errlen)
+static int migrate(struct db *db, int upto, char *err, size_t errlen)
 {
 	int v = db_schema_version(db);
 	if (v < 0) {
@@ -222,7 +231,7 @@ static int migrate(struct db *db, char *err, size_t errlen)
 		         "run the newer relay or restore a backup", v, NMIGRATIONS);
 		return -1;
 	}
-	for (; v < NMIGRATIONS; v++) {
+	for (; v < upto; v++) {
 		char *sql = xasprintf("BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;", migrations[v], v + 1);
 		char *msg = NULL;
 		int rc = sqlite3_exec(db->h, sql, NULL, NULL, &msg);
@@ -238,6 +247,11 @@ static int migrate(struct db *db, char *err, size_t errlen)
 }
 
 int db_open(const char *path, struct db **out, char *err, size_t errlen)
+{
+	return db_open_at(path, NMIGRATIONS, out, err, errlen);
+}
+
+int db_open_at(const char *path, int version, struct db **out, char *err, size_t errlen)
 {
 	struct db *db = xcalloc(1, sizeof *db);
 	struct stat sb;
@@ -270,6 +284,17 @@ int db_open(const char *path, struct db **out, char *err, size_t errlen)
 		if (fd >= 0)
 			close(fd);
 	}
+	/* A statement with a trigger keeps a copy of each page it changes, to undo
+	 * itself; past 64 KiB SQLite moves that copy to a file in /var/tmp, and
+	 * storing a message (its row, indexes and audit row) passed it, from then
+	 * on two writes per page changed. 256 KiB keeps every ordinary statement
+	 * in memory (a 10,000-message drain opened none). Only possible before
+	 * SQLite's first use, so once. */
+	static int configured;
+	if (!configured) {
+		(void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 256 << 10);
+		configured = 1;
+	}
 	mode_t old = umask(077);
 	int rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	umask(old);
@@ -286,7 +311,7 @@ int db_open(const char *path, struct db **out, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, db_error(db));
 		goto fail;
 	}
-	if (migrate(db, err, errlen) < 0)
+	if (migrate(db, version < NMIGRATIONS ? version : NMIGRATIONS, err, errlen) < 0)
 		goto fail;
 	*out = db;
 	return 0;
@@ -669,11 +694,11 @@ int db_message_add(struct db *db, const struct message_row *m, long long *id)
 	return 0;
 }
 
-int db_outbox_add(struct db *db, const struct outbox_row *o, long long *id)
+static int outbox_add(struct db *db, const struct outbox_row *o, long long *id)
 {
 	sqlite3_stmt *st = prepare(db, "INSERT INTO outbox(conversation_id, message, kind, channel, message_id, mail_from, "
-	                               "rcpt, data, state, attempts, next_attempt_at, created_at, parts) "
-	                               "VALUES (?,?,?,?,?,?,?,?,'pending',0,?,?,?)");
+	                               "rcpt, state, attempts, next_attempt_at, created_at, parts) "
+	                               "VALUES (?,?,?,?,?,?,?,'pending',0,?,?,?)");
 	if (!st)
 		return -1;
 	if (o->conversation_id)
@@ -689,22 +714,44 @@ int db_outbox_add(struct db *db, const struct outbox_row *o, long long *id)
 	bind_text(st, 5, o->message_id);
 	bind_text(st, 6, o->mail_from);
 	bind_text(st, 7, o->rcpt);
-	sqlite3_bind_blob64(st, 8, o->data, o->len, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 9, o->next_attempt_at);
-	sqlite3_bind_int64(st, 10, o->created_at);
+	sqlite3_bind_int64(st, 8, o->next_attempt_at);
+	sqlite3_bind_int64(st, 9, o->created_at);
 	if (o->parts)
-		sqlite3_bind_int(st, 11, o->parts);
+		sqlite3_bind_int(st, 10, o->parts);
 	else
-		sqlite3_bind_null(st, 11);
+		sqlite3_bind_null(st, 10);
+	if (step_done(db, st) < 0)
+		return -1;
+	long long row = sqlite3_last_insert_rowid(db->h);
+	if (!(st = prepare(db, "INSERT INTO outbox_data(id, data) VALUES (?, ?)")))
+		return -1;
+	sqlite3_bind_int64(st, 1, row);
+	sqlite3_bind_blob64(st, 2, o->data, o->len, SQLITE_TRANSIENT);
 	if (step_done(db, st) < 0)
 		return -1;
 	if (id)
-		*id = sqlite3_last_insert_rowid(db->h);
+		*id = row;
 	return 0;
 }
 
+/* Inside the caller's transaction (which it rolls back on failure), or a
+ * transaction of its own: never a row without its message. */
+int db_outbox_add(struct db *db, const struct outbox_row *o, long long *id)
+{
+	int own = sqlite3_get_autocommit(db->h);
+	if (own && db_begin(db) < 0)
+		return -1;
+	int rc = outbox_add(db, o, id);
+	if (own && (rc < 0 || db_commit(db) < 0)) {
+		db_rollback(db);
+		rc = -1;
+	}
+	return rc;
+}
+
 #define OUTBOX_COLUMNS                                                                                 \
-	"id, conversation_id, message, kind, channel, message_id, mail_from, rcpt, data, state, attempts, " \
+	"id, conversation_id, message, kind, channel, message_id, mail_from, rcpt, "                         \
+	"(SELECT data FROM outbox_data d WHERE d.id = outbox.id), state, attempts, "                      \
 	"next_attempt_at, created_at, last_error, provider_id, delivery, parts"
 
 static void outbox_read(sqlite3_stmt *st, struct outbox_row *o)
@@ -1223,7 +1270,8 @@ int db_purge_conversation(struct db *db, long long id, long long now, const char
 		("UPDATE message SET subject = NULL, body = NULL, raw = NULL, attachments = NULL, detail = NULL, "
 		 "refs = NULL, purged_at = ?2 WHERE conversation_id = ?1 AND purged_at IS NULL"),
 		/* what was sent carried the same words, and a young person's address */
-		"UPDATE outbox SET data = X'', rcpt = '', last_error = NULL WHERE conversation_id = ?1 AND state <> 'pending'",
+		"DELETE FROM outbox_data WHERE id IN (SELECT id FROM outbox WHERE conversation_id = ?1 AND state <> 'pending')",
+		"UPDATE outbox SET rcpt = '', last_error = NULL WHERE conversation_id = ?1 AND state <> 'pending'",
 		"UPDATE conversation SET contact = '', subject = NULL, purged_at = ?2 WHERE id = ?1",
 	};
 	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {

@@ -72,6 +72,8 @@ struct outbox_row {
 };
 
 int db_open(const char *path, struct db **out, char *err, size_t errlen);
+/* As db_open, with the schema brought only up to version (tests of upgrades). */
+int db_open_at(const char *path, int version, struct db **out, char *err, size_t errlen);
 void db_close(struct db *db);
 const char *db_error(struct db *db);   /* the last SQLite error text */
 const char *db_path(const struct db *db);   /* as given to db_open; borrowed */

@@ -1,0 +1,125 @@
+/* Unit tests for the store (db.c): where an outgoing message lives, and an
+ * older database brought up to date with nothing lost. */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "db.h"
+
+/* One number from raw SQL on the file, as another process would see it. */
+static long long scalar(const char *path, const char *sql)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	long long v = -1;
+	if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
+static int run(const char *path, const char *sql)
+{
+	sqlite3 *h = NULL;
+	int rc = sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+	         sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+	sqlite3_close(h);
+	return rc;
+}
+
+static struct outbox_row email(const char *message_id, const char *data)
+{
+	struct outbox_row o = {
+		.kind = "forward", .channel = "email", .message_id = (char *)message_id,
+		.mail_from = "relay@example.org", .rcpt = "adviser@example.org\n",
+		.data = (char *)data, .len = strlen(data), .next_attempt_at = 100, .created_at = 100,
+	};
+	return o;
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/db-test-XXXXXX", fresh[200], old[200], err[512];
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(fresh, sizeof fresh, "%s/fresh.db", dir);
+	snprintf(old, sizeof old, "%s/old.db", dir);
+
+	/* A new database: the message in its own table, the row beside it. */
+	struct db *db = NULL;
+	CHECK_INT("fresh: opens", db_open(fresh, &db, err, sizeof err), 0);
+	CHECK_INT("fresh: schema 6", db_schema_version(db), 6);
+	struct outbox_row a = email("<a@x>", "Subject: one\r\n\r\nfirst\r\n");
+	long long ida = 0;
+	CHECK_INT("add outside a transaction", db_outbox_add(db, &a, &ida), 0);
+	CHECK("add: an id", ida > 0);
+	struct outbox_row dup = email("<a@x>", "Subject: again\r\n\r\nsame id\r\n");
+	CHECK("the same Message-ID twice: refused", db_outbox_add(db, &dup, NULL) < 0);
+
+	struct outbox_row *rows = NULL;
+	size_t n = 0;
+	CHECK_INT("due: ok", db_outbox_due(db, 200, 10, &rows, &n), 0);
+	CHECK_INT("due: one row", n, 1);
+	if (n == 1) {
+		CHECK_STR("due: the whole message", rows[0].data, "Subject: one\r\n\r\nfirst\r\n");
+		CHECK_INT("due: its length", rows[0].len, strlen(a.data));
+		CHECK_STR("due: Message-ID", rows[0].message_id, "<a@x>");
+	}
+	outbox_rows_free(rows, n);
+	CHECK_INT("mark sent", db_outbox_mark(db, ida, "sent", 1, 100, NULL, 150), 0);
+	CHECK_INT("sent: nothing due", db_outbox_due(db, 200, 10, &rows, &n), 0);
+	CHECK_INT("sent: no row", n, 0);
+	outbox_rows_free(rows, n);
+	db_close(db);
+	CHECK_INT("fresh: no data column in outbox", scalar(fresh, "SELECT count(*) FROM pragma_table_info('outbox') "
+	                                                          "WHERE name = 'data'"), 0);
+	CHECK_INT("fresh: one message kept (the refused one left nothing)",
+	          scalar(fresh, "SELECT count(*) FROM outbox_data"), 1);
+	CHECK_INT("fresh: every row has its message",
+	          scalar(fresh, "SELECT count(*) FROM outbox WHERE id NOT IN (SELECT id FROM outbox_data)"), 0);
+	CHECK_INT("fresh: still there once sent",
+	          scalar(fresh, "SELECT length(data) FROM outbox_data"), (long long)strlen(a.data));
+
+	/* A database of schema 5 (before this change), with a pending email and
+	 * a sent one in a conversation past its retention. */
+	CHECK_INT("old: opens at 5", db_open_at(old, 5, &db, err, sizeof err), 0);
+	CHECK_INT("old: schema 5", db_schema_version(db), 5);
+	db_close(db);
+	CHECK_INT("old: rows written the old way",
+	          run(old, "INSERT INTO conversation(id, ref, channel, contact, created_at, last_activity) "
+	                   "VALUES (7, 'RUS-OLD01', 'email', 'yp@example.org', 1, 1);"
+	                   "INSERT INTO outbox(id, conversation_id, kind, channel, message_id, rcpt, data, state, "
+	                   "next_attempt_at, created_at) VALUES (1, NULL, 'forward', 'email', '<p@x>', 'a@x\n', "
+	                   "X'50454E44494E47', 'pending', 10, 10), (2, 7, 'autoreply', 'email', '<s@x>', "
+	                   "'yp@example.org\n', X'53454E54', 'sent', 10, 10);"), 0);
+	CHECK_INT("old: brought up to date", db_open(old, &db, err, sizeof err), 0);
+	CHECK_INT("old: schema 6", db_schema_version(db), 6);
+	CHECK_INT("old: pending row still due", db_outbox_due(db, 20, 10, &rows, &n), 0);
+	CHECK_INT("old: one due", n, 1);
+	if (n == 1) {
+		CHECK_STR("old: its message moved with it", rows[0].data, "PENDING");
+		CHECK_INT("old: id kept", rows[0].id, 1);
+	}
+	outbox_rows_free(rows, n);
+	CHECK_INT("purge", db_purge_conversation(db, 7, 1000, "relay"), 0);
+	db_close(db);
+	CHECK_INT("old: no data column left", scalar(old, "SELECT count(*) FROM pragma_table_info('outbox') "
+	                                                  "WHERE name = 'data'"), 0);
+	CHECK_INT("purge: the sent message's text is gone", scalar(old, "SELECT count(*) FROM outbox_data WHERE id = 2"),
+	          0);
+	CHECK_INT("purge: its address is gone", scalar(old, "SELECT length(rcpt) FROM outbox WHERE id = 2"), 0);
+	CHECK_INT("purge: the row stays (counts, audit)", scalar(old, "SELECT count(*) FROM outbox WHERE id = 2"), 1);
+	CHECK_INT("purge: another conversation's pending message is untouched",
+	          scalar(old, "SELECT length(data) FROM outbox_data WHERE id = 1"), 7);
+	CHECK_INT("old: integrity", scalar(old, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"),
+	          1);
+	CHECK_INT("old: foreign keys hold", scalar(old, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+
+	unlink(fresh);
+	unlink(old);
+	rmdir(dir);
+	return check_done();
+}
