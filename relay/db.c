@@ -148,6 +148,16 @@ static const char *const migrations[] = {
 	"  data BLOB NOT NULL);"
 	"INSERT INTO outbox_data(id, data) SELECT id, data FROM outbox;"
 	"ALTER TABLE outbox DROP COLUMN data;",
+	/* 7: the indexes hold only the rows they are asked about: what is still
+	 * to send, and texts awaiting a delivery report. A sent email left both
+	 * (a delete and an insert in each) and stayed in them for good. The
+	 * columns stay as they were: SQLite's planner (without statistics)
+	 * chose a scan of the whole outbox for a session's due rows when
+	 * outbox_due no longer began with state. */
+	"DROP INDEX outbox_due;"
+	"CREATE INDEX outbox_due ON outbox(state, next_attempt_at) WHERE state = 'pending';"
+	"DROP INDEX outbox_delivery;"
+	"CREATE INDEX outbox_delivery ON outbox(state, delivery) WHERE channel = 'sms';",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
