@@ -56,7 +56,6 @@ static int read_receipts(int fd, char **text, struct receipt **out, size_t *n)
 		(*n)++;
 	}
 	*text = buf_take(&b);
-	buf_free(&b);
 	return 0;
 }
 

@@ -1089,7 +1089,6 @@ struct smtp_session {
 	unsigned char *reported;      /* owned: per message, its 'S' was passed on */
 	int over;               /* every message has its outcome */
 	int failed;             /* no session could be made: err */
-	char host[256];
 	char err[512];
 };
 
@@ -1179,7 +1178,6 @@ int smtp_session_start(const struct smtp_settings *s, struct smtp_outgoing *msgs
 		session_free(ss);
 		return -1;
 	}
-	snprintf(ss->host, sizeof ss->host, "%s", s->host);
 	/* A message that cannot be offered safely is refused here, for good. */
 	ss->jobs = xcalloc(n ? n : 1, sizeof *ss->jobs);
 	for (i = 0; i < n; i++) {
@@ -1222,11 +1220,11 @@ static void session_broke(struct smtp_session *ss, int status)
 {
 	char why[400];
 	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
-		snprintf(why, sizeof why, "SMTP host %s port %d: the session took too long and was cut off", ss->host,
+		snprintf(why, sizeof why, "SMTP host %s port %d: the session took too long and was cut off", ss->w.s->host,
 		         ss->w.port);
 	else
 		snprintf(why, sizeof why, "SMTP host %s port %d: the session broke off (the server dropped the "
-		         "connection, and libESMTP failed%s)", ss->host, ss->w.port,
+		         "connection, and libESMTP failed%s)", ss->w.s->host, ss->w.port,
 		         WIFSIGNALED(status) ? " with a crash" : "");
 	log_warn("%s; the messages it had not taken will be tried again", why);
 	for (size_t i = 0; i < ss->njobs; i++) {

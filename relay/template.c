@@ -85,22 +85,22 @@ int template_render(const char *text, const struct template_var *vars, size_t n,
 
 static struct cached {
 	char *path;
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
+	struct stat st;     /* the file when it was read */
 	struct template t;
 } cache[CACHE_SLOTS];
 
+/* The same file, unchanged: inode, size and modification time. */
+static int unchanged(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
 static struct cached *cache_find(const char *path, const struct stat *st)
 {
-	for (size_t i = 0; i < CACHE_SLOTS; i++) {
-		struct cached *c = &cache[i];
-		if (c->path && !strcmp(c->path, path) && c->dev == st->st_dev && c->ino == st->st_ino &&
-		    c->size == st->st_size && c->mtime.tv_sec == st->st_mtim.tv_sec &&
-		    c->mtime.tv_nsec == st->st_mtim.tv_nsec)
-			return c;
-	}
+	for (size_t i = 0; i < CACHE_SLOTS; i++)
+		if (cache[i].path && !strcmp(cache[i].path, path) && unchanged(&cache[i].st, st))
+			return &cache[i];
 	return NULL;
 }
 
@@ -115,10 +115,7 @@ static void cache_keep(const char *path, const struct stat *st, const struct tem
 	free(c->path);
 	template_free(&c->t);
 	c->path = xstrdup(path);
-	c->dev = st->st_dev;
-	c->ino = st->st_ino;
-	c->size = st->st_size;
-	c->mtime = st->st_mtim;
+	c->st = *st;
 	c->t.subject = t->subject ? xstrdup(t->subject) : NULL;
 	c->t.body = xstrdup(t->body);
 }
@@ -167,8 +164,7 @@ int template_load(const char *dir, const char *name, struct template *t, char *e
 		return -1;
 	}
 	/* Kept only when the file did not change while it was read. */
-	if (known && stat(path, &after) == 0 && after.st_ino == before.st_ino && after.st_size == before.st_size &&
-	    after.st_mtim.tv_sec == before.st_mtim.tv_sec && after.st_mtim.tv_nsec == before.st_mtim.tv_nsec)
+	if (known && stat(path, &after) == 0 && unchanged(&before, &after))
 		cache_keep(path, &after, t);
 	free(path);
 	return 0;
