@@ -368,15 +368,26 @@ static int session_finish(struct relay *r, char *err, size_t errlen)
 	return failed ? -1 : sent;
 }
 
+/* Says that sending failed and how much waits, unless db.c has already
+ * reported a disk failure since `disk`. */
+static void log_waiting(struct relay *r, const char *err, unsigned long disk)
+{
+	if (db_disk_failures(r->db) != disk)
+		return;
+	int n = db_outbox_pending_count(r->db);
+	log_warn("outbox: %s; %d message%s wait for the next attempt", err, n, n == 1 ? "" : "s");
+}
+
 int outbox_pump(struct relay *r)
 {
 	char err[512];
+	unsigned long disk = db_disk_failures(r->db);
 	if (r->sending) {
 		if (!smtp_session_take(r->sending->ss, 0, accepted, r))
 			return 0;
 		/* Over: record it, and start the next one at once. */
 		if (session_finish(r, err, sizeof err) < 0) {
-			log_warn("outbox: %s; the messages wait for the next attempt", err);
+			log_waiting(r, err, disk);
 			return -1;
 		}
 	}
@@ -395,7 +406,7 @@ int outbox_pump(struct relay *r)
 		return 0;
 	}
 	if (session_begin(r, rows, n, err, sizeof err) < 0) {
-		log_warn("outbox: %s; the messages wait for the next attempt", err);
+		log_waiting(r, err, disk);
 		return -1;
 	}
 	return 0;
@@ -404,20 +415,11 @@ int outbox_pump(struct relay *r)
 void outbox_end(struct relay *r)
 {
 	char err[512];
+	unsigned long disk = db_disk_failures(r->db);
 	if (r->sending && session_finish(r, err, sizeof err) < 0)
-		log_warn("outbox: %s; the messages wait for the next attempt", err);
+		log_waiting(r, err, disk);
 	receipts_close(r->receipts);
 	r->receipts = NULL;
-}
-
-/* Says that sending failed and how much waits, unless db.c has already
- * reported a disk failure since `disk`. */
-static void log_waiting(struct relay *r, const char *err, unsigned long disk)
-{
-	if (db_disk_failures(r->db) != disk)
-		return;
-	int n = db_outbox_pending_count(r->db);
-	log_warn("outbox: %s; %d message%s wait for the next attempt", err, n, n == 1 ? "" : "s");
 }
 
 int outbox_flush(struct relay *r, char *err, size_t errlen)
