@@ -523,6 +523,13 @@ def print_latency(lat):
         print("  %-26s %6d %9d %8.0f %8.0f %8.0f %8.0f" % (label, x["sent"], x["forwarded"], x["p50"] * 1000,
                                                          x["p95"] * 1000, x["p99"] * 1000, x["max"] * 1000))
     sp = lat["email_split"]
+    if lat["check_ms"]:
+        # The relay asked before Dovecot's IDLE said anything: no split to make.
+        x = sp["dovecot_announce"]
+        print("  %-26s %6s %9s %8.0f %8.0f %8.0f" % ("  Dovecot's IDLE, for scale", "", "", x["p50"] * 1000,
+                                                   x["p95"] * 1000, x["p99"] * 1000))
+        sys.stdout.flush()
+        return
     for key, label in (("dovecot_announce", "  of which Dovecot's IDLE"), ("relay_after_announce", "  of which the relay")):
         x = sp[key]
         print("  %-26s %6s %9s %8.0f %8.0f %8.0f" % (label, "", "", x["p50"] * 1000, x["p95"] * 1000,

@@ -46,6 +46,7 @@ struct imap {
 	int has_idle;
 	uint32_t uidvalidity;
 	uint32_t uidnext;
+	uint32_t exists_searched; /* messages in the mailbox as the last search saw it */
 	sigset_t outside;        /* the caller's signal mask, during a call */
 };
 
@@ -689,6 +690,33 @@ static int check_usable(struct imap *im, char *err, size_t errlen)
 	return 0;
 }
 
+/* The search about to be made sees the mailbox as it is now: remember its
+ * size, and start afresh what mailbox_changed() reports. */
+static void forget_announcements(struct imap *im)
+{
+	struct mailimap_selection_info *sel = im->session->imap_selection_info;
+
+	if (sel) {
+		im->exists_searched = sel->sel_exists;
+		sel->sel_has_exists = 0;
+		sel->sel_has_recent = 0;
+	}
+}
+
+/* Has the server said, since the last search, that the mailbox holds more
+ * or fewer messages than that search saw? The count, not just the saying:
+ * a server may repeat an unchanged EXISTS in any answer, and that must not
+ * make every poll a reason for another. */
+static int announced_since_search(const struct imap *im)
+{
+	const struct mailimap_selection_info *sel = im->session->imap_selection_info;
+	const struct mailimap_response_info *rsp = im->session->imap_response_info;
+
+	if (sel && sel->sel_has_exists && sel->sel_exists != im->exists_searched)
+		return 1;
+	return rsp && rsp->rsp_expunged && clist_count(rsp->rsp_expunged) > 0;
+}
+
 static int search(struct imap *im, uint32_t after_uid, int unseen_only, uint32_t **uids, size_t *n,
 		  char *err, size_t errlen)
 {
@@ -704,8 +732,10 @@ static int search(struct imap *im, uint32_t after_uid, int unseen_only, uint32_t
 	*n = 0;
 	if (check_usable(im, err, errlen) < 0)
 		return -1;
-	if (after_uid == UINT32_MAX)
+	if (after_uid == UINT32_MAX) {
+		forget_announcements(im);   /* no UID can come after: nothing to look for */
 		return 0;
+	}
 
 	/* UID after+1:*  (0 stands for * in libetpan's sets) */
 	key = need(mailimap_search_key_new_uid(need(mailimap_set_new_interval(after_uid + 1, 0))));
@@ -730,6 +760,9 @@ static int search(struct imap *im, uint32_t after_uid, int unseen_only, uint32_t
 		command_failed(im, r, "checking for new messages", started, err, errlen);
 		return -1;
 	}
+	/* From here on, a message the server announces may be one this search
+	 * does not see; idle() looks before it starts (see there). */
+	forget_announcements(im);
 	started = now_seconds();
 	r = mailimap_uid_search(im->session, NULL, key, &result);
 	mailimap_search_key_free(key);   /* commands never take ownership */
@@ -1014,7 +1047,8 @@ fail:
 	return ret;
 }
 
-/* Did the last response announce new or removed messages? */
+/* Since IDLE began (mailimap_idle() clears EXISTS and RECENT), or in the
+ * last response alone (EXPUNGE): were messages announced new or removed? */
 static int mailbox_changed(const struct imap *im)
 {
 	const struct mailimap_selection_info *sel = im->session->imap_selection_info;
@@ -1041,6 +1075,12 @@ static int idle(struct imap *im, int seconds, int check_ms, char *err, size_t er
 	if (seconds > IDLE_MAX_SECONDS)
 		seconds = IDLE_MAX_SECONDS;
 	deadline = now_seconds() + seconds;
+	/* Mail that came while the last poll fetched and marked messages was
+	 * announced in the answer to one of those commands, after the search.
+	 * The server does not say it again, and mailimap_idle() forgets it:
+	 * idling now would leave it until the poll interval. Poll again. */
+	if (announced_since_search(im))
+		return 1;
 
 	for (;;) {
 		int woke = 0, check = 0;
