@@ -189,6 +189,12 @@ def fill(sb, n, seed):
     return {"senders": senders, "kinds": kinds, "bytes": total, "fill_s": time.monotonic() - t0}
 
 
+def settle():
+    """Before each timed run: what earlier runs wrote (and removed) goes to
+    disk now, so that neither client pays for the other's writeback."""
+    os.sync()
+
+
 def run_mbsync(sb, work):
     near = os.path.join(work, "mbsync-maildir")
     shutil.rmtree(near, ignore_errors=True)
@@ -220,6 +226,7 @@ Sync Pull
 Create Near
 SyncState *
 """ % (sb.imaps_port, USER, pwfile, sb.ca_file, near, near))
+    settle()
     r = timed(["mbsync", "-q", "-c", rc, "-a"], os.path.join(work, "mbsync.log"))
     got = sum(len(os.listdir(os.path.join(near, "INBOX", d))) for d in ("cur", "new"))
     r["pulled"] = got
@@ -250,6 +257,7 @@ def run_relay(sb, work, n, binary=rt.RELAY):
         return (round(t, 2), rss, stored, sent)
 
     wrap = os.environ.get("BENCH_RELAY_WRAP", "").split()   # e.g. "perf record -g -o /tmp/perf.data"
+    settle()
     r = timed([*wrap, binary, "-c", conf, "poll"], os.path.join(work, "relay.log"), sample)
     if watch["db"] is not None:
         watch["db"].close()
