@@ -122,7 +122,7 @@ static const struct option options[] = {
 
 	{ "outbox", "retry_min", OPT_INT, F(retry_min), "60", 1, 86400, 0, "seconds, 1 to 86400" },
 	{ "outbox", "retry_max", OPT_INT, F(retry_max), "3600", 1, 604800, 0, "seconds, 1 to 604800" },
-	{ "outbox", "batch_size", OPT_INT, F(batch_size), "200", 1, 1000, 0, "1 to 1000" },
+	{ "outbox", "batch_size", OPT_INT, F(batch_size), "500", 1, 1000, 0, "1 to 1000" },
 	{ "outbox", "alert_after_hours", OPT_INT, F(alert_after_hours), "4", 1, 720, 0, "hours, 1 to 720" },
 };
 

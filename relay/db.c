@@ -792,12 +792,20 @@ static void outbox_read(sqlite3_stmt *st, struct outbox_row *o)
 
 /* Steps st to its end, reading each row as an outbox row into a new array
  * (*rows owned by the caller; NULL and 0 on failure). Releases st. */
-static int outbox_rows(struct db *db, sqlite3_stmt *st, struct outbox_row **rows, size_t *n)
+/* Reads st's rows; with max_bytes, stops after the row that brings their
+ * messages to max_bytes (so always one at least). */
+static int outbox_rows_upto(struct db *db, sqlite3_stmt *st, size_t max_bytes, struct outbox_row **rows, size_t *n)
 {
+	size_t bytes = 0;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		*rows = xrealloc(*rows, (*n + 1) * sizeof **rows);
 		outbox_read(st, &(*rows)[(*n)++]);
+		bytes += (*rows)[*n - 1].len;
+		if (max_bytes && bytes >= max_bytes) {
+			rc = SQLITE_DONE;
+			break;
+		}
 	}
 	release(db, st);
 	if (rc != SQLITE_DONE) {
@@ -808,6 +816,11 @@ static int outbox_rows(struct db *db, sqlite3_stmt *st, struct outbox_row **rows
 	return rc;
 }
 
+static int outbox_rows(struct db *db, sqlite3_stmt *st, struct outbox_row **rows, size_t *n)
+{
+	return outbox_rows_upto(db, st, 0, rows, n);
+}
+
 /* The first column of st's one row as a number (a count), -1 on failure. Releases st. */
 static int single_int(struct db *db, sqlite3_stmt *st)
 {
@@ -816,8 +829,8 @@ static int single_int(struct db *db, sqlite3_stmt *st)
 	return n;
 }
 
-static int outbox_due(struct db *db, sqlite3_stmt *st, long long now, int limit, struct outbox_row **rows,
-                      size_t *n)
+static int outbox_due(struct db *db, sqlite3_stmt *st, long long now, int limit, size_t max_bytes,
+                      struct outbox_row **rows, size_t *n)
 {
 	int rc;
 	*rows = NULL;
@@ -826,7 +839,7 @@ static int outbox_due(struct db *db, sqlite3_stmt *st, long long now, int limit,
 		return -1;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int(st, 2, limit);
-	rc = outbox_rows(db, st, rows, n);
+	rc = outbox_rows_upto(db, st, max_bytes, rows, n);
 	if (rc != SQLITE_DONE) {
 		failed(db, rc, NULL);
 		return -1;
@@ -840,14 +853,15 @@ int db_outbox_due(struct db *db, long long now, int limit, struct outbox_row **r
 	 * to pick a few hundred of a backlog of thousands was costly. */
 	return outbox_due(db, prepare(db, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE id IN (SELECT id FROM outbox "
 	                                  "WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?) "
-	                                  "ORDER BY id"), now, limit, rows, n);
+	                                  "ORDER BY id"), now, limit, 0, rows, n);
 }
 
-int db_outbox_due_emails(struct db *db, long long now, int limit, struct outbox_row **rows, size_t *n)
+int db_outbox_due_emails(struct db *db, long long now, int limit, size_t max_bytes, struct outbox_row **rows,
+                         size_t *n)
 {
 	return outbox_due(db, prepare(db, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE id IN (SELECT id FROM outbox "
 	                                  "WHERE state = 'pending' AND next_attempt_at <= ? AND channel = 'email' "
-	                                  "ORDER BY id LIMIT ?) ORDER BY id"), now, limit, rows, n);
+	                                  "ORDER BY id LIMIT ?) ORDER BY id"), now, limit, max_bytes, rows, n);
 }
 
 int db_outbox_pending_count(struct db *db)

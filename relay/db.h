@@ -156,8 +156,10 @@ int db_message_add(struct db *db, const struct message_row *m, long long *id);
 int db_outbox_add(struct db *db, const struct outbox_row *o, long long *id);
 /* Pending rows due at now, oldest first, at most limit. Free with outbox_rows_free. */
 int db_outbox_due(struct db *db, long long now, int limit, struct outbox_row **rows, size_t *n);
-/* The same, emails only. */
-int db_outbox_due_emails(struct db *db, long long now, int limit, struct outbox_row **rows, size_t *n);
+/* The same, emails only, and no more once their messages reach max_bytes
+ * (0: no bound; one at least). */
+int db_outbox_due_emails(struct db *db, long long now, int limit, size_t max_bytes, struct outbox_row **rows,
+                         size_t *n);
 int db_outbox_pending_count(struct db *db);
 /* An email the SMTP server took, from a receipt (receipts.h): marked sent,
  * with one attempt more, unless its outcome is already recorded (or row id

@@ -16,6 +16,11 @@
 #include "smtp.h"
 #include "util.h"
 
+/* An SMTP session takes [outbox] batch_size messages, and stops taking more
+ * once they come to this many bytes: the session holds all of them in
+ * memory, and a forward is as long as the email it carries. */
+#define SESSION_MAX_BYTES ((size_t)8 << 20)
+
 long long outbox_backoff(int attempts, int retry_min, int retry_max, double random01)
 {
 	double wait = retry_min;
@@ -399,7 +404,7 @@ int outbox_pump(struct relay *r)
 	}
 	struct outbox_row *rows = NULL;
 	size_t n = 0;
-	if (db_outbox_due_emails(r->db, relay_clock(), r->cfg->batch_size, &rows, &n) < 0)
+	if (db_outbox_due_emails(r->db, relay_clock(), r->cfg->batch_size, SESSION_MAX_BYTES, &rows, &n) < 0)
 		return -1;
 	if (n == 0) {
 		outbox_rows_free(rows, n);

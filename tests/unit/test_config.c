@@ -85,6 +85,7 @@ int main(void)
 		CHECK_INT("max_depth default", c->imap_max_depth, 20);
 		CHECK_INT("max_message_kb default", c->imap_max_message_kb, 25600);
 		CHECK_INT("imap batch_size default", c->imap_batch_size, 200);
+		CHECK_INT("outbox batch_size default", c->batch_size, 500);
 		CHECK_INT("check_interval_ms default: IDLE alone", c->imap_check_interval_ms, 0);
 		config_free(c);
 	}

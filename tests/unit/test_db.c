@@ -91,11 +91,34 @@ int main(void)
 	CHECK_INT("sent: nothing due", db_outbox_due(db, 200, 10, &rows, &n), 0);
 	CHECK_INT("sent: no row", n, 0);
 	outbox_rows_free(rows, n);
+
+	/* A session's emails: up to the count, and no more once they reach the bytes. */
+	long long first = 0;
+	for (int i = 0; i < 5; i++) {
+		char id[32];
+		snprintf(id, sizeof id, "<b%d@x>", i);
+		struct outbox_row b = email(id, "0123456789");   /* ten bytes each */
+		CHECK_INT("bounded: add", db_outbox_add(db, &b, i ? NULL : &first), 0);
+	}
+	struct { int limit; size_t bytes; size_t want; } bounds[] = {
+		{ 10, 0, 5 }, { 3, 0, 3 }, { 10, 30, 3 }, { 10, 25, 3 }, { 10, 31, 4 }, { 10, 1, 1 }, { 2, 1000, 2 },
+	};
+	for (size_t k = 0; k < sizeof bounds / sizeof bounds[0]; k++) {
+		char what[96];
+		snprintf(what, sizeof what, "bounded: %d rows, %zu bytes: %zu taken", bounds[k].limit, bounds[k].bytes,
+		         bounds[k].want);
+		CHECK_INT(what, db_outbox_due_emails(db, 200, bounds[k].limit, bounds[k].bytes, &rows, &n), 0);
+		CHECK_INT(what, n, bounds[k].want);
+		CHECK_INT("bounded: oldest first", n ? rows[0].id : 0, first);
+		outbox_rows_free(rows, n);
+	}
+	for (int i = 0; i < 5; i++)
+		CHECK_INT("bounded: sent", db_outbox_mark(db, first + i, "sent", 1, 100, NULL, 150), 0);
 	db_close(db);
 	CHECK_INT("fresh: no data column in outbox", scalar(fresh, "SELECT count(*) FROM pragma_table_info('outbox') "
 	                                                          "WHERE name = 'data'"), 0);
-	CHECK_INT("fresh: one message kept (the refused one left nothing)",
-	          scalar(fresh, "SELECT count(*) FROM outbox_data"), 1);
+	CHECK_INT("fresh: every message kept (the refused one left nothing)",
+	          scalar(fresh, "SELECT count(*) FROM outbox_data"), 6);
 	CHECK_INT("fresh: every row has its message",
 	          scalar(fresh, "SELECT count(*) FROM outbox WHERE id NOT IN (SELECT id FROM outbox_data)"), 0);
 	CHECK_INT("fresh: a sent row leaves the index of what is due",
@@ -113,7 +136,7 @@ int main(void)
 	                       "provider_id IS NOT NULL AND coalesce(delivery, 'queued') IN ('queued', 'sent', 'unknown') "
 	                       "AND created_at >= ? ORDER BY id LIMIT ?", "INDEX outbox_delivery"));
 	CHECK_INT("fresh: still there once sent",
-	          scalar(fresh, "SELECT length(data) FROM outbox_data"), (long long)strlen(a.data));
+	          scalar(fresh, "SELECT length(data) FROM outbox_data ORDER BY id LIMIT 1"), (long long)strlen(a.data));
 
 	/* A database of schema 5 (before this change), with a pending email and
 	 * a sent one in a conversation past its retention. */
