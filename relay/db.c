@@ -791,9 +791,9 @@ static void outbox_read(sqlite3_stmt *st, struct outbox_row *o)
 }
 
 /* Steps st to its end, reading each row as an outbox row into a new array
- * (*rows owned by the caller; NULL and 0 on failure). Releases st. */
-/* Reads st's rows; with max_bytes, stops after the row that brings their
- * messages to max_bytes (so always one at least). */
+ * (*rows owned by the caller; NULL and 0 on failure). Releases st. With
+ * max_bytes, stops after the row that brings their messages to max_bytes
+ * (so one at least). */
 static int outbox_rows_upto(struct db *db, sqlite3_stmt *st, size_t max_bytes, struct outbox_row **rows, size_t *n)
 {
 	size_t bytes = 0;

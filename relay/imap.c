@@ -47,6 +47,7 @@ struct imap {
 	uint32_t uidvalidity;
 	uint32_t uidnext;
 	uint32_t exists_searched; /* messages in the mailbox as the last search saw it */
+	int looked_again;         /* idle() polled again for an unchanged count; not twice in a row */
 	sigset_t outside;        /* the caller's signal mask, during a call */
 };
 
@@ -703,17 +704,24 @@ static void forget_announcements(struct imap *im)
 	}
 }
 
-/* Has the server said, since the last search, that the mailbox holds more
- * or fewer messages than that search saw? The count, not just the saying:
- * a server may repeat an unchanged EXISTS in any answer, and that must not
- * make every poll a reason for another. */
-static int announced_since_search(const struct imap *im)
+/* Has the server announced messages since the last search, or removed some
+ * in its last answer? An announced count unlike the search's is always a
+ * reason to look again. The same count can still hide an arrival beside a
+ * removal, so it is one too, but not twice in a row: a server may repeat an
+ * unchanged EXISTS in every answer, and every poll must not call for another. */
+static int announced_since_search(struct imap *im)
 {
 	const struct mailimap_selection_info *sel = im->session->imap_selection_info;
 	const struct mailimap_response_info *rsp = im->session->imap_response_info;
 
-	if (sel && sel->sel_has_exists && sel->sel_exists != im->exists_searched)
-		return 1;
+	if (sel && sel->sel_has_exists) {
+		if (sel->sel_exists != im->exists_searched)
+			return 1;
+		if (!im->looked_again) {
+			im->looked_again = 1;
+			return 1;
+		}
+	}
 	return rsp && rsp->rsp_expunged && clist_count(rsp->rsp_expunged) > 0;
 }
 
@@ -1081,6 +1089,7 @@ static int idle(struct imap *im, int seconds, int check_ms, char *err, size_t er
 	 * idling now would leave it until the poll interval. Poll again. */
 	if (announced_since_search(im))
 		return 1;
+	im->looked_again = 0;
 
 	for (;;) {
 		int woke = 0, check = 0;

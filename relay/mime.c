@@ -381,8 +381,7 @@ static int decode_part(struct mailmime *mime, char **out, size_t *outlen)
  * compares the two): base64, the usual case, is three bytes for every four
  * letters of its alphabet, anything else skipped, and a last one to three
  * letters one, one and two bytes; 7bit, 8bit and binary are as they stand.
- * Any other encoding is decoded. -1 when the
- * part holds no text. */
+ * Any other encoding is decoded. -1 when the part holds no text. */
 static long long attachment_size(struct mailmime *mime)
 {
 	struct mailmime_data *data = mime->mm_data.mm_single;
