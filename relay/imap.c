@@ -691,8 +691,17 @@ static int check_usable(struct imap *im, char *err, size_t errlen)
 	return 0;
 }
 
+/* Did the server's last answer remove messages (EXPUNGE)? libetpan keeps
+ * these for one answer only. */
+static int last_answer_expunged(const struct imap *im)
+{
+	const struct mailimap_response_info *rsp = im->session->imap_response_info;
+
+	return rsp && rsp->rsp_expunged && clist_count(rsp->rsp_expunged) > 0;
+}
+
 /* The search about to be made sees the mailbox as it is now: remember its
- * size, and start afresh what mailbox_changed() reports. */
+ * size, and start afresh what announced_since_search() reports. */
 static void forget_announcements(struct imap *im)
 {
 	struct mailimap_selection_info *sel = im->session->imap_selection_info;
@@ -712,7 +721,6 @@ static void forget_announcements(struct imap *im)
 static int announced_since_search(struct imap *im)
 {
 	const struct mailimap_selection_info *sel = im->session->imap_selection_info;
-	const struct mailimap_response_info *rsp = im->session->imap_response_info;
 
 	if (sel && sel->sel_has_exists) {
 		if (sel->sel_exists != im->exists_searched)
@@ -722,7 +730,7 @@ static int announced_since_search(struct imap *im)
 			return 1;
 		}
 	}
-	return rsp && rsp->rsp_expunged && clist_count(rsp->rsp_expunged) > 0;
+	return last_answer_expunged(im);
 }
 
 static int search(struct imap *im, uint32_t after_uid, int unseen_only, uint32_t **uids, size_t *n,
@@ -1060,11 +1068,24 @@ fail:
 static int mailbox_changed(const struct imap *im)
 {
 	const struct mailimap_selection_info *sel = im->session->imap_selection_info;
-	const struct mailimap_response_info *rsp = im->session->imap_response_info;
 
 	if (sel && (sel->sel_has_exists || sel->sel_has_recent))
 		return 1;
-	return rsp && rsp->rsp_expunged && clist_count(rsp->rsp_expunged) > 0;
+	return last_answer_expunged(im);
+}
+
+/* Sends one command of the idle loop (DONE, NOOP): -1 when it failed (err
+ * says so), 1 when its answer announced a change, else 0. */
+static int ask(struct imap *im, int (*command)(mailimap *), const char *what, char *err, size_t errlen)
+{
+	double started = now_seconds();
+	int r = command(im->session);
+
+	if (r != MAILIMAP_NO_ERROR) {
+		command_failed(im, r, what, started, err, errlen);
+		return -1;
+	}
+	return mailbox_changed(im);
 }
 
 static int idle(struct imap *im, int seconds, int check_ms, char *err, size_t errlen)
@@ -1149,27 +1170,12 @@ static int idle(struct imap *im, int seconds, int check_ms, char *err, size_t er
 				break;
 			}
 		}
-		started = now_seconds();
-		r = mailimap_idle_done(im->session);
-		if (r != MAILIMAP_NO_ERROR) {
-			command_failed(im, r, "ending IDLE", started, err, errlen);
-			return -1;
-		}
-		if (mailbox_changed(im))
-			return 1;
-		if (check) {
-			/* [imap] check_interval_ms: the server tells an idling client
-			 * only after its own delay (Dovecot: half a second); NOOP
-			 * makes it look now. */
-			started = now_seconds();
-			r = mailimap_noop(im->session);
-			if (r != MAILIMAP_NO_ERROR) {
-				command_failed(im, r, "checking for new messages", started, err, errlen);
-				return -1;
-			}
-			if (mailbox_changed(im))
-				return 1;
-		}
+		if ((r = ask(im, mailimap_idle_done, "ending IDLE", err, errlen)) != 0)
+			return r;
+		/* [imap] check_interval_ms: the server tells an idling client only
+		 * after its own delay (Dovecot: half a second); NOOP makes it look now. */
+		if (check && (r = ask(im, mailimap_noop, "checking for new messages", err, errlen)) != 0)
+			return r;
 		if (woke || now_seconds() >= deadline)
 			return 0;
 		/* only keep-alive chatter: idle again for the time left */

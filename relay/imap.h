@@ -100,8 +100,9 @@ int imap_has_idle(const struct imap *im);
 /* Wait in IDLE for up to `seconds` (capped at 25 minutes, below the 29 the
  * RFC allows; <= 0 means 1).
  * Returns 1 when the server announced a change (EXISTS, RECENT or EXPUNGE),
- * 0 on timeout or after imap_wake(), -1 when the connection is gone (close it
- * and reconnect). Keep-alive chatter ("* OK Still here") is absorbed. Search
+ * at once when it did so since the last imap_search (in the answer to a
+ * fetch, say: it will not say it again), 0 on timeout or after imap_wake(),
+ * -1 when the connection is gone (close it and reconnect). Keep-alive chatter ("* OK Still here") is absorbed. Search
  * after every return, not only after 1: mail that arrived between the last
  * search and IDLE is not always announced.
  * check_ms > 0: every check_ms milliseconds, also leave IDLE and ask (NOOP):

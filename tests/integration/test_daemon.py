@@ -144,8 +144,7 @@ def main():
         finally:
             if proc.poll() is None:
                 proc.kill()
-        with rt.db(conf) as d2:
-            n = d2.execute("SELECT count(*) FROM message WHERE kind = 'inbound'").fetchone()[0]
+        n = inbound_count(conf)
         check("check_interval_ms: each message stored once", n == 4, n)
         db.close()
         arrival_mid_drain(sb)
