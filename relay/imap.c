@@ -661,22 +661,32 @@ static size_t sort_unique(uint32_t *v, size_t n)
 	return out;
 }
 
+/* The run of consecutive uids that starts at uids[*i] (sorted, unique):
+ * [*lo, *hi]; *i moves past it. */
+static void next_run(const uint32_t *uids, size_t n, size_t *i, uint32_t *lo, uint32_t *hi)
+{
+	size_t j = *i;
+
+	while (j + 1 < n && uids[j + 1] == uids[j] + 1)
+		j++;
+	*lo = uids[*i];
+	*hi = uids[j];
+	*i = j + 1;
+}
+
 /* A UID set for up to SET_MAX_RANGES runs of sorted unique uids; *used says
  * how many uids it covers. Caller frees with mailimap_set_free. */
 static struct mailimap_set *uid_set(const uint32_t *uids, size_t n, size_t *used)
 {
 	struct mailimap_set *set = need(mailimap_set_new_empty());
 	size_t i = 0, ranges = 0;
+	uint32_t lo, hi;
 
 	while (i < n && ranges < SET_MAX_RANGES) {
-		size_t j = i;
-
-		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
-			j++;
-		if (mailimap_set_add_interval(set, uids[i], uids[j]) != MAILIMAP_NO_ERROR)
+		next_run(uids, n, &i, &lo, &hi);
+		if (mailimap_set_add_interval(set, lo, hi) != MAILIMAP_NO_ERROR)
 			need(NULL);
 		ranges++;
-		i = j + 1;
 	}
 	*used = i;
 	return set;
@@ -871,52 +881,112 @@ static void read_fetch_result(clist *result, struct fetch_item *items, size_t n,
 	}
 }
 
-static struct mailimap_fetch_type *fetch_type(int with_body, size_t partial)
+/* "UID FETCH 4:9,12 (UID BODY.PEEK[])" and its CRLF, for up to
+ * SET_MAX_RANGES runs of sorted unique uids (*used says how many): sizes,
+ * or bodies (whole, or the first `partial` octets). Caller frees. */
+static char *fetch_command(const uint32_t *uids, size_t n, int with_body, size_t partial, size_t *used)
 {
-	struct mailimap_fetch_type *ft = need(mailimap_fetch_type_new_fetch_att_list_empty());
-	struct mailimap_fetch_att *att;
+	struct buf b = { 0 };
+	size_t i = 0, ranges = 0;
+	uint32_t lo, hi;
 
-	if (mailimap_fetch_type_new_fetch_att_list_add(ft, need(mailimap_fetch_att_new_uid())) != 0)
-		need(NULL);
+	buf_adds(&b, "UID FETCH ");
+	while (i < n && ranges < SET_MAX_RANGES) {
+		next_run(uids, n, &i, &lo, &hi);
+		if (ranges++)
+			buf_addc(&b, ',');
+		if (lo == hi)
+			buf_printf(&b, "%u", lo);
+		else
+			buf_printf(&b, "%u:%u", lo, hi);
+	}
+	*used = i;
 	if (!with_body)
-		att = need(mailimap_fetch_att_new_rfc822_size());
+		buf_adds(&b, " (UID RFC822.SIZE)\r\n");
 	else if (partial == 0)
-		att = need(mailimap_fetch_att_new_body_peek_section(need(mailimap_section_new(NULL))));
+		buf_adds(&b, " (UID BODY.PEEK[])\r\n");
 	else
-		att = need(mailimap_fetch_att_new_body_peek_section_partial(need(mailimap_section_new(NULL)),
-									     0, (uint32_t)partial));
-	if (mailimap_fetch_type_new_fetch_att_list_add(ft, att) != 0)
-		need(NULL);
-	return ft;
+		buf_printf(&b, " (UID BODY.PEEK[]<0.%zu>)\r\n", partial);
+	return buf_take(&b);
 }
 
-/* UID FETCH uids (sorted) into items: sizes, or bodies (whole, or the first
- * `partial` octets). Bodies point into libetpan's result lists, which are
- * appended to `keep` for the caller to free with free_results(). */
+/* Sends UID FETCH for uids (see fetch_command) without waiting for the
+ * answer: the server works on it while the caller hands over the last
+ * answer's messages. fetch() leaves at most one unanswered, and reads its
+ * answer before it sends any other command. */
+static int fetch_ask(struct imap *im, const uint32_t *uids, size_t n, int with_body, size_t partial,
+		     size_t *used, char *err, size_t errlen)
+{
+	char *cmd = fetch_command(uids, n, with_body, partial, used);
+	size_t len = strlen(cmd);
+	double started = now_seconds();
+	int r;
+
+	r = mailimap_send_current_tag(im->session);
+	if (r == MAILIMAP_NO_ERROR &&
+	    (mailstream_write(im->session->imap_stream, cmd, len) != (ssize_t)len ||
+	     mailstream_flush(im->session->imap_stream) == -1))
+		r = MAILIMAP_ERROR_STREAM;
+	free(cmd);
+	if (r != MAILIMAP_NO_ERROR) {
+		command_failed(im, r, "fetching messages", started, err, errlen);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads the answer to the FETCH fetch_ask() sent, into items: sizes, or
+ * bodies, which point into libetpan's result list, appended to `keep` for
+ * the caller to free with free_results(). */
+static int fetch_answer(struct imap *im, int with_body, struct fetch_item *items, size_t nitems, clist *keep,
+			char *err, size_t errlen)
+{
+	struct mailimap_response *response = NULL;
+	clist *result = NULL;
+	double started = now_seconds();
+	int r, state;
+
+	if (mailimap_read_line(im->session) == NULL)
+		r = MAILIMAP_ERROR_STREAM;
+	else
+		r = mailimap_parse_response(im->session, &response);
+	if (r != MAILIMAP_NO_ERROR) {
+		command_failed(im, r, "fetching messages", started, err, errlen);
+		return -1;
+	}
+	if (im->session->imap_response_info != NULL) {
+		result = im->session->imap_response_info->rsp_fetch_list;
+		im->session->imap_response_info->rsp_fetch_list = NULL;
+	}
+	state = response->rsp_resp_done->rsp_data.rsp_tagged->rsp_cond_state->rsp_type;
+	mailimap_response_free(response);
+	if (state != MAILIMAP_RESP_COND_STATE_OK) {
+		if (result != NULL)
+			mailimap_fetch_list_free(result);
+		command_failed(im, MAILIMAP_ERROR_UID_FETCH, "fetching messages", started, err, errlen);
+		return -1;
+	}
+	if (result == NULL)
+		return 0;
+	read_fetch_result(result, items, nitems, with_body);
+	if (!with_body)
+		mailimap_fetch_list_free(result);
+	else if (clist_append(keep, result) != 0)
+		need(NULL);
+	return 0;
+}
+
+/* UID FETCH uids (sorted), waiting for each answer; as fetch_ask and
+ * fetch_answer. */
 static int uid_fetch(struct imap *im, const uint32_t *uids, size_t n, int with_body, size_t partial,
 		     struct fetch_item *items, size_t nitems, clist *keep, char *err, size_t errlen)
 {
 	size_t done = 0, used;
 
 	while (done < n) {
-		struct mailimap_set *set = uid_set(uids + done, n - done, &used);
-		struct mailimap_fetch_type *ft = fetch_type(with_body, partial);
-		clist *result = NULL;
-		double started = now_seconds();
-		int r;
-
-		r = mailimap_uid_fetch(im->session, set, ft, &result);
-		mailimap_fetch_type_free(ft);
-		mailimap_set_free(set);
-		if (r != MAILIMAP_NO_ERROR) {
-			command_failed(im, r, "fetching messages", started, err, errlen);
+		if (fetch_ask(im, uids + done, n - done, with_body, partial, &used, err, errlen) < 0 ||
+		    fetch_answer(im, with_body, items, nitems, keep, err, errlen) < 0)
 			return -1;
-		}
-		read_fetch_result(result, items, nitems, with_body);
-		if (!with_body)
-			mailimap_fetch_list_free(result);
-		else if (clist_append(keep, result) != 0)
-			need(NULL);
 		done += used;
 	}
 	return 0;
@@ -935,14 +1005,48 @@ static void free_results(clist *keep)
 	}
 }
 
+/* The next run of bodies to fetch, from items[start]: consecutive uids,
+ * bounded in number and bytes. Fills full[] (whole bodies) and part[] (the
+ * first max_size octets of larger messages); returns the run's end. */
+static size_t plan_run(const struct fetch_item *items, size_t count, size_t start, size_t max_size,
+		       uint32_t *full, size_t *nfull, uint32_t *part, size_t *npart)
+{
+	size_t end = start, bytes = 0, k;
+
+	while (end < count && end - start < FETCH_BATCH_COUNT) {
+		size_t sz = items[end].size;
+
+		if (max_size && sz > max_size)
+			sz = max_size;
+		if (end > start && bytes + sz > FETCH_BATCH_BYTES)
+			break;
+		bytes += sz;
+		end++;
+	}
+	*nfull = *npart = 0;
+	for (k = start; k < end; k++) {
+		if (!items[k].present)
+			continue;
+		if (max_size && items[k].size > max_size)
+			part[(*npart)++] = items[k].uid;
+		else
+			full[(*nfull)++] = items[k].uid;
+	}
+	return end;
+}
+
+/* Fetches uids in runs (plan_run) and hands each message to cb. The whole
+ * bodies of the next run are asked for before this run's messages are
+ * handed over, so the server reads and sends them meanwhile: one FETCH at
+ * most is outstanding, and it is answered before any other command. */
 static int fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_size, imap_message_cb cb,
 		 void *arg, char *err, size_t errlen)
 {
 	struct fetch_item *items = NULL;
 	clist *keep = NULL;
 	uint32_t *sorted = NULL, *full = NULL, *part = NULL;
-	size_t count, i, start;
-	int r, ret = -1;
+	size_t count, start, end, next, nfull, npart, k, used;
+	int r, pending = 0, ret = -1;
 
 	if (check_usable(im, err, errlen) < 0)
 		return -1;
@@ -955,42 +1059,38 @@ static int fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_siz
 	count = sort_unique(sorted, n);
 	items = xcalloc(count, sizeof(*items));
 	keep = need(clist_new());
-	for (i = 0; i < count; i++)
-		items[i].uid = sorted[i];
+	for (k = 0; k < count; k++)
+		items[k].uid = sorted[k];
 
-	/* Sizes first: they decide truncation and batch boundaries, and
-	 * tell us which messages still exist. */
+	/* Sizes first: they decide truncation and runs, and tell us which
+	 * messages still exist. */
 	if (uid_fetch(im, sorted, count, 0, 0, items, count, NULL, err, errlen) < 0)
 		goto fail;
 
 	full = xcalloc(count, sizeof(*full));
 	part = xcalloc(count, sizeof(*part));
-	for (start = 0; start < count;) {
-		size_t end = start, nfull = 0, npart = 0, bytes = 0, k;
-
-		/* batch: consecutive UIDs, bounded in number and bytes */
-		while (end < count && end - start < FETCH_BATCH_COUNT) {
-			size_t sz = items[end].size;
-
-			if (max_size && sz > max_size)
-				sz = max_size;
-			if (end > start && bytes + sz > FETCH_BATCH_BYTES)
-				break;
-			bytes += sz;
-			end++;
+	/* A run holds at most FETCH_BATCH_COUNT uids: one command asks for all
+	 * of it. */
+	_Static_assert(FETCH_BATCH_COUNT <= SET_MAX_RANGES, "a run must fit one UID FETCH");
+	end = plan_run(items, count, 0, max_size, full, &nfull, part, &npart);
+	if (nfull && fetch_ask(im, full, nfull, 1, 0, &used, err, errlen) < 0)
+		goto fail;
+	pending = nfull > 0;
+	for (start = 0; start < count; start = end, end = next) {
+		if (pending) {
+			pending = 0;
+			if (fetch_answer(im, 1, items, count, keep, err, errlen) < 0)
+				goto fail;
 		}
-		for (k = start; k < end; k++) {
-			if (!items[k].present)
-				continue;
-			if (max_size && items[k].size > max_size)
-				part[npart++] = items[k].uid;
-			else
-				full[nfull++] = items[k].uid;
-		}
-		if (nfull && uid_fetch(im, full, nfull, 1, 0, items, count, keep, err, errlen) < 0)
-			goto fail;
 		if (npart && uid_fetch(im, part, npart, 1, max_size, items, count, keep, err, errlen) < 0)
 			goto fail;
+		next = end;
+		if (end < count) {
+			next = plan_run(items, count, end, max_size, full, &nfull, part, &npart);
+			if (nfull && fetch_ask(im, full, nfull, 1, 0, &used, err, errlen) < 0)
+				goto fail;
+			pending = nfull > 0;
+		}
 		for (k = start; k < end; k++) {
 			struct fetch_item *it = &items[k];
 			int truncated = max_size && it->size > max_size;
@@ -1011,10 +1111,13 @@ static int fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_siz
 			it->raw = NULL;
 		}
 		free_results(keep);
-		start = end;
 	}
 	ret = 0;
 fail:
+	/* With an answer still due the session is out of step: it is given up
+	 * rather than waited on (the caller closes it and connects again). */
+	if (pending)
+		im->broken = 1;
 	free_results(keep);
 	if (keep)
 		clist_free(keep);

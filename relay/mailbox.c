@@ -38,9 +38,8 @@ static int one_message(void *arg, uint32_t uid, const char *raw, size_t len, int
 {
 	struct batch *b = arg;
 	char key[512];
+	/* A truncated message is logged once, by inbound.c, naming its key. */
 	snprintf(key, sizeof key, "imap:%s:%u:%u", b->r->cfg->imap_mailbox, b->validity, uid);
-	if (truncated)
-		log_warn("message UID %u is larger than [imap] max_message_kb; its first part is kept", uid);
 	if (inbound_email(b->r, key, raw, len, truncated) < 0)
 		return -1;
 	if (uid > b->last_uid)

@@ -329,11 +329,13 @@ class CuttingProxy:
         self._cut(client, server)
 
 
-def append_many(sb, toks):
+def append_many(sb, toks, pad=0, big=(), big_pad=0):
+    """Appends one message per token; its body pad (big: big_pad) bytes long."""
     conn = sb.imap(rt.SERVICE)
     for tok in toks:
         young = f"young{int(tok[1:]) % 7}@example.net"
-        conn.append("INBOX", None, None, rt.mail(young, rt.SERVICE, "help", f"message token-{tok}\n",
+        filler = ("x" * 71 + "\n") * ((big_pad if tok in big else pad) // 72)
+        conn.append("INBOX", None, None, rt.mail(young, rt.SERVICE, "help", f"message token-{tok}\n{filler}",
                                                  msgid=f"{tok}.{time.time_ns()}@example.net"))
     conn.logout()
 
@@ -380,6 +382,37 @@ def dropped_fetch(sb):
         tally(sb, conf, "fetch cut", first + second, "F", fwd_at, wait=60)
         r = rt.relay(conf, "poll")
         check("fetch cut: a further poll takes nothing twice", stored_count(conf, "F") == 61)
+
+        # One batch in several runs of FETCH: the next run is asked for before
+        # this run's messages are handed over. 147 messages of 10 KB and three
+        # over [imap] max_message_kb (taken cut to it), in runs of at most
+        # 512 KiB; the cut comes in the third run's answer, after two runs were
+        # handed over and before the batch was committed.
+        rt.edit_config(conf, "batch_size = 50\n", "batch_size = 200\nmax_message_kb = 64\n")
+        third = [f"F{i:03d}" for i in range(200, 350)]
+        big = set(third[-3:])
+        append_many(sb, third, pad=10000, big=big, big_pad=100000)
+        fwd_third = len(sb.messages(rt.ADVISERS[0]))
+        proxy.arm(3, 1000)
+        r = rt.relay(conf, "poll")
+        check("fetch cut in a later run: the poll fails cleanly",
+              r.returncode == 1 and "fetching messages" in r.stderr, r.stderr[-800:])
+        check("fetch cut in a later run: the cut happened", proxy.cuts == 3, proxy.cuts)
+        check("fetch cut in a later run: nothing of the batch stored", stored_count(conf, "F") == 61,
+              stored_count(conf, "F"))
+        check("fetch cut in a later run: nothing marked \\Seen", unseen(sb) == 150, unseen(sb))
+        r = rt.relay(conf, "poll")
+        check("runs: the next poll succeeds", r.returncode == 0, r.stderr[-800:])
+        check("runs: every message stored, once", stored_count(conf, "F") == 211, stored_count(conf, "F"))
+        check("runs: everything \\Seen now", unseen(sb) == 0, unseen(sb))
+        cut = len(re.findall(r"warning: a message was cut \(imap:INBOX:\d+:\d+\): it is larger than \[imap\] "
+                             r"max_message_kb \(64 KiB\)", r.stderr))
+        check("runs: the three large messages taken cut to max_message_kb", cut == 3,
+              [l for l in r.stderr.splitlines() if "larger" in l or "warning" in l][:10])
+        lengths = [n for (n,) in rows(conf, "SELECT length(raw) FROM message WHERE kind = 'inbound' "
+                                            "AND body LIKE 'message token-F3%'")]
+        check("runs: each large one stored at 64 KiB", sorted(lengths)[-3:] == [65536] * 3, sorted(lengths)[-3:])
+        tally(sb, conf, "runs", third, "F", fwd_third, wait=60)
     finally:
         proxy.close()
 
