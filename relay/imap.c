@@ -34,6 +34,7 @@
  * not take megabytes at once. 64 average messages are about 560 KiB. */
 #define FETCH_BATCH_BYTES (512u << 10)
 #define SET_MAX_RANGES 200              /* keeps command lines short */
+#define SEARCH_WINDOW 10000u            /* UIDs a SEARCH covers (see search()) */
 #define SERVER_TEXT_MAX 200
 
 struct imap {
@@ -743,28 +744,19 @@ static int announced_since_search(struct imap *im)
 	return last_answer_expunged(im);
 }
 
-static int search(struct imap *im, uint32_t after_uid, int unseen_only, uint32_t **uids, size_t *n,
-		  char *err, size_t errlen)
+/* One UID SEARCH for lo:hi (hi 0: lo:*), unseen ones only or all; the uids
+ * found above after_uid are appended to *v (*count of *cap used). */
+static int search_window(struct imap *im, uint32_t lo, uint32_t hi, uint32_t after_uid, int unseen_only,
+			 uint32_t **v, size_t *count, size_t *cap, char *err, size_t errlen)
 {
 	struct mailimap_search_key *key;
 	clist *result = NULL;
 	clistiter *cur;
-	uint32_t *v;
-	size_t count = 0;
 	double started;
 	int r;
 
-	*uids = NULL;
-	*n = 0;
-	if (check_usable(im, err, errlen) < 0)
-		return -1;
-	if (after_uid == UINT32_MAX) {
-		forget_announcements(im);   /* no UID can come after: nothing to look for */
-		return 0;
-	}
-
-	/* UID after+1:*  (0 stands for * in libetpan's sets) */
-	key = need(mailimap_search_key_new_uid(need(mailimap_set_new_interval(after_uid + 1, 0))));
+	/* (0 stands for * in libetpan's sets) */
+	key = need(mailimap_search_key_new_uid(need(mailimap_set_new_interval(lo, hi))));
 	if (unseen_only) {
 		struct mailimap_search_key *all = need(mailimap_search_key_new_multiple_empty());
 		struct mailimap_search_key *unseen = need(mailimap_search_key_new(MAILIMAP_SEARCH_KEY_UNSEEN,
@@ -776,19 +768,6 @@ static int search(struct imap *im, uint32_t after_uid, int unseen_only, uint32_t
 			need(NULL);
 		key = all;
 	}
-	/* Servers update a session's view of the mailbox between commands
-	 * (Dovecot at the end of each): without this NOOP a SEARCH misses
-	 * mail delivered since our last command. */
-	started = now_seconds();
-	r = mailimap_noop(im->session);
-	if (r != MAILIMAP_NO_ERROR) {
-		mailimap_search_key_free(key);
-		command_failed(im, r, "checking for new messages", started, err, errlen);
-		return -1;
-	}
-	/* From here on, a message the server announces may be one this search
-	 * does not see; idle() looks before it starts (see there). */
-	forget_announcements(im);
 	started = now_seconds();
 	r = mailimap_uid_search(im->session, NULL, key, &result);
 	mailimap_search_key_free(key);   /* commands never take ownership */
@@ -796,14 +775,64 @@ static int search(struct imap *im, uint32_t after_uid, int unseen_only, uint32_t
 		command_failed(im, r, "searching for new messages", started, err, errlen);
 		return -1;
 	}
-	v = xcalloc(clist_count(result) + 1, sizeof(*v));
 	for (cur = clist_begin(result); cur != NULL; cur = clist_next(cur)) {
 		uint32_t uid = *(uint32_t *)clist_content(cur);
 
-		if (uid > after_uid)   /* "n:*" always includes the newest message */
-			v[count++] = uid;
+		if (uid <= after_uid)   /* "n:*" always includes the newest message */
+			continue;
+		if (*count == *cap) {
+			*cap = *cap ? *cap * 2 : 256;
+			*v = xrealloc(*v, *cap * sizeof(**v));
+		}
+		(*v)[(*count)++] = uid;
 	}
 	mailimap_search_result_free(result);
+	return 0;
+}
+
+static int search(struct imap *im, uint32_t after_uid, int unseen_only, uint32_t **uids, size_t *n,
+		  char *err, size_t errlen)
+{
+	uint32_t *v = NULL, lo, hi;
+	size_t count = 0, cap = 0;
+	double started;
+	int r;
+
+	*uids = NULL;
+	*n = 0;
+	if (check_usable(im, err, errlen) < 0)
+		return -1;
+	if (after_uid == UINT32_MAX) {
+		forget_announcements(im);   /* no UID can come after: nothing to look for */
+		return 0;
+	}
+	/* Servers update a session's view of the mailbox between commands
+	 * (Dovecot at the end of each): without this NOOP a SEARCH misses
+	 * mail delivered since our last command. */
+	started = now_seconds();
+	r = mailimap_noop(im->session);
+	if (r != MAILIMAP_NO_ERROR) {
+		command_failed(im, r, "checking for new messages", started, err, errlen);
+		return -1;
+	}
+	/* From here on, a message the server announces may be one this search
+	 * does not see; idle() looks before it starts (see there). */
+	forget_announcements(im);
+	/* UID after+1:*, in windows of SEARCH_WINDOW UIDs up to the UIDNEXT the
+	 * mailbox had when opened, then the rest: libetpan holds a whole answer
+	 * in memory (about 64 bytes a UID), and a backlog of 100,000 in one
+	 * answer would take 6 MB. */
+	for (lo = after_uid + 1;; lo = hi + 1) {
+		int last = im->uidnext <= lo || im->uidnext - lo <= SEARCH_WINDOW;
+
+		hi = last ? 0 : lo + SEARCH_WINDOW - 1;
+		if (search_window(im, lo, hi, after_uid, unseen_only, &v, &count, &cap, err, errlen) < 0) {
+			free(v);
+			return -1;
+		}
+		if (last)
+			break;
+	}
 	count = sort_unique(v, count);
 	if (count == 0) {
 		free(v);

@@ -7,6 +7,7 @@ whose certificate names another host is refused before any password is sent.
 """
 import os
 import re
+import subprocess
 import sys
 import time
 
@@ -203,6 +204,40 @@ def main():
         body = text_of(msgs[-1])
         check("message over max_parts forwarded with its words", "here are my photos" in body, body)
         check("forward says the message was cut", "this message was cut: it has more than 100 MIME parts" in body, body)
+
+        # --- new mail far above the cursor: UIDs searched in windows ---------------------
+        # The search covers after:* in windows of 10,000 UIDs up to the UIDNEXT
+        # the mailbox had when opened, then the rest. Dovecot is made to skip
+        # 15,000 UIDs before each of two messages: one lands in the second
+        # window, one in the third; nothing between is missed or taken twice.
+        def skip_uids(k):
+            conn = sb.imap(rt.SERVICE)
+            conn.select("INBOX", readonly=True)
+            typ, data = conn.status("INBOX", "(UIDNEXT)")
+            conn.logout()
+            nxt = int(re.search(rb"UIDNEXT (\d+)", data[0]).group(1))
+            r = subprocess.run(["doveadm", "-c", sb.env["DOVECOT_CONF"], "mailbox", "update", "-u", rt.SERVICE,
+                                "--min-next-uid", str(nxt + k), "INBOX"], capture_output=True, text=True)
+            check("doveadm raises UIDNEXT", r.returncode == 0, r.stderr)
+            return nxt + k
+
+        far = []
+        for i in range(2):
+            uid = skip_uids(15000)
+            sb.append(rt.SERVICE, rt.mail(f"far{i}@example.net", rt.SERVICE, "far", f"far message {i}\n",
+                                          msgid=f"far.{i}@example.net"))
+            far.append(uid)
+        before = inbox_count(sb, rt.ADVISERS[0])
+        poll(conf)
+        msgs = sb.wait_for(rt.ADVISERS[0], before + 2)
+        got = sorted(text_of(m).count("far message") for m in msgs[before:])
+        check("messages 15,000 and 30,000 UIDs above the cursor both taken", got == [1, 1], got)
+        db = rt.db(conf)
+        keys = [k for (k,) in db.execute("SELECT key FROM inbound_key WHERE key LIKE 'imap:%'")]
+        db.close()
+        check("each stored under its UID", all(any(k.endswith(":%d" % u) for k in keys) for u in far), (far, keys[-4:]))
+        poll(conf)
+        check("a further poll takes neither again", inbox_count(sb, rt.ADVISERS[0]) == before + 2)
 
         # --- list and show ------------------------------------------------------------
         r = rt.relay(conf, "list")
