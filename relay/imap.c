@@ -675,24 +675,6 @@ static void next_run(const uint32_t *uids, size_t n, size_t *i, uint32_t *lo, ui
 	*i = j + 1;
 }
 
-/* A UID set for up to SET_MAX_RANGES runs of sorted unique uids; *used says
- * how many uids it covers. Caller frees with mailimap_set_free. */
-static struct mailimap_set *uid_set(const uint32_t *uids, size_t n, size_t *used)
-{
-	struct mailimap_set *set = need(mailimap_set_new_empty());
-	size_t i = 0, ranges = 0;
-	uint32_t lo, hi;
-
-	while (i < n && ranges < SET_MAX_RANGES) {
-		next_run(uids, n, &i, &lo, &hi);
-		if (mailimap_set_add_interval(set, lo, hi) != MAILIMAP_NO_ERROR)
-			need(NULL);
-		ranges++;
-	}
-	*used = i;
-	return set;
-}
-
 static int check_usable(struct imap *im, char *err, size_t errlen)
 {
 	if (im->broken || im->session->imap_stream == NULL) {
@@ -1157,42 +1139,32 @@ fail:
 	return ret;
 }
 
-static int mark_seen(struct imap *im, const uint32_t *uids, size_t n, char *err, size_t errlen)
+static int mark_seen(struct imap *im, uint32_t lo, uint32_t hi, char *err, size_t errlen)
 {
-	uint32_t *sorted;
-	size_t count, done = 0, used;
-	int ret = -1;
+	struct mailimap_set *set;
+	struct mailimap_flag_list *flags;
+	struct mailimap_store_att_flags *store;
+	double started;
+	int r;
 
 	if (check_usable(im, err, errlen) < 0)
 		return -1;
-	if (n == 0)
+	if (lo == 0 || hi < lo)
 		return 0;
-	sorted = xcalloc(n, sizeof(*sorted));
-	memcpy(sorted, uids, n * sizeof(*sorted));
-	count = sort_unique(sorted, n);
-	while (done < count) {
-		struct mailimap_set *set = uid_set(sorted + done, count - done, &used);
-		struct mailimap_flag_list *flags = need(mailimap_flag_list_new_empty());
-		struct mailimap_store_att_flags *store;
-		double started = now_seconds();
-		int r;
-
-		if (mailimap_flag_list_add(flags, need(mailimap_flag_new_seen())) != MAILIMAP_NO_ERROR)
-			need(NULL);
-		store = need(mailimap_store_att_flags_new_add_flags_silent(flags));
-		r = mailimap_uid_store(im->session, set, store);
-		mailimap_store_att_flags_free(store);
-		mailimap_set_free(set);
-		if (r != MAILIMAP_NO_ERROR) {
-			command_failed(im, r, "marking messages seen", started, err, errlen);
-			goto fail;
-		}
-		done += used;
+	set = need(mailimap_set_new_interval(lo, hi));
+	flags = need(mailimap_flag_list_new_empty());
+	if (mailimap_flag_list_add(flags, need(mailimap_flag_new_seen())) != MAILIMAP_NO_ERROR)
+		need(NULL);
+	store = need(mailimap_store_att_flags_new_add_flags_silent(flags));
+	started = now_seconds();
+	r = mailimap_uid_store(im->session, set, store);
+	mailimap_store_att_flags_free(store);
+	mailimap_set_free(set);
+	if (r != MAILIMAP_NO_ERROR) {
+		command_failed(im, r, "marking messages seen", started, err, errlen);
+		return -1;
 	}
-	ret = 0;
-fail:
-	free(sorted);
-	return ret;
+	return 0;
 }
 
 /* Since IDLE began (mailimap_idle() clears EXISTS and RECENT), or in the
@@ -1336,12 +1308,12 @@ int imap_fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_size,
 	return r;
 }
 
-int imap_mark_seen(struct imap *im, const uint32_t *uids, size_t n, char *err, size_t errlen)
+int imap_mark_seen(struct imap *im, uint32_t lo, uint32_t hi, char *err, size_t errlen)
 {
 	int r;
 
 	hold_signals(&im->outside);
-	r = mark_seen(im, uids, n, err, errlen);
+	r = mark_seen(im, lo, hi, err, errlen);
 	release_signals(&im->outside);
 	return r;
 }

@@ -82,17 +82,19 @@ int imap_search(struct imap *im, uint32_t after_uid, int unseen_only, uint32_t *
 typedef int (*imap_message_cb)(void *arg, uint32_t uid, const char *raw, size_t len, int truncated);
 
 /* Fetch the messages with these UIDs (any order; duplicates ignored) with
- * BODY.PEEK[], which never sets \Seen. Many UIDs go in one command; a batch
- * holds at most 64 messages or about 16 MiB, so memory stays bounded.
+ * BODY.PEEK[], which never sets \Seen. Bodies come in runs of at most 64
+ * messages or 512 KiB (a larger message alone), so memory stays bounded, and
+ * the next run is asked for before this one's messages go to cb.
  * max_size: 0 for no limit. UIDs that no longer exist (expunged meanwhile) are
  * skipped without a callback. Returns 0, or -1 on a connection/server error or
  * when cb returned -1. */
 int imap_fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_size, imap_message_cb cb,
 	       void *arg, char *err, size_t errlen);
 
-/* Add \Seen to these UIDs (UID STORE +FLAGS.SILENT). Call only after the
- * messages are committed to the database. n == 0 is a no-op. 0 or -1. */
-int imap_mark_seen(struct imap *im, const uint32_t *uids, size_t n, char *err, size_t errlen);
+/* Add \Seen to every message with a UID from lo to hi (one UID STORE
+ * +FLAGS.SILENT; UIDs with no message are no-ops). Call only for messages
+ * committed to the database. lo == 0 or hi < lo: nothing. 0 or -1. */
+int imap_mark_seen(struct imap *im, uint32_t lo, uint32_t hi, char *err, size_t errlen);
 
 /* 1 if the server offers IDLE (RFC 2177), else 0: then poll with imap_search. */
 int imap_has_idle(const struct imap *im);

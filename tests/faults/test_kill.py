@@ -129,6 +129,13 @@ def main():
         check("duplicate forwards at most the kills", dup_fwd <= kills, dup_fwd)
         check("every outbox row sent", failed == 0, failed)
         check("PRAGMA integrity_check ok", integrity == "ok", integrity)
+        # A kill between a commit and its UID STORE leaves \Seen owed: the
+        # last daemon pays it.
+        conn = sb.imap(rt.SERVICE)
+        conn.select("INBOX", readonly=True)
+        unseen = len(conn.search(None, "UNSEEN")[1][0].split())
+        conn.logout()
+        check("every email \\Seen at the end", unseen == 0, unseen)
     done()
 
 
