@@ -892,10 +892,7 @@ static void read_fetch_result(clist *result, struct fetch_item *items, size_t n,
 	}
 }
 
-/* "UID FETCH 4:9,12 (UID BODY.PEEK[])" and its CRLF, for up to
- * SET_MAX_RANGES runs of sorted unique uids (*used says how many): sizes,
- * or bodies (whole, or the first `partial` octets). Caller frees. */
-static char *fetch_command(const uint32_t *uids, size_t n, int with_body, size_t partial, size_t *used)
+char *imap_fetch_command(const uint32_t *uids, size_t n, int with_body, size_t partial, size_t *used)
 {
 	struct buf b = { 0 };
 	size_t i = 0, ranges = 0;
@@ -921,14 +918,14 @@ static char *fetch_command(const uint32_t *uids, size_t n, int with_body, size_t
 	return buf_take(&b);
 }
 
-/* Sends UID FETCH for uids (see fetch_command) without waiting for the
+/* Sends UID FETCH for uids (imap_fetch_command) without waiting for the
  * answer: the server works on it while the caller hands over the last
  * answer's messages. fetch() leaves at most one unanswered, and reads its
  * answer before it sends any other command. */
 static int fetch_ask(struct imap *im, const uint32_t *uids, size_t n, int with_body, size_t partial,
 		     size_t *used, char *err, size_t errlen)
 {
-	char *cmd = fetch_command(uids, n, with_body, partial, used);
+	char *cmd = imap_fetch_command(uids, n, with_body, partial, used);
 	size_t len = strlen(cmd);
 	double started = now_seconds();
 	int r;

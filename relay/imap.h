@@ -120,4 +120,13 @@ void imap_wake(void);
  * on a connection already known to be broken. Accepts NULL. */
 void imap_close(struct imap *im);
 
+/* --- pure helpers, exposed for the unit tests --------------------------- */
+
+/* "UID FETCH 4:9,12 (UID BODY.PEEK[])" and its CRLF, for the sorted unique
+ * uids[0..n-1] as far as 200 ranges go (*used says how many uids it
+ * covers): sizes (with_body 0: "(UID RFC822.SIZE)"), or bodies, whole
+ * (partial 0) or their first `partial` octets ("BODY.PEEK[]<0.N>").
+ * Caller frees. */
+char *imap_fetch_command(const uint32_t *uids, size_t n, int with_body, size_t partial, size_t *used);
+
 #endif
