@@ -52,9 +52,10 @@ static int one_message(void *arg, uint32_t uid, const char *raw, size_t len, int
  * each was taken and committed (a UID with no message is a no-op to the
  * server, and on a first poll the UIDs not taken were seen already). It is
  * paid with one UID STORE once SEEN_EVERY messages are owed, and at the end
- * of a poll: a STORE costs the server more the larger the mailbox (about
- * 20 ms at 100,000 messages), whatever it covers. What a failure leaves
- * owed is paid at the start of the next poll. */
+ * of a poll: each STORE has a cost of its own that grows with the mailbox
+ * (Dovecot, 100,000 messages: 22 ms or more for 200 flags, 38 ms for
+ * 1,000). What a failure leaves owed is paid at the start of the next
+ * poll. */
 #define SEEN_EVERY 1000
 
 struct seen {
