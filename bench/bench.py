@@ -27,7 +27,6 @@ Prints a table and the ratio relay / mbsync; --json FILE keeps the figures.
 """
 
 import argparse
-import grp
 import imaplib
 import json
 import os
@@ -50,7 +49,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "doubles"))
-from lib import Sandbox  # noqa: E402
+from lib import LoopbackProxy, Sandbox, process_cpu  # noqa: E402
 import relaytest as rt  # noqa: E402
 import corpus  # noqa: E402
 
@@ -62,7 +61,7 @@ free_port = rt.free_port
 
 
 def doveadm(sb, *args):
-    r = subprocess.run(["doveadm", "-c", sb.env["DOVECOT_CONF"], *args], capture_output=True, text=True)
+    r = sb.doveadm(*args)
     if r.returncode != 0:
         raise RuntimeError("doveadm %s: %s" % (" ".join(args), r.stderr.strip()))
     return r.stdout
@@ -109,44 +108,27 @@ class Sink:
                     pass
         return n, by
 
-    def cpu(self):
-        try:
-            f = open("/proc/%d/stat" % self.proc.pid).read().rsplit(")", 1)[1].split()
-            return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
-        except OSError:
-            return None
-
     def stop(self):
-        self.cpu_s = self.cpu()
+        self.cpu_s = process_cpu(self.proc.pid)
         self.proc.terminate()
         self.proc.wait(timeout=10)
 
 
-class DelayProxy:
+class DelayProxy(LoopbackProxy):
     """A TCP relay on loopback that holds every chunk for `delay` seconds
     each way before passing it on, in order: the round trip to an IMAP
     server elsewhere (loopback has none, and this machine has no netem).
     TLS goes through it untouched. Both clients use it alike."""
 
     def __init__(self, target_port, delay):
-        self.target, self.delay = target_port, delay
-        self.ls = socket.socket()
-        self.ls.bind(("127.0.0.1", 0))
-        self.ls.listen(16)
-        self.port = self.ls.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.delay = delay
+        super().__init__(target_port)
 
-    def _accept(self):
-        while True:
-            try:
-                down, _ = self.ls.accept()
-            except OSError:
-                return
-            up = socket.create_connection(("127.0.0.1", self.target))
-            for sock in (down, up):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            for src, dst in ((down, up), (up, down)):
-                self._pump(src, dst)
+    def serve(self, client, server):
+        for sock in (client, server):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._pump(client, server)
+        self._pump(server, client)
 
     def _pump(self, src, dst):
         chunks, ready = [], threading.Condition()
@@ -182,9 +164,6 @@ class DelayProxy:
 
         threading.Thread(target=reader, daemon=True).start()
         threading.Thread(target=writer, daemon=True).start()
-
-    def close(self):
-        self.ls.close()
 
 
 IMAPS_PORT = {}   # the port both clients use for IMAPS: the sandbox's, or a DelayProxy's
@@ -269,25 +248,6 @@ def fill(sb, n, seed):
     return {"senders": senders, "kinds": kinds, "bytes": total, "fill_s": time.monotonic() - t0}
 
 
-def dovecot_cpu(sb):
-    """CPU seconds of the sandbox's Dovecot so far: its processes, and those
-    that have ended (counted into their parents when reaped)."""
-    master = sb._master("dovecot")
-    if master is None:
-        return 0.0
-    todo, total = [master], 0
-    while todo:
-        pid = todo.pop()
-        try:
-            f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
-            total += int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])
-            with open("/proc/%d/task/%d/children" % (pid, pid)) as c:
-                todo += [int(x) for x in c.read().split()]
-        except (OSError, ValueError):
-            pass
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 def settle():
     """Before each timed run: what earlier runs wrote (and removed) goes to
     disk now, so that neither client pays for the other's writeback."""
@@ -326,9 +286,9 @@ Create Near
 SyncState *
 """ % (imaps_port(sb), USER, pwfile, sb.ca_file, near, near))
     settle()
-    before = dovecot_cpu(sb)
+    before = sb.server_cpu("dovecot")
     r = timed(["mbsync", "-q", "-c", rc, "-a"], os.path.join(work, "mbsync.log"))
-    r["dovecot_cpu"] = dovecot_cpu(sb) - before
+    r["dovecot_cpu"] = sb.server_cpu("dovecot") - before
     got = sum(len(os.listdir(os.path.join(near, "INBOX", d))) for d in ("cur", "new"))
     r["pulled"] = got
     return r
@@ -365,9 +325,9 @@ def run_relay(sb, work, n, binary=rt.RELAY):
 
     wrap = os.environ.get("BENCH_RELAY_WRAP", "").split()   # e.g. "perf record -g -o /tmp/perf.data"
     settle()
-    before = dovecot_cpu(sb)
+    before = sb.server_cpu("dovecot")
     r = timed([*wrap, binary, "-c", conf, "poll"], os.path.join(work, "relay.log"), sample)
-    r["dovecot_cpu"] = dovecot_cpu(sb) - before
+    r["dovecot_cpu"] = sb.server_cpu("dovecot") - before
     if watch["db"] is not None:
         watch["db"].close()
     sink.stop()

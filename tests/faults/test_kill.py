@@ -131,10 +131,7 @@ def main():
         check("PRAGMA integrity_check ok", integrity == "ok", integrity)
         # A kill between a commit and its UID STORE leaves \Seen owed: the
         # last daemon pays it.
-        conn = sb.imap(rt.SERVICE)
-        conn.select("INBOX", readonly=True)
-        unseen = len(conn.search(None, "UNSEEN")[1][0].split())
-        conn.logout()
+        unseen = sb.unseen(rt.SERVICE)
         check("every email \\Seen at the end", unseen == 0, unseen)
     done()
 

@@ -141,8 +141,7 @@ def uidvalidity(sb):
         sb.append(user, rt.mail(f"uv{i}@example.net", user, "hi", f"uidvalidity {i}\n", msgid=f"uv{i}@example.net"))
     rt.relay(conf, "poll")
     forwards = len(sb.wait_for(rt.ADVISERS[0], before + 3)) - before
-    r = subprocess.run(["doveadm", "-c", sb.env["DOVECOT_CONF"], "mailbox", "update", "-u", user,
-                        "--uid-validity", "4242", "INBOX"], capture_output=True, text=True)
+    r = sb.doveadm("mailbox", "update", "-u", user, "--uid-validity", "4242", "INBOX")
     check("uidvalidity: doveadm changed it", r.returncode == 0, r.stderr)
     sb.append(user, rt.mail("uv9@example.net", user, "hi", "uidvalidity after the reset\n", msgid="uv9@example.net"))
     r = rt.relay(conf, "poll")

@@ -21,7 +21,7 @@ import time
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 sys.path.insert(0, os.path.join(HERE, "..", "doubles"))
-from lib import Sandbox, check, done  # noqa: E402
+from lib import LoopbackProxy, Sandbox, check, done  # noqa: E402
 import relaytest as rt  # noqa: E402
 from sms_gateway import Gateway  # noqa: E402
 
@@ -79,14 +79,6 @@ def empty_inbox(sb):
         conn.store("1:*", "+FLAGS.SILENT", "(\\Deleted)")
         conn.expunge()
     conn.logout()
-
-
-def unseen(sb):
-    conn = sb.imap(rt.SERVICE)
-    conn.select("INBOX", readonly=True)
-    typ, data = conn.search(None, "UNSEEN")
-    conn.logout()
-    return len(data[0].split())
 
 
 def email(sb, tok, young=None):
@@ -216,7 +208,7 @@ def disk_full(sb):
             check("disk: no other error or warning while full", not others, others[:5])
             check("disk: the daemon is still running", daemon.proc.poll() is None, log[-1500:])
             check("disk: nothing of the burst stored", stored_count(conf, "D") == 2, stored_count(conf, "D"))
-            check("disk: no email marked \\Seen", unseen(sb) == 10, unseen(sb))
+            check("disk: no email marked \\Seen", sb.unseen(rt.SERVICE) == 10, sb.unseen(rt.SERVICE))
             check("disk: no text acknowledged to the gateway", len(gw.acks) == acks_at, gw.acks[acks_at:])
             check("disk: nothing forwarded", len(sb.messages(rt.ADVISERS[0])) == fwd_at)
 
@@ -227,7 +219,7 @@ def disk_full(sb):
             print(f"info: the daemon took in and sent the burst {took:.1f}s after the filler went")
             check("disk: the daemon resumes by itself when space returns", ok, daemon.text()[log_at:][-2000:])
             check("disk: and says so", "takes writes again" in daemon.text()[log_at:])
-            check("disk: every email marked \\Seen after the commit", unseen(sb) == 0, unseen(sb))
+            check("disk: every email marked \\Seen after the commit", sb.unseen(rt.SERVICE) == 0, sb.unseen(rt.SERVICE))
             burst_ids = {i for (a, i) in gw.acks[acks_at:]}
             check("disk: every text acknowledged once", len(gw.acks) - acks_at == 10 and len(burst_ids) == 10,
                   gw.acks[acks_at:])
@@ -247,41 +239,27 @@ def disk_full(sb):
 
 # --- 2. the IMAP connection cut mid-FETCH ---------------------------------------------------
 
-class CuttingProxy:
+class CuttingProxy(LoopbackProxy):
     """A TCP proxy to Dovecot's plain IMAP port. Armed with arm(nth, after), it
     cuts both sides once `after` bytes of the answer to the nth body FETCH
     (counted from arming) have passed: a server gone mid-response."""
 
     def __init__(self, target_port):
-        self.target = target_port
         self.lock = threading.Lock()
         self.nth = None
         self.after = 0
         self.fetches = 0
         self.cuts = 0
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(8)
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(target_port)
 
     def arm(self, nth, after):
         with self.lock:
             self.nth, self.after, self.fetches = nth, after, 0
 
-    def close(self):
-        self.listener.close()
-
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(("127.0.0.1", self.target))
-            state = {"budget": None}
-            threading.Thread(target=self._up, args=(client, server, state), daemon=True).start()
-            threading.Thread(target=self._down, args=(server, client, state), daemon=True).start()
+    def serve(self, client, server):
+        state = {"budget": None}
+        threading.Thread(target=self._up, args=(client, server, state), daemon=True).start()
+        threading.Thread(target=self._down, args=(server, client, state), daemon=True).start()
 
     @staticmethod
     def _cut(*socks):
@@ -362,7 +340,7 @@ def dropped_fetch(sb):
               r.stderr[-800:])
         check("fetch cut: the cut happened", proxy.cuts == 1, proxy.cuts)
         check("fetch cut: nothing of the batch stored", stored_count(conf, "F") == 0, stored_count(conf, "F"))
-        check("fetch cut: nothing marked \\Seen", unseen(sb) == 6, unseen(sb))
+        check("fetch cut: nothing marked \\Seen", sb.unseen(rt.SERVICE) == 6, sb.unseen(rt.SERVICE))
         check("fetch cut: nothing queued", pending(conf) == 0, pending(conf))
 
         # 55 more: two batches of 50 ([imap] batch_size); the second FETCH is cut.
@@ -376,13 +354,13 @@ def dropped_fetch(sb):
         check("fetch cut in the second batch: the first batch kept, the second not", n == 50, n)
         # \Seen is owed to the stored first batch: paid at the end of a poll
         # (or every 1,000 messages), so this poll, cut, left it owed.
-        check("fetch cut in the second batch: nothing \\Seen, the first batch owed", unseen(sb) == 61, unseen(sb))
+        check("fetch cut in the second batch: nothing \\Seen, the first batch owed", sb.unseen(rt.SERVICE) == 61, sb.unseen(rt.SERVICE))
 
         r = rt.relay(conf, "poll")
         check("fetch cut: the next poll succeeds", r.returncode == 0, r.stderr[-800:])
         n = stored_count(conf, "F")
         check("fetch cut: the next poll stored the rest", n == 61, n)
-        check("fetch cut: everything \\Seen now", unseen(sb) == 0, unseen(sb))
+        check("fetch cut: everything \\Seen now", sb.unseen(rt.SERVICE) == 0, sb.unseen(rt.SERVICE))
         tally(sb, conf, "fetch cut", first + second, "F", fwd_at, wait=60)
         r = rt.relay(conf, "poll")
         check("fetch cut: a further poll takes nothing twice", stored_count(conf, "F") == 61)
@@ -404,11 +382,11 @@ def dropped_fetch(sb):
         check("fetch cut in a later run: the cut happened", proxy.cuts == 3, proxy.cuts)
         check("fetch cut in a later run: nothing of the batch stored", stored_count(conf, "F") == 61,
               stored_count(conf, "F"))
-        check("fetch cut in a later run: nothing marked \\Seen", unseen(sb) == 150, unseen(sb))
+        check("fetch cut in a later run: nothing marked \\Seen", sb.unseen(rt.SERVICE) == 150, sb.unseen(rt.SERVICE))
         r = rt.relay(conf, "poll")
         check("runs: the next poll succeeds", r.returncode == 0, r.stderr[-800:])
         check("runs: every message stored, once", stored_count(conf, "F") == 211, stored_count(conf, "F"))
-        check("runs: everything \\Seen now", unseen(sb) == 0, unseen(sb))
+        check("runs: everything \\Seen now", sb.unseen(rt.SERVICE) == 0, sb.unseen(rt.SERVICE))
         cut = len(re.findall(r"warning: a message was cut \(imap:INBOX:\d+:\d+\): it is larger than \[imap\] "
                              r"max_message_kb \(64 KiB\)", r.stderr))
         check("runs: the three large messages taken cut to max_message_kb", cut == 3,
@@ -430,10 +408,10 @@ def dropped_fetch(sb):
         check("seen every 1,000: the sixth batch cut", r.returncode == 1 and proxy.cuts == 4,
               (proxy.cuts, r.stderr[-600:]))
         check("seen every 1,000: five batches stored", g_stored() == 1000, g_stored())
-        check("seen every 1,000: the first 1,000 \\Seen, the sixth batch not", unseen(sb) == 200, unseen(sb))
+        check("seen every 1,000: the first 1,000 \\Seen, the sixth batch not", sb.unseen(rt.SERVICE) == 200, sb.unseen(rt.SERVICE))
         r = rt.relay(conf, "poll")
         check("seen every 1,000: the next poll takes the rest, once, and all are \\Seen",
-              r.returncode == 0 and g_stored() == 1200 and unseen(sb) == 0, (g_stored(), unseen(sb), r.stderr[-600:]))
+              r.returncode == 0 and g_stored() == 1200 and sb.unseen(rt.SERVICE) == 0, (g_stored(), sb.unseen(rt.SERVICE), r.stderr[-600:]))
     finally:
         proxy.close()
 
@@ -477,7 +455,7 @@ def dns(sb):
         check("dns imap: the text is still stored", stored_count(conf, "N") == 1, stored_count(conf, "N"))
         msgs = sb.wait_for(rt.ADVISERS[0], fwd_at + 1)
         check("dns imap: the text is still forwarded", any("token-N001" in body_of(m) for m in msgs[fwd_at:]))
-        check("dns imap: the email waits unread", unseen(sb) == 1, unseen(sb))
+        check("dns imap: the email waits unread", sb.unseen(rt.SERVICE) == 1, sb.unseen(rt.SERVICE))
         set_host(conf, "imap", "localhost")
         r = rt.relay(conf, "poll")
         check("dns imap: with the name fixed the email is taken", r.returncode == 0 and stored_count(conf, "N") == 2,

@@ -23,6 +23,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -267,6 +268,29 @@ class Sandbox:
         except (OSError, ValueError, IndexError):
             return None
 
+    def server_cpu(self, server):
+        """CPU seconds one server ("dovecot" or "postfix") has used so far:
+        its running processes, and those that ended (counted into their
+        parents when reaped). 0.0 when down."""
+        master = self._master(server)
+        return sum(process_cpu(p) for p in _descendants([master])) if master else 0.0
+
+    def unseen(self, user, mailbox="INBOX"):
+        """How many messages in user's mailbox are not \\Seen (-1 when the
+        server refuses the SEARCH)."""
+        conn = self.imap(user)
+        try:
+            conn.select(_quote(mailbox), readonly=True)
+            typ, data = conn.search(None, "UNSEEN")
+            return len(data[0].split()) if typ == "OK" else -1
+        finally:
+            _logout(conn)
+
+    def doveadm(self, *args):
+        """Runs doveadm against this sandbox's Dovecot; the CompletedProcess
+        (text), whatever its exit status."""
+        return subprocess.run(["doveadm", "-c", self.env["DOVECOT_CONF"], *args], capture_output=True, text=True)
+
     def server_pids(self):
         """Pids of every running process of this sandbox (both masters and
         their children); empty when down."""
@@ -347,6 +371,45 @@ def _size(path):
         return os.path.getsize(path)
     except FileNotFoundError:
         return 0
+
+
+def process_cpu(pid):
+    """CPU seconds of process pid and of the children it has reaped; 0.0 when
+    it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+class LoopbackProxy:
+    """A TCP proxy on 127.0.0.1 (self.port) to a local port. Each connection
+    it accepts is paired with one of its own to the target, and both go to
+    self.serve(client, server), which starts whatever threads it needs."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            self.serve(client, socket.create_connection(("127.0.0.1", self.target)))
+
+    def serve(self, client, server):
+        raise NotImplementedError
+
+    def close(self):
+        self.listener.close()
 
 
 def _descendants(roots):

@@ -7,7 +7,6 @@ whose certificate names another host is refused before any password is sent.
 """
 import os
 import re
-import subprocess
 import sys
 import time
 
@@ -216,8 +215,7 @@ def main():
             typ, data = conn.status("INBOX", "(UIDNEXT)")
             conn.logout()
             nxt = int(re.search(rb"UIDNEXT (\d+)", data[0]).group(1))
-            r = subprocess.run(["doveadm", "-c", sb.env["DOVECOT_CONF"], "mailbox", "update", "-u", rt.SERVICE,
-                                "--min-next-uid", str(nxt + k), "INBOX"], capture_output=True, text=True)
+            r = sb.doveadm("mailbox", "update", "-u", rt.SERVICE, "--min-next-uid", str(nxt + k), "INBOX")
             check("doveadm raises UIDNEXT", r.returncode == 0, r.stderr)
             return nxt + k
 

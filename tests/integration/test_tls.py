@@ -59,16 +59,6 @@ def wait_log(read, pattern, count, timeout=5.0):
         time.sleep(0.05)
 
 
-def unseen(sb, user):
-    conn = sb.imap(user)
-    try:
-        conn.select("INBOX", readonly=True)
-        typ, data = conn.search(None, "UNSEEN")
-        return len(data[0].split()) if typ == "OK" else -1
-    finally:
-        conn.logout()
-
-
 # --- IMAP ------------------------------------------------------------------------------
 
 def imap_refused(sb):
@@ -111,14 +101,14 @@ def imap_refused(sb):
         bad += [x for x in log.splitlines() if "Password mismatch" in x]
         check(f"{what}: Dovecot saw no login attempt", not bad, " | ".join(bad))
         check(f"{what}: nothing fetched", scalar(conf, "SELECT count(*) FROM message") == 0)
-        check(f"{what}: the message is still unread on the server", unseen(sb, rt.SERVICE) == 1)
+        check(f"{what}: the message is still unread on the server", sb.unseen(rt.SERVICE) == 1)
 
     # The right server: the message that waited is taken, nothing was lost.
     conf = rt.make_config(sb, work)
     r = rt.relay(conf, "poll")
     check("imap: the right server afterwards: poll exits 0", r.returncode == 0, r.stderr[-1500:])
     check("imap: the waiting message is taken", scalar(conf, "SELECT count(*) FROM message") == 1)
-    check("imap: ... and marked seen", unseen(sb, rt.SERVICE) == 0)
+    check("imap: ... and marked seen", sb.unseen(rt.SERVICE) == 0)
     # Postfix delivers its forward in its own time: the SMTP part counts the
     # advisers' mail from here, so wait until each holds it.
     for a in rt.ADVISERS:
