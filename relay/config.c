@@ -28,6 +28,12 @@ enum opt_type {
 	OPT_CHOICE,     /* one word of the row's choices */
 };
 
+/* Whether a key must be written. A text or path written empty ("key =")
+ * is left unset, which only an OPTIONAL key may be (bank_holidays = for
+ * none): a REQUIRED key must be written with a value, and a NOT_EMPTY one
+ * may be left out (it has a default) but not emptied. */
+enum { OPTIONAL, REQUIRED, NOT_EMPTY };
+
 struct option {
 	const char *section;
 	const char *key;
@@ -35,7 +41,7 @@ struct option {
 	size_t offset;
 	const char *def;        /* NULL: no default */
 	long min, max;          /* OPT_INT bounds */
-	int required;
+	int required;           /* OPTIONAL, REQUIRED or NOT_EMPTY */
 	const char *help;       /* what a person should write, for errors */
 };
 
@@ -47,26 +53,26 @@ struct option {
 
 /* Every key the relay understands. config/relay.conf.example documents each. */
 static const struct option options[] = {
-	{ "service", "name", OPT_STRING, F(name), "R-U-Safe?", 0, 0, 0, "the service's name" },
+	{ "service", "name", OPT_STRING, F(name), "R-U-Safe?", 0, 0, NOT_EMPTY, "the service's name" },
 	{ "service", "reference_prefix", OPT_PREFIX, F(reference_prefix), "RUS", 0, 0, 0, "2 to 6 capital letters" },
-	{ "service", "database", OPT_PATH, F(database), "/var/lib/relay/relay.db", 0, 0, 0, "a file path" },
-	{ "service", "templates", OPT_PATH, F(templates), RELAY_SHAREDIR "/templates", 0, 0, 0, "a directory" },
-	{ "service", "timezone", OPT_STRING, F(timezone), "Europe/London", 0, 0, 0, "a zone such as Europe/London" },
+	{ "service", "database", OPT_PATH, F(database), "/var/lib/relay/relay.db", 0, 0, NOT_EMPTY, "a file path" },
+	{ "service", "templates", OPT_PATH, F(templates), RELAY_SHAREDIR "/templates", 0, 0, NOT_EMPTY, "a directory" },
+	{ "service", "timezone", OPT_STRING, F(timezone), "Europe/London", 0, 0, NOT_EMPTY, "a zone such as Europe/London" },
 	{ "service", "poll_interval", OPT_INT, F(poll_interval), "60", 5, 86400, 0, "seconds, 5 to 86400" },
-	{ "service", "secret_file", OPT_PATH, F(secret_file), NULL, 0, 0, 1, "a file holding the reply-signing key" },
+	{ "service", "secret_file", OPT_PATH, F(secret_file), NULL, 0, 0, REQUIRED, "a file holding the reply-signing key" },
 	{ "service", "retention_days", OPT_INT, F(retention_days), "365", 1, 36500, 0, "days, 1 to 36500" },
 	{ "service", "log_level", OPT_CHOICE, F(log_level), "info", 0, 0, 0, "error, warn, info or debug" },
 	{ "service", "loop_header", OPT_HEADER, F(loop_header), "X-Relay-Loop", 0, 0, 0, "a header name" },
 	{ "service", "show_contact", OPT_CHOICE, F(show_contact), "masked", 0, 0, 0, "masked, full or none" },
-	{ "service", "user", OPT_STRING, F(user), "relay", 0, 0, 0, "a user name (the daemon drops root to it)" },
+	{ "service", "user", OPT_STRING, F(user), "relay", 0, 0, NOT_EMPTY, "a user name (the daemon drops root to it)" },
 	{ "service", "log", OPT_CHOICE, F(log), "stderr", 0, 0, 0, "stderr or syslog" },
 
-	{ "imap", "host", OPT_STRING, F(imap_host), NULL, 0, 0, 1, "the IMAP server's host name" },
+	{ "imap", "host", OPT_STRING, F(imap_host), NULL, 0, 0, REQUIRED, "the IMAP server's host name" },
 	{ "imap", "port", OPT_INT, F(imap_port), "0", 0, 65535, 0, "1 to 65535" },
 	{ "imap", "security", OPT_SECURITY, F(imap_security), "tls", 0, 0, 0, "tls, starttls or none" },
-	{ "imap", "username", OPT_STRING, F(imap_username), NULL, 0, 0, 1, "the mailbox login" },
-	{ "imap", "password_file", OPT_PATH, F(imap_password_file), NULL, 0, 0, 1, "a file holding the password" },
-	{ "imap", "mailbox", OPT_STRING, F(imap_mailbox), "INBOX", 0, 0, 0, "a mailbox name" },
+	{ "imap", "username", OPT_STRING, F(imap_username), NULL, 0, 0, REQUIRED, "the mailbox login" },
+	{ "imap", "password_file", OPT_PATH, F(imap_password_file), NULL, 0, 0, REQUIRED, "a file holding the password" },
+	{ "imap", "mailbox", OPT_STRING, F(imap_mailbox), "INBOX", 0, 0, NOT_EMPTY, "a mailbox name" },
 	{ "imap", "ca_file", OPT_PATH, F(imap_ca_file), NULL, 0, 0, 0, "a PEM file of trusted CAs" },
 	{ "imap", "idle", OPT_BOOL, F(imap_idle), "yes", 0, 0, 0, "yes or no" },
 	{ "imap", "timeout", OPT_INT, F(imap_timeout), "30", 1, 600, 0, "seconds, 1 to 600" },
@@ -78,17 +84,17 @@ static const struct option options[] = {
 	{ "imap", "check_interval_ms", OPT_INT, F(imap_check_interval_ms), "0", 0, 60000, 0,
 	  "milliseconds, 0 (never) or 50 to 60000" },
 
-	{ "smtp", "host", OPT_STRING, F(smtp_host), NULL, 0, 0, 1, "the SMTP server's host name" },
+	{ "smtp", "host", OPT_STRING, F(smtp_host), NULL, 0, 0, REQUIRED, "the SMTP server's host name" },
 	{ "smtp", "port", OPT_INT, F(smtp_port), "0", 0, 65535, 0, "1 to 65535" },
 	{ "smtp", "security", OPT_SECURITY, F(smtp_security), "starttls", 0, 0, 0, "starttls or none" },
 	{ "smtp", "username", OPT_STRING, F(smtp_username), NULL, 0, 0, 0, "the SMTP login" },
 	{ "smtp", "password_file", OPT_PATH, F(smtp_password_file), NULL, 0, 0, 0, "a file holding the password" },
-	{ "smtp", "from", OPT_FROM, F(smtp_from), NULL, 0, 0, 1, "Name <address@domain>" },
+	{ "smtp", "from", OPT_FROM, F(smtp_from), NULL, 0, 0, REQUIRED, "Name <address@domain>" },
 	{ "smtp", "ca_file", OPT_PATH, F(smtp_ca_file), NULL, 0, 0, 0, "a PEM file of trusted CAs" },
 	{ "smtp", "timeout", OPT_INT, F(smtp_timeout), "60", 1, 600, 0, "seconds, 1 to 600" },
 
-	{ "advisers", "forward_to", OPT_ADDRESSES, F(forward_to), NULL, 0, 0, 1, "one or more addresses, comma-separated" },
-	{ "advisers", "allowed", OPT_ADDRESSES, F(allowed), NULL, 0, 0, 1, "one or more addresses, comma-separated" },
+	{ "advisers", "forward_to", OPT_ADDRESSES, F(forward_to), NULL, 0, 0, REQUIRED, "one or more addresses, comma-separated" },
+	{ "advisers", "allowed", OPT_ADDRESSES, F(allowed), NULL, 0, 0, REQUIRED, "one or more addresses, comma-separated" },
 	{ "advisers", "urgent_to", OPT_ADDRESSES, F(urgent_to), "", 0, 0, 0, "addresses, comma-separated" },
 
 	{ "sms", "provider", OPT_CHOICE, F(sms_provider), "none", 0, 0, 0, "twilio, esendex, android or none" },
@@ -252,6 +258,10 @@ static int option_set(struct parse_state *st, const struct option *o, const char
 {
 	void *field = (char *)st->c + o->offset;
 
+	if (!value[0] && o->required != OPTIONAL && (o->type == OPT_STRING || o->type == OPT_PATH)) {
+		snprintf(err, errlen, "empty");
+		return -1;
+	}
 	switch (o->type) {
 	case OPT_DAY: {
 		char why[200];
@@ -460,7 +470,7 @@ static int validate(struct parse_state *st, char *err, size_t errlen)
 	struct config *c = st->c;
 
 	for (size_t i = 0; i < NOPTIONS; i++) {
-		if (options[i].required && !st->set_line[i]) {
+		if (options[i].required == REQUIRED && !st->set_line[i]) {
 			snprintf(err, errlen, "%s: [%s] %s is required (%s)", st->path, options[i].section, options[i].key,
 			         options[i].help);
 			return -1;
@@ -526,8 +536,9 @@ static int validate(struct parse_state *st, char *err, size_t errlen)
 	}
 	if (config_has_sms(c)) {
 		static const char *need[] = { "url", "number", "password_file" };
+		/* Written empty ("url =") is as good as left out. */
 		for (size_t i = 0; i < 3; i++)
-			if (!st->set_line[option_index("sms", need[i])]) {
+			if (!*(char **)((char *)c + options[option_index("sms", need[i])].offset)) {
 				snprintf(err, errlen, "%s:%d: [sms] provider is %s, so [sms] %s is required", AT("sms", "provider"),
 				         c->sms_provider, need[i]);
 				return -1;

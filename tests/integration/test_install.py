@@ -101,7 +101,7 @@ def config_table():
     table = table[:table.index("};")]
     rows = []
     pat = re.compile(r'\{\s*"(\w+)",\s*"(\w+)",\s*OPT_(\w+),\s*F\([^)]*\),\s*'
-                     r'(NULL|RELAY_SHAREDIR\s*"[^"]*"|"[^"]*"),\s*(-?\d+),\s*(-?\d+),\s*\d+,\s*"([^"]*)"\s*\}', re.S)
+                     r'(NULL|RELAY_SHAREDIR\s*"[^"]*"|"[^"]*"),\s*(-?\d+),\s*(-?\d+),\s*(?:\d+|[A-Z_]+),\s*"([^"]*)"\s*\}', re.S)
     for m in pat.finditer(table):
         sec, key, typ, dflt, lo, hi, hlp = m.groups()
         if dflt == "NULL":

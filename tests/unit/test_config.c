@@ -153,6 +153,25 @@ int main(void)
 		free(path);
 		free(text);
 	}
+	/* "key =" leaves a key unset: refused, on its line, where a value is needed. */
+	expect_error("a key with a default cannot be emptied", "[service]\ntimezone =\n",
+	             "relay.conf:19: [service] timezone: empty; expected a zone such as Europe/London");
+	expect_error("nor the user the daemon runs as", "[service]\nuser =\n", "relay.conf:19: [service] user: empty;");
+	expect_error("an [sms] url left empty is missing",
+	             "[sms]\nprovider = twilio\nurl =\naccount = AC0123456789abcdef0123456789abcdef\n"
+	             "password_file = tok\nnumber = +447700900000\n",
+	             "relay.conf:19: [sms] provider is twilio, so [sms] url is required");
+	{
+		char *text = xasprintf("%s", base);
+		char *p = strstr(text, "host = imap.example.org\n");
+		memmove(p + 6, p + 23, strlen(p + 23) + 1);   /* "host =\n" */
+		char *path = write_conf("emptyhost.conf", text);
+		CHECK("a required key left empty is named on its line",
+		      config_load(path, &c, err, sizeof err) == -1 &&
+		      strstr(err, "emptyhost.conf:9: [imap] host: empty; expected the IMAP server's host name") != NULL);
+		free(path);
+		free(text);
+	}
 	{
 		char *path = write_conf("missing.conf", "[service]\nname = x\n");
 		CHECK("missing required key named", config_load(path, &c, err, sizeof err) == -1 &&
