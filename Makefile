@@ -103,8 +103,10 @@ unit: all unit-bins asan-bins
 fuzz: deps fuzz-bins
 	tests/fuzz/run $(FUZZ_SECONDS)
 
+# AT=YYYY-MM-DDTHH:MM pins the relay's clock to that UK time (office hours
+# and out of hours answer differently).
 demo: deps all
-	tests/demo
+	tests/demo $(if $(AT),--at $(AT))
 
 # Benchmarks (not part of `make check`): drain N messages beside mbsync, RSS
 # over the run, IDLE latency; bench-scale drains 1k, 10k and 100k.

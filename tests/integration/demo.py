@@ -1,8 +1,24 @@
-"""make demo: a whole conversation across both sides, on real local servers."""
+"""make demo: a whole conversation across both sides, on real local servers.
+
+Every run starts from empty mailboxes and a new database (the previous run's
+sandbox is stopped and removed), and waits for exactly the messages this run
+produces: a mailbox that ends up with more or fewer fails the demo.
+
+    tests/demo                         the relay's own clock
+    tests/demo --at 2026-12-02T11:00   the relay's clock pinned to that UK time
+                                       (office hours and out of hours answer
+                                       differently; both must work)
+RELAY_DEMO_DIR puts the demo's files elsewhere than demo/ (the test suite
+runs the demo in a directory of its own).
+"""
+import argparse
+import datetime
 import os
 import re
+import shutil
 import sys
 import time
+import zoneinfo
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "doubles"))
@@ -13,7 +29,34 @@ from sms_gateway import Gateway  # noqa: E402
 TWILIO_SID = "AC" + "0" * 32
 
 YOUNG = "sam.young@example.net"
-DEMO_DIR = os.path.join(rt.ROOT, "demo")
+DEMO_DIR = os.environ.get("RELAY_DEMO_DIR") or os.path.join(rt.ROOT, "demo")
+CLOCK = {}   # the relay's environment: RELAY_TEST_NOW when --at is given
+
+
+class Mailboxes:
+    """What each mailbox should hold by now in this run, from empty."""
+
+    def __init__(self, sb):
+        self.sb = sb
+        self.expected = {}
+
+    def arrive(self, user, n=1):
+        """Waits for user's next n messages and returns the newest; more than
+        expected is as much a failure as fewer."""
+        want = self.expected.get(user, 0) + n
+        self.expected[user] = want
+        msgs = self.sb.wait_for(user, want)
+        if len(msgs) != want:
+            sys.exit("demo: %s holds %d messages, expected %d" % (user, len(msgs), want))
+        return msgs[-1]
+
+    def settle(self):
+        """After the last step: nothing more arrived anywhere."""
+        time.sleep(1)
+        for user, want in sorted(self.expected.items()):
+            got = len(self.sb.messages(user))
+            if got != want:
+                sys.exit("demo: %s ended with %d messages, expected %d" % (user, got, want))
 
 
 def say(text):
@@ -30,7 +73,7 @@ def show(msg, who):
 
 
 def run(conf, *args):
-    r = rt.relay(conf, *args)
+    r = rt.relay(conf, *args, env=CLOCK)
     out = (r.stdout + r.stderr).strip()
     if out:
         print("  " + out.replace("\n", "\n  "))
@@ -39,17 +82,31 @@ def run(conf, *args):
     return r
 
 
+def pin_clock(at):
+    """--at YYYY-MM-DDTHH:MM, UK time: the relay's clock for every command."""
+    when = datetime.datetime.fromisoformat(at).replace(tzinfo=zoneinfo.ZoneInfo("Europe/London"))
+    CLOCK["RELAY_TEST_NOW"] = str(int(when.timestamp()))
+    return when
+
+
 def main():
+    ap = argparse.ArgumentParser(description="make demo: the relay on a local sandbox of real servers")
+    ap.add_argument("--at", help="pin the relay's clock to this UK time (YYYY-MM-DDTHH:MM)")
+    args = ap.parse_args()
     os.makedirs(DEMO_DIR, exist_ok=True)
     sandbox_dir = os.path.join(DEMO_DIR, "sandbox")
+    work = os.path.join(DEMO_DIR, "relay")
+    # From empty: the previous run's servers stopped, its mail and database gone.
+    if os.path.exists(sandbox_dir):
+        Sandbox(sandbox_dir).down(remove=True)
+    shutil.rmtree(work, ignore_errors=True)
+    if args.at:
+        print("The relay's clock is pinned to %s UK time" % pin_clock(args.at).strftime("%A %d %B %Y %H:%M"))
     sb = Sandbox(sandbox_dir)
-    sb.down(remove=False) if os.path.exists(os.path.join(sandbox_dir, "env.json")) else None
     say("Starting a sandbox: Dovecot (IMAP) and Postfix (SMTP) on loopback, TLS from a throwaway CA")
     sb.up()
+    box = Mailboxes(sb)
     try:
-        work = os.path.join(DEMO_DIR, "relay")
-        if os.path.exists(os.path.join(work, "relay.db")):
-            os.remove(os.path.join(work, "relay.db"))
         gw = Gateway("twilio", username=TWILIO_SID, password="demo-token", account=TWILIO_SID,
                      number="+447700900000").start()
         conf = rt.make_config(sb, work, extra=rt.twilio_section(gw, work, TWILIO_SID, password="demo-token"))
@@ -63,12 +120,13 @@ def main():
         sb.send(YOUNG, [rt.SERVICE], rt.mail(f"Sam <{YOUNG}>", rt.SERVICE, "Can I talk to someone",
                                              "Hi, something happened at a party and I don't know who to tell.\n",
                                              msgid="demo.first@example.net"))
-        sb.wait_for(rt.SERVICE, 1)
+        box.arrive(rt.SERVICE)
         say("relay poll: fetch, thread, forward to the advisers, auto-reply")
         run(conf, "poll")
-        fwd = sb.wait_for(rt.ADVISERS[0], 1)[-1]
+        fwd = box.arrive(rt.ADVISERS[0])
+        box.arrive(rt.ADVISERS[1])
         show(fwd, "the adviser (%s)" % rt.ADVISERS[0])
-        show(sb.wait_for(YOUNG, 1)[-1], "the young person")
+        show(box.arrive(YOUNG), "the young person")
 
         say("The adviser replies from Outlook, quoting the forward")
         tag = rt.reply_tag(fwd)
@@ -80,24 +138,27 @@ def main():
                         "Sent: 21 November 2026 10:01\nSubject: " + fwd["Subject"] + "\n\n(the forward)\n",
                         in_reply_to=fwd["Message-ID"].strip("<>"))
         sb.send(rt.ADVISERS[0], [tag], reply, auth_user=rt.ADVISERS[0])
-        sb.wait_for(rt.SERVICE, 2)
+        box.arrive(rt.SERVICE)
         run(conf, "poll")
-        show(sb.wait_for(YOUNG, 2)[-1], "the young person")
-        show(sb.wait_for(rt.ADVISERS[0], 2)[-1], "the adviser (the receipt)")
+        show(box.arrive(YOUNG), "the young person")
+        show(box.arrive(rt.ADVISERS[0]), "the adviser (the receipt)")
+        box.arrive(rt.ADVISERS[1])
 
         say("The young person answers in the same thread")
         last = sb.messages(YOUNG)[-1]
         sb.send(YOUNG, [rt.SERVICE], rt.mail(YOUNG, rt.SERVICE, "Re: Can I talk to someone",
                                              "Yes, I'm at home now. Thank you.\n", msgid="demo.follow@example.net",
                                              in_reply_to=last["Message-ID"].strip("<>")))
-        sb.wait_for(rt.SERVICE, 3)
+        box.arrive(rt.SERVICE)
         run(conf, "poll")
-        show(sb.wait_for(rt.ADVISERS[0], 3)[-1], "the adviser")
+        show(box.arrive(rt.ADVISERS[0]), "the adviser")
+        box.arrive(rt.ADVISERS[1])
 
         say("Meanwhile a young person texts the service's number (through the Twilio double)")
         gw.add_inbound("07700 900123", "hi can u help me, im scared to go home")
         run(conf, "poll")
-        fwd_sms = sb.wait_for(rt.ADVISERS[0], 4)[-1]
+        fwd_sms = box.arrive(rt.ADVISERS[0])
+        box.arrive(rt.ADVISERS[1])
         show(fwd_sms, "the adviser")
         print("  --- the young person's phone received ---\n  %s" % gw.sent[-1]["body"])
 
@@ -105,9 +166,11 @@ def main():
         rt.adviser_replies(sb, rt.ADVISERS[1], fwd_sms,
                            "You\u2019re doing the right thing \u2013 are you safe where you are now?\n\n"
                            "From: R-U-Safe?\nSent: today\nTo: Advisers\nSubject: " + fwd_sms["Subject"] + "\n")
+        box.arrive(rt.SERVICE)
         run(conf, "poll")
         print("  --- the young person's phone received ---\n  %s" % gw.sent[-1]["body"])
-        show(sb.wait_for(rt.ADVISERS[1], 6)[-1], "the advisers (the receipt)")
+        show(box.arrive(rt.ADVISERS[1]), "the advisers (the receipt)")
+        box.arrive(rt.ADVISERS[0])
         sms_ref = re.search(r"\[(RUS-\w+)\]", fwd_sms["Subject"]).group(1)
 
         say("What the service sees: relay list, relay show " + ref + ", relay show " + sms_ref)
@@ -120,6 +183,9 @@ def main():
         run(conf, "list", "--open")
         run(conf, "stats")
         gw.stop()
+        box.settle()
+        if len(gw.sent) != 2:
+            sys.exit("demo: the young person's phone got %d texts, expected 2" % len(gw.sent))
 
         say("Done")
         print("  The sandbox is still running in %s (mail under %s)." % (sandbox_dir, sb.mail_dir))
