@@ -406,6 +406,27 @@ void db_rollback(struct db *db)
 	end_lazy(db);
 }
 
+int db_savepoint(struct db *db)
+{
+	return exec(db, "SAVEPOINT one_message");
+}
+
+int db_savepoint_release(struct db *db)
+{
+	return exec(db, "RELEASE one_message");
+}
+
+int db_savepoint_undo(struct db *db)
+{
+	/* A full disk, an I/O error or a lack of memory can end the whole
+	 * transaction, savepoint and all: then there is nothing to go back to. */
+	if (sqlite3_get_autocommit(db->h))
+		return -1;
+	if (exec(db, "ROLLBACK TO one_message") < 0 || exec(db, "RELEASE one_message") < 0)
+		return -1;
+	return 0;
+}
+
 static unsigned sql_hash(const char *sql)
 {
 	unsigned h = 2166136261u;
@@ -985,7 +1006,9 @@ int db_list_conversations(struct db *db, enum db_list_filter filter, long long n
 	                      "EXISTS (SELECT 1 FROM contact k WHERE k.channel = conversation.channel AND "
 	                      "k.address = conversation.contact AND k.blocked_until > ?1), "
 	                      "EXISTS (SELECT 1 FROM contact k WHERE k.channel = conversation.channel AND "
-	                      "k.address = conversation.contact AND k.opted_out_at IS NOT NULL) "
+	                      "k.address = conversation.contact AND k.opted_out_at IS NOT NULL), "
+	                      "(SELECT count(*) FROM message m WHERE m.conversation_id = conversation.id AND "
+	                      "m.kind = 'setaside') "
 	                      "FROM conversation %sORDER BY last_activity DESC, id DESC", where[filter]);
 	sqlite3_stmt *st = prepare(db, sql);
 	int rc;
@@ -996,13 +1019,69 @@ int db_list_conversations(struct db *db, enum db_list_filter filter, long long n
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct conversation c;
 		struct conversation_summary s = { sqlite3_column_int(st, 15), sqlite3_column_int(st, 16),
-		                                  sqlite3_column_int(st, 17) };
+		                                  sqlite3_column_int(st, 17), sqlite3_column_int(st, 18) };
 		conversation_read(st, &c);
 		cb(arg, &c, &s);
 		conversation_free(&c);
 	}
 	release(db, st);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int db_set_aside_list(struct db *db, long long conversation_id, struct set_aside **out, size_t *n)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT id, channel, raw FROM message WHERE conversation_id = ? AND "
+	                               "kind = 'setaside' ORDER BY id");
+	struct set_aside *a = NULL;
+	size_t k = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, conversation_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *raw = sqlite3_column_blob(st, 2);
+		size_t len = (size_t)sqlite3_column_bytes(st, 2);
+		a = xrealloc(a, (k + 1) * sizeof *a);
+		a[k].id = sqlite3_column_int64(st, 0);
+		a[k].channel = xstrdup((const char *)sqlite3_column_text(st, 1));
+		a[k].raw = xmalloc(len + 1);
+		if (len)
+			memcpy(a[k].raw, raw, len);
+		a[k].raw[len] = '\0';
+		a[k].len = len;
+		k++;
+	}
+	release(db, st);
+	if (rc != SQLITE_DONE) {
+		db_set_aside_free(a, k);
+		return -1;
+	}
+	*out = a;
+	*n = k;
+	return 0;
+}
+
+void db_set_aside_free(struct set_aside *a, size_t n)
+{
+	for (size_t i = 0; a && i < n; i++) {
+		free(a[i].channel);
+		free(a[i].raw);
+	}
+	free(a);
+}
+
+int db_set_aside_done(struct db *db, long long id, const char *note)
+{
+	sqlite3_stmt *st = prepare(db, "UPDATE message SET kind = 'retried', detail = coalesce(detail || '; ', '') || ? "
+	                               "WHERE id = ? AND kind = 'setaside'");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, note, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	return step_done(db, st);
 }
 
 int db_transcript(struct db *db, long long conversation_id, db_transcript_cb cb, void *arg)

@@ -30,7 +30,9 @@ struct conversation {
 
 /* A transcript entry. kind: "inbound" (from the young person), "reply"
  * (an adviser's answer as sent), "autoreply", "held" (not relayed), "automatic"
- * (recognised automatic mail), "note". */
+ * (recognised automatic mail), "note", "setaside" (received, could not be
+ * handled: raw kept, the reason in detail; see intake.h), "retried" (a
+ * set-aside message handed back by `relay retry`, handled as a later entry). */
 struct message_row {
 	long long id;
 	long long conversation_id;
@@ -83,6 +85,15 @@ int db_begin(struct db *db);           /* BEGIN IMMEDIATE */
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
 
+/* One message's work inside the caller's transaction, undone alone when it
+ * fails (the intake: one message's failure never undoes the others).
+ * db_savepoint_undo goes back to the savepoint and ends it; -1 when the
+ * whole transaction is already gone (SQLite ends it on a full disk, an I/O
+ * error, no memory): the caller then rolls back and gives up the batch. */
+int db_savepoint(struct db *db);
+int db_savepoint_release(struct db *db);
+int db_savepoint_undo(struct db *db);
+
 /* A full disk (or a failing one) is logged once, naming the database file,
  * until a commit works again; db.c logs both ends, callers add nothing.
  * db_disk_failures counts the statements that failed so: a step that saw it
@@ -99,6 +110,20 @@ int db_has_room(struct db *db);
  * what is then acknowledged to a server. db_commit or db_rollback ends it;
  * the next durable commit carries it to the disk as well. */
 int db_begin_lazy(struct db *db);
+
+/* A set-aside message of a conversation (kind "setaside"), for `relay
+ * retry`: raw is the email's source or the text's body as received. */
+struct set_aside {
+	long long id;
+	char *channel;              /* owned: "email" | "sms" */
+	char *raw;                  /* owned, NUL-terminated, may hold NULs before len */
+	size_t len;
+};
+/* Oldest first; *out owned (db_set_aside_free). 0 or -1. */
+int db_set_aside_list(struct db *db, long long conversation_id, struct set_aside **out, size_t *n);
+void db_set_aside_free(struct set_aside *a, size_t n);
+/* Marks a set-aside message handed back: kind "retried", note added to its detail. */
+int db_set_aside_done(struct db *db, long long id, const char *note);
 
 /* Poll cursors: 0 found, 1 none yet, -1 error. */
 int db_cursor_get(struct db *db, const char *source, long long *validity, long long *position);
@@ -190,6 +215,7 @@ struct conversation_summary {
 	int messages;               /* transcript entries */
 	int blocked;                /* the contact is blocked now */
 	int opted_out;              /* the number sent STOP */
+	int set_aside;              /* received messages that could not be handled (kind "setaside") */
 };
 typedef void (*db_conversation_cb)(void *arg, const struct conversation *c, const struct conversation_summary *s);
 /* Newest activity first; DB_LIST_URGENT lists urgent conversations that are open. */

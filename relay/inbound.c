@@ -240,6 +240,17 @@ static int join_conversation(struct relay *r, const char *channel, const char *c
 	return 0;
 }
 
+int inbound_conversation(struct relay *r, const char *channel, const char *contact, struct conversation *c)
+{
+	int fresh;
+	memset(c, 0, sizeof *c);
+	if (db_conversation_latest_for(r->db, channel, contact, c) < 0 || join_conversation(r, channel, contact, c, &fresh) < 0) {
+		conversation_free(c);
+		return -1;
+	}
+	return 0;
+}
+
 /* Lines for the advisers at the top of a forward. */
 static void previous_remark(const struct conversation *c, char *out, size_t outlen)
 {

@@ -29,6 +29,11 @@ int inbound_email(struct relay *r, const char *source_key, const char *raw, size
 int inbound_text(struct relay *r, const char *provider, const char *id, const char *sender, const char *body,
                  long long received_at);
 
+/* The conversation a message from contact on channel joins, as a young
+ * person's message would (the latest one, reopened within reopen_days, else a
+ * new one); c is filled (owned, conversation_free). 0 or -1. */
+int inbound_conversation(struct relay *r, const char *channel, const char *contact, struct conversation *c);
+
 /* ---- shared with replies.c (the advisers' side) ---------------------------- */
 
 /* What a received email is, seen from the service. */

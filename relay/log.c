@@ -52,19 +52,36 @@ int log_parse_level(const char *s, enum log_level *out)
 	return -1;
 }
 
+static char last_error[512];
+
+void log_error_mark(void)
+{
+	last_error[0] = '\0';
+}
+
+const char *log_error_since_mark(void)
+{
+	return last_error;
+}
+
 static void __attribute__((format(printf, 2, 0))) log_vwrite(enum log_level lvl, const char *fmt, va_list ap)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 	static const char *tag[] = { "error", "warning", "info", "debug" };
 	char line[2048];
 
-	if (lvl > log_max)
+	if (lvl > log_max)   /* never an error: log_max is at least LOG_LVL_ERROR */
 		return;
 	vsnprintf(line, sizeof line, fmt, ap);
 	/* One event, one line: a stray newline would forge a second entry. */
 	for (char *p = line; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
+	if (lvl == LOG_LVL_ERROR) {
+		size_t n = strnlen(line, sizeof last_error - 1);
+		memcpy(last_error, line, n);
+		last_error[n] = '\0';
+	}
 	if (log_syslog) {
 		syslog(prio[lvl], "%s", line);
 		return;

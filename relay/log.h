@@ -22,6 +22,14 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The last error logged since log_error_mark(), "" when none: how the
+ * intake names what went wrong deep inside one message's handling when it
+ * sets that message aside (log lines carry no personal data, by the rule
+ * above, so the text may be shown to the advisers). Borrowed until the next
+ * log_error. */
+void log_error_mark(void);
+const char *log_error_since_mark(void);
+
 /* "what done/total (P%)" on one rewritten line of a terminal's stderr, at
  * most a few times a second, ended when done == total; nothing when stderr is
  * not a terminal. For long work: a backlog, a purge. */

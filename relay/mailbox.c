@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "imap.h"
-#include "inbound.h"
+#include "intake.h"
 #include "log.h"
 #include "outbox.h"
 #include "util.h"
@@ -40,7 +40,7 @@ static int one_message(void *arg, uint32_t uid, const char *raw, size_t len, int
 	char key[512];
 	/* A truncated message is logged once, by inbound.c, naming its key. */
 	snprintf(key, sizeof key, "imap:%s:%u:%u", b->r->cfg->imap_mailbox, b->validity, uid);
-	if (inbound_email(b->r, key, raw, len, truncated) < 0)
+	if (intake_email(b->r, key, raw, len, truncated) < 0)
 		return -1;
 	if (uid > b->last_uid)
 		b->last_uid = uid;

@@ -57,12 +57,13 @@ static void usage(FILE *f)
 	        "  stats [--since YYYY-MM-DD]  messages per channel, in and out of hours, urgent, reply times\n"
 	        "  export REF                  a conversation's transcript for a safeguarding referral\n"
 	        "  purge [--dry-run]           remove text kept longer than retention_days after closing\n"
+	        "  retry REF                   hand a conversation's set-aside messages back to the relay\n"
 	        "\n"
 	        "options:\n"
 	        "  -c FILE    configuration file (default %s, or $RELAY_CONFIG)\n"
 	        "  -v         log debug detail\n"
 	        "  -q         log warnings and errors only\n"
-	        "  --json     machine-readable output (list, show, stats, export, close, reopen, send, purge)\n"
+	        "  --json     machine-readable output (list, show, stats, export, close, reopen, send, purge, retry)\n"
 	        "  -h         this help\n"
 	        "\n"
 	        "exit status: 0 success, 1 failure, 2 usage error, 3 configuration error\n",
@@ -528,7 +529,7 @@ static const struct command_spec {
 	{ "run", 0, 1, 1, "" },          { "poll", 0, 1, 1, "" },      { "list", 0, 0, 0, "--open --urgent" },
 	{ "show", 1, 0, 0, "" },         { "close", 1, 0, 0, "" },     { "reopen", 1, 0, 0, "" },
 	{ "send", 1, 1, 1, "" },         { "stats", 0, 0, 0, "--since" }, { "export", 1, 0, 0, "" },
-	{ "purge", 0, 0, 0, "--dry-run" },
+	{ "purge", 0, 0, 0, "--dry-run" }, { "retry", 1, 1, 1, "" },
 };
 
 int main(int argc, char **argv)
@@ -635,6 +636,10 @@ int main(int argc, char **argv)
 	else if (!strcmp(cmd, "send")) {
 		r.sms = open_sms(c);
 		rc = tools_send(&t, ref, stdin);
+		sms_close(r.sms);
+	} else if (!strcmp(cmd, "retry")) {
+		r.sms = open_sms(c);
+		rc = tools_retry(&t, ref);
 		sms_close(r.sms);
 	} else if (!strcmp(cmd, "stats"))
 		rc = tools_stats(&t, since);

@@ -204,35 +204,21 @@ char *outgoing_contact(const struct config *cfg, const struct conversation *c)
 	return !strcmp(c->channel, "sms") ? phone_mask(c->contact) : mask_email(c->contact);
 }
 
-int outgoing_forward(struct relay *r, struct conversation *c, const char *subject_in, const char *text,
-                     const struct mail *m, long long message_row, const char *remarks, int urgent)
+/* Renders templates/TMPL with vars and queues it to the advisers (and, when
+ * urgent, the on-call address) in the conversation's adviser-facing thread,
+ * answerable through the conversation's reply tag. */
+static int forward_with(struct relay *r, struct conversation *c, const char *tmpl, const struct template_var *vars,
+                        size_t nvars, long long message_row, int urgent)
 {
-	char received[64], err[512];
-	struct buf att;
+	char err[512];
 	struct adviser_thread at;
 	char *subject = NULL, *body = NULL, *tsubject = NULL;
-	char *masked = outgoing_contact(r->cfg, c);
 	char *reply_to = tag_address(r->cfg->from_address, c->ref, r->cfg->secret, r->cfg->secret_len);
 	int rc = -1;
 
-	relay_format_time(r->now, received, sizeof received);
-	buf_init(&att);
-	attachment_lines(m, &att);
-	struct template_var vars[] = {
-		{ "service_name", r->cfg->name },
-		{ "reference", c->ref },
-		{ "channel", !strcmp(c->channel, "sms") ? "text" : "email" },
-		{ "received", received },
-		{ "contact", masked },
-		{ "subject", subject_in ? subject_in : !strcmp(c->channel, "sms") ? "(text message)" : "(none)" },
-		{ "text", text ? text : "" },
-		{ "attachments", buf_str(&att) },
-		{ "remarks", remarks ? remarks : "" },
-	};
 	if (adviser_thread_load(r, c, &at) < 0)
 		goto out;
-	if (template_fill(r->cfg->templates, "email/forward", vars, sizeof vars / sizeof vars[0], &subject, &body, err,
-	                  sizeof err) < 0) {
+	if (template_fill(r->cfg->templates, tmpl, vars, nvars, &subject, &body, err, sizeof err) < 0) {
 		log_error("%s: %s", c->ref, err);
 		adviser_thread_free(&at);
 		goto out;
@@ -261,8 +247,59 @@ out:
 	free(subject);
 	free(body);
 	free(tsubject);
-	free(masked);
 	free(reply_to);
+	return rc;
+}
+
+int outgoing_forward(struct relay *r, struct conversation *c, const char *subject_in, const char *text,
+                     const struct mail *m, long long message_row, const char *remarks, int urgent)
+{
+	char received[64];
+	struct buf att;
+	char *masked = outgoing_contact(r->cfg, c);
+
+	relay_format_time(r->now, received, sizeof received);
+	buf_init(&att);
+	attachment_lines(m, &att);
+	struct template_var vars[] = {
+		{ "service_name", r->cfg->name },
+		{ "reference", c->ref },
+		{ "channel", !strcmp(c->channel, "sms") ? "text" : "email" },
+		{ "received", received },
+		{ "contact", masked },
+		{ "subject", subject_in ? subject_in : !strcmp(c->channel, "sms") ? "(text message)" : "(none)" },
+		{ "text", text ? text : "" },
+		{ "attachments", buf_str(&att) },
+		{ "remarks", remarks ? remarks : "" },
+	};
+	int rc = forward_with(r, c, "email/forward", vars, sizeof vars / sizeof vars[0], message_row, urgent);
+	free(masked);
+	buf_free(&att);
+	return rc;
+}
+
+int outgoing_set_aside(struct relay *r, struct conversation *c, const char *reason, const char *text,
+                       const struct mail *m, long long message_row)
+{
+	char received[64];
+	struct buf att;
+	char *masked = outgoing_contact(r->cfg, c);
+
+	relay_format_time(r->now, received, sizeof received);
+	buf_init(&att);
+	attachment_lines(m, &att);
+	struct template_var vars[] = {
+		{ "service_name", r->cfg->name },
+		{ "reference", c->ref },
+		{ "channel", !strcmp(c->channel, "sms") ? "text" : "email" },
+		{ "received", received },
+		{ "contact", masked },
+		{ "reason", reason },
+		{ "text", text ? text : "" },
+		{ "attachments", buf_str(&att) },
+	};
+	int rc = forward_with(r, c, "email/set_aside", vars, sizeof vars / sizeof vars[0], message_row, 0);
+	free(masked);
 	buf_free(&att);
 	return rc;
 }

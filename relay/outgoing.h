@@ -16,6 +16,12 @@
 int outgoing_forward(struct relay *r, struct conversation *c, const char *subject, const char *text,
                      const struct mail *m, long long message_row, const char *remarks, int urgent);
 
+/* Forwards a received message that could not be handled automatically
+ * (intake.h) to the advisers: the reason, and text (what could be read and
+ * the source as received, made safe by the caller). m may be NULL. */
+int outgoing_set_aside(struct relay *r, struct conversation *c, const char *reason, const char *text,
+                       const struct mail *m, long long message_row);
+
 /* An auto-reply by email from templates/email/TMPL (first_contact,
  * out_of_hours, urgent), threaded on the young person's email. */
 int outgoing_autoreply(struct relay *r, struct conversation *c, const char *tmpl);

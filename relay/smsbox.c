@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "inbound.h"
+#include "intake.h"
 #include "log.h"
 #include "sms.h"
 #include "util.h"
@@ -35,7 +35,7 @@ int smsbox_poll(struct relay *r, char *err, size_t errlen)
 		goto dberr;
 	/* Twilio lists the day's texts again at every poll: count only new ones. */
 	for (size_t i = 0; i < n; i++) {
-		int k = inbound_text(r, g->provider->name, texts[i].id, texts[i].from, texts[i].body, texts[i].received_at);
+		int k = intake_text(r, g->provider->name, texts[i].id, texts[i].from, texts[i].body, texts[i].received_at);
 		if (k < 0) {
 			db_rollback(r->db);
 			goto dberr;

@@ -22,6 +22,8 @@ static const struct {
 	{ "email/refused", { "service_name", "reference", "reason", NULL } },
 	{ "email/undelivered", { "service_name", "reference", "what", "reason", NULL } },
 	{ "email/delayed", { "service_name", "reference", "what", "reason", NULL } },
+	{ "email/set_aside", { "service_name", "reference", "channel", "received", "contact", "reason", "text",
+	                       "attachments", NULL } },
 	{ "sms/first_contact", { "service_name", "reference", "next_open", "hours", NULL } },
 	{ "sms/stop", { "service_name", "reference", "next_open", "hours", NULL } },
 	{ "sms/start", { "service_name", "reference", "next_open", "hours", NULL } },

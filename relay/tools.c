@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "intake.h"
 #include "log.h"
 #include "outbox.h"
 #include "outgoing.h"
@@ -77,6 +78,8 @@ static const char *entry_title(const struct message_row *m)
 		{ "automatic", "automatic mail, not answered" },
 		{ "note", "NOTE (advisers only)" },
 		{ "command", "command" },
+		{ "setaside", "SET ASIDE: could not be handled automatically" },
+		{ "retried", "set aside, then handed back (relay retry)" },
 	};
 	for (size_t i = 0; i < sizeof titles / sizeof titles[0]; i++)
 		if (!strcmp(m->kind, titles[i].kind))
@@ -110,12 +113,13 @@ static void list_one(void *arg, const struct conversation *c, const struct conve
 		json_object_object_add(o, "urgent", json_object_new_boolean(c->urgent));
 		json_object_object_add(o, "blocked", json_object_new_boolean(s->blocked));
 		json_object_object_add(o, "opted_out", json_object_new_boolean(s->opted_out));
+		json_object_object_add(o, "set_aside", json_object_new_int(s->set_aside));
 		json_object_object_add(o, "previous_reference", json_text(c->previous_ref));
 		json_object_array_add(l->array, o);
 	} else {
 		local_time(c->last_activity, at, sizeof at);
-		snprintf(flags, sizeof flags, "%s%s%s", c->urgent ? "urgent " : "", s->blocked ? "blocked " : "",
-		         s->opted_out ? "opted-out " : "");
+		snprintf(flags, sizeof flags, "%s%s%s%s", c->urgent ? "urgent " : "", s->blocked ? "blocked " : "",
+		         s->opted_out ? "opted-out " : "", s->set_aside ? "set-aside " : "");
 		printf("%-12s %-6s %-5s %-26s %5d  %-16s %s\n", c->ref, c->state, !strcmp(c->channel, "sms") ? "text" : "email",
 		       contact, s->messages, at, flags);
 	}
@@ -594,4 +598,44 @@ dberr:
 	log_error("retention: purge stopped after %zu of %zu conversations: %s", done, n, db_error(t->r->db));
 	free(ids);
 	return 1;
+}
+
+/* ---- retry -------------------------------------------------------------- */
+
+int tools_retry(struct tools *t, const char *ref)
+{
+	struct conversation c;
+	char err[512];
+	int handled = 0, still = 0;
+
+	if (find(t, ref, &c) < 0)
+		return 1;
+	if (intake_retry(t->r, c.ref, &handled, &still, err, sizeof err) != 0) {
+		fprintf(stderr, "relay: %s\n", err);
+		conversation_free(&c);
+		return 1;
+	}
+	if (handled + still &&
+	    (db_begin(t->r->db) < 0 || db_audit(t->r->db, t->r->now, c.id, t->operator, "retried", NULL) < 0 ||
+	     db_commit(t->r->db) < 0))
+		db_rollback(t->r->db);
+	/* Deliver now what the handling queued; the rest waits for the daemon. */
+	if (handled)
+		(void)outbox_flush(t->r, err, sizeof err);
+	if (t->json) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "reference", json_object_new_string(c.ref));
+		json_object_object_add(o, "handled", json_object_new_int(handled));
+		json_object_object_add(o, "still_set_aside", json_object_new_int(still));
+		json_print(o);
+	} else if (!handled && !still) {
+		printf("%s: nothing is set aside\n", c.ref);
+	} else {
+		printf("%s: %d set-aside message%s handled now%s", c.ref, handled, handled == 1 ? "" : "s",
+		       still ? "" : "\n");
+		if (still)
+			printf("; %d still cannot be (the reason is in the log and in relay show)\n", still);
+	}
+	conversation_free(&c);
+	return still ? 1 : 0;
 }

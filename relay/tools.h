@@ -1,5 +1,5 @@
 /* tools.h: the service's own tools at the server — relay list, show, close,
- * reopen, send, stats, export and purge.
+ * reopen, send, stats, export, purge and retry.
  *
  * Each prints a table for people, or JSON with --json (json-c), on stdout,
  * and writes what it changes to the database with an audit entry naming the
@@ -35,5 +35,9 @@ int tools_stats(struct tools *t, long long since);
  * dry_run only counts. actor names who asked ("retention" inside `run`).
  * Prints a progress line on a terminal, and a summary unless quiet. */
 int tools_purge(struct tools *t, int dry_run, const char *actor, int quiet);
+
+/* Hands the conversation's set-aside messages back to the intake (intake.h)
+ * and sends what that queues; exit 1 when any still cannot be handled. */
+int tools_retry(struct tools *t, const char *ref);
 
 #endif
