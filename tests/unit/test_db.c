@@ -83,6 +83,7 @@ static int store_batch(struct db *db, const char *ref, int n, size_t size)
 		rc = db_commit(db);
 	if (rc < 0)
 		db_rollback(db);
+	free(c.state);   /* db_conversation_create's; the rest is ours */
 	free(text);
 	return rc;
 }
