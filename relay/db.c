@@ -402,18 +402,20 @@ int db_open_at(const char *path, int version, struct db **out, char *err, size_t
 	 * the transaction left dirty that the page cache (cache_size, below) has
 	 * to write to the WAL during this one, since undoing this statement cuts
 	 * the WAL back and would lose them. That copy is at most about the page
-	 * cache, whatever the size of the messages, so it is kept in memory,
-	 * always (-1): no file in /var/tmp for it, two writes per page, as there
-	 * was for every stored message at SQLite's default of 64 KiB.
+	 * cache, whatever the size of the messages (ten of 5 MiB in one
+	 * transaction: about 400 KiB), so it stays in memory, always (-1). At
+	 * SQLite's default it moves to a file in /var/tmp past 64 KiB, which
+	 * storing a batch passed: every such page written twice.
 	 *
-	 * Not a threshold above 128 KiB: past it SQLite moves the copy to a file
-	 * in chunks of the threshold's size, one write each, and its unix VFS
-	 * writes at most 128 KiB - 1 bytes in one call (it masks the length with
-	 * 0x1ffff); the rest of the chunk then "writes" 0 bytes, which SQLite
-	 * reads as a full disk. 256 KiB made every batch with two messages of
-	 * about 160 KiB fail with SQLITE_FULL, on an empty disk. Only possible
-	 * before SQLite's first use, so once; if that has passed, SQLite's
-	 * default (64 KiB, files) is as safe, only slower. */
+	 * Never a threshold of 128 KiB or more: past it SQLite writes the copy
+	 * to the file in chunks of the threshold's size, one write call each,
+	 * and its unix VFS masks a write's length with 0x1ffff (it never writes
+	 * more than 128 KiB - 1 at once). The rest of the chunk then "writes"
+	 * 0 bytes, which SQLite takes for a full disk: at 256 KiB every batch
+	 * holding two messages of about 160 KiB failed with SQLITE_FULL on an
+	 * empty disk. Only possible before SQLite's first use, so once; if that
+	 * has passed, SQLite's default (64 KiB, then files) is as safe, only
+	 * slower. */
 	static int configured;
 	if (!configured) {
 		(void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, -1);
