@@ -403,7 +403,7 @@ int db_open_at(const char *path, int version, struct db **out, char *err, size_t
 	 * to write to the WAL during this one, since undoing this statement cuts
 	 * the WAL back and would lose them. That copy is at most about the page
 	 * cache, whatever the size of the messages (ten of 5 MiB in one
-	 * transaction: about 400 KiB), so it stays in memory, always (-1). At
+	 * transaction, or ten of 300 KiB: 440 KiB), so it stays in memory (-1). At
 	 * SQLite's default it moves to a file in /var/tmp past 64 KiB, which
 	 * storing a batch passed: every such page written twice.
 	 *
