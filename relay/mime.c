@@ -297,7 +297,8 @@ struct body_walk {
 	int *parts;        /* MIME parts seen, the whole message's */
 	struct buf text;   /* the text parts so far, HTML converted */
 	int from_html;     /* some of text was HTML */
-	int from_plain;    /* some of text was plain text */
+	int defer_html;    /* within an alternative: HTML is kept aside, converted only if chosen */
+	char *html;        /* owned: with defer_html, the first HTML part, not converted */
 };
 
 static char *type_name(struct mailmime_content *ct)
@@ -381,8 +382,14 @@ static void add_text(struct body_walk *w, const char *text, int from_html)
 	buf_adds(&w->text, text);
 	if (from_html)
 		w->from_html = 1;
-	else
-		w->from_plain = 1;
+}
+
+/* Converts HTML to text and adds it. */
+static void add_html(struct body_walk *w, const char *html)
+{
+	char *text = html_to_text(html, strlen(html));
+	add_text(w, text, 1);
+	free(text);
 }
 
 static int decode_part(struct mailmime *mime, char **out, size_t *outlen)
@@ -475,20 +482,33 @@ static void walk_part(struct body_walk *w, struct mailmime *mime, int depth)
 				walk_part(w, clist_content(it), depth + 1);
 			return;
 		}
-		/* Versions of the same words: the first in plain text, else the first in HTML. */
-		struct body_walk best = { w->m, w->lim, w->parts, { 0 }, 0, 0 };
+		/* Versions of the same words: the first in plain text, else the
+		 * first in HTML, converted only then (it costs a parse). */
+		struct body_walk best = { w->m, w->lim, w->parts, { 0 }, 0, 1, NULL };
+		char *html = NULL;
 		for (clistiter *it = clist_begin(mime->mm_data.mm_multipart.mm_mp_list); it; it = clist_next(it)) {
-			struct body_walk alt = { w->m, w->lim, w->parts, { 0 }, 0, 0 };
+			struct body_walk alt = { w->m, w->lim, w->parts, { 0 }, 0, 1, NULL };
 			walk_part(&alt, clist_content(it), depth + 1);
 			if (alt.text.len && (!best.text.len || (best.from_html && !alt.from_html))) {
 				buf_free(&best.text);
-				best = alt;
+				best.text = alt.text;
+				best.from_html = alt.from_html;
 			} else {
 				buf_free(&alt.text);
 			}
+			if (!html)
+				html = alt.html;
+			else
+				free(alt.html);
 		}
-		add_text(w, buf_str(&best.text), best.from_html);
+		if (best.text.len && !best.from_html)
+			add_text(w, buf_str(&best.text), 0);
+		else if (html)
+			add_html(w, html);
+		else
+			add_text(w, buf_str(&best.text), best.from_html);
 		buf_free(&best.text);
+		free(html);
 		return;
 	}
 	case MAILMIME_MESSAGE:
@@ -507,13 +527,14 @@ static void walk_part(struct body_walk *w, struct mailmime *mime, int depth)
 			size_t len = 0;
 			char *text = decode_part(mime, &data, &len) == 0 ? mime_to_utf8(cs, data, len) : xstrdup("");
 			free(data);
-			if (is_html) {
-				char *plain = html_to_text(text, strlen(text));
+			if (is_html && w->defer_html && !w->html)
+				w->html = text;
+			else if (is_html && !w->defer_html)
+				add_html(w, text);
+			else if (is_plain)
+				add_text(w, text, 0);
+			if (text != w->html)
 				free(text);
-				text = plain;
-			}
-			add_text(w, text, is_html);
-			free(text);
 		} else {
 			long long size = attachment_size(mime);
 			add_attachment(w->m, filename, type, size >= 0 ? (size_t)size : mime->mm_length);
@@ -673,7 +694,7 @@ int mail_parse(const char *raw, size_t len, const struct mail_limits *lim, struc
 	struct mailmime *top = mime->mm_type == MAILMIME_MESSAGE ? mime->mm_data.mm_message.mm_msg_mime : mime;
 	m->content_type = top ? type_name(top->mm_content_type) : xstrdup("text/plain");
 	int parts = 0;
-	struct body_walk w = { m, lim, &parts, { 0 }, 0, 0 };
+	struct body_walk w = { m, lim, &parts, { 0 }, 0, 0, NULL };
 	walk_part(&w, top, 0);
 	mailmime_free(mime);
 	m->text = buf_take(&w.text);
