@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -172,29 +173,130 @@ const char *db_error(struct db *db)
 	return db && db->h ? sqlite3_errmsg(db->h) : "no database";
 }
 
+/* SQLite's name for an extended result code of the kinds a disk gives;
+ * sqlite3_errstr() has only the primary code's words. */
+static const char *code_name(int rc)
+{
+	static const struct { int rc; const char *name; } names[] = {
+		{ SQLITE_FULL, "SQLITE_FULL" }, { SQLITE_IOERR, "SQLITE_IOERR" },
+		{ SQLITE_IOERR_READ, "SQLITE_IOERR_READ" }, { SQLITE_IOERR_SHORT_READ, "SQLITE_IOERR_SHORT_READ" },
+		{ SQLITE_IOERR_WRITE, "SQLITE_IOERR_WRITE" }, { SQLITE_IOERR_FSYNC, "SQLITE_IOERR_FSYNC" },
+		{ SQLITE_IOERR_DIR_FSYNC, "SQLITE_IOERR_DIR_FSYNC" }, { SQLITE_IOERR_TRUNCATE, "SQLITE_IOERR_TRUNCATE" },
+		{ SQLITE_IOERR_FSTAT, "SQLITE_IOERR_FSTAT" }, { SQLITE_IOERR_UNLOCK, "SQLITE_IOERR_UNLOCK" },
+		{ SQLITE_IOERR_RDLOCK, "SQLITE_IOERR_RDLOCK" }, { SQLITE_IOERR_DELETE, "SQLITE_IOERR_DELETE" },
+		{ SQLITE_IOERR_NOMEM, "SQLITE_IOERR_NOMEM" }, { SQLITE_IOERR_ACCESS, "SQLITE_IOERR_ACCESS" },
+		{ SQLITE_IOERR_CHECKRESERVEDLOCK, "SQLITE_IOERR_CHECKRESERVEDLOCK" },
+		{ SQLITE_IOERR_LOCK, "SQLITE_IOERR_LOCK" }, { SQLITE_IOERR_CLOSE, "SQLITE_IOERR_CLOSE" },
+		{ SQLITE_IOERR_SHMOPEN, "SQLITE_IOERR_SHMOPEN" }, { SQLITE_IOERR_SHMSIZE, "SQLITE_IOERR_SHMSIZE" },
+		{ SQLITE_IOERR_SHMLOCK, "SQLITE_IOERR_SHMLOCK" }, { SQLITE_IOERR_SHMMAP, "SQLITE_IOERR_SHMMAP" },
+		{ SQLITE_IOERR_SEEK, "SQLITE_IOERR_SEEK" }, { SQLITE_IOERR_DELETE_NOENT, "SQLITE_IOERR_DELETE_NOENT" },
+		{ SQLITE_IOERR_MMAP, "SQLITE_IOERR_MMAP" }, { SQLITE_IOERR_GETTEMPPATH, "SQLITE_IOERR_GETTEMPPATH" },
+		{ SQLITE_IOERR_DATA, "SQLITE_IOERR_DATA" }, { SQLITE_IOERR_CORRUPTFS, "SQLITE_IOERR_CORRUPTFS" },
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (names[i].rc == rc)
+			return names[i].name;
+	return NULL;
+}
+
+/* Whether the file system holding dir is out of room: less than 1 MiB, or
+ * no inode, left to this process (root may use the blocks kept for it).
+ * SQLite writes a page at a time, so a write refused for want of space
+ * leaves less than that. *mib: the MiB left. */
+static int out_of_room(const char *dir, unsigned long long *mib)
+{
+	struct statvfs fs;
+	*mib = 0;
+	if (statvfs(dir, &fs) < 0)
+		return 0;
+	unsigned long long blocks = geteuid() == 0 ? fs.f_bfree : fs.f_bavail;
+	unsigned long long inodes = geteuid() == 0 ? fs.f_ffree : fs.f_favail;
+	*mib = blocks * fs.f_frsize >> 20;
+	return *mib < 1 || (fs.f_files > 0 && inodes == 0);
+}
+
+/* Where SQLite puts its temporary files (sorting, a statement's undo copy
+ * where it does not stay in memory): the first writable directory of its
+ * unix VFS's list. Owned. */
+static char *temp_dir(void)
+{
+	const char *dirs[] = { sqlite3_temp_directory, getenv("SQLITE_TMPDIR"), getenv("TMPDIR"), "/var/tmp", "/usr/tmp",
+	                       "/tmp", "." };
+	struct stat st;
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+		if (dirs[i] && stat(dirs[i], &st) == 0 && S_ISDIR(st.st_mode) && access(dirs[i], W_OK | X_OK) == 0)
+			return xstrdup(dirs[i]);
+	return xstrdup(".");
+}
+
 /* Logs a failed statement. A full disk makes every write fail the same way
  * until someone makes room: one line says so, naming the file, not one line
- * per message and cycle; the next commit that works says it is over. */
+ * per message and cycle; the next commit that works says it is over.
+ *
+ * Only the file system's word makes a full disk: ENOSPC or EDQUOT from a
+ * system call, or, for SQLITE_FULL (SQLite's unix VFS reports a write refused
+ * for want of space so, with errno cleared), no room left in the database's
+ * directory or in SQLite's temporary one. Any other SQLITE_FULL (a limit of
+ * SQLite's own) is an ordinary failure of that statement, named with SQLite's
+ * words and code; a failing disk is named with its code and errno. */
 static void failed(struct db *db, int rc, const char *msg)
 {
 	int sys = sqlite3_system_errno(db->h);
-	int full = (rc & 0xff) == SQLITE_FULL || ((rc & 0xff) == SQLITE_IOERR && (sys == ENOSPC || sys == EDQUOT));
+	const char *what = msg ? msg : sqlite3_errmsg(db->h);
+	if (rc == (rc & 0xff) && (sqlite3_extended_errcode(db->h) & 0xff) == rc)
+		rc = sqlite3_extended_errcode(db->h);
+	int primary = rc & 0xff;
+	const char *code = code_name(rc);
+	char codebuf[48];
+	if (!code) {
+		snprintf(codebuf, sizeof codebuf, "extended code %d", rc);
+		code = codebuf;
+	}
 
-	if (!full && (rc & 0xff) != SQLITE_IOERR) {
-		log_error("database: %s", msg ? msg : sqlite3_errmsg(db->h));
+	if ((primary != SQLITE_FULL && primary != SQLITE_IOERR) || rc == SQLITE_IOERR_NOMEM) {
+		log_error("database: %s", what);
 		return;
+	}
+	char *dir = xstrdup(db->path), *slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	char *tmp = NULL, *where = NULL;   /* where: the directory out of room, when not the database's */
+	unsigned long long mib = 0, tmp_mib = 0;
+	int full = sys == ENOSPC || sys == EDQUOT;
+	if (!full && primary == SQLITE_FULL) {
+		full = out_of_room(dir, &mib);
+		if (!full) {
+			tmp = temp_dir();
+			if ((full = out_of_room(tmp, &tmp_mib)))
+				where = tmp;
+		}
+	}
+	if (!full && primary == SQLITE_FULL) {
+		log_error("database: %s (%s), although the file systems holding %s and SQLite's temporary files (%s) have "
+		          "%llu and %llu MiB free: a limit of SQLite's, not a full disk", what, code, db->path, tmp, mib,
+		          tmp_mib);
+		goto out;
 	}
 	db->disk_failures++;
 	if (db->disk_trouble)
-		return;
+		goto out;
 	db->disk_trouble = 1;
-	if (full)
-		log_error("the disk holding %s is full: nothing is taken in, acknowledged or sent until there is room; "
-		          "will retry", db->path);
+	if (full && where)
+		log_error("the disk holding SQLite's temporary files (%s) is full (%s): nothing is taken in, acknowledged or "
+		          "sent until there is room; will retry", where, code);
+	else if (full)
+		log_error("the disk holding %s is full%s: nothing is taken in, acknowledged or sent until there is room; "
+		          "will retry", db->path, sys == EDQUOT ? " (the disk quota is used up)" : "");
 	else
-		log_error("the disk holding %s fails (%s%s%s): nothing is taken in, acknowledged or sent until it "
-		          "works; will retry", db->path, msg ? msg : sqlite3_errmsg(db->h), sys ? ": " : "",
-		          sys ? strerror(sys) : "");
+		log_error("the disk holding %s fails (%s, %s%s%s): nothing is taken in, acknowledged or sent until it "
+		          "works; will retry", db->path, what, code, sys ? ": " : "", sys ? strerror(sys) : "");
+out:
+	free(tmp);
+	free(dir);
 }
 
 static void recovered(struct db *db)
@@ -294,15 +396,29 @@ int db_open_at(const char *path, int version, struct db **out, char *err, size_t
 		if (fd >= 0)
 			close(fd);
 	}
-	/* A statement with a trigger keeps a copy of each page it changes, to undo
-	 * itself; past 64 KiB SQLite moves that copy to a file in /var/tmp, and
-	 * storing a message (its row, indexes and audit row) passed it, from then
-	 * on two writes per page changed. 256 KiB keeps every ordinary statement
-	 * in memory (a 10,000-message drain opened none). Only possible before
-	 * SQLite's first use, so once. */
+	/* A statement that may have to undo itself (a trigger, a foreign key)
+	 * keeps a copy of the pages it changes that existed before it began: a
+	 * few leaf and index pages, and also every page an earlier statement of
+	 * the transaction left dirty that the page cache (cache_size, below) has
+	 * to write to the WAL during this one, since undoing this statement cuts
+	 * the WAL back and would lose them. That copy is at most about the page
+	 * cache, whatever the size of the messages (ten of 5 MiB in one
+	 * transaction, or ten of 300 KiB: 440 KiB), so it stays in memory (-1). At
+	 * SQLite's default it moves to a file in /var/tmp past 64 KiB, which
+	 * storing a batch passed: every such page written twice.
+	 *
+	 * Never a threshold of 128 KiB or more: past it SQLite writes the copy
+	 * to the file in chunks of the threshold's size, one write call each,
+	 * and its unix VFS masks a write's length with 0x1ffff (it never writes
+	 * more than 128 KiB - 1 at once). The rest of the chunk then "writes"
+	 * 0 bytes, which SQLite takes for a full disk: at 256 KiB every batch
+	 * holding two messages of about 160 KiB failed with SQLITE_FULL on an
+	 * empty disk. Only possible before SQLite's first use, so once; if that
+	 * has passed, SQLite's default (64 KiB, then files) is as safe, only
+	 * slower. */
 	static int configured;
 	if (!configured) {
-		(void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 256 << 10);
+		(void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, -1);
 		configured = 1;
 	}
 	mode_t old = umask(077);

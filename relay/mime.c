@@ -287,12 +287,18 @@ static void read_headers(struct mail *m, struct mailimf_fields *fields)
 
 /* ---- body ---------------------------------------------------------------- */
 
+/* The text of a message is its text parts in order, each shown as an email
+ * program shows it: a part of a multipart/alternative is one version of the
+ * same words, so only one counts (the first plain text that says anything,
+ * else the first HTML); every other text part is more of the message. */
 struct body_walk {
 	struct mail *m;
 	const struct mail_limits *lim;
-	int parts;
-	char *plain;     /* first inline text/plain, owned */
-	char *html;      /* first inline text/html, owned */
+	int *parts;        /* MIME parts seen, the whole message's */
+	struct buf text;   /* the text parts so far, HTML converted */
+	int from_html;     /* some of text was HTML */
+	int defer_html;    /* within an alternative: HTML is kept aside, converted only if chosen */
+	char *html;        /* owned: with defer_html, the first HTML part, not converted */
 };
 
 static char *type_name(struct mailmime_content *ct)
@@ -328,7 +334,13 @@ static char *type_name(struct mailmime_content *ct)
 	return strip_controls(clean);
 }
 
-/* Content-Disposition and file name of a part. */
+/* Whether a part is an attachment, and its file name (owned, NULL when
+ * none). Only a disposition of "attachment" makes one of a text part: a text
+ * part marked inline, or not marked, is shown as text by Thunderbird, Apple
+ * Mail and Gmail, and a file name does not change that (Apple Mail names the
+ * text files it shows inline, and some programs name every part). Its words
+ * are the young person's, and attachments are not forwarded: listed as one,
+ * an adviser would never read them. */
 static int part_is_attachment(struct mailmime *mime, char **filename)
 {
 	int attachment = 0;
@@ -354,6 +366,30 @@ static int part_is_attachment(struct mailmime *mime, char **filename)
 			*filename = mime_decode_header(name);
 	}
 	return attachment;
+}
+
+/* Adds a part's text after what came before, a blank line between. */
+static void add_text(struct body_walk *w, const char *text, int from_html)
+{
+	if (str_is_blank(text))
+		return;
+	if (w->text.len) {
+		const char *nl = strstr(buf_str(&w->text), "\r\n") ? "\r\n" : "\n";
+		if (w->text.data[w->text.len - 1] != '\n')
+			buf_adds(&w->text, nl);
+		buf_adds(&w->text, nl);
+	}
+	buf_adds(&w->text, text);
+	if (from_html)
+		w->from_html = 1;
+}
+
+/* Converts HTML to text and adds it. */
+static void add_html(struct body_walk *w, const char *html)
+{
+	char *text = html_to_text(html, strlen(html));
+	add_text(w, text, 1);
+	free(text);
 }
 
 static int decode_part(struct mailmime *mime, char **out, size_t *outlen)
@@ -432,17 +468,49 @@ static void walk_part(struct body_walk *w, struct mailmime *mime, int depth)
 			                      w->lim->max_depth);
 		return;
 	}
-	if (++w->parts > w->lim->max_parts) {
+	if (++*w->parts > w->lim->max_parts) {
 		if (!w->m->cut)
 			w->m->cut = xasprintf("it has more than %d MIME parts; only the first %d were read",
 			                      w->lim->max_parts, w->lim->max_parts);
 		return;
 	}
 	switch (mime->mm_type) {
-	case MAILMIME_MULTIPLE:
-		for (clistiter *it = clist_begin(mime->mm_data.mm_multipart.mm_mp_list); it; it = clist_next(it))
-			walk_part(w, clist_content(it), depth + 1);
+	case MAILMIME_MULTIPLE: {
+		const char *sub = mime->mm_content_type ? mime->mm_content_type->ct_subtype : NULL;
+		if (!sub || strcasecmp(sub, "alternative")) {
+			for (clistiter *it = clist_begin(mime->mm_data.mm_multipart.mm_mp_list); it; it = clist_next(it))
+				walk_part(w, clist_content(it), depth + 1);
+			return;
+		}
+		/* Versions of the same words: the first in plain text, else the
+		 * first in HTML, converted only then (it costs a parse). */
+		struct body_walk best = { w->m, w->lim, w->parts, { 0 }, 0, 1, NULL };
+		char *html = NULL;
+		for (clistiter *it = clist_begin(mime->mm_data.mm_multipart.mm_mp_list); it; it = clist_next(it)) {
+			struct body_walk alt = { w->m, w->lim, w->parts, { 0 }, 0, 1, NULL };
+			walk_part(&alt, clist_content(it), depth + 1);
+			if (alt.text.len && (!best.text.len || (best.from_html && !alt.from_html))) {
+				buf_free(&best.text);
+				best.text = alt.text;
+				best.from_html = alt.from_html;
+			} else {
+				buf_free(&alt.text);
+			}
+			if (!html)
+				html = alt.html;
+			else
+				free(alt.html);
+		}
+		if (best.text.len && !best.from_html)
+			add_text(w, buf_str(&best.text), 0);
+		else if (html)
+			add_html(w, html);
+		else
+			add_text(w, buf_str(&best.text), best.from_html);
+		buf_free(&best.text);
+		free(html);
 		return;
+	}
 	case MAILMIME_MESSAGE:
 		/* A forwarded email inside: recorded, not forwarded. */
 		add_attachment(w->m, "forwarded message", "message/rfc822", mime->mm_length);
@@ -453,17 +521,19 @@ static void walk_part(struct body_walk *w, struct mailmime *mime, int depth)
 		int attachment = part_is_attachment(mime, &filename);
 		int is_plain = !strcmp(type, "text/plain"), is_html = !strcmp(type, "text/html");
 
-		if (!attachment && !filename && (is_plain || is_html)) {
+		if (!attachment && (is_plain || is_html)) {
 			const char *cs = mime->mm_content_type ? mailmime_content_charset_get(mime->mm_content_type) : NULL;
 			char *data = NULL;
 			size_t len = 0;
 			char *text = decode_part(mime, &data, &len) == 0 ? mime_to_utf8(cs, data, len) : xstrdup("");
 			free(data);
-			if (is_plain && !w->plain)
-				w->plain = text;
-			else if (is_html && !w->html)
+			if (is_html && w->defer_html && !w->html)
 				w->html = text;
-			else
+			else if (is_html && !w->defer_html)
+				add_html(w, text);
+			else if (is_plain)
+				add_text(w, text, 0);
+			if (text != w->html)
 				free(text);
 		} else {
 			long long size = attachment_size(mime);
@@ -623,21 +693,12 @@ int mail_parse(const char *raw, size_t len, const struct mail_limits *lim, struc
 	}
 	struct mailmime *top = mime->mm_type == MAILMIME_MESSAGE ? mime->mm_data.mm_message.mm_msg_mime : mime;
 	m->content_type = top ? type_name(top->mm_content_type) : xstrdup("text/plain");
-	struct body_walk w = { m, lim, 0, NULL, NULL };
+	int parts = 0;
+	struct body_walk w = { m, lim, &parts, { 0 }, 0, 0, NULL };
 	walk_part(&w, top, 0);
 	mailmime_free(mime);
-
-	if (w.plain && !str_is_blank(w.plain)) {
-		m->text = w.plain;
-		free(w.html);
-	} else if (w.html) {
-		m->text = html_to_text(w.html, strlen(w.html));
-		m->text_from_html = 1;
-		free(w.html);
-		free(w.plain);
-	} else {
-		m->text = w.plain ? w.plain : xstrdup("");
-	}
+	m->text = buf_take(&w.text);
+	m->text_from_html = w.from_html;
 	/* Cut before any words were found: the raw message is what remains. */
 	if (m->cut && str_is_blank(m->text))
 		keep_raw(m, raw, len, NULL);

@@ -58,8 +58,12 @@ struct mail {
 	char *content_type;     /* owned, top-level "type/subtype" lowercase */
 	struct mail_field *fields;  /* owned: the headers other than the address and id headers (the first MAIL_MAX_FIELDS) */
 	size_t nfields;
-	char *text;             /* owned, UTF-8: the message's text (never NULL) */
-	int text_from_html;     /* text was converted from HTML */
+	char *text;             /* owned, UTF-8: the message's text (never NULL): its text
+	                         * parts in order, a blank line between; of a
+	                         * multipart/alternative only the plain version (else
+	                         * the HTML one); a text part is text unless its
+	                         * disposition is "attachment", file name or not */
+	int text_from_html;     /* some of text was converted from HTML */
 	struct mail_attachment *attachments;  /* owned */
 	size_t nattachments;
 	char *cut;              /* owned: why only part of the message was read (which

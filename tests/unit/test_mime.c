@@ -368,6 +368,77 @@ static void attachment_sizes_as_libetpan(int rounds)
 	CHECK_INT("attachment sizes as libetpan decodes them, every encoding and shape", bad, 0);
 }
 
+/* Text shown inline is text, whatever its file name; only a disposition of
+ * "attachment" makes a text part an attachment. Several text parts are the
+ * message's text in order; a multipart/alternative gives one version. */
+static void test_inline_text(void)
+{
+	struct mail m;
+
+	m = parse("From: a@example.net\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+	          "Content-Disposition: inline; filename=msg.txt\r\n\r\nplease can someone talk to me tonight\r\n");
+	CHECK_STR("inline with a file name, one part: its text", m.text, "please can someone talk to me tonight\r\n");
+	CHECK_INT("inline with a file name, one part: no attachment", m.nattachments, 0);
+	mail_free(&m);
+
+	m = parse("From: a@example.net\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+	          "--b\r\nContent-Type: text/plain\r\n\r\nfirst words\r\n"
+	          "--b\r\nContent-Type: image/jpeg\r\nContent-Disposition: inline; filename=p.jpg\r\n"
+	          "Content-Transfer-Encoding: base64\r\n\r\nAAECAwQF\r\n"
+	          "--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Disposition: inline; filename=\"msg.txt\"\r\n"
+	          "\r\nsecond words\r\n--b--\r\n");
+	CHECK_STR("inline text after a first text part: both, in order", m.text, "first words\n\nsecond words");
+	CHECK_INT("inline text after a first text part: the photo alone is an attachment", m.nattachments, 1);
+	CHECK_STR("inline text after a first text part: the photo", m.nattachments ? m.attachments[0].filename : NULL,
+	          "p.jpg");
+	CHECK("inline text after a first text part: plain text", !m.text_from_html);
+	mail_free(&m);
+
+	m = parse("From: a@example.net\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+	          "--b\r\nContent-Type: text/plain\r\n\r\nsee my notes\r\n"
+	          "--b\r\nContent-Type: text/plain; name=notes.txt\r\nContent-Disposition: attachment; filename=notes.txt\r\n"
+	          "\r\nthe notes themselves\r\n--b--\r\n");
+	CHECK_STR("attachment disposition: not the text", m.text, "see my notes");
+	CHECK_INT("attachment disposition: an attachment", m.nattachments, 1);
+	if (m.nattachments) {
+		CHECK_STR("attachment disposition: its name", m.attachments[0].filename, "notes.txt");
+		CHECK_STR("attachment disposition: its type", m.attachments[0].content_type, "text/plain");
+		CHECK_INT("attachment disposition: its size", m.attachments[0].size, 20);
+	}
+	mail_free(&m);
+
+	m = parse("From: a@example.net\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n"
+	          "Content-Disposition: inline; filename=page.html\r\n\r\n<p>I am <b>scared</b></p>\r\n");
+	CHECK_STR("html inline with a file name: its text", m.text, "I am scared\n");
+	CHECK("html inline with a file name: from HTML", m.text_from_html);
+	CHECK_INT("html inline with a file name: no attachment", m.nattachments, 0);
+	mail_free(&m);
+
+	m = parse("From: a@example.net\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; name=\"msg.txt\"\r\n\r\n"
+	          "no disposition at all\r\n");
+	CHECK_STR("a file name and no disposition: text, as email programs show it", m.text, "no disposition at all\r\n");
+	CHECK_INT("a file name and no disposition: no attachment", m.nattachments, 0);
+	mail_free(&m);
+
+	m = parse("From: a@example.net\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+	          "--b\r\nContent-Type: multipart/alternative; boundary=a\r\n\r\n"
+	          "--a\r\nContent-Type: text/plain\r\n\r\nplain version\r\n"
+	          "--a\r\nContent-Type: text/html\r\n\r\n<p>html version</p>\r\n--a--\r\n"
+	          "--b\r\nContent-Type: text/plain\r\nContent-Disposition: inline; filename=more.txt\r\n\r\nmore words\r\n"
+	          "--b--\r\n");
+	CHECK_STR("alternative then inline text: one version, then the text", m.text, "plain version\n\nmore words");
+	mail_free(&m);
+
+	m = parse("From: a@example.net\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+	          "--b\r\nContent-Type: multipart/alternative; boundary=a\r\n\r\n"
+	          "--a\r\nContent-Type: text/plain\r\n\r\n \r\n"
+	          "--a\r\nContent-Type: text/html\r\n\r\n<p>only in html</p>\r\n--a--\r\n"
+	          "--b\r\nContent-Type: text/plain\r\n\r\nthen plain\r\n--b--\r\n");
+	CHECK_STR("a blank plain version: the html one, then the next part", m.text, "only in html\n\nthen plain");
+	CHECK("a blank plain version: from HTML", m.text_from_html);
+	mail_free(&m);
+}
+
 int main(void)
 {
 	struct mail m;
@@ -457,6 +528,7 @@ int main(void)
 	mail_free(&m);
 
 	test_limits();
+	test_inline_text();
 	test_long_headers();
 	test_return_path();
 
