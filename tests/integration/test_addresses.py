@@ -177,6 +177,17 @@ def unreachable_replies(sb, conf):
     adviser_answers(sb, conf, "no from", "had no sender address")
     adviser_answers(sb, conf, "utf8 local part", "not plain ASCII")
 
+    # the same typed at the server: refused on the terminal, nothing queued
+    db = rt.db(conf)
+    conv, ref, _ = conversation_of(db, "no from")
+    queued = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+    r = subprocess.run([rt.RELAY, "-c", conf, "send", ref], input="Are you safe?\n", capture_output=True,
+                       text=True, timeout=60)
+    check("relay send to a conversation without an address: refused with the reason",
+          r.returncode != 0 and "had no sender address" in r.stderr, (r.returncode, r.stderr[-500:]))
+    check("relay send: nothing queued", db.execute("SELECT count(*) FROM outbox").fetchone()[0] == queued)
+    db.close()
+
     # an old forward answered after relay purge removed the contact
     db = rt.db(conf)
     _, ref, _ = conversation_of(db, "ordinary")
