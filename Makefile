@@ -14,7 +14,7 @@ OPT     ?= -O2 -g
 CFLAGS  ?=
 CPPFLAGS += -Irelay -I/usr/include/libxml2 -DRELAY_SHAREDIR='"$(SHAREDIR)"' 
 # pkg-config --libs libetpan adds a no-PIE link spec: name the libraries ourselves.
-LIBS    = -letpan -lesmtp -lsqlite3 -lgnutls -linih -lssl -lcrypto -ljson-c -lxml2
+LIBS    = -letpan -lesmtp -lsqlite3 -lgnutls -linih -lssl -lcrypto -ljson-c -lxml2 -lidn2
 # libcurl is not linked: http.c loads it (dlopen) when an SMS gateway is
 # configured, by the name that -lcurl would have recorded (its SONAME).
 LIBCURL := $(shell objdump -p $$($(CC) -print-file-name=libcurl.so) 2>/dev/null | sed -n 's/^ *SONAME *//p')

@@ -7,6 +7,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "address.h"
+
 #define FOLD_COLS 78        /* RFC 5322 "SHOULD" line length */
 #define EW_MAX 75           /* RFC 2047 limit on one encoded-word */
 #define EW_OVERHEAD 12      /* "=?UTF-8?Q?" + "?=" */
@@ -134,27 +136,12 @@ static int domain_valid(const char *d, size_t n)
 
 int compose_address_valid(const char *addr)
 {
-	const char *at;
-	size_t n, local;
+	char *normal = NULL;
+	int ok = address_sendable(addr) && address_normalise(addr, &normal) == ADDRESS_OK &&
+	         strcasecmp(normal, addr) == 0;
 
-	if (!addr)
-		return 0;
-	n = strlen(addr);
-	at = strchr(addr, '@');
-	if (n > 254 || !at)
-		return 0;
-	local = (size_t)(at - addr);
-	if (local == 0 || local > 64 || addr[0] == '.' || addr[local - 1] == '.')
-		return 0;
-	for (size_t i = 0; i < local; i++) {
-		if (addr[i] == '.') {
-			if (addr[i + 1] == '.')
-				return 0;
-		} else if (!is_atext((unsigned char)addr[i])) {
-			return 0;
-		}
-	}
-	return domain_valid(at + 1, n - local - 1);
+	free(normal);
+	return ok;
 }
 
 /* A msg-id without <>: dot-atom-ish left, dot-atom-ish or [literal] right.

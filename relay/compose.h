@@ -85,10 +85,11 @@ int compose_header(struct buf *out, const char *name, const char *value_utf8);
  * end gets one. An empty text appends nothing. */
 void compose_qp(struct buf *out, const char *text_utf8);
 
-/* 1 when addr is a dot-atom local@domain in ASCII: local part of RFC 5322
- * atext and single dots, at most 64 octets; domain of LDH labels (1-63,
- * no leading or trailing '-'), at most 255 octets; whole at most 254.
- * No quoted local parts, no domain literals, no comments. Else 0. */
+/* 1 when addr may be written as it is in an address header: printable
+ * ASCII, a mailbox by address.h's grammar (dot-string or quoted local part,
+ * host name or [IPv4]/[IPv6:...] literal, at most 254 octets) and already
+ * in address_normalise()'s form but for letter case (so no trailing dot on
+ * the domain, no needless quotes). Nothing is repaired here. Else 0. */
 int compose_address_valid(const char *addr);
 
 /* Returns "unique@domain" for a Message-ID (without <>). Characters of

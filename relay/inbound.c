@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "address.h"
 #include "automatic.h"
 #include "clean.h"
 #include "log.h"
@@ -265,7 +266,10 @@ static int from_young_person(struct relay *r, const struct mail *m, const struct
                              size_t len, long long *row)
 {
 	struct conversation c;
-	const char *sender = m->from_address ? m->from_address : (m->return_path && *m->return_path ? m->return_path : NULL);
+	const char *written = m->from_address ? m->from_address : (m->return_path && *m->return_path ? m->return_path : NULL);
+	char normal[ADDRESS_MAX + 1];   /* the form replies go to (address.h) */
+	enum address_problem unusable = address_normalise_buf(written, normal, sizeof normal);
+	const char *sender = unusable ? written : normal;
 	enum automatic_reason automatic = inbound_classify(r, m, t->only_autoreplies);
 	int rc = -1, fresh = 0;
 	char remarks[1024] = "";
@@ -298,6 +302,11 @@ static int from_young_person(struct relay *r, const struct mail *m, const struct
 		size_t k = strlen(remarks);
 		snprintf(remarks + k, sizeof remarks - k, "Note:      this message was cut: %s.\n", m->cut);
 	}
+	if (unusable) {
+		size_t k = strlen(remarks);
+		snprintf(remarks + k, sizeof remarks - k, "Note:      no reply can be sent to the sender: %s; "
+		         "no automatic reply was sent.\n", address_problem_text(unusable));
+	}
 
 	const char *detail = automatic ? automatic_reason_text(automatic) : NULL;
 	if (inbound_store(r, &c, automatic ? "automatic" : "inbound", m, raw, len, NULL, NULL, detail, row) < 0)
@@ -307,7 +316,7 @@ static int from_young_person(struct relay *r, const struct mail *m, const struct
 		.now = r->now,
 		.new_conversation = fresh,
 		.automatic = automatic != AUTOMATIC_NONE,
-		.cannot_reply = !sender,
+		.cannot_reply = unusable != ADDRESS_OK,
 	};
 	struct policy_actions act;
 	if (policy_context(r, &c, &pi) < 0)

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "address.h"
 #include "html.h"
 #include "util.h"
 
@@ -677,6 +678,18 @@ int mail_parse(const char *raw, size_t len, const struct mail_limits *lim, struc
 	read_headers(m, fields);
 	mailimf_fields_free(fields);
 	free(defused);
+	/* libetpan drops the spaces of a quoted local part and cannot read an
+	 * IPv6 literal: such a From is read again by address.c. */
+	if (!m->from_address || strchr(m->from_address, '"')) {
+		char *a = address_from_header_block(raw, len);
+		if (a && address_usable(a)) {
+			free(m->from_address);
+			m->from_address = a;
+			lower(a);
+		} else {
+			free(a);
+		}
+	}
 
 	if (declared_containers(raw, len) > lim->max_parts) {
 		free(m->cut);

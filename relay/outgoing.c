@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "address.h"
 #include "compose.h"
 #include "gsm.h"
 #include "hours.h"
@@ -61,8 +62,20 @@ static int queue_email(struct relay *r, struct conversation *c, const char *kind
 	int rc = -1;
 	char *msgid = new_message_id(r, c ? c->ref : NULL, kind);
 
-	for (size_t i = 0; i < nto; i++)
-		rcpts[i].address = to[i];
+	/* Envelope and To header alike carry the normal form (A-labels, no
+	 * trailing dot, minimal quoting). */
+	char **normal = xcalloc(nto ? nto : 1, sizeof *normal);
+	buf_init(&data);
+	buf_init(&rcptlist);
+	for (size_t i = 0; i < nto; i++) {
+		enum address_problem p = address_normalise(to[i], &normal[i]);
+		if (p != ADDRESS_OK) {
+			log_error("%s: cannot build the %s message: recipient %zu of %zu: %s", c ? c->ref : "-", kind, i + 1,
+			          nto, address_problem_text(p));
+			goto out;
+		}
+		rcpts[i].address = normal[i];
+	}
 	/* RFC 3834: our automatic mail says so, and asks Exchange not to answer it. */
 	if (auto_submitted)
 		extra[nextra++] = (struct compose_header){ "Auto-Submitted",
@@ -87,14 +100,12 @@ static int queue_email(struct relay *r, struct conversation *c, const char *kind
 		.nextra = nextra,
 		.body = body,
 	};
-	buf_init(&data);
-	buf_init(&rcptlist);
 	if (!msgid || compose_build(&m, &data, err, sizeof err) < 0) {
 		log_error("%s: cannot build the %s message: %s", c ? c->ref : "-", kind, msgid ? err : "bad domain");
 		goto out;
 	}
 	for (size_t i = 0; i < nto; i++)
-		buf_printf(&rcptlist, "%s\n", to[i]);
+		buf_printf(&rcptlist, "%s\n", normal[i]);
 	struct outbox_row o = {
 		.conversation_id = c ? c->id : 0,
 		.message_row = message_row,
@@ -113,6 +124,9 @@ static int queue_email(struct relay *r, struct conversation *c, const char *kind
 	log_debug("%s: %s queued for %zu recipient%s", c ? c->ref : "-", kind, nto, nto == 1 ? "" : "s");
 	rc = 0;
 out:
+	for (size_t i = 0; i < nto; i++)
+		free(normal[i]);
+	free(normal);
 	free(msgid);
 	free(rcpts);
 	buf_free(&data);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "address.h"
 #include "automatic.h"
 #include "clean.h"
 #include "commands.h"
@@ -20,6 +21,26 @@ static int hold(struct relay *r, struct conversation *c, const struct mail *m, c
 		return -1;
 	log_warn("%s: reply held, not relayed: %s", c ? c->ref : "-", reason);
 	return outgoing_held(r, c, sender ? sender : "(unknown)", reason, m->text);
+}
+
+/* Why no reply can reach the young person of c, in plain words for the
+ * adviser, or NULL when one can. buf holds the words when needed. */
+static const char *unreachable(const struct conversation *c, char *buf, size_t buflen)
+{
+	if (!c->contact || !c->contact[0])
+		return "the young person's contact details were removed after the retention period (relay purge), "
+		       "so nothing can reach them from this conversation any more.";
+	if (strcmp(c->channel, "email") != 0)
+		return NULL;
+	if (!strcmp(c->contact, "unknown"))
+		return "the young person's email had no sender address, so there is no address to answer. "
+		       "Their messages still reach you; writing the reply again will not help.";
+	enum address_problem p = address_normalise(c->contact, NULL);
+	if (p == ADDRESS_OK)
+		return NULL;
+	snprintf(buf, buflen, "the young person's email address cannot be answered: %s. Their messages still reach "
+	         "you; writing the reply again will not help.", address_problem_text(p));
+	return buf;
 }
 
 /* Carries out an adviser's #commands on the conversation, each recorded in the
@@ -162,6 +183,16 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 		free(text);
 		goto out;
 	}
+	char nowhere[512];
+	const char *why_not = unreachable(&c, nowhere, sizeof nowhere);
+	if (why_not) {
+		/* Kept and refused: the adviser hears why, and the mailbox moves on. */
+		rc = inbound_store(r, cp, "held", m, raw, len, m->from_address, text, "the young person cannot be reached",
+		                   row) < 0 || outgoing_refused(r, cp, m->from_address, why_not) < 0 ? -1 : 0;
+		log_warn("%s: adviser reply held: the young person cannot be reached", c.ref);
+		free(text);
+		goto out;
+	}
 	char *sent_text = NULL;   /* what the young person will receive, when it differs from text */
 	if (!strcmp(c.channel, "sms")) {
 		char *prepared = NULL;
@@ -226,6 +257,13 @@ int replies_from_console(struct relay *r, struct conversation *c, const char *wh
 
 	if (str_is_blank(text)) {
 		snprintf(err, errlen, "nothing to send (the text is empty after removing quotes and signature)");
+		rc = 1;
+		goto out;
+	}
+	char nowhere[512];
+	const char *why_not = unreachable(c, nowhere, sizeof nowhere);
+	if (why_not) {
+		snprintf(err, errlen, "nothing was sent: %s", why_not);
 		rc = 1;
 		goto out;
 	}

@@ -42,6 +42,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -58,13 +59,13 @@
 #include <auth-client.h>
 #include <libesmtp.h>
 
+#include "address.h"
 #include "log.h"
 #include "tlsverify.h"
 #include "util.h"
 
 #define DEFAULT_TIMEOUT 60
 #define MAX_LINE 998
-#define MAX_ADDRESS 254
 #define MAX_CHAIN 16
 
 /* --- pure helpers ---------------------------------------------------------- */
@@ -267,19 +268,16 @@ int smtp_message_check(const char *data, size_t len, int *eightbit, char *err, s
 
 int smtp_address_ok(const char *addr, int null_ok)
 {
-	const unsigned char *p;
-
 	if (addr == NULL)
 		return 0;
 	if (*addr == '\0')
 		return null_ok;
-	if (strlen(addr) > MAX_ADDRESS)
-		return 0;
-	/* libESMTP writes it raw inside <>; it has no SMTPUTF8 either. */
-	for (p = (const unsigned char *)addr; *p; p++)
-		if (*p <= 0x20 || *p >= 0x7f || *p == '<' || *p == '>')
-			return 0;
-	return 1;
+	/* libESMTP writes it raw inside <> and has no SMTPUTF8: printable ASCII
+	 * in the grammar of address.h, which has no control character. RFC 5321
+	 * also lets a recipient be the bare "Postmaster". */
+	if (!null_ok && strcasecmp(addr, "postmaster") == 0)
+		return 1;
+	return address_sendable(addr);
 }
 
 /* --- the session ----------------------------------------------------------- */

@@ -160,8 +160,9 @@ void smtp_describe(const struct smtp_reply *r, const char *where, char *out, siz
 int smtp_message_check(const char *data, size_t len, int *eightbit, char *err, size_t errlen);
 
 /* An envelope address libESMTP can put between <> without letting the
- * server see another command: no controls, space, '<' or '>', at most 254
- * octets; "" (the null sender) only when null_ok. 1 or 0. */
+ * server see another command: address_sendable() (printable ASCII, an RFC
+ * 5321 mailbox, a quoted local part with spaces included, at most 254
+ * octets); "" (the null sender) only when null_ok. 1 or 0. */
 int smtp_address_ok(const char *addr, int null_ok);
 
 #endif
