@@ -26,8 +26,6 @@ static int is_adviser_kind(const char *kind)
 
 static int read_threads(struct relay *r, const struct mail *m, struct threading *t)
 {
-	int known = 0, autoreplies = 0;
-
 	memset(t, 0, sizeof *t);
 	for (size_t i = 0; i < m->nrecipients; i++) {
 		char ref[REFERENCE_MAX];
@@ -58,9 +56,9 @@ static int read_threads(struct relay *r, const struct mail *m, struct threading 
 		if (rc < 0)
 			return -1;
 		if (rc == 0) {
-			known++;
-			if (kind && !strcmp(kind, "autoreply"))
-				autoreplies++;
+			/* An answer to our auto-reply joins its conversation like any
+			 * other: it is a person's message unless it bears the signs of
+			 * automatic mail itself (automatic.h says why). */
 			if (is_adviser_kind(kind)) {
 				if (!t->adviser_side)
 					t->adviser_side = conv;
@@ -70,13 +68,12 @@ static int read_threads(struct relay *r, const struct mail *m, struct threading 
 		}
 		free(kind);
 	}
-	t->only_autoreplies = known > 0 && known == autoreplies;
 	if (!reference_in_subject(m->subject, r->cfg->reference_prefix, t->subject_ref))
 		t->subject_ref[0] = '\0';
 	return 0;
 }
 
-enum automatic_reason inbound_classify(struct relay *r, const struct mail *m, int only_autoreplies)
+enum automatic_reason inbound_classify(struct relay *r, const struct mail *m)
 {
 	struct mail_header *h = xcalloc(m->nfields + 1, sizeof *h);
 	for (size_t i = 0; i < m->nfields; i++) {
@@ -92,7 +89,6 @@ enum automatic_reason inbound_classify(struct relay *r, const struct mail *m, in
 		.content_type = m->content_type,
 		.loop_stamp = r->cfg->loop_header,
 		.own_address = r->cfg->from_address,
-		.answers_only_our_autoreplies = only_autoreplies,
 	};
 	enum automatic_reason why = automatic_classify(&in);
 	free(h);
@@ -255,7 +251,7 @@ static int from_young_person(struct relay *r, const struct mail *m, const struct
 {
 	struct conversation c;
 	const char *sender = m->from_address ? m->from_address : (m->return_path && *m->return_path ? m->return_path : NULL);
-	enum automatic_reason automatic = inbound_classify(r, m, t->only_autoreplies);
+	enum automatic_reason automatic = inbound_classify(r, m);
 	int rc = -1, fresh = 0;
 	char remarks[1024] = "";
 
