@@ -4,6 +4,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -85,26 +86,50 @@ static void add_value(struct buf *out, const struct buf *value)
 	buf_free(&v);
 }
 
+/* Bytes for the hash, gathered so that it is called per 16 KiB rather than
+ * per line. */
+struct feed {
+	gnutls_hash_hd_t h;
+	size_t n;
+	int bad;
+	char chunk[16384];
+};
+
+static void feed(struct feed *f, const char *p, size_t n)
+{
+	if (f->n + n > sizeof f->chunk) {
+		f->bad |= f->n && gnutls_hash(f->h, f->chunk, f->n) < 0;
+		f->n = 0;
+	}
+	if (n > sizeof f->chunk) {
+		f->bad |= gnutls_hash(f->h, p, n) < 0;
+		return;
+	}
+	memcpy(f->chunk + f->n, p, n);
+	f->n += n;
+}
+
 /* Feeds the body, CRLF as LF, to the hash. */
 static int hash_body(gnutls_hash_hd_t h, const char *p, const char *end)
 {
+	struct feed *f = xmalloc(sizeof *f);   /* 16 KiB: not on the stack */
+
+	f->h = h;
+	f->n = 0;
+	f->bad = 0;
 	while (end > p && (end[-1] == '\n' || end[-1] == '\r'))
 		end--;
 	while (p < end) {
 		const char *cr = memchr(p, '\r', (size_t)(end - p));
-		if (!cr)
-			return gnutls_hash(h, p, (size_t)(end - p));
-		if (cr + 1 < end && cr[1] == '\n') {
-			if (gnutls_hash(h, p, (size_t)(cr - p)) < 0 || gnutls_hash(h, "\n", 1) < 0)
-				return -1;
-			p = cr + 2;
-		} else {
-			if (gnutls_hash(h, p, (size_t)(cr + 1 - p)) < 0)
-				return -1;
-			p = cr + 1;
-		}
+		const char *stop = cr ? cr : end;
+		int crlf = cr && cr + 1 < end && cr[1] == '\n';
+		/* a lone CR is text; the CR of a CRLF is left out */
+		feed(f, p, (size_t)(stop - p) + (cr && !crlf));
+		p = cr ? cr + 1 : end;
 	}
-	return 0;
+	int bad = f->bad || (f->n && gnutls_hash(h, f->chunk, f->n) < 0);
+	free(f);
+	return bad ? -1 : 0;
 }
 
 int identity_key(const char *raw, size_t len, char *out)

@@ -165,5 +165,31 @@ int main(void)
 		CHECK("4 MiB, last byte differs", strcmp(a, key_of(big, n)) != 0);
 		free(big);
 	}
+	/* Long bodies in CRLF and in LF: the same, across every way the text
+	 * is gathered for the hash (short lines, lines longer than its 16 KiB). */
+	for (size_t line = 37; line <= 40000; line = line * 10 + 3) {
+		size_t lines = 200000 / line + 1, n = 0, m = 0;
+		char *crlf = malloc(lines * (line + 2) + 32), *lf = malloc(lines * (line + 1) + 32);
+		char name[80];
+		n = (size_t)sprintf(crlf, "Subject: long\r\n\r\n");
+		m = (size_t)sprintf(lf, "Subject: long\n\n");
+		for (size_t i = 0; i < lines; i++) {
+			memset(crlf + n, 'a' + (int)(i % 26), line);
+			memset(lf + m, 'a' + (int)(i % 26), line);
+			n += line;
+			m += line;
+			memcpy(crlf + n, "\r\n", 2);
+			lf[m] = '\n';
+			n += 2;
+			m += 1;
+		}
+		snprintf(name, sizeof name, "%zu lines of %zu bytes: CRLF and LF the same", lines, line);
+		CHECK_STR(name, key_of(crlf, n), key_of(lf, m));
+		crlf[n - 3] = 'Z';
+		snprintf(name, sizeof name, "%zu lines of %zu bytes: the last byte counts", lines, line);
+		CHECK(name, strcmp(key_of(crlf, n), key_of(lf, m)) != 0);
+		free(crlf);
+		free(lf);
+	}
 	return check_done();
 }
