@@ -1,0 +1,31 @@
+/* fuzz_identity.c: identity_key() on any message a sender can deliver. The
+ * key decides whether a message is taken in at all: it must always be made,
+ * and a trace header a server adds in front must never change it. */
+#include "fuzz.h"
+#include "identity.h"
+
+FUZZ_QUIET_INITIALIZE
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char trace[] = "Received: from mx.example.net by mail.example.org;\r\n\tSat, 21 Nov 2026\r\n"
+	                            "Delivered-To: rusafe@example.org\r\n";
+	char key[IDENTITY_KEY_LEN + 1], again[IDENTITY_KEY_LEN + 1];
+	/* exactly size bytes, so that ASan sees any read past them */
+	char *raw = xmalloc(size ? size : 1), *copy = xmalloc(sizeof trace - 1 + size);
+
+	memcpy(raw, data, size);
+	fuzz_require(identity_key(raw, size, key) == 0);
+	fuzz_require(strlen(key) == IDENTITY_KEY_LEN && !strncmp(key, IDENTITY_PREFIX, strlen(IDENTITY_PREFIX)));
+	fuzz_require(strspn(key + strlen(IDENTITY_PREFIX), "0123456789abcdef") == 64);
+	/* A message that does not start with a folded line is the same message
+	 * with a trace in front of it. */
+	if (size == 0 || (raw[0] != ' ' && raw[0] != '\t')) {
+		memcpy(copy, trace, sizeof trace - 1);
+		memcpy(copy + sizeof trace - 1, data, size);
+		fuzz_require(identity_key(copy, sizeof trace - 1 + size, again) == 0 && !strcmp(again, key));
+	}
+	free(raw);
+	free(copy);
+	return 0;
+}
