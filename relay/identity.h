@@ -16,7 +16,12 @@
  * that appears more than once counts each time, in order. The body is what
  * follows the first empty line (or the first line that is neither a header
  * field nor its continuation, so that text without headers is all body),
- * with CRLF read as LF and line ends at its very end dropped. The digest is
+ * with CRLF read as LF and line ends at its very end dropped. A message
+ * with neither a Message-ID nor a Date has nothing of its own that tells two
+ * sendings of the same text apart ("ok", twice): there the body is all its
+ * bytes, trace included, so that a copy costs a second forward and never a
+ * message lost (a rescan fetches the same bytes and is still one). The
+ * digest is
  * SHA-256 over, for each field in the order named above, its lowercase name,
  * a NUL, each value as "<length>:<value>\n" and a "\n"; then "body\n" and the
  * body. Keys are kept in the database: a change to any of this takes

@@ -223,6 +223,17 @@ def same_message_twice(s):
     check("e: ... stored once", s.one("SELECT count(*) FROM message WHERE body LIKE '%ivy has no message id%'") == 1)
 
 
+    # Neither Message-ID nor Date: nothing but the trace tells two sendings
+    # of one text apart, and both are taken (a copy costs a forward, never a message).
+    kim = "kim.young@example.net"
+    for when in ("10:00:01", "10:04:09"):
+        s.sb.append(rt.SERVICE, (f"Received: by mx.example.net; Sat, 21 Nov 2026 {when} +0000\r\n"
+                                 f"From: {kim}\r\nTo: {rt.SERVICE}\r\nSubject: ok\r\n\r\nkim says ok\r\n").encode())
+    s.poll()
+    check("e: the same text sent twice with neither Message-ID nor Date: both forwarded",
+          len(s.wait_forward("kim says ok", 2)) == 2)
+
+
 def counts(s):
     return (s.one("SELECT count(*) FROM message"), s.one("SELECT count(*) FROM outbox"),
             len(s.sb.messages(ADVISER)))

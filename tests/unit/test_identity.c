@@ -80,10 +80,15 @@ static const struct pair same[] = {
 	{ "line ends added at the end of the body", BASE, BASE "\r\n\r\n" },
 	{ "line ends removed at the end of the body", BASE, HDR "\r\nHi, something happened at a party.\r\n"
 	  "I don't know who to tell." },
-	{ "no Message-ID, trace added", "From: a@example.net\r\nSubject: hi\r\n\r\nhello\r\n",
-	  "Received: by x; y\r\nFrom: a@example.net\r\nSubject: hi\r\n\r\nhello\r\n" },
-	{ "text without headers, trace added", "\x01garbage without headers\r\nplease help\r\n",
-	  "Received: by x; y\r\nDelivered-To: a@example.org\r\n\x01garbage without headers\r\nplease help\r\n" },
+	{ "no Message-ID, trace added", "From: a@example.net\r\nDate: Sat, 21 Nov 2026 10:00:00 +0000\r\n"
+	  "Subject: hi\r\n\r\nhello\r\n", "Received: by x; y\r\nFrom: a@example.net\r\n"
+	  "Date: Sat, 21 Nov 2026 10:00:00 +0000\r\nSubject: hi\r\n\r\nhello\r\n" },
+	{ "no Date, trace added", "From: a@example.net\r\nMessage-ID: <a@b>\r\n\r\nhello\r\n",
+	  "Received: by x; y\r\nFrom: a@example.net\r\nMessage-ID: <a@b>\r\n\r\nhello\r\n" },
+	{ "neither Message-ID nor Date: the same bytes", "Received: by x; y\r\nFrom: a@example.net\r\n\r\nok\r\n",
+	  "Received: by x; y\r\nFrom: a@example.net\r\n\r\nok\r\n" },
+	{ "text without headers: the same bytes", "\x01garbage without headers\r\nplease help\r\n",
+	  "\x01garbage without headers\r\nplease help\r\n" },
 	{ "empty and empty", "", "" },
 	{ "header only, with and without the empty line", "Subject: hi\r\n", "Subject: hi\r\n\r\n" },
 };
@@ -122,6 +127,13 @@ static const struct pair differ[] = {
 	{ "a lone CR is not a line end", "Subject: x\r\n\r\na\rb\r\n", "Subject: x\r\n\r\na\nb\r\n" },
 	{ "different text without headers", "\x01garbage without headers\r\nplease help\r\n", "\x01garbage\r\nother\r\n" },
 	{ "a body line added at the end", BASE, BASE "-- \r\n" },
+	{ "neither Message-ID nor Date: two sendings of one text",
+	  "Received: by mx; Sat, 21 Nov 2026 10:00:01\r\nFrom: a@example.net\r\n\r\nok\r\n",
+	  "Received: by mx; Sat, 21 Nov 2026 10:04:09\r\nFrom: a@example.net\r\n\r\nok\r\n" },
+	{ "empty Message-ID and Date count as none", "Message-ID:\r\nDate: \r\nReceived: 1\r\n\r\nok\r\n",
+	  "Message-ID:\r\nDate: \r\nReceived: 2\r\n\r\nok\r\n" },
+	{ "text without headers, trace added", "\x01garbage without headers\r\nplease help\r\n",
+	  "Received: by x; y\r\nDelivered-To: a@example.org\r\n\x01garbage without headers\r\nplease help\r\n" },
 	{ "header text against the same text as body", "Subject: hi\r\n\r\n", "\r\nSubject: hi\r\n" },
 };
 
