@@ -10,12 +10,13 @@
 
 #include "util.h"
 
-/* What the sender wrote and how to read it; trace fields are not here. */
+/* What the sender wrote and how to read it; trace fields are not here. The
+ * order is part of every key kept (identity.h). */
 static const char *const fields[] = {
 	"message-id", "from", "date", "subject", "content-type", "content-transfer-encoding",
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
-#define MESSAGE_ID 0
+#define MESSAGE_ID 0   /* indexes in fields[] */
 #define DATE 2
 #define OTHER_FIELD ((int)NFIELDS)
 
