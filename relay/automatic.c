@@ -362,7 +362,6 @@ enum automatic_reason automatic_classify(const struct automatic_input *in)
 	found[AUTOMATIC_NULL_SENDER] = is_null_sender(in->return_path);
 	found[AUTOMATIC_REPORT] = is_report(in->content_type);
 	found[AUTOMATIC_SYSTEM_SENDER] = is_system_sender(in->from_address) || is_system_sender(in->return_path);
-	found[AUTOMATIC_OUR_AUTOREPLY] = in->answers_only_our_autoreplies != 0;
 	found[AUTOMATIC_OOO_SUBJECT] = is_ooo_subject(in->subject);
 
 	for (int r = AUTOMATIC_LOOP; r <= AUTOMATIC_OOO_SUBJECT; r++)
@@ -384,7 +383,6 @@ const char *automatic_reason_text(enum automatic_reason r)
 	case AUTOMATIC_PRECEDENCE: return "bulk or list precedence";
 	case AUTOMATIC_LIST: return "mailing list header";
 	case AUTOMATIC_SYSTEM_SENDER: return "system sender";
-	case AUTOMATIC_OUR_AUTOREPLY: return "answers only our auto-replies";
 	case AUTOMATIC_OOO_SUBJECT: return "out-of-office subject";
 	}
 	return "unknown";

@@ -2,7 +2,22 @@
  * list mail, our own mail coming back)? Such mail is logged and never
  * auto-replied to nor relayed to a young person (email-safety.md, "Is this
  * message automatic?"). A pure decision over plain data: no I/O, no library
- * types; the MIME layer fills in struct automatic_input. */
+ * types; the MIME layer fills in struct automatic_input.
+ *
+ * What a message answers is not among the signs. Our auto-reply asks the
+ * young person to "just reply to this email", so an answer to it alone (only
+ * In-Reply-To, or References that name nothing else because the first
+ * message had no Message-ID) is what a child typing back sends: threading
+ * cannot tell that from an autoresponder echoing our auto-reply, since both
+ * answer the message they were given. What does tell them apart is what the
+ * machine says about itself or how it writes: Auto-Submitted, X-Autoreply,
+ * X-Auto-Response-Suppress, Precedence, List-*, an empty envelope sender,
+ * multipart/report, a system sender, an out-of-office subject. The rare
+ * responder with none of these costs the advisers one forward; it cannot
+ * loop, because our auto-reply carries Auto-Submitted (RFC 3834 responders
+ * never answer it) and goes at most once per conversation per window and a
+ * few per sender per ten minutes (policy.c). Losing a child's answer costs
+ * far more. */
 #ifndef RELAY_AUTOMATIC_H
 #define RELAY_AUTOMATIC_H
 
@@ -26,7 +41,6 @@ struct automatic_input {
 	const char *content_type;  /* top-level "type/subtype" (parameters tolerated) */
 	const char *loop_stamp;    /* our loop header name, e.g. "X-RUSafe-Loop" */
 	const char *own_address;   /* the service's own address, for X-Loop */
-	int answers_only_our_autoreplies; /* In-Reply-To/References name only our auto-replies */
 };
 
 /* Why a message is automatic. When several rules hold, the first in this
@@ -42,7 +56,6 @@ enum automatic_reason {
 	AUTOMATIC_PRECEDENCE,       /* Precedence: bulk, junk, list or auto_reply */
 	AUTOMATIC_LIST,             /* any List-* (or Mailing-List) header */
 	AUTOMATIC_SYSTEM_SENDER,    /* mailer-daemon, postmaster, noreply, owner-*, ... */
-	AUTOMATIC_OUR_AUTOREPLY,    /* answers only our own auto-replies */
 	AUTOMATIC_OOO_SUBJECT       /* out-of-office subject */
 };
 

@@ -672,6 +672,35 @@ int db_inbound_add(struct db *db, const char *key, long long message_row)
 	return step_done(db, st);
 }
 
+int db_inbound_message(struct db *db, const char *key, long long *message_row, char **raw, size_t *len)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT k.message, m.raw FROM inbound_key k LEFT JOIN message m ON m.id = k.message "
+	                               "WHERE k.key = ?");
+	*message_row = 0;
+	*raw = NULL;
+	*len = 0;
+	if (!st)
+		return -1;
+	bind_text(st, 1, key);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*message_row = sqlite3_column_int64(st, 0);
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
+			const void *b = sqlite3_column_blob(st, 1);
+			size_t n = (size_t)sqlite3_column_bytes(st, 1);
+			*raw = xmalloc(n + 1);
+			if (n)
+				memcpy(*raw, b, n);
+			(*raw)[n] = '\0';
+			*len = n;
+		}
+	} else if (rc != SQLITE_DONE) {
+		failed(db, rc, NULL);
+	}
+	release(db, st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
 #define CONVERSATION_COLUMNS                                                                   \
 	"id, ref, channel, contact, state, urgent, subject, created_at, last_activity, last_inbound_at, " \
 	"last_autoreply_at, last_adviser_reply_at, previous_ref, last_urgent_at, closed_at"
@@ -738,18 +767,26 @@ int db_conversation_latest_for(struct db *db, const char *channel, const char *c
 
 int db_conversation_by_message_id(struct db *db, const char *message_id, long long *conversation_id, char **kind)
 {
-	sqlite3_stmt *st = prepare(db, "SELECT conversation_id, kind FROM outbox WHERE message_id = ? "
-	                               "UNION ALL SELECT conversation_id, kind FROM message WHERE message_id = ? "
-	                               "LIMIT 1");
+	/* Our own ids are unique (outbox.message_id); a received message's id
+	 * is the sender's choice and may be shared by messages of several
+	 * conversations: then it names none of them. */
+	sqlite3_stmt *st = prepare(db, "SELECT conversation_id, kind FROM ("
+	                               "  SELECT 0 AS mine, id, conversation_id, kind FROM outbox WHERE message_id = ?1"
+	                               "  UNION ALL"
+	                               "  SELECT 1, id, conversation_id, kind FROM message WHERE message_id = ?1"
+	                               "    AND NOT EXISTS (SELECT 1 FROM message x WHERE x.message_id = ?1"
+	                               "                    AND x.conversation_id <> message.conversation_id))"
+	                               " ORDER BY mine, id LIMIT 1");
 	if (!st)
 		return -1;
 	bind_text(st, 1, message_id);
-	bind_text(st, 2, message_id);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*conversation_id = sqlite3_column_int64(st, 0);
 		if (kind)
 			*kind = col_text(st, 1);
+	} else if (rc != SQLITE_DONE) {
+		failed(db, rc, NULL);
 	}
 	release(db, st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;

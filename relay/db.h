@@ -161,6 +161,11 @@ int db_outbox_awaiting_delivery(struct db *db, long long since, int limit, struc
 /* Inbound de-duplication keys: 1 when key is known, 0 when not, -1 error. */
 int db_inbound_known(struct db *db, const char *key);
 int db_inbound_add(struct db *db, const char *key, long long message_row);
+/* The transcript row a key was added with (0: none) and that row's raw
+ * source (*raw owned, NUL-terminated after *len bytes; NULL when there is
+ * no row or its text was purged). 0 when the key is known, 1 when not, -1
+ * on error. */
+int db_inbound_message(struct db *db, const char *key, long long *message_row, char **raw, size_t *len);
 
 /* Conversations. Lookups: 0 found (*c filled, free with conversation_free),
  * 1 not found, -1 error. */
@@ -168,7 +173,10 @@ int db_conversation_by_id(struct db *db, long long id, struct conversation *c);
 int db_conversation_by_ref(struct db *db, const char *ref, struct conversation *c);
 int db_conversation_latest_for(struct db *db, const char *channel, const char *contact, struct conversation *c);
 /* The conversation that a Message-ID we stored or sent belongs to. *kind gets
- * the outbox kind ("forward", ...) or "inbound"... (owned, may be NULL). */
+ * the outbox kind ("forward", ...) or "inbound"... (owned, may be NULL).
+ * One of our own ids first; else the earliest transcript row with that id,
+ * but only when every row with it is in the same conversation: an id that
+ * senders reused in two conversations names neither (1). */
 int db_conversation_by_message_id(struct db *db, const char *message_id, long long *conversation_id, char **kind);
 /* Creates; 1 when ref already exists (caller picks another), 0 ok, -1 error. */
 int db_conversation_create(struct db *db, struct conversation *c);

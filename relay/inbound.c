@@ -11,6 +11,7 @@
 #include "address.h"
 #include "automatic.h"
 #include "clean.h"
+#include "identity.h"
 #include "log.h"
 #include "mime.h"
 #include "outgoing.h"
@@ -27,8 +28,6 @@ static int is_adviser_kind(const char *kind)
 
 static int read_threads(struct relay *r, const struct mail *m, struct threading *t)
 {
-	int known = 0, autoreplies = 0;
-
 	memset(t, 0, sizeof *t);
 	for (size_t i = 0; i < m->nrecipients; i++) {
 		char ref[REFERENCE_MAX];
@@ -59,9 +58,9 @@ static int read_threads(struct relay *r, const struct mail *m, struct threading 
 		if (rc < 0)
 			return -1;
 		if (rc == 0) {
-			known++;
-			if (kind && !strcmp(kind, "autoreply"))
-				autoreplies++;
+			/* An answer to our auto-reply joins its conversation like any
+			 * other: it is a person's message unless it bears the signs of
+			 * automatic mail itself (automatic.h says why). */
 			if (is_adviser_kind(kind)) {
 				if (!t->adviser_side)
 					t->adviser_side = conv;
@@ -71,13 +70,12 @@ static int read_threads(struct relay *r, const struct mail *m, struct threading 
 		}
 		free(kind);
 	}
-	t->only_autoreplies = known > 0 && known == autoreplies;
 	if (!reference_in_subject(m->subject, r->cfg->reference_prefix, t->subject_ref))
 		t->subject_ref[0] = '\0';
 	return 0;
 }
 
-enum automatic_reason inbound_classify(struct relay *r, const struct mail *m, int only_autoreplies)
+enum automatic_reason inbound_classify(struct relay *r, const struct mail *m)
 {
 	struct mail_header *h = xcalloc(m->nfields + 1, sizeof *h);
 	for (size_t i = 0; i < m->nfields; i++) {
@@ -93,7 +91,6 @@ enum automatic_reason inbound_classify(struct relay *r, const struct mail *m, in
 		.content_type = m->content_type,
 		.loop_stamp = r->cfg->loop_header,
 		.own_address = r->cfg->from_address,
-		.answers_only_our_autoreplies = only_autoreplies,
 	};
 	enum automatic_reason why = automatic_classify(&in);
 	free(h);
@@ -270,7 +267,7 @@ static int from_young_person(struct relay *r, const struct mail *m, const struct
 	char normal[ADDRESS_MAX + 1];   /* the form replies go to (address.h) */
 	enum address_problem unusable = address_normalise_buf(written, normal, sizeof normal);
 	const char *sender = unusable ? written : normal;
-	enum automatic_reason automatic = inbound_classify(r, m, t->only_autoreplies);
+	enum automatic_reason automatic = inbound_classify(r, m);
 	int rc = -1, fresh = 0;
 	char remarks[1024] = "";
 
@@ -372,6 +369,8 @@ out:
 
 /* ---- entry ------------------------------------------------------------------ */
 
+/* The key relays before identity.h kept for a message: "mid:" and its
+ * Message-ID, or without one "sha256:" and a digest of its bytes. */
 static char *dedupe_key(const struct mail *m, const char *raw, size_t len)
 {
 	if (m->message_id && *m->message_id)
@@ -384,13 +383,53 @@ static char *dedupe_key(const struct mail *m, const char *raw, size_t len)
 	return xasprintf("sha256:%s", hex);
 }
 
+/* Was this message taken in before? 1 yes (*row: its transcript row, 0 for
+ * none), 0 no, -1 on error. key is its identity (identity.h). A message
+ * taken in before identities is known only by dedupe_key(), and "mid:"
+ * says just that some message with that Message-ID came: it is this one
+ * when the source kept with it has this identity. A source since purged
+ * cannot be compared and counts as this message, as it did before; a key
+ * kept with no row (our own mail come back) stored nothing to store twice. */
+static int seen_before(struct relay *r, const struct mail *m, const char *raw, size_t len, const char *key,
+                       long long *row)
+{
+	char *old, *stored = NULL, other[IDENTITY_KEY_LEN + 1];
+	size_t stored_len = 0;
+	int rc;
+
+	*row = 0;
+	rc = db_inbound_known(r->db, key);
+	if (rc != 0)
+		return rc;
+	old = dedupe_key(m, raw, len);
+	rc = db_inbound_message(r->db, old, row, &stored, &stored_len);
+	if (rc == 0) {
+		if (!strncmp(old, "sha256:", 7) || (*row && !stored))
+			rc = 1;
+		else if (!*row)
+			rc = 0;
+		else if (identity_key(stored, stored_len, other) < 0)
+			rc = -1;
+		else
+			rc = strcmp(other, key) == 0;
+		/* known by its identity from now on */
+		if (rc == 1 && db_inbound_add(r->db, key, *row) < 0)
+			rc = -1;
+	} else if (rc == 1) {
+		rc = 0;
+	}
+	free(old);
+	free(stored);
+	return rc;
+}
+
 int inbound_email(struct relay *r, const char *source_key, const char *raw, size_t len, int truncated)
 {
 	struct mail m;
 	struct threading t;
 	struct mail_limits lim = { r->cfg->imap_max_depth, r->cfg->imap_max_parts, 0 };
-	long long row = 0;
-	char *key = NULL;
+	long long row = 0, known_row = 0;
+	char key[IDENTITY_KEY_LEN + 1];
 	int rc = -1, known;
 
 	known = db_inbound_known(r->db, source_key);
@@ -404,14 +443,15 @@ int inbound_email(struct relay *r, const char *source_key, const char *raw, size
 	}
 	if (m.cut)
 		log_warn("a message was cut (%s): %s", source_key, m.cut);
-	key = dedupe_key(&m, raw, len);
-	known = db_inbound_known(r->db, key);
+	/* De-duplicated by what the message is: a second message that reuses a
+	 * Message-ID is a message of its own. */
+	known = identity_key(raw, len, key) < 0 ? -1 : seen_before(r, &m, raw, len, key, &known_row);
 	if (known < 0)
 		goto out;
 	if (known) {
 		/* The same message again (a UIDVALIDITY rescan, a copy to two addresses). */
 		log_info("a message already received was skipped (%s)", source_key);
-		rc = db_inbound_add(r->db, source_key, 0);
+		rc = db_inbound_add(r->db, source_key, known_row);
 		goto out;
 	}
 	if (m.from_address && !strcasecmp(m.from_address, r->cfg->from_address) &&
@@ -434,7 +474,6 @@ int inbound_email(struct relay *r, const char *source_key, const char *raw, size
 	if (rc == 0)
 		rc = (db_inbound_add(r->db, source_key, row) < 0 || db_inbound_add(r->db, key, row) < 0) ? -1 : 0;
 out:
-	free(key);
 	mail_free(&m);
 	return rc;
 }

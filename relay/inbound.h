@@ -49,7 +49,6 @@ struct threading {
 	int bad_tag;                /* a tag whose signature does not verify */
 	long long adviser_side;     /* conversation whose adviser-facing mail it answers */
 	long long young_side;       /* conversation whose young-person mail it answers */
-	int only_autoreplies;       /* every known id it names is one of our auto-replies */
 	char subject_ref[REFERENCE_MAX];
 };
 
@@ -59,6 +58,6 @@ int inbound_store(struct relay *r, struct conversation *c, const char *kind, con
                   size_t len, const char *author, const char *body, const char *detail, long long *row);
 
 /* Is m automatic mail (bounce, out-of-office, list, our own loop)? */
-enum automatic_reason inbound_classify(struct relay *r, const struct mail *m, int only_autoreplies);
+enum automatic_reason inbound_classify(struct relay *r, const struct mail *m);
 
 #endif

@@ -112,7 +112,7 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 		return -1;
 	struct conversation *cp = c.id ? &c : NULL;
 
-	enum automatic_reason automatic = inbound_classify(r, m, 0);
+	enum automatic_reason automatic = inbound_classify(r, m);
 	if (automatic) {
 		/* An out-of-office or bounce from the advisers' side: logged and kept, never relayed. */
 		if (cp && inbound_store(r, cp, "automatic", m, raw, len, m->from_address, NULL, automatic_reason_text(automatic), row) < 0)
