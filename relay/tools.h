@@ -36,4 +36,10 @@ int tools_stats(struct tools *t, long long since);
  * Prints a progress line on a terminal, and a summary unless quiet. */
 int tools_purge(struct tools *t, int dry_run, const char *actor, int quiet);
 
+/* Each part's health as the daemon last wrote it (state, last success,
+ * current failure and since when, alerts sent), the backlog and whether
+ * the daemon still writes: 0 when all is well, 1 when a part fails or the
+ * daemon is not running. */
+int tools_status(struct tools *t);
+
 #endif
