@@ -11,6 +11,7 @@
 #include "gsm.h"
 #include "health.h"
 #include "log.h"
+#include "notify.h"
 #include "outgoing.h"
 #include "receipts.h"
 #include "sms.h"
@@ -397,6 +398,9 @@ int outbox_pump(struct relay *r)
 {
 	char err[512];
 	unsigned long disk = db_disk_failures(r->db);
+	/* A long drain is the main loop at work: between its batches it keeps
+	 * systemd's watchdog fed; a stalled one does not. */
+	notify_keepalive();
 	if (r->sending) {
 		if (!smtp_session_take(r->sending->ss, 0, accepted, r))
 			return 0;
@@ -463,6 +467,7 @@ int outbox_flush(struct relay *r, char *err, size_t errlen)
 
 		if (r->stopping && *r->stopping)
 			break;
+		notify_keepalive();   /* each session of a long backlog, as outbox_pump */
 		if (db_outbox_due(r->db, r->now, r->cfg->batch_size, &rows, &n) < 0) {
 			snprintf(err, errlen, "database: %s", db_error(r->db));
 			return -1;
