@@ -24,10 +24,11 @@ static void restore_one(void *arg, const struct db_health *row)
 		return;
 	struct health_part_state *s = &h->part[p];
 	s->last_ok = row->last_ok;
-	/* The incident and what was said about it carry on; whether the part
-	 * works is seen again. */
-	if (row->alerted_at) {
+	/* The incident (its start, and what was said about it) carries on
+	 * across a restart; whether the part works is seen again. */
+	if (row->alerted_at || (row->state && !strcmp(row->state, "failing")))
 		s->failing_since = row->failing_since;
+	if (row->alerted_at) {
 		s->alerted_at = row->alerted_at;
 		s->reminded_at = row->reminded_at;
 		s->alerts = row->alerts;

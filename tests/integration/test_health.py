@@ -73,11 +73,13 @@ class Notify:
         with self.lock:
             return [(t, line) for t, d in self.got for line in d.split("\n") if line.startswith(prefix)]
 
-    def wait(self, prefix, pattern="", timeout=30):
+    def wait(self, prefix, pattern="", timeout=30, after=0):
+        """The first line with prefix matching pattern sent after `after`
+        (time.monotonic()), waiting for it up to timeout seconds."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for t, line in self.lines(prefix):
-                if re.search(pattern, line):
+                if t > after and re.search(pattern, line):
                     return line
             time.sleep(0.1)
         return None
@@ -310,7 +312,7 @@ def inbox_password(sb):
                   msgs[alerts_before]["Auto-Submitted"])
             check("no young person's words or address in the alert", SECRET_WORDS not in alert and YOUNG not in alert,
                   alert)
-        line = notify.wait("STATUS=", r"inbox failing for")
+        line = notify.wait("STATUS=", r"inbox failing for", after=t0)
         check("STATUS= follows: inbox failing", line is not None, notify.lines("STATUS=")[-3:])
         rc, js = status(conf)
         check("status: exit 1 while the inbox fails", rc == 1, js)
@@ -327,8 +329,23 @@ def inbox_password(sb):
         check("not repeated inside the reminder interval", len(sb.messages(ALERTS)) == alerts_before + 1,
               len(sb.messages(ALERTS)))
 
+        # --- a restart inside the incident: neither repeated nor forgotten ----------
+        rt.stop(proc)
+        t_restart = time.monotonic()
+        proc, log = start(conf, work, notify)
+        check("restarted daemon: the inbox failing again",
+              notify.wait("STATUS=", r"inbox failing for", after=t_restart) is not None, notify.lines("STATUS=")[-2:])
+        time.sleep(3)
+        check("restart: the alert is not sent again", len(sb.messages(ALERTS)) == alerts_before + 1,
+              len(sb.messages(ALERTS)))
+        rc, js = status(conf)
+        check("restart: the incident's start and its alert kept",
+              part(js, "inbox").get("failing_since") == inbox.get("failing_since") and
+              part(js, "inbox").get("alerts") == 1, (part(js, "inbox"), inbox))
+
         # --- the password back -------------------------------------------------------
         seen = len(sb.messages(rt.ADVISERS[0]))
+        t_back = time.monotonic()
         set_dovecot_password(sb, good)
         sb.password = good
         msgs = wait_mail(sb, ALERTS, alerts_before + 2, timeout=25)
@@ -338,11 +355,12 @@ def inbox_password(sb):
         fwd = wait_mail(sb, rt.ADVISERS[0], seen + 1)
         check("the held-up message is forwarded", len(fwd) == seen + 1 and SECRET_WORDS in rt.body(fwd[-1]),
               len(fwd))
-        check("STATUS= follows: inbox ok again", notify.wait("STATUS=", r"^STATUS=inbox ok") is not None,
+        check("STATUS= follows: inbox ok again", notify.wait("STATUS=", r"^STATUS=inbox ok", after=t_back) is not None,
               notify.lines("STATUS=")[-3:])
         rc, js = status(conf)
         check("status: exit 0 again", rc == 0 and part(js, "inbox").get("state") == "ok", js)
-        check("status: alerts sent counted (alert and recovery)", js.get("relay", {}).get("alerts_sent") == 2, js)
+        check("status: alerts sent since the restart counted (the recovery)",
+              js.get("relay", {}).get("alerts_sent") == 1, js)
     finally:
         sb.password = good
         rt.stop(proc)
@@ -463,6 +481,10 @@ def config_errors(sb):
     r = rt.relay(conf, "check")
     check("config: alert_sms without a gateway refused", r.returncode == 3 and "needs an SMS gateway" in r.stdout + r.stderr,
           r.stdout + r.stderr)
+    conf = rt.make_config(sb, work, extra="[health]\nalert_to = a@example.org\nalert_after = 5\nremind_every = 2h\n")
+    r = rt.relay(conf, "check")
+    check("config: a bare number is minutes, h is hours",
+          re.search(r"after 5 min failing, reminders every 2 h 0 min", r.stdout), r.stdout)
     conf = rt.make_config(sb, work, extra=HEALTH)
     r = rt.relay(conf, "check")
     check("check explains the alerts", re.search(r"^OK\s+health alerts: .*alerts@example\.org.*after 2 s", r.stdout, re.M),
