@@ -235,11 +235,12 @@ static void tell(struct relay *r, struct health *h, enum health_part p, enum hea
 	const char *part = health_part_name(p);
 	char err[600];
 
+	char age[64];
+	health_duration_text(r->now - h->part[p].failing_since, age, sizeof age);
 	if (a == HEALTH_RECOVERED)
-		log_info("health: %s works again", part);
+		log_info("health: %s works again after %s", part, age);
 	else
-		log_error("health: %s failing since %lld s ago: %s", part, r->now - h->part[p].failing_since,
-		          h->part[p].reason);
+		log_error("health: %s failing for %s: %s", part, age, h->part[p].reason);
 	if (!have_email && !have_text) {
 		log_warn("health: no %s sent: [health] alert_to and alert_sms are empty", action_name(a));
 		health_sent(h, p, a, r->now);

@@ -32,7 +32,10 @@ ALERTS = "alerts@example.org"
 ONCALL = "+447700900999"
 YOUNG = "young.person@example.net"
 SECRET_WORDS = "my stepdad hurts me please help"
-WATCHDOG_USEC = 2000000
+# Under valgrind (tests/run's third lane) the relay is many times slower:
+# the watchdog's interval and the waits grow with it.
+SLOW = 5 if "valgrind" in os.path.basename(rt.RELAY) else 1
+WATCHDOG_USEC = 2000000 * SLOW
 
 HEALTH = f"""
 [health]
@@ -76,7 +79,7 @@ class Notify:
     def wait(self, prefix, pattern="", timeout=30, after=0):
         """The first line with prefix matching pattern sent after `after`
         (time.monotonic()), waiting for it up to timeout seconds."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout * SLOW
         while time.monotonic() < deadline:
             for t, line in self.lines(prefix):
                 if t > after and re.search(pattern, line):
@@ -100,13 +103,13 @@ def start(conf, work, notify):
 
 def wait_mail(sb, user, count, timeout=30):
     try:
-        return sb.wait_for(user, count, timeout=timeout)
+        return sb.wait_for(user, count, timeout=timeout * SLOW)
     except TimeoutError:
         return sb.messages(user)
 
 
 def wait_until(cond, timeout=30, step=0.2):
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * SLOW
     while time.monotonic() < deadline:
         v = cond()
         if v:
@@ -273,11 +276,13 @@ def inbox_password(sb):
         check("metrics file parses and matches status (all well)", not bad, bad)
 
         # --- the watchdog: keep-alives at the rate asked, none while stopped -------
-        time.sleep(3)
+        time.sleep(1.5 * WATCHDOG_USEC / 1e6)
         dogs = [t for t, _ in notify.lines("WATCHDOG=1")]
         gaps = [b - a for a, b in zip(dogs, dogs[1:])]
         check("WATCHDOG=1 sent", len(dogs) >= 3, dogs)
-        check("WATCHDOG=1 at least every WATCHDOG_USEC", gaps and max(gaps) < WATCHDOG_USEC / 1e6, gaps)
+        # (valgrind can make one step of a cycle longer than half the interval)
+        check("WATCHDOG=1 at least every WATCHDOG_USEC", gaps and max(gaps) < WATCHDOG_USEC / 1e6 * (1 if SLOW == 1 else 2.5),
+              gaps)
         check("WATCHDOG=1 not much more often than half of it", gaps and min(gaps) > WATCHDOG_USEC / 1e6 / 4, gaps)
         proc.send_signal(signal.SIGSTOP)
         t_stop = time.monotonic()
@@ -302,7 +307,7 @@ def inbox_password(sb):
         if len(msgs) > alerts_before:
             alert = text_of(msgs[alerts_before])
             print(f"info: password changed to alert received: {took:.1f}s")
-            check("within the threshold and a few cycles", took < 15, took)
+            check("within the threshold and a few cycles", took < 15 * SLOW, took)
             check("the alert names the part", "inbox" in alert, alert)
             check("the alert says what is wrong in plain words", "the mailbox password was refused" in alert, alert)
             check("the alert says what to do, naming the password file",
@@ -393,7 +398,7 @@ def smtp_and_gateway(sb):
                 return [m for m in gw.sent if m.get("to") == ONCALL]
             texts = wait_until(lambda: len(oncall()) >= 2 and oncall(), timeout=30) or oncall()
             bodies = [m["body"] for m in texts]
-            smtp_alert = [b for b in bodies if "outgoing mail" in b]
+            smtp_alert = [b for b in bodies if "outgoing mail (SMTP) failing" in b]
             check("SMTP down: the alert goes as a text to the on-call number", smtp_alert, bodies)
             if smtp_alert:
                 check("the text says what is wrong", "cannot be reached" in smtp_alert[0], smtp_alert[0])
@@ -421,9 +426,10 @@ def smtp_and_gateway(sb):
             sb.start_server("postfix")
             fwd = wait_mail(sb, rt.ADVISERS[0], 1, timeout=30)
             check("the held-up forward goes once the mail server is back", len(fwd) == 1, len(fwd))
-            texted = wait_until(lambda: [m for m in oncall() if "works again" in m["body"]], timeout=30)
-            check("outgoing mail recovered: said by text to whoever had the alert by text",
-                  texted and "outgoing mail" in texted[0]["body"], [m["body"] for m in oncall()])
+            texted = wait_until(lambda: [m for m in oncall() if "works again" in m["body"] and
+                                         "outgoing mail (SMTP)" in m["body"]], timeout=30)
+            check("outgoing mail recovered: said by text to whoever had the alert by text", texted,
+                  [m["body"] for m in oncall()])
             msgs = wait_mail(sb, ALERTS, alerts_before + 1, timeout=30)
             subjects = [str(m["Subject"]) for m in msgs[alerts_before:]]
             check("the backlog recovered: by email, outgoing mail working",
