@@ -26,6 +26,7 @@ enum opt_type {
 	OPT_PHONE,      /* an E.164 number: + and 8 to 15 digits */
 	OPT_DAY,        /* office hours of one weekday: "09:00-17:30" or "closed" */
 	OPT_CHOICE,     /* one word of the row's choices */
+	OPT_DURATION,   /* seconds, written 10m, 90s, 2h (a bare number is minutes) */
 };
 
 /* Whether a key must be written. A text or path written empty ("key =")
@@ -40,7 +41,7 @@ struct option {
 	enum opt_type type;
 	size_t offset;
 	const char *def;        /* NULL: no default */
-	long min, max;          /* OPT_INT bounds */
+	long min, max;          /* OPT_INT bounds (OPT_DURATION: seconds) */
 	int required;           /* OPTIONAL, REQUIRED or NOT_EMPTY */
 	const char *help;       /* what a person should write, for errors */
 };
@@ -130,6 +131,18 @@ static const struct option options[] = {
 	{ "outbox", "retry_max", OPT_INT, F(retry_max), "3600", 1, 604800, 0, "seconds, 1 to 604800" },
 	{ "outbox", "batch_size", OPT_INT, F(batch_size), "500", 1, 1000, 0, "1 to 1000" },
 	{ "outbox", "alert_after_hours", OPT_INT, F(alert_after_hours), "4", 1, 720, 0, "hours, 1 to 720" },
+
+	{ "health", "alert_to", OPT_ADDRESSES, F(health_alert_to), "", 0, 0, 0, "addresses, comma-separated" },
+	{ "health", "alert_sms", OPT_PHONE, F(health_alert_sms), NULL, 0, 0, 0,
+	  "an on-call number in E.164, e.g. +447700900123" },
+	{ "health", "alert_after", OPT_DURATION, F(health_alert_after), "10m", 1, 604800, 0,
+	  "a duration such as 10m, 90s or 2h (1s to 7 days)" },
+	{ "health", "remind_every", OPT_DURATION, F(health_remind_every), "60m", 1, 604800, 0,
+	  "a duration such as 60m, 90s or 2h (1s to 7 days)" },
+	{ "health", "backlog_after", OPT_DURATION, F(health_backlog_after), "15m", 1, 604800, 0,
+	  "a duration such as 15m, 90s or 2h (1s to 7 days)" },
+	{ "health", "metrics_file", OPT_PATH, F(health_metrics_file), NULL, 0, 0, 0,
+	  "a file for node_exporter's textfile collector, e.g. /var/lib/prometheus/node-exporter/relay.prom" },
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -273,6 +286,11 @@ static int option_set(struct parse_state *st, const struct option *o, const char
 	}
 	case OPT_PHONE: {
 		size_t n = strlen(value);
+		if (!n && o->required == OPTIONAL) {   /* "alert_sms =": none */
+			free(*(char **)field);
+			*(char **)field = NULL;
+			return 0;
+		}
 		if (n < 9 || n > 16 || value[0] != '+' || strspn(value + 1, "0123456789") != n - 1) {
 			snprintf(err, errlen, "'%s' is not an E.164 number (+ then 8 to 15 digits)", value);
 			return -1;
@@ -343,6 +361,19 @@ static int option_set(struct parse_state *st, const struct option *o, const char
 			return -1;
 		}
 		*(int *)field = (int)v;
+		return 0;
+	}
+	case OPT_DURATION: {
+		char *end;
+		errno = 0;
+		long v = strtol(value, &end, 10);
+		long unit = !*end || !strcmp(end, "m") ? 60 : !strcmp(end, "s") ? 1 : !strcmp(end, "h") ? 3600 : 0;
+		if (errno || end == value || !unit || v < 0 || v > o->max / unit || v * unit < o->min) {
+			snprintf(err, errlen, "'%s' is not a duration from %lds to %ld days (e.g. 10m)", value, o->min,
+			         o->max / 86400);
+			return -1;
+		}
+		*(int *)field = (int)(v * unit);
 		return 0;
 	}
 	case OPT_BOOL:
@@ -532,6 +563,16 @@ static int validate(struct parse_state *st, char *err, size_t errlen)
 	if (address_list_has(&c->forward_to, c->from_address) || address_list_has(&c->allowed, c->from_address)) {
 		snprintf(err, errlen, "%s: [advisers]: the service's own address %s cannot be an adviser (it would loop)", st->path,
 		         c->from_address);
+		return -1;
+	}
+	if (c->health_alert_sms && !config_has_sms(c)) {
+		snprintf(err, errlen, "%s:%d: [health] alert_sms: an alert by text needs an SMS gateway ([sms] provider)",
+		         AT("health", "alert_sms"));
+		return -1;
+	}
+	if (address_list_has(&c->health_alert_to, c->from_address)) {
+		snprintf(err, errlen, "%s:%d: [health] alert_to: the service's own address %s cannot take alerts (it "
+		         "would loop)", AT("health", "alert_to"), c->from_address);
 		return -1;
 	}
 	if (config_has_sms(c)) {

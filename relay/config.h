@@ -101,6 +101,14 @@ struct config {
 	int batch_size;           /* messages per SMTP session */
 	int alert_after_hours;    /* a message still undelivered this long alerts the advisers */
 
+	/* [health] (durations in seconds, written as 10m, 90s or 2h) */
+	struct address_list health_alert_to;   /* who hears when a part fails, by email */
+	char *health_alert_sms;   /* an on-call number, E.164, for alerts by text; NULL: none */
+	int health_alert_after;   /* a part failing this long alerts */
+	int health_remind_every;  /* reminders while it still fails */
+	int health_backlog_after; /* a young person's message waiting this long to be forwarded alerts */
+	char *health_metrics_file;   /* Prometheus text file written each cycle; NULL: none */
+
 	/* Loaded by config_load_secrets(), owned. */
 	char *imap_password;
 	char *smtp_password;

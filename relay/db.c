@@ -159,6 +159,19 @@ static const char *const migrations[] = {
 	"CREATE INDEX outbox_due ON outbox(state, next_attempt_at) WHERE state = 'pending';"
 	"DROP INDEX outbox_delivery;"
 	"CREATE INDEX outbox_delivery ON outbox(state, delivery) WHERE channel = 'sms';",
+	/* 8: each part's health as the daemon last saw it, for relay status and
+	 * so that an incident's alerts survive a restart (one row per part, and
+	 * "relay" for the daemon itself: started, last written, alerts sent). */
+	"CREATE TABLE health ("
+	"  part TEXT PRIMARY KEY,"
+	"  state TEXT NOT NULL,"
+	"  last_ok INTEGER NOT NULL DEFAULT 0,"
+	"  failing_since INTEGER NOT NULL DEFAULT 0,"
+	"  reason TEXT,"
+	"  alerted_at INTEGER NOT NULL DEFAULT 0,"
+	"  reminded_at INTEGER NOT NULL DEFAULT 0,"
+	"  alerts INTEGER NOT NULL DEFAULT 0,"
+	"  updated_at INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -1604,4 +1617,75 @@ int db_outbox_set_error(struct db *db, long long id, const char *error)
 	bind_text(st, 1, error);
 	sqlite3_bind_int64(st, 2, id);
 	return step_done(db, st);
+}
+
+int db_health_put(struct db *db, const struct db_health *h)
+{
+	sqlite3_stmt *st = prepare(db, "INSERT OR REPLACE INTO health(part, state, last_ok, failing_since, reason, "
+	                               "alerted_at, reminded_at, alerts, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	if (!st)
+		return -1;
+	bind_text(st, 1, h->part);
+	bind_text(st, 2, h->state);
+	sqlite3_bind_int64(st, 3, h->last_ok);
+	sqlite3_bind_int64(st, 4, h->failing_since);
+	bind_text(st, 5, h->reason && *h->reason ? h->reason : NULL);
+	sqlite3_bind_int64(st, 6, h->alerted_at);
+	sqlite3_bind_int64(st, 7, h->reminded_at);
+	sqlite3_bind_int64(st, 8, h->alerts);
+	sqlite3_bind_int64(st, 9, h->updated_at);
+	return step_done(db, st);
+}
+
+int db_health_get(struct db *db, db_health_cb cb, void *arg)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT part, state, last_ok, failing_since, reason, alerted_at, reminded_at, "
+	                               "alerts, updated_at FROM health ORDER BY part");
+	int rc;
+	if (!st)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct db_health h = {
+			.part = (const char *)sqlite3_column_text(st, 0),
+			.state = (const char *)sqlite3_column_text(st, 1),
+			.last_ok = sqlite3_column_int64(st, 2),
+			.failing_since = sqlite3_column_int64(st, 3),
+			.reason = (const char *)sqlite3_column_text(st, 4),
+			.alerted_at = sqlite3_column_int64(st, 5),
+			.reminded_at = sqlite3_column_int64(st, 6),
+			.alerts = sqlite3_column_int(st, 7),
+			.updated_at = sqlite3_column_int64(st, 8),
+		};
+		cb(arg, &h);
+	}
+	release(db, st);
+	if (rc != SQLITE_DONE) {
+		failed(db, rc, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+int db_backlog(struct db *db, int *forwards, long long *oldest_forward, int *replies, long long *oldest_reply)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT count(*) FILTER (WHERE kind = 'forward'),"
+	                               " coalesce(min(created_at) FILTER (WHERE kind = 'forward'), 0),"
+	                               " count(*) FILTER (WHERE kind IN ('reply', 'autoreply')),"
+	                               " coalesce(min(created_at) FILTER (WHERE kind IN ('reply', 'autoreply')), 0)"
+	                               " FROM outbox WHERE state = 'pending'");
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*forwards = sqlite3_column_int(st, 0);
+		*oldest_forward = sqlite3_column_int64(st, 1);
+		*replies = sqlite3_column_int(st, 2);
+		*oldest_reply = sqlite3_column_int64(st, 3);
+	}
+	release(db, st);
+	if (rc != SQLITE_ROW) {
+		failed(db, rc, NULL);
+		return -1;
+	}
+	return 0;
 }

@@ -262,4 +262,28 @@ int db_transcript(struct db *db, long long conversation_id, db_transcript_cb cb,
 typedef void (*db_outbox_cb)(void *arg, const struct outbox_row *o);
 int db_outbox_for(struct db *db, long long conversation_id, db_outbox_cb cb, void *arg);
 
+/* ---- health (relay status) ------------------------------------------------ */
+
+/* One part's health as the daemon last wrote it (health.h says what each
+ * means); part "relay" is the daemon itself: last_ok its start, alerts the
+ * alerts it has sent, updated_at its latest write. Strings borrowed. */
+struct db_health {
+	const char *part;
+	const char *state;          /* "ok", "failing", "unknown"; "running", "stopped" for "relay" */
+	long long last_ok;
+	long long failing_since;
+	const char *reason;         /* may be NULL */
+	long long alerted_at;
+	long long reminded_at;
+	int alerts;
+	long long updated_at;
+};
+/* Writes (replaces) one part's row; in the caller's transaction or alone. */
+int db_health_put(struct db *db, const struct db_health *h);
+typedef void (*db_health_cb)(void *arg, const struct db_health *h);
+int db_health_get(struct db *db, db_health_cb cb, void *arg);
+/* Pending forwards (young people's messages to the advisers) and replies
+ * to young people: how many, and the oldest one's creation time (0: none). */
+int db_backlog(struct db *db, int *forwards, long long *oldest_forward, int *replies, long long *oldest_reply);
+
 #endif

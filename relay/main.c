@@ -11,12 +11,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alerts.h"
 #include "config.h"
 #include "db.h"
+#include "health.h"
 #include "hours.h"
 #include "imap.h"
 #include "log.h"
 #include "mailbox.h"
+#include "notify.h"
 #include "outbox.h"
 #include "phone.h"
 #include "process.h"
@@ -49,6 +52,7 @@ static void usage(FILE *f)
 	        "  run                         the daemon: poll, process, send, repeat (SIGTERM stops, SIGHUP reloads)\n"
 	        "  poll                        one complete cycle: fetch everything new, process it, flush the outbox\n"
 	        "  check                       configuration, templates, hours, files, and a login to every server\n"
+	        "  status                      each part's health as the daemon sees it; exit 1 when one fails\n"
 	        "  list [--open | --urgent]    conversations: reference, state, channel, contact, activity\n"
 	        "  show REF                    one conversation's transcript, notes and deliveries\n"
 	        "  close REF                   close a conversation\n"
@@ -63,7 +67,7 @@ static void usage(FILE *f)
 	        "  -c FILE    configuration file (default %s, or $RELAY_CONFIG)\n"
 	        "  -v         log debug detail\n"
 	        "  -q         log warnings and errors only\n"
-	        "  --json     machine-readable output (list, show, stats, export, close, reopen, send, purge, retry)\n"
+	        "  --json     machine-readable output (list, show, stats, export, close, reopen, send, purge, retry, status)\n"
 	        "  -h         this help\n"
 	        "\n"
 	        "exit status: 0 success, 1 failure, 2 usage error, 3 configuration error\n",
@@ -189,36 +193,52 @@ static int disk_failed_since(const struct relay *r, unsigned long before)
 }
 
 /* One cycle: the inbox, the text inbox, then the outbox. 0 when all went well.
- * texts: poll the SMS gateway this time. */
+ * texts: poll the SMS gateway this time. Each part's outcome is noted in
+ * r->health (when there is one); a failure the disk caused is the disk's. */
 static int cycle(struct relay *r, struct imap **im, int texts)
 {
 	char err[1024];
 	int ok = 0;
-	unsigned long disk = db_disk_failures(r->db);
+	unsigned long disk = db_disk_failures(r->db), start = disk;
 
 	r->now = relay_clock();
-	if (texts && r->sms && smsbox_poll(r, err, sizeof err) < 0) {
-		if (!disk_failed_since(r, disk))
-			log_error("sms %s: %s", r->sms->provider->name, err);
-		ok = -1;
+	if (texts && r->sms) {
+		if (smsbox_poll(r, err, sizeof err) < 0) {
+			if (!disk_failed_since(r, disk)) {
+				log_error("sms %s: %s", r->sms->provider->name, err);
+				health_fail(r->health, HEALTH_SMS_POLL, err, relay_clock());
+			}
+			ok = -1;
+		} else {
+			health_ok(r->health, HEALTH_SMS_POLL, relay_clock());
+		}
+		notify_keepalive();
 	}
 	r->now = relay_clock();
 	if (!*im && mailbox_open(r, im, err, sizeof err) < 0) {
 		log_error("%s", err);
+		health_fail(r->health, HEALTH_INBOX, err, relay_clock());
 		*im = NULL;
 		ok = -1;
 	}
 	disk = db_disk_failures(r->db);
 	if (*im && mailbox_poll(r, *im, err, sizeof err) < 0) {
-		if (!disk_failed_since(r, disk))
+		if (!disk_failed_since(r, disk)) {
 			log_error("mailbox: %s", err);
+			health_fail(r->health, HEALTH_INBOX, err, relay_clock());
+		}
 		imap_close(*im);
 		*im = NULL;
 		ok = -1;
+	} else if (*im) {
+		health_ok(r->health, HEALTH_INBOX, relay_clock());
 	}
+	notify_keepalive();
 	/* Nothing is sent while its outcome could not be recorded: it would go twice. */
-	if (!db_has_room(r->db))
+	if (!db_has_room(r->db)) {
+		health_fail(r->health, HEALTH_DISK, db_error(r->db), relay_clock());
 		return -1;
+	}
 	r->now = relay_clock();
 	/* Conversations with no activity for close_after_days close by themselves. */
 	int closed = db_close_inactive(r->db, r->now - (long long)r->cfg->close_after_days * 86400, r->now);
@@ -227,10 +247,16 @@ static int cycle(struct relay *r, struct imap **im, int texts)
 		         r->cfg->close_after_days);
 	if (outbox_flush(r, err, sizeof err) < 0)
 		ok = -1;
+	notify_keepalive();
 	if (texts && r->sms && outbox_track_deliveries(r) < 0)
 		ok = -1;
 	if (outbox_alert_stale(r) > 0)
 		(void)outbox_flush(r, err, sizeof err);   /* the alerts themselves, at once */
+	if (disk_failed_since(r, start))
+		health_fail(r->health, HEALTH_DISK, db_error(r->db), relay_clock());
+	else
+		health_ok(r->health, HEALTH_DISK, relay_clock());
+	notify_keepalive();
 	return ok;
 }
 
@@ -247,11 +273,24 @@ static int cmd_poll(struct config *c, struct db *db)
 	return rc == 0 ? EXIT_OK : EXIT_FAILED;
 }
 
-/* Sleeps up to seconds, waking early for a signal. */
-static void nap(int seconds)
+/* Sleeps up to ms milliseconds, waking early for a signal. */
+static void nap(long long ms)
 {
-	for (int i = 0; i < seconds * 10 && !stopping && !reloading; i++)
-		poll(NULL, 0, 100);
+	for (long long i = 0; i < ms && !stopping && !reloading; i += 100)
+		poll(NULL, 0, ms - i < 100 ? (int)(ms - i) : 100);
+}
+
+/* Tells systemd the one-line health when it has changed. */
+static void notify_status(const struct health *h, long long now)
+{
+	static char last[512];
+	char line[512], msg[600];
+	health_summary(h, now, line, sizeof line);
+	if (!strcmp(line, last))
+		return;
+	snprintf(msg, sizeof msg, "STATUS=%s", line);
+	if (notify_send(msg) == 0)
+		snprintf(last, sizeof last, "%s", line);
 }
 
 static int cmd_run(const char *path, struct config **cp, struct db **dbp)
@@ -260,15 +299,30 @@ static int cmd_run(const char *path, struct config **cp, struct db **dbp)
 	struct sms_gateway *sms = open_sms(*cp);
 	long long last_texts = 0, last_purge = 0;
 	int failures = 0;
+	struct health health;
 
+	memset(&health, 0, sizeof health);
+	health.started = relay_clock();
+	health.sms = config_has_sms(*cp);
+	{
+		struct relay r0 = { .cfg = *cp, .db = *dbp, .now = health.started };
+		alerts_restore(&r0, &health);
+	}
 	log_info("relay started: %s, polling every %ds%s", (*cp)->name, (*cp)->poll_interval,
 	         (*cp)->imap_idle ? ", IDLE when offered" : "");
 	if (stays_root)
 		log_warn("running as root because [service] user = root: a service should run as its own user");
+	/* The configuration and the database are good: systemd may count the
+	 * service started. */
+	(void)notify_send("READY=1\nSTATUS=starting: first poll");
+	if (notify_watchdog_ms())
+		log_info("systemd watchdog: a keep-alive every %lld ms", notify_watchdog_ms());
 	while (!stopping) {
+		notify_keepalive();
 		if (reloading) {
 			struct config *fresh = NULL;
 			reloading = 0;
+			(void)notify_send("RELOADING=1");
 			if (load(path, &fresh, 1) == 0) {
 				struct db *db2 = NULL;
 				if (strcmp(fresh->database, (*cp)->database) == 0 || open_db(fresh, &db2) == 0) {
@@ -290,10 +344,16 @@ static int cmd_run(const char *path, struct config **cp, struct db **dbp)
 			} else {
 				log_error("configuration not reloaded: keeping the running one");
 			}
+			(void)notify_send("READY=1");
 		}
 		if (!sms && config_has_sms(*cp))
 			sms = open_sms(*cp);
-		struct relay r = { .cfg = *cp, .db = *dbp, .now = relay_clock(), .stopping = &stopping, .sms = sms };
+		health.sms = config_has_sms(*cp);
+		if (health.sms && !sms)
+			health_fail(&health, HEALTH_SMS_POLL, "the SMS gateway cannot be opened (the journal says why)",
+			            relay_clock());
+		struct relay r = { .cfg = *cp, .db = *dbp, .now = relay_clock(), .stopping = &stopping, .sms = sms,
+		                   .health = &health };
 		/* Texts are polled on their own interval; IDLE never holds them up. */
 		int texts = r.now - last_texts >= (*cp)->sms_poll_interval;
 		if (texts)
@@ -306,6 +366,9 @@ static int cmd_run(const char *path, struct config **cp, struct db **dbp)
 			(void)tools_purge(&t, 0, "retention", 1);
 		}
 		outbox_end(&r);
+		alerts_run(&r, &health);
+		notify_status(&health, r.now);
+		notify_keepalive();
 		failures = rc < 0 ? failures + 1 : 0;
 		if (stopping)
 			break;
@@ -318,6 +381,11 @@ static int cmd_run(const char *path, struct config **cp, struct db **dbp)
 			if (wait > (*cp)->poll_interval)
 				wait = (*cp)->poll_interval;
 		}
+		/* The watchdog's keep-alives come from this loop only: it wakes in
+		 * time for the next one, a cycle sooner than it would have. */
+		long long due = notify_due_in_ms();
+		if (due >= 0 && due < (long long)wait * 1000)
+			wait = due < 1000 ? 1 : (int)(due / 1000);
 		if (im && (*cp)->imap_idle && imap_has_idle(im) && !failures) {
 			char err[512];
 			if (db_outbox_pending_count(*dbp) > 0 && wait > r.cfg->retry_min)
@@ -328,8 +396,13 @@ static int cmd_run(const char *path, struct config **cp, struct db **dbp)
 				im = NULL;
 			}
 		} else {
-			nap(wait);
+			nap(due >= 0 && due < (long long)wait * 1000 ? due : (long long)wait * 1000);
 		}
+	}
+	(void)notify_send("STOPPING=1");
+	{
+		struct relay r = { .cfg = *cp, .db = *dbp, .now = relay_clock() };
+		alerts_save(&r, &health, "stopped");
 	}
 	imap_close(im);
 	sms_close(sms);
@@ -445,6 +518,28 @@ static int cmd_check(const char *path)
 		db_close(db);
 	}
 
+	{
+		/* Who hears when a part fails, and after how long (README: health). */
+		char after[32], remind[32], backlog[32], line[1024];
+		struct buf to;
+		buf_init(&to);
+		for (size_t i = 0; i < c->health_alert_to.n; i++)
+			buf_printf(&to, "%s%s", i ? ", " : "", c->health_alert_to.items[i]);
+		health_duration_text(c->health_alert_after, after, sizeof after);
+		health_duration_text(c->health_remind_every, remind, sizeof remind);
+		health_duration_text(c->health_backlog_after, backlog, sizeof backlog);
+		if (!to.len && !c->health_alert_sms)
+			snprintf(line, sizeof line, "nobody is told when a part fails ([health] alert_to and alert_sms are "
+			         "empty): only relay status and the journal show it");
+		else
+			snprintf(line, sizeof line, "email to %s, texts to %s; after %s failing, reminders every %s, a "
+			         "message waiting %s to be forwarded; metrics %s",
+			         to.len ? buf_str(&to) : "nobody", c->health_alert_sms ? "the on-call number" : "nobody", after,
+			         remind, backlog, c->health_metrics_file ? c->health_metrics_file : "not written");
+		report(&st, 1, "health alerts", line);
+		buf_free(&to);
+	}
+
 	struct relay r = { .cfg = c, .now = relay_clock() };
 	struct imap *im = NULL;
 	snprintf(what, sizeof what, "imap %s:%d (%s)", c->imap_host, c->imap_port, net_security_name(c->imap_security));
@@ -530,6 +625,7 @@ static const struct command_spec {
 	{ "show", 1, 0, 0, "" },         { "close", 1, 0, 0, "" },     { "reopen", 1, 0, 0, "" },
 	{ "send", 1, 1, 1, "" },         { "stats", 0, 0, 0, "--since" }, { "export", 1, 0, 0, "" },
 	{ "purge", 0, 0, 0, "--dry-run" }, { "retry", 1, 1, 1, "" },
+	{ "status", 0, 0, 0, "" },
 };
 
 int main(int argc, char **argv)
@@ -643,6 +739,8 @@ int main(int argc, char **argv)
 		sms_close(r.sms);
 	} else if (!strcmp(cmd, "stats"))
 		rc = tools_stats(&t, since);
+	else if (!strcmp(cmd, "status"))
+		rc = tools_status(&t);
 	else
 		rc = tools_purge(&t, dry_run, who, 0);
 	outbox_end(&r);

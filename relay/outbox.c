@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "gsm.h"
+#include "health.h"
 #include "log.h"
+#include "notify.h"
 #include "outgoing.h"
 #include "receipts.h"
 #include "sms.h"
@@ -127,6 +129,10 @@ static int send_text(struct relay *r, struct outbox_row *o)
 	struct sms_count count;
 	gsm_count(o->data, &count);
 	enum sms_result res = g->provider->send(g, o->rcpt, o->data, count.unicode, &id, err, sizeof err);
+	if (res == SMS_TEMPORARY || res == SMS_AUTH)
+		health_fail(r->health, HEALTH_SMS_SEND, err, r->now);
+	else
+		health_ok(r->health, HEALTH_SMS_SEND, r->now);
 	if (db_begin(r->db) < 0) {
 		free(id);
 		return -1;
@@ -319,6 +325,7 @@ static int session_begin(struct relay *r, struct outbox_row *rows, size_t n, cha
 		g->msgs[i].len = rows[i].len;
 	}
 	if (smtp_session_start(&g->settings, g->msgs, n, receipts_fd(r->receipts), &g->ss, err, errlen) < 0) {
+		health_fail(r->health, HEALTH_SMTP, err, relay_clock());
 		if (rows_wait(r, g, err) < 0) {
 			char why[512];
 			snprintf(why, sizeof why, "%s", err);
@@ -341,6 +348,10 @@ static int session_finish(struct relay *r, char *err, size_t errlen)
 		;
 	int rc = smtp_session_end(g->ss, err, errlen);
 	g->ss = NULL;
+	if (rc < 0)
+		health_fail(r->health, HEALTH_SMTP, err, relay_clock());
+	else
+		health_ok(r->health, HEALTH_SMTP, relay_clock());
 	if (rc < 0 && !g->dberr && rows_wait(r, g, err) < 0)
 		g->dberr = 1;
 	if (rc == 0 && !g->dberr) {
@@ -387,6 +398,9 @@ int outbox_pump(struct relay *r)
 {
 	char err[512];
 	unsigned long disk = db_disk_failures(r->db);
+	/* A long drain is the main loop at work: between its batches it keeps
+	 * systemd's watchdog fed; a stalled one does not. */
+	notify_keepalive();
 	if (r->sending) {
 		if (!smtp_session_take(r->sending->ss, 0, accepted, r))
 			return 0;
@@ -453,6 +467,7 @@ int outbox_flush(struct relay *r, char *err, size_t errlen)
 
 		if (r->stopping && *r->stopping)
 			break;
+		notify_keepalive();   /* each session of a long backlog, as outbox_pump */
 		if (db_outbox_due(r->db, r->now, r->cfg->batch_size, &rows, &n) < 0) {
 			snprintf(err, errlen, "database: %s", db_error(r->db));
 			return -1;

@@ -10,6 +10,7 @@
 struct sms_gateway;
 struct sending;
 struct receipts;
+struct health;
 
 struct relay {
 	struct config *cfg;     /* borrowed */
@@ -19,6 +20,7 @@ struct relay {
 	struct sms_gateway *sms;           /* borrowed; NULL when [sms] provider = none */
 	struct sending *sending;           /* owned by outbox.c: the SMTP session under way, or NULL */
 	struct receipts *receipts;         /* owned by outbox.c: this process's receipt file, or NULL */
+	struct health *health;             /* borrowed: where the daemon notes each part's outcome, or NULL */
 };
 
 /* Seconds since the epoch; RELAY_TEST_NOW (digits) pins it for tests. */

@@ -31,6 +31,13 @@ static const struct {
 	{ "sms/out_of_hours", { "service_name", "reference", "next_open", "hours", NULL } },
 	{ "sms/urgent", { "service_name", "reference", "next_open", "hours", NULL } },
 	{ "sms/reply", { "service_name", "reference", "text", NULL } },
+	/* Health alerts (alerts.c): never a young person's words or contact. */
+	{ "email/health_alert", { "service_name", "kind", "part", "what", "todo", "reason", "since", "duration",
+	                          "remind", NULL } },
+	{ "email/health_recovered", { "service_name", "part", "since", "duration", NULL } },
+	{ "sms/health_alert", { "service_name", "kind", "part", "what", "todo", "reason", "since", "duration",
+	                        "remind", NULL } },
+	{ "sms/health_recovered", { "service_name", "part", "since", "duration", NULL } },
 };
 
 #define NREGISTRY (sizeof registry / sizeof registry[0])

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "health.h"
 #include "intake.h"
 #include "log.h"
 #include "outbox.h"
@@ -638,4 +639,138 @@ int tools_retry(struct tools *t, const char *ref)
 	}
 	conversation_free(&c);
 	return still ? 1 : 0;
+}
+
+/* ---- status ---------------------------------------------------------------- */
+
+struct status_read {
+	struct health h;
+	int seen[HEALTH_NPARTS];
+	int have_relay;
+	char relay_state[16];
+	long long started, updated;
+	int alerts_sent;
+};
+
+static void status_row(void *arg, const struct db_health *row)
+{
+	struct status_read *s = arg;
+	if (!strcmp(row->part, "relay")) {
+		s->have_relay = 1;
+		snprintf(s->relay_state, sizeof s->relay_state, "%s", row->state ? row->state : "?");
+		s->started = row->last_ok;
+		s->updated = row->updated_at;
+		s->alerts_sent = row->alerts;
+		return;
+	}
+	int p = health_part_from_name(row->part);
+	if (p < 0)
+		return;
+	struct health_part_state *ps = &s->h.part[p];
+	ps->state = row->state && !strcmp(row->state, "ok")        ? HEALTH_OK
+	            : row->state && !strcmp(row->state, "failing") ? HEALTH_FAILING
+	                                                           : HEALTH_UNKNOWN;
+	ps->last_ok = row->last_ok;
+	ps->failing_since = row->failing_since;
+	snprintf(ps->reason, sizeof ps->reason, "%s", row->reason ? row->reason : "");
+	ps->alerted_at = row->alerted_at;
+	ps->reminded_at = row->reminded_at;
+	ps->alerts = row->alerts;
+	s->seen[p] = 1;
+}
+
+int tools_status(struct tools *t)
+{
+	struct relay *r = t->r;
+	struct status_read s;
+	char when[64], age[64];
+
+	memset(&s, 0, sizeof s);
+	s.h.sms = config_has_sms(r->cfg);
+	if (db_health_get(r->db, status_row, &s) < 0 ||
+	    db_backlog(r->db, &s.h.waiting, &s.h.waiting_since, &s.h.replies_waiting, &s.h.replies_since) < 0) {
+		fprintf(stderr, "relay: database: %s\n", db_error(r->db));
+		return 1;
+	}
+	/* The daemon writes at least once a poll interval (more often under a
+	 * watchdog); a record much older than that is a daemon gone. */
+	long long stale_after = 2LL * r->cfg->poll_interval + 300;
+	const char *daemon = !s.have_relay                                   ? "never run"
+	                     : strcmp(s.relay_state, "running")             ? "stopped"
+	                     : r->now - s.updated > stale_after             ? "not responding"
+	                                                                    : "running";
+	int daemon_ok = !strcmp(daemon, "running");
+	int failing = health_failing(&s.h) || !daemon_ok;
+
+	if (t->json) {
+		struct json_object *o = json_object_new_object(), *parts = json_object_new_array();
+		struct json_object *d = json_object_new_object(), *b = json_object_new_object();
+		json_object_object_add(d, "state", json_object_new_string(daemon));
+		json_object_object_add(d, "started", json_time(s.started));
+		json_object_object_add(d, "updated", json_time(s.updated));
+		json_object_object_add(d, "updated_unix", json_object_new_int64(s.updated));
+		json_object_object_add(d, "alerts_sent", json_object_new_int(s.alerts_sent));
+		json_object_object_add(o, "relay", d);
+		for (int p = 0; p < HEALTH_NPARTS; p++) {
+			const struct health_part_state *ps = &s.h.part[p];
+			if ((p == HEALTH_SMS_POLL || p == HEALTH_SMS_SEND) && !s.h.sms)
+				continue;
+			int bad = ps->state == HEALTH_FAILING;
+			struct json_object *j = json_object_new_object();
+			json_object_object_add(j, "part", json_object_new_string(health_part_name(p)));
+			json_object_object_add(j, "state", json_object_new_string(health_state_name(ps->state)));
+			json_object_object_add(j, "last_success", json_time(ps->last_ok));
+			json_object_object_add(j, "last_success_unix", json_object_new_int64(ps->last_ok));
+			json_object_object_add(j, "failing_since", bad ? json_time(ps->failing_since) : NULL);
+			json_object_object_add(j, "failing_since_unix", json_object_new_int64(bad ? ps->failing_since : 0));
+			json_object_object_add(j, "reason", bad ? json_text(ps->reason) : NULL);
+			json_object_object_add(j, "alerts", json_object_new_int(ps->alerts));
+			json_object_object_add(j, "alerted", json_time(ps->alerted_at));
+			json_object_array_add(parts, j);
+		}
+		json_object_object_add(o, "parts", parts);
+		json_object_object_add(b, "waiting", json_object_new_int(s.h.waiting));
+		json_object_object_add(b, "oldest", json_time(s.h.waiting_since));
+		json_object_object_add(b, "oldest_unix", json_object_new_int64(s.h.waiting_since));
+		json_object_object_add(b, "replies_waiting", json_object_new_int(s.h.replies_waiting));
+		json_object_object_add(b, "replies_oldest", json_time(s.h.replies_since));
+		json_object_object_add(o, "backlog", b);
+		json_object_object_add(o, "healthy", json_object_new_boolean(!failing));
+		json_print(o);
+		return failing ? 1 : 0;
+	}
+	local_time(s.updated, when, sizeof when);
+	health_duration_text(r->now - s.updated, age, sizeof age);
+	printf("relay     %s", daemon);
+	if (s.have_relay)
+		printf(" (last seen %s, %s ago; %d alert%s sent since it started)", when, age, s.alerts_sent,
+		       s.alerts_sent == 1 ? "" : "s");
+	printf("\n");
+	for (int p = 0; p < HEALTH_NPARTS; p++) {
+		const struct health_part_state *ps = &s.h.part[p];
+		if ((p == HEALTH_SMS_POLL || p == HEALTH_SMS_SEND) && !s.h.sms)
+			continue;
+		printf("%-9s %-7s", health_part_name(p), health_state_name(ps->state));
+		if (ps->state == HEALTH_FAILING) {
+			local_time(ps->failing_since, when, sizeof when);
+			health_duration_text(r->now - ps->failing_since, age, sizeof age);
+			printf(" since %s (%s): %s", when, age, ps->reason);
+			if (ps->alerts)
+				printf(" [%d alert%s sent]", ps->alerts, ps->alerts == 1 ? "" : "s");
+		} else if (p != HEALTH_BACKLOG) {
+			local_time(ps->last_ok, when, sizeof when);
+			printf(" last success %s", ps->last_ok ? when : "not yet");
+		}
+		if (p == HEALTH_BACKLOG) {
+			local_time(s.h.waiting_since, when, sizeof when);
+			printf(" %d message%s from young people waiting to be forwarded%s%s", s.h.waiting,
+			       s.h.waiting == 1 ? "" : "s", s.h.waiting ? ", the oldest since " : "", s.h.waiting ? when : "");
+			local_time(s.h.replies_since, when, sizeof when);
+			printf("; %d repl%s to young people waiting%s%s", s.h.replies_waiting,
+			       s.h.replies_waiting == 1 ? "y" : "ies", s.h.replies_waiting ? ", the oldest since " : "",
+			       s.h.replies_waiting ? when : "");
+		}
+		printf("\n");
+	}
+	return failing ? 1 : 0;
 }

@@ -40,4 +40,10 @@ int tools_purge(struct tools *t, int dry_run, const char *actor, int quiet);
  * and sends what that queues; exit 1 when any still cannot be handled. */
 int tools_retry(struct tools *t, const char *ref);
 
+/* Each part's health as the daemon last wrote it (state, last success,
+ * current failure and since when, alerts sent), the backlog and whether
+ * the daemon still writes: 0 when all is well, 1 when a part fails or the
+ * daemon is not running. */
+int tools_status(struct tools *t);
+
 #endif

@@ -261,7 +261,7 @@ int main(void)
 	/* A new database: the message in its own table, the row beside it. */
 	struct db *db = NULL;
 	CHECK_INT("fresh: opens", db_open(fresh, &db, err, sizeof err), 0);
-	CHECK_INT("fresh: schema 7", db_schema_version(db), 7);
+	CHECK_INT("fresh: schema 8", db_schema_version(db), 8);
 	struct outbox_row a = email("<a@x>", "Subject: one\r\n\r\nfirst\r\n");
 	long long ida = 0;
 	CHECK_INT("add outside a transaction", db_outbox_add(db, &a, &ida), 0);
@@ -343,7 +343,7 @@ int main(void)
 	                   "X'50454E44494E47', 'pending', 10, 10), (2, 7, 'autoreply', 'email', '<s@x>', "
 	                   "'yp@example.org\n', X'53454E54', 'sent', 10, 10);"), 0);
 	CHECK_INT("old: brought up to date", db_open(old, &db, err, sizeof err), 0);
-	CHECK_INT("old: schema 7", db_schema_version(db), 7);
+	CHECK_INT("old: schema 8", db_schema_version(db), 8);
 	CHECK_INT("old: pending row still due", db_outbox_due(db, 20, 10, &rows, &n), 0);
 	CHECK_INT("old: one due", n, 1);
 	if (n == 1) {
