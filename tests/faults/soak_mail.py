@@ -91,7 +91,7 @@ class Plan:
         self.budget = attach_budget if attach_budget is not None else int(min(600, max(20, n * 0.12)) * MiB)
         self.young = young or max(12, n // 6)     # ordinary young people (some write more than once)
         self.items = []
-        spent = 0
+        spent, big_done = 0, False
         keyword_numbers = list(range(400, 1000))
         rng.shuffle(keyword_numbers)
         email_kinds = [(k, w) for k, w in EMAIL_KINDS if k not in skip]
@@ -111,8 +111,10 @@ class Plan:
                 it.sub = "inline_text_named"   # one text/plain part, inline, with a filename
             elif kind == "attachment":
                 r = rng.random()
-                size = (rng.randint(100 * KiB, 400 * KiB) if r < 0.85 else
-                        rng.randint(400 * KiB, 2 * MiB) if r < 0.97 else rng.randint(2 * MiB, 10 * MiB))
+                size = (rng.randint(100 * KiB, 400 * KiB) if r < 0.80 else
+                        rng.randint(400 * KiB, 2 * MiB) if r < 0.94 else rng.randint(2 * MiB, 10 * MiB))
+                if n >= 100 and not big_done and idx > n // 2:
+                    size, big_done = rng.randint(8 * MiB, 10 * MiB), True   # one near the 10 MiB end
                 if spent + size > self.budget:
                     size = 100 * KiB
                 spent += size

@@ -376,7 +376,7 @@ class Run:
             for row_id, subj, body, mid in db.execute(
                     "SELECT m.id, m.subject, substr(m.body, 1, 4096), m.message_id FROM message m JOIN conversation c "
                     "ON c.id = m.conversation_id WHERE c.ref = ?", (f["ref"],)):
-                tok = first_token(subj, body, mid)
+                tok = first_token(subj, mid if mid and mid.endswith("@soak.example.net") else None)
                 if tok:
                     self.snapshot[row_id] = tok
         finally:
@@ -612,8 +612,13 @@ def evaluate(run, conf, sb, gw, canary, ctext):
     for rid, kind, channel, mid, subj, body, detail, contact, purged in db.execute(
             "SELECT m.id, m.kind, m.channel, m.message_id, m.subject, substr(m.body, 1, 4096), m.detail, c.contact, "
             "m.purged_at FROM message m LEFT JOIN conversation c ON c.id = m.conversation_id"):
+        # The subject first (every email of the mix has its token there; a
+        # reused Message-ID names another message), then our own Message-IDs;
+        # the body only for texts: a bounce of our own mail quotes a young
+        # person's subject in its text.
+        own_mid = mid if mid and mid.endswith("@soak.example.net") else None
         rows[rid] = {"kind": kind, "channel": channel, "detail": detail, "contact": contact,
-                     "token": first_token(subj, body, mid)}
+                     "token": first_token(subj, own_mid, body if channel == "sms" and subj is None else None)}
     # What the cheap columns did not name: the raw headers, the purge snapshot,
     # the texts' inbound keys, and keyword texts by their own number.
     for rid, r in rows.items():
@@ -622,6 +627,7 @@ def evaluate(run, conf, sb, gw, canary, ctext):
             if head is not None:
                 if isinstance(head, str):
                     head = head.encode("utf-8", "replace")
+                head = re.split(rb"\r?\n\r?\n", head, maxsplit=1)[0]   # the header section only
                 m = re.search(TOKEN_RE.encode(), head)
                 r["token"] = "soak-" + m.group(1).decode() if m else None
         if r["token"] is None and rid in run.snapshot:
