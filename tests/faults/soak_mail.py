@@ -7,7 +7,7 @@
     sender, body, body_bytes = plan.text(item)
 
 Every item carries a token ("soak-000042") in its Subject and on the first line
-of its body (texts: at the start of the body; bare keywords, which cannot carry
+of its body ("soak-000042.b") (texts: at the start of the body; bare keywords, which cannot carry
 one, come from a number of their own), and in its Message-ID when it has its
 own. The plan (kinds, variants, sizes, order) depends on the seed alone; items
 that answer something (a reply to an auto-reply, an adviser's reply, a reused
@@ -23,6 +23,9 @@ import random
 import re
 
 TOKEN_RE = r"soak-(\d{6})"
+# An email's body starts with its token and this, so that a forward is seen to
+# carry the text and not only the subject (which it quotes too).
+BODY = ".b"
 SERVICE = "rusafe@example.org"
 DATE = "Sat, 21 Nov 2026 10:00:00 +0000"
 KiB = 1024
@@ -177,7 +180,7 @@ class Plan:
             return ctx["raw"]
         it.msgid = None if it.no_msgid else "%s.%d@soak.example.net" % (it.token, self.seed)
         words = " ".join(r.choice(WORDS) for _ in range(r.randint(5, 60)))
-        text = "%s\n%s\n" % (it.token, words)
+        text = "%s\n%s\n" % (it.token + BODY, words)
         frm = self.young_address(it)
         it.sender = frm
         subject = "%s %s" % (r.choice(["help", "need to talk", "hi", "question", "can u help", "worried"]), it.token)
@@ -209,7 +212,7 @@ class Plan:
             # The auto-reply's subject repeats the first message's, token and all: only ours stays.
             theirs = re.sub(TOKEN_RE, "", ctx.get("autoreply_subject") or "Your message").strip()
             subject = "Re: %s %s" % (theirs, it.token)
-            body = "%s\nthanks, yes i want to talk. %s\n\n> %s\n" % (it.token, words, "Thank you for writing")
+            body = "%s\nthanks, yes i want to talk. %s\n\n> %s\n" % (it.token + BODY, words, "Thank you for writing")
             extra.append("In-Reply-To: <%s>" % ctx["autoreply_id"])
             if it.sub == "references_autoreply_only":
                 extra.append("References: <%s>" % ctx["autoreply_id"])
@@ -225,7 +228,7 @@ class Plan:
             ctype = "text/html; charset=utf-8"
             body = ("<html><head><style>p{color:red}</style></head><body><p>%s</p><p>%s</p>"
                     "<div><b>please</b> &amp; thank you &lt;3</div><script>alert(1)</script></body></html>\n"
-                    % (it.token, words))
+                    % (it.token + BODY, words))
         elif it.kind == "repeated_mid":
             it.msgid = ctx["reuse_id"]
         elif it.kind == "attachment" and it.sub == "inline_text_named":
@@ -339,17 +342,17 @@ class Plan:
             body = (good[: len(good) // 2] + "!!**not base64 at all**$$\r\n=====\r\nQUJD\r\n").encode()
         elif s == "wrong_charset":
             head += ["Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit"]
-            body = (it.token + "\r\n").encode() + "caf\u00e9 na\u00efve \u00e0 bient\u00f4t\r\n".encode("latin-1") + \
+            body = (it.token + BODY + "\r\n").encode() + "caf\u00e9 na\u00efve \u00e0 bient\u00f4t\r\n".encode("latin-1") + \
                 b"\x1b$B\x1b(J stray iso-2022-jp escapes\r\n"
         elif s == "unknown_charset":
             head += ["Content-Type: text/plain; charset=x-klingon-9", "Content-Transfer-Encoding: quoted-printable"]
-            body = (it.token + "\r\nsoft=\r\nbreak =E9=FF=ZZ bad escape=\r\n").encode()
+            body = (it.token + BODY + "\r\nsoft=\r\nbreak =E9=FF=ZZ bad escape=\r\n").encode()
         elif s == "nul_bytes":
             head += ["Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit"]
-            body = (it.token + "\r\n").encode() + b"before\x00after \x00\x00 nul bytes\r\n" + text.encode()
+            body = (it.token + BODY + "\r\n").encode() + b"before\x00after \x00\x00 nul bytes\r\n" + text.encode()
         elif s == "bare_cr":
             head += ["Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit"]
-            body = (it.token + "\r\n").encode() + b"line one\rline two\r\rline three\r\n" + text.encode() + b"\r"
+            body = (it.token + BODY + "\r\n").encode() + b"line one\rline two\r\rline three\r\n" + text.encode() + b"\r"
         elif s == "bare_lf":
             head += ["Content-Type: text/plain; charset=utf-8"]
             return ("\n".join(head) + "\n\n" + text + "bare\nline\nfeeds\n").encode()
@@ -371,7 +374,7 @@ class Plan:
         it.sender = "canary@example.net"
         raw = ("From: %s\r\nTo: %s\r\nSubject: canary %s\r\nDate: %s\r\nMessage-ID: <%s>\r\nMIME-Version: 1.0\r\n"
                "Content-Type: text/plain; charset=utf-8\r\n\r\n%s\r\nthe last message of the soak\r\n"
-               % (it.sender, SERVICE, token, email.utils.formatdate(), it.msgid, token)).encode()
+               % (it.sender, SERVICE, token, email.utils.formatdate(), it.msgid, token + BODY)).encode()
         return it, raw
 
 
