@@ -754,8 +754,10 @@ def evaluate(run, conf, sb, gw, canary, ctext):
     invariant("no message is forwarded twice", dup_fwd)
     invariant("every forward is sent", unsent)
     invariant("the forward shows the young person's words", blank)
-    for tok in hidden:
+    for tok in hidden[:5]:
         say("note: the forward does not show the words of %s (not counted as a failure)" % what(tok))
+    if len(hidden) > 5:
+        say("note: ... and %d more such forwards" % (len(hidden) - 5))
     invariant("automatic mail is not forwarded", auto_fwd)
     invariant("automatic mail is kept as automatic", misfiled)
     invariant("a message set aside says why", no_reason)
