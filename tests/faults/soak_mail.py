@@ -51,6 +51,7 @@ MALFORMED = ["bad_boundary", "missing_close", "deep200", "bad_base64", "wrong_ch
 AUTOMATIC = ["ooo", "bounce_report", "bounce_plain", "list", "bulk"]
 ODD = ["quoted", "idn_raw", "idn_encoded_name", "trailing_dot", "literal", "long_local"]
 ADVISER = ["normal", "unaddressable", "purged"]
+NO_FROM = ["none", "group", "null", "bare_word"]
 KEYWORDS = ["STOP", "stop", "Stop.", "START", "start!", "HELP", " help "]
 ODD_SENDERS = ["HSBC", "80010", "+44 (0) 7700 900{k:03d}", "0044 7700 900{k:03d}", "Vodafone UK",
                "+1 202 555 0143", "", "<b>x</b>", "447700900{k:03d}", "07700900{k:03d}x"]
@@ -106,7 +107,7 @@ class Plan:
             else:
                 kind = _weighted(rng, email_kinds)
             sub = {"malformed": MALFORMED, "automatic": AUTOMATIC, "odd_address": ODD,
-                   "adviser_reply": ADVISER}.get(kind)
+                   "adviser_reply": ADVISER, "no_from": NO_FROM}.get(kind)
             it = Item(idx, seed, kind, rng.choice(sub) if sub else None)
             if kind == "autoreply_reply":
                 it.sub = rng.choice(["in_reply_to_only", "references_autoreply_only"])
@@ -202,7 +203,8 @@ class Plan:
             headers.append("From: %s<%s>" % (disp + " " if disp else "", frm))
         elif it.kind == "no_from":
             it.sender = None
-            headers.append(r.choice(["", "From: undisclosed-recipients:;", "From: <>", "From: nobody"]))
+            headers.append({"none": "", "group": "From: undisclosed-recipients:;", "null": "From: <>",
+                            "bare_word": "From: nobody"}[it.sub])
         elif it.kind == "automatic":
             frm, headers, ctype, body, cte, subject = self._automatic(it, frm, text, subject)
             it.sender = frm

@@ -555,6 +555,10 @@ def main():
         check("no ASan/LSan/UBSan report in the daemon's output", not found,
               text[max(0, found.start() - 200):found.start() + 3000] if found else "")
         check("no sanitizer report from relay close/purge", not run.cli_sanitizer, run.cli_sanitizer)
+        for uid, tok in named_uids(sb, text):
+            rec = run.by_token.get(tok)
+            say("the daemon's log names IMAP uid %s: %s" % (uid, rec["item"].label() + " via " + "+".join(rec["via"])
+                                                            if rec else tok or "(no token: not one of ours)"))
         errors = len(re.findall(r"relay error: ", text))
         say("daemon log: %d lines, %d errors; most repeated errors and warnings: %s" % (
             text.count("\n"), errors, most_repeated(text)))
@@ -562,6 +566,27 @@ def main():
         if not _all_passed():
             keep(run, log, conf)
     done()
+
+
+def named_uids(sb, text):
+    """(uid, token) of each message the daemon's log names by IMAP uid ("stopped
+    at message uid 223"), so that a wedged inbox names its poison message."""
+    uids = sorted({int(u) for u in re.findall(r"\buid (\d+)", text)})[:10]
+    if not uids:
+        return []
+    out = []
+    try:
+        conn = sb.imap(rt.SERVICE, timeout=30)
+        conn.select("INBOX", readonly=True)
+        for uid in uids:
+            typ, data = conn.uid("FETCH", str(uid), "(BODY.PEEK[HEADER.FIELDS (SUBJECT MESSAGE-ID)])")
+            head = b"".join(p[1] for p in data or [] if isinstance(p, tuple))
+            m = re.search(TOKEN_RE.encode(), head)
+            out.append((uid, "soak-" + m.group(1).decode() if m else None))
+        conn.logout()
+    except (imaplib.IMAP4.error, OSError) as e:
+        out.append(("?", "could not read the mailbox: %r" % e))
+    return out
 
 
 def most_repeated(text):
