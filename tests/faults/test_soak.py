@@ -555,10 +555,14 @@ def main():
         check("no ASan/LSan/UBSan report in the daemon's output", not found,
               text[max(0, found.start() - 200):found.start() + 3000] if found else "")
         check("no sanitizer report from relay close/purge", not run.cli_sanitizer, run.cli_sanitizer)
-        for uid, tok in named_uids(sb, text):
+        cursor = query(conf, "SELECT position FROM cursor WHERE source = 'imap:INBOX'")
+        first = (cursor[0][0] if cursor else 0) + 1 if sb.unseen(rt.SERVICE) > 0 else None
+        for uid, tok in named_uids(sb, text, first):
             rec = run.by_token.get(tok)
-            say("the daemon's log names IMAP uid %s: %s" % (uid, rec["item"].label() + " via " + "+".join(rec["via"])
-                                                            if rec else tok or "(no token: not one of ours)"))
+            say("%s IMAP uid %s: %s" % ("the first message past the daemon's cursor is" if uid == first else
+                                        "the daemon's log names", uid,
+                                        rec["item"].label() + " via " + "+".join(rec["via"]) if rec else
+                                        tok or "(no token: not one of ours)"))
         errors = len(re.findall(r"relay error: ", text))
         say("daemon log: %d lines, %d errors; most repeated errors and warnings: %s" % (
             text.count("\n"), errors, most_repeated(text)))
@@ -568,10 +572,11 @@ def main():
     done()
 
 
-def named_uids(sb, text):
+def named_uids(sb, text, first=None):
     """(uid, token) of each message the daemon's log names by IMAP uid ("stopped
-    at message uid 223"), so that a wedged inbox names its poison message."""
-    uids = sorted({int(u) for u in re.findall(r"\buid (\d+)", text)})[:10]
+    at message uid 223"), and of uid first, so that a wedged inbox names its
+    poison message."""
+    uids = sorted({int(u) for u in re.findall(r"\buid (\d+)", text)} | ({first} if first else set()))[:10]
     if not uids:
         return []
     out = []
