@@ -108,6 +108,13 @@ fuzz: deps fuzz-bins
 demo: deps all
 	tests/demo $(if $(AT),--at $(AT))
 
+# The hostile-mix soak at scale: SOAK_N messages (default 5000) with the normal
+# build while one daemon runs; SOAK_SEED=S reruns one mix. `make check` runs
+# 500 of them with the ASan build (tests/faults/test_soak.py).
+SOAK_N ?= 5000
+soak: deps all
+	SOAK_N=$(SOAK_N) RELAY_BIN=build/relay python3 tests/faults/test_soak.py
+
 # Benchmarks (not part of `make check`): drain N messages beside mbsync, RSS
 # over the run, IDLE latency; bench-scale drains 1k, 10k and 100k.
 N ?= 10000
@@ -151,7 +158,7 @@ uninstall:
 clean:
 	rm -rf build tests/tmp
 
-.PHONY: all check unit faults fuzz demo bench bench-scale deps install uninstall clean unit-bins asan-bins fuzz-bins FORCE
+.PHONY: all check unit faults fuzz demo soak bench bench-scale deps install uninstall clean unit-bins asan-bins fuzz-bins FORCE
 .SECONDARY:
 
 -include $(shell find build -name '*.d' 2>/dev/null)

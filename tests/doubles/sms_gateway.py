@@ -234,11 +234,16 @@ class Gateway:
 
     # -- test-facing state --------------------------------------------------
 
-    def add_inbound(self, sender, body, to=None, when=None, id=None, replace=False):
+    def add_inbound(self, sender, body, to=None, when=None, id=None, replace=False, body_bytes=None):
         """Store a text from sender to our number (or to); returns its provider
         id. when: datetime (naive = UTC) or epoch seconds, default now.
         Android only: id forces the id (its ids repeat); replace=True drops an
-        earlier record with that id first, as the phone's database does."""
+        earlier record with that id first, as the phone's database does.
+        Esendex only: body_bytes (bytes, e.g. invalid UTF-8) is served as-is
+        inside <bodytext> by the body resource (a hostile gateway); body is
+        then what the inbox summary shows."""
+        if body_bytes is not None and self.provider != "esendex":
+            raise ValueError("body_bytes is Esendex only")
         dt = _utc(when)
         to = to or self.number
         with self._lock:
@@ -249,7 +254,7 @@ class Gateway:
                 rec = self._new_record(direction="Inbound", id=str(uuid.uuid4()), sender=sender,
                                        to=to, body=body, created=dt, status="Submitted",
                                        characterset="GSM" if is_gsm(body) else "Unicode",
-                                       read_at=None, read_by=None, in_inbox=True)
+                                       read_at=None, read_by=None, in_inbox=True, body_bytes=body_bytes)
             else:
                 if id is None:
                     # The app's id is "text:" + Java hashCode of (address, date, text, sub).
@@ -722,6 +727,8 @@ class _Handler(BaseHTTPRequestHandler):
                 rec = gw._by_id.get(m.group(1))
                 if rec is None:
                     return self._error(404)
+                if m.group(2) and rec.get("body_bytes") is not None:
+                    return self._esendex_raw_body(rec)
                 if m.group(2):
                     return self._xml(200, self._esendex_body(rec))
                 return self._xml(200, self._esendex_header(rec))
@@ -778,6 +785,17 @@ class _Handler(BaseHTTPRequestHandler):
         self._e(root, "bodytext", rec["stored_body"])
         self._e(root, "characterset", rec["characterset"])
         return root
+
+    def _esendex_raw_body(self, rec):
+        """The body resource with rec["body_bytes"] spliced in unchanged (XML
+        special characters escaped, nothing else): bytes no real gateway should
+        send, for hostile-input tests."""
+        root = ET.Element("{%s}messagebody" % ESENDEX_NS)
+        self._e(root, "bodytext", "BODYMARKER")
+        self._e(root, "characterset", rec["characterset"])
+        text = '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")
+        raw = rec["body_bytes"].replace(b"&", b"&amp;").replace(b"<", b"&lt;").replace(b">", b"&gt;")
+        self._send(200, text.encode("utf-8").replace(b"BODYMARKER", raw, 1), "application/xml; charset=utf-8")
 
     def _esendex_inbox(self):
         gw = self.gw
