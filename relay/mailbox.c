@@ -105,8 +105,8 @@ int mailbox_poll(struct relay *r, struct imap *im, char *err, size_t errlen)
 	}
 	int first = have == 1;
 	if (!first && validity != (long long)uv) {
-		log_warn("mailbox %s: UIDVALIDITY changed (%lld to %u); rescanning, duplicates are skipped by Message-ID",
-		         r->cfg->imap_mailbox, validity, uv);
+		log_warn("mailbox %s: UIDVALIDITY changed (%lld to %u); rescanning, a message already taken in is known "
+		         "by what it is and skipped", r->cfg->imap_mailbox, validity, uv);
 		position = 0;
 	}
 	if (have_seen == 0 && seen_validity == (long long)uv)
