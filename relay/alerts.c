@@ -11,6 +11,7 @@
 #include "compose.h"
 #include "gsm.h"
 #include "log.h"
+#include "outbox.h"
 #include "sms.h"
 #include "smtp.h"
 #include "template.h"
@@ -41,17 +42,6 @@ void alerts_restore(struct relay *r, struct health *h)
 		log_warn("health: the state an earlier relay wrote cannot be read: %s", db_error(r->db));
 }
 
-static void smtp_settings_of(const struct config *c, struct smtp_settings *s)
-{
-	memset(s, 0, sizeof *s);
-	s->host = c->smtp_host;
-	s->port = c->smtp_port;
-	s->security = c->smtp_security;
-	s->username = c->smtp_username;
-	s->password = c->smtp_password;
-	s->ca_file = c->smtp_ca_file;
-	s->timeout = c->smtp_timeout;
-}
 
 /* Outgoing mail is seen only when something is sent: while it fails (or an
  * alert about it is open), it is tried every retry_min, so that its recovery
@@ -65,7 +55,7 @@ static void probe_smtp(struct relay *r, struct health *h, long long now)
 		return;
 	struct smtp_settings ss;
 	char err[512];
-	smtp_settings_of(r->cfg, &ss);
+	outbox_smtp_settings(r->cfg, &ss);
 	h->smtp_probed = now;
 	if (smtp_check(&ss, err, sizeof err) < 0)
 		health_fail(h, HEALTH_SMTP, err, relay_clock());
@@ -127,7 +117,7 @@ static int by_email(struct relay *r, struct health *h, const char *subject, cons
 		.data = b.data,
 		.len = b.len,
 	};
-	smtp_settings_of(c, &ss);
+	outbox_smtp_settings(c, &ss);
 	if (smtp_send(&ss, &o, 1, err, errlen) < 0) {
 		health_fail(h, HEALTH_SMTP, err, relay_clock());
 		goto out;

@@ -42,7 +42,7 @@ static double random01(void)
 	return v / 4294967296.0;
 }
 
-static void settings(const struct config *c, struct smtp_settings *s)
+void outbox_smtp_settings(const struct config *c, struct smtp_settings *s)
 {
 	memset(s, 0, sizeof *s);
 	s->host = c->smtp_host;
@@ -314,7 +314,7 @@ static int session_begin(struct relay *r, struct outbox_row *rows, size_t n, cha
 	g->rcpts = xcalloc(n, sizeof *g->rcpts);
 	g->receipt = xcalloc(n, sizeof *g->receipt);
 	g->recorded = xcalloc(n, sizeof *g->recorded);
-	settings(r->cfg, &g->settings);
+	outbox_smtp_settings(r->cfg, &g->settings);
 	for (size_t i = 0; i < n; i++) {
 		g->receipt[i] = xasprintf("%lld %s\n", rows[i].id, rows[i].message_id);
 		g->msgs[i].mail_from = rows[i].mail_from ? rows[i].mail_from : r->cfg->from_address;

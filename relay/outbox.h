@@ -7,6 +7,11 @@
 #define RELAY_OUTBOX_H
 
 #include "relay.h"
+#include "smtp.h"
+
+/* The SMTP session's settings from the configuration (borrowed strings):
+ * the outbox's sessions and the health check's login use the same. */
+void outbox_smtp_settings(const struct config *c, struct smtp_settings *s);
 
 /* Sends every due email, batch_size per SMTP session, until none is due.
  * Returns the number sent, or -1 when the server could not be reached (the

@@ -265,8 +265,11 @@ out:
 	return rc;
 }
 
-int outgoing_forward(struct relay *r, struct conversation *c, const char *subject_in, const char *text,
-                     const struct mail *m, long long message_row, const char *remarks, int urgent)
+/* What every forward of a received message shows: the conversation, when it
+ * came, the masked contact, its text and attachments; extra, the template's
+ * own (subject and remarks, or the reason it was set aside). */
+static int forward_message(struct relay *r, struct conversation *c, const char *tmpl, const struct template_var *extra,
+                           size_t nextra, const char *text, const struct mail *m, long long message_row, int urgent)
 {
 	char received[64];
 	struct buf att;
@@ -275,47 +278,39 @@ int outgoing_forward(struct relay *r, struct conversation *c, const char *subjec
 	relay_format_time(r->now, received, sizeof received);
 	buf_init(&att);
 	attachment_lines(m, &att);
-	struct template_var vars[] = {
+	struct template_var vars[10] = {
 		{ "service_name", r->cfg->name },
 		{ "reference", c->ref },
 		{ "channel", !strcmp(c->channel, "sms") ? "text" : "email" },
 		{ "received", received },
 		{ "contact", masked },
-		{ "subject", subject_in ? subject_in : !strcmp(c->channel, "sms") ? "(text message)" : "(none)" },
 		{ "text", text ? text : "" },
 		{ "attachments", buf_str(&att) },
-		{ "remarks", remarks ? remarks : "" },
 	};
-	int rc = forward_with(r, c, "email/forward", vars, sizeof vars / sizeof vars[0], message_row, urgent);
+	size_t n = 7;
+	for (size_t i = 0; i < nextra && n < sizeof vars / sizeof vars[0]; i++)   /* room for 3 */
+		vars[n++] = extra[i];
+	int rc = forward_with(r, c, tmpl, vars, n, message_row, urgent);
 	free(masked);
 	buf_free(&att);
 	return rc;
 }
 
+int outgoing_forward(struct relay *r, struct conversation *c, const char *subject_in, const char *text,
+                     const struct mail *m, long long message_row, const char *remarks, int urgent)
+{
+	struct template_var extra[] = {
+		{ "subject", subject_in ? subject_in : !strcmp(c->channel, "sms") ? "(text message)" : "(none)" },
+		{ "remarks", remarks ? remarks : "" },
+	};
+	return forward_message(r, c, "email/forward", extra, 2, text, m, message_row, urgent);
+}
+
 int outgoing_set_aside(struct relay *r, struct conversation *c, const char *reason, const char *text,
                        const struct mail *m, long long message_row)
 {
-	char received[64];
-	struct buf att;
-	char *masked = outgoing_contact(r->cfg, c);
-
-	relay_format_time(r->now, received, sizeof received);
-	buf_init(&att);
-	attachment_lines(m, &att);
-	struct template_var vars[] = {
-		{ "service_name", r->cfg->name },
-		{ "reference", c->ref },
-		{ "channel", !strcmp(c->channel, "sms") ? "text" : "email" },
-		{ "received", received },
-		{ "contact", masked },
-		{ "reason", reason },
-		{ "text", text ? text : "" },
-		{ "attachments", buf_str(&att) },
-	};
-	int rc = forward_with(r, c, "email/set_aside", vars, sizeof vars / sizeof vars[0], message_row, 0);
-	free(masked);
-	buf_free(&att);
-	return rc;
+	struct template_var extra[] = { { "reason", reason } };
+	return forward_message(r, c, "email/set_aside", extra, 1, text, m, message_row, 0);
 }
 
 /* "Re: <their subject>" unless it already starts with a reply prefix. */
