@@ -89,6 +89,7 @@ struct aside {
 	size_t len;
 	const char *reason;
 	const char *keys[2];        /* inbound keys that say "taken in"; NULL for none */
+	int bare;                   /* forward with the ordinary template (email/set_aside failed too) */
 };
 
 /* Stores, forwards and records a set-aside message; in the caller's savepoint. */
@@ -124,7 +125,14 @@ static int set_aside(struct relay *r, const struct aside *a, long long *row_out)
 		buf_printf(&text, "\n\nThe message as it arrived:\n\n%s", q);
 		free(q);
 	}
-	if (outgoing_set_aside(r, &c, a->reason, buf_str(&text), a->m, row) < 0)
+	if (a->bare) {
+		char *note = xasprintf("Note:      could not be handled automatically: %s; kept as received "
+		                       "(relay show %s, relay retry %s).\n", a->reason, c.ref, c.ref);
+		int k = outgoing_forward(r, &c, a->subject, buf_str(&text), a->m, row, note, 0);
+		free(note);
+		if (k < 0)
+			goto out;
+	} else if (outgoing_set_aside(r, &c, a->reason, buf_str(&text), a->m, row) < 0)
 		goto out;
 	c.last_activity = c.last_inbound_at = r->now;
 	free(c.state);
@@ -147,8 +155,10 @@ out:
 }
 
 /* Sets aside as much as can be read, then, if even that fails (the sender's
- * address or the text may be what breaks), the bare message in a
- * conversation of unknown contact. 0, or -1 when the database failed. */
+ * address or the text may be what breaks, or a templates directory older
+ * than email/set_aside), the bare message in a conversation of unknown
+ * contact, forwarded with the ordinary template. 0, or -1 when the database
+ * failed. */
 static int set_aside_twice(struct relay *r, struct aside *a)
 {
 	unsigned long disk = db_disk_failures(r->db);
@@ -163,6 +173,7 @@ static int set_aside_twice(struct relay *r, struct aside *a)
 	a->subject = NULL;
 	a->readable = NULL;
 	a->m = NULL;
+	a->bare = 1;
 	return set_aside(r, a, NULL);
 }
 

@@ -192,6 +192,31 @@ def text_part(sb, work, tdir):
               gw.sent[-1]["to"].endswith("7700900222"), gw.sent)
 
 
+def old_templates_part(sb, work, tdir):
+    """A templates directory copied before email/set_aside existed: the
+    set-aside message still reaches the advisers, with the ordinary
+    forward and a note, and the line goes on."""
+    adviser = rt.ADVISERS[1]
+    os.remove(os.path.join(tdir, "email", "set_aside.txt"))
+    break_templates(tdir, "email")
+    conf = rt.make_config(sb, work, templates=tdir)
+    seen = len(sb.messages(adviser))
+    sb.append(rt.SERVICE, rt.mail("old.dir@example.net", rt.SERVICE, "hi", "Token OLD-DIR hello\n",
+                                  msgid="old1@example.net"))
+    poll(conf, "old templates")
+    got = sb.wait_for(adviser, seen + 1)
+    body = rt.body(got[-1])
+    check("old templates: the message is forwarded with the ordinary template", "Token OLD-DIR" in body and
+          "New message by email" in str(got[-1]["Subject"]), str(got[-1]["Subject"]))
+    check("old templates: the forward says it could not be handled automatically",
+          "could not be handled automatically" in body, body[:800])
+    db = rt.db(conf)
+    n = db.execute("SELECT count(*) FROM message WHERE kind = 'setaside'").fetchone()[0]
+    db.close()
+    check("old templates: it is kept set aside", n == 1, n)
+    check("old templates: nothing is left unseen", unseen(sb) == [], unseen(sb))
+
+
 def main():
     with Sandbox() as sb:
         work = os.path.join(sb.dir, "relay")
@@ -206,6 +231,12 @@ def main():
             text_part(sb, os.path.join(sb.dir, "relay-sms"), tdir)
         except Exception as e:
             check("text part ran to the end", False, repr(e))
+        old = os.path.join(sb.dir, "templates-old")
+        shutil.copytree(os.path.join(rt.ROOT, "templates"), old)
+        try:
+            old_templates_part(sb, os.path.join(sb.dir, "relay-old"), old)
+        except Exception as e:
+            check("old templates part ran to the end", False, repr(e))
     done()
 
 
