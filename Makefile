@@ -105,7 +105,8 @@ fuzz: deps fuzz-bins
 
 # AT=YYYY-MM-DDTHH:MM pins the relay's clock to that UK time (office hours
 # and out of hours answer differently).
-demo: deps all
+demo: deps
+	$(MAKE) -j$$(nproc) all
 	tests/demo $(if $(AT),--at $(AT))
 
 # The hostile-mix soak at scale: SOAK_N messages (default 5000) with the normal
