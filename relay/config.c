@@ -72,7 +72,8 @@ static const struct option options[] = {
 	{ "imap", "port", OPT_INT, F(imap_port), "0", 0, 65535, 0, "1 to 65535" },
 	{ "imap", "security", OPT_SECURITY, F(imap_security), "tls", 0, 0, 0, "tls, starttls or none" },
 	{ "imap", "username", OPT_STRING, F(imap_username), NULL, 0, 0, REQUIRED, "the mailbox login" },
-	{ "imap", "password_file", OPT_PATH, F(imap_password_file), NULL, 0, 0, REQUIRED, "a file holding the password" },
+	{ "imap", "auth", OPT_CHOICE, F(imap_auth), "password", 0, 0, 0, "password or oauth2" },
+	{ "imap", "password_file", OPT_PATH, F(imap_password_file), NULL, 0, 0, 0, "a file holding the password" },
 	{ "imap", "mailbox", OPT_STRING, F(imap_mailbox), "INBOX", 0, 0, NOT_EMPTY, "a mailbox name" },
 	{ "imap", "ca_file", OPT_PATH, F(imap_ca_file), NULL, 0, 0, 0, "a PEM file of trusted CAs" },
 	{ "imap", "idle", OPT_BOOL, F(imap_idle), "yes", 0, 0, 0, "yes or no" },
@@ -85,14 +86,30 @@ static const struct option options[] = {
 	{ "imap", "check_interval_ms", OPT_INT, F(imap_check_interval_ms), "0", 0, 60000, 0,
 	  "milliseconds, 0 (never) or 50 to 60000" },
 
-	{ "smtp", "host", OPT_STRING, F(smtp_host), NULL, 0, 0, REQUIRED, "the SMTP server's host name" },
+	{ "smtp", "transport", OPT_CHOICE, F(smtp_transport), "smtp", 0, 0, 0, "smtp or graph" },
+	{ "smtp", "host", OPT_STRING, F(smtp_host), NULL, 0, 0, 0, "the SMTP server's host name" },
 	{ "smtp", "port", OPT_INT, F(smtp_port), "0", 0, 65535, 0, "1 to 65535" },
 	{ "smtp", "security", OPT_SECURITY, F(smtp_security), "starttls", 0, 0, 0, "starttls or none" },
 	{ "smtp", "username", OPT_STRING, F(smtp_username), NULL, 0, 0, 0, "the SMTP login" },
+	{ "smtp", "auth", OPT_CHOICE, F(smtp_auth), "password", 0, 0, 0, "password or oauth2" },
 	{ "smtp", "password_file", OPT_PATH, F(smtp_password_file), NULL, 0, 0, 0, "a file holding the password" },
 	{ "smtp", "from", OPT_FROM, F(smtp_from), NULL, 0, 0, REQUIRED, "Name <address@domain>" },
 	{ "smtp", "ca_file", OPT_PATH, F(smtp_ca_file), NULL, 0, 0, 0, "a PEM file of trusted CAs" },
 	{ "smtp", "timeout", OPT_INT, F(smtp_timeout), "60", 1, 600, 0, "seconds, 1 to 600" },
+
+	/* [oauth]: how access tokens are had, for [imap] and [smtp] auth = oauth2 and transport = graph (oauth.h). */
+	{ "oauth", "provider", OPT_CHOICE, F(oauth_provider), NULL, 0, 0, 0, "microsoft, google or generic" },
+	{ "oauth", "tenant", OPT_STRING, F(oauth_tenant), NULL, 0, 0, 0, "the Microsoft Entra tenant: its ID or a domain such as example.org" },
+	{ "oauth", "client_id", OPT_STRING, F(oauth_client_id), NULL, 0, 0, 0, "the application (client) ID" },
+	{ "oauth", "client_secret_file", OPT_PATH, F(oauth_client_secret_file), NULL, 0, 0, 0, "a file holding the client secret" },
+	{ "oauth", "secret_expires", OPT_STRING, F(oauth_secret_expires), NULL, 0, 0, 0, "the client secret's stated expiry, YYYY-MM-DD" },
+	{ "oauth", "certificate_file", OPT_PATH, F(oauth_certificate_file), NULL, 0, 0, 0, "the PEM certificate registered with the application" },
+	{ "oauth", "private_key_file", OPT_PATH, F(oauth_private_key_file), NULL, 0, 0, 0, "a PEM file holding the private key" },
+	{ "oauth", "token_url", OPT_STRING, F(oauth_token_url), NULL, 0, 0, 0, "the token endpoint (https); default: the provider's" },
+	{ "oauth", "scope", OPT_STRING, F(oauth_scope), NULL, 0, 0, 0, "the scope asked for; default: the provider's for mail" },
+	{ "oauth", "graph_url", OPT_STRING, F(oauth_graph_url), "https://graph.microsoft.com", 0, 0, NOT_EMPTY, "Microsoft Graph's base URL (https)" },
+	{ "oauth", "ca_file", OPT_PATH, F(oauth_ca_file), NULL, 0, 0, 0, "a PEM file of trusted CAs" },
+	{ "oauth", "timeout", OPT_INT, F(oauth_timeout), "30", 1, 600, 0, "seconds, 1 to 600" },
 
 	{ "advisers", "forward_to", OPT_ADDRESSES, F(forward_to), NULL, 0, 0, REQUIRED, "one or more addresses, comma-separated" },
 	{ "advisers", "allowed", OPT_ADDRESSES, F(allowed), NULL, 0, 0, REQUIRED, "one or more addresses, comma-separated" },
@@ -149,13 +166,17 @@ static const struct option options[] = {
 
 /* The words each OPT_CHOICE key allows. */
 static const struct {
-	const char *key;
+	const char *section, *key;
 	const char *words[5];   /* NULL-terminated */
 } choices[] = {
-	{ "show_contact", { "masked", "full", "none", NULL, NULL } },
-	{ "log", { "stderr", "syslog", NULL, NULL, NULL } },
-	{ "log_level", { "error", "warn", "info", "debug", NULL } },
-	{ "provider", { "twilio", "esendex", "android", "none", NULL } },
+	{ "service", "show_contact", { "masked", "full", "none", NULL, NULL } },
+	{ "service", "log", { "stderr", "syslog", NULL, NULL, NULL } },
+	{ "service", "log_level", { "error", "warn", "info", "debug", NULL } },
+	{ "sms", "provider", { "twilio", "esendex", "android", "none", NULL } },
+	{ "imap", "auth", { "password", "oauth2", NULL, NULL, NULL } },
+	{ "smtp", "auth", { "password", "oauth2", NULL, NULL, NULL } },
+	{ "smtp", "transport", { "smtp", "graph", NULL, NULL, NULL } },
+	{ "oauth", "provider", { "microsoft", "google", "generic", NULL, NULL } },
 };
 
 struct parse_state {
@@ -169,6 +190,11 @@ struct parse_state {
 	char err[512];               /* the first error */
 	int err_line;
 };
+
+int config_uses_oauth(const struct config *c)
+{
+	return !strcmp(c->imap_auth, "oauth2") || !strcmp(c->smtp_auth, "oauth2") || !strcmp(c->smtp_transport, "graph");
+}
 
 int config_has_sms(const struct config *c)
 {
@@ -301,7 +327,7 @@ static int option_set(struct parse_state *st, const struct option *o, const char
 	}
 	case OPT_CHOICE:
 		for (size_t i = 0; i < sizeof choices / sizeof choices[0]; i++) {
-			if (strcmp(choices[i].key, o->key))
+			if (strcmp(choices[i].section, o->section) || strcmp(choices[i].key, o->key))
 				continue;
 			struct buf words;
 			for (size_t w = 0; choices[i].words[w]; w++)
@@ -523,7 +549,32 @@ static int validate(struct parse_state *st, char *err, size_t errlen)
 		         AT("smtp", "security"));
 		return -1;
 	}
-	if (c->smtp_username && !c->smtp_password_file) {
+	if (!strcmp(c->imap_auth, "password") && !c->imap_password_file) {
+		snprintf(err, errlen, "%s: [imap] password_file is required (a file holding the password), or auth = oauth2",
+		         st->path);
+		return -1;
+	}
+	if (config_uses_oauth(c) && !c->oauth_provider) {
+		snprintf(err, errlen, "%s:%d: [%s] %s needs an [oauth] section with provider = microsoft, google or generic",
+		         st->path,
+		         !strcmp(c->imap_auth, "oauth2") ? st->set_line[option_index("imap", "auth")]
+		         : !strcmp(c->smtp_auth, "oauth2") ? st->set_line[option_index("smtp", "auth")]
+		                                            : st->set_line[option_index("smtp", "transport")],
+		         !strcmp(c->imap_auth, "oauth2") ? "imap" : "smtp",
+		         !strcmp(c->imap_auth, "oauth2") ? "auth = oauth2"
+		         : !strcmp(c->smtp_auth, "oauth2") ? "auth = oauth2" : "transport = graph");
+		return -1;
+	}
+	if (!strcmp(c->smtp_transport, "smtp") && !c->smtp_host) {
+		snprintf(err, errlen, "%s: [smtp] host is required (the SMTP server's host name), or transport = graph", st->path);
+		return -1;
+	}
+	if (!strcmp(c->smtp_auth, "oauth2") && !c->smtp_username) {
+		snprintf(err, errlen, "%s:%d: [smtp] auth = oauth2 needs [smtp] username (the mailbox the token is for)",
+		         AT("smtp", "auth"));
+		return -1;
+	}
+	if (c->smtp_username && !strcmp(c->smtp_auth, "password") && !c->smtp_password_file) {
 		snprintf(err, errlen, "%s:%d: [smtp] username is set, so [smtp] password_file is required",
 		         AT("smtp", "username"));
 		return -1;
@@ -732,9 +783,12 @@ int config_load_secrets(struct config *c, char *err, size_t errlen)
 	char *s;
 	size_t n;
 
-	if (secret_file_read(c->imap_password_file, &c->imap_password, NULL, err, errlen) < 0)
+	if (!strcmp(c->imap_auth, "password") && secret_file_read(c->imap_password_file, &c->imap_password, NULL, err, errlen) < 0)
 		return -1;
-	if (c->smtp_password_file && secret_file_read(c->smtp_password_file, &c->smtp_password, NULL, err, errlen) < 0)
+	if (config_uses_oauth(c) && c->oauth_client_secret_file &&
+	    secret_file_read(c->oauth_client_secret_file, &c->oauth_client_secret, NULL, err, errlen) < 0)
+		return -1;
+	if (!strcmp(c->smtp_auth, "password") && c->smtp_password_file && secret_file_read(c->smtp_password_file, &c->smtp_password, NULL, err, errlen) < 0)
 		return -1;
 	if (config_has_sms(c) && secret_file_read(c->sms_password_file, &c->sms_password, NULL, err, errlen) < 0)
 		return -1;
@@ -790,6 +844,7 @@ void config_free(struct config *c)
 	wipe_free(c->imap_password);
 	wipe_free(c->smtp_password);
 	wipe_free(c->sms_password);
+	wipe_free(c->oauth_client_secret);
 	if (c->secret) {
 		explicit_bzero(c->secret, c->secret_len);
 		free(c->secret);

@@ -42,7 +42,8 @@ struct config {
 	int imap_port;            /* 0: default for the security */
 	enum net_security imap_security;
 	char *imap_username;
-	char *imap_password_file;
+	char *imap_auth;          /* "password" | "oauth2" (a token from [oauth], SASL XOAUTH2) */
+	char *imap_password_file; /* required with auth = password */
 	char *imap_mailbox;
 	char *imap_ca_file;       /* NULL: system store */
 	int imap_idle;
@@ -54,16 +55,32 @@ struct config {
 	int imap_batch_size;       /* messages fetched, stored and marked \Seen together */
 
 	/* [smtp] */
-	char *smtp_host;
+	char *smtp_transport;     /* "smtp" | "graph" (Microsoft Graph sendMail, a token from [oauth]) */
+	char *smtp_host;          /* required with transport = smtp */
 	int smtp_port;
 	enum net_security smtp_security;
-	char *smtp_username;      /* NULL: no AUTH */
+	char *smtp_username;      /* NULL: no AUTH; with auth = oauth2 (required) the mailbox the token is for */
+	char *smtp_auth;          /* "password" | "oauth2" */
 	char *smtp_password_file;
 	char *smtp_from;          /* as written: "R-U-Safe? <rusafe@example.org>" */
 	char *from_name;          /* derived: "R-U-Safe?" (may be NULL) */
 	char *from_address;       /* derived: "rusafe@example.org" */
 	char *smtp_ca_file;
 	int smtp_timeout;
+
+	/* [oauth]: used when config_uses_oauth() (oauth.h) */
+	char *oauth_provider;     /* "microsoft" | "google" | "generic"; NULL: no [oauth] */
+	char *oauth_tenant;       /* microsoft */
+	char *oauth_client_id;    /* microsoft, generic; google: the service account's client_email */
+	char *oauth_client_secret_file;
+	char *oauth_secret_expires;   /* YYYY-MM-DD as the provider stated it, or NULL */
+	char *oauth_certificate_file; /* microsoft: certificate credentials (with private_key_file) */
+	char *oauth_private_key_file; /* microsoft certificate's key; google: the service account's key */
+	char *oauth_token_url;    /* NULL: the provider's */
+	char *oauth_scope;        /* NULL: the provider's for IMAP and SMTP */
+	char *oauth_graph_url;    /* "https://graph.microsoft.com" */
+	char *oauth_ca_file;      /* NULL: system store */
+	int oauth_timeout;
 
 	/* [advisers] */
 	struct address_list forward_to;
@@ -113,6 +130,7 @@ struct config {
 	char *imap_password;
 	char *smtp_password;
 	char *sms_password;
+	char *oauth_client_secret;    /* from oauth_client_secret_file, when set and OAuth2 is used */
 	unsigned char *secret;    /* HMAC key for reply tags */
 	size_t secret_len;
 };
@@ -130,6 +148,9 @@ void config_free(struct config *c);
 /* Reads a secret file: refuses group/other permissions, strips one trailing
  * newline. *out owned by the caller. */
 int secret_file_read(const char *path, char **out, size_t *outlen, char *err, size_t errlen);
+
+/* True when [imap] or [smtp] auth = oauth2, or [smtp] transport = graph. */
+int config_uses_oauth(const struct config *c);
 
 /* True when SMS is configured (provider other than none). */
 int config_has_sms(const struct config *c);

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "mailbox.h"
 #include "notify.h"
+#include "oauth.h"
 #include "outbox.h"
 #include "phone.h"
 #include "process.h"
@@ -332,6 +333,7 @@ static int cmd_run(const char *path, struct config **cp, struct db **dbp)
 						db_close(*dbp);
 						*dbp = db2;
 					}
+					oauth_reset();   /* its sources borrow the old configuration */
 					config_free(*cp);
 					*cp = fresh;
 					sms_close(sms);
