@@ -549,6 +549,40 @@ static void walk_part(struct body_walk *w, struct mailmime *mime, int depth)
 	}
 }
 
+/* Where the body starts: after the first empty line (CRLF or LF), or len. */
+static size_t body_offset(const char *raw, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (raw[i] != '\n')
+			continue;
+		if (raw[i + 1] == '\n')
+			return i + 2;
+		if (raw[i + 1] == '\r' && i + 2 < len && raw[i + 2] == '\n')
+			return i + 3;
+	}
+	return len;
+}
+
+/* True when a line of body starts "--" boundary. Linear in len. */
+static int boundary_used(const char *body, size_t len, const char *boundary)
+{
+	size_t b = strlen(boundary);
+	for (size_t i = 0; i + 2 + b <= len; i++) {
+		if ((i == 0 || body[i - 1] == '\n') && body[i] == '-' && body[i + 1] == '-' &&
+		    !memcmp(body + i + 2, boundary, b))
+			return 1;
+	}
+	return 0;
+}
+
+static int str_is_blank_n(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+			return 0;
+	return 1;
+}
+
 static void keep_raw(struct mail *m, const char *raw, size_t len, const char *why)
 {
 	free(m->parse_error);
@@ -706,6 +740,8 @@ int mail_parse(const char *raw, size_t len, const struct mail_limits *lim, struc
 	}
 	struct mailmime *top = mime->mm_type == MAILMIME_MESSAGE ? mime->mm_data.mm_message.mm_msg_mime : mime;
 	m->content_type = top ? type_name(top->mm_content_type) : xstrdup("text/plain");
+	char *boundary = top && top->mm_type == MAILMIME_MULTIPLE && top->mm_content_type
+	                 ? mailmime_extract_boundary(top->mm_content_type) : NULL;   /* owned (libetpan's malloc) */
 	int parts = 0;
 	struct body_walk w = { m, lim, &parts, { 0 }, 0, 0, NULL };
 	walk_part(&w, top, 0);
@@ -713,8 +749,25 @@ int mail_parse(const char *raw, size_t len, const struct mail_limits *lim, struc
 	m->text = buf_take(&w.text);
 	m->text_from_html = w.from_html;
 	/* Cut before any words were found: the raw message is what remains. */
-	if (m->cut && str_is_blank(m->text))
+	if (m->cut && str_is_blank(m->text)) {
+		free(boundary);
 		keep_raw(m, raw, len, NULL);
+		return 0;
+	}
+	/* A multipart whose body never uses the boundary it declares has no
+	 * parts to read: whatever libetpan makes of it, the words would not reach
+	 * the advisers. Its body is shown raw instead, without the header block
+	 * (which holds the contact). */
+	if (boundary) {
+		size_t body = body_offset(raw, len);
+		int used = boundary_used(raw + body, len - body, boundary);
+		free(boundary);
+		if (!used && !str_is_blank_n(raw + body, len - body)) {
+			keep_raw(m, raw + body, len - body,
+			         "its parts do not use the boundary it declares; its body is shown as it came");
+			return -1;
+		}
+	}
 	return 0;
 }
 

@@ -741,7 +741,8 @@ def evaluate(run, conf, sb, gw, canary, ctext):
     # The forward shows the young person's words (their token), in its text or
     # in what it attaches, for every message whose text is readable.
     # Where the words are hidden by the malformation itself (a boundary that
-    # never comes, text 200 levels down, base64 that is not) it is only noted.
+    # text 200 levels down, base64 that is not) it is only noted. A boundary that
+    # never comes is shown raw (mime.c), so its words must be there.
     blank, hidden = [], []
     for tok, rec in run.by_token.items():
         it = rec["item"]
@@ -756,7 +757,7 @@ def evaluate(run, conf, sb, gw, canary, ctext):
         data = got[0] if isinstance(got[0], bytes) else got[0].encode("utf-8", "replace")
         want = tok if it.channel == "sms" else tok + soak_mail.BODY
         if want.encode() not in data and want not in decoded_text(data):
-            (hidden if it.sub in ("bad_boundary", "bad_base64", "deep200") else blank).append(tok)
+            (hidden if it.sub in ("bad_base64", "deep200") else blank).append(tok)
     db.close()
 
     msgs = len(run.by_token)

@@ -437,6 +437,25 @@ static void test_inline_text(void)
 	CHECK_STR("a blank plain version: the html one, then the next part", m.text, "only in html\n\nthen plain");
 	CHECK("a blank plain version: from HTML", m.text_from_html);
 	mail_free(&m);
+
+	/* The boundary declared is not the one used: nothing would be read. */
+	m = parse("From: sam@example.net\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"declared-7\"\r\n\r\n"
+	          "--other\r\nContent-Type: text/plain\r\n\r\nplease someone help me\r\n--other--\r\n");
+	CHECK("a boundary never used: the body is shown", m.text && strstr(m.text, "please someone help me") != NULL);
+	CHECK("a boundary never used: not the header block (it holds the contact)",
+	      m.text && strstr(m.text, "sam@example.net") == NULL);
+	CHECK("a boundary never used: said why", m.parse_error && strstr(m.parse_error, "do not use the boundary it declares"));
+	mail_free(&m);
+
+	m = parse("From: sam@example.net\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+	          "--b\r\nContent-Type: text/plain\r\n\r\n\r\n--b--\r\n");
+	CHECK("an empty multipart that does use its boundary: parsed", m.parse_error == NULL);
+	mail_free(&m);
+
+	m = parse("From: sam@example.net\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+	          "--b\r\nContent-Type: image/png\r\nContent-Disposition: attachment; filename=a.png\r\n\r\niVBO\r\n--b--\r\n");
+	CHECK("a photo and no words: parsed, not raw", m.parse_error == NULL && m.nattachments == 1);
+	mail_free(&m);
 }
 
 int main(void)
