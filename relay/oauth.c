@@ -262,12 +262,14 @@ int oauth_parse_token_response(long status, const char *body, size_t len, char *
 	size_t toklen = 0;
 	const char *tok = jsonread_str(j, "access_token", &toklen);
 	struct json_object *exp = NULL;
-	if (status == 200 && tok && *tok && toklen == strlen(tok) && json_object_object_get_ex(j, "expires_in", &exp)) {
-		long life = json_object_is_type(exp, json_type_int) ? (long)json_object_get_int64(exp)
+	if (status == 200 && tok && *tok) {
+		(void)json_object_object_get_ex(j, "expires_in", &exp);
+		long life = !exp ? 0
+		            : json_object_is_type(exp, json_type_int) ? (long)json_object_get_int64(exp)
 		            : json_object_is_type(exp, json_type_string) ? strtol(json_object_get_string(exp), NULL, 10)
 		                                                          : 0;
 		/* A token must fit an AUTH line's world and contain no separator of XOAUTH2. */
-		int clean = toklen <= 16384;
+		int clean = toklen <= 16384 && toklen == strlen(tok);
 		for (size_t i = 0; clean && i < toklen; i++)
 			clean = (unsigned char)tok[i] > 0x20 && (unsigned char)tok[i] < 0x7f;
 		if (!clean) {
@@ -618,7 +620,7 @@ enum oauth_expiry oauth_expiry_text(long long expires, long long now, char *out,
 		snprintf(out, outlen, "runs out on %s (today)", day);
 	else
 		snprintf(out, outlen, "runs out on %s (in %lld day%s)", day, left, left == 1 ? "" : "s");
-	return left < OAUTH_EXPIRY_WARN_DAYS ? OAUTH_EXPIRY_SOON : OAUTH_EXPIRY_FINE;
+	return expires - now <= OAUTH_EXPIRY_WARN_DAYS * 86400LL ? OAUTH_EXPIRY_SOON : OAUTH_EXPIRY_FINE;
 }
 
 /* Splits "https://host[:port]/path" into the base and the path (from the
