@@ -132,6 +132,7 @@ class TokenServer:
         self.delegated = set()      # google: scopes granted by domain-wide delegation
         self.disabled = False       # the client was disabled (revoked)
         self.secret_expired = False
+        self.delay = 0.0            # seconds each answer waits (a test looks at the client meanwhile)
         self.assertions = []        # each accepted assertion's (header, claims)
         self.jtis = set()
         self.client_secret, self.lifetime, self.token_len, self.issuer = client_secret, lifetime, token_len, issuer
@@ -274,6 +275,8 @@ class TokenServer:
                 self.wfile.write(body)
 
             def do_POST(self):
+                if outer.delay:
+                    time.sleep(outer.delay)
                 n = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(n).decode("utf-8", "replace")
                 form = {k: v[-1] for k, v in urllib.parse.parse_qs(raw, keep_blank_values=True).items()}
