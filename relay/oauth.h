@@ -131,7 +131,8 @@ enum oauth_expiry { OAUTH_EXPIRY_FINE, OAUTH_EXPIRY_SOON, OAUTH_EXPIRY_PAST };
 #define OAUTH_EXPIRY_WARN_DAYS 30
 
 /* Whether a credential ending at expires is fine, runs out within
- * OAUTH_EXPIRY_WARN_DAYS of now, or has; out: "runs out on 2027-01-31 (in 12
+ * OAUTH_EXPIRY_WARN_DAYS (30 x 24 h, that instant included) of now, or has
+ * (expires <= now); out: "runs out on 2027-01-31 (in 12
  * days)" / "ran out on ... (3 days ago)". Pure. */
 enum oauth_expiry oauth_expiry_text(long long expires, long long now, char *out, size_t outlen);
 
