@@ -127,8 +127,14 @@ timeout = 10
     return path
 
 
-def oauth_lines(out):
-    return "\n".join(line for line in out.splitlines() if " oauth " in line or line.split(" ", 1)[-1].strip().startswith("oauth"))
+BAD_RUNS = []     # relay runs that crashed, or that ASan or valgrind complained about
+
+
+def relay(conf, *args):
+    r = rt.relay(conf, *args)
+    if r.returncode not in (0, 1) or "Sanitizer" in r.stderr or re.search(r"^==\d+==", r.stderr, re.M):
+        BAD_RUNS.append((args, r.returncode, r.stderr[-2000:]))
+    return r
 
 
 def token_line(r, use="mail"):
@@ -170,7 +176,7 @@ def microsoft(tmp):
     with TokenServer(KEY, MAILBOX, tenant=TENANT, client_secret=SECRET) as ts:
         work = os.path.join(tmp, "ms")
         conf = ms_secret(ts, work)
-        r = rt.relay(conf, "check")
+        r = relay(conf, "check")
         expect("microsoft secret: token had", r, "OK", "client secret", "scope https://outlook.office365.com/.default",
                "valid for 3600 s")
         form = ts.requests[-1] if ts.requests else {}
@@ -182,7 +188,7 @@ def microsoft(tmp):
               re.search(r"^OK\s+oauth client secret: its expiry is not known: set \[oauth\] secret_expires", r.stdout,
                         re.M), r.stdout)
 
-        r = rt.relay(ms_secret(ts, work, secret="wrong-secret"), "check")
+        r = relay(ms_secret(ts, work, secret="wrong-secret"), "check")
         expect("AADSTS7000215: a wrong secret", r, "FAIL", "AADSTS7000215", "the client secret is wrong",
                "Value (not its Secret ID)", f"{work}.s", "Certificates & secrets")
         lines = r.stdout.splitlines()
@@ -192,19 +198,19 @@ def microsoft(tmp):
               len(tok) == 1 and (not imap or tok[0] < imap[0]), r.stdout)
 
         ts.secret_expired = True
-        r = rt.relay(ms_secret(ts, work), "check")
+        r = relay(ms_secret(ts, work), "check")
         expect("AADSTS7000222: the secret expired", r, "FAIL", "AADSTS7000222", "has expired", "secret_expires")
         ts.secret_expired = False
 
         conf = config(work, f"provider = microsoft\ntenant = {TENANT}\nclient_id = 11111111-2222-3333-4444-555555555555\n"
                             f"client_secret_file = {work}.s\ntoken_url = {ts.token_url}\n")
         write(work + ".s", SECRET)
-        r = rt.relay(conf, "check")
+        r = relay(conf, "check")
         expect("AADSTS700016: the app not in the tenant", r, "FAIL", "AADSTS700016",
                f"no application 11111111-2222-3333-4444-555555555555 in tenant {TENANT}", "Directory (tenant) ID")
 
         ts.error("AADSTS65001")
-        r = rt.relay(ms_secret(ts, work), "check")
+        r = relay(ms_secret(ts, work), "check")
         expect("AADSTS65001: no admin consent", r, "FAIL", "AADSTS65001", "admin consent is missing",
                "IMAP.AccessAsApp", "SMTP.SendAsApp", "Grant admin consent")
 
@@ -212,11 +218,11 @@ def microsoft(tmp):
         conf = config(work, f"provider = microsoft\ntenant = nosuch.example\nclient_id = {ts.client_id}\n"
                             f"client_secret_file = {work}.s\ntoken_url = {other}\n")
         write(work + ".s", SECRET)
-        r = rt.relay(conf, "check")
+        r = relay(conf, "check")
         expect("AADSTS90002: the tenant not found", r, "FAIL", "AADSTS90002", "tenant nosuch.example was not found")
 
         ts.disable()
-        r = rt.relay(ms_secret(ts, work), "check")
+        r = relay(ms_secret(ts, work), "check")
         expect("AADSTS7000112: a disabled (revoked) app", r, "FAIL", "AADSTS7000112", "is disabled",
                "Enabled for users to sign in")
         ts.disable(False)
@@ -227,21 +233,21 @@ def microsoft(tmp):
             pass
         rt.edit_config(conf, "[smtp]\n", "[smtp]\ntransport = graph\n")
         ts.error("AADSTS65001", 2)   # the mail token is asked first
-        r = rt.relay(conf, "check")
+        r = relay(conf, "check")
         expect("graph: AADSTS65001 names Mail.Send", r, "FAIL", "Mail.Send", "Microsoft Graph", use="graph")
-        r = rt.relay(conf, "check")
+        r = relay(conf, "check")
         expect("graph: its token, its scope", r, "OK", "scope https://graph.microsoft.com/.default", use="graph")
 
         # secret_expires: fine, soon, past
         today = datetime.datetime.now(datetime.timezone.utc).date()
         for days, status, words in ((90, "OK", "(in 8"), (12, "OK", "WARNING"), (-3, "FAIL", "ran out on")):
             when = (today + datetime.timedelta(days=days)).isoformat()
-            r = rt.relay(ms_secret(ts, work, extra=f"secret_expires = {when}\n"), "check")
+            r = relay(ms_secret(ts, work, extra=f"secret_expires = {when}\n"), "check")
             m = re.search(r"^(OK|FAIL)\s+oauth client secret: (.*)$", r.stdout, re.M)
             check(f"secret_expires {days:+d} days: {status} {words}",
                   m and m.group(1) == status and words in m.group(2) and when in m.group(2) and
                   (("WARNING" in m.group(2)) == (0 <= days <= 30)), r.stdout)
-        r = rt.relay(ms_secret(ts, work, extra="secret_expires = 31/12/2026\n"), "check")
+        r = relay(ms_secret(ts, work, extra="secret_expires = 31/12/2026\n"), "check")
         check("secret_expires not a date: said", "secret_expires" in r.stdout and "YYYY-MM-DD" in r.stdout and
               r.returncode == 1, r.stdout)
 
@@ -252,7 +258,7 @@ def certificates(tmp):
         key, key_pem = new_key()
         cert_pem, thumb = new_cert(key, 200)
         ts.register_certificate(cert_pem)
-        r = rt.relay(ms_cert(ts, work, cert_pem, key_pem), "check")
+        r = relay(ms_cert(ts, work, cert_pem, key_pem), "check")
         expect("microsoft certificate: token had", r, "OK", "certificate", "valid for 3600 s")
         form = ts.requests[-1] if ts.requests else {}
         head, claims = ts.assertions[-1] if ts.assertions else ({}, {})
@@ -267,18 +273,18 @@ def certificates(tmp):
         check("certificate: thumbprint and expiry shown, no warning",
               m and thumb in m.group(1) and "runs out on" in m.group(1) and "WARNING" not in m.group(1), r.stdout)
         n = len(ts.assertions)
-        rt.relay(ms_cert(ts, work, cert_pem, key_pem), "check")
+        relay(ms_cert(ts, work, cert_pem, key_pem), "check")
         check("certificate: each request a fresh jti", len(ts.assertions) == n + 1 and
               ts.assertions[-1][1]["jti"] != ts.assertions[-2][1]["jti"], len(ts.assertions))
 
         # a certificate the app does not have
         key2, key2_pem = new_key()
         cert2_pem, thumb2 = new_cert(key2, 200)
-        r = rt.relay(ms_cert(ts, work, cert2_pem, key2_pem), "check")
+        r = relay(ms_cert(ts, work, cert2_pem, key2_pem), "check")
         expect("AADSTS700027: a certificate not registered", r, "FAIL", "AADSTS700027", "not registered", thumb2,
                f"{work}.crt")
         # the registered certificate with another key
-        r = rt.relay(ms_cert(ts, work, cert_pem, key2_pem), "check")
+        r = relay(ms_cert(ts, work, cert_pem, key2_pem), "check")
         expect("AADSTS700027: signed by a key not the certificate's", r, "FAIL", "AADSTS700027")
         check("check says the key is not the certificate's",
               re.search(rf"^FAIL\s+oauth certificate: .*{thumb}.*{re.escape(work)}\.key is not its private key",
@@ -288,19 +294,19 @@ def certificates(tmp):
         key3, key3_pem = new_key()
         cert3_pem, thumb3 = new_cert(key3, 20)
         ts.register_certificate(cert3_pem)
-        r = rt.relay(ms_cert(ts, work, cert3_pem, key3_pem), "check")
+        r = relay(ms_cert(ts, work, cert3_pem, key3_pem), "check")
         check("certificate runs out in 20 days: a warning",
               re.search(r"^OK\s+oauth certificate: WARNING: .*runs out on \S+ \(in 20 days\)", r.stdout, re.M),
               r.stdout)
         cert4_pem, _ = new_cert(key3, -2)
-        r = rt.relay(ms_cert(ts, work, cert4_pem, key3_pem), "check")
+        r = relay(ms_cert(ts, work, cert4_pem, key3_pem), "check")
         check("certificate ran out: a failure that says what to do",
               re.search(r"^FAIL\s+oauth certificate: .*ran out on .*make a new certificate", r.stdout, re.M), r.stdout)
 
         # the key file's permissions
         conf = ms_cert(ts, work, cert_pem, key_pem)
         os.chmod(work + ".key", 0o644)
-        r = rt.relay(conf, "check")
+        r = relay(conf, "check")
         check("a private key readable by others is refused",
               r.returncode == 1 and re.search(r"FAIL\s+secret files: .*\.key: readable by group or others", r.stdout),
               r.stdout)
@@ -314,7 +320,7 @@ def google(tmp):
                                                              serialization.PublicFormat.SubjectPublicKeyInfo))
         ts.delegate("https://mail.google.com/")
         conf = google_json(ts, key_pem, work)
-        r = rt.relay(conf, "check")
+        r = relay(conf, "check")
         expect("google: token had with the JSON key file", r, "OK", "service account", f"for {MAILBOX}",
                "scope https://mail.google.com/")
         form = ts.requests[-1] if ts.requests else {}
@@ -330,29 +336,29 @@ def google(tmp):
         write(work + ".pem", key_pem)
         conf2 = config(work + "2", f"provider = google\nclient_id = {SA}\nprivate_key_file = {work}.pem\n"
                                    f"token_url = {ts.token_url}\n")
-        r = rt.relay(conf2, "check")
+        r = relay(conf2, "check")
         expect("google: token had with a PEM key", r, "OK", "service account")
 
         ts.delegated.clear()
-        r = rt.relay(conf, "check")
+        r = relay(conf, "check")
         expect("google unauthorized_client: delegation", r, "FAIL", "unauthorized_client",
                "domain-wide delegation is not granted", "Manage Domain Wide Delegation", f"client ID {SA_ID}",
                "https://mail.google.com/")
         ts.delegate("https://mail.google.com/")
 
         other, other_pem = new_key()
-        r = rt.relay(google_json(ts, other_pem, work), "check")
+        r = relay(google_json(ts, other_pem, work), "check")
         expect("google invalid_grant: a key not the account's", r, "FAIL", "invalid_grant",
                "key was deleted or revoked", "Keys", f"{work}.json")
 
         ts.users = {"someone.else@example.org"}
-        r = rt.relay(google_json(ts, key_pem, work), "check")
+        r = relay(google_json(ts, key_pem, work), "check")
         expect("google invalid_grant: the mailbox not in the domain", r, "FAIL", "invalid_grant",
                f"{MAILBOX} is not a user", "[imap] username")
         ts.users = {MAILBOX}
 
         ts.disable()
-        r = rt.relay(google_json(ts, key_pem, work), "check")
+        r = relay(google_json(ts, key_pem, work), "check")
         expect("google disabled_client: revoked", r, "FAIL", "disabled_client", "is disabled (revoked)")
         ts.disable(False)
 
@@ -389,7 +395,9 @@ def secrecy(tmp):
                 environ = open(f"/proc/{p.pid}/environ", "rb").read()
             except OSError:
                 cmdline = environ = b""
-            out, err = p.communicate(timeout=60)
+            out, err = p.communicate(timeout=120)
+            if p.returncode not in (0, 1) or "Sanitizer" in err or re.search(r"^==\d+==", err, re.M):
+                BAD_RUNS.append((name, p.returncode, err[-2000:]))
             ts.delay = gs.delay = 0
             forms = ts.requests + gs.requests
             secrets = [SECRET] + [f.get(k) for f in forms for k in ("client_assertion", "assertion") if f.get(k)] + \
@@ -420,4 +428,5 @@ try:
             check(f"{part.__name__} ran to the end", False, repr(e))
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
+check("every relay check exited 0 or 1, with no sanitizer or valgrind report", not BAD_RUNS, BAD_RUNS[:2])
 done()
