@@ -11,6 +11,7 @@
 #include "http.h"
 #include "jsonread.h"
 #include "jwt.h"
+#include "log.h"
 #include "util.h"
 
 enum credential {
@@ -756,6 +757,8 @@ const char *oauth_token(struct oauth *o, long long now, int min_valid, long long
 		} else {
 			o->token = tok;
 			o->expires_at = now + life;
+			log_debug("oauth: a %s token from %s, valid for %ld s", o->use == OAUTH_GRAPH ? "graph" : "mail",
+			          base + strcspn(base, ":") + 3, life);
 			if (expires_at)
 				*expires_at = o->expires_at;
 			result = o->token;

@@ -406,6 +406,8 @@ def secrecy(tmp):
             check(f"secrecy {name}: the token was had (so the secrets were used)", got == "OK", out + err)
             check(f"secrecy {name}: /proc was read while the relay asked", len(cmdline) > 0, "")
             blob = out + err
+            check(f"secrecy {name}: -v logged the token's arrival (debug lines were on)",
+                  "oauth: a mail token from 127.0.0.1" in err, err[-1500:])
             leaked = [s[:12] for s in secrets if s and s in blob]
             check(f"secrecy {name}: nothing secret in the output at -v", not leaked, leaked)
             leaked = [s[:12] for s in secrets if s and (s.encode() in cmdline or s.encode() in environ)]
