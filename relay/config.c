@@ -788,6 +788,13 @@ int config_load_secrets(struct config *c, char *err, size_t errlen)
 	if (config_uses_oauth(c) && c->oauth_client_secret_file &&
 	    secret_file_read(c->oauth_client_secret_file, &c->oauth_client_secret, NULL, err, errlen) < 0)
 		return -1;
+	if (config_uses_oauth(c) && c->oauth_private_key_file &&
+	    secret_file_read(c->oauth_private_key_file, &c->oauth_private_key, &c->oauth_private_key_len, err, errlen) < 0)
+		return -1;
+	if (config_uses_oauth(c) && c->oauth_certificate_file &&
+	    file_read(c->oauth_certificate_file, 256 * 1024, &c->oauth_certificate, &c->oauth_certificate_len, err,
+	              errlen) < 0)
+		return -1;
 	if (!strcmp(c->smtp_auth, "password") && c->smtp_password_file && secret_file_read(c->smtp_password_file, &c->smtp_password, NULL, err, errlen) < 0)
 		return -1;
 	if (config_has_sms(c) && secret_file_read(c->sms_password_file, &c->sms_password, NULL, err, errlen) < 0)
@@ -845,6 +852,8 @@ void config_free(struct config *c)
 	wipe_free(c->smtp_password);
 	wipe_free(c->sms_password);
 	wipe_free(c->oauth_client_secret);
+	wipe_free(c->oauth_private_key);
+	free(c->oauth_certificate);
 	if (c->secret) {
 		explicit_bzero(c->secret, c->secret_len);
 		free(c->secret);

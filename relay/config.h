@@ -131,6 +131,10 @@ struct config {
 	char *smtp_password;
 	char *sms_password;
 	char *oauth_client_secret;    /* from oauth_client_secret_file, when set and OAuth2 is used */
+	char *oauth_private_key;      /* private_key_file's text (PEM, or Google's JSON key file), wiped */
+	size_t oauth_private_key_len;
+	char *oauth_certificate;      /* certificate_file's text (PEM; not a secret) */
+	size_t oauth_certificate_len;
 	unsigned char *secret;    /* HMAC key for reply tags */
 	size_t secret_len;
 };

@@ -184,6 +184,14 @@ void health_advice(enum health_part p, const char *reason, const struct health_p
                    size_t outlen, char *todo, size_t todolen)
 {
 	const char *none = "(not set)";
+	/* No access token (oauth.h): the reason carries what to do, after "oauth: ". */
+	const char *oauth = reason ? strstr(reason, "oauth: ") : NULL;
+	if (oauth && (p == HEALTH_INBOX || p == HEALTH_SMTP)) {
+		snprintf(out, outlen, "the relay cannot get an access token (OAuth2) for %s",
+		         p == HEALTH_INBOX ? "the mailbox" : "outgoing mail");
+		snprintf(todo, todolen, "%s", oauth + 7);
+		return;
+	}
 	switch (p) {
 	case HEALTH_INBOX:
 		if (has(reason, "login refused") || has(reason, "authenticat")) {

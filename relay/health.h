@@ -35,7 +35,7 @@ struct health_part_state {
 	enum health_state state;
 	long long last_ok;        /* last success, 0: none known */
 	long long failing_since;  /* start of the current incident, 0: none */
-	char reason[400];         /* the current failure, in the server's words ("" while ok) */
+	char reason[640];         /* the current failure, in the server's words ("" while ok); an OAuth2 one carries what to do */
 	long long alerted_at;     /* the incident's alert went at this time, 0: not (yet) */
 	long long reminded_at;    /* its latest alert or reminder, 0: none */
 	int alerts;               /* alerts and reminders sent for this incident */

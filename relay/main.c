@@ -432,6 +432,11 @@ static void template_report(void *arg, const char *name, const char *problem)
 	report(arg, problem == NULL, what, problem);
 }
 
+static void oauth_report(void *arg, int ok, const char *what, const char *detail)
+{
+	report(arg, ok, what, detail);
+}
+
 /* The configuration must not be writable by others; the database and its
  * directory must be private. */
 static void files_report(struct check_state *st, const char *conf, const char *database)
@@ -541,6 +546,9 @@ static int cmd_check(const char *path)
 		report(&st, 1, "health alerts", line);
 		buf_free(&to);
 	}
+
+	if (config_uses_oauth(c))
+		oauth_check(c, relay_clock(), oauth_report, &st);   /* the token first: the logins need it */
 
 	struct relay r = { .cfg = c, .now = relay_clock() };
 	struct imap *im = NULL;

@@ -19,10 +19,24 @@ same real IMAP and SMTP servers that accept them can be made to refuse them.
         ts.error("AADSTS7000215")      # the next request gets that error
         assert ts.requests[0]["grant_type"] == "client_credentials"
 
-Python 3 standard library only.
+Certificate credentials (Microsoft) and service accounts (Google) are checked
+as the real endpoints check them: the RS256 signature against the certificate
+or public key the test registered, the header's x5t (and x5t#S256), the
+claims (aud = the token URL, iss, sub, exp, nbf, iat, jti, scope), and the
+errors they answer with:
+
+    ts = TokenServer(key, email, provider="microsoft")
+    ts.register_certificate(pem)          # client_assertion signed by its key
+    ts = TokenServer(key, email, provider="google", client_email="sa@p.iam.gserviceaccount.com")
+    ts.register_public_key(pem)           # the service account's key
+    ts.delegate("https://mail.google.com/")   # domain-wide delegation granted
+    ts.disable()                          # the client was disabled (revoked)
+
+The RSA signatures are checked with python3-cryptography (Debian package).
 """
 
 import base64
+import fnmatch
 import hashlib
 import hmac
 import json
@@ -43,7 +57,55 @@ AADSTS = {
     "AADSTS700027": (401, "invalid_client", "The certificate with identifier used to sign the client assertion is "
                      "not registered on application."),
     "AADSTS7000222": (401, "invalid_client", "The provided client secret keys for app '{client_id}' are expired."),
+    "AADSTS90002": (400, "invalid_request", "Tenant '{tenant}' not found. Check to make sure you have the correct "
+                    "tenant ID and are signing into the correct cloud."),
+    "AADSTS7000112": (400, "unauthorized_client", "Application '{client_id}'(relay) is disabled."),
+    "AADSTS700024": (400, "invalid_client", "Client assertion is not within its valid time range."),
+    "AADSTS700021": (400, "invalid_client", "Client assertion application identifier doesn't match 'client_id' "
+                     "parameter."),
+    "AADSTS50027": (400, "invalid_request", "JWT token is invalid or malformed."),
+    "AADSTS7000218": (401, "invalid_client", "The request body must contain the following parameter: "
+                      "'client_assertion' or 'client_secret'."),
 }
+
+# Google's token endpoint's documented and observed errors: (HTTP status, error, description).
+GOOGLE = {
+    "unauthorized_client": (401, "unauthorized_client", "Client is unauthorized to retrieve access tokens using this "
+                            "method, or client not authorized for any of the scopes requested."),
+    "invalid_grant:signature": (400, "invalid_grant", "Invalid JWT Signature."),
+    "invalid_grant:email": (400, "invalid_grant", "Invalid email or User ID"),
+    "invalid_grant:time": (400, "invalid_grant", "Invalid JWT: Token must be a short-lived token (60 minutes) and in "
+                           "a reasonable timeframe. Check your iat and exp values in the JWT claim."),
+    "invalid_grant:audience": (400, "invalid_grant", "Invalid JWT: Failed audience check."),
+    "invalid_grant:account": (400, "invalid_grant", "Invalid grant: account not found"),
+    "disabled_client": (401, "disabled_client", "The OAuth client was disabled."),
+}
+
+
+def b64url_decode(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def rsa_verify(public_key, data, sig):
+    """True when sig is an RS256 signature of data by public_key (cryptography's key)."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    try:
+        public_key.verify(sig, data, padding.PKCS1v15(), hashes.SHA256())
+        return True
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+
+
+def split_jwt(token):
+    """(header, claims, signing input, signature) of a compact JWS, or None."""
+    try:
+        h, c, sig = token.split(".")
+        return (json.loads(b64url_decode(h)), json.loads(b64url_decode(c)), f"{h}.{c}".encode(),
+                b64url_decode(sig))
+    except Exception:
+        return None
 
 
 def b64url(data):
@@ -59,9 +121,20 @@ def make_jwt(key, claims):
 
 class TokenServer:
     def __init__(self, key, email, provider="microsoft", tenant="example.org", client_id=None,
-                 client_secret="s3cret-value", lifetime=3600, token_len=0, issuer="https://sts.example.test/"):
+                 client_secret="s3cret-value", lifetime=3600, token_len=0, issuer="https://sts.example.test/",
+                 client_email="relay@relay-project.iam.gserviceaccount.com", users=None):
         self.key, self.email, self.provider, self.tenant = key, email, provider, tenant
         self.client_id = client_id or str(uuid.UUID(int=0x1234))
+        self.client_email = client_email      # google: the service account
+        self.users = set(users) if users else {email}   # google: the domain's mailboxes
+        self.certificates = []      # microsoft: (sha1, sha256, public key) registered with the app
+        self.public_keys = []       # google: the service account's keys
+        self.delegated = set()      # google: scopes granted by domain-wide delegation
+        self.disabled = False       # the client was disabled (revoked)
+        self.secret_expired = False
+        self.delay = 0.0            # seconds each answer waits (a test looks at the client meanwhile)
+        self.assertions = []        # each accepted assertion's (header, claims)
+        self.jtis = set()
         self.client_secret, self.lifetime, self.token_len, self.issuer = client_secret, lifetime, token_len, issuer
         self.requests = []          # each request's decoded form (secrets included: tests only)
         self.issued = 0
@@ -73,6 +146,30 @@ class TokenServer:
     def error(self, code, count=1):
         with self._lock:
             self._errors.extend([code] * count)
+
+    def register_certificate(self, pem):
+        """Registers a certificate (PEM bytes or str) with the app: assertions signed by its key are accepted."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+        cert = x509.load_pem_x509_certificate(pem.encode() if isinstance(pem, str) else pem)
+        self.certificates.append((b64url(cert.fingerprint(hashes.SHA1())), b64url(cert.fingerprint(hashes.SHA256())),
+                                  cert.public_key()))
+
+    def register_public_key(self, pem):
+        """Google: a public key (PEM, or a certificate) of the service account."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+        data = pem.encode() if isinstance(pem, str) else pem
+        if b"CERTIFICATE" in data:
+            self.public_keys.append(x509.load_pem_x509_certificate(data).public_key())
+        else:
+            self.public_keys.append(load_pem_public_key(data))
+
+    def delegate(self, scope):
+        self.delegated.add(scope)
+
+    def disable(self, disabled=True):
+        self.disabled = disabled
 
     @property
     def path(self):
@@ -98,6 +195,66 @@ class TokenServer:
                 tok = make_jwt(self.key, claims)
         return tok
 
+    # --- what the real endpoints check --------------------------------------
+    def check_client_assertion(self, form):
+        """Microsoft certificate credentials: None when good, else the AADSTS code."""
+        if form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+            return "AADSTS50027"
+        parts = split_jwt(form.get("client_assertion", ""))
+        if not parts:
+            return "AADSTS50027"
+        head, claims, data, sig = parts
+        if head.get("alg") != "RS256" or not isinstance(head.get("x5t"), str):
+            return "AADSTS50027"
+        found = [c for c in self.certificates if c[0] == head["x5t"]]
+        if not found or ("x5t#S256" in head and head["x5t#S256"] != found[0][1]):
+            return "AADSTS700027"   # the certificate is not registered on the application
+        if not rsa_verify(found[0][2], data, sig):
+            return "AADSTS700027"
+        if claims.get("aud") != self.token_url:
+            return "AADSTS50027"
+        if claims.get("iss") != self.client_id or claims.get("sub") != self.client_id:
+            return "AADSTS700021"
+        now = time.time()
+        for k in ("exp", "nbf"):
+            if not isinstance(claims.get(k), int):
+                return "AADSTS50027"
+        if not isinstance(claims.get("jti"), str) or not claims["jti"] or claims["jti"] in self.jtis:
+            return "AADSTS50027"
+        if claims["exp"] < now - 300 or claims["nbf"] > now + 300 or claims["exp"] - claims["nbf"] > 86400 * 365:
+            return "AADSTS700024"
+        self.jtis.add(claims["jti"])
+        self.assertions.append((head, claims))
+        return None
+
+    def check_google_assertion(self, form):
+        """Google's JWT bearer grant: None when good, else a GOOGLE key."""
+        parts = split_jwt(form.get("assertion", ""))
+        if not parts:
+            return "invalid_grant:signature"
+        head, claims, data, sig = parts
+        if head.get("alg") != "RS256":
+            return "invalid_grant:signature"
+        if claims.get("iss") != self.client_email:
+            return "invalid_grant:account"
+        if not any(rsa_verify(k, data, sig) for k in self.public_keys):
+            return "invalid_grant:signature"
+        if self.disabled:
+            return "disabled_client"
+        if claims.get("aud") != self.token_url:
+            return "invalid_grant:audience"
+        now = time.time()
+        iat, exp = claims.get("iat"), claims.get("exp")
+        if not isinstance(iat, int) or not isinstance(exp, int) or exp - iat > 3600 or exp < now or iat > now + 300:
+            return "invalid_grant:time"
+        scopes = (claims.get("scope") or "").split()
+        if not scopes or any(not any(fnmatch.fnmatchcase(sc, d) for d in self.delegated) for sc in scopes):
+            return "unauthorized_client"
+        if claims.get("sub") not in self.users:
+            return "invalid_grant:email"
+        self.assertions.append((head, claims))
+        return None
+
     # --- the server --------------------------------------------------------
     def __enter__(self):
         outer = self
@@ -118,30 +275,54 @@ class TokenServer:
                 self.wfile.write(body)
 
             def do_POST(self):
+                if outer.delay:
+                    time.sleep(outer.delay)
                 n = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(n).decode("utf-8", "replace")
                 form = {k: v[-1] for k, v in urllib.parse.parse_qs(raw, keep_blank_values=True).items()}
                 with outer._lock:
                     outer.requests.append(form)
                     err = outer._errors.pop(0) if outer._errors else None
-                if self.path.split("?")[0] != outer.path:
+                path = self.path.split("?")[0]
+                if (path != outer.path and outer.provider == "microsoft" and path.endswith("/oauth2/v2.0/token")
+                        and err is None):
+                    err, tenant = "AADSTS90002", path.split("/")[1]   # a tenant Entra does not know
+                elif path != outer.path:
                     return self.answer(404, {"error": "not_found"})
+                else:
+                    tenant = outer.tenant
                 if not (self.headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
                     return self.answer(400, {"error": "invalid_request",
                                              "error_description": "AADSTS900144: The request body must contain "
                                              "the following parameter: 'grant_type'."})
-                if err is None:
+                if err is None and outer.provider == "google":
+                    if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
+                        err = ("unsupported_grant_type", 400)
+                    else:
+                        err = outer.check_google_assertion(form)
+                elif err is None:
                     if form.get("grant_type") != "client_credentials":
                         err = ("unsupported_grant_type", 400)
                     elif form.get("client_id") != outer.client_id:
                         err = "AADSTS700016"
+                    elif outer.disabled:
+                        err = "AADSTS7000112"
+                    elif "client_assertion" in form or "client_assertion_type" in form:
+                        err = outer.check_client_assertion(form)
+                    elif "client_secret" not in form:
+                        err = "AADSTS7000218"
                     elif form.get("client_secret") != outer.client_secret:
                         err = "AADSTS7000215"
+                    elif outer.secret_expired:
+                        err = "AADSTS7000222"
                 if isinstance(err, tuple):
                     return self.answer(err[1], {"error": err[0]})
+                if err in GOOGLE:
+                    status, error, desc = GOOGLE[err]
+                    return self.answer(status, {"error": error, "error_description": desc})
                 if err:
                     status, error, desc = AADSTS[err]
-                    desc = desc.format(client_id=form.get("client_id", ""), tenant=outer.tenant)
+                    desc = desc.format(client_id=form.get("client_id", ""), tenant=tenant)
                     code = int(err[6:])
                     return self.answer(status, {
                         "error": error,
@@ -152,6 +333,9 @@ class TokenServer:
                         "error_uri": f"https://login.microsoftonline.com/error?code={code}"})
                 with outer._lock:
                     outer.issued += 1
+                if outer.provider == "google":
+                    return self.answer(200, {"access_token": outer.token(), "expires_in": outer.lifetime,
+                                             "token_type": "Bearer"})
                 return self.answer(200, {"token_type": "Bearer", "expires_in": outer.lifetime,
                                          "ext_expires_in": outer.lifetime, "access_token": outer.token()})
 
