@@ -661,9 +661,13 @@ def local_files(sb):
 
     def refused(what, conf, name, fix, cmds=("poll", "list")):
         for cmd in cmds:
-            r = rt.relay(conf, cmd)
+            try:
+                r = rt.relay(conf, cmd, timeout=30)   # a daemon that starts would run on
+                got = (r.returncode, r.stderr[-800:])
+            except subprocess.TimeoutExpired:
+                got = ("still running after 30 s", "")
             check(f"local files: {what}: {cmd} refused (exit 3), naming {os.path.basename(name)} and the fix",
-                  r.returncode == 3 and name in r.stderr and fix in r.stderr, (r.returncode, r.stderr[-800:]))
+                  got[0] == 3 and name in got[1] and fix in got[1], got)
 
     # The good case first: the same set-up passes, so each refusal below is its one change.
     work, conf = fresh()
@@ -739,6 +743,13 @@ def local_files(sb):
     refused("a symlinked database path", conf, os.path.join(work, "relay.db"), "symbolic link")
     with open(target, "rb") as f:
         check("local files: the symlink's target is untouched", f.read() == b"not a database the relay should touch")
+    # A dangling one: following it would make a database where it points.
+    work, conf = fresh()
+    target = os.path.join(elsewhere, "planted.db")
+    os.symlink(target, os.path.join(work, "relay.db"))
+    refused("a dangling symlink at the database path", conf, os.path.join(work, "relay.db"), "symbolic link",
+            cmds=("list",))
+    check("local files: no database made where the symlink points", not os.path.exists(target))
 
 
 PARTS = {"disk_full": disk_full, "dropped_fetch": dropped_fetch, "dns": dns, "restarts": restarts,
