@@ -463,9 +463,9 @@ static void files_report(struct check_state *st, const struct config *c)
 		*(slash == dir ? slash + 1 : slash) = '\0';
 	else
 		strcpy(dir, ".");
-	if (files_check(c, geteuid(), files_problem, st) > 0) {
-		/* each one reported */
-	} else if (stat(dir, &sb) == 0 && (sb.st_mode & 077)) {
+	if (files_check(c, geteuid(), files_problem, st) > 0)
+		;   /* each one reported: what follows is only advice */
+	else if (stat(dir, &sb) == 0 && (sb.st_mode & 077)) {
 		snprintf(line, sizeof line, "the database directory %s is open to group or others (mode %04o): chmod 0700 %s",
 		         dir, (unsigned)(sb.st_mode & 07777), dir);
 		report(st, 0, "files", line);

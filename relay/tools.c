@@ -137,7 +137,7 @@ static void list_one(void *arg, const struct conversation *c, const struct conve
 		snprintf(flags, sizeof flags, "%s%s%s%s", c->urgent ? "urgent " : "", s->blocked ? "blocked " : "",
 		         s->opted_out ? "opted-out " : "", s->set_aside ? "set-aside " : "");
 		say(l->t, "%-12s %-6s %-5s %-26s %5d  %-16s %s\n", c->ref, c->state, !strcmp(c->channel, "sms") ? "text" : "email",
-		       contact, s->messages, at, flags);
+		    contact, s->messages, at, flags);
 	}
 	free(contact);
 }
@@ -147,7 +147,7 @@ int tools_list(struct tools *t, enum db_list_filter filter)
 	struct listing l = { t, t->json ? json_object_new_array() : NULL, 0 };
 	if (!t->json)
 		say(t, "%-12s %-6s %-5s %-26s %5s  %-16s %s\n", "REFERENCE", "STATE", "BY", "CONTACT", "MSGS", "LAST ACTIVITY",
-		       "FLAGS");
+		    "FLAGS");
 	if (db_list_conversations(t->r->db, filter, t->r->now, list_one, &l) < 0) {
 		json_object_put(l.array);
 		complain("relay: database: %s\n", db_error(t->r->db));
@@ -193,7 +193,7 @@ static void show_message(void *arg, const struct message_row *m)
 	else
 		local_time(m->at, at, sizeof at);
 	say(tr->t, "\n--- %s  %s (%s)%s%s\n", at, entry_title(m), !strcmp(m->channel, "sms") ? "text" : "email",
-	       author ? "  by " : "", author ? author : "");
+	    author ? "  by " : "", author ? author : "");
 	if (m->purged_at) {
 		say(tr->t, "    (text removed after the retention period)\n");
 		goto out;
@@ -236,7 +236,7 @@ static void show_delivery(void *arg, const struct outbox_row *o)
 	else if (!strcmp(o->state, "sent"))
 		snprintf(what, sizeof what, "accepted by the mail server");
 	say(tr->t, "  %s  %-9s %-7s %s (attempts %d)%s%s\n", at, o->kind, o->state, what, o->attempts,
-	       error ? ": " : "", error ? error : "");
+	    error ? ": " : "", error ? error : "");
 	free(delivery);
 	free(error);
 }
@@ -318,13 +318,13 @@ static int transcript(struct tools *t, const char *ref, int document)
 			relay_format_time(c.closed_at, closed, sizeof closed);
 		say(t, "%s: conversation %s\nExported %s by %s, for a safeguarding referral.\n"
 		       "Confidential: it holds what a young person told the service.\n\n",
-		       t->r->cfg->name, c.ref, exported, t->operator);
+		    t->r->cfg->name, c.ref, exported, t->operator);
 	} else {
 		local_time(c.created_at, started, sizeof started);
 		local_time(c.closed_at, closed, sizeof closed);
 	}
 	say(t, "Conversation %s\n  channel:  %s\n  contact:  %s\n  state:    %s%s\n  started:  %s\n", c.ref,
-	       !strcmp(c.channel, "sms") ? "text" : "email", contact, c.state, c.urgent ? " (URGENT)" : "", started);
+	    !strcmp(c.channel, "sms") ? "text" : "email", contact, c.state, c.urgent ? " (URGENT)" : "", started);
 	if (c.closed_at)
 		say(t, "  closed:   %s\n", closed);
 	if (c.previous_ref)
@@ -474,7 +474,7 @@ int tools_send(struct tools *t, const char *ref, FILE *in)
 			say(t, "%s: sent by email; the advisers have a receipt\n", c.ref);
 	} else {
 		say(t, "%s: queued%s%s%s; the running relay will send it\n", c.ref, l.error ? " (" : "", l.error ? l.error : "",
-		       l.error ? ")" : "");
+		    l.error ? ")" : "");
 	}
 	free(l.state);
 	free(l.error);
@@ -560,7 +560,7 @@ int tools_stats(struct tools *t, long long since)
 		say(t, "%-8s %10ld %10ld %13ld\n", "text", s->sms.in, s->sms.out, s->sms.autoreplies);
 		say(t, "\nMessages from young people: %ld in office hours, %ld out of hours\n", s->in_hours, s->out_of_hours);
 		say(t, "Conversations started:     %ld (%ld urgent, %ld answered by an adviser)\n", s->conversations, s->urgent,
-		       s->answered);
+		    s->answered);
 		say(t, "Time to first adviser reply: median %s, 90th percentile %s\n", median, p90);
 		say(t, "Open conversations now:    %ld\n", s->open_now);
 	}
@@ -586,7 +586,7 @@ int tools_purge(struct tools *t, int dry_run, const char *actor, int quiet)
 			json_print(o);
 		} else {
 			say(t, "%zu conversation%s closed more than %d days ago would have their text removed\n", n,
-			       n == 1 ? "" : "s", t->r->cfg->retention_days);
+			    n == 1 ? "" : "s", t->r->cfg->retention_days);
 		}
 		free(ids);
 		return 0;
@@ -661,7 +661,7 @@ int tools_retry(struct tools *t, const char *ref)
 		say(t, "%s: nothing is set aside\n", c.ref);
 	} else {
 		say(t, "%s: %d set-aside message%s handled now%s", c.ref, handled, handled == 1 ? "" : "s",
-		       still ? "" : "\n");
+		    still ? "" : "\n");
 		if (still)
 			say(t, "; %d still cannot be (the reason is in the log and in relay show)\n", still);
 	}
@@ -772,7 +772,7 @@ int tools_status(struct tools *t)
 	say(t, "relay     %s", daemon);
 	if (s.have_relay)
 		say(t, " (last seen %s, %s ago; %d alert%s sent since it started)", when, age, s.alerts_sent,
-		       s.alerts_sent == 1 ? "" : "s");
+		    s.alerts_sent == 1 ? "" : "s");
 	say(t, "\n");
 	for (int p = 0; p < HEALTH_NPARTS; p++) {
 		const struct health_part_state *ps = &s.h.part[p];
@@ -792,11 +792,11 @@ int tools_status(struct tools *t)
 		if (p == HEALTH_BACKLOG) {
 			local_time(s.h.waiting_since, when, sizeof when);
 			say(t, " %d message%s from young people waiting to be forwarded%s%s", s.h.waiting,
-			       s.h.waiting == 1 ? "" : "s", s.h.waiting ? ", the oldest since " : "", s.h.waiting ? when : "");
+			    s.h.waiting == 1 ? "" : "s", s.h.waiting ? ", the oldest since " : "", s.h.waiting ? when : "");
 			local_time(s.h.replies_since, when, sizeof when);
 			say(t, "; %d repl%s to young people waiting%s%s", s.h.replies_waiting,
-			       s.h.replies_waiting == 1 ? "y" : "ies", s.h.replies_waiting ? ", the oldest since " : "",
-			       s.h.replies_waiting ? when : "");
+			    s.h.replies_waiting == 1 ? "y" : "ies", s.h.replies_waiting ? ", the oldest since " : "",
+			    s.h.replies_waiting ? when : "");
 		}
 		say(t, "\n");
 	}
