@@ -249,11 +249,18 @@ def terminal(sb):
         work = os.path.join(sb.dir, "relay-terminal")
         conf = rt.make_config(sb, work, extra=rt.twilio_section(gw, work, SID))
         gw.add_inbound("07700 900322", HOSTILE)
+        # By email too: the subject (one line: its encoded newline must not
+        # start a forged line) and the body.
+        sb.send(YOUNG, [rt.SERVICE], rt.mail(YOUNG, rt.SERVICE, "=?utf-8?q?help=1B[8m=0A---_forged_reply?=",
+                                             "mail \x1b]52;c;eA==\x07 body\n"))
+        sb.wait_for(rt.SERVICE, len(sb.messages(rt.SERVICE)))
         r = rt.relay(conf, "poll")
         check("terminal: poll ok", r.returncode == 0, r.stderr[-600:])
         db = rt.db(conf)
         row = db.execute("SELECT c.ref, m.body FROM message m JOIN conversation c ON c.id = m.conversation_id "
-                         "WHERE m.kind = 'inbound'").fetchone()
+                         "WHERE m.kind = 'inbound' AND m.channel = 'sms'").fetchone()
+        mail_row = db.execute("SELECT c.ref, m.subject, m.body FROM message m JOIN conversation c "
+                              "ON c.id = m.conversation_id WHERE m.kind = 'inbound' AND m.channel = 'email'").fetchone()
         db.close()
         check("terminal: the young person's text is stored exactly", row and row[1] == HOSTILE, row)
         if not row:
@@ -268,6 +275,14 @@ def terminal(sb):
                   not any(c in shown for c in RAW) and
                   all(b >= 0x20 or b in (0x0a, 0x0d, 0x09) for b in shown) and b"\x7f" not in shown,
                   [c for c in RAW if c in shown])
+        if mail_row and "\x1b" in (mail_row[1] or "") + (mail_row[2] or ""):
+            rc, shown = on_terminal(conf, "show", mail_row[0])
+            check("terminal: an email's subject and body on a terminal: escaped, the subject on one line",
+                  rc == 0 and b"\x1b" not in shown and b"\x07" not in shown and
+                  b"\\x1b]52;c;eA==\\x07" in shown and
+                  (b"\n--- forged" not in shown and b"\r--- forged" not in shown), shown[-1500:])
+        else:
+            print("info: the email's control characters were not kept (%r), so show has none to escape" % (mail_row,))
         rc, shown = on_terminal(conf, "list")
         check("terminal: list on a terminal sends no escape", rc == 0 and b"\x1b" not in shown, shown[-600:])
         rc, shown = on_terminal(conf, "show", "RUS-\x1b]52;c;eA==\x07")
