@@ -30,7 +30,8 @@ SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 # Test hooks (RELAY_TEST_NOW pins the clock) are compiled only with
 # -DRELAY_TEST_HOOKS: into build/relay-test and build/relay-asan, which the
 # tests run, never into build/relay, which make install installs. Only the
-# files that hold a hook are compiled twice.
+# .c files that name RELAY_TEST_HOOKS are compiled twice (so a hook lives in
+# a .c file, never in a header).
 HOOKED  = $(shell grep -l RELAY_TEST_HOOKS relay/*.c)
 
 # The executable is build/relay; build/relay-test is the same with the test
