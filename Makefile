@@ -24,11 +24,19 @@ SRC     = $(filter-out relay/main.c,$(wildcard relay/*.c))
 UNIT    = $(wildcard tests/unit/test_*.c)
 
 BUILD   = build/dev
+TESTB   = build/test
 ASAN    = build/asan
 SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# Test hooks (RELAY_TEST_NOW pins the clock) are compiled only with
+# -DRELAY_TEST_HOOKS: into build/relay-test and build/relay-asan, which the
+# tests run, never into build/relay, which make install installs. Only the
+# .c files that name RELAY_TEST_HOOKS are compiled twice (so a hook lives in
+# a .c file, never in a header).
+HOOKED  = $(shell grep -l RELAY_TEST_HOOKS relay/*.c)
 
-# The executable is build/relay (and build/relay-asan for the sanitizer build).
-all: build/relay
+# The executable is build/relay; build/relay-test is the same with the test
+# hooks (and build/relay-asan the sanitizer build, with them too).
+all: build/relay build/relay-test
 
 # --- normal build -----------------------------------------------------------
 $(BUILD)/%.o: %.c
@@ -38,21 +46,30 @@ $(BUILD)/%.o: %.c
 build/relay: $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/relay/main.o
 	$(CC) $(OPT) $(CFLAGS) -o $@ $^ $(LIBS)
 
+# --- test build: the normal objects, with the hooked files compiled again ---
+$(TESTB)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(CFLAGS) $(CPPFLAGS) -DRELAY_TEST_HOOKS -MMD -MP -c $< -o $@
+
+build/relay-test: $(filter-out $(HOOKED:%.c=$(BUILD)/%.o),$(SRC:%.c=$(BUILD)/%.o) $(BUILD)/relay/main.o) \
+		$(HOOKED:%.c=$(TESTB)/%.o)
+	$(CC) $(OPT) $(CFLAGS) -o $@ $^ $(LIBS)
+
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(SRC:%.c=$(BUILD)/%.o)
 	$(CC) $(OPT) $(CFLAGS) -o $@ $^ $(LIBS)
 
 # config.c compiles SHAREDIR in (the default templates and data files): a
 # change of PREFIX rebuilds it, so that `make install PREFIX=/usr` after a
 # plain `make` installs a program that looks in /usr/share/relay.
-$(BUILD)/relay/config.o $(ASAN)/relay/config.o: build/sharedir
-$(BUILD)/relay/http.o $(ASAN)/relay/http.o build/fuzz/relay/http.o: CPPFLAGS += -DRELAY_LIBCURL='"$(LIBCURL)"'
+$(BUILD)/relay/config.o $(TESTB)/relay/config.o $(ASAN)/relay/config.o: build/sharedir
+$(BUILD)/relay/http.o $(TESTB)/relay/http.o $(ASAN)/relay/http.o build/fuzz/relay/http.o: CPPFLAGS += -DRELAY_LIBCURL='"$(LIBCURL)"'
 build/sharedir: FORCE
 	@mkdir -p build; echo '$(SHAREDIR)' | cmp -s - $@ || echo '$(SHAREDIR)' > $@
 
 # --- sanitizer build (ASan + UBSan) ----------------------------------------
 $(ASAN)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) -O1 -g $(SANFLAGS) $(CPPFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CSTD) $(WARN) -O1 -g $(SANFLAGS) $(CPPFLAGS) -DRELAY_TEST_HOOKS -MMD -MP -c $< -o $@
 
 build/relay-asan: $(SRC:%.c=$(ASAN)/%.o) $(ASAN)/relay/main.o
 	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
@@ -104,7 +121,8 @@ fuzz: deps fuzz-bins
 	tests/fuzz/run $(FUZZ_SECONDS)
 
 # AT=YYYY-MM-DDTHH:MM pins the relay's clock to that UK time (office hours
-# and out of hours answer differently).
+# and out of hours answer differently): the demo then runs build/relay-test,
+# the build that honours the pin; without AT it runs build/relay.
 demo: deps
 	$(MAKE) -j$$(nproc) all
 	tests/demo $(if $(AT),--at $(AT))
@@ -114,7 +132,7 @@ demo: deps
 # 500 of them with the ASan build (tests/faults/test_soak.py).
 SOAK_N ?= 5000
 soak: deps all
-	SOAK_N=$(SOAK_N) RELAY_BIN=build/relay python3 tests/faults/test_soak.py
+	SOAK_N=$(SOAK_N) RELAY_BIN=build/relay-test python3 tests/faults/test_soak.py
 
 # Benchmarks (not part of `make check`): drain N messages beside mbsync, RSS
 # over the run, IDLE latency; bench-scale drains 1k, 10k and 100k.
@@ -132,7 +150,8 @@ SUBST = sed -e 's|/usr/local/share/relay|$(SHAREDIR)|g' -e 's|/usr/local/bin/rel
 TEMPLATES = $(wildcard templates/email/*.txt templates/sms/*.txt)
 DATA    = config/urgent.txt config/bank-holidays-england-and-wales.txt
 
-install: all
+# The production build, without the test hooks.
+install: build/relay
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/templates/email $(DESTDIR)$(SHAREDIR)/templates/sms \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSCONFDIR)/relay
 	install -m 0755 build/relay $(DESTDIR)$(BINDIR)/relay

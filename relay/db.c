@@ -435,7 +435,9 @@ int db_open_at(const char *path, int version, struct db **out, char *err, size_t
 		configured = 1;
 	}
 	mode_t old = umask(077);
-	int rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	/* SQLITE_OPEN_NOFOLLOW: a symbolic link planted at the path is refused (files.h). */
+	int rc = sqlite3_open_v2(path, &db->h,
+	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
 	umask(old);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, db->h ? sqlite3_errmsg(db->h) : "cannot open");

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "termsafe.h"
+
 static const char *log_prog = "relay";
 static int log_syslog;
 static enum log_level log_max = LOG_LVL_INFO;
@@ -77,6 +79,13 @@ static void __attribute__((format(printf, 2, 0))) log_vwrite(enum log_level lvl,
 	for (char *p = line; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
+	/* A server's words in an error reach a terminal: no control character
+	 * gets through (termsafe.h). Rarely needed, so the common case copies nothing. */
+	if (!termsafe_is_clean(line, strlen(line), TERMSAFE_LINE)) {
+		char *safe = termsafe_dup(line, TERMSAFE_LINE);
+		snprintf(line, sizeof line, "%s", safe);
+		free(safe);
+	}
 	if (lvl == LOG_LVL_ERROR) {
 		size_t n = strnlen(line, sizeof last_error - 1);
 		memcpy(last_error, line, n);

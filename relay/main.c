@@ -14,6 +14,7 @@
 #include "alerts.h"
 #include "config.h"
 #include "db.h"
+#include "files.h"
 #include "health.h"
 #include "hours.h"
 #include "imap.h"
@@ -30,6 +31,7 @@
 #include "smsbox.h"
 #include "smtp.h"
 #include "template.h"
+#include "termsafe.h"
 #include "tools.h"
 #include "triage.h"
 #include "util.h"
@@ -70,6 +72,7 @@ static void usage(FILE *f)
 	        "  -q         log warnings and errors only\n"
 	        "  --json     machine-readable output (list, show, stats, export, close, reopen, send, purge, retry, status)\n"
 	        "  -h         this help\n"
+	        "  --version  which build this is (production, or a test build)\n"
 	        "\n"
 	        "exit status: 0 success, 1 failure, 2 usage error, 3 configuration error\n",
 	        DEFAULT_CONFIG);
@@ -119,25 +122,38 @@ static void set_logging(const struct config *c)
 	log_init("relay", c && c->log && !strcmp(c->log, "syslog"), lvl);
 }
 
+static void file_problem(void *arg, const char *problem)
+{
+	(void)arg;
+	termsafe_printf(stderr, 1, "relay: %s\n", problem);
+}
+
 /* Loads configuration (and secrets, read while still root), drops root to
  * [service] user, and puts the process in the service's zone. */
 static int load(const char *path, struct config **out, int secrets)
 {
 	char err[1024];
 	if (config_load(path, out, err, sizeof err) < 0) {
-		fprintf(stderr, "relay: %s\n", err);
+		termsafe_printf(stderr, 1, "relay: %s\n", err);
 		return -1;
 	}
 	if (secrets && config_load_secrets(*out, err, sizeof err) < 0) {
-		fprintf(stderr, "relay: %s\n", err);
+		termsafe_printf(stderr, 1, "relay: %s\n", err);
 		goto fail;
 	}
 	int dropped = process_drop_root((*out)->user, err, sizeof err);
 	if (dropped < 0) {
-		fprintf(stderr, "relay: %s\n", err);
+		termsafe_printf(stderr, 1, "relay: %s\n", err);
 		goto fail;
 	}
 	stays_root = dropped == 1;
+	/* Every start, not only relay check: files others could write are refused. */
+	int problems = files_check(*out, geteuid(), file_problem, NULL);
+	if (problems) {
+		termsafe_printf(stderr, 1, "relay: not started: others could change %s (relay check lists every file)\n",
+		                problems == 1 ? "the file above" : "the files above");
+		goto fail;
+	}
 	setenv("TZ", (*out)->timezone, 1);
 	tzset();
 	set_logging(*out);
@@ -363,7 +379,7 @@ static int cmd_run(const char *path, struct config **cp, struct db **dbp)
 		int rc = cycle(&r, &im, texts);
 		if (!stopping && r.now - last_purge >= 86400) {
 			/* Retention, once a day: text kept past retention_days after closing goes. */
-			struct tools t = { &r, 0, "relay" };
+			struct tools t = { .r = &r, .operator = "relay" };
 			last_purge = r.now;
 			(void)tools_purge(&t, 0, "retention", 1);
 		}
@@ -420,7 +436,8 @@ struct check_state {
 
 static void report(struct check_state *st, int ok, const char *what, const char *detail)
 {
-	printf("%-4s %s%s%s\n", ok ? "OK" : "FAIL", what, detail && *detail ? ": " : "", detail ? detail : "");
+	termsafe_printf(stdout, 1, "%-4s %s%s%s\n", ok ? "OK" : "FAIL", what, detail && *detail ? ": " : "",
+	                detail ? detail : "");
 	if (!ok)
 		st->failed++;
 }
@@ -437,20 +454,25 @@ static void oauth_report(void *arg, int ok, const char *what, const char *detail
 	report(arg, ok, what, detail);
 }
 
-/* The configuration must not be writable by others; the database and its
- * directory must be private. */
-static void files_report(struct check_state *st, const char *conf, const char *database)
+static void files_problem(void *arg, const char *problem)
+{
+	report(arg, 0, "files", problem);
+}
+
+/* What every start refuses (files.h), then what only check reports: the
+ * database and its directory should be private, not only unwritable. */
+static void files_report(struct check_state *st, const struct config *c)
 {
 	struct stat sb;
-	char line[600], *dir = xstrdup(database), *slash = strrchr(dir, '/');
+	char line[600], *dir = xstrdup(c->database), *slash = strrchr(dir, '/');
+	const char *database = c->database;
 	if (slash)
 		*(slash == dir ? slash + 1 : slash) = '\0';
 	else
 		strcpy(dir, ".");
-	if (stat(conf, &sb) == 0 && (sb.st_mode & 022)) {
-		snprintf(line, sizeof line, "%s is writable by group or others: chmod go-w %s", conf, conf);
-		report(st, 0, "files", line);
-	} else if (stat(dir, &sb) == 0 && (sb.st_mode & 077)) {
+	if (files_check(c, geteuid(), files_problem, st) > 0)
+		;   /* each one reported: what follows is only advice */
+	else if (stat(dir, &sb) == 0 && (sb.st_mode & 077)) {
 		snprintf(line, sizeof line, "the database directory %s is open to group or others (mode %04o): chmod 0700 %s",
 		         dir, (unsigned)(sb.st_mode & 07777), dir);
 		report(st, 0, "files", line);
@@ -459,7 +481,8 @@ static void files_report(struct check_state *st, const char *conf, const char *d
 		         (unsigned)(sb.st_mode & 07777), database);
 		report(st, 0, "files", line);
 	} else {
-		snprintf(line, sizeof line, "%s not writable by others; %s private", conf, dir);
+		snprintf(line, sizeof line, "%s, templates, data and secret files not writable by others; %s private",
+		         c->path, dir);
 		report(st, 1, "files", line);
 	}
 	free(dir);
@@ -497,7 +520,7 @@ static int cmd_check(const char *path)
 			snprintf(what, sizeof what, "%s%s", pw ? pw->pw_name : "?", was_root ? " (root dropped)" : "");
 			report(&st, 1, "user", what);
 		}
-		files_report(&st, path, c->database);
+		files_report(&st, c);
 	}
 	template_check_all(c->templates, template_report, &st);
 	{
@@ -607,17 +630,22 @@ static int cmd_check(const char *path)
 	return st.failed ? EXIT_FAILED : EXIT_OK;
 }
 
-/* Reads "YYYY-MM-DD" as local midnight in the service's zone. */
+/* Reads "YYYY-MM-DD" as local midnight in the service's zone: exactly that
+ * form, and a day the calendar has (2026-02-30 is refused, not March 2). */
 static int parse_date(const char *text, long long *out)
 {
 	struct tm tm;
 	memset(&tm, 0, sizeof tm);
-	const char *end = strptime(text, "%Y-%m-%d", &tm);
-	if (!end || *end)
+	if (strlen(text) != 10 || strspn(text, "0123456789") != 4 || text[4] != '-' ||
+	    strspn(text + 5, "0123456789") != 2 || text[7] != '-' || strspn(text + 8, "0123456789") != 2)
 		return -1;
+	const char *end = strptime(text, "%Y-%m-%d", &tm);
+	if (!end || *end || tm.tm_year < 70)
+		return -1;
+	int year = tm.tm_year, month = tm.tm_mon, day = tm.tm_mday;
 	tm.tm_isdst = -1;
 	time_t t = mktime(&tm);
-	if (t == (time_t)-1)
+	if (t == (time_t)-1 || tm.tm_year != year || tm.tm_mon != month || tm.tm_mday != day)
 		return -1;
 	*out = (long long)t;
 	return 0;
@@ -645,6 +673,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
 	                                          { "config", required_argument, NULL, 'c' },
 	                                          { "json", no_argument, NULL, 'j' },
+	                                          { "version", no_argument, NULL, 'V' },
 	                                          { NULL, 0, NULL, 0 } };
 
 	while ((opt = getopt_long(argc, argv, "+c:vqh", longopts, NULL)) != -1) {
@@ -654,6 +683,7 @@ int main(int argc, char **argv)
 		case 'q': verbosity = -1; break;
 		case 'j': json = 1; break;
 		case 'h': usage(stdout); return EXIT_OK;
+		case 'V': printf("relay (%s)\n", relay_build()); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
@@ -677,7 +707,7 @@ int main(int argc, char **argv)
 		if (!strcmp(cmd, commands[i].name))
 			spec = &commands[i];
 	if (!spec) {
-		fprintf(stderr, "relay: unknown command '%s' (try relay --help)\n", cmd);
+		termsafe_printf(stderr, 1, "relay: unknown command '%s' (try relay --help)\n", cmd);
 		return EXIT_USAGE;
 	}
 	/* The command's own arguments: its options, then a reference if it takes one. */
@@ -715,7 +745,8 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	long long since = 0;
 	if (since_text && parse_date(since_text, &since) < 0) {
-		fprintf(stderr, "relay: --since %s: expected a date as YYYY-MM-DD\n", since_text);
+		termsafe_printf(stderr, 1, "relay: --since %s: not a date; expected YYYY-MM-DD, a day the calendar has "
+		                "(from 1970-01-01), e.g. 2026-02-28\n", since_text);
 		config_free(c);
 		return EXIT_USAGE;
 	}
@@ -726,7 +757,7 @@ int main(int argc, char **argv)
 	int rc;
 	char *who = process_operator();
 	struct relay r = { .cfg = c, .db = db, .now = relay_clock(), .stopping = &stopping };
-	struct tools t = { &r, json, who };
+	struct tools t = { .r = &r, .json = json, .operator = who };
 	if (!strcmp(cmd, "run"))
 		rc = cmd_run(path, &c, &db);
 	else if (!strcmp(cmd, "poll"))
@@ -762,10 +793,10 @@ int main(int argc, char **argv)
 
 bad_args:
 	if (spec->ref && !ref) {
-		fprintf(stderr, "relay: %s takes one reference, e.g. relay %s RUS-7K3F2\n", cmd, cmd);
+		termsafe_printf(stderr, 1, "relay: %s takes one reference, e.g. relay %s RUS-7K3F2\n", cmd, cmd);
 		return EXIT_USAGE;
 	}
-	fprintf(stderr, "relay: usage: relay %s%s%s%s (try relay --help)\n", cmd, spec->ref ? " REF" : "",
+	termsafe_printf(stderr, 1, "relay: usage: relay %s%s%s%s (try relay --help)\n", cmd, spec->ref ? " REF" : "",
 	        spec->flags[0] ? " " : "", spec->flags);
 	return EXIT_USAGE;
 }

@@ -8,10 +8,21 @@
 
 long long relay_clock(void)
 {
+#ifdef RELAY_TEST_HOOKS
 	const char *pin = getenv("RELAY_TEST_NOW");
 	if (pin && *pin && strspn(pin, "0123456789") == strlen(pin))
 		return atoll(pin);
+#endif
 	return (long long)time(NULL);
+}
+
+const char *relay_build(void)
+{
+#ifdef RELAY_TEST_HOOKS
+	return "test build: RELAY_TEST_NOW pins the clock; not for production";
+#else
+	return "production build";
+#endif
 }
 
 void relay_format_time(long long t, char *out, size_t outlen)

@@ -23,8 +23,14 @@ struct relay {
 	struct health *health;             /* borrowed: where the daemon notes each part's outcome, or NULL */
 };
 
-/* Seconds since the epoch; RELAY_TEST_NOW (digits) pins it for tests. */
+/* Seconds since the epoch. In a test build only (compiled with
+ * -DRELAY_TEST_HOOKS: build/relay-test, build/relay-asan), RELAY_TEST_NOW
+ * (digits) pins it; the production build never reads it. */
 long long relay_clock(void);
+
+/* Which build this is, for relay --version: "production build" or
+ * "test build: ...". Static text. */
+const char *relay_build(void);
 
 /* The service's local time as "Thursday 19 November 2026, 17:31 GMT". */
 void relay_format_time(long long t, char *out, size_t outlen);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "health.h"
 #include "intake.h"
@@ -13,7 +14,14 @@
 #include "outgoing.h"
 #include "replies.h"
 #include "stats.h"
+#include "termsafe.h"
 #include "util.h"
+
+/* What is printed for people goes through termsafe.h: escaped, except an
+ * export written to a file, which keeps the exact text (as JSON does).
+ * Errors on stderr are always escaped: they may echo what was typed. */
+#define say(t, ...) termsafe_printf(stdout, !(t)->exact, __VA_ARGS__)
+#define complain(...) termsafe_printf(stderr, 1, __VA_ARGS__)
 
 /* ---- shared ------------------------------------------------------------- */
 
@@ -57,14 +65,21 @@ static int find(struct tools *t, const char *ref, struct conversation *c)
 {
 	int rc = db_conversation_by_ref(t->r->db, ref, c);
 	if (rc < 0) {
-		fprintf(stderr, "relay: database: %s\n", db_error(t->r->db));
+		complain("relay: database: %s\n", db_error(t->r->db));
 		return -1;
 	}
 	if (rc > 0) {
-		fprintf(stderr, "relay: no conversation %s (relay list shows them all)\n", ref);
+		complain("relay: no conversation %s (relay list shows them all)\n", ref);
 		return -1;
 	}
 	return 0;
+}
+
+/* A one-line field as printed: escaped as a line (a newline shown as \x0a),
+ * or as it is in an exact export. Owned by the caller; NULL for NULL. */
+static char *field(const struct tools *t, const char *s)
+{
+	return t->exact ? xstrdup(s) : termsafe_dup(s, TERMSAFE_LINE);
 }
 
 /* Who wrote a transcript entry, in the service's words. */
@@ -121,8 +136,8 @@ static void list_one(void *arg, const struct conversation *c, const struct conve
 		local_time(c->last_activity, at, sizeof at);
 		snprintf(flags, sizeof flags, "%s%s%s%s", c->urgent ? "urgent " : "", s->blocked ? "blocked " : "",
 		         s->opted_out ? "opted-out " : "", s->set_aside ? "set-aside " : "");
-		printf("%-12s %-6s %-5s %-26s %5d  %-16s %s\n", c->ref, c->state, !strcmp(c->channel, "sms") ? "text" : "email",
-		       contact, s->messages, at, flags);
+		say(l->t, "%-12s %-6s %-5s %-26s %5d  %-16s %s\n", c->ref, c->state, !strcmp(c->channel, "sms") ? "text" : "email",
+		    contact, s->messages, at, flags);
 	}
 	free(contact);
 }
@@ -131,17 +146,17 @@ int tools_list(struct tools *t, enum db_list_filter filter)
 {
 	struct listing l = { t, t->json ? json_object_new_array() : NULL, 0 };
 	if (!t->json)
-		printf("%-12s %-6s %-5s %-26s %5s  %-16s %s\n", "REFERENCE", "STATE", "BY", "CONTACT", "MSGS", "LAST ACTIVITY",
-		       "FLAGS");
+		say(t, "%-12s %-6s %-5s %-26s %5s  %-16s %s\n", "REFERENCE", "STATE", "BY", "CONTACT", "MSGS", "LAST ACTIVITY",
+		    "FLAGS");
 	if (db_list_conversations(t->r->db, filter, t->r->now, list_one, &l) < 0) {
 		json_object_put(l.array);
-		fprintf(stderr, "relay: database: %s\n", db_error(t->r->db));
+		complain("relay: database: %s\n", db_error(t->r->db));
 		return 1;
 	}
 	if (t->json)
 		json_print(l.array);
 	else if (!l.count)
-		printf("(no conversations%s)\n", filter == DB_LIST_OPEN ? " open" : filter == DB_LIST_URGENT ? " urgent and open" : "");
+		say(t, "(no conversations%s)\n", filter == DB_LIST_OPEN ? " open" : filter == DB_LIST_URGENT ? " urgent and open" : "");
 	return 0;
 }
 
@@ -171,23 +186,29 @@ static void show_message(void *arg, const struct message_row *m)
 		json_object_array_add(tr->messages, o);
 		return;
 	}
+	/* One field, one line: a newline in a subject must not forge an entry. */
+	char *author = field(tr->t, m->author), *detail = field(tr->t, m->detail), *subject = field(tr->t, m->subject);
 	if (tr->document)
 		relay_format_time(m->at, at, sizeof at);
 	else
 		local_time(m->at, at, sizeof at);
-	printf("\n--- %s  %s (%s)%s%s\n", at, entry_title(m), !strcmp(m->channel, "sms") ? "text" : "email",
-	       m->author ? "  by " : "", m->author ? m->author : "");
+	say(tr->t, "\n--- %s  %s (%s)%s%s\n", at, entry_title(m), !strcmp(m->channel, "sms") ? "text" : "email",
+	    author ? "  by " : "", author ? author : "");
 	if (m->purged_at) {
-		printf("    (text removed after the retention period)\n");
-		return;
+		say(tr->t, "    (text removed after the retention period)\n");
+		goto out;
 	}
-	if (m->detail)
-		printf("    why: %s\n", m->detail);
-	if (m->subject)
-		printf("    subject: %s\n", m->subject);
+	if (detail)
+		say(tr->t, "    why: %s\n", detail);
+	if (subject)
+		say(tr->t, "    subject: %s\n", subject);
 	if (m->attachments)
-		printf("    attachments (not forwarded):\n      %s", m->attachments);
-	printf("%s%s", m->body ? m->body : "", m->body && m->body[0] && m->body[strlen(m->body) - 1] != '\n' ? "\n" : "");
+		say(tr->t, "    attachments (not forwarded):\n      %s", m->attachments);
+	say(tr->t, "%s%s", m->body ? m->body : "", m->body && m->body[0] && m->body[strlen(m->body) - 1] != '\n' ? "\n" : "");
+out:
+	free(author);
+	free(detail);
+	free(subject);
 }
 
 static void show_delivery(void *arg, const struct outbox_row *o)
@@ -207,14 +228,17 @@ static void show_delivery(void *arg, const struct outbox_row *o)
 		json_object_array_add(tr->deliveries, j);
 		return;
 	}
+	char *delivery = field(tr->t, o->delivery), *error = field(tr->t, o->last_error);
 	local_time(o->created_at, at, sizeof at);
 	if (!strcmp(o->channel, "sms"))
 		snprintf(what, sizeof what, "text, %d part%s%s%s", o->parts, o->parts == 1 ? "" : "s",
-		         o->delivery ? ", delivery: " : "", o->delivery ? o->delivery : "");
+		         delivery ? ", delivery: " : "", delivery ? delivery : "");
 	else if (!strcmp(o->state, "sent"))
 		snprintf(what, sizeof what, "accepted by the mail server");
-	printf("  %s  %-9s %-7s %s (attempts %d)%s%s\n", at, o->kind, o->state, what, o->attempts,
-	       o->last_error ? ": " : "", o->last_error ? o->last_error : "");
+	say(tr->t, "  %s  %-9s %-7s %s (attempts %d)%s%s\n", at, o->kind, o->state, what, o->attempts,
+	    error ? ": " : "", error ? error : "");
+	free(delivery);
+	free(error);
 }
 
 static void show_audit(void *arg, long long at, const char *actor, const char *action, const char *detail)
@@ -230,8 +254,10 @@ static void show_audit(void *arg, long long at, const char *actor, const char *a
 		json_object_array_add(tr->audit, o);
 		return;
 	}
+	char *line = field(tr->t, detail);
 	relay_format_time(at, when, sizeof when);
-	printf("  %s  %-22s %s%s%s\n", when, action, actor, detail ? ", " : "", detail ? detail : "");
+	say(tr->t, "  %s  %-22s %s%s%s\n", when, action, actor, line ? ", " : "", line ? line : "");
+	free(line);
 }
 
 static int transcript(struct tools *t, const char *ref, int document)
@@ -243,6 +269,8 @@ static int transcript(struct tools *t, const char *ref, int document)
 
 	if (find(t, ref, &c) < 0)
 		return 1;
+	/* A referral written to a file keeps the young person's exact words. */
+	t->exact = document && !t->json && !isatty(STDOUT_FILENO);
 	char *contact = outgoing_contact(t->r->cfg, &c);
 	if (document) {
 		/* An export is itself something someone did with a child's words. */
@@ -288,33 +316,33 @@ static int transcript(struct tools *t, const char *ref, int document)
 		relay_format_time(t->r->now, exported, sizeof exported);
 		if (c.closed_at)
 			relay_format_time(c.closed_at, closed, sizeof closed);
-		printf("%s: conversation %s\nExported %s by %s, for a safeguarding referral.\n"
+		say(t, "%s: conversation %s\nExported %s by %s, for a safeguarding referral.\n"
 		       "Confidential: it holds what a young person told the service.\n\n",
-		       t->r->cfg->name, c.ref, exported, t->operator);
+		    t->r->cfg->name, c.ref, exported, t->operator);
 	} else {
 		local_time(c.created_at, started, sizeof started);
 		local_time(c.closed_at, closed, sizeof closed);
 	}
-	printf("Conversation %s\n  channel:  %s\n  contact:  %s\n  state:    %s%s\n  started:  %s\n", c.ref,
-	       !strcmp(c.channel, "sms") ? "text" : "email", contact, c.state, c.urgent ? " (URGENT)" : "", started);
+	say(t, "Conversation %s\n  channel:  %s\n  contact:  %s\n  state:    %s%s\n  started:  %s\n", c.ref,
+	    !strcmp(c.channel, "sms") ? "text" : "email", contact, c.state, c.urgent ? " (URGENT)" : "", started);
 	if (c.closed_at)
-		printf("  closed:   %s\n", closed);
+		say(t, "  closed:   %s\n", closed);
 	if (c.previous_ref)
-		printf("  follows:  %s\n", c.previous_ref);
+		say(t, "  follows:  %s\n", c.previous_ref);
 	if (db_transcript(t->r->db, c.id, show_message, &tr) < 0)
 		goto out;
-	printf("\nDeliveries:\n");
+	say(t, "\nDeliveries:\n");
 	if (db_outbox_for(t->r->db, c.id, show_delivery, &tr) < 0)
 		goto out;
 	if (document) {
-		printf("\nAudit trail:\n");
+		say(t, "\nAudit trail:\n");
 		if (db_audit_for(t->r->db, c.id, show_audit, &tr) < 0)
 			goto out;
 	}
 	rc = 0;
 out:
 	if (rc)
-		fprintf(stderr, "relay: database: %s\n", db_error(t->r->db));
+		complain("relay: database: %s\n", db_error(t->r->db));
 	free(contact);
 	conversation_free(&c);
 	return rc;
@@ -339,7 +367,7 @@ int tools_set_state(struct tools *t, const char *ref, int open)
 	if (find(t, ref, &c) < 0)
 		return 1;
 	if (!strcmp(c.state, want)) {
-		printf("%s is already %s\n", c.ref, want);
+		say(t, "%s is already %s\n", c.ref, want);
 		conversation_free(&c);
 		return 0;
 	}
@@ -352,7 +380,7 @@ int tools_set_state(struct tools *t, const char *ref, int open)
 	if (db_begin(t->r->db) < 0 || db_message_add(t->r->db, &mr, NULL) < 0 || db_conversation_update(t->r->db, &c) < 0 ||
 	    db_commit(t->r->db) < 0) {
 		db_rollback(t->r->db);
-		fprintf(stderr, "relay: database: %s\n", db_error(t->r->db));
+		complain("relay: database: %s\n", db_error(t->r->db));
 		conversation_free(&c);
 		return 1;
 	}
@@ -363,7 +391,7 @@ int tools_set_state(struct tools *t, const char *ref, int open)
 		json_object_object_add(o, "state", json_object_new_string(want));
 		json_print(o);
 	} else {
-		printf("%s %s\n", c.ref, open ? "reopened" : "closed");
+		say(t, "%s %s\n", c.ref, open ? "reopened" : "closed");
 	}
 	conversation_free(&c);
 	return 0;
@@ -404,13 +432,13 @@ int tools_send(struct tools *t, const char *ref, FILE *in)
 	buf_init(&typed);
 	while ((n = fread(chunk, 1, sizeof chunk, in)) > 0) {
 		if (typed.len + n > 64 * 1024) {
-			fprintf(stderr, "relay: the message is longer than 64 KiB; nothing was sent\n");
+			complain("relay: the message is longer than 64 KiB; nothing was sent\n");
 			goto out;
 		}
 		buf_add(&typed, chunk, n);
 	}
 	if (memchr(buf_str(&typed), '\0', typed.len)) {
-		fprintf(stderr, "relay: the message contains a NUL byte; nothing was sent\n");
+		complain("relay: the message contains a NUL byte; nothing was sent\n");
 		goto out;
 	}
 	if (db_begin(t->r->db) < 0)
@@ -420,7 +448,7 @@ int tools_send(struct tools *t, const char *ref, FILE *in)
 		db_rollback(t->r->db);
 		if (q < 0)
 			goto dberr;
-		fprintf(stderr, "relay: %s\n", err);
+		complain("relay: %s\n", err);
 		goto out;
 	}
 	if (db_commit(t->r->db) < 0) {
@@ -441,19 +469,19 @@ int tools_send(struct tools *t, const char *ref, FILE *in)
 		json_print(o);
 	} else if (sent) {
 		if (!strcmp(l.channel, "sms"))
-			printf("%s: sent by text in %d part%s; the advisers have a receipt\n", c.ref, l.parts, l.parts == 1 ? "" : "s");
+			say(t, "%s: sent by text in %d part%s; the advisers have a receipt\n", c.ref, l.parts, l.parts == 1 ? "" : "s");
 		else
-			printf("%s: sent by email; the advisers have a receipt\n", c.ref);
+			say(t, "%s: sent by email; the advisers have a receipt\n", c.ref);
 	} else {
-		printf("%s: queued%s%s%s; the running relay will send it\n", c.ref, l.error ? " (" : "", l.error ? l.error : "",
-		       l.error ? ")" : "");
+		say(t, "%s: queued%s%s%s; the running relay will send it\n", c.ref, l.error ? " (" : "", l.error ? l.error : "",
+		    l.error ? ")" : "");
 	}
 	free(l.state);
 	free(l.error);
 	rc = 0;
 	goto out;
 dberr:
-	fprintf(stderr, "relay: database: %s\n", db_error(t->r->db));
+	complain("relay: database: %s\n", db_error(t->r->db));
 out:
 	buf_free(&typed);
 	conversation_free(&c);
@@ -496,7 +524,7 @@ int tools_stats(struct tools *t, long long since)
 	if (db_stats_messages(t->r->db, since, tally_message, &ty) < 0 ||
 	    db_stats_conversations(t->r->db, since, tally_conversation, &ty) < 0 ||
 	    (ty.s.open_now = db_count_open(t->r->db)) < 0) {
-		fprintf(stderr, "relay: database: %s\n", db_error(t->r->db));
+		complain("relay: database: %s\n", db_error(t->r->db));
 		stats_free(&ty.s);
 		return 1;
 	}
@@ -526,15 +554,15 @@ int tools_stats(struct tools *t, long long since)
 	} else {
 		stats_format_wait(s->median_wait, median, sizeof median);
 		stats_format_wait(s->p90_wait, p90, sizeof p90);
-		printf("Since %s\n\n", from);
-		printf("%-8s %10s %10s %13s\n", "", "received", "replies", "auto-replies");
-		printf("%-8s %10ld %10ld %13ld\n", "email", s->email.in, s->email.out, s->email.autoreplies);
-		printf("%-8s %10ld %10ld %13ld\n", "text", s->sms.in, s->sms.out, s->sms.autoreplies);
-		printf("\nMessages from young people: %ld in office hours, %ld out of hours\n", s->in_hours, s->out_of_hours);
-		printf("Conversations started:     %ld (%ld urgent, %ld answered by an adviser)\n", s->conversations, s->urgent,
-		       s->answered);
-		printf("Time to first adviser reply: median %s, 90th percentile %s\n", median, p90);
-		printf("Open conversations now:    %ld\n", s->open_now);
+		say(t, "Since %s\n\n", from);
+		say(t, "%-8s %10s %10s %13s\n", "", "received", "replies", "auto-replies");
+		say(t, "%-8s %10ld %10ld %13ld\n", "email", s->email.in, s->email.out, s->email.autoreplies);
+		say(t, "%-8s %10ld %10ld %13ld\n", "text", s->sms.in, s->sms.out, s->sms.autoreplies);
+		say(t, "\nMessages from young people: %ld in office hours, %ld out of hours\n", s->in_hours, s->out_of_hours);
+		say(t, "Conversations started:     %ld (%ld urgent, %ld answered by an adviser)\n", s->conversations, s->urgent,
+		    s->answered);
+		say(t, "Time to first adviser reply: median %s, 90th percentile %s\n", median, p90);
+		say(t, "Open conversations now:    %ld\n", s->open_now);
 	}
 	stats_free(&ty.s);
 	return 0;
@@ -557,8 +585,8 @@ int tools_purge(struct tools *t, int dry_run, const char *actor, int quiet)
 			json_object_object_add(o, "would_purge", json_object_new_int64((int64_t)n));
 			json_print(o);
 		} else {
-			printf("%zu conversation%s closed more than %d days ago would have their text removed\n", n,
-			       n == 1 ? "" : "s", t->r->cfg->retention_days);
+			say(t, "%zu conversation%s closed more than %d days ago would have their text removed\n", n,
+			    n == 1 ? "" : "s", t->r->cfg->retention_days);
 		}
 		free(ids);
 		return 0;
@@ -589,13 +617,13 @@ int tools_purge(struct tools *t, int dry_run, const char *actor, int quiet)
 		json_object_object_add(o, "wal_emptied", json_object_new_boolean(wal == 0));
 		json_print(o);
 	} else if (!quiet) {
-		printf("%zu conversation%s purged (text removed; counts kept for statistics)\n", done, done == 1 ? "" : "s");
+		say(t, "%zu conversation%s purged (text removed; counts kept for statistics)\n", done, done == 1 ? "" : "s");
 	}
 	rc = done == n ? 0 : 1;
 	free(ids);
 	return rc;
 dberr:
-	fprintf(stderr, "relay: database: %s\n", db_error(t->r->db));
+	complain("relay: database: %s\n", db_error(t->r->db));
 	log_error("retention: purge stopped after %zu of %zu conversations: %s", done, n, db_error(t->r->db));
 	free(ids);
 	return 1;
@@ -612,7 +640,7 @@ int tools_retry(struct tools *t, const char *ref)
 	if (find(t, ref, &c) < 0)
 		return 1;
 	if (intake_retry(t->r, c.ref, &handled, &still, err, sizeof err) != 0) {
-		fprintf(stderr, "relay: %s\n", err);
+		complain("relay: %s\n", err);
 		conversation_free(&c);
 		return 1;
 	}
@@ -630,12 +658,12 @@ int tools_retry(struct tools *t, const char *ref)
 		json_object_object_add(o, "still_set_aside", json_object_new_int(still));
 		json_print(o);
 	} else if (!handled && !still) {
-		printf("%s: nothing is set aside\n", c.ref);
+		say(t, "%s: nothing is set aside\n", c.ref);
 	} else {
-		printf("%s: %d set-aside message%s handled now%s", c.ref, handled, handled == 1 ? "" : "s",
-		       still ? "" : "\n");
+		say(t, "%s: %d set-aside message%s handled now%s", c.ref, handled, handled == 1 ? "" : "s",
+		    still ? "" : "\n");
 		if (still)
-			printf("; %d still cannot be (the reason is in the log and in relay show)\n", still);
+			say(t, "; %d still cannot be (the reason is in the log and in relay show)\n", still);
 	}
 	conversation_free(&c);
 	return still ? 1 : 0;
@@ -689,7 +717,7 @@ int tools_status(struct tools *t)
 	s.h.sms = config_has_sms(r->cfg);
 	if (db_health_get(r->db, status_row, &s) < 0 ||
 	    db_backlog(r->db, &s.h.waiting, &s.h.waiting_since, &s.h.replies_waiting, &s.h.replies_since) < 0) {
-		fprintf(stderr, "relay: database: %s\n", db_error(r->db));
+		complain("relay: database: %s\n", db_error(r->db));
 		return 1;
 	}
 	/* The daemon writes at least once a poll interval (more often under a
@@ -741,36 +769,36 @@ int tools_status(struct tools *t)
 	}
 	local_time(s.updated, when, sizeof when);
 	health_duration_text(r->now - s.updated, age, sizeof age);
-	printf("relay     %s", daemon);
+	say(t, "relay     %s", daemon);
 	if (s.have_relay)
-		printf(" (last seen %s, %s ago; %d alert%s sent since it started)", when, age, s.alerts_sent,
-		       s.alerts_sent == 1 ? "" : "s");
-	printf("\n");
+		say(t, " (last seen %s, %s ago; %d alert%s sent since it started)", when, age, s.alerts_sent,
+		    s.alerts_sent == 1 ? "" : "s");
+	say(t, "\n");
 	for (int p = 0; p < HEALTH_NPARTS; p++) {
 		const struct health_part_state *ps = &s.h.part[p];
 		if ((p == HEALTH_SMS_POLL || p == HEALTH_SMS_SEND) && !s.h.sms)
 			continue;
-		printf("%-9s %-7s", health_part_name(p), health_state_name(ps->state));
+		say(t, "%-9s %-7s", health_part_name(p), health_state_name(ps->state));
 		if (ps->state == HEALTH_FAILING) {
 			local_time(ps->failing_since, when, sizeof when);
 			health_duration_text(r->now - ps->failing_since, age, sizeof age);
-			printf(" since %s (%s): %s", when, age, ps->reason);
+			say(t, " since %s (%s): %s", when, age, ps->reason);
 			if (ps->alerts)
-				printf(" [%d alert%s sent]", ps->alerts, ps->alerts == 1 ? "" : "s");
+				say(t, " [%d alert%s sent]", ps->alerts, ps->alerts == 1 ? "" : "s");
 		} else if (p != HEALTH_BACKLOG) {
 			local_time(ps->last_ok, when, sizeof when);
-			printf(" last success %s", ps->last_ok ? when : "not yet");
+			say(t, " last success %s", ps->last_ok ? when : "not yet");
 		}
 		if (p == HEALTH_BACKLOG) {
 			local_time(s.h.waiting_since, when, sizeof when);
-			printf(" %d message%s from young people waiting to be forwarded%s%s", s.h.waiting,
-			       s.h.waiting == 1 ? "" : "s", s.h.waiting ? ", the oldest since " : "", s.h.waiting ? when : "");
+			say(t, " %d message%s from young people waiting to be forwarded%s%s", s.h.waiting,
+			    s.h.waiting == 1 ? "" : "s", s.h.waiting ? ", the oldest since " : "", s.h.waiting ? when : "");
 			local_time(s.h.replies_since, when, sizeof when);
-			printf("; %d repl%s to young people waiting%s%s", s.h.replies_waiting,
-			       s.h.replies_waiting == 1 ? "y" : "ies", s.h.replies_waiting ? ", the oldest since " : "",
-			       s.h.replies_waiting ? when : "");
+			say(t, "; %d repl%s to young people waiting%s%s", s.h.replies_waiting,
+			    s.h.replies_waiting == 1 ? "y" : "ies", s.h.replies_waiting ? ", the oldest since " : "",
+			    s.h.replies_waiting ? when : "");
 		}
-		printf("\n");
+		say(t, "\n");
 	}
 	return failing ? 1 : 0;
 }

@@ -2,6 +2,8 @@
  * reopen, send, stats, export, purge and retry.
  *
  * Each prints a table for people, or JSON with --json (json-c), on stdout,
+ * text from outside escaped for the terminal (termsafe.h) except in JSON and
+ * in an export written to a file,
  * and writes what it changes to the database with an audit entry naming the
  * operator. Only `send` touches the network (to deliver at once). */
 #ifndef RELAY_TOOLS_H
@@ -16,13 +18,16 @@ struct tools {
 	struct relay *r;        /* borrowed: configuration, database, clock, SMS gateway (send) */
 	int json;               /* print JSON instead of a table */
 	const char *operator;   /* "operator alice": who is at the console, for the audit trail */
+	int exact;              /* print text as it is: set for an export that is not going to a terminal;
+	                         * otherwise control characters are shown escaped (termsafe.h) */
 };
 
 /* Each returns the process's exit status: 0 done, 1 failed (the reason on stderr). */
 int tools_list(struct tools *t, enum db_list_filter filter);
 int tools_show(struct tools *t, const char *ref);
 /* The transcript for a safeguarding referral: everything `show` has, with
- * full dates, who exported it and the audit trail; recorded in the trail. */
+ * full dates, who exported it and the audit trail; recorded in the trail.
+ * To a terminal it is escaped as show is; to a file or a pipe it is exact. */
 int tools_export(struct tools *t, const char *ref);
 /* open 0: close the conversation, 1: reopen it. */
 int tools_set_state(struct tools *t, const char *ref, int open);

@@ -15,7 +15,7 @@ restarted); then, after a bounded wait for the daemon to drain, the invariants:
 - PRAGMA integrity_check is ok; no ASan, LSan or UBSan report in its output.
 
 Seeded: the seed is printed, SOAK_SEED=S reruns that mix. The relay is
-RELAY_BIN, by default build/relay-asan (make soak: build/relay, SOAK_N=5000).
+RELAY_BIN, by default build/relay-asan (make soak: build/relay-test, SOAK_N=5000).
 SOAK_STALL (default 60) seconds without progress end the drain wait early,
 SOAK_DRAIN (default 900) bounds it. SOAK_SKIP=kind,kind leaves kinds of
 soak_mail.py out of the mix (to see past one failure). Counts are printed as "soak:" lines and one
@@ -46,7 +46,7 @@ ASAN_NOTE = ""
 if "RELAY_BIN" not in os.environ:
     os.environ["RELAY_BIN"] = os.path.join(ROOT, "build", "relay-asan")
     if not os.access(os.environ["RELAY_BIN"], os.X_OK):
-        os.environ["RELAY_BIN"] = os.path.join(ROOT, "build", "relay")
+        os.environ["RELAY_BIN"] = os.path.join(ROOT, "build", "relay-test")
         ASAN_NOTE = " (build/relay-asan is not built: make asan-bins)"
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 sys.path.insert(0, os.path.join(HERE, "..", "doubles"))

@@ -2,11 +2,12 @@
 holding the database fills up during a burst; the IMAP connection is cut while
 a FETCH response streams; a server's host name does not resolve (IMAP, SMTP,
 the SMS gateway); Dovecot and Postfix restart under a running daemon; SIGTERM
-arrives mid-cycle.
+arrives mid-cycle; the relay's own files are changeable by someone else
+(every start refuses them, naming the file and the fix).
 
 Real Dovecot and Postfix (tests/sandbox) and the gateway doubles. Each part
 prints one "faults:" line with its counts. `python3 test_surroundings.py PART`
-runs one part (disk_full, dropped_fetch, dns, restarts, sigterm)."""
+runs one part (disk_full, dropped_fetch, dns, restarts, sigterm, local_files)."""
 import os
 import random
 import re
@@ -641,8 +642,118 @@ def sigterm(sb):
         tally(sb, conf, "sigterm", toks, "T", fwd_at, wait=60)
 
 
+# --- the relay's own files ---------------------------------------------------------------
+
+STRANGER = 4242   # a uid that is neither root nor the service user (the tests run as root, user = root)
+
+
+def local_files(sb):
+    """Each file someone else could change is refused at every start (poll,
+    run, list), naming the file and the fix; relay check reports it too."""
+    import shutil
+    base = os.path.join(sb.dir, "relay-files")
+    n = [0]
+
+    def fresh(**kw):
+        n[0] += 1
+        work = os.path.join(base, "w%d" % n[0])
+        return work, rt.make_config(sb, work, **kw)
+
+    def refused(what, conf, name, fix, cmds=("poll", "list")):
+        for cmd in cmds:
+            try:
+                r = rt.relay(conf, cmd, timeout=30)   # a daemon that starts would run on
+                got = (r.returncode, r.stderr[-800:])
+            except subprocess.TimeoutExpired:
+                got = ("still running after 30 s", "")
+            check(f"local files: {what}: {cmd} refused (exit 3), naming {os.path.basename(name)} and the fix",
+                  got[0] == 3 and name in got[1] and fix in got[1], got)
+
+    # The good case first: the same set-up passes, so each refusal below is its one change.
+    work, conf = fresh()
+    r = rt.relay(conf, "poll")
+    check("local files: a private set-up starts", r.returncode == 0, r.stderr[-600:])
+    db_path = os.path.join(work, "relay.db")
+
+    # The database owned by another user (it exists now).
+    os.chown(db_path, STRANGER, -1)
+    refused("the database owned by another user", conf, db_path, "chown root " + db_path)
+    r = rt.relay(conf, "check")
+    check("local files: relay check reports the database owned by another user",
+          r.returncode == 1 and "FAIL files" in r.stdout and db_path in r.stdout, r.stdout[-800:])
+    os.chown(db_path, 0, -1)
+    # Its directory owned by another user.
+    os.chown(work, STRANGER, -1)
+    refused("the database directory owned by another user", conf, work, "chown root " + work)
+    os.chown(work, 0, -1)
+    # The signing key owned by another user.
+    key = os.path.join(work, "secret")
+    os.chown(key, STRANGER, -1)
+    refused("the signing key owned by another user", conf, key, "chown root " + key)
+    os.chown(key, 0, -1)
+
+    # A world-writable relay.conf: used by neither poll nor run.
+    os.chmod(conf, 0o666)
+    refused("a world-writable relay.conf", conf, conf, "chmod go-w " + conf, cmds=("poll", "run", "list"))
+    os.chmod(conf, 0o600)
+    # A directory on the way writable by others (anyone could swap relay.conf).
+    os.chmod(work, 0o777)
+    refused("the configuration's directory writable by others", conf, work, "chmod go-w " + work)
+    os.chmod(work, 0o700)
+
+    # The templates directory at 0777, and one template at 0666.
+    work, conf = fresh()
+    tpl = os.path.join(work, "templates")
+    shutil.copytree(os.path.join(rt.ROOT, "templates"), tpl)
+    rt.edit_config(conf, "templates = " + os.path.join(rt.ROOT, "templates"), "templates = " + tpl)
+    os.chmod(tpl, 0o777)
+    refused("the templates directory at 0777", conf, tpl, "chmod go-w " + tpl)
+    r = rt.relay(conf, "check")
+    check("local files: relay check reports the templates directory at 0777",
+          r.returncode == 1 and "FAIL files" in r.stdout and tpl in r.stdout, r.stdout[-800:])
+    os.chmod(tpl, 0o755)
+    one = os.path.join(tpl, "email", sorted(os.listdir(os.path.join(tpl, "email")))[0])
+    os.chmod(one, 0o666)
+    refused("a template at 0666", conf, one, "chmod go-w " + one)
+    os.chmod(one, 0o644)
+    r = rt.relay(conf, "poll")
+    check("local files: the templates put right, it starts", r.returncode == 0, r.stderr[-600:])
+
+    # The urgent list at 0666 (and the bank holidays).
+    for option, src, what in (("urgent_phrases", "urgent.txt", "urgent list"),
+                              ("bank_holidays", "bank-holidays-england-and-wales.txt", "bank holidays")):
+        work, conf = fresh()
+        mine = os.path.join(work, src)
+        shutil.copy(os.path.join(rt.ROOT, "config", src), mine)
+        rt.edit_config(conf, f"{option} = " + os.path.join(rt.ROOT, "config", src), f"{option} = " + mine)
+        os.chmod(mine, 0o666)
+        refused(f"the {what} at 0666", conf, mine, "chmod go-w " + mine)
+        r = rt.relay(conf, "check")
+        check(f"local files: relay check reports the {what} at 0666",
+              r.returncode == 1 and "FAIL files" in r.stdout and mine in r.stdout, r.stdout[-800:])
+
+    # A symlink planted at the database path: not followed, the real one untouched.
+    work, conf = fresh()
+    elsewhere = os.path.join(base, "elsewhere")
+    os.makedirs(elsewhere, exist_ok=True)
+    target = os.path.join(elsewhere, "victim.db")
+    with open(target, "wb") as f:
+        f.write(b"not a database the relay should touch")
+    os.symlink(target, os.path.join(work, "relay.db"))
+    refused("a symlinked database path", conf, os.path.join(work, "relay.db"), "symbolic link")
+    with open(target, "rb") as f:
+        check("local files: the symlink's target is untouched", f.read() == b"not a database the relay should touch")
+    # A dangling one: following it would make a database where it points.
+    work, conf = fresh()
+    target = os.path.join(elsewhere, "planted.db")
+    os.symlink(target, os.path.join(work, "relay.db"))
+    refused("a dangling symlink at the database path", conf, os.path.join(work, "relay.db"), "symbolic link",
+            cmds=("list",))
+    check("local files: no database made where the symlink points", not os.path.exists(target))
+
+
 PARTS = {"disk_full": disk_full, "dropped_fetch": dropped_fetch, "dns": dns, "restarts": restarts,
-         "sigterm": sigterm}
+         "sigterm": sigterm, "local_files": local_files}
 
 
 def main():

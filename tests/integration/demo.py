@@ -16,6 +16,7 @@ import datetime
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 import zoneinfo
@@ -83,16 +84,30 @@ def run(conf, *args):
 
 
 def pin_clock(at):
-    """--at YYYY-MM-DDTHH:MM, UK time: the relay's clock for every command."""
+    """--at YYYY-MM-DDTHH:MM, UK time: the relay's clock for every command.
+    Only the test build honours the pin, so the demo then runs
+    build/relay-test; without --at it runs build/relay, the production build
+    that make install installs (the one the newcomer is told to try)."""
     when = datetime.datetime.fromisoformat(at).replace(tzinfo=zoneinfo.ZoneInfo("Europe/London"))
     CLOCK["RELAY_TEST_NOW"] = str(int(when.timestamp()))
     return when
+
+
+def choose_binary(at):
+    if "RELAY_BIN" not in os.environ:
+        rt.RELAY = os.path.join(rt.ROOT, "build", "relay-test" if at else "relay")
+    r = subprocess.run([rt.RELAY, "--version"], capture_output=True, text=True)
+    print("  (%s: %s)" % (os.path.relpath(rt.RELAY, rt.ROOT), r.stdout.strip()))
+    if at and "test build" not in r.stdout:
+        sys.exit("demo: --at pins the clock through RELAY_TEST_NOW, which only a test build honours "
+                 "(make all builds build/relay-test)")
 
 
 def main():
     ap = argparse.ArgumentParser(description="make demo: the relay on a local sandbox of real servers")
     ap.add_argument("--at", help="pin the relay's clock to this UK time (YYYY-MM-DDTHH:MM)")
     args = ap.parse_args()
+    choose_binary(args.at)
     os.makedirs(DEMO_DIR, exist_ok=True)
     sandbox_dir = os.path.join(DEMO_DIR, "sandbox")
     work = os.path.join(DEMO_DIR, "relay")

@@ -5,7 +5,8 @@ import sqlite3
 import subprocess
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-RELAY = os.environ.get("RELAY_BIN", os.path.join(ROOT, "build", "relay"))
+# The test build by default: the production build/relay ignores RELAY_TEST_NOW.
+RELAY = os.environ.get("RELAY_BIN", os.path.join(ROOT, "build", "relay-test"))
 
 SERVICE = "rusafe@example.org"
 ADVISERS = ["adviser1@example.org", "adviser2@example.org"]

@@ -5,7 +5,9 @@ lint-clean, every command and option has its entry in relay(8), every key of
 the configuration table its entry in relay.conf(5) (with its default and
 range) and in the example configuration, every template and placeholder is
 documented, and the systemd unit is verified and exposed no more than 2.0 by
-`systemd-analyze security`."""
+`systemd-analyze security`. The installed program is the production build:
+it says so, and a test hook (RELAY_TEST_NOW) moves neither its audit trail
+nor its purge, where the test build's does."""
 import os
 import re
 import shutil
@@ -184,6 +186,7 @@ def test_install(tmp):
         binary = f.read()
     check("installed program looks for its templates in /usr/share/relay (PREFIX rebuilt in)",
           b"/usr/share/relay/templates" in binary and b"/usr/local/share/relay" not in binary)
+    test_hooks_absent(tmp, dest, binary)
 
     # The installed unit, with the built program in place of the installed
     # one, verified with the installed man pages.
@@ -225,6 +228,101 @@ def test_install(tmp):
     r = run("make", "-s", "uninstall", f"DESTDIR={dest2}", "SYSTEMDUNITDIR=/lib/systemd/system")
     check("uninstall with the same variables leaves no file", r.returncode == 0 and not files_under(dest2),
           str(sorted(files_under(dest2))))
+
+
+def test_hooks_absent(tmp, dest, binary):
+    """The installed program is the production build: no test hook in it."""
+    installed = os.path.join(dest, "usr/bin/relay")
+    v = run(installed, "--version")
+    check("installed relay --version: the production build", v.returncode == 0 and "production build" in v.stdout,
+          v.stdout + v.stderr)
+    check("installed program holds no test hook", b"RELAY_TEST_NOW" not in binary)
+    test_build = os.path.join(ROOT, "build", "relay-test")
+    t = run(test_build, "--version") if os.access(test_build, os.X_OK) else None
+    check("build/relay-test --version: a test build", t and t.returncode == 0 and "test build" in t.stdout,
+          t and t.stdout)
+
+    import sqlite3
+    import time
+
+    def setup(name):
+        work = os.path.join(tmp, name)
+        os.makedirs(work, mode=0o700)
+        for f, text in (("imap.password", "pw\n"), ("secret", "test-secret-0123456789abcdef0123456789\n")):
+            fd = os.open(os.path.join(work, f), os.O_WRONLY | os.O_CREAT, 0o600)
+            os.write(fd, text.encode())
+            os.close(fd)
+        share = os.path.join(dest, "usr/share/relay")
+        conf = os.path.join(work, "relay.conf")
+        with open(conf, "w") as f:
+            f.write(f"""[service]
+name = R-U-Safe?
+reference_prefix = RUS
+database = relay.db
+templates = {share}/templates
+timezone = Europe/London
+secret_file = secret
+user = root
+retention_days = 30
+[hours]
+bank_holidays = {share}/bank-holidays-england-and-wales.txt
+[policy]
+urgent_phrases = {share}/urgent.txt
+[imap]
+host = localhost
+port = 1
+security = none
+username = rusafe@example.org
+password_file = imap.password
+[smtp]
+host = localhost
+port = 1
+security = none
+from = R-U-Safe? <rusafe@example.org>
+[advisers]
+forward_to = adviser1@example.org
+allowed = adviser1@example.org
+""")
+        os.chmod(conf, 0o600)
+        r = run(installed, "-c", conf, "list")
+        check(f"a database made for the {name} check", r.returncode == 0, r.stderr[-800:])
+        now = int(time.time())
+        db = sqlite3.connect(os.path.join(work, "relay.db"))
+        db.execute("INSERT INTO conversation(ref, channel, contact, state, created_at, last_activity, closed_at) "
+                   "VALUES ('RUS-AAAAA', 'email', 'young@example.net', 'closed', ?, ?, ?)", (now - 120, now - 60, now - 60))
+        db.execute("INSERT INTO message(conversation_id, kind, channel, at, body) "
+                   "VALUES (1, 'inbound', 'email', ?, 'the words of a child')", (now - 120,))
+        db.commit()
+        db.close()
+        return conf, os.path.join(work, "relay.db")
+
+    def state(path):
+        db = sqlite3.connect(path)
+        body = db.execute("SELECT body FROM message WHERE kind = 'inbound'").fetchone()[0]
+        old = db.execute("SELECT count(*) FROM audit WHERE at < 1000000000").fetchone()[0]
+        db.close()
+        return body, old
+
+    for name, binary_path, honoured in (("installed", installed, False), ("test build", test_build, True)):
+        if honoured and not t:
+            continue
+        conf, path = setup(name.replace(" ", "-"))
+        env = dict(os.environ, RELAY_TEST_NOW="1")
+        r1 = run(binary_path, "-c", conf, "reopen", "RUS-AAAAA", env=env)
+        r2 = run(binary_path, "-c", conf, "close", "RUS-AAAAA")   # closed now
+        env = dict(os.environ, RELAY_TEST_NOW="4102444800")      # purge "in 2100"
+        r3 = run(binary_path, "-c", conf, "purge", env=env)
+        body, old = state(path)
+        ok = all(r.returncode == 0 for r in (r1, r2, r3))
+        if honoured:
+            check("the test build honours RELAY_TEST_NOW (a 1970 audit row, the text purged), so the "
+                  "checks of the installed program can fail", ok and old > 0 and body is None,
+                  (r1.stderr, r3.stdout, body, old))
+        else:
+            check("installed relay: RELAY_TEST_NOW=1 reopen writes no 1970 audit row", ok and old == 0,
+                  (r1.stderr, old))
+            check("installed relay: RELAY_TEST_NOW in 2100 does not fool purge (the text closed a minute ago stays)",
+                  ok and body == "the words of a child", (r3.stdout, r3.stderr, body))
 
 
 # -- man pages ------------------------------------------------------------------

@@ -2,7 +2,10 @@
 Twilio double: list (--open, --urgent), show, close, reopen, send (by email
 and by text, cleaned and limited like an emailed reply), stats (--since),
 export, purge --dry-run, --json for each, usage errors, and the progress line
-on a terminal."""
+on a terminal. What a young person wrote reaches an operator's terminal with
+its control characters shown escaped (show, export, list on a pty), and
+exact in JSON and in an export to a file; dates on the command line are
+days the calendar has."""
 import json
 import os
 import re
@@ -210,9 +213,112 @@ def progress(sb):
     check("progress: none when stderr is not a terminal", "mailbox: messages" not in r.stderr, r.stderr[-300:])
 
 
+def on_terminal(conf, *args):
+    """Runs the relay with stdout and stderr on a pseudo-terminal, as an
+    operator at a console would; (exit code, the bytes the terminal got)."""
+    import pty
+    master, slave = pty.openpty()
+    p = subprocess.Popen([rt.RELAY, "-c", conf, *args], stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:   # EIO: the relay has closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    p.wait(timeout=60)
+    os.close(master)
+    return p.returncode, shown
+
+
+# What an attacker writing as a young person puts in: ESC sequences that
+# clear the screen and hide text, BEL, backspaces over "not", an OSC 52
+# clipboard write, a right-to-left override, a C1 CSI.
+HOSTILE = ("I am \x1b[2J\x1b[Hsafe\x07 I am not\x08\x08\x08ok \x1b]52;c;cm0gLXJmIH4=\x07 "
+           "call \u202e0999 \u009b31m end")
+HOSTILE_SHOWN = [b"\\x1b[2J\\x1b[Hsafe\\x07", b"not\\x08\\x08\\x08ok", b"\\x1b]52;c;cm0gLXJmIH4=\\x07",
+                 b"call <U+202E>0999", b"<U+009B>31m end"]
+RAW = [b"\x1b", b"\x07", b"\x08", b"\xe2\x80\xae", b"\xc2\x9b"]
+
+
+def terminal(sb):
+    with Gateway("twilio", username=SID, password="tok", account=SID, number="+447700900000") as gw:
+        work = os.path.join(sb.dir, "relay-terminal")
+        conf = rt.make_config(sb, work, extra=rt.twilio_section(gw, work, SID))
+        gw.add_inbound("07700 900322", HOSTILE)
+        # By email too: the subject (one line: its encoded newline must not
+        # start a forged line) and the body.
+        sb.send(YOUNG, [rt.SERVICE], rt.mail(YOUNG, rt.SERVICE, "=?utf-8?q?help=1B[8m=0A---_forged_reply?=",
+                                             "mail \x1b]52;c;eA==\x07 body\n"))
+        sb.wait_for(rt.SERVICE, len(sb.messages(rt.SERVICE)))
+        r = rt.relay(conf, "poll")
+        check("terminal: poll ok", r.returncode == 0, r.stderr[-600:])
+        db = rt.db(conf)
+        row = db.execute("SELECT c.ref, m.body FROM message m JOIN conversation c ON c.id = m.conversation_id "
+                         "WHERE m.kind = 'inbound' AND m.channel = 'sms'").fetchone()
+        mail_row = db.execute("SELECT c.ref, m.subject, m.body FROM message m JOIN conversation c "
+                              "ON c.id = m.conversation_id WHERE m.kind = 'inbound' AND m.channel = 'email'").fetchone()
+        db.close()
+        check("terminal: the young person's text is stored exactly", row and row[1] == HOSTILE, row)
+        if not row:
+            return
+        ref = row[0]
+        for cmd in ("show", "export"):
+            rc, shown = on_terminal(conf, cmd, ref)
+            check(f"terminal: {cmd} on a terminal exits 0", rc == 0, shown[-600:])
+            check(f"terminal: {cmd} on a terminal shows ESC, BEL, BS, OSC 52, U+202E and C1 escaped",
+                  all(s in shown for s in HOSTILE_SHOWN), shown[-1500:])
+            check(f"terminal: {cmd} on a terminal sends no control character but newline, CR (the pty's) and tab",
+                  not any(c in shown for c in RAW) and
+                  all(b >= 0x20 or b in (0x0a, 0x0d, 0x09) for b in shown) and b"\x7f" not in shown,
+                  [c for c in RAW if c in shown])
+        if mail_row and "\x1b" in (mail_row[1] or "") + (mail_row[2] or ""):
+            rc, shown = on_terminal(conf, "show", mail_row[0])
+            check("terminal: an email's subject and body on a terminal: escaped, the subject on one line",
+                  rc == 0 and b"\x1b" not in shown and b"\x07" not in shown and
+                  b"\\x1b]52;c;eA==\\x07" in shown and
+                  (b"\n--- forged" not in shown and b"\r--- forged" not in shown), shown[-1500:])
+        else:
+            print("info: the email's control characters were not kept (%r), so show has none to escape" % (mail_row,))
+        rc, shown = on_terminal(conf, "list")
+        check("terminal: list on a terminal sends no escape", rc == 0 and b"\x1b" not in shown, shown[-600:])
+        rc, shown = on_terminal(conf, "show", "RUS-\x1b]52;c;eA==\x07")
+        check("terminal: an error echoing what was typed shows it escaped",
+              rc == 1 and b"\x1b" not in shown and b"\\x1b]52;c;eA==\\x07" in shown, shown)
+        # For a file (and a pipe) an export keeps the exact words; so does JSON.
+        p = subprocess.run([rt.RELAY, "-c", conf, "export", ref], capture_output=True, timeout=60)
+        check("terminal: an export to a file keeps the exact text", p.returncode == 0 and
+              HOSTILE.encode() in p.stdout, p.stdout[-800:])
+        j = as_json(rt.relay(conf, "--json", "show", ref))
+        check("terminal: show --json keeps the exact text", j and any(m["text"] == HOSTILE for m in j["messages"]), j)
+
+
+def dates(sb):
+    """--since takes a day the calendar has, in exactly YYYY-MM-DD."""
+    work = os.path.join(sb.dir, "relay-dates")
+    conf = rt.make_config(sb, work)
+    for bad in ("2026-02-30", "2026-13-01", "2026-04-31", "2026-00-10", "2026-2-3", "2026-02-28x", "1969-12-31",
+                "2025-02-29"):
+        r = rt.relay(conf, "stats", "--since", bad)
+        check(f"dates: --since {bad} refused (exit 2, named)", r.returncode == 2 and bad in r.stderr and
+              "YYYY-MM-DD" in r.stderr, (r.returncode, r.stderr))
+    r = rt.relay(conf, "stats", "--since=2026-02-30")
+    check("dates: --since=2026-02-30 refused", r.returncode == 2, (r.returncode, r.stderr))
+    for good in ("2028-02-29", "2026-03-29", "2026-10-25", "2026-12-31"):
+        r = rt.relay(conf, "--json", "stats", "--since", good)
+        j = as_json(r)
+        check(f"dates: --since {good} (a leap day, the clock changes, the year's end) accepted",
+              r.returncode == 0 and j and j["since"] is not None, (r.returncode, r.stderr))
+
+
 def main():
     with Sandbox() as sb:
-        rt.run_parts(sb, tools, progress)
+        # `python3 test_tools.py PART...` runs only those parts.
+        parts = [p for p in (tools, progress, terminal, dates) if len(sys.argv) < 2 or p.__name__ in sys.argv[1:]]
+        rt.run_parts(sb, *parts)
     done()
 
 
