@@ -114,6 +114,11 @@ static const struct option options[] = {
 	{ "advisers", "forward_to", OPT_ADDRESSES, F(forward_to), NULL, 0, 0, REQUIRED, "one or more addresses, comma-separated" },
 	{ "advisers", "allowed", OPT_ADDRESSES, F(allowed), NULL, 0, 0, REQUIRED, "one or more addresses, comma-separated" },
 	{ "advisers", "urgent_to", OPT_ADDRESSES, F(urgent_to), "", 0, 0, 0, "addresses, comma-separated" },
+	/* Secure by default: a reply is trusted on what the receiving server
+	 * proved (authres.h), never on its From header alone. */
+	{ "advisers", "authentication", OPT_CHOICE, F(adviser_authentication), "dmarc", 0, 0, 0, "dmarc or none" },
+	{ "advisers", "authserv_id", OPT_STRING, F(authserv_id), NULL, 0, 0, 0,
+	  "the name the receiving mail server writes first in its Authentication-Results header, e.g. mx.example.org" },
 
 	{ "sms", "provider", OPT_CHOICE, F(sms_provider), "none", 0, 0, 0, "twilio, esendex, android or none" },
 	{ "sms", "url", OPT_STRING, F(sms_url), NULL, 0, 0, 0, "the gateway's base URL (https)" },
@@ -177,6 +182,7 @@ static const struct {
 	{ "smtp", "auth", { "password", "oauth2", NULL, NULL, NULL } },
 	{ "smtp", "transport", { "smtp", "graph", NULL, NULL, NULL } },
 	{ "oauth", "provider", { "microsoft", "google", "generic", NULL, NULL } },
+	{ "advisers", "authentication", { "dmarc", "none", NULL, NULL, NULL } },
 };
 
 struct parse_state {
@@ -615,6 +621,25 @@ static int validate(struct parse_state *st, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: [advisers]: the service's own address %s cannot be an adviser (it would loop)", st->path,
 		         c->from_address);
 		return -1;
+	}
+	if (!strcmp(c->adviser_authentication, "dmarc")) {
+		if (!c->authserv_id) {
+			int line = st->set_line[option_index("advisers", "authentication")];
+			char at[32] = "";
+			if (line)
+				snprintf(at, sizeof at, ":%d", line);
+			snprintf(err, errlen, "%s%s: [advisers] authentication is dmarc%s, so [advisers] authserv_id is required: "
+			         "the name your receiving mail server writes first in its Authentication-Results header (e.g. "
+			         "mx.example.org); or authentication = none, which trusts a reply on its From header alone",
+			         st->path, at, line ? "" : " (the default)");
+			return -1;
+		}
+		size_t n = strlen(c->authserv_id);
+		if (n > 200 || strcspn(c->authserv_id, " \t;=()\"\\") != n) {
+			snprintf(err, errlen, "%s:%d: [advisers] authserv_id: '%s' is not one word (no spaces, ';', '=', "
+			         "brackets or quotes)", AT("advisers", "authserv_id"), c->authserv_id);
+			return -1;
+		}
 	}
 	if (c->health_alert_sms && !config_has_sms(c)) {
 		snprintf(err, errlen, "%s:%d: [health] alert_sms: an alert by text needs an SMS gateway ([sms] provider)",

@@ -536,6 +536,17 @@ static int cmd_check(const char *path)
 		snprintf(line, sizeof line, "%zu phrases from %s", c->urgent ? triage_count(c->urgent) : (size_t)0,
 		         c->urgent_phrases ? c->urgent_phrases : "(none)");
 		report(&st, c->urgent && triage_count(c->urgent) > 0, "urgent triage", line);
+		/* Who may answer a young person: said loudly when it is anyone who
+		 * writes an adviser's address (a warning, not a failure). */
+		if (!strcmp(c->adviser_authentication, "none"))
+			printf("WARN advisers: [advisers] authentication = none: a reply is trusted on its From header alone, "
+			       "so anyone who writes an adviser's address can answer a young person; set authentication = "
+			       "dmarc and authserv_id once your mail server writes Authentication-Results\n");
+		else {
+			snprintf(line, sizeof line, "replies must carry a DMARC pass or a DKIM signature of the adviser's "
+			         "domain in the Authentication-Results header written by %s", c->authserv_id);
+			report(&st, 1, "advisers", line);
+		}
 	}
 
 	struct db *db = NULL;

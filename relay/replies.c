@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "address.h"
+#include "authres.h"
 #include "automatic.h"
 #include "clean.h"
 #include "commands.h"
@@ -41,6 +42,39 @@ static const char *unreachable(const struct conversation *c, char *buf, size_t b
 	snprintf(buf, buflen, "the young person's email address cannot be answered: %s. Their messages still reach "
 	         "you; writing the reply again will not help.", address_problem_text(p));
 	return buf;
+}
+
+/* Did the service's receiving mail server prove that m comes from its From
+ * address's domain ([advisers] authentication, authres.h)? 1 yes; 0 no, and
+ * why says what it found. */
+static int adviser_authenticated(const struct relay *r, const struct mail *m, const char *raw, size_t len, char *why,
+                                 size_t whylen)
+{
+	if (!strcmp(r->cfg->adviser_authentication, "none"))
+		return 1;
+	const char *at = m->from_address ? strrchr(m->from_address, '@') : NULL;
+	return authres_verify(raw, len, r->cfg->authserv_id, at ? at + 1 : "", why, whylen) == AUTHRES_PASS;
+}
+
+/* Does a reply to c's forwards still reach its young person? A reply tag (or
+ * a forward's Message-ID) is honoured while the conversation is open and for
+ * [policy] reopen_days after it closed; never after, whatever key signed the
+ * tag. One still open but idle beyond close_after_days counts as closed then
+ * (the cycle closes it only after reading the mailbox). 1 yes (*reopens: it
+ * is closed, and a reply for the young person reopens it), 0 no. */
+static int still_answerable(const struct relay *r, const struct conversation *c, int *reopens)
+{
+	long long closed_at = c->closed_at;
+	*reopens = 0;
+	if (!c->state || strcmp(c->state, "closed") != 0) {
+		long long idle_until = c->last_activity + (long long)r->cfg->close_after_days * 86400;
+		if (!c->last_activity || r->now <= idle_until)
+			return 1;
+		closed_at = idle_until;
+	} else {
+		*reopens = 1;
+	}
+	return closed_at && r->now - closed_at <= (long long)r->cfg->reopen_days * 86400;
 }
 
 /* Carries out an adviser's #commands on the conversation, each recorded in the
@@ -126,13 +160,41 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 		rc = hold(r, cp, m, raw, len, m->from_address, "the sender is not one of the allowed advisers", row);
 		goto out;
 	}
-	if (t->bad_tag && !t->tagged) {
+	if (role == ROLE_ADVISER) {
+		char found[600], why[900];
+		if (!adviser_authenticated(r, m, raw, len, found, sizeof found)) {
+			/* A forged From is a stranger's reply: held, every adviser told. */
+			snprintf(why, sizeof why, "it has an allowed adviser's address in From, but nothing proves it was "
+			         "sent by them: %s ([advisers] authentication = dmarc needs a DMARC pass or a DKIM signature of "
+			         "the adviser's domain)", found);
+			rc = hold(r, cp, m, raw, len, m->from_address, why, row);
+			goto out;
+		}
+	}
+	/* A tag signed under an earlier key no longer proves anything; the
+	 * reply is then recognised by its In-Reply-To or References alone. */
+	if (t->bad_tag && !t->tagged && !t->adviser_side) {
 		rc = hold(r, cp, m, raw, len, m->from_address, "the reply address's signature is not valid", row);
 		goto out;
 	}
 	if (!t->tagged && !t->adviser_side) {
 		rc = hold(r, cp, m, raw, len, m->from_address,
 		          "it does not answer a forward from the relay (no reply tag, no known In-Reply-To or References)", row);
+		goto out;
+	}
+	int reopens = 0;
+	if (!cp) {
+		rc = hold(r, cp, m, raw, len, m->from_address, "the conversation it answers no longer exists", row);
+		goto out;
+	}
+	if (!still_answerable(r, &c, &reopens)) {
+		char why[600];
+		snprintf(why, sizeof why, "%s closed more than %d days ago ([policy] reopen_days), so a reply to its forwards "
+		         "no longer reaches the young person. To write to them, use \"relay send %s\" at the server; if they "
+		         "write again, answer the new forward.", c.ref, r->cfg->reopen_days, c.ref);
+		rc = inbound_store(r, cp, "held", m, raw, len, m->from_address, NULL, "the conversation closed more than "
+		                   "reopen_days ago", row) < 0 || outgoing_refused(r, cp, m->from_address, why) < 0 ? -1 : 0;
+		log_warn("%s: adviser reply held: the conversation closed more than %d days ago", c.ref, r->cfg->reopen_days);
 		goto out;
 	}
 	char *cleaned = clean_reply(m->text);
@@ -158,6 +220,13 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 		buf_free(&why);
 		commands_free(&cmds);
 		goto out;
+	}
+	if (reopens && cmds.answer && !str_is_blank(cmds.answer)) {
+		/* A reply for the young person reopens it, as their writing would. */
+		free(c.state);
+		c.state = xstrdup("open");
+		c.closed_at = 0;
+		log_info("%s: reopened: an adviser replied", c.ref);
 	}
 	if (cmds.n && apply_commands(r, &c, &cmds, m->from_address) < 0) {
 		commands_free(&cmds);

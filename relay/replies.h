@@ -11,8 +11,13 @@
 #include "inbound.h"
 
 /* m answers the advisers' side (a reply tag, or a forward's Message-ID in its
- * threads); role says whether its sender is an allowed adviser. *row gets the
- * stored transcript row (0 when none). 0, or -1 on a database error. */
+ * threads); role says whether its From is an allowed adviser. raw and len are
+ * the message as received: an adviser's reply is relayed only when the
+ * receiving server's Authentication-Results proves its From ([advisers]
+ * authentication, authres.h), and only while its conversation is open or
+ * closed no more than [policy] reopen_days ago (the reply then reopens it);
+ * otherwise it is held and the advisers told. *row gets the stored transcript
+ * row (0 when none). 0, or -1 on a database error. */
 int replies_receive(struct relay *r, const struct mail *m, const struct threading *t, enum sender_role role,
                     const char *raw, size_t len, long long *row);
 

@@ -223,6 +223,8 @@ class Plan:
             it.sender = frm
             subject = "RE: %s %s" % (re.sub(TOKEN_RE, "", ctx["forward_subject"]).strip(), it.token)
             body = "%s\nThank you for telling us. We are here to listen; write back any time.\n" % it.token
+            # The receiving server's field (tests/sandbox/sandbox writes one too, on top, for the SMTP path).
+            headers.append("Authentication-Results: sandbox.localhost; dkim=pass header.d=%s" % frm.split("@")[-1])
             headers.append("From: Adviser <%s>" % frm)
             headers.append("To: %s" % ctx["tag"])
             extra.append("In-Reply-To: <%s>" % ctx["forward_id"])

@@ -11,6 +11,9 @@ RELAY = os.environ.get("RELAY_BIN", os.path.join(ROOT, "build", "relay-test"))
 SERVICE = "rusafe@example.org"
 ADVISERS = ["adviser1@example.org", "adviser2@example.org"]
 URGENT = "oncall@example.org"
+# The sandbox's Postfix writes Authentication-Results under this name on every
+# message it accepts (tests/sandbox/sandbox): the relay's [advisers] authserv_id.
+AUTHSERV_ID = "sandbox.localhost"
 
 
 def write_private(path, text):
@@ -83,6 +86,7 @@ timeout = 10
 forward_to = {", ".join(ADVISERS)}
 allowed = {", ".join(ADVISERS)}
 urgent_to = {URGENT}
+authserv_id = {AUTHSERV_ID}
 
 [outbox]
 retry_min = 1
@@ -201,6 +205,14 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def stamped(raw, domain="example.org", result="dkim=pass header.d={domain}"):
+    """raw as the service's receiving server would leave it in the mailbox: an
+    Authentication-Results field of AUTHSERV_ID on top. For a message put in
+    the mailbox by IMAP APPEND, which passes no server that would write one."""
+    field = f"Authentication-Results: {AUTHSERV_ID}; " + result.format(domain=domain)
+    return field.encode() + b"\r\n" + raw
 
 
 def reply_tag(fwd):

@@ -75,8 +75,8 @@ def email_part(sb, work, conf, tdir):
     sb.append(rt.SERVICE, rt.mail(FIRST, rt.SERVICE, "Re: hello", "Token FIRST-TWO: it's about school.\n",
                                   msgid="a2@example.net"))
     tag = rt.reply_tag(fwd_first)
-    sb.append(rt.SERVICE, rt.mail(adviser, tag, "RE: " + str(fwd_first["Subject"]), "Token ADVISER: of course.\n",
-                                  in_reply_to=str(fwd_first["Message-ID"]).strip("<>")))
+    sb.append(rt.SERVICE, rt.stamped(rt.mail(adviser, tag, "RE: " + str(fwd_first["Subject"]), "Token ADVISER: of course.\n",
+                                             in_reply_to=str(fwd_first["Message-ID"]).strip("<>"))))
     sb.append(rt.SERVICE, rt.mail(ODD, rt.SERVICE, "odd", "Token ODD-ONE: hi\n", msgid="c1@example.net"))
     r = poll(conf, "the mixed batch")
     check("the set-aside message is logged as such", "could not be handled automatically" in r.stderr,

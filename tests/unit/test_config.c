@@ -37,10 +37,14 @@ static char *write_conf(const char *name, const char *text)
 	return path;
 }
 
-/* Loads base + extra; returns 0/-1 and the error. */
+/* Loads base + extra; returns 0/-1 and the error. The receiving server's
+ * name (required by the default [advisers] authentication) is added after
+ * extra, so that extra's line numbers stay those of the base, unless extra
+ * speaks of authentication itself. */
 static int try(const char *extra, char *err, size_t errlen, struct config **out)
 {
-	char *text = xasprintf("%s%s", base, extra);
+	int own = strstr(extra, "authserv_id") || strstr(extra, "authentication");
+	char *text = xasprintf("%s%s%s", base, extra, own ? "" : "\n[advisers]\nauthserv_id = mx.example.org\n");
 	char *path = write_conf("relay.conf", text);
 	struct config *c = NULL;
 	int rc = config_load(path, &c, err, errlen);
@@ -140,6 +144,23 @@ int main(void)
 	expect_error("bad bool", "[imap]\nidle = maybe\n", "'maybe' is not yes or no");
 	expect_error("username needs password_file", "[smtp]\nusername = x@example.org\n", "[smtp] password_file is required");
 	expect_error("not a key=value line", "this is not ini\n", "relay.conf:18: not a valid line");
+	/* Adviser replies: authenticated by the receiving server unless told otherwise. */
+	expect_error("authserv_id needed by the default", "# authserv_id left out\n",
+	             "relay.conf: [advisers] authentication is dmarc (the default), so [advisers] authserv_id is required");
+	expect_error("authserv_id needed by dmarc", "[advisers]\nauthentication = dmarc\n",
+	             "relay.conf:19: [advisers] authentication is dmarc, so [advisers] authserv_id is required");
+	expect_error("authentication is dmarc or none", "[advisers]\nauthentication = spf\nauthserv_id = mx\n",
+	             "relay.conf:19: [advisers] authentication: 'spf' is not one of dmarc, none");
+	expect_error("authserv_id is one word", "[advisers]\nauthserv_id = mx.example.org; dmarc=pass\n",
+	             "relay.conf:19: [advisers] authserv_id: 'mx.example.org; dmarc=pass' is not one word");
+	CHECK("authentication = none needs no authserv_id",
+	      try("[advisers]\nauthentication = none\n", err, sizeof err, &c) == 0 && c &&
+	              !strcmp(c->adviser_authentication, "none") && !c->authserv_id);
+	config_free(c);
+	CHECK("authserv_id read", try("", err, sizeof err, &c) == 0 && c && !strcmp(c->adviser_authentication, "dmarc") &&
+	                                  !strcmp(c->authserv_id, "mx.example.org"));
+	config_free(c);
+	c = NULL;
 	expect_error("loop header must be X-", "[service]\nloop_header = Subject\n", "not an X- header");
 	expect_error("own address cannot be an adviser", "[advisers]\nurgent_to = x@example.org\n[smtp]\nusername = rusafe@example.org\n", "password_file is required");
 
