@@ -150,6 +150,7 @@ timeout = 3
 
         if ref:
             errors(sb, conf, ts, g, ref)
+            daemon(sb, conf, g)
 
         logs = "\n".join(LOGS)
         check("the -v logs name Graph's answers", "Graph: HTTP" in logs, logs[-1500:])
@@ -254,6 +255,31 @@ def errors(sb, conf, ts, g, ref):
     check("timeout: sent on the next attempt; Graph has it twice (same Message-ID)", row[2] == "sent" and
           len(dup) == 2 and dup[0]["Message-ID"] == dup[1]["Message-ID"], (row, len(dup)))
     check("the young person got every reply that was sent", len(g.delivered_to(YOUNG)) >= young_before + 5)
+
+
+def daemon(sb, conf, g):
+    """The running relay sends through Graph beside its intake (outbox_pump)."""
+    import subprocess
+    log = os.path.join(os.path.dirname(conf), "run.log")
+    before = len(g.delivered_to(rt.ADVISERS[0]))
+    with open(log, "w") as out:
+        proc = subprocess.Popen([rt.RELAY, "-v", "-c", conf, "run"], stdout=out, stderr=subprocess.STDOUT)
+        try:
+            time.sleep(2.0 if "valgrind" not in rt.RELAY else 8.0)
+            deliver(sb, rt.mail(YOUNG, rt.SERVICE, "Re: Can I talk to someone", "I'm at home now.\n",
+                                msgid="follow.1@example.net", in_reply_to="first.1@example.net"), YOUNG)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and len(g.delivered_to(rt.ADVISERS[0])) == before:
+                time.sleep(0.2)
+        finally:
+            rt.stop(proc)
+    got = g.delivered_to(rt.ADVISERS[0])[before:]
+    check("daemon: the follow-up was forwarded through Graph", any("at home now" in text_of(m) for m in got),
+          [text_of(m)[:60] for m in got])
+    check("daemon: it threads on the first forward", any(m["In-Reply-To"] and "forward" in m["In-Reply-To"]
+                                                        for m in got), [m["In-Reply-To"] for m in got])
+    with open(log) as f:
+        LOGS.append(f.read())
 
 
 if __name__ == "__main__":
