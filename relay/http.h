@@ -1,4 +1,5 @@
-/* http.h: HTTPS requests to an SMS gateway (libcurl). The only file that sees
+/* http.h: HTTPS requests to an SMS gateway, an OAuth2 token endpoint and
+ * Microsoft Graph (libcurl). The only file that sees
  * libcurl. Certificate verification is always on; plain http is accepted only
  * for a loopback host; response bodies are capped; every request has a
  * connect timeout and a total timeout; VERBOSE is never turned on (it would
