@@ -53,11 +53,9 @@ static void probe_smtp(struct relay *r, struct health *h, long long now)
 		return;
 	if (h->smtp_probed && now - h->smtp_probed < r->cfg->retry_min)
 		return;
-	struct smtp_settings ss;
 	char err[512];
-	outbox_smtp_settings(r->cfg, &ss);
 	h->smtp_probed = now;
-	if (smtp_check(&ss, err, sizeof err) < 0)
+	if (outbox_transport_check(r->cfg, err, sizeof err) < 0)
 		health_fail(h, HEALTH_SMTP, err, relay_clock());
 	else
 		health_ok(h, HEALTH_SMTP, relay_clock());
@@ -109,7 +107,6 @@ static int by_email(struct relay *r, struct health *h, const char *subject, cons
 	}
 	if (compose_build(&m, &b, err, errlen) < 0)
 		goto out;
-	struct smtp_settings ss;
 	struct smtp_outgoing o = {
 		.mail_from = c->from_address,
 		.rcpt = (const char *const *)to->items,
@@ -117,8 +114,7 @@ static int by_email(struct relay *r, struct health *h, const char *subject, cons
 		.data = b.data,
 		.len = b.len,
 	};
-	outbox_smtp_settings(c, &ss);
-	if (smtp_send(&ss, &o, 1, err, errlen) < 0) {
+	if (outbox_transport_send(c, &o, 1, err, errlen) < 0) {
 		health_fail(h, HEALTH_SMTP, err, relay_clock());
 		goto out;
 	}

@@ -580,7 +580,8 @@ static int validate(struct parse_state *st, char *err, size_t errlen)
 		         AT("smtp", "auth"));
 		return -1;
 	}
-	if (c->smtp_username && !strcmp(c->smtp_auth, "password") && !c->smtp_password_file) {
+	if (c->smtp_username && !strcmp(c->smtp_auth, "password") && !c->smtp_password_file &&
+	    strcmp(c->smtp_transport, "graph")) {
 		snprintf(err, errlen, "%s:%d: [smtp] username is set, so [smtp] password_file is required",
 		         AT("smtp", "username"));
 		return -1;

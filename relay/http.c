@@ -63,6 +63,7 @@ struct http {
 	char *username;         /* owned, may be NULL */
 	char *password;         /* owned, may be NULL */
 	char *ca_file;          /* owned, may be NULL */
+	char *bearer;           /* owned, wiped, may be NULL: http_set_bearer */
 	long timeout;
 	size_t max_body;
 	char errbuf[CURL_ERROR_SIZE];
@@ -74,6 +75,7 @@ struct transfer {
 	size_t max_body;
 	int too_large;
 	char *total_count;      /* owned */
+	char *retry_after;      /* owned */
 };
 
 /* Loopback: "localhost" (curl never asks DNS for it), 127.0.0.0/8, ::1 and
@@ -165,7 +167,17 @@ void http_close(struct http *h)
 		free(h->password);
 	}
 	free(h->ca_file);
+	http_set_bearer(h, NULL);
 	free(h);
+}
+
+void http_set_bearer(struct http *h, const char *token)
+{
+	if (h->bearer) {
+		explicit_bzero(h->bearer, strlen(h->bearer));
+		free(h->bearer);
+	}
+	h->bearer = token ? xstrdup(token) : NULL;
 }
 
 int http_open(const struct http_settings *s, struct http **out, char *err, size_t errlen)
@@ -263,17 +275,25 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct transfer *t = arg;
 	size_t n = size * nmemb;
-	static const char name[] = "x-total-count:";
+	static const char name[] = "x-total-count:", retry[] = "retry-after:";
 
 	/* A new status line (after 100 Continue) starts a new header block. */
 	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
 		free(t->total_count);
 		t->total_count = NULL;
+		free(t->retry_after);
+		t->retry_after = NULL;
 	} else if (n > sizeof(name) - 1 && str_ncasecmp_ascii(data, name, sizeof(name) - 1) == 0) {
 		char *v = xstrndup(data + sizeof(name) - 1, n - (sizeof(name) - 1));
 
 		free(t->total_count);
 		t->total_count = xstrdup(str_trim(v));
+		free(v);
+	} else if (n > sizeof(retry) - 1 && str_ncasecmp_ascii(data, retry, sizeof(retry) - 1) == 0) {
+		char *v = xstrndup(data + sizeof(retry) - 1, n - (sizeof(retry) - 1));
+
+		free(t->retry_after);
+		t->retry_after = xstrdup(str_trim(v));
 		free(v);
 	}
 	return n;
@@ -307,7 +327,10 @@ static int setup(struct http *h, const char *method, const char *url, const char
 		SET(CURLOPT_CAINFO, h->ca_file);
 		SET(CURLOPT_CAPATH, (char *)NULL);
 	}
-	if (h->username) {
+	if (h->bearer) {
+		SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+		SET(CURLOPT_XOAUTH2_BEARER, h->bearer);
+	} else if (h->username) {
 		SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		SET(CURLOPT_USERNAME, h->username);
 		SET(CURLOPT_PASSWORD, h->password ? h->password : "");
@@ -466,6 +489,8 @@ int http_request(struct http *h, const char *method, const char *path, const cha
 	resp->body = buf_take(&t.body);
 	resp->total_count = t.total_count;
 	t.total_count = NULL;
+	resp->retry_after = t.retry_after;
+	t.retry_after = NULL;
 	ret = 0;
 
 fail:
@@ -478,6 +503,7 @@ fail:
 	free(ct);
 	free(url);
 	free(t.total_count);
+	free(t.retry_after);
 	buf_free(&t.body);
 	return ret;
 }
@@ -488,6 +514,7 @@ void http_response_free(struct http_response *r)
 		return;
 	free(r->body);
 	free(r->total_count);
+	free(r->retry_after);
 	memset(r, 0, sizeof(*r));
 }
 

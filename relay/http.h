@@ -1,4 +1,5 @@
-/* http.h: HTTPS requests to an SMS gateway (libcurl). The only file that sees
+/* http.h: HTTPS requests to an SMS gateway, an OAuth2 token endpoint and
+ * Microsoft Graph (libcurl). The only file that sees
  * libcurl. Certificate verification is always on; plain http is accepted only
  * for a loopback host; response bodies are capped; every request has a
  * connect timeout and a total timeout; VERBOSE is never turned on (it would
@@ -24,11 +25,17 @@ struct http_response {
 	char *body;             /* owned, NUL-terminated (may contain NULs before len) */
 	size_t len;
 	char *total_count;      /* owned: X-Total-Count header value, NULL when absent */
+	char *retry_after;      /* owned: Retry-After header value, NULL when absent */
 };
 
 /* Validates the settings (https, or http on loopback only). 0 or -1 with err. */
 int http_open(const struct http_settings *s, struct http **out, char *err, size_t errlen);
 void http_close(struct http *h);   /* accepts NULL */
+
+/* The OAuth2 access token sent as "Authorization: Bearer" with every later
+ * request on h (Microsoft Graph), or NULL for none. Copied; wiped when
+ * replaced and by http_close. Never logged. */
+void http_set_bearer(struct http *h, const char *token);
 
 /* One request. path is appended to base_url ("/2010-04-01/..."), query string
  * included. body may be NULL. content_type e.g. "application/x-www-form-urlencoded".

@@ -610,11 +610,21 @@ static int cmd_check(const char *path)
 		.ca_file = c->smtp_ca_file,
 		.timeout = c->smtp_timeout,
 	};
-	snprintf(what, sizeof what, "smtp %s:%d (%s)", c->smtp_host, c->smtp_port, net_security_name(c->smtp_security));
-	if (smtp_check(&ss, err, sizeof err) < 0)
-		report(&st, 0, what, err);
-	else
-		report(&st, 1, what, c->smtp_username ? "TLS verified, logged in" : "connected");
+	if (outbox_uses_graph(c)) {
+		/* graph.h: a token, then a sendMail request that cannot be a message */
+		snprintf(what, sizeof what, "smtp graph %s", c->oauth_graph_url);
+		if (outbox_transport_check(c, err, sizeof err) < 0)
+			report(&st, 0, what, err);
+		else
+			report(&st, 1, what, "token issued and taken by Graph; a probe that cannot be sent was refused as "
+			                     "malformed (Mail.Send and the access policy show at the first send)");
+	} else {
+		snprintf(what, sizeof what, "smtp %s:%d (%s)", c->smtp_host, c->smtp_port, net_security_name(c->smtp_security));
+		if (smtp_check(&ss, err, sizeof err) < 0)
+			report(&st, 0, what, err);
+		else
+			report(&st, 1, what, c->smtp_username ? "TLS verified, logged in" : "connected");
+	}
 
 	if (config_has_sms(c)) {
 		struct sms_settings sset;

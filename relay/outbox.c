@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "graph.h"
 #include "gsm.h"
 #include "health.h"
 #include "log.h"
 #include "notify.h"
+#include "oauth.h"
 #include "outgoing.h"
 #include "receipts.h"
 #include "sms.h"
@@ -54,6 +56,58 @@ void outbox_smtp_settings(const struct config *c, struct smtp_settings *s)
 	s->timeout = c->smtp_timeout;
 }
 
+int outbox_uses_graph(const struct config *c)
+{
+	return c->smtp_transport && !strcmp(c->smtp_transport, "graph");
+}
+
+int outbox_graph_settings(const struct config *c, struct graph_settings *s, char *err, size_t errlen)
+{
+	memset(s, 0, sizeof *s);
+	if (c->oauth_provider && !strcmp(c->oauth_provider, "google")) {
+		snprintf(err, errlen, "[smtp] transport = graph needs [oauth] provider = microsoft (or generic): Graph is "
+		         "Microsoft's");
+		return -1;
+	}
+	s->base_url = c->oauth_graph_url;
+	s->mailbox = c->smtp_username ? c->smtp_username : c->from_address;
+	s->ca_file = c->oauth_ca_file;
+	s->timeout = c->oauth_timeout;
+	s->oauth = oauth_source(c, OAUTH_GRAPH, err, errlen);
+	return s->oauth ? 0 : -1;
+}
+
+int outbox_transport_send(const struct config *c, struct smtp_outgoing *msgs, size_t n, char *err, size_t errlen)
+{
+	if (outbox_uses_graph(c)) {
+		struct graph_settings gs;
+		if (outbox_graph_settings(c, &gs, err, errlen) < 0) {
+			for (size_t i = 0; i < n; i++) {
+				msgs[i].outcome = SMTP_TEMPORARY;
+				snprintf(msgs[i].detail, sizeof msgs[i].detail, "%s", err);
+			}
+			return -1;
+		}
+		return graph_send(&gs, msgs, n, err, errlen);
+	}
+	struct smtp_settings ss;
+	outbox_smtp_settings(c, &ss);
+	return smtp_send(&ss, msgs, n, err, errlen);
+}
+
+int outbox_transport_check(const struct config *c, char *err, size_t errlen)
+{
+	if (outbox_uses_graph(c)) {
+		struct graph_settings gs;
+		if (outbox_graph_settings(c, &gs, err, errlen) < 0)
+			return -1;
+		return graph_check(&gs, err, errlen);
+	}
+	struct smtp_settings ss;
+	outbox_smtp_settings(c, &ss);
+	return smtp_check(&ss, err, errlen);
+}
+
 /* Splits the stored "a\nb\n" recipient list; pointers into text. */
 static size_t split_rcpt(char *text, const char ***out)
 {
@@ -93,6 +147,8 @@ static int record(struct relay *r, const struct outbox_row *o, const struct smtp
 		return db_outbox_mark(r->db, o->id, "sent", attempts, o->next_attempt_at, NULL, r->now);
 	case SMTP_TEMPORARY: {
 		long long wait = outbox_backoff(attempts, r->cfg->retry_min, r->cfg->retry_max, random01());
+		if (s->retry_after > wait)
+			wait = s->retry_after;   /* Graph's Retry-After */
 		log_warn("outbox %lld (%s, %s): temporary failure, retry in %llds: %s", o->id, o->kind, ref, wait, s->detail);
 		return db_outbox_mark(r->db, o->id, "pending", attempts, r->now + wait, s->detail, 0);
 	}
@@ -182,10 +238,12 @@ static int send_text(struct relay *r, struct outbox_row *o)
 	return sent;
 }
 
-/* The SMTP session under way, and the rows it carries. */
+/* The SMTP or Graph session under way, and the rows it carries. */
 struct sending {
-	struct smtp_session *ss;
+	struct smtp_session *ss;        /* [smtp] transport = smtp */
 	struct smtp_settings settings;
+	struct graph_session *gs;       /* [smtp] transport = graph */
+	struct graph_settings graph;
 	struct outbox_row *rows;        /* owned */
 	size_t n;
 	struct smtp_outgoing *msgs;     /* owned */
@@ -210,6 +268,20 @@ static void sending_free(struct sending *g)
 	free(g->recorded);
 	outbox_rows_free(g->rows, g->n);
 	free(g);
+}
+
+/* The session's reports, whichever transport carries it (smtp.h, graph.h). */
+static int sending_take(struct sending *g, int wait, smtp_sent_cb on_sent, void *arg)
+{
+	return g->gs ? graph_session_take(g->gs, wait, on_sent, arg) : smtp_session_take(g->ss, wait, on_sent, arg);
+}
+
+static int sending_end(struct sending *g, char *err, size_t errlen)
+{
+	int rc = g->gs ? graph_session_end(g->gs, err, errlen) : smtp_session_end(g->ss, err, errlen);
+	g->gs = NULL;
+	g->ss = NULL;
+	return rc;
 }
 
 /* Records receipts (receipts.h): each row still pending is marked sent. */
@@ -324,7 +396,13 @@ static int session_begin(struct relay *r, struct outbox_row *rows, size_t n, cha
 		g->msgs[i].data = rows[i].data;
 		g->msgs[i].len = rows[i].len;
 	}
-	if (smtp_session_start(&g->settings, g->msgs, n, receipts_fd(r->receipts), &g->ss, err, errlen) < 0) {
+	int started;
+	if (outbox_uses_graph(r->cfg))
+		started = outbox_graph_settings(r->cfg, &g->graph, err, errlen) == 0 &&
+		          graph_session_start(&g->graph, g->msgs, n, receipts_fd(r->receipts), &g->gs, err, errlen) == 0;
+	else
+		started = smtp_session_start(&g->settings, g->msgs, n, receipts_fd(r->receipts), &g->ss, err, errlen) == 0;
+	if (!started) {
 		health_fail(r->health, HEALTH_SMTP, err, relay_clock());
 		if (rows_wait(r, g, err) < 0) {
 			char why[512];
@@ -344,10 +422,9 @@ static int session_begin(struct relay *r, struct outbox_row *rows, size_t n, cha
 static int session_finish(struct relay *r, char *err, size_t errlen)
 {
 	struct sending *g = r->sending;
-	while (!smtp_session_take(g->ss, 1, accepted, r))
+	while (!sending_take(g, 1, accepted, r))
 		;
-	int rc = smtp_session_end(g->ss, err, errlen);
-	g->ss = NULL;
+	int rc = sending_end(g, err, errlen);
 	if (rc < 0)
 		health_fail(r->health, HEALTH_SMTP, err, relay_clock());
 	else
@@ -402,7 +479,7 @@ int outbox_pump(struct relay *r)
 	 * systemd's watchdog fed; a stalled one does not. */
 	notify_keepalive();
 	if (r->sending) {
-		if (!smtp_session_take(r->sending->ss, 0, accepted, r))
+		if (!sending_take(r->sending, 0, accepted, r))
 			return 0;
 		/* Over: record it, and start the next one at once. */
 		if (session_finish(r, err, sizeof err) < 0) {

@@ -6,12 +6,28 @@
 #ifndef RELAY_OUTBOX_H
 #define RELAY_OUTBOX_H
 
+#include "graph.h"
 #include "relay.h"
 #include "smtp.h"
 
 /* The SMTP session's settings from the configuration (borrowed strings):
  * the outbox's sessions and the health check's login use the same. */
 void outbox_smtp_settings(const struct config *c, struct smtp_settings *s);
+
+/* [smtp] transport = graph: messages go through Microsoft Graph (graph.h). */
+int outbox_uses_graph(const struct config *c);
+
+/* The Graph settings from the configuration (borrowed strings; the token
+ * source is the process's, oauth_source). 0, or -1 with err. */
+int outbox_graph_settings(const struct config *c, struct graph_settings *s, char *err, size_t errlen);
+
+/* One session through the configured transport, waited for (health alerts):
+ * as smtp_send() or graph_send(). */
+int outbox_transport_send(const struct config *c, struct smtp_outgoing *msgs, size_t n, char *err, size_t errlen);
+
+/* The configured transport's check (relay check, the health probe): as
+ * smtp_check() or graph_check(). */
+int outbox_transport_check(const struct config *c, char *err, size_t errlen);
 
 /* Sends every due email, batch_size per SMTP session, until none is due.
  * Returns the number sent, or -1 when the server could not be reached (the

@@ -65,6 +65,8 @@ struct smtp_outgoing {
 	size_t rcpt_accepted;   /* recipients the server took the message for; with outcome != SMTP_SENT
 	                           and rcpt_accepted > 0 it reached some of them (retrying repeats it there) */
 	char detail[256];       /* e.g. "451 4.3.0 try later (recipient 2 of 3)"; "" when SMTP_SENT */
+	int retry_after;        /* with SMTP_TEMPORARY: seconds the server asked us to wait at least
+	                           (Microsoft Graph's Retry-After, graph.h); 0: none (SMTP never sets it) */
 };
 
 /* Sends every message in one SMTP session to s->host.
