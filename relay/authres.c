@@ -403,3 +403,68 @@ enum authres_verdict authres_verify(const char *raw, size_t len, const char *aut
 	    ours.authserv_id, dom, k ? found_text : "no DMARC or DKIM result");
 	return AUTHRES_FAIL;
 }
+
+/* Exchange Online (authres.h, authres_verify_exchange). */
+enum authres_verdict authres_verify_exchange(const char *raw, size_t len, const char *from_domain, char *why,
+                                             size_t whylen)
+{
+	struct field f;
+	size_t pos = 0;
+	int froms = 0, authors = 0, internal = -1, have_ar = 0;
+	struct authres ours;
+	char dom[AUTHRES_DOMAIN_MAX];
+
+	if (why && whylen)
+		why[0] = '\0';
+	set_domain(dom, from_domain ? from_domain : "");
+	while (raw && next_field(raw, len, &pos, &f)) {
+		if (named(&f, "From"))
+			froms++;
+		if (named(&f, "X-MS-Exchange-Organization-AuthAs") && internal < 0) {
+			struct cursor c = { f.value, f.value + f.valuelen };
+			char word[AUTHRES_NAME_MAX];
+			skip_cfws(&c);
+			internal = read_keyword(&c, word, sizeof word) && !strcmp(word, "internal");
+		} else if (named(&f, "Authentication-Results") && !have_ar && !authors) {
+			/* Exchange writes its field without an authserv-id: read it as
+			 * if it had one. Only the topmost field, above the message's
+			 * own, can be Exchange's. */
+			char buf[4096];
+			size_t n = f.valuelen < sizeof buf - 12 ? f.valuelen : sizeof buf - 12;
+			memcpy(buf, "exchange; ", 10);
+			memcpy(buf + 10, f.value, n);
+			if (authres_parse(f.value, f.valuelen, &ours) < 0 && authres_parse(buf, n + 10, &ours) == 0)
+				have_ar = 1;
+			else
+				have_ar = -1;   /* topmost, but with an authserv-id: not Exchange's */
+		} else if (authors_field(&f)) {
+			authors = 1;
+		}
+	}
+	if (internal != 1 && have_ar != 1) {
+		SAY("it came from outside the organisation and Exchange Online's Authentication-Results header is not on it");
+		return AUTHRES_MISSING;
+	}
+	if (froms != 1 || !dom[0]) {
+		SAY("it has %d From header fields", froms);
+		return AUTHRES_FAIL;
+	}
+	if (internal == 1) {
+		SAY("Exchange Online says it was sent from a mailbox of the organisation (AuthAs: Internal)");
+		return AUTHRES_PASS;
+	}
+	for (size_t i = 0; i < ours.nresults; i++) {
+		const struct authres_result *r = &ours.results[i];
+		if (!strcmp(r->result, "pass") && !strcmp(r->method, "dmarc") && !strcmp(r->header_from, dom)) {
+			SAY("Exchange Online found a DMARC pass for %s", dom);
+			return AUTHRES_PASS;
+		}
+		if (!strcmp(r->result, "pass") && !strcmp(r->method, "dkim") && authres_aligned(r->signer, dom)) {
+			SAY("Exchange Online found a DKIM signature of %s", r->signer);
+			return AUTHRES_PASS;
+		}
+	}
+	SAY("it came from outside the organisation and Exchange Online found no DMARC pass and no DKIM signature of %s",
+	    dom);
+	return AUTHRES_FAIL;
+}

@@ -81,4 +81,21 @@ int authres_aligned(const char *signer, const char *from_domain);
 enum authres_verdict authres_verify(const char *raw, size_t len, const char *authserv_id, const char *from_domain,
                                     char *why, size_t whylen);
 
+/* The same question for a mailbox on Exchange Online ([advisers]
+ * authentication = exchange), which writes its Authentication-Results
+ * field without an authserv-id (so the rule above cannot tell it from a
+ * sender's) and writes none on mail sent inside the organisation:
+ *  - X-MS-Exchange-Organization-AuthAs: Internal (the first such field)
+ *    passes: the message was submitted by a signed-in mailbox of the
+ *    organisation, which may send only as addresses it holds Send As rights
+ *    for. Exchange's header firewall removes X-MS-Exchange-Organization-*
+ *    fields from mail arriving from outside, so a sender cannot write it;
+ *  - otherwise the topmost Authentication-Results field, if it stands above
+ *    the message's own fields and has no authserv-id (Exchange's form), is
+ *    read as in authres_verify: a DMARC pass or an aligned DKIM pass.
+ * This rests on Exchange Online's documented behaviour, not on a tenant
+ * seen here: check one adviser's reply's headers on the tenant (README). */
+enum authres_verdict authres_verify_exchange(const char *raw, size_t len, const char *from_domain, char *why,
+                                             size_t whylen);
+
 #endif

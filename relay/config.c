@@ -116,7 +116,7 @@ static const struct option options[] = {
 	{ "advisers", "urgent_to", OPT_ADDRESSES, F(urgent_to), "", 0, 0, 0, "addresses, comma-separated" },
 	/* Secure by default: a reply is trusted on what the receiving server
 	 * proved (authres.h), never on its From header alone. */
-	{ "advisers", "authentication", OPT_CHOICE, F(adviser_authentication), "dmarc", 0, 0, 0, "dmarc or none" },
+	{ "advisers", "authentication", OPT_CHOICE, F(adviser_authentication), "dmarc", 0, 0, 0, "dmarc, exchange or none" },
 	{ "advisers", "authserv_id", OPT_STRING, F(authserv_id), NULL, 0, 0, 0,
 	  "the name the receiving mail server writes first in its Authentication-Results header, e.g. mx.example.org" },
 
@@ -182,7 +182,7 @@ static const struct {
 	{ "smtp", "auth", { "password", "oauth2", NULL, NULL, NULL } },
 	{ "smtp", "transport", { "smtp", "graph", NULL, NULL, NULL } },
 	{ "oauth", "provider", { "microsoft", "google", "generic", NULL, NULL } },
-	{ "advisers", "authentication", { "dmarc", "none", NULL, NULL, NULL } },
+	{ "advisers", "authentication", { "dmarc", "exchange", "none", NULL, NULL } },
 };
 
 struct parse_state {

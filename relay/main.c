@@ -542,6 +542,10 @@ static int cmd_check(const char *path)
 			printf("WARN advisers: [advisers] authentication = none: a reply is trusted on its From header alone, "
 			       "so anyone who writes an adviser's address can answer a young person; set authentication = "
 			       "dmarc and authserv_id once your mail server writes Authentication-Results\n");
+		else if (!strcmp(c->adviser_authentication, "exchange"))
+			report(&st, 1, "advisers", "replies must be sent from a mailbox of the Exchange Online organisation "
+			       "(X-MS-Exchange-Organization-AuthAs: Internal) or carry a DMARC pass or a DKIM signature of the "
+			       "adviser's domain in Exchange Online's Authentication-Results header");
 		else {
 			snprintf(line, sizeof line, "replies must carry a DMARC pass or a DKIM signature of the adviser's "
 			         "domain in the Authentication-Results header written by %s", c->authserv_id);

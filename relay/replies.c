@@ -53,6 +53,8 @@ static int adviser_authenticated(const struct relay *r, const struct mail *m, co
 	if (!strcmp(r->cfg->adviser_authentication, "none"))
 		return 1;
 	const char *at = m->from_address ? strrchr(m->from_address, '@') : NULL;
+	if (!strcmp(r->cfg->adviser_authentication, "exchange"))
+		return authres_verify_exchange(raw, len, at ? at + 1 : "", why, whylen) == AUTHRES_PASS;
 	return authres_verify(raw, len, r->cfg->authserv_id, at ? at + 1 : "", why, whylen) == AUTHRES_PASS;
 }
 
@@ -165,8 +167,9 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 		if (!adviser_authenticated(r, m, raw, len, found, sizeof found)) {
 			/* A forged From is a stranger's reply: held, every adviser told. */
 			snprintf(why, sizeof why, "it has an allowed adviser's address in From, but nothing proves it was "
-			         "sent by them: %s ([advisers] authentication = dmarc needs a DMARC pass or a DKIM signature of "
-			         "the adviser's domain)", found);
+			         "sent by them: %s ([advisers] authentication = %s needs %sa DMARC pass or a DKIM signature of "
+			         "the adviser's domain)", found, r->cfg->adviser_authentication,
+			         !strcmp(r->cfg->adviser_authentication, "exchange") ? "a mailbox of the organisation, or " : "");
 			rc = hold(r, cp, m, raw, len, m->from_address, why, row);
 			goto out;
 		}

@@ -252,6 +252,48 @@ def checks(sb, conf, work):
     check("poll: refuses to start without it", r.returncode != 0 and "authserv_id" in r.stderr, r.stderr[-500:])
 
 
+def with_fields(raw, fields):
+    """raw with header fields added at the end of its header block (where
+    Exchange Online puts its X-MS-Exchange-Organization-* fields)."""
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    return head + b"".join(b"\r\n" + f.encode() for f in fields) + sep + body
+
+
+EXO_PASS = ("Authentication-Results: spf=pass (sender IP is 40.107.1.2) smtp.mailfrom=example.org; dkim=pass "
+            "(signature was verified) header.d=example.org;dmarc=pass action=none header.from=example.org;"
+            "compauth=pass reason=100")
+
+
+def exchange_online(sb, work):
+    """[advisers] authentication = exchange: Exchange Online writes its
+    Authentication-Results without an authserv-id, and none inside the
+    tenant, where X-MS-Exchange-Organization-AuthAs: Internal says the
+    sender signed in to a mailbox of the organisation."""
+    conf = rt.make_config(sb, work + "-exchange")
+    rt.edit_config(conf, f"authserv_id = {rt.AUTHSERV_ID}\n", "authentication = exchange\n")
+    r = rt.relay(conf, "check")
+    check("exchange: check says what proves a reply",
+          any(x.startswith("OK") and "advisers" in x and "AuthAs: Internal" in x for x in r.stdout.splitlines()),
+          r.stdout)
+    young = "kim.exo@example.net"
+    fwd = start(sb, conf, young, "Token EXO-START: hello?")
+    internal = ["X-MS-Exchange-Organization-AuthAs: Internal", "X-MS-Exchange-Organization-AuthMechanism: 04"]
+    expect_relayed(sb, conf, young, "exchange: a reply from inside the organisation (AuthAs: Internal)",
+                   lambda: by_append(sb, with_fields(reply(fwd, "Token EXO-INTERNAL: we are here.\n"), internal)),
+                   "EXO-INTERNAL")
+    expect_held(sb, conf, young, "exchange: a spoof with no Exchange fields at all",
+                lambda: by_append(sb, reply(fwd, "Token EXO-SPOOF: meet me.\n")),
+                ["outside the organisation", "authentication = exchange"])
+    expect_held(sb, conf, young, "exchange: a spoof from outside whose pass is written below its own fields",
+                lambda: by_append(sb, with_fields(reply(fwd, "Token EXO-BELOW: meet me.\n"),
+                                                  [EXO_PASS, "X-MS-Exchange-Organization-AuthAs: Anonymous"])),
+                ["outside the organisation"])
+    expect_relayed(sb, conf, young, "exchange: a reply from outside with Exchange's own DMARC pass on top",
+                   lambda: by_append(sb, with_fields(reply(fwd, "Token EXO-DMARC: we are here.\n", top=[EXO_PASS]),
+                                                     ["X-MS-Exchange-Organization-AuthAs: Anonymous"])),
+                   "EXO-DMARC")
+
+
 def main():
     with Sandbox() as sb:
         work = os.path.join(sb.dir, "relay")
@@ -269,7 +311,10 @@ def main():
         def signing_key_changed(s):
             key_change(s, conf, work)
 
-        rt.run_parts(sb, relay_check, spoofed_replies, expiring_tags, signing_key_changed)
+        def exchange(s):
+            exchange_online(s, work)
+
+        rt.run_parts(sb, relay_check, spoofed_replies, expiring_tags, signing_key_changed, exchange)
     done()
 
 

@@ -282,6 +282,7 @@ from = R-U-Safe? <rusafe@example.org>
 [advisers]
 forward_to = adviser1@example.org
 allowed = adviser1@example.org
+authserv_id = mx.example.org
 """)
         os.chmod(conf, 0o600)
         r = run(installed, "-c", conf, "list")

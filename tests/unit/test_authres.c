@@ -186,10 +186,67 @@ static void verdicts(void)
 	CHECK("why: cut to its buffer", strlen(tiny) == sizeof tiny - 1);
 }
 
+/* Exchange Online: no authserv-id, and nothing at all inside the tenant. */
+static enum authres_verdict exo(const char *raw, char *why, size_t whylen)
+{
+	return authres_verify_exchange(raw, strlen(raw), "example.org", why, whylen);
+}
+
+#define EXO_AR "Authentication-Results: spf=pass (sender IP is 40.107.1.2)\r\n smtp.mailfrom=example.org; dkim=pass " \
+               "(signature was verified)\r\n header.d=example.org;dmarc=pass action=none\r\n header.from=example.org;" \
+               "compauth=pass reason=100\r\n"
+#define EXO_TAIL "X-MS-Exchange-Organization-AuthSource: AM0PR01MB1234.eurprd01.prod.exchangelabs.com\r\n"
+
+static void exchange(void)
+{
+	char why[300];
+	const char *internal = "Received: from AM0PR01MB1234 by AM0PR01MB5678 with HTTPS\r\n"
+	                       "From: Adviser <adviser1@example.org>\r\nTo: rusafe@example.org\r\nSubject: RE: x\r\n"
+	                       "X-MS-Exchange-Organization-AuthAs: Internal\r\nX-MS-Exchange-Organization-AuthMechanism: 04\r\n"
+	                       EXO_TAIL "\r\nHello\r\n";
+	CHECK_INT("exchange: sent inside the organisation (AuthAs: Internal, below the message's fields): pass",
+	          exo(internal, why, sizeof why), AUTHRES_PASS);
+	CHECK("exchange: why names AuthAs", strstr(why, "AuthAs: Internal") != NULL);
+	const char *anonymous = "Received: from mail.example.org by AM0PR01MB5678\r\n" EXO_AR
+	                        "From: Adviser <adviser1@example.org>\r\nTo: rusafe@example.org\r\nSubject: RE: x\r\n"
+	                        "X-MS-Exchange-Organization-AuthAs: Anonymous\r\n" EXO_TAIL "\r\nHello\r\n";
+	CHECK_INT("exchange: from outside with Exchange's DMARC pass for the domain: pass", exo(anonymous, why, sizeof why),
+	          AUTHRES_PASS);
+	const char *fail = "Authentication-Results: spf=fail (sender IP is 192.0.2.9) smtp.mailfrom=example.org; "
+	                   "dkim=none (message not signed) header.d=none;dmarc=fail action=quarantine header.from=example.org;"
+	                   "compauth=fail reason=000\r\n" BODY;
+	CHECK_INT("exchange: DMARC fail: fail", exo(fail, why, sizeof why), AUTHRES_FAIL);
+	CHECK_INT("exchange: nothing at all (a spoof with no AuthAs and no header): missing", exo(BODY, why, sizeof why),
+	          AUTHRES_MISSING);
+	const char *below = "Received: from x by y\r\nFrom: Adviser <adviser1@example.org>\r\nTo: rusafe@example.org\r\n"
+	                    EXO_AR "Subject: RE: x\r\n\r\nHello\r\n";
+	CHECK_INT("exchange: a pass written below the message's own fields (by the sender): missing",
+	          exo(below, why, sizeof why), AUTHRES_MISSING);
+	const char *second = "Authentication-Results: spf=none; dkim=none;dmarc=none action=none header.from=example.org\r\n"
+	                     EXO_AR BODY;
+	CHECK_INT("exchange: only the topmost field counts (a pass under Exchange's own none): fail",
+	          exo(second, why, sizeof why), AUTHRES_FAIL);
+	const char *other_id = "Authentication-Results: mx.evil.example; dmarc=pass header.from=example.org\r\n" BODY;
+	CHECK_INT("exchange: a topmost field with an authserv-id is not Exchange's: missing",
+	          exo(other_id, why, sizeof why), AUTHRES_MISSING);
+	const char *anon_first = "From: Adviser <adviser1@example.org>\r\nX-MS-Exchange-Organization-AuthAs: Anonymous\r\n"
+	                         "X-MS-Exchange-Organization-AuthAs: Internal\r\n\r\nHello\r\n";
+	CHECK_INT("exchange: the first AuthAs field decides (Anonymous, then a second saying Internal): missing",
+	          exo(anon_first, why, sizeof why), AUTHRES_MISSING);
+	const char *two_from = "From: a@example.org\r\nFrom: b@example.org\r\nX-MS-Exchange-Organization-AuthAs: Internal\r\n"
+	                       "\r\nHi\r\n";
+	CHECK_INT("exchange: two From fields never pass", exo(two_from, why, sizeof why), AUTHRES_FAIL);
+	const char *other_domain = "Authentication-Results: spf=pass smtp.mailfrom=evil.example; dkim=pass header.d=evil.example;"
+	                           "dmarc=pass action=none header.from=evil.example\r\n" BODY;
+	CHECK_INT("exchange: a pass for another domain: fail", exo(other_domain, why, sizeof why), AUTHRES_FAIL);
+	CHECK_INT("exchange: nothing: missing", authres_verify_exchange("", 0, "example.org", NULL, 0), AUTHRES_MISSING);
+}
+
 int main(void)
 {
 	parsing();
 	alignment();
 	verdicts();
+	exchange();
 	return check_done();
 }
