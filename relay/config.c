@@ -108,6 +108,7 @@ static const struct option options[] = {
 	{ "sms", "max_parts", OPT_INT, F(sms_max_parts), "4", 1, 10, 0, "1 to 10" },
 	{ "sms", "ca_file", OPT_PATH, F(sms_ca_file), NULL, 0, 0, 0, "a PEM file of trusted CAs" },
 	{ "sms", "timeout", OPT_INT, F(sms_timeout), "30", 1, 600, 0, "seconds, 1 to 600" },
+	{ "sms", "send_timeout", OPT_INT, F(sms_send_timeout), "10", 1, 600, 0, "seconds, 1 to 600" },
 
 	{ "hours", "monday", OPT_DAY, F(hours.day[1]), "09:00-17:30", 0, 0, 0, "HH:MM-HH:MM or closed" },
 	{ "hours", "tuesday", OPT_DAY, F(hours.day[2]), "09:00-17:30", 0, 0, 0, "HH:MM-HH:MM or closed" },

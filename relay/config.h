@@ -81,6 +81,7 @@ struct config {
 	int sms_max_parts;
 	char *sms_ca_file;
 	int sms_timeout;
+	int sms_send_timeout;   /* a send or a look-up; at most sms_timeout (sms.h) */
 
 	/* [hours] */
 	struct office_hours hours;  /* the week from [hours], bank holidays loaded from bank_holidays */
