@@ -90,6 +90,7 @@ struct config {
 	/* [policy] */
 	int autoreply_window_hours;
 	int sender_limit;           /* auto-replies per sender per ten minutes */
+	int autoreply_budget;       /* auto-replies per hour in all; 0: no limit (policy.h) */
 	int urgent_repeat_minutes;
 	char *urgent_phrases;       /* path of the urgent list */
 	struct triage *urgent;      /* owned: the compiled list */
