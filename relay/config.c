@@ -122,7 +122,7 @@ static const struct option options[] = {
 
 	{ "policy", "autoreply_window_hours", OPT_INT, F(autoreply_window_hours), "24", 1, 8760, 0, "hours, 1 to 8760" },
 	{ "policy", "sender_limit", OPT_INT, F(sender_limit), "3", 1, 100, 0, "auto-replies per sender per ten minutes, 1 to 100" },
-	{ "policy", "autoreply_budget", OPT_INT, F(autoreply_budget), "200", 0, 100000, 0, "auto-replies per hour in all, 0 (no limit) to 100000" },
+	{ "policy", "autoreply_budget", OPT_INT, F(autoreply_budget), "200", 0, 100000, 0, "auto-replies per hour in all, 0 to 100000 (0: no limit)" },
 	{ "policy", "urgent_repeat_minutes", OPT_INT, F(urgent_repeat_minutes), "60", 1, 10080, 0, "minutes, 1 to 10080" },
 	{ "policy", "urgent_phrases", OPT_PATH, F(urgent_phrases), RELAY_SHAREDIR "/urgent.txt", 0, 0, 0,
 	  "a file of urgent phrases, one a line" },
