@@ -181,6 +181,9 @@ static int send_text(struct relay *r, struct outbox_row *o, int *slow)
 	if (unconfirmed) {
 		res = look_up(r, o, &id, err, sizeof err);
 		found = res == SMS_OK && id != NULL;
+		/* A look-up refused is no verdict on the text: it waits and is looked up again. */
+		if (res == SMS_PERMANENT || res == SMS_OPTED_OUT)
+			res = SMS_TEMPORARY;
 		if (res == SMS_OK && !found)
 			log_info("outbox %lld (text %s): the gateway has no record of the attempt that got no answer; "
 			         "sending it", o->id, o->kind);

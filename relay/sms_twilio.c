@@ -598,7 +598,7 @@ static enum sms_result twilio_list_sent(struct sms_gateway *g, const char *to, c
 		free(path);
 		path = NULL;
 		/* Newest first: a page that reaches before since is the last we need. */
-		if (!older && page.next_page_uri && strcmp(page.next_page_uri, "") != 0) {
+		if (!older && page.next_page_uri) {
 			path = page.next_page_uri;
 			page.next_page_uri = NULL;
 		}
