@@ -21,6 +21,8 @@ ACCOUNTS = {"twilio": "AC" + "0" * 32, "esendex": "EX0000001", "android": None}
 # The send timeout is at most [sms] timeout: 2 s here, for the relay before
 # and after send_timeout alike. A "late" answer comes after 4 s.
 SMS_SETTINGS = "poll_interval = 5\nmax_parts = 4\ntimeout = 2\n"
+# Under valgrind (tests/run's third pass) the relay is several times slower.
+SLOW = 3 if "valgrind" in rt.RELAY else 1
 SEND_PATHS = {"twilio": "/2010-04-01/Accounts/", "esendex": "/v1.0/messagedispatcher", "android": "/message"}
 
 
@@ -61,11 +63,11 @@ def once_story(sb, provider):
         number = "+447700900201"
         gw.fault("late", count=1, seconds=4, method="POST", path_prefix=SEND_PATHS[provider])
         gw.add_inbound("07700 900201", "hi is anyone there")
-        t0 = time.monotonic()
         rt.relay(conf, "poll")
-        took = time.monotonic() - t0
         check(f"{p} late: the gateway took the auto-reply once", len(sent_to(gw, number)) == 1, [g["id"] for g in gw.sent])
-        check(f"{p} late: the poll gave up on the answer within the timeout", took < 4, took)
+        rows = autoreply_row(conf, number)
+        check(f"{p} late: with no answer in time the text waits, marked to be looked up",
+              len(rows) == 1 and rows[0][0] == "pending" and rows[0][2] == "unconfirmed", rows)
         polls(conf, 2)
         got = sent_to(gw, number)
         check(f"{p} late: exactly one text at the gateway after the retries", len(got) == 1, [g["id"] for g in got])
@@ -136,7 +138,7 @@ def intake_story(sb):
         with open(log, "w") as out:
             proc = subprocess.Popen([rt.RELAY, "-c", conf, "run"], stdout=out, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 20 * SLOW
             while time.monotonic() < deadline and \
                     count(conf, "SELECT count(*) FROM outbox WHERE kind='autoreply' AND channel='sms'") < 8:
                 time.sleep(0.1)
@@ -156,8 +158,8 @@ def intake_story(sb):
                 waits.append(round(time.monotonic() - t0, 1))
                 time.sleep(max(0.0, 3 - (time.monotonic() - t0)))
             check("slow gateway: each email is taken and forwarded within 10 s while the texts wait",
-                  max(waits) < 10, waits)
-            deadline = time.monotonic() + 10
+                  max(waits) < 10 * SLOW, waits)
+            deadline = time.monotonic() + 10 * SLOW
             while time.monotonic() < deadline and count(
                     conf, "SELECT count(*) FROM message WHERE kind='inbound' AND channel='sms'") < 9:
                 time.sleep(0.1)
