@@ -327,10 +327,53 @@ static int is_ooo_subject(const char *subject)
 	return hit;
 }
 
+/* What mailers put at the start of a delivery failure's subject: Postfix,
+ * Exim, sendmail, qmail, Gmail, Exchange/Outlook in the common European
+ * languages (folded: lowercase, no accents). */
+static const char *const bounce_phrases[] = {
+	"undelivered mail returned to sender", "undelivered mail", "undeliverable:", "undeliverable mail",
+	"undeliverable message", "delivery status notification", "mail delivery failed", "mail delivery failure",
+	"delivery failure", "delivery has failed", "failure notice", "returned mail:", "message not delivered",
+	"nondeliverable mail", "mail system error returned mail",
+	"unzustellbar", "nicht zustellbar", "fehler bei der nachrichtenzustellung", "non remis",
+	"echec de la remise", "no se puede entregar", "mensaje no entregado", "non recapitabile",
+	"impossibile recapitare", "onbestelbaar", "niet bezorgd", "kan ikke leveres", "ikke leveret",
+	"olevererbart", "kunde inte levereras", "nie mozna dostarczyc", "nao e possivel entregar",
+	"nao foi possivel entregar", "ei voitu toimittaa",
+};
+
+static int is_bounce_subject(const char *subject)
+{
+	struct buf f;
+	const char *s;
+	int hit = 0;
+
+	if (!subject)
+		return 0;
+	buf_init(&f);
+	fold_subject(&f, subject);
+	s = skip_subject_prefixes(buf_str(&f));
+	while (*s == ' ')
+		s++;
+	for (size_t i = 0; i < sizeof bounce_phrases / sizeof bounce_phrases[0] && !hit; i++) {
+		size_t k = strlen(bounce_phrases[i]);
+		if (strncmp(s, bounce_phrases[i], k) != 0)
+			continue;
+		hit = bounce_phrases[i][k - 1] == ':' || !isalnum((unsigned char)s[k]);
+	}
+	buf_free(&f);
+	return hit;
+}
+
+int automatic_forwarded(enum automatic_reason r)
+{
+	return r == AUTOMATIC_BOUNCE_SUBJECT;
+}
+
 enum automatic_reason automatic_classify(const struct automatic_input *in)
 {
 	/* found[r] is set when rule r holds; the first in enum order wins */
-	int found[AUTOMATIC_OOO_SUBJECT + 1] = { 0 };
+	int found[AUTOMATIC_BOUNCE_SUBJECT + 1] = { 0 };
 
 	if (!in)
 		return AUTOMATIC_NONE;
@@ -363,8 +406,9 @@ enum automatic_reason automatic_classify(const struct automatic_input *in)
 	found[AUTOMATIC_REPORT] = is_report(in->content_type);
 	found[AUTOMATIC_SYSTEM_SENDER] = is_system_sender(in->from_address) || is_system_sender(in->return_path);
 	found[AUTOMATIC_OOO_SUBJECT] = is_ooo_subject(in->subject);
+	found[AUTOMATIC_BOUNCE_SUBJECT] = is_bounce_subject(in->subject);
 
-	for (int r = AUTOMATIC_LOOP; r <= AUTOMATIC_OOO_SUBJECT; r++)
+	for (int r = AUTOMATIC_LOOP; r <= AUTOMATIC_BOUNCE_SUBJECT; r++)
 		if (found[r])
 			return (enum automatic_reason)r;
 	return AUTOMATIC_NONE;
@@ -384,6 +428,7 @@ const char *automatic_reason_text(enum automatic_reason r)
 	case AUTOMATIC_LIST: return "mailing list header";
 	case AUTOMATIC_SYSTEM_SENDER: return "system sender";
 	case AUTOMATIC_OOO_SUBJECT: return "out-of-office subject";
+	case AUTOMATIC_BOUNCE_SUBJECT: return "delivery failure subject";
 	}
 	return "unknown";
 }

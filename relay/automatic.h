@@ -56,7 +56,8 @@ enum automatic_reason {
 	AUTOMATIC_PRECEDENCE,       /* Precedence: bulk, junk, list or auto_reply */
 	AUTOMATIC_LIST,             /* any List-* (or Mailing-List) header */
 	AUTOMATIC_SYSTEM_SENDER,    /* mailer-daemon, postmaster, noreply, owner-*, ... */
-	AUTOMATIC_OOO_SUBJECT       /* out-of-office subject */
+	AUTOMATIC_OOO_SUBJECT,      /* out-of-office subject */
+	AUTOMATIC_BOUNCE_SUBJECT    /* a delivery failure's subject, with no other sign (automatic_forwarded) */
 };
 
 /* Classify one inbound message. in may be NULL (yields AUTOMATIC_NONE).
@@ -75,8 +76,21 @@ enum automatic_reason {
  *   prefixes and [tags] such as [RUS-7K3F2], accent- and case-insensitively,
  *   only at the start of what remains. Plain words that a young person could
  *   use ("Absence", "Abwesenheit", "Afwezig", "Frånvaro", "Ausente") count
- *   only as the whole subject or when followed by ':' or '('. */
+ *   only as the whole subject or when followed by ':' or '('.
+ * - bounce subjects are matched the same way (after the prefixes, at the
+ *   start), and only when no other rule holds. */
 enum automatic_reason automatic_classify(const struct automatic_input *in);
+
+/* Is mail of this reason still forwarded to the advisers (and never
+ * answered)? Only for AUTOMATIC_BOUNCE_SUBJECT: a bounce from an ordinary
+ * address without multipart/report is known by its subject alone
+ * ("Undelivered Mail Returned to Sender", "Delivery Status Notification
+ * (Failure)", "Mail delivery failed", "Undeliverable:" and translations),
+ * and a young person may forward one or write such a subject: it must not
+ * be lost, so it is forwarded as any message, but it gets no auto-reply (a
+ * bounce answered is backscatter). Forwarding it cannot loop: a bounce of
+ * the forward comes from a mailer with an empty envelope sender. */
+int automatic_forwarded(enum automatic_reason r);
 
 /* Short English text for a log line, e.g. "out-of-office subject". Static
  * storage; never NULL. */

@@ -130,6 +130,7 @@ static const struct option options[] = {
 	{ "sms", "max_parts", OPT_INT, F(sms_max_parts), "4", 1, 10, 0, "1 to 10" },
 	{ "sms", "ca_file", OPT_PATH, F(sms_ca_file), NULL, 0, 0, 0, "a PEM file of trusted CAs" },
 	{ "sms", "timeout", OPT_INT, F(sms_timeout), "30", 1, 600, 0, "seconds, 1 to 600" },
+	{ "sms", "send_timeout", OPT_INT, F(sms_send_timeout), "10", 1, 600, 0, "seconds, 1 to 600" },
 
 	{ "hours", "monday", OPT_DAY, F(hours.day[1]), "09:00-17:30", 0, 0, 0, "HH:MM-HH:MM or closed" },
 	{ "hours", "tuesday", OPT_DAY, F(hours.day[2]), "09:00-17:30", 0, 0, 0, "HH:MM-HH:MM or closed" },
@@ -143,6 +144,7 @@ static const struct option options[] = {
 
 	{ "policy", "autoreply_window_hours", OPT_INT, F(autoreply_window_hours), "24", 1, 8760, 0, "hours, 1 to 8760" },
 	{ "policy", "sender_limit", OPT_INT, F(sender_limit), "3", 1, 100, 0, "auto-replies per sender per ten minutes, 1 to 100" },
+	{ "policy", "autoreply_budget", OPT_INT, F(autoreply_budget), "200", 0, 100000, 0, "auto-replies per hour in all, 0 to 100000 (0: no limit)" },
 	{ "policy", "urgent_repeat_minutes", OPT_INT, F(urgent_repeat_minutes), "60", 1, 10080, 0, "minutes, 1 to 10080" },
 	{ "policy", "urgent_phrases", OPT_PATH, F(urgent_phrases), RELAY_SHAREDIR "/urgent.txt", 0, 0, 0,
 	  "a file of urgent phrases, one a line" },

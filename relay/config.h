@@ -100,6 +100,7 @@ struct config {
 	int sms_max_parts;
 	char *sms_ca_file;
 	int sms_timeout;
+	int sms_send_timeout;   /* a send or a look-up; at most sms_timeout (sms.h) */
 
 	/* [hours] */
 	struct office_hours hours;  /* the week from [hours], bank holidays loaded from bank_holidays */
@@ -108,6 +109,7 @@ struct config {
 	/* [policy] */
 	int autoreply_window_hours;
 	int sender_limit;           /* auto-replies per sender per ten minutes */
+	int autoreply_budget;       /* auto-replies per hour in all; 0: no limit (policy.h) */
 	int urgent_repeat_minutes;
 	char *urgent_phrases;       /* path of the urgent list */
 	struct triage *urgent;      /* owned: the compiled list */

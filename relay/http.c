@@ -65,6 +65,8 @@ struct http {
 	char *ca_file;          /* owned, may be NULL */
 	char *bearer;           /* owned, wiped, may be NULL: http_set_bearer */
 	long timeout;
+	long timeout_now;       /* http_set_timeout(); 0: timeout */
+	int arrived;            /* the last request failed after it went out */
 	size_t max_body;
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -304,14 +306,15 @@ static int setup(struct http *h, const char *method, const char *url, const char
 		 struct curl_slist *headers, struct transfer *t)
 {
 	CURL *c = h->curl;
-	long connect = h->timeout < MAX_CONNECT_TIMEOUT ? h->timeout : MAX_CONNECT_TIMEOUT;
+	long limit = h->timeout_now > 0 ? h->timeout_now : h->timeout;
+	long connect = limit < MAX_CONNECT_TIMEOUT ? limit : MAX_CONNECT_TIMEOUT;
 	int bad = 0;
 
 #define SET(opt, val) bad |= curl.easy_setopt(c, opt, val) != CURLE_OK
 	SET(CURLOPT_URL, url);
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_CONNECTTIMEOUT, connect);
-	SET(CURLOPT_TIMEOUT, h->timeout);
+	SET(CURLOPT_TIMEOUT, limit);
 	SET(CURLOPT_ERRORBUFFER, h->errbuf);
 	SET(CURLOPT_PROTOCOLS_STR, h->scheme);
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, h->scheme);
@@ -400,7 +403,7 @@ static void describe(struct http *h, CURLcode rc, const struct transfer *t, char
 		snprintf(err, errlen, "%s: connection refused or unreachable", h->host);
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
-		snprintf(err, errlen, "%s: timed out (limit %ld s)", h->host, h->timeout);
+		snprintf(err, errlen, "%s: timed out (limit %ld s)", h->host, h->timeout_now > 0 ? h->timeout_now : h->timeout);
 		break;
 	case CURLE_PEER_FAILED_VERIFICATION:
 		if (certificate_problem(h, reason, sizeof reason) == 0) {
@@ -453,6 +456,7 @@ int http_request(struct http *h, const char *method, const char *path, const cha
 
 	memset(resp, 0, sizeof(*resp));
 	memset(&t, 0, sizeof(t));
+	h->arrived = 0;
 	buf_init(&t.body);
 	t.max_body = h->max_body;
 
@@ -479,6 +483,10 @@ int http_request(struct http *h, const char *method, const char *path, const cha
 	}
 	rc = curl.easy_perform(h->curl);
 	if (rc != CURLE_OK) {
+		long sent = 0;
+		/* Bytes of the request written: it may have reached the server. */
+		if (curl.easy_getinfo(h->curl, CURLINFO_REQUEST_SIZE, &sent) != CURLE_OK || sent > 0)
+			h->arrived = 1;
 		describe(h, rc, &t, err, errlen);
 		goto fail;
 	}
@@ -506,6 +514,17 @@ fail:
 	free(t.retry_after);
 	buf_free(&t.body);
 	return ret;
+}
+
+int http_may_have_arrived(const struct http *h)
+{
+	return h && h->arrived;
+}
+
+void http_set_timeout(struct http *h, int seconds)
+{
+	if (h)
+		h->timeout_now = seconds > 0 ? seconds : 0;
 }
 
 void http_response_free(struct http_response *r)

@@ -46,6 +46,17 @@ int http_request(struct http *h, const char *method, const char *path, const cha
                  size_t len, struct http_response *resp, char *err, size_t errlen);
 void http_response_free(struct http_response *r);
 
+/* After http_request returned -1: 1 when the request had gone out before it
+ * failed (no answer in time, a dropped or over-long answer), so the server
+ * may have acted on it; 0 when it never left (no connection, TLS refused) or
+ * the last request was answered. A send that fails so must be looked up
+ * before it is made again. */
+int http_may_have_arrived(const struct http *h);
+
+/* The whole-request limit for the requests that follow, in seconds (the
+ * connect timeout stays min(limit, 10)); 0 goes back to the settings' timeout. */
+void http_set_timeout(struct http *h, int seconds);
+
 /* Percent-encodes s for a query string or form body. Owned result. */
 char *http_urlencode(const char *s);
 

@@ -10,6 +10,7 @@
 
 #include "address.h"
 #include "automatic.h"
+#include "budget.h"
 #include "clean.h"
 #include "identity.h"
 #include "log.h"
@@ -183,7 +184,7 @@ static int policy_context(struct relay *r, const struct conversation *c, struct 
 	pi->last_adviser_reply_at = c->last_adviser_reply_at;
 	int recent = db_outbox_recent(r->db, c->contact, "autoreply", r->now - 600);
 	int blocked = db_contact_blocked(r->db, c->channel, c->contact, r->now);
-	if (recent < 0 || blocked < 0)
+	if (recent < 0 || blocked < 0 || budget_used(r, &pi->budget_used) < 0)
 		return -1;
 	pi->sender_recent = recent;
 	pi->blocked = blocked;
@@ -198,6 +199,7 @@ static void decide(struct relay *r, const struct conversation *c, const char *su
 	ps.autoreply_window = r->cfg->autoreply_window_hours * 3600L;
 	ps.sender_limit = r->cfg->sender_limit;
 	ps.urgent_repeat = r->cfg->urgent_repeat_minutes * 60L;
+	ps.autoreply_budget = r->cfg->autoreply_budget;
 	policy_decide_at(&ps, &r->cfg->hours, r->cfg->urgent, subject, text, pi, act);
 	if (pi->urgent)
 		log_warn("%s: urgent wording matched", c->ref);
@@ -270,6 +272,11 @@ static int from_young_person(struct relay *r, const struct mail *m, const struct
 	enum automatic_reason automatic = inbound_classify(r, m);
 	int rc = -1, fresh = 0;
 	char remarks[1024] = "";
+	/* A bounce known by its subject alone is forwarded, never answered (automatic.h). */
+	int bounce = automatic_forwarded(automatic);
+
+	if (bounce)
+		automatic = AUTOMATIC_NONE;
 
 	memset(&c, 0, sizeof c);
 	/* Join by In-Reply-To/References to any id of ours or theirs, then by sender. */
@@ -305,7 +312,14 @@ static int from_young_person(struct relay *r, const struct mail *m, const struct
 		         "no automatic reply was sent.\n", address_problem_text(unusable));
 	}
 
-	const char *detail = automatic ? automatic_reason_text(automatic) : NULL;
+	if (bounce) {
+		size_t k = strlen(remarks);
+		snprintf(remarks + k, sizeof remarks - k, "Note:      this looks like a delivery failure report; no "
+		         "automatic reply was sent.\n");
+	}
+	const char *detail = automatic ? automatic_reason_text(automatic)
+	                     : bounce  ? automatic_reason_text(AUTOMATIC_BOUNCE_SUBJECT)
+	                               : NULL;
 	if (inbound_store(r, &c, automatic ? "automatic" : "inbound", m, raw, len, NULL, NULL, detail, row) < 0)
 		goto out;
 
@@ -314,6 +328,7 @@ static int from_young_person(struct relay *r, const struct mail *m, const struct
 		.new_conversation = fresh,
 		.automatic = automatic != AUTOMATIC_NONE,
 		.cannot_reply = unusable != ADDRESS_OK,
+		.bounce = bounce,
 	};
 	struct policy_actions act;
 	if (policy_context(r, &c, &pi) < 0)
@@ -348,6 +363,8 @@ static int from_young_person(struct relay *r, const struct mail *m, const struct
 		if (act.autoreply == POLICY_URGENT)
 			c.last_urgent_at = r->now;
 	}
+	if (budget_after(r, &c, &act) < 0)
+		goto out;
 	c.last_activity = r->now;
 	if (!automatic) {
 		c.last_inbound_at = r->now;
@@ -575,6 +592,8 @@ int inbound_text(struct relay *r, const char *provider, const char *id, const ch
 		if (act.autoreply == POLICY_URGENT)
 			c.last_urgent_at = r->now;
 	}
+	if (budget_after(r, &c, &act) < 0)
+		goto out;
 	c.last_activity = c.last_inbound_at = r->now;
 	free(c.state);
 	c.state = xstrdup("open");

@@ -185,6 +185,7 @@ static void sms_settings(const struct config *c, struct sms_settings *s)
 	s->number = c->sms_number;
 	s->ca_file = c->sms_ca_file;
 	s->timeout = c->sms_timeout;
+	s->send_timeout = c->sms_send_timeout;
 }
 
 /* Opens the SMS gateway when one is configured; NULL when none (or on error, logged). */

@@ -170,25 +170,91 @@ static int record(struct relay *r, const struct outbox_row *o, const struct smtp
 }
 
 
-/* Sends one text; records the outcome. Returns 1 when sent. */
-static int send_text(struct relay *r, struct outbox_row *o)
+/* How far the gateway's clock may be behind ours when a text is looked up. */
+#define CLOCK_SLACK 300
+
+/* The provider ids recorded for a conversation's texts: a text found at the
+ * gateway under one of them is another of ours, not the one looked for. */
+struct known_ids {
+	char **ids;     /* owned */
+	size_t n;
+};
+
+static void collect_id(void *arg, const struct outbox_row *o)
+{
+	struct known_ids *k = arg;
+	if (!o->provider_id || strcmp(o->channel, "sms") != 0)
+		return;
+	k->ids = xrealloc(k->ids, (k->n + 1) * sizeof *k->ids);
+	k->ids[k->n++] = xstrdup(o->provider_id);
+}
+
+static int id_known(void *arg, const char *id)
+{
+	const struct known_ids *k = arg;
+	for (size_t i = 0; i < k->n; i++)
+		if (!strcmp(k->ids[i], id))
+			return 1;
+	return 0;
+}
+
+/* Was a text whose last attempt got no answer taken by the gateway after
+ * all? SMS_OK with *id when it was, SMS_OK with *id NULL when not (send it),
+ * else why it cannot be known now (do not send). */
+static enum sms_result look_up(struct relay *r, const struct outbox_row *o, char **id, char *err, size_t errlen)
+{
+	struct known_ids k = { 0 };
+	enum sms_result res;
+	if (o->conversation_id && db_outbox_for(r->db, o->conversation_id, collect_id, &k) < 0) {
+		snprintf(err, errlen, "database: %s", db_error(r->db));
+		return SMS_TEMPORARY;
+	}
+	res = sms_find_sent(r->sms, o->rcpt, o->data, o->created_at - CLOCK_SLACK, id_known, &k, id, err, errlen);
+	for (size_t i = 0; i < k.n; i++)
+		free(k.ids[i]);
+	free(k.ids);
+	return res;
+}
+
+/* Sends one text, or, when its last attempt got no answer, first looks at
+ * the gateway's sent messages for it; records the outcome. *slow is set when
+ * the gateway did not answer in time (the caller leaves the other texts for
+ * the next cycle, so the intake is not held up). Returns 1 when sent (or
+ * found sent), 0 when not, -1 on a database error. */
+static int send_text(struct relay *r, struct outbox_row *o, int *slow)
 {
 	struct sms_gateway *g = r->sms;
 	char err[512] = "", *id = NULL;
-	int attempts = o->attempts + 1, sent = 0;
+	int attempts = o->attempts + 1, sent = 0, found = 0;
+	int unconfirmed = o->delivery && !strcmp(o->delivery, "unconfirmed");
+	enum sms_result res = SMS_OK;
 
 	if (!g) {
 		log_warn("outbox %lld: a text waits but [sms] provider is none", o->id);
 		return db_outbox_mark(r->db, o->id, "pending", attempts, r->now + r->cfg->retry_max,
 		                      "no SMS gateway configured", 0) < 0 ? -1 : 0;
 	}
-	struct sms_count count;
-	gsm_count(o->data, &count);
-	enum sms_result res = g->provider->send(g, o->rcpt, o->data, count.unicode, &id, err, sizeof err);
-	if (res == SMS_TEMPORARY || res == SMS_AUTH)
+	if (unconfirmed) {
+		res = look_up(r, o, &id, err, sizeof err);
+		found = res == SMS_OK && id != NULL;
+		/* A look-up refused is no verdict on the text: it waits and is looked up again. */
+		if (res == SMS_PERMANENT || res == SMS_OPTED_OUT)
+			res = SMS_TEMPORARY;
+		if (res == SMS_OK && !found)
+			log_info("outbox %lld (text %s): the gateway has no record of the attempt that got no answer; "
+			         "sending it", o->id, o->kind);
+	}
+	if (res == SMS_OK && !found) {
+		struct sms_count count;
+		gsm_count(o->data, &count);
+		res = sms_send(g, o->rcpt, o->data, count.unicode, &id, err, sizeof err);
+	}
+	if (res == SMS_TEMPORARY || res == SMS_AUTH || res == SMS_UNKNOWN)
 		health_fail(r->health, HEALTH_SMS_SEND, err, r->now);
 	else
 		health_ok(r->health, HEALTH_SMS_SEND, r->now);
+	if (res == SMS_UNKNOWN)
+		*slow = 1;
 	if (db_begin(r->db) < 0) {
 		free(id);
 		return -1;
@@ -196,12 +262,27 @@ static int send_text(struct relay *r, struct outbox_row *o)
 	int rc = 0;
 	switch (res) {
 	case SMS_OK:
-		log_info("outbox %lld (text %s, conversation %lld): accepted by the gateway", o->id, o->kind,
-		         o->conversation_id);
+		if (found)
+			log_warn("outbox %lld (text %s, conversation %lld): the gateway had taken it although its answer "
+			         "was lost; recorded as sent, not sent again", o->id, o->kind, o->conversation_id);
+		else
+			log_info("outbox %lld (text %s, conversation %lld): accepted by the gateway", o->id, o->kind,
+			         o->conversation_id);
 		rc = db_outbox_mark(r->db, o->id, "sent", attempts, o->next_attempt_at, NULL, r->now) < 0 ||
 		     db_outbox_set_delivery(r->db, o->id, id, "queued") < 0;
 		sent = 1;
 		break;
+	case SMS_UNKNOWN: {
+		/* It may have gone: the next attempt looks it up first. */
+		long long wait = outbox_backoff(attempts, r->cfg->retry_min, r->cfg->retry_max, random01());
+		char why[600];
+		snprintf(why, sizeof why, "%s (%s); it is looked up at the gateway before any new attempt",
+		         err, unconfirmed ? "no answer to the look-up" : "no answer to the send");
+		log_warn("outbox %lld (text %s): %s; next try in %llds", o->id, o->kind, why, wait);
+		rc = db_outbox_mark(r->db, o->id, "pending", attempts, r->now + wait, why, 0) < 0 ||
+		     (!unconfirmed && db_outbox_set_delivery(r->db, o->id, NULL, "unconfirmed") < 0);
+		break;
+	}
 	case SMS_TEMPORARY:
 	case SMS_AUTH: {
 		long long wait = outbox_backoff(attempts, r->cfg->retry_min, r->cfg->retry_max, random01());
@@ -236,6 +317,14 @@ static int send_text(struct relay *r, struct outbox_row *o)
 		return -1;
 	}
 	return sent;
+}
+
+/* A text left for the next cycle because the gateway is slow: due again
+ * then, without counting an attempt. */
+static int text_later(struct relay *r, const struct outbox_row *o)
+{
+	return db_outbox_mark(r->db, o->id, "pending", o->attempts, r->now + 1,
+	                      "waiting: the SMS gateway was slow to answer another text", 0);
 }
 
 /* The SMTP or Graph session under way, and the rows it carries. */
@@ -522,6 +611,7 @@ int outbox_flush(struct relay *r, char *err, size_t errlen)
 {
 	int sent = 0, failed = 0;
 	long long last_first = -1;
+	int slow = 0;   /* a text got no answer in time: the others wait for the next cycle */
 
 	/* The session started beside the intake first: its rows are not due
 	 * twice. */
@@ -558,7 +648,7 @@ int outbox_flush(struct relay *r, char *err, size_t errlen)
 		struct outbox_row *emails = xcalloc(n, sizeof *emails);
 		for (size_t i = 0; i < n; i++) {
 			if (!strcmp(rows[i].channel, "sms")) {
-				int k = send_text(r, &rows[i]);
+				int k = slow ? text_later(r, &rows[i]) : send_text(r, &rows[i], &slow);
 				if (k < 0) {
 					snprintf(err, errlen, "database: %s", db_error(r->db));
 					failed = 1;

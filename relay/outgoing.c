@@ -614,6 +614,17 @@ int outgoing_held(struct relay *r, struct conversation *c, const char *sender, c
 	                      r->cfg->forward_to.n);
 }
 
+int outgoing_budget(struct relay *r, struct conversation *c, int budget, long long until)
+{
+	char count[32], when[128];
+	snprintf(count, sizeof count, "%d", budget);
+	relay_format_time(until, when, sizeof when);
+	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c->ref },
+	                               { "budget", count },              { "until", when } };
+	return adviser_notice(r, c, "notice", "email/budget", vars, 4, (const char *const *)r->cfg->forward_to.items,
+	                      r->cfg->forward_to.n);
+}
+
 int outgoing_refused(struct relay *r, struct conversation *c, const char *adviser, const char *reason)
 {
 	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c ? c->ref : "(unknown)" },

@@ -57,6 +57,11 @@ int outgoing_undelivered(struct relay *r, struct conversation *c, const char *ki
 /* Tells the advisers that a message to the young person is delayed (still queued). */
 int outgoing_delayed(struct relay *r, struct conversation *c, const char *kind, const char *reason);
 
+/* Tells the advisers, in conversation c's thread, that the hour's
+ * auto-reply budget (budget replies) is spent: until `until` (unix seconds)
+ * messages are forwarded but only urgent ones answered (budget.h). */
+int outgoing_budget(struct relay *r, struct conversation *c, int budget, long long until);
+
 /* Tells one adviser that their reply was not sent, and why. */
 int outgoing_refused(struct relay *r, struct conversation *c, const char *adviser, const char *reason);
 

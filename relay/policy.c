@@ -45,7 +45,40 @@ static enum policy_autoreply welcome(const struct policy_input *in)
 	return in->in_hours ? POLICY_FIRST_CONTACT : POLICY_OUT_OF_HOURS;
 }
 
+long long policy_budget_period(long long now)
+{
+	long long r = now % POLICY_BUDGET_PERIOD;
+	return now - (r < 0 ? r + POLICY_BUDGET_PERIOD : r);
+}
+
+int policy_budget_notice(int over_budget, long long now, long long last_notice_period)
+{
+	return over_budget && last_notice_period < policy_budget_period(now);
+}
+
+/* Beyond the budget, only urgent signposting and a STOP confirmation go. */
+static void apply_budget(const struct policy_settings *s, const struct policy_input *in, struct policy_actions *out)
+{
+	if (!out->autoreply || s->autoreply_budget <= 0 || in->budget_used < s->autoreply_budget)
+		return;
+	if (out->autoreply == POLICY_URGENT || out->autoreply == POLICY_STOP_CONFIRMATION)
+		return;
+	out->autoreply = POLICY_NO_AUTOREPLY;
+	out->over_budget = 1;
+	out->why = "the hour's auto-reply budget is spent: forwarded, not answered";
+}
+
+static void decide_reply(const struct policy_settings *s, const struct policy_input *in,
+                         struct policy_actions *out);
+
 void policy_decide(const struct policy_settings *s, const struct policy_input *in, struct policy_actions *out)
+{
+	decide_reply(s, in, out);
+	apply_budget(s, in, out);
+}
+
+static void decide_reply(const struct policy_settings *s, const struct policy_input *in,
+                         struct policy_actions *out)
 {
 	memset(out, 0, sizeof *out);
 	/* Every message from a young person reaches the advisers, keywords
@@ -54,7 +87,8 @@ void policy_decide(const struct policy_settings *s, const struct policy_input *i
 	 * of a forward would loop. A blocked contact's messages are kept and shown
 	 * only, as the adviser asked. */
 	out->forward = !in->automatic && !in->blocked;
-	out->urgent = in->urgent && !in->automatic && !in->blocked;
+	/* A bounce quotes our own signposting ("in danger"): not the child's words. */
+	out->urgent = in->urgent && !in->automatic && !in->blocked && !in->bounce;
 
 	if (in->automatic) {
 		out->why = "automatic mail is stored, never answered or forwarded";
@@ -62,6 +96,10 @@ void policy_decide(const struct policy_settings *s, const struct policy_input *i
 	}
 	if (in->blocked) {
 		out->why = "the contact is blocked: stored and shown, not forwarded or answered";
+		return;
+	}
+	if (in->bounce) {
+		out->why = "a delivery failure report: forwarded, never answered";
 		return;
 	}
 	if (in->cannot_reply) {

@@ -15,6 +15,7 @@ struct policy_settings {
 	long autoreply_window;     /* seconds: at most one auto-reply per conversation per window */
 	int sender_limit;          /* auto-replies to one sender per ten minutes, across conversations */
 	long urgent_repeat;        /* seconds: urgent signposting at most once per this, per conversation */
+	int autoreply_budget;      /* auto-replies per budget period (an hour), all conversations; 0: no limit */
 };
 
 struct policy_input {
@@ -22,6 +23,7 @@ struct policy_input {
 	int new_conversation;          /* this message started the conversation */
 	int automatic;                 /* automatic mail (bounce, out-of-office, list): never answered */
 	int cannot_reply;              /* alphanumeric sender or short code: no reply can reach it */
+	int bounce;                    /* a delivery failure known by its subject: forwarded, never answered */
 	int opted_out;                 /* the number texted STOP earlier */
 	enum policy_keyword keyword;   /* texts only */
 	long long last_autoreply_at;   /* 0: never */
@@ -31,6 +33,7 @@ struct policy_input {
 	long long last_urgent_at;      /* urgent signposting last sent in this conversation, 0: never */
 	int sender_recent;             /* auto-replies sent to this sender in the last ten minutes */
 	int blocked;                   /* an adviser blocked the contact (#block) */
+	int budget_used;               /* auto-replies queued so far in this budget period */
 };
 
 enum policy_autoreply {
@@ -50,6 +53,8 @@ struct policy_actions {
 	int urgent;                    /* mark the conversation urgent; [URGENT], X-Priority 1, copy to urgent_to */
 	enum policy_autoreply autoreply;
 	enum policy_opt opt;           /* change the contact's opt-out */
+	int over_budget;               /* an auto-reply was due but the period's budget is spent: none is sent;
+	                                * the advisers are told, once per period (policy_budget_notice) */
 	const char *why;               /* one short reason for the log: static text */
 };
 
@@ -64,6 +69,20 @@ struct triage;
  * same actions. */
 void policy_decide_at(const struct policy_settings *s, const struct office_hours *hours, const struct triage *urgent,
                       const char *subject, const char *text, struct policy_input *in, struct policy_actions *out);
+
+/* The overall auto-reply budget. Spoofed senders (backscatter) or a flood
+ * of texts must not make the service a source of mail or texts to
+ * strangers: beyond [policy] autoreply_budget auto-replies in one clock hour
+ * messages are still forwarded, but answered only when urgent (999
+ * signposting) or to confirm a STOP (the one text the carriers require).
+ * The period a time falls in is named by its start. */
+#define POLICY_BUDGET_PERIOD 3600
+long long policy_budget_period(long long now);
+
+/* Should the advisers be told now that the budget is spent? Once per period:
+ * 1 when over_budget and the last notice (period start, 0: never) was for
+ * an earlier period than now's. */
+int policy_budget_notice(int over_budget, long long now, long long last_notice_period);
 
 /* The keyword a text is, if any. */
 enum policy_keyword policy_keyword(const char *text);

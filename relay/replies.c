@@ -149,7 +149,9 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 	struct conversation *cp = c.id ? &c : NULL;
 
 	enum automatic_reason automatic = inbound_classify(r, m);
-	if (automatic) {
+	/* A bounce known by its subject alone may be an adviser answering a
+	 * forwarded one ("Re: [RUS-7K3F2] Undeliverable: ..."): judged as a reply. */
+	if (automatic && !automatic_forwarded(automatic)) {
 		/* An out-of-office or bounce from the advisers' side: logged and kept, never relayed. */
 		if (cp && inbound_store(r, cp, "automatic", m, raw, len, m->from_address, NULL, automatic_reason_text(automatic), row) < 0)
 			goto out;

@@ -17,6 +17,9 @@ static const struct {
 	{ &sms_android, 0 },
 };
 
+/* Seconds a send or a look-up may take when none is configured. */
+#define DEFAULT_SEND_TIMEOUT 10
+
 static int present(const char *s)
 {
 	return s != NULL && !str_is_blank(s);
@@ -66,6 +69,10 @@ int sms_open(const struct sms_settings *s, struct sms_gateway **out, char *err, 
 		snprintf(err, errlen, "%s: no password configured", p->name);
 		return -1;
 	}
+	if (s->send_timeout < 0) {
+		snprintf(err, errlen, "%s: send timeout must not be negative", p->name);
+		return -1;
+	}
 	if (s->page_size < 0) {
 		snprintf(err, errlen, "%s: page size must not be negative", p->name);
 		return -1;
@@ -81,6 +88,10 @@ int sms_open(const struct sms_settings *s, struct sms_gateway **out, char *err, 
 	g = xcalloc(1, sizeof(*g));
 	g->provider = p;
 	g->settings = *s;
+	if (g->settings.send_timeout == 0)
+		g->settings.send_timeout = DEFAULT_SEND_TIMEOUT;
+	if (g->settings.timeout > 0 && g->settings.send_timeout > g->settings.timeout)
+		g->settings.send_timeout = g->settings.timeout;
 	if (http_open(&hs, &g->http, err, errlen) < 0) {
 		free(g);
 		return -1;
@@ -121,6 +132,7 @@ const char *sms_result_name(enum sms_result r)
 	case SMS_PERMANENT: return "permanent";
 	case SMS_AUTH: return "auth";
 	case SMS_OPTED_OUT: return "opted-out";
+	case SMS_UNKNOWN: return "unknown";
 	}
 	return "unknown";
 }
@@ -172,4 +184,91 @@ void sms_texts_oldest_first(struct sms_text *t, size_t n)
 			t[j] = t[j - 1];
 		t[j] = tmp;
 	}
+}
+
+enum sms_result sms_send(struct sms_gateway *g, const char *to, const char *text, int unicode, char **id, char *err,
+                         size_t errlen)
+{
+	enum sms_result r;
+
+	http_set_timeout(g->http, g->settings.send_timeout);
+	r = g->provider->send(g, to, text, unicode, id, err, errlen);
+	if (r == SMS_TEMPORARY && http_may_have_arrived(g->http))
+		r = SMS_UNKNOWN;
+	http_set_timeout(g->http, 0);
+	return r;
+}
+
+/* Two numbers are the same when their digits are ("+44..." and "44..."). */
+static int same_number(const char *a, const char *b)
+{
+	if (!a || !b)
+		return 0;
+	for (;;) {
+		while (*a && !(*a >= '0' && *a <= '9'))
+			a++;
+		while (*b && !(*b >= '0' && *b <= '9'))
+			b++;
+		if (*a != *b)
+			return 0;
+		if (!*a)
+			return 1;
+		a++;
+		b++;
+	}
+}
+
+long sms_sent_match(const struct sms_text *t, size_t n, const char *from, const char *to, const char *text,
+                    long long since, sms_id_known_fn known, void *arg)
+{
+	long best = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!t[i].id || !*t[i].id || !t[i].body || strcmp(t[i].body, text) != 0 || !same_number(t[i].to, to))
+			continue;
+		if (from && t[i].from && *t[i].from && !same_number(t[i].from, from))
+			continue;
+		if (t[i].received_at < since)
+			continue;
+		if (best >= 0 && t[i].received_at >= t[best].received_at)
+			continue;
+		if (known) {
+			int k = known(arg, t[i].id);
+			if (k < 0)
+				return -2;
+			if (k)
+				continue;
+		}
+		best = (long)i;
+	}
+	return best;
+}
+
+enum sms_result sms_find_sent(struct sms_gateway *g, const char *to, const char *text, long long since,
+                              sms_id_known_fn known, void *arg, char **id, char *err, size_t errlen)
+{
+	struct sms_text *t = NULL;
+	size_t n = 0;
+	enum sms_result r;
+
+	*id = NULL;
+	http_set_timeout(g->http, g->settings.send_timeout);
+	r = g->provider->list_sent(g, to, text, since, &t, &n, err, errlen);
+	if (r == SMS_TEMPORARY && http_may_have_arrived(g->http))
+		r = SMS_UNKNOWN;
+	http_set_timeout(g->http, 0);
+	if (r != SMS_OK) {
+		sms_texts_free(t, n);
+		return r;
+	}
+	long k = sms_sent_match(t, n, g->settings.number, to, text, since, known, arg);
+	if (k == -2) {
+		snprintf(err, errlen, "the database could not say which texts are recorded");
+		r = SMS_TEMPORARY;
+	} else if (k >= 0) {
+		*id = t[k].id;
+		t[k].id = NULL;
+	}
+	sms_texts_free(t, n);
+	return r;
 }

@@ -21,6 +21,8 @@ enum sms_result {
 	SMS_PERMANENT,      /* refused for good (4xx other than 401/403/429) */
 	SMS_AUTH,           /* 401/403: credentials or account wrong; retry later, report it */
 	SMS_OPTED_OUT,      /* the recipient has opted out (Twilio 21610): treat as STOP */
+	SMS_UNKNOWN,        /* send() only: the request went out but no answer came (timeout, dropped,
+	                     * over-long): the gateway may have taken it. Look it up before sending again. */
 };
 
 enum sms_delivery {
@@ -51,6 +53,9 @@ struct sms_settings {
 	const char *number;     /* the service's own number, E.164 */
 	const char *ca_file;
 	int timeout;
+	int send_timeout;       /* seconds for a send and a look-up (sms_send, sms_find_sent); 0: 10. Never
+	                         * more than timeout. Short: a slow gateway must not hold up the intake, and
+	                         * a send that runs out of time is looked up, never simply made again. */
 	int page_size;          /* texts per page asked for; 0: provider default */
 };
 
@@ -78,6 +83,15 @@ struct sms_provider {
 	enum sms_result (*status)(struct sms_gateway *g, const char *id, enum sms_delivery *d, char *err, size_t errlen);
 	/* A cheap authenticated request for `relay check`. */
 	enum sms_result (*check)(struct sms_gateway *g, char *err, size_t errlen);
+	/* The texts the service sent to `to` (E.164) that the gateway created at
+	 * or after `since` (unix seconds), from its listing of sent messages,
+	 * newest first as listed: id, from (may be NULL), to, body (the full
+	 * text) and received_at = when the gateway created it. It may return
+	 * more than asked (older, other numbers, other texts): the caller
+	 * matches with sms_sent_match(). `text` is a hint only (Esendex fetches
+	 * the full body only of listed texts whose summary could be it). */
+	enum sms_result (*list_sent)(struct sms_gateway *g, const char *to, const char *text, long long since,
+	                             struct sms_text **texts, size_t *n, char *err, size_t errlen);
 };
 
 /* sms.c: opens the configured provider. 0 or -1 with err (unknown provider, bad URL). */
@@ -88,6 +102,35 @@ void sms_texts_free(struct sms_text *t, size_t n);
 void sms_texts_oldest_first(struct sms_text *t, size_t n);
 const char *sms_result_name(enum sms_result r);
 const char *sms_delivery_name(enum sms_delivery d);
+/* provider->send within send_timeout. A transport failure after the
+ * request went out is SMS_UNKNOWN (never SMS_TEMPORARY): the caller must
+ * look the text up (sms_find_sent) before it is sent again. */
+enum sms_result sms_send(struct sms_gateway *g, const char *to, const char *text, int unicode, char **id, char *err,
+                         size_t errlen);
+
+/* Is there a known provider id? For sms_find_sent: 1 when id is already
+ * recorded for another text of ours (it cannot be this one), 0 when not,
+ * -1 on error. */
+typedef int (*sms_id_known_fn)(void *arg, const char *id);
+
+/* Looks for a text sent earlier to `to` with exactly `text`, created at the
+ * gateway at or after `since`, whose provider id `known` does not claim
+ * (known may be NULL). SMS_OK with *id (owned) when found, SMS_OK with *id
+ * NULL when the gateway has no such text; otherwise the class of the failure
+ * (the text must not be sent while it is unknown): SMS_UNKNOWN when the
+ * gateway did not answer in time. Within send_timeout per request. */
+enum sms_result sms_find_sent(struct sms_gateway *g, const char *to, const char *text, long long since,
+                              sms_id_known_fn known, void *arg, char **id, char *err, size_t errlen);
+
+/* Pure: the index in t[0..n-1] of a text from our number `from` (NULL, or
+ * a listed from that is absent, passes) to `to` with body exactly `text`,
+ * created at or after `since`, for which known() (may be NULL) says 0; the
+ * oldest such, so two identical texts pair with two listings in order.
+ * Numbers compare by their digits ("+447700900123" = "447700900123").
+ * -1 when none, -2 when known() failed. */
+long sms_sent_match(const struct sms_text *t, size_t n, const char *from, const char *to, const char *text,
+                    long long since, sms_id_known_fn known, void *arg);
+
 /* The class of an HTTP status: 2xx OK, 401/403 AUTH, 429 and 5xx TEMPORARY, other 4xx PERMANENT. */
 enum sms_result sms_classify_status(long status);
 

@@ -208,6 +208,64 @@ int android_parse_inbox(const char *json, size_t len, struct sms_text **texts, s
 	return 0;
 }
 
+int android_parse_sent(const char *json, size_t len, struct sms_text **texts, size_t *n, size_t *count, char *err,
+		       size_t errlen)
+{
+	struct json_object *root;
+	struct sms_text *out = NULL;
+	size_t total, kept = 0;
+	char why[128];
+
+	*texts = NULL;
+	*n = 0;
+	*count = 0;
+	root = jsonread_parse(json, len, why, sizeof(why));
+	if (root == NULL) {
+		snprintf(err, errlen, "android gateway: messages: %s", why);
+		return -1;
+	}
+	if (!json_object_is_type(root, json_type_array)) {
+		snprintf(err, errlen, "android gateway: messages is not a JSON array");
+		json_object_put(root);
+		return -1;
+	}
+	total = json_object_array_length(root);
+	for (size_t i = 0; i < total; i++) {
+		struct json_object *m = json_object_array_get_idx(root, i), *tm = NULL, *rcpts = NULL;
+		const char *id = jsonread_str(m, "id", NULL);
+		long long t = 0;
+
+		if (id == NULL || *id == '\0' || !json_object_object_get_ex(m, "recipients", &rcpts) ||
+		    !json_object_is_type(rcpts, json_type_array))
+			continue;
+		if (android_parse_time(jsonread_str(m, "createdAt", NULL), &t) < 0)
+			t = 0;
+		if (!json_object_object_get_ex(m, "textMessage", &tm) || !json_object_is_type(tm, json_type_object))
+			tm = NULL;
+		for (size_t k = 0; k < json_object_array_length(rcpts); k++) {
+			char *number = jsonread_dup(json_object_array_get_idx(rcpts, k), "phoneNumber");
+			char *body = tm ? jsonread_dup(tm, "text") : NULL;
+
+			if (!number) {
+				free(body);
+				continue;
+			}
+			out = xrealloc(out, (kept + 1) * sizeof *out);
+			memset(&out[kept], 0, sizeof *out);
+			out[kept].id = jsonread_dup(m, "id");
+			out[kept].to = number;
+			out[kept].body = body ? body : xstrdup("");
+			out[kept].received_at = t;
+			kept++;
+		}
+	}
+	json_object_put(root);
+	*texts = out;
+	*n = kept;
+	*count = total;
+	return 0;
+}
+
 int android_parse_message(const char *json, size_t len, char **id, enum sms_delivery *d, char *err,
 			  size_t errlen)
 {
@@ -476,6 +534,73 @@ static enum sms_result android_check(struct sms_gateway *g, char *err, size_t er
 	return r;
 }
 
+#define LOOKUP_MAX_PAGES 20
+
+/* GET /messages from since on (the app's from= filter on createdAt), paged
+ * by offset as the inbox is, X-Total-Count deciding when present. */
+static enum sms_result android_list_sent(struct sms_gateway *g, const char *to, const char *text, long long since,
+					 struct sms_text **texts, size_t *n, char *err, size_t errlen)
+{
+	struct http_response resp = { 0 };
+	struct sms_text *all = NULL, *page = NULL;
+	size_t count = 0, got = 0, listed = 0, offset = 0;
+	int limit = g->settings.page_size > 0 ? g->settings.page_size : DEFAULT_PAGE_SIZE;
+	char from[32];
+	struct tm tm;
+	time_t t = (time_t)(since > 0 ? since : 0);
+	enum sms_result r = SMS_OK;
+
+	(void)to;
+	(void)text;
+	*texts = NULL;
+	*n = 0;
+	if (limit > MAX_PAGE_SIZE)
+		limit = MAX_PAGE_SIZE;
+	gmtime_r(&t, &tm);
+	strftime(from, sizeof from, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	for (int pages = 0; pages < LOOKUP_MAX_PAGES; pages++) {
+		char why[256], *path = xasprintf("/messages?limit=%d&offset=%zu&from=%s", limit, offset, from);
+		long long total = -1;
+
+		r = call(g, "GET", path, NULL, &resp, err, errlen);
+		free(path);
+		if (r != SMS_OK)
+			goto fail;
+		if (android_parse_sent(resp.body, resp.len, &page, &got, &listed, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s", why);
+			r = SMS_TEMPORARY;
+			goto fail;
+		}
+		if (resp.total_count) {
+			char *end;
+			long long v = strtoll(resp.total_count, &end, 10);
+
+			if (end != resp.total_count && *end == '\0' && v >= 0)
+				total = v;
+		}
+		http_response_free(&resp);
+		if (got) {
+			all = xrealloc(all, (count + got) * sizeof *all);
+			memcpy(all + count, page, got * sizeof *all);
+			count += got;
+		}
+		free(page);
+		page = NULL;
+		offset += listed;
+		if (listed == 0 || (total >= 0 && offset >= (unsigned long long)total) ||
+		    (total < 0 && listed < (size_t)limit))
+			break;
+	}
+	*texts = all;
+	*n = count;
+	all = NULL;
+	count = 0;
+fail:
+	http_response_free(&resp);
+	sms_texts_free(all, count);
+	return r;
+}
+
 const struct sms_provider sms_android = {
 	.name = "android",
 	.fetch = android_fetch,
@@ -483,4 +608,5 @@ const struct sms_provider sms_android = {
 	.send = android_send,
 	.status = android_status,
 	.check = android_check,
+	.list_sent = android_list_sent,
 };

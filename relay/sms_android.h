@@ -38,6 +38,17 @@ int android_parse_time(const char *s, long long *out);
 int android_parse_message(const char *json, size_t len, char **id, enum sms_delivery *d, char *err,
 			  size_t errlen);
 
+/* Parses one GET /messages page (the texts the phone was asked to send), a
+ * JSON array of {"id","state","createdAt","textMessage":{"text"},
+ * "recipients":[{"phoneNumber","state","error"}],...}. One sms_text per
+ * recipient of each entry that has an id: id, to = phoneNumber, body =
+ * textMessage.text ("" for other kinds), received_at from createdAt (0 when
+ * unparsable), from and ack NULL. *count is the number of entries in the
+ * array, for paging. 0, or -1 with err when the body is not a JSON array; on
+ * 0 free *texts with sms_texts_free. */
+int android_parse_sent(const char *json, size_t len, struct sms_text **texts, size_t *n, size_t *count, char *err,
+		       size_t errlen);
+
 /* Pending/Processed → QUEUED, Sent → SENT, Delivered → DELIVERED,
  * Failed → FAILED, anything else (or NULL) → UNKNOWN. */
 enum sms_delivery android_delivery(const char *state);

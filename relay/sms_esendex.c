@@ -203,6 +203,10 @@ static void read_header(xmlNode *m, struct esendex_header *h)
 	if (!s || esendex_parse_time(s, &h->received_at) < 0)
 		h->received_at = 0;
 	free(s);
+	s = word_of(child(m, "submittedat"));
+	if (!s || esendex_parse_time(s, &h->submitted_at) < 0)
+		h->submitted_at = 0;
+	free(s);
 	/* The inbox holds only received texts: a header without a direction is
 	 * still one, and dropping it would lose a young person's message. */
 	s = word_of(dir);
@@ -854,6 +858,87 @@ static enum sms_result esendex_check(struct sms_gateway *g, char *err, size_t er
 	return r;
 }
 
+/* Pages of the sent messages read when looking for one text. */
+#define LOOKUP_MAX_PAGES 20
+
+/* Sent texts to `to`, newest first, until the listing reaches before since.
+ * Only a header whose summary (the text's start) could be `text` costs a
+ * request for its full body. */
+static enum sms_result esendex_list_sent(struct sms_gateway *g, const char *to, const char *text, long long since,
+                                         struct sms_text **texts, size_t *n, char *err, size_t errlen)
+{
+	struct esendex_page page = { 0 };
+	struct http_response resp = { 0 };
+	struct sms_text *all = NULL;
+	size_t count = 0;
+	long long start = 0, next = 0;
+	long long asked = g->settings.page_size > 0 ? g->settings.page_size : ESENDEX_PAGE_DEFAULT;
+	enum sms_result r = SMS_OK;
+	char e[256];
+	const char *want = to && *to == '+' ? to + 1 : to;
+
+	*texts = NULL;
+	*n = 0;
+	if (asked > ESENDEX_PAGE_MAX)
+		asked = ESENDEX_PAGE_MAX;
+	for (int pages = 0; pages < LOOKUP_MAX_PAGES; pages++) {
+		char *path = xasprintf("/v1.0/messageheaders?startindex=%lld&count=%lld", start, asked);
+		int older = 0, more;
+
+		r = call(g, "GET", path, NULL, "sent messages", &resp, err, errlen);
+		free(path);
+		if (r != SMS_OK)
+			goto fail;
+		if (esendex_parse_inbox(resp.body, resp.len, &page, e, sizeof e) < 0) {
+			snprintf(err, errlen, "esendex sent messages: %s", e);
+			r = SMS_TEMPORARY;
+			goto fail;
+		}
+		response_done(&resp);
+		for (size_t i = 0; i < page.n; i++) {
+			struct esendex_header *h = &page.headers[i];
+			struct unread u;
+			int keep = 1;
+
+			older |= h->submitted_at && h->submitted_at < since;
+			if (!h->id || h->inbound || !h->to || !want || strcmp(h->to, want) != 0 ||
+			    (h->submitted_at && h->submitted_at < since))
+				continue;
+			if (h->summary && strncmp(text, h->summary, strlen(h->summary)) != 0)
+				continue;
+			memset(&u, 0, sizeof u);
+			u.t.id = h->id;
+			r = fetch_body(g, &u, &keep, err, errlen);
+			if (r != SMS_OK)
+				goto fail;
+			if (!keep || !u.t.body)
+				continue;
+			all = xrealloc(all, (count + 1) * sizeof *all);
+			memset(&all[count], 0, sizeof *all);
+			all[count].id = h->id;
+			all[count].from = h->from;
+			all[count].to = h->to;
+			all[count].body = u.t.body;
+			all[count].received_at = h->submitted_at ? h->submitted_at : since;
+			h->id = h->from = h->to = NULL;
+			count++;
+		}
+		more = esendex_next_page(&page, start, asked, &next);
+		esendex_page_free(&page);
+		if (!more || older)
+			break;
+		start = next;
+	}
+	*texts = all;
+	*n = count;
+	return SMS_OK;
+fail:
+	esendex_page_free(&page);
+	response_done(&resp);
+	sms_texts_free(all, count);
+	return r;
+}
+
 const struct sms_provider sms_esendex = {
 	.name = "esendex",
 	.fetch = esendex_fetch,
@@ -861,4 +946,5 @@ const struct sms_provider sms_esendex = {
 	.send = esendex_send,
 	.status = esendex_status,
 	.check = esendex_check,
+	.list_sent = esendex_list_sent,
 };

@@ -39,6 +39,7 @@ struct esendex_header {
 	char *to;               /* owned: to/phonenumber, NULL when absent */
 	char *summary;          /* owned: the truncated text, NULL when absent */
 	long long received_at;  /* unix seconds from receivedat, 0 unknown */
+	long long submitted_at; /* unix seconds from submittedat (a sent text's), 0 unknown */
 	int inbound;            /* direction is Inbound (or absent: the inbox holds only received texts) */
 	int read;               /* readat holds a date (marked read); empty or 0001-01-01 is unread */
 };
@@ -56,7 +57,12 @@ struct esendex_page {
  * esendex_page_free); on failure it is left empty. A totalcount, count or
  * startindex that is not a number in range is a malformed answer. */
 int esendex_parse_inbox(const char *xml, size_t len, struct esendex_page *page, char *err, size_t errlen);
-void esendex_page_free(struct esendex_page *page);   /* accepts NULL; leaves it empty */
+void esendex_page_free(struct esendex_page *page);
+
+/* The sent messages (GET /v1.0/messageheaders?startindex&count) come in the
+ * same <messageheaders> envelope as the inbox, newest first, each header
+ * with direction Outbound: esendex_parse_inbox reads them too (inbound 0,
+ * submitted_at set), and esendex_next_page pages them. */   /* accepts NULL; leaves it empty */
 
 /* Where the next inbox page starts, after the page *p that was asked for at
  * start with count asked. Returns 1 and *next when there is more to read; 0

@@ -22,6 +22,7 @@
 #define DEFAULT_PAGE_SIZE 50
 #define MAX_PAGE_SIZE 1000      /* Twilio's own maximum */
 #define MAX_PAGES 1000          /* a gateway that pages forever must not hold the relay */
+#define MAX_LOOKUP_PAGES 20     /* looking for one text sent a moment ago */
 
 
 /* --- pure parsing ------------------------------------------------------------ */
@@ -206,7 +207,8 @@ static int path_ok(const char *s)
 	return 1;
 }
 
-int twilio_parse_page(const char *json, size_t len, struct twilio_page *page, char *err, size_t errlen)
+/* A list page; keeps the inbound texts, or (sent) the service's own. */
+static int parse_page(const char *json, size_t len, struct twilio_page *page, int sent, char *err, size_t errlen)
 {
 	struct json_object *root, *msgs, *next;
 	size_t i, count, skipped = 0;
@@ -240,9 +242,12 @@ int twilio_parse_page(const char *json, size_t len, struct twilio_page *page, ch
 		const char *sid = jsonread_str(m, "sid", NULL), *from = jsonread_str(m, "from", NULL);
 		long long when = 0;
 
-		if (direction == NULL || strcmp(direction, "inbound") != 0)
+		/* outbound-api and outbound-reply are texts; outbound-call is not ours */
+		if (direction == NULL || (sent ? strncmp(direction, "outbound-", 9) != 0 ||
+		                                         strcmp(direction, "outbound-call") == 0
+		                               : strcmp(direction, "inbound") != 0))
 			continue;
-		if (sid == NULL || *sid == '\0' || from == NULL || *from == '\0') {
+		if (sid == NULL || *sid == '\0' || (!sent && (from == NULL || *from == '\0'))) {
 			skipped++;
 			continue;
 		}
@@ -252,14 +257,17 @@ int twilio_parse_page(const char *json, size_t len, struct twilio_page *page, ch
 		t->body = jsonread_dup(m, "body");
 		if (t->body == NULL)
 			t->body = xstrdup("");
-		if (twilio_parse_date(jsonread_str(m, "date_sent", NULL), &when) < 0 &&
-		    twilio_parse_date(jsonread_str(m, "date_created", NULL), &when) < 0)
+		/* A sent text is found by when it was made: one still queued has no date_sent. */
+		if (sent ? twilio_parse_date(jsonread_str(m, "date_created", NULL), &when) < 0
+		         : twilio_parse_date(jsonread_str(m, "date_sent", NULL), &when) < 0 &&
+		                   twilio_parse_date(jsonread_str(m, "date_created", NULL), &when) < 0)
 			when = 0;
 		t->received_at = when;
 		page->n++;
 	}
 	if (skipped)
-		log_warn("twilio: skipped %zu inbound message(s) without a sid or sender", skipped);
+		log_warn("twilio: skipped %zu %s message(s) without a sid%s", skipped, sent ? "sent" : "inbound",
+			 sent ? "" : " or sender");
 	json_object_put(root);
 	return 0;
 
@@ -267,6 +275,16 @@ fail:
 	json_object_put(root);
 	twilio_page_free(page);
 	return -1;
+}
+
+int twilio_parse_page(const char *json, size_t len, struct twilio_page *page, char *err, size_t errlen)
+{
+	return parse_page(json, len, page, 0, err, errlen);
+}
+
+int twilio_parse_sent_page(const char *json, size_t len, struct twilio_page *page, char *err, size_t errlen)
+{
+	return parse_page(json, len, page, 1, err, errlen);
 }
 
 enum sms_result twilio_parse_error(long status, const char *json, size_t len, char *err, size_t errlen)
@@ -535,6 +553,71 @@ static enum sms_result twilio_check(struct sms_gateway *g, char *err, size_t err
 	return r;
 }
 
+/* Sent texts to `to`, newest first, paging until the listing is older than
+ * since. The list's documented filter is To (and DateSent>, which a text
+ * still queued does not match: no date_sent yet), so sent is told from
+ * received by direction and from by sms_sent_match. */
+static enum sms_result twilio_list_sent(struct sms_gateway *g, const char *to, const char *text, long long since,
+					struct sms_text **texts, size_t *n, char *err, size_t errlen)
+{
+	struct http_response resp = { 0 };
+	struct twilio_page page = { 0 };
+	struct sms_text *all = NULL;
+	size_t count = 0, pages = 0;
+	char *acct = account_path(g), *eto = http_urlencode(to), *path;
+	int size = g->settings.page_size > 0 ? g->settings.page_size : DEFAULT_PAGE_SIZE;
+	enum sms_result r = SMS_OK;
+
+	(void)text;
+	*texts = NULL;
+	*n = 0;
+	if (size > MAX_PAGE_SIZE)
+		size = MAX_PAGE_SIZE;
+	path = xasprintf("%s/Messages.json?To=%s&PageSize=%d", acct, eto, size);
+	while (path) {
+		char why[256];
+		int older = 0;
+
+		if (++pages > MAX_LOOKUP_PAGES)
+			break;
+		r = call(g, "GET", path, NULL, &resp, err, errlen);
+		if (r != SMS_OK)
+			goto fail;
+		if (twilio_parse_sent_page(resp.body, resp.len, &page, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s", why);
+			r = SMS_TEMPORARY;
+			goto fail;
+		}
+		http_response_free(&resp);
+		all = xrealloc(all, (count + page.n + 1) * sizeof(*all));
+		for (size_t i = 0; i < page.n; i++) {
+			older |= page.texts[i].received_at && page.texts[i].received_at < since;
+			all[count++] = page.texts[i];
+		}
+		page.n = 0;
+		free(path);
+		path = NULL;
+		/* Newest first: a page that reaches before since is the last we need. */
+		if (!older && page.next_page_uri) {
+			path = page.next_page_uri;
+			page.next_page_uri = NULL;
+		}
+		twilio_page_free(&page);
+	}
+	*texts = all;
+	*n = count;
+	all = NULL;
+	count = 0;
+fail:
+	http_response_free(&resp);
+	twilio_page_free(&page);
+	sms_texts_free(all, count);
+	free(path);
+	free(acct);
+	free(eto);
+	return r;
+}
+
 const struct sms_provider sms_twilio = {
 	.name = "twilio",
 	.fetch = twilio_fetch,
@@ -542,4 +625,5 @@ const struct sms_provider sms_twilio = {
 	.send = twilio_send,
 	.status = twilio_status,
 	.check = twilio_check,
+	.list_sent = twilio_list_sent,
 };

@@ -26,6 +26,10 @@ struct twilio_page {
  * JSON object with a "messages" array or next_page_uri is not null / a path
  * starting with "/". Free with twilio_page_free (also after -1). */
 int twilio_parse_page(const char *json, size_t len, struct twilio_page *page, char *err, size_t errlen);
+/* As twilio_parse_page, keeping instead the texts the account sent
+ * (direction "outbound-api" or "outbound-reply") that have a sid;
+ * received_at from date_created (a queued text has no date_sent yet). */
+int twilio_parse_sent_page(const char *json, size_t len, struct twilio_page *page, char *err, size_t errlen);
 void twilio_page_free(struct twilio_page *page);   /* accepts NULL; leaves it empty */
 
 /* RFC 2822 date as Twilio writes it ("Wed, 18 Aug 2010 20:01:40 +0000",

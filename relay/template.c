@@ -22,6 +22,7 @@ static const struct {
 	{ "email/refused", { "service_name", "reference", "reason", NULL } },
 	{ "email/undelivered", { "service_name", "reference", "what", "reason", NULL } },
 	{ "email/delayed", { "service_name", "reference", "what", "reason", NULL } },
+	{ "email/budget", { "service_name", "reference", "budget", "until", NULL } },
 	{ "email/set_aside", { "service_name", "reference", "channel", "received", "contact", "reason", "text",
 	                       "attachments", NULL } },
 	{ "sms/first_contact", { "service_name", "reference", "next_open", "hours", NULL } },

@@ -39,7 +39,8 @@ import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PROVIDERS = ("twilio", "esendex", "android")
-FAULT_KINDS = ("401", "403", "429", "500", "503", "slow", "drop", "stall")
+FAULT_KINDS = ("401", "403", "429", "500", "503", "slow", "drop", "stall", "late", "long")
+LONG_ANSWER = 5 * 1024 * 1024   # "long": white space after the answer, past any sane client's cap
 
 ESENDEX_NS = "http://api.esendex.com/ns/"
 ET.register_namespace("", ESENDEX_NS)
@@ -119,7 +120,8 @@ def _local(tag):
 
 
 class Fault:
-    def __init__(self, kind, count, path_prefix, seconds, retry_after):
+    def __init__(self, kind, count, path_prefix, seconds, retry_after, method=None):
+        self.method = method
         self.kind = kind
         self.count = count
         self.path_prefix = path_prefix
@@ -312,16 +314,22 @@ class Gateway:
         with self._lock:
             self._opted_out.add(number)
 
-    def fault(self, kind, count=1, path_prefix=None, seconds=2.0, retry_after=1):
+    def fault(self, kind, count=1, path_prefix=None, seconds=2.0, retry_after=1, method=None):
         """The next count requests whose path starts with path_prefix (any path
         when None) fail as kind: "401", "403", "429" (with Retry-After:
         retry_after), "500", "503", "slow" (answer after seconds), "drop"
         (headers and half the body, then close; the action is still done),
-        "stall" (read the request, never answer until stop())."""
+        "stall" (read the request, never answer until stop()), "late" (do the
+        action at once, as the gateway would, and answer only after seconds:
+        a client that timed out never hears that its send was taken), "long"
+        (do the action, answer with the usual document followed by
+        LONG_ANSWER bytes of white space: still valid JSON/XML, but longer
+        than a client should read). method (e.g. "POST"): only requests
+        with that method take the fault."""
         if kind not in FAULT_KINDS:
             raise ValueError("fault kind must be one of %s" % ", ".join(FAULT_KINDS))
         with self._lock:
-            self._faults.append(Fault(kind, count, path_prefix, seconds, retry_after))
+            self._faults.append(Fault(kind, count, path_prefix, seconds, retry_after, method))
 
     def messages(self):
         """Every stored message as the double holds it (copies), oldest first."""
@@ -350,9 +358,11 @@ class Gateway:
                                 to=to, body=body, created=dt, status=status,
                                 num_segments=str(segments(body)))
 
-    def _take_fault(self, path):
+    def _take_fault(self, path, method=None):
         with self._lock:
             for f in self._faults:
+                if f.method is not None and f.method != method:
+                    continue
                 if f.path_prefix is None or path.startswith(f.path_prefix):
                     f.count -= 1
                     if f.count <= 0:
@@ -398,6 +408,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.gw = gw
         self.served += 1
         self._drop = False
+        self._late = 0
+        self._long = False
         parts = urllib.parse.urlsplit(self.path)
         self.req_path = parts.path
         self.raw_query = parts.query
@@ -411,7 +423,7 @@ class _Handler(BaseHTTPRequestHandler):
         with gw._lock:
             gw.requests.append(Request(self.command, self.req_path, dict(self.query), auth_ok))
 
-        f = gw._take_fault(self.req_path)
+        f = gw._take_fault(self.req_path, self.command)
         if f is not None:
             if f.kind == "stall":
                 gw._stopping.wait()
@@ -423,6 +435,10 @@ class _Handler(BaseHTTPRequestHandler):
                     return
             elif f.kind == "drop":
                 self._drop = True
+            elif f.kind == "late":
+                self._late = f.seconds
+            elif f.kind == "long":
+                self._long = True
             else:
                 return self._error(int(f.kind), retry_after=f.retry_after)
 
@@ -462,6 +478,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status, body=b"", content_type=None, headers=()):
         if isinstance(body, str):
             body = body.encode("utf-8")
+        if self._long and status != 204:
+            body += b" " * LONG_ANSWER
+        if self._late and self.gw._stopping.wait(self._late):
+            self.close_connection = True
+            return
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)
@@ -721,6 +742,8 @@ class _Handler(BaseHTTPRequestHandler):
         m = re.match(r"^/v1\.0/inbox/messages/([^/]+)$", p)
         if m and self.command in ("PUT", "DELETE"):
             return self._esendex_ack(m.group(1))
+        if p == "/v1.0/messageheaders" and self.command == "GET":
+            return self._esendex_sent()
         m = re.match(r"^/v1\.0/messageheaders/([^/]+)(/body)?$", p)
         if m and self.command == "GET":
             with gw._lock:
@@ -819,6 +842,30 @@ class _Handler(BaseHTTPRequestHandler):
                 self._esendex_header(rec, root)
         self._xml(200, root)
 
+    def _esendex_sent(self):
+        """GET /v1.0/messageheaders: the sent messages, newest first, paged as
+        the inbox (startindex/count, same envelope and header elements)."""
+        gw = self.gw
+        try:
+            start = int(self._q("startindex", "0"))
+            count = int(self._q("count", "15"))
+        except ValueError:
+            return self._error(400, "startindex and count must be integers")
+        if start < 0 or count < 1:
+            return self._error(400, "startindex must be >= 0 and count >= 1")
+        if gw.page_size:
+            count = min(count, gw.page_size)
+        with gw._lock:
+            sent = [r for r in gw._messages if r["direction"] == "Outbound"]
+            sent.sort(key=lambda r: (r["created"], r["seq"]), reverse=True)
+            page = sent[start:start + count]
+            root = ET.Element("{%s}messageheaders" % ESENDEX_NS,
+                              {"startindex": str(start), "count": str(len(page)),
+                               "totalcount": str(len(sent))})
+            for rec in page:
+                self._esendex_header(rec, root)
+        self._xml(200, root)
+
     def _esendex_ack(self, id):
         gw = self.gw
         with gw._lock:
@@ -902,6 +949,8 @@ class _Handler(BaseHTTPRequestHandler):
         if m:
             if m.group(1) is None and self.command == "POST":
                 return self._android_send()
+            if m.group(1) is None and self.command == "GET":
+                return self._android_messages()
             if m.group(1) is not None and self.command == "GET":
                 with self.gw._lock:
                     rec = self.gw._by_id.get(m.group(1))
@@ -924,6 +973,50 @@ class _Handler(BaseHTTPRequestHandler):
             "isEncrypted": rec["is_encrypted"],
             "states": {k: java_iso(v, off) for k, v in rec["states"].items()},
         }
+
+    def _android_messages(self):
+        """GET /messages?state&limit&offset&from&to (MessagesRoutes.kt): the
+        messages the phone was asked to send, createdAt between from and to,
+        newest first, X-Total-Count; each as the app's Message: id, deviceId,
+        state, isHashed, isEncrypted, createdAt, textMessage {text},
+        recipients, states."""
+        gw = self.gw
+        q = self.query
+        try:
+            limit = int(q.get("limit", "50"))
+            offset = int(q.get("offset", "0"))
+        except ValueError:
+            return self._error(400, "limit and offset must be integers")
+        lo = datetime.datetime.fromtimestamp(0, datetime.timezone.utc)
+        hi = _utc(None)
+        if "from" in q:
+            lo = parse_iso(q["from"])
+            if lo is None:
+                return self._error(400, "Invalid from datetime")
+        if "to" in q:
+            hi = parse_iso(q["to"])
+            if hi is None:
+                return self._error(400, "Invalid to datetime")
+        if lo > hi:
+            return self._error(400, "Start date cannot be after end date")
+        state = q.get("state") or None
+        if gw.page_size:
+            limit = min(limit, gw.page_size)
+        off = gw.utc_offset_minutes
+        with gw._lock:
+            rows = [r for r in gw._messages if r["direction"] == "outbound"
+                    and lo <= r["created"] <= hi and state in (None, r["status"])]
+            rows.sort(key=lambda r: (r["created"], r["seq"]), reverse=True)
+            total = len(rows)
+            page = []
+            for r in rows[offset:offset + limit]:
+                item = self._android_state(r)
+                item.update({"deviceId": "double-device", "isHashed": False, "scheduleAt": None,
+                             "createdAt": java_iso(r["created"], off),
+                             "textMessage": {"text": r["body"]}, "dataMessage": None,
+                             "mmsMessage": None, "hashedMessage": None})
+                page.append(item)
+        self._json(200, page, headers=[("X-Total-Count", str(total))])
 
     def _android_send(self):
         gw = self.gw
@@ -1027,7 +1120,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._json(200, {"ok": True})
             if p == "/_control/fault" and self.command == "POST":
                 gw.fault(req["kind"], int(req.get("count", 1)), req.get("path_prefix"),
-                         float(req.get("seconds", 2)), int(req.get("retry_after", 1)))
+                         float(req.get("seconds", 2)), int(req.get("retry_after", 1)), req.get("method"))
                 return self._json(200, {"ok": True})
             if p == "/_control/opt_out" and self.command == "POST":
                 gw.opt_out(req["number"])

@@ -24,6 +24,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_require(strlen(err) < sizeof err);
 	}
 
+	if (android_parse_sent(json, size, &texts, &n, &count, err, sizeof err) == 0) {
+		for (size_t i = 0; i < n; i++)
+			fuzz_require(texts[i].id && texts[i].to && texts[i].body);
+		sms_texts_free(texts, n);
+	} else {
+		fuzz_require(strlen(err) < sizeof err);
+	}
+
 	if (android_parse_message(json, size, &id, &d, err, sizeof err) == 0)
 		fuzz_require(id != NULL);
 	free(id);

@@ -1,5 +1,5 @@
 /* fuzz_twilio.c: every reader of a Twilio answer (sms_twilio.h) on the same
- * bytes: a list page, a message resource, an error body, a date. A gateway
+ * bytes: a list page (inbound and sent), a message resource, an error body, a date. A gateway
  * that is broken, hijacked or spoofed must get an error, never a crash. */
 #include "fuzz.h"
 #include "sms_twilio.h"
@@ -19,6 +19,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < page.n; i++)
 			fuzz_require(page.texts[i].id && page.texts[i].from && page.texts[i].body);
 		fuzz_require(!page.next_page_uri || page.next_page_uri[0] == '/');
+	} else {
+		fuzz_require(strlen(err) < sizeof err);
+	}
+	twilio_page_free(&page);
+	if (twilio_parse_sent_page(json, size, &page, err, sizeof err) == 0) {
+		for (size_t i = 0; i < page.n; i++)
+			fuzz_require(page.texts[i].id && page.texts[i].body);
 	} else {
 		fuzz_require(strlen(err) < sizeof err);
 	}

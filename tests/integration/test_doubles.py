@@ -230,6 +230,28 @@ def test_twilio():
         check("twilio: the stall held for the client's timeout", time.monotonic() - t >= 0.9)
         r = call(gw, "GET", base + "/Messages.json")
         check("twilio: serving again after a stall", r.status == 200)
+        # late: the send is done at once, the answer comes after the client gave up
+        n = len(gw.sent)
+        gw.fault("late", seconds=1.5, method="POST")
+        r = call(gw, "GET", base + "/Messages.json")
+        check("twilio: a POST-only fault leaves a GET alone", r.status == 200)
+        e = raised(lambda: call(gw, "POST", base + "/Messages.json",
+                                form(To=YOUNG[5], From=OURS, Body="late answer"),
+                                "application/x-www-form-urlencoded", timeout=0.5))
+        check("twilio: late: the client times out, the send is done", e is not None and len(gw.sent) == n + 1,
+              repr(e))
+        r = call(gw, "GET", base + "/Messages.json?To=%2B" + YOUNG[5].lstrip("+") + "&PageSize=5")
+        got = r.json()["messages"]
+        check("twilio: the late send is in the list by To, outbound-api, queued, dated by date_created",
+              len(got) == 1 and got[0]["direction"] == "outbound-api" and got[0]["body"] == "late answer"
+              and got[0]["status"] == "queued" and got[0]["date_sent"] is None and got[0]["date_created"], got)
+        r = call(gw, "GET", base + "/Messages.json?To=%2B" + YOUNG[5].lstrip("+") + "&DateSent%3E=2000-01-01")
+        check("twilio: a queued text matches no DateSent filter", r.json()["messages"] == [], r.json()["messages"])
+        gw.fault("long", method="POST")
+        r = call(gw, "POST", base + "/Messages.json", form(To=YOUNG[6], From=OURS, Body="long answer"),
+                 "application/x-www-form-urlencoded")
+        check("twilio: long: the answer is the message and 5 MiB of white space, still JSON",
+              r.status == 201 and len(r.body) > 5 * 1024 * 1024 and r.json()["body"] == "long answer")
         t = time.monotonic()
     check("twilio: stop() releases a stalled request promptly", time.monotonic() - t < 3)
 
@@ -377,6 +399,21 @@ def test_esendex():
         e = raised(lambda: call(gw, "GET", "/v1.0/inbox/messages", timeout=1))
         check("esendex: stall times out on the client", e is not None, repr(e))
 
+        # the sent messages: the inbox's envelope, Outbound headers, newest first
+        r = call(gw, "GET", "/v1.0/messageheaders?startindex=0&count=50")
+        root = r.xml()
+        heads = root.findall(NS + "messageheader")
+        check("esendex: sent list in <messageheaders startindex count totalcount>",
+              r.status == 200 and root.tag == NS + "messageheaders" and root.get("startindex") == "0"
+              and root.get("totalcount") is not None and int(root.get("count")) == len(heads), r.body[:300])
+        check("esendex: sent list holds only Outbound headers with submittedat, to, summary and body",
+              heads and all(h.findtext(NS + "direction") == "Outbound" and h.findtext(NS + "submittedat")
+                            and h.find(NS + "to/" + NS + "phonenumber") is not None
+                            and h.find(NS + "summary") is not None and h.find(NS + "body") is not None
+                            for h in heads), r.body[:300])
+        times = [h.findtext(NS + "submittedat") for h in heads]
+        check("esendex: sent list newest first", times == sorted(times, reverse=True), times)
+
 
 # -- SMS Gateway for Android ----------------------------------------------------
 
@@ -461,6 +498,21 @@ def test_android():
         e = raised(lambda: call(gw, "GET", "/inbox"))
         check("android: drop gives an incomplete read",
               isinstance(e, (http.client.IncompleteRead, ConnectionError)), repr(e))
+
+        # the messages the phone was asked to send (MessagesRoutes.kt GET /messages)
+        r = call(gw, "GET", "/messages?limit=1&offset=0&from=2000-01-01T00:00:00Z")
+        items = r.json()
+        check("android: GET /messages pages with X-Total-Count",
+              r.status == 200 and len(items) == 1 and int(r.headers.get("X-Total-Count")) >= 2, r.body[:300])
+        if items:
+            m = items[0]
+            check("android: a listed message has id, createdAt, textMessage.text and recipients",
+                  m["id"] and m["createdAt"] and m["textMessage"]["text"] and m["recipients"][0]["phoneNumber"]
+                  and "state" in m and "isEncrypted" in m, m)
+        r = call(gw, "GET", "/messages?from=2999-01-01T00:00:00Z&to=2999-01-02T00:00:00Z")
+        check("android: from/to bound the list", r.status == 200 and r.json() == [], r.body[:200])
+        r = call(gw, "GET", "/messages?from=2999-01-02T00:00:00Z&to=2999-01-01T00:00:00Z")
+        check("android: from after to -> 400", r.status == 400, r.status)
 
 
 # -- HTTPS and the CLI ----------------------------------------------------------

@@ -169,6 +169,34 @@ static const struct tcase cases[] = {
 	{ "echo: unmarked responder, plain subject", { { "In-Reply-To", "<" AR ">" } }, YP, YP, "Re: " AR_SUBJECT,
 	  NULL, AUTOMATIC_NONE },
 
+	/* --- bounces without multipart/report, known by their subject ------------ */
+	{ "postfix bounce subject", { { NULL, NULL } }, "someone@example.com", "someone@example.com",
+	  "Undelivered Mail Returned to Sender", "text/plain", AUTOMATIC_BOUNCE_SUBJECT },
+	{ "gmail DSN subject", { { NULL, NULL } }, YP, YP, "Delivery Status Notification (Failure)", NULL,
+	  AUTOMATIC_BOUNCE_SUBJECT },
+	{ "exim subject", { { NULL, NULL } }, YP, YP, "Mail delivery failed: returning message to sender", NULL,
+	  AUTOMATIC_BOUNCE_SUBJECT },
+	{ "exchange subject", { { NULL, NULL } }, YP, YP, "Undeliverable: [RUS-7K3F2] We got your message", NULL,
+	  AUTOMATIC_BOUNCE_SUBJECT },
+	{ "german exchange", { { NULL, NULL } }, YP, YP, "Unzustellbar: hallo", NULL, AUTOMATIC_BOUNCE_SUBJECT },
+	{ "french exchange", { { NULL, NULL } }, YP, YP, "Non remis : bonjour", NULL, AUTOMATIC_BOUNCE_SUBJECT },
+	{ "spanish", { { NULL, NULL } }, YP, YP, "No se puede entregar: hola", NULL, AUTOMATIC_BOUNCE_SUBJECT },
+	{ "polish with accents", { { NULL, NULL } }, YP, YP, "Nie można dostarczyć: cześć", NULL,
+	  AUTOMATIC_BOUNCE_SUBJECT },
+	{ "qmail failure notice", { { NULL, NULL } }, YP, YP, "failure notice", NULL, AUTOMATIC_BOUNCE_SUBJECT },
+	{ "forwarded bounce subject", { { NULL, NULL } }, YP, YP, "Fwd: Undelivered Mail Returned to Sender", NULL,
+	  AUTOMATIC_BOUNCE_SUBJECT },
+	{ "bounce from mailer-daemon is a system sender first", { { NULL, NULL } }, "MAILER-DAEMON@mx.example.com",
+	  "MAILER-DAEMON@mx.example.com", "Undelivered Mail Returned to Sender", "text/plain", AUTOMATIC_SYSTEM_SENDER },
+	{ "bounce with empty return-path is a null sender first", { { NULL, NULL } }, "", YP,
+	  "Mail delivery failed", NULL, AUTOMATIC_NULL_SENDER },
+	{ "near: a child's subject about failing", { { NULL, NULL } }, YP, YP, "I failed my delivery driving test",
+	  NULL, AUTOMATIC_NONE },
+	{ "near: undeliverables later in the subject", { { NULL, NULL } }, YP, YP, "my letter was undeliverable", NULL,
+	  AUTOMATIC_NONE },
+	{ "near: delivery failures plural word", { { NULL, NULL } }, YP, YP, "Delivery failures at school", NULL,
+	  AUTOMATIC_NONE },
+
 	/* --- out-of-office subjects -------------------------------------------- */
 	{ "outlook automatic reply", { { NULL, NULL } }, YP, YP, "Automatic reply: [RUS-7K3F2] New message", NULL, AUTOMATIC_OOO_SUBJECT },
 	{ "auto: prefix", { { NULL, NULL } }, YP, YP, "Auto: Re: [RUS-7K3F2] hello", NULL, AUTOMATIC_OOO_SUBJECT },
@@ -276,8 +304,12 @@ int main(void)
 
 	CHECK_STR("reason text ooo", automatic_reason_text(AUTOMATIC_OOO_SUBJECT), "out-of-office subject");
 	CHECK_STR("reason text none", automatic_reason_text(AUTOMATIC_NONE), "not automatic");
+	CHECK("a bounce known by its subject alone is still forwarded", automatic_forwarded(AUTOMATIC_BOUNCE_SUBJECT));
+	CHECK("a bounce with other signs is not", !automatic_forwarded(AUTOMATIC_NULL_SENDER) &&
+	      !automatic_forwarded(AUTOMATIC_SYSTEM_SENDER) && !automatic_forwarded(AUTOMATIC_REPORT) &&
+	      !automatic_forwarded(AUTOMATIC_OOO_SUBJECT) && !automatic_forwarded(AUTOMATIC_NONE));
 	CHECK_STR("reason text out of range", automatic_reason_text((enum automatic_reason)99), "unknown");
-	for (int r = AUTOMATIC_NONE; r <= AUTOMATIC_OOO_SUBJECT; r++)
+	for (int r = AUTOMATIC_NONE; r <= AUTOMATIC_BOUNCE_SUBJECT; r++)
 		CHECK("every reason has a text", automatic_reason_text((enum automatic_reason)r)[0] != '\0' &&
 		      strcmp(automatic_reason_text((enum automatic_reason)r), "unknown") != 0);
 	return check_done();

@@ -1,8 +1,15 @@
 /* test_http.c: the parts of http.c that need no server: URL encoding, the
  * rules on base URLs (https, or http on loopback only), and the shape of a
- * transport error (a closed local port). */
+ * transport error (a closed local port), and whether a failed request may
+ * have reached the server (a local port that takes the connection, and the
+ * request, but never answers). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "http.h"
@@ -100,6 +107,7 @@ static void test_transport_error(void)
 	CHECK("closed port: says refused", strstr(err, "refused") != NULL);
 	CHECK("closed port: names host", strstr(err, "127.0.0.1:1") != NULL);
 	CHECK("closed port: no password", strstr(err, "s3cret") == NULL);
+	CHECK_INT("closed port: the request never left", http_may_have_arrived(h), 0);
 	http_response_free(&resp);
 
 	r = http_request(h, "GET", "inbox", NULL, NULL, 0, &resp, err, sizeof(err));
@@ -114,10 +122,48 @@ static void test_transport_error(void)
 	http_close(NULL);
 }
 
+/* A server that takes the request and never answers: the kernel completes
+ * the connection from the listen backlog; nobody reads or writes. */
+static void test_no_answer(void)
+{
+	struct http_settings s = { 0 };
+	struct http_response resp;
+	struct http *h = NULL;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof a;
+	char url[64], err[256] = "";
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 4) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &alen) < 0) {
+		CHECK("no answer: a local listening socket", 0);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(a.sin_port));
+	s.base_url = url;
+	s.timeout = 30;
+	CHECK_INT("no answer: open", http_open(&s, &h, err, sizeof err), 0);
+	if (h) {
+		http_set_timeout(h, 1);
+		CHECK_INT("no answer: the request fails", http_request(h, "POST", "/message", "application/json", "{}", 2,
+		                                                      &resp, err, sizeof err), -1);
+		CHECK("no answer: within the shorter limit", strstr(err, "timed out (limit 1 s)") != NULL);
+		CHECK_INT("no answer: the request may have arrived", http_may_have_arrived(h), 1);
+		http_response_free(&resp);
+		http_set_timeout(h, 0);
+	}
+	http_close(h);
+	CHECK_INT("NULL: nothing arrived", http_may_have_arrived(NULL), 0);
+	close(fd);
+}
+
 int main(void)
 {
 	test_urlencode();
 	test_base_urls();
 	test_transport_error();
+	test_no_answer();
 	return check_done();
 }

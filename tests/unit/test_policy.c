@@ -177,5 +177,62 @@ int main(void)
 	CHECK("24 bank holidays shipped for 2026-2028", h.nholidays == 24);
 	hours_free(&h);
 	triage_free(t);
+	/* --- the overall auto-reply budget ------------------------------------------------------ */
+	{
+		const struct policy_settings b = { .autoreply_window = 24 * H, .sender_limit = 3, .urgent_repeat = H,
+		                                   .autoreply_budget = 200 };
+		struct policy_actions a;
+		struct policy_input in = { .now = NOW, .new_conversation = 1, .in_hours = 1, .budget_used = 199 };
+
+		policy_decide(&b, &in, &a);
+		CHECK("budget: the 200th auto-reply of the hour goes", a.autoreply == POLICY_FIRST_CONTACT && a.forward &&
+		      !a.over_budget);
+		in.budget_used = 200;
+		policy_decide(&b, &in, &a);
+		CHECK("budget: beyond it, forwarded but not answered", a.forward && a.autoreply == POLICY_NO_AUTOREPLY &&
+		      a.over_budget);
+		in.urgent = 1;
+		policy_decide(&b, &in, &a);
+		CHECK("budget: an urgent message is still answered, at once", a.autoreply == POLICY_URGENT &&
+		      !a.over_budget && a.urgent && a.forward);
+		in.urgent = 0;
+		in.keyword = KEYWORD_STOP;
+		policy_decide(&b, &in, &a);
+		CHECK("budget: a STOP is still confirmed", a.autoreply == POLICY_STOP_CONFIRMATION && a.opt == POLICY_OPT_OUT &&
+		      !a.over_budget);
+		in.keyword = KEYWORD_HELP;
+		policy_decide(&b, &in, &a);
+		CHECK("budget: HELP waits like any auto-reply", a.autoreply == POLICY_NO_AUTOREPLY && a.over_budget);
+		in.keyword = KEYWORD_NONE;
+		in.new_conversation = 0;
+		in.last_autoreply_at = NOW - H;
+		policy_decide(&b, &in, &a);
+		CHECK("budget: no auto-reply due anyway is not over budget", a.autoreply == POLICY_NO_AUTOREPLY &&
+		      !a.over_budget);
+		in.new_conversation = 1;
+		in.automatic = 1;
+		policy_decide(&b, &in, &a);
+		CHECK("budget: automatic mail is not counted as over budget", !a.over_budget && !a.forward);
+		in.automatic = 0;
+		in.budget_used = 100000;
+		policy_decide(&s, &in, &a);
+		CHECK("budget 0: no limit", a.autoreply == POLICY_FIRST_CONTACT && !a.over_budget);
+
+		CHECK_INT("budget period: the clock hour", policy_budget_period(check_utc(2026, 12, 4, 9, 59) + 59),
+		          check_utc(2026, 12, 4, 9, 0));
+		CHECK_INT("budget period: its first second", policy_budget_period(check_utc(2026, 12, 4, 10, 0)),
+		          check_utc(2026, 12, 4, 10, 0));
+		CHECK("notice: once per period", policy_budget_notice(1, NOW, 0) &&
+		      !policy_budget_notice(1, NOW, policy_budget_period(NOW)) &&
+		      policy_budget_notice(1, NOW + H, policy_budget_period(NOW)) && !policy_budget_notice(0, NOW, 0));
+	}
+	/* --- a bounce known by its subject ---------------------------------------------------- */
+	{
+		struct policy_actions a;
+		struct policy_input in = { .now = NOW, .new_conversation = 1, .in_hours = 1, .bounce = 1, .urgent = 1 };
+		policy_decide(&s, &in, &a);
+		CHECK("bounce by subject: forwarded, never answered, not urgent (it quotes our signposting)",
+		      a.forward && a.autoreply == POLICY_NO_AUTOREPLY && !a.urgent && !a.over_budget);
+	}
 	return check_done();
 }
