@@ -149,10 +149,14 @@ int main(void)
 	             "relay.conf: [advisers] authentication is dmarc (the default), so [advisers] authserv_id is required");
 	expect_error("authserv_id needed by dmarc", "[advisers]\nauthentication = dmarc\n",
 	             "relay.conf:19: [advisers] authentication is dmarc, so [advisers] authserv_id is required");
-	expect_error("authentication is dmarc or none", "[advisers]\nauthentication = spf\nauthserv_id = mx\n",
-	             "relay.conf:19: [advisers] authentication: 'spf' is not one of dmarc, none");
+	expect_error("authentication is dmarc, exchange or none", "[advisers]\nauthentication = spf\nauthserv_id = mx\n",
+	             "relay.conf:19: [advisers] authentication: 'spf' is not one of dmarc, exchange, none");
 	expect_error("authserv_id is one word", "[advisers]\nauthserv_id = mx.example.org; dmarc=pass\n",
 	             "relay.conf:19: [advisers] authserv_id: 'mx.example.org; dmarc=pass' is not one word");
+	CHECK("authentication = exchange needs no authserv_id",
+	      try("[advisers]\nauthentication = exchange\n", err, sizeof err, &c) == 0 && c &&
+	              !strcmp(c->adviser_authentication, "exchange") && !c->authserv_id);
+	config_free(c);
 	CHECK("authentication = none needs no authserv_id",
 	      try("[advisers]\nauthentication = none\n", err, sizeof err, &c) == 0 && c &&
 	              !strcmp(c->adviser_authentication, "none") && !c->authserv_id);
