@@ -313,9 +313,10 @@ for lang in ("en", "fr", "de", "cy", "pl"):
 
 for lang in ("en", "fr"):
     a = nxt()
-    plain = f"{a}\n\nFrom: {A}\nDate: Saturday, 21 November 2026 at 10:01\nTo: Adviser One <adviser1@example.org>\nSubject: {SUBJ}\n\n{history()}\n"
+    block = f"From: {A}\nDate: Saturday, 21 November 2026 at 10:01\nTo: Adviser One <adviser1@example.org>\nSubject: {SUBJ}"
     if lang == "fr":
-        plain = plain.replace("From:", "De :").replace("Date:", "Date :").replace("To:", "À :").replace("Subject:", "Objet :")
+        block = block.replace("From:", "De :").replace("Date:", "Date :").replace("To:", "À :").replace("Subject:", "Objet :")
+    plain = f"{a}\n\n{block}\n\n{history()}\n"
     case("Outlook for Mac", lang, "From/Date/To/Subject block without a separator", plain, want_of(a), mode="plain")
 
 # Gmail web: plain '> ' quoted after the attribution, HTML gmail_quote
@@ -493,7 +494,7 @@ for text, want in [
          f"{text}\n\n________________________________\n{outlook_block('en')}\n\n{history()}\n", want, mode="plain")
 
 # history in other encodings and charsets
-for n, (charset, cte, lang) in enumerate([("windows-1252", "quoted-printable", "fr"), ("iso-8859-2", "8bit", "pl"),
+for n, (charset, cte, lang) in enumerate([("windows-1252", "quoted-printable", "fr"), ("iso-8859-2", "quoted-printable", "pl"),
                                           ("windows-1250", "quoted-printable", "pl"), ("iso-8859-1", "base64", "en"),
                                           ("windows-1252", "base64", "es")]):
     a = nxt() if lang != "pl" else "Dzień dobry Sam,\nczy jesteś teraz bezpieczny?\nJo"
