@@ -97,6 +97,7 @@ static const struct option options[] = {
 	{ "advisers", "forward_to", OPT_ADDRESSES, F(forward_to), NULL, 0, 0, REQUIRED, "one or more addresses, comma-separated" },
 	{ "advisers", "allowed", OPT_ADDRESSES, F(allowed), NULL, 0, 0, REQUIRED, "one or more addresses, comma-separated" },
 	{ "advisers", "urgent_to", OPT_ADDRESSES, F(urgent_to), "", 0, 0, 0, "addresses, comma-separated" },
+	{ "advisers", "hold_cleaned_percent", OPT_INT, F(hold_cleaned_percent), "50", 1, 100, 0, "percent, 1 to 100" },
 
 	{ "sms", "provider", OPT_CHOICE, F(sms_provider), "none", 0, 0, 0, "twilio, esendex, android or none" },
 	{ "sms", "url", OPT_STRING, F(sms_url), NULL, 0, 0, 0, "the gateway's base URL (https)" },

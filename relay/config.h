@@ -69,6 +69,7 @@ struct config {
 	struct address_list forward_to;
 	struct address_list allowed;
 	struct address_list urgent_to;
+	int hold_cleaned_percent;  /* hold a reply when cleaning removed more than this share without evidence */
 
 	/* [sms] */
 	char *sms_provider;       /* "twilio" | "esendex" | "android" | "none" */

@@ -57,6 +57,11 @@ int outgoing_undelivered(struct relay *r, struct conversation *c, const char *ki
 /* Tells the advisers that a message to the young person is delayed (still queued). */
 int outgoing_delayed(struct relay *r, struct conversation *c, const char *kind, const char *reason);
 
+/* Tells one adviser that their reply was held because cleaning it was not
+ * certain (clean.h), with text, what would have been sent ("" for nothing). */
+int outgoing_cleaning_held(struct relay *r, struct conversation *c, const char *adviser, const char *reason,
+                           const char *text);
+
 /* Tells one adviser that their reply was not sent, and why. */
 int outgoing_refused(struct relay *r, struct conversation *c, const char *adviser, const char *reason);
 
