@@ -774,6 +774,7 @@ struct lineinfo {
 	unsigned char words;    /* the line has words */
 	unsigned char matched;  /* they (or the line's end) stand in the history */
 	unsigned char header;   /* the attribution or header block above matched history */
+	unsigned char history;  /* in a run taken for quoted history (not the adviser's repeated words) */
 	size_t start, end;      /* where, when matched */
 	unsigned text;          /* which text */
 };
@@ -996,14 +997,15 @@ static size_t find_runs(struct reply *r, const struct lineinfo *li, struct run *
 static int is_text(struct reply *r, const struct lineinfo *li, size_t i)
 {
 	const struct line *l = &r->lines[i];
-	return !is_blank(l) && li[i].words && !li[i].matched && !li[i].header && !is_quoted(l) &&
+	return !is_blank(l) && li[i].words && !(li[i].matched && li[i].history) && !li[i].header && !is_quoted(l) &&
 	       !is_mobile_footer(fold_line(r, i));
 }
 
-/* The start of the history that matching found (r->n if none): the first
- * substantial run with an attribution, header block, separator or phone
- * footer above it, or made of quoted lines, or with nothing of the
- * adviser's after it. Marks every run's header lines. */
+/* The start of the history that matching found (r->n if none). A
+ * substantial run is history when it has an attribution, header block,
+ * separator or phone footer above it, or is made of quoted lines, or ends
+ * the reply under words of the adviser's; its lines and their header are
+ * marked. */
 static size_t history_start(struct reply *r, struct lineinfo *li)
 {
 	struct run *runs;
@@ -1011,18 +1013,28 @@ static size_t history_start(struct reply *r, struct lineinfo *li)
 
 	for (size_t k = 0; k < n; k++) {
 		size_t c = header_above(r, li, runs[k].first);
-		for (size_t i = c; i < runs[k].first; i++)
-			li[i].header = 1;
-		if (start < r->n)
-			continue;
-		int quoted = 1, tail = 1;
+		int quoted = 1, tail = 1, above = 0;
 		for (size_t i = runs[k].first; i <= runs[k].last; i++)
 			if (li[i].words && !is_quoted(&r->lines[i]))
 				quoted = 0;
+		/* With no header above, only history that ends the reply, under
+		 * words of the adviser's: their own words repeated from an
+		 * earlier reply, above quoted history or alone, stay. */
 		for (size_t i = runs[k].last + 1; i < r->n && tail; i++)
-			tail = !is_text(r, li, i) || (k + 1 < n && i >= runs[k + 1].first);
-		if (c < runs[k].first || quoted || tail)
-			start = c;
+			tail = is_blank(&r->lines[i]) || !li[i].words ||
+			       (!li[i].matched && !li[i].header && !is_quoted(&r->lines[i]) &&
+			        is_mobile_footer(fold_line(r, i)));
+		for (size_t i = 0; i < runs[k].first && !above; i++)
+			above = is_text(r, li, i);
+		/* (after history already found, unheaded text is an answer) */
+		if (c < runs[k].first || quoted || (tail && above && start == r->n)) {
+			for (size_t i = c; i < runs[k].first; i++)
+				li[i].header = 1;
+			for (size_t i = runs[k].first; i <= runs[k].last; i++)
+				li[i].history = 1;
+			if (start == r->n)
+				start = c;
+		}
 	}
 	free(runs);
 	return start;

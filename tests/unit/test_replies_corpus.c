@@ -103,7 +103,12 @@ int main(void)
 	char *fwd = fill(forward);
 	unix_lines(fwd);
 	unix_lines(young);
-	const char *history[] = { fwd, young };
+	/* As in a conversation: each reply is cleaned against the forward, the
+	 * young person's message and every reply relayed before it. */
+	const char **history = xmalloc((n + 2) * sizeof *history);
+	size_t nhistory = 2;
+	history[0] = fwd;
+	history[1] = young;
 
 	for (size_t i = 0; i < n; i++) {
 		char path[512];
@@ -132,13 +137,16 @@ int main(void)
 		mail_parse(filled, strlen(filled), NULL, &m);
 		char *text = fill(m.text);
 		struct clean_result res;
-		clean_reply_with(text, history, 2, CLEAN_HOLD_PERCENT, &res);
+		clean_reply_with(text, history, nhistory, CLEAN_HOLD_PERCENT, &res);
 		int ok = !strcmp(res.text, want) && (res.hold != CLEAN_SEND) == want_held;
 		if (!ok)
 			printf("WRONG %s: %s%s\n--- got ---\n%s\n--- want ---\n%s\n-----------\n", names[i],
 			       res.hold != CLEAN_SEND ? "held: " : "", clean_hold_text(res.hold), res.text, want);
 		right += ok;
-		clean_result_free(&res);
+		if (res.hold == CLEAN_SEND)
+			history[nhistory++] = res.text;   /* freed below */
+		else
+			clean_result_free(&res);
 		free(text);
 		mail_free(&m);
 		free(filled);
@@ -149,6 +157,9 @@ int main(void)
 	CHECK_INT("every case right", right, n);
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
+	for (size_t i = 2; i < nhistory; i++)
+		free((char *)history[i]);
+	free(history);
 	free(names);
 	free(fwd);
 	free(forward);
