@@ -81,6 +81,16 @@ def text_of(msg):
     return part.get_content().replace("\r\n", "\n") if part else ""
 
 
+def wait_for(sb, user, count, what):
+    """user's messages once there are count of them (failing the check when
+    they do not come)"""
+    try:
+        return sb.wait_for(user, count, timeout=60)
+    except TimeoutError as e:
+        check(what, False, str(e).split("\n")[0])
+        return sb.messages(user)
+
+
 def poll_until_sent(conf, db, timeout=120):
     deadline = time.monotonic() + timeout
     while True:
@@ -145,11 +155,12 @@ def main():
         for mid, detail in db.execute("SELECT message_id, detail FROM message WHERE kind = 'held'"):
             print("held:", mid, detail)
         print("outbox:", db.execute("SELECT kind, state, count(*) FROM outbox GROUP BY kind, state").fetchall())
-        inbox = sb.wait_for(YOUNG, 1 + len(sent), timeout=60)
+        inbox = wait_for(sb, YOUNG, 1 + len(sent), "every reply to be sent reached the young person")
         print(f"corpus: delivered to the young person's mailbox {time.monotonic() - t0:.1f} s after the poll began")
         by_id = {str(m["Message-ID"]).strip("<>"): m for m in inbox}
         held = sum(1 for c in cases if c[2] == "held")
-        notices = sb.wait_for(rt.ADVISERS[0], 1 + len(sent) + held, timeout=60)   # the forward, receipts, notices
+        notices = wait_for(sb, rt.ADVISERS[0], 1 + len(sent) + held,   # the forward, receipts, notices
+                           "the adviser got the forward, a receipt for each reply sent and a notice for each held")
         right = 0
         for name, raw, outcome, want in cases:
             n = int(name[:3])
@@ -178,6 +189,41 @@ def main():
         check("the adviser's notices are the cleaning_held template",
               sum(1 for m in notices if "Your reply was held: please check it" in str(m["Subject"]) or
                   "was NOT sent to the young person" in text_of(m)) >= held)
+
+        # --- urgent triage reads all of the young person's message ----------------
+        # An adviser's words come back quoted: what the relay sent them is not
+        # the young person's, even where it names a danger.
+        tag = values["reply_to"]
+        conn = sb.imap(rt.SERVICE)
+        try:
+            conn.append(_quote("INBOX"), None, None, rt.mail(
+                rt.ADVISERS[0], tag, f"RE: [{ref}] New message by email",
+                "If he's outside your house again, call 999 straight away.\n", msgid="corpus.triage.1@example.org",
+                in_reply_to=values["forward_id"]))
+        finally:
+            conn.logout()
+        poll_until_sent(conf, db)
+        urgent_before = len(sb.messages(rt.URGENT))
+
+        def young_writes(n, text):
+            sb.send(YOUNG, [rt.SERVICE], rt.mail(f"Sam <{YOUNG}>", rt.SERVICE, f"Re: [{ref}] Can I talk to someone",
+                                                 text, msgid=f"corpus.young.{n}@example.net",
+                                                 in_reply_to="corpus.first@example.net"))
+            sb.wait_for(rt.SERVICE, len(cases) + 2 + n)
+            poll_until_sent(conf, db)
+            return db.execute("SELECT urgent FROM conversation WHERE ref = ?", (ref,)).fetchone()[0]
+
+        urgent = young_writes(1, "ok thanks\n\nOn Sat, 21 Nov 2026 at 10:30, R-U-Safe? <rusafe@example.org> wrote:\n"
+                                 "> If he's outside your house again, call 999 straight away.\n>\n> R-U-Safe?\n")
+        check("triage: the adviser's words quoted back do not make it urgent", not urgent)
+        urgent = young_writes(2, "this is what i sent my friend last night\n\n> i want to die and nobody would care\n")
+        check("triage: words under '>' in a young person's message make it urgent", urgent)
+        try:
+            got = sb.wait_for(rt.URGENT, urgent_before + 1, timeout=20)
+        except TimeoutError:
+            got = sb.messages(rt.URGENT)
+        check("triage: the urgent forward goes to the on-call address", len(got) == urgent_before + 1,
+              [m["Subject"] for m in got])
         db.close()
     done()
 
