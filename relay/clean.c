@@ -883,9 +883,9 @@ static size_t header_above(struct reply *r, const struct lineinfo *li, size_t s)
 			in_attr = 0;
 			continue;
 		}
-		if (li[i].matched)
-			break;
 		f = fold_line(r, i);
+		if (li[i].matched && !(fields_open && is_field_shape(f)))
+			break;
 		if (in_attr && attr_lines < 3 && !ends_sentence(l) &&
 		    (strpbrk(f, "0123456789<@") != NULL)) {
 			/* a wrapped attribution's first line */
@@ -951,7 +951,7 @@ static int substantial(const struct run *u)
 static size_t find_runs(struct reply *r, const struct lineinfo *li, struct run **out)
 {
 	struct run cur = { 0 }, *runs = NULL;
-	size_t n = 0, cap = 0, last_end = 0;
+	size_t n = 0, cap = 0, last_end = 0, between = 0;
 	unsigned last_text = 0;
 	int open = 0;
 
@@ -964,6 +964,11 @@ static size_t find_runs(struct reply *r, const struct lineinfo *li, struct run *
 			extend = open && li[i].text == last_text && li[i].start + 8 >= last_end &&
 			         li[i].start <= last_end + RUN_GAP;
 			close = open && !extend;
+		} else if (!close) {
+			/* an adviser's answers between the lines of unquoted history */
+			close = open && ++between > 20;
+			if (!close)
+				continue;
 		} else {
 			close = open;
 		}
@@ -983,6 +988,7 @@ static size_t find_runs(struct reply *r, const struct lineinfo *li, struct run *
 				open = 1;
 			}
 			cur.last = i;
+			between = 0;
 			cur.lines++;
 			cur.words += li[i].end - li[i].start;
 			last_end = li[i].end;
