@@ -42,7 +42,7 @@ static char *fill(const char *s)
 			buf_addc(&b, *s++);
 		}
 	}
-	return buf_str(&b) ? xstrdup(buf_str(&b)) : xstrdup("");
+	return buf_take(&b);
 }
 
 static char *slurp(const char *path)
@@ -52,16 +52,14 @@ static char *slurp(const char *path)
 	char chunk[4096];
 	size_t n;
 
-	buf_init(&b);
-	buf_add(&b, "", 0);
 	if (!f)
 		return NULL;
+	buf_init(&b);
+	buf_add(&b, "", 0);
 	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
 		buf_add(&b, chunk, n);
 	fclose(f);
-	char *s = xstrdup(buf_str(&b));
-	buf_free(&b);
-	return s;
+	return buf_take(&b);
 }
 
 /* CRLF to LF, no line end after the last line */
