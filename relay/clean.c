@@ -156,6 +156,10 @@ static int is_signature(const struct line *l)
 /* "-----Original Message-----", "---------- Forwarded message ---------". */
 static int is_history_marker(const char *f)
 {
+	size_t len = strlen(f);
+	/* Zoho: "---- On <date> <name> <addr> wrote ----" */
+	if (starts(f, "---- ") && len > 14 && !strcmp(f + len - 11, " wrote ----") && strchr(f, '@'))
+		return 1;
 	static const char *const names[] = {
 		"original message", "ursprungliche nachricht", "originalnachricht", "message d'origine",
 		"mensaje original", "oorspronkelijk bericht", "messaggio originale",
@@ -279,14 +283,16 @@ static enum field field_kind(const char *f)
 	return FIELD_NONE;
 }
 
-/* A "From:" line followed by two more of the block's fields: "From:" in the
- * adviser's prose has no "Sent:" and "To:" under it. */
+/* A "From:" (or "Date:") line followed by two more of the block's fields:
+ * "From:" in the adviser's prose has no "Sent:" and "To:" under it. */
 static int is_from_block(struct reply *r, size_t i)
 {
 	unsigned seen = 0;
 	int kinds = 0;
+	enum field first = field_kind(fold_line(r, i));
 
-	if (field_kind(fold_line(r, i)) != FIELD_FROM)
+	/* Outlook.com and Hotmail start theirs with "Date:" */
+	if (first != FIELD_FROM && first != FIELD_DATE)
 		return 0;
 	for (size_t j = i + 1, looked = 0; j < r->n && looked < 8; j++) {
 		if (is_blank(&r->lines[j]))
@@ -294,9 +300,11 @@ static int is_from_block(struct reply *r, size_t i)
 		if (is_quoted(&r->lines[j]))
 			break;
 		looked++;
-		seen |= field_kind(fold_line(r, j)) & ~(unsigned)FIELD_FROM;
+		seen |= field_kind(fold_line(r, j)) & ~(unsigned)first;
 	}
-	for (unsigned b = FIELD_DATE; b <= FIELD_SUBJECT; b <<= 1)
+	if (first == FIELD_DATE && !(seen & FIELD_FROM))
+		return 0;
+	for (unsigned b = FIELD_FROM; b <= FIELD_SUBJECT; b <<= 1)
 		kinds += (seen & b) != 0;
 	return kinds >= 2;
 }
@@ -364,13 +372,29 @@ static enum attribution attribution_kind(const char *f)
 		"dnia ", "---- on ",
 	};
 	size_t n = strlen(f), body;
-	int verb = 0, opener = 0, at;
+	int verb = 0, opener = 0, at, colon;
 
-	if (n < 2 || n > 300 || f[n - 1] != ':')
+	/* bidi marks (Arabic and Urdu clients) after the colon */
+	while (n >= 3 && (unsigned char)f[n - 3] == 0xE2 && (unsigned char)f[n - 2] == 0x80)
+		n -= 3;
+	while (n && f[n - 1] == ' ')
+		n--;
+	if (n < 2 || n > 300)
 		return ATTR_NONE;
-	body = n - 1;
+	colon = f[n - 1] == ':';
+	body = colon ? n - 1 : n;
 	while (body && f[body - 1] == ' ')
 		body--;
+	at = memchr(f, '@', n) != NULL;
+	/* "... <addr> wrote" with no colon, "<addr>wrote:" with no space */
+	if (!colon && !(at && ends_with_word(f, body, "wrote")))
+		return ATTR_NONE;
+	if (at && body > 6 && !memcmp(f + body - 6, ">wrote", 6))
+		return ATTR_STRICT;
+	/* no verb at all: "2014-03-20 8:48 GMT+01:00 Name <addr>:", "11:00 AM,
+	 * November 17, 2021, "John" <addr>:", mail.ru's "... от Name <addr>:" */
+	if (colon && body > 1 && f[body - 1] == '>' && at && has_time(f))
+		return ATTR_STRICT;
 	for (size_t i = 0; i < sizeof last_verbs / sizeof last_verbs[0] && !verb; i++)
 		verb = ends_with_word(f, body, last_verbs[i]);
 	for (size_t i = 0; i < sizeof inner_verbs / sizeof inner_verbs[0] && !verb; i++)
@@ -379,7 +403,6 @@ static enum attribution attribution_kind(const char *f)
 		return ATTR_NONE;
 	for (size_t i = 0; i < sizeof openers / sizeof openers[0] && !opener; i++)
 		opener = starts(f, openers[i]);
-	at = strchr(f, '@') != NULL;
 	if ((opener || at) && (at || (has_time(f) && has_year(f))))
 		return ATTR_STRICT;
 	return ATTR_LOOSE;

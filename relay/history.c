@@ -30,7 +30,9 @@ static void from_transcript(void *arg, const struct message_row *m)
 	struct gather *g = arg;
 	if (!m->body || !m->body[0] || m->purged_at)
 		return;
-	if (g->to_young && strcmp(m->kind, "reply") != 0 && strcmp(m->kind, "autoreply") != 0)
+	/* what was said in the conversation: not a held reply's raw text, not a note */
+	if (strcmp(m->kind, "reply") != 0 && strcmp(m->kind, "autoreply") != 0 &&
+	    (g->to_young || strcmp(m->kind, "inbound") != 0))
 		return;
 	add(g->h, xstrdup(m->body));
 }

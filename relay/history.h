@@ -15,7 +15,8 @@ struct history_texts {
 };
 
 /* Everything an adviser may have quoted in a reply on conversation id: the
- * transcript's texts (the young person's messages, replies, notes) and the
+ * transcript's texts (the young person's messages, replies and auto-replies;
+ * not held replies or notes) and the
  * text of every email the relay sent on it (forwards, receipts, notices,
  * replies, auto-replies) as the adviser's mail client received it, oldest
  * first, up to HISTORY_MAX_BYTES in all. Returns 0, or -1 on a database

@@ -522,6 +522,41 @@ held = [
 for client, lang, what, plain, want in held:
     case(client, lang, what, plain, want, mode="plain", outcome="held")
 
+# history the relay cannot match (a client that quotes some other message):
+# the heuristics cut it, and when what they cut is most of the reply it is
+# held rather than guessed; '>' quoting and known separators are evidence
+OTHER = ("Minutes of the safeguarding meeting on Thursday: present were the team leader, two social workers\n"
+         "and the school nurse. The next review is in six weeks and the plan stays as agreed by everyone.")
+OTHER_FROM = "Team Leader <lead@council.example>"
+unmatched = [
+    ("Gmail web (old)", "en", "date-first attribution", f"2026-11-20 17:00 GMT+00:00 {OTHER_FROM}:", "held"),
+    ("Lotus Notes / HCL", "en", "time-first attribution", f"05:00 PM, November 20, 2026, \"Team Leader\" <lead@council.example>:", "held"),
+    ("Gmail web", "en", "On ... wrote with no colon", f"On Fri, 20 Nov 2026 at 17:00, {OTHER_FROM} wrote", "held"),
+    ("unknown client", "en", "<addr>wrote: with no space", f"On Fri, 20 Nov 2026 at 17:00, Team Leader <lead@council.example>wrote:", "held"),
+    ("mail.ru", "ru", "attribution 'от Name <addr>:'", f"Пятница, 20 ноября 2026, 17:00 +00:00 от {OTHER_FROM}:", "held"),
+    ("Arabic Outlook mobile", "ar", "Arabic attribution", f"في 20 نوفمبر 2026 05:00 م، كتب {OTHER_FROM}:", "held"),
+    ("Outlook.com / Hotmail", "en", "a Date: block", f"Date: Fri, 20 Nov 2026 17:00:00 +0000\nFrom: {OTHER_FROM}\nTo: adviser1@example.org\nSubject: minutes", "held"),
+    ("Outlook desktop", "fr", "De :/Envoyé :/À :/Objet :", f"De : {OTHER_FROM}\nEnvoyé : vendredi 20 novembre 2026 17:00\nÀ : adviser1@example.org\nObjet : compte rendu", "held"),
+    ("Outlook desktop", "cy", "Welsh block", f"Oddi wrth: {OTHER_FROM}\nAnfonwyd: Dydd Gwener, 20 Tachwedd 2026 17:00\nAt: adviser1@example.org\nPwnc: cofnodion", "held"),
+    ("Zoho Mail", "en", "---- On ... wrote ---- (a known separator)", f"---- On Fri, 20 Nov 2026 17:00:00 +0000 {OTHER_FROM} wrote ----", "sent"),
+    ("Samsung Email (Android)", "pl", "-------- Oryginalna wiadomość -------- (a known separator)",
+     f"-------- Oryginalna wiadomość --------\nOd: {OTHER_FROM}\nData: 20/11/2026 17:00 (GMT+00:00)\nDo: adviser1@example.org\nTemat: protokół", "sent"),
+    ("Outlook desktop", "de", "-----Ursprüngliche Nachricht----- (a known separator)",
+     f"-----Ursprüngliche Nachricht-----\nVon: {OTHER_FROM}\nGesendet: Freitag, 20. November 2026 17:00\nAn: adviser1@example.org\nBetreff: Protokoll", "sent"),
+]
+for client, lang, what, attr, outcome in unmatched:
+    a = "Yes, 4pm on Monday is fine, Sam."
+    case(client, lang, what + ", then text the relay never sent", f"{a}\n\n{attr}\n\n{OTHER}\n", a, mode="plain",
+         outcome=outcome)
+for client, lang, what, attr, outcome in unmatched[:3]:
+    a = ("Hi Sam,\n\nThank you for writing again. I have spoken to the school and your head of year will see you\n"
+         "on Monday morning; you can bring a friend. We will not tell your mum anything without asking you.\n"
+         "If anything happens this weekend, call 999 or Childline on 0800 1111.\n\nJo")
+    case(client, lang, what + ", text the relay never sent, but most of the reply is the adviser's",
+         f"{a}\n\n{attr}\n\n{OTHER}\n", a, mode="plain")
+    case(client, lang, what + ", then '>'-quoted text the relay never sent (quoting is evidence)",
+         f"Ok.\n\n{attr}\n\n{quote(OTHER)}\n", "Ok.", mode="plain")
+
 # whole reply quoted, nothing of the adviser's: held, nothing to send
 for n in range(2):
     case("Gmail web" if n else "Outlook desktop", "en", "the adviser pressed send without writing anything",

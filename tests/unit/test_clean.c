@@ -173,6 +173,24 @@ static const struct tcase cases[] = {
 	  "Hi Sam\n\nDisclaimer: I'm not a doctor.\n\nBut please do see your GP this week.",
 	  "Hi Sam\n\nDisclaimer: I'm not a doctor.\n\nBut please do see your GP this week." },
 	{ "disclaimer alone", "This email and any attachments are confidential.", "" },
+
+	/* --- forms the heuristics learned (issue 19), with no history to match -------- */
+	{ "gmail date-first", "Ok\n\n2014-03-20 8:48 GMT+01:00 Jo <jo@x.org>:\nold text", "Ok" },
+	{ "time-first", "Ok\n\n11:00 AM, November 17, 2021, \"John\" <john@x.org>:\nold text", "Ok" },
+	{ "wrote with no colon", "Ok\n\nOn Mon, 1 Dec 2025 at 10:00, Jo <jo@x.org> wrote\nold text", "Ok" },
+	{ "addr wrote: with no space", "Ok\n\nOn Mon, 1 Dec 2025 at 10:00, Jo <jo@x.org>wrote:\nold text", "Ok" },
+	{ "zoho", "Ok\n\n---- On Mon, 01 Dec 2025 10:00:00 +0000 Jo <jo@x.org> wrote ----\n\nold text", "Ok" },
+	{ "outlook block starting Date:", "Ok\n\nDate: Mon, 1 Dec 2025 10:00\nFrom: Jo <jo@x.org>\nTo: x\nSubject: y\n\nold", "Ok" },
+	{ "welsh outlook block", "Iawn\n\nOddi wrth: Jo <jo@x.org>\nAnfonwyd: 1 Rhagfyr 2025 10:00\nAt: x\nPwnc: y\n\nhen", "Iawn" },
+	{ "polish android separator", "Tak\n\n-------- Oryginalna wiadomość --------\nOd: Jo", "Tak" },
+	{ "welsh gmail quote header", "Iawn\n\nAr Llun, 1 Rhag 2025 am 10:00, Jo <jo@x.org> ysgrifennodd:\n> hen", "Iawn" },
+	{ "romanian quote header", "Da\n\nPe lun., 1 dec. 2025 la 10:00, Jo <jo@x.org> a scris:\n> vechi", "Da" },
+	{ "footer-like sentence with a comma kept", "Sent from my desk, is much easier than my mobile phone.",
+	  "Sent from my desk, is much easier than my mobile phone." },
+	{ "k-9 footer", "Ok\n\nSent from my Android device with K-9 Mail. Please excuse my brevity.", "Ok" },
+	{ "welsh iphone footer", "Iawn\n\nAnfonwyd o fy iPhone", "Iawn" },
+	{ "adviser's line ending with an address and a colon is kept",
+	  "Write to me at jo@council.example:\nI read it every day.", "Write to me at jo@council.example:\nI read it every day." },
 };
 
 static void test_long_input(void)
