@@ -1,11 +1,19 @@
 /* clean.c: cut an adviser's email reply down to the adviser's own words.
  *
- * The reply is read line by line. Quoted lines are dropped wherever they are
- * (bottom-posting and inline answers keep the text around them); the first
- * line that opens the quoted history or a signature cuts the rest; then a
- * trailing disclaimer goes. Matching is done on a folded copy of each line
+ * First, with the conversation's texts: each line's words are looked up in
+ * them, runs of lines that follow on in one text are history, and the first
+ * run with a header above it (or quoted, or ending the reply under the
+ * adviser's words) starts the history; from there matched lines, quotes,
+ * headers and footers go and anything else stays (inline answers), up to a
+ * signature or to older history that matched nothing.
+ *
+ * Then, above that (or in all of a reply with nothing matched), the
+ * heuristics: quoted lines are dropped wherever they are; the first line that
+ * opens quoted history or a signature cuts the rest; then a trailing
+ * disclaimer goes. Matching is done on a folded copy of each line
  * (lowercase, accents dropped, blanks collapsed) so that "a écrit :" and
- * "A ECRIT:" look alike; what is kept is always the adviser's original text. */
+ * "A ECRIT:" look alike; what is kept is always the adviser's original text.
+ * What a heuristic alone removed is counted, for the hold (clean.h). */
 #include "clean.h"
 
 #include "util.h"
