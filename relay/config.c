@@ -119,6 +119,7 @@ static const struct option options[] = {
 	{ "advisers", "authentication", OPT_CHOICE, F(adviser_authentication), "dmarc", 0, 0, 0, "dmarc, exchange or none" },
 	{ "advisers", "authserv_id", OPT_STRING, F(authserv_id), NULL, 0, 0, 0,
 	  "the name the receiving mail server writes first in its Authentication-Results header, e.g. mx.example.org" },
+	{ "advisers", "hold_cleaned_percent", OPT_INT, F(hold_cleaned_percent), "50", 1, 100, 0, "percent, 1 to 100" },
 
 	{ "sms", "provider", OPT_CHOICE, F(sms_provider), "none", 0, 0, 0, "twilio, esendex, android or none" },
 	{ "sms", "url", OPT_STRING, F(sms_url), NULL, 0, 0, 0, "the gateway's base URL (https)" },

@@ -86,8 +86,9 @@ struct config {
 	struct address_list forward_to;
 	struct address_list allowed;
 	struct address_list urgent_to;
-	char *adviser_authentication;   /* "dmarc" | "none": what proves a reply is an adviser's (authres.h) */
+	char *adviser_authentication;   /* "dmarc" | "exchange" | "none": what proves a reply is an adviser's (authres.h) */
 	char *authserv_id;        /* the receiving server's name in Authentication-Results; NULL: unset */
+	int hold_cleaned_percent;  /* hold a reply when cleaning removed more than this share without evidence */
 
 	/* [sms] */
 	char *sms_provider;       /* "twilio" | "esendex" | "android" | "none" */

@@ -12,6 +12,7 @@
 #include "automatic.h"
 #include "budget.h"
 #include "clean.h"
+#include "history.h"
 #include "identity.h"
 #include "log.h"
 #include "mime.h"
@@ -333,9 +334,15 @@ static int from_young_person(struct relay *r, const struct mail *m, const struct
 	struct policy_actions act;
 	if (policy_context(r, &c, &pi) < 0)
 		goto out;
-	/* Triage reads the young person's own words: quoted history (our own
-	 * signposting says "in danger") and a "Re:" subject are left out. */
-	char *own_words = clean_reply(m->text);
+	/* Triage reads all of the young person's message, quoted parts and
+	 * signatures included (a threat pasted under '>' is as urgent as one
+	 * typed), less what the relay itself sent them (its signposting says
+	 * "in danger"); a "Re:" subject is left out. */
+	struct history_texts sent;
+	if (history_sent_to_young(r, c.id, &sent) < 0)
+		goto out;
+	char *own_words = clean_known(m->text, (const char *const *)sent.texts, sent.n);
+	history_texts_free(&sent);
 	const char *subject = m->subject && !str_startswith_ci(m->subject, "re:") && !str_startswith_ci(m->subject, "aw:")
 	                              ? m->subject
 	                              : NULL;

@@ -633,6 +633,15 @@ int outgoing_refused(struct relay *r, struct conversation *c, const char *advise
 	return adviser_notice(r, c, "notice", "email/refused", vars, 3, to, 1);
 }
 
+int outgoing_cleaning_held(struct relay *r, struct conversation *c, const char *adviser, const char *reason,
+                           const char *text)
+{
+	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c ? c->ref : "(unknown)" },
+	                               { "reason", reason },             { "text", text } };
+	const char *to[1] = { adviser };
+	return adviser_notice(r, c, "notice", "email/cleaning_held", vars, 4, to, 1);
+}
+
 int outgoing_undelivered(struct relay *r, struct conversation *c, const char *kind, const char *reason)
 {
 	const char *what = !strcmp(kind, "reply") ? "an adviser's reply" : !strcmp(kind, "autoreply") ? "an automatic reply"

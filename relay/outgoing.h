@@ -61,6 +61,10 @@ int outgoing_delayed(struct relay *r, struct conversation *c, const char *kind, 
  * auto-reply budget (budget replies) is spent: until `until` (unix seconds)
  * messages are forwarded but only urgent ones answered (budget.h). */
 int outgoing_budget(struct relay *r, struct conversation *c, int budget, long long until);
+/* Tells one adviser that their reply was held because cleaning it was not
+ * certain (clean.h), with text, what would have been sent ("" for nothing). */
+int outgoing_cleaning_held(struct relay *r, struct conversation *c, const char *adviser, const char *reason,
+                           const char *text);
 
 /* Tells one adviser that their reply was not sent, and why. */
 int outgoing_refused(struct relay *r, struct conversation *c, const char *adviser, const char *reason);

@@ -11,6 +11,7 @@
 #include "automatic.h"
 #include "clean.h"
 #include "commands.h"
+#include "history.h"
 #include "log.h"
 #include "outgoing.h"
 #include "util.h"
@@ -202,10 +203,16 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 		log_warn("%s: adviser reply held: the conversation closed more than %d days ago", c.ref, r->cfg->reopen_days);
 		goto out;
 	}
-	char *cleaned = clean_reply(m->text);
+	/* Cleaned against the conversation's own texts: what matches them is
+	 * quoted history; a reply whose cleaning is not certain is held. */
+	struct history_texts known;
+	struct clean_result cleaned;
+	if (history_for_adviser(r, c.id, &known) < 0)
+		goto out;
+	clean_reply_with(m->text, (const char *const *)known.texts, known.n, r->cfg->hold_cleaned_percent, &cleaned);
+	history_texts_free(&known);
 	struct commands cmds;
-	commands_parse(cleaned, &cmds);
-	free(cleaned);
+	commands_parse(cleaned.text, &cmds);
 	/* An unknown or malformed command goes back to the adviser; nothing of
 	 * the email reaches the young person, and no command is carried out. */
 	int unknown = 0;
@@ -224,8 +231,22 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 		log_warn("%s: adviser reply held: a command was not understood", c.ref);
 		buf_free(&why);
 		commands_free(&cmds);
+		clean_result_free(&cleaned);
 		goto out;
 	}
+	if (cleaned.hold != CLEAN_SEND) {
+		/* Given back to the adviser with what would have been sent; no
+		 * command carried out, so that sending it again does not repeat one. */
+		const char *reason = clean_hold_text(cleaned.hold);
+		rc = inbound_store(r, cp, "held", m, raw, len, m->from_address, NULL, reason, row) < 0 ||
+		     outgoing_cleaning_held(r, cp, m->from_address, reason, cleaned.text) < 0 ? -1 : 0;
+		log_warn("%s: adviser reply held: %s", c.ref,
+		         cleaned.hold == CLEAN_HOLD_EMPTY ? "nothing left after cleaning" : "cleaning not certain");
+		commands_free(&cmds);
+		clean_result_free(&cleaned);
+		goto out;
+	}
+	clean_result_free(&cleaned);
 	if (reopens && cmds.answer && !str_is_blank(cmds.answer)) {
 		/* A reply for the young person reopens it, as their writing would. */
 		free(c.state);

@@ -20,6 +20,7 @@ static const struct {
 	{ "email/receipt", { "service_name", "reference", "adviser", "channel", "how", "text", NULL } },
 	{ "email/held", { "service_name", "reference", "sender", "reason", "text", NULL } },
 	{ "email/refused", { "service_name", "reference", "reason", NULL } },
+	{ "email/cleaning_held", { "service_name", "reference", "reason", "text", NULL } },
 	{ "email/undelivered", { "service_name", "reference", "what", "reason", NULL } },
 	{ "email/delayed", { "service_name", "reference", "what", "reason", NULL } },
 	{ "email/budget", { "service_name", "reference", "budget", "until", NULL } },

@@ -173,6 +173,24 @@ static const struct tcase cases[] = {
 	  "Hi Sam\n\nDisclaimer: I'm not a doctor.\n\nBut please do see your GP this week.",
 	  "Hi Sam\n\nDisclaimer: I'm not a doctor.\n\nBut please do see your GP this week." },
 	{ "disclaimer alone", "This email and any attachments are confidential.", "" },
+
+	/* --- forms the heuristics learned (issue 19), with no history to match -------- */
+	{ "gmail date-first", "Ok\n\n2014-03-20 8:48 GMT+01:00 Jo <jo@x.org>:\nold text", "Ok" },
+	{ "time-first", "Ok\n\n11:00 AM, November 17, 2021, \"John\" <john@x.org>:\nold text", "Ok" },
+	{ "wrote with no colon", "Ok\n\nOn Mon, 1 Dec 2025 at 10:00, Jo <jo@x.org> wrote\nold text", "Ok" },
+	{ "addr wrote: with no space", "Ok\n\nOn Mon, 1 Dec 2025 at 10:00, Jo <jo@x.org>wrote:\nold text", "Ok" },
+	{ "zoho", "Ok\n\n---- On Mon, 01 Dec 2025 10:00:00 +0000 Jo <jo@x.org> wrote ----\n\nold text", "Ok" },
+	{ "outlook block starting Date:", "Ok\n\nDate: Mon, 1 Dec 2025 10:00\nFrom: Jo <jo@x.org>\nTo: x\nSubject: y\n\nold", "Ok" },
+	{ "welsh outlook block", "Iawn\n\nOddi wrth: Jo <jo@x.org>\nAnfonwyd: 1 Rhagfyr 2025 10:00\nAt: x\nPwnc: y\n\nhen", "Iawn" },
+	{ "polish android separator", "Tak\n\n-------- Oryginalna wiadomość --------\nOd: Jo", "Tak" },
+	{ "welsh gmail quote header", "Iawn\n\nAr Llun, 1 Rhag 2025 am 10:00, Jo <jo@x.org> ysgrifennodd:\n> hen", "Iawn" },
+	{ "romanian quote header", "Da\n\nPe lun., 1 dec. 2025 la 10:00, Jo <jo@x.org> a scris:\n> vechi", "Da" },
+	{ "footer-like sentence with a comma kept", "Sent from my desk, is much easier than my mobile phone.",
+	  "Sent from my desk, is much easier than my mobile phone." },
+	{ "k-9 footer", "Ok\n\nSent from my Android device with K-9 Mail. Please excuse my brevity.", "Ok" },
+	{ "welsh iphone footer", "Iawn\n\nAnfonwyd o fy iPhone", "Iawn" },
+	{ "adviser's line ending with an address and a colon is kept",
+	  "Write to me at jo@council.example:\nI read it every day.", "Write to me at jo@council.example:\nI read it every day." },
 };
 
 static void test_long_input(void)
@@ -236,6 +254,177 @@ static void test_long_input(void)
 	buf_free(&in);
 }
 
+
+/* --- with the conversation's history (clean_reply_with) ----------------------- */
+
+#define FWD "Reference: RUS-7K3F2\nChannel:   email\nReceived:  Saturday 21 November 2026, 10:01 GMT\n" \
+	"From:      s***@example.net\nSubject:   help\n\n" \
+	"------------------------------------------------------------------------\n" \
+	"I don't feel safe at home. My stepdad shouts at me every night\nand I'm scared to go back after school.\n\n" \
+	"------------------------------------------------------------------------\n\n" \
+	"Reply to this email to answer the young person. Your reply is sent from the\n" \
+	"R-U-Safe? address; quoted text and your signature are removed first,\nand you will get a copy of exactly what was sent.\n"
+#define FWD_QUOTED "> Reference: RUS-7K3F2\n> Channel:   email\n> Received:  Saturday 21 November 2026, 10:01 GMT\n" \
+	"> From:      s***@example.net\n> Subject:   help\n>\n> I don't feel safe at home. My stepdad shouts at me every\n" \
+	"> night and I'm scared to go back after school.\n"
+#define EARLIER "Hi Sam,\nThank you for telling us. You did the right thing.\nJo"
+#define OUR_AUTOREPLY "Thank you for getting in touch.\n\nIf you are in danger right now, call 999.\n" \
+	"If he's outside your house again, call 999 straight away.\n"
+
+struct hcase {
+	const char *name;
+	const char *in;
+	const char *want;
+	enum clean_hold hold;
+};
+
+static const struct hcase hcases[] = {
+	{ "outlook en, history unquoted",
+	  "Yes, call us.\n\n________________________________\nFrom: R-U-Safe? <relay@x.org>\nSent: Saturday, 21 November 2026 10:01\n"
+	  "To: Jo <jo@x.org>\nSubject: [RUS-7K3F2] help\n\n" FWD, "Yes, call us.", CLEAN_SEND },
+	{ "outlook welsh block",
+	  "Diolch Sam.\n\nOddi wrth: R-U-Safe? <relay@x.org>\nAnfonwyd: Dydd Sadwrn, 21 Tachwedd 2026 10:01\nAt: Jo\n"
+	  "Pwnc: [RUS-7K3F2] help\n\n" FWD, "Diolch Sam.", CLEAN_SEND },
+	{ "outlook french spaced colons",
+	  "Oui Sam.\n\nDe : R-U-Safe? <relay@x.org>\nEnvoyé : samedi 21 novembre 2026 10:01\nÀ : Jo\nObjet : help\n\n" FWD,
+	  "Oui Sam.", CLEAN_SEND },
+	{ "outlook arabic block",
+	  "Ok.\n\nمن: R-U-Safe? <relay@x.org>\nتم الإرسال: السبت، 21 نوفمبر، 2026 10:01 ص\nإلى: Jo\nالموضوع: help\n\n" FWD,
+	  "Ok.", CLEAN_SEND },
+	{ "hotmail block starting Date:",
+	  "Call me.\n\nDate: Sat, 21 Nov 2026 10:01:00 +0000\nFrom: relay@x.org\nTo: jo@x.org\nSubject: help\n\n" FWD, "Call me.",
+	  CLEAN_SEND },
+	{ "gmail date-first attribution",
+	  "We can talk at 4.\n\n2026-11-21 10:01 GMT+00:00 R-U-Safe? <relay@x.org>:\n\n" FWD_QUOTED, "We can talk at 4.", CLEAN_SEND },
+	{ "no blank line above the attribution",
+	  "Thanks Sam.\nSee you Thursday.\nOn Nov 21, 2026, at 10:01 AM, R-U-Safe? <relay@x.org> wrote:\n\n" FWD_QUOTED,
+	  "Thanks Sam.\nSee you Thursday.", CLEAN_SEND },
+	{ "addr wrote: with no space, no colon",
+	  "Ok\n\nOn Sat, 21 Nov 2026 at 10:01, R-U-Safe? <relay@x.org>wrote\n\n" FWD, "Ok", CLEAN_SEND },
+	{ "zoho",
+	  "Ok Sam\n\n---- On Sat, 21 Nov 2026 10:01:00 +0000 R-U-Safe? <relay@x.org> wrote ----\n\n" FWD, "Ok Sam", CLEAN_SEND },
+	{ "mail.ru, '>' with no space",
+	  "Da\n\n>Суббота, 21 ноября 2026, 10:01 +00:00 от R-U-Safe? <relay@x.org>:\n>\n>I don't feel safe at home. My stepdad\n"
+	  ">shouts at me every night\n", "Da", CLEAN_SEND },
+	{ "yahoo: attribution and history on one line",
+	  "Ok\n\nSent from Yahoo Mail on Android\n\n  On Sat, 21 Nov 2026 at 10:01, R-U-Safe?<relay@x.org> wrote:   "
+	  "I don't feel safe at home. My stepdad shouts at me every night and I'm scared to go back after school.\n", "Ok",
+	  CLEAN_SEND },
+	{ "samsung original message in polish",
+	  "Tak\n\n\nWysłane z mojego Galaxy\n\n\n-------- Oryginalna wiadomość --------\nOd: R-U-Safe? <relay@x.org>\n"
+	  "Data: 21/11/2026 10:01 (GMT+00:00)\nDo: jo@x.org\nTemat: help\n\n" FWD, "Tak", CLEAN_SEND },
+	{ "phone footer then the history with no header",
+	  "Ring me.\n\nSent from my Huawei phone\n\n" FWD, "Ring me.", CLEAN_SEND },
+	{ "history with no header under the adviser's words",
+	  "Ring me.\n\n" FWD, "Ring me.", CLEAN_SEND },
+	{ "thunderbird bottom-posted",
+	  "On 21/11/2026 10:01, R-U-Safe? wrote:\n" FWD_QUOTED "\nThat sounds frightening, Sam.\n", "That sounds frightening, Sam.",
+	  CLEAN_SEND },
+	{ "outlook inline answers in the unquoted history",
+	  "See my answers below.\n\nFrom: R-U-Safe? <relay@x.org>\nSent: Saturday, 21 November 2026 10:01\nTo: Jo\nSubject: help\n\n"
+	  "I don't feel safe at home. My stepdad shouts at me every night\n[Jo] You can stay at the centre tonight.\n"
+	  "and I'm scared to go back after school.\n[Jo] We'll talk to the school.\n",
+	  "See my answers below.\n\n[Jo] You can stay at the centre tonight.\n\n[Jo] We'll talk to the school.", CLEAN_SEND },
+	{ "the adviser repeats an earlier reply above the quote",
+	  EARLIER "\n\nOn Sat, 21 Nov 2026 at 10:01, R-U-Safe? <relay@x.org> wrote:\n" FWD_QUOTED, EARLIER, CLEAN_SEND },
+	{ "the adviser repeats an earlier reply alone", EARLIER, EARLIER, CLEAN_SEND },
+	{ "the adviser repeats an earlier reply under the quote",
+	  "On 21/11/2026 10:01, R-U-Safe? wrote:\n" FWD_QUOTED "\n" EARLIER "\n", EARLIER, CLEAN_SEND },
+	{ "the adviser quotes the young person's words unquoted",
+	  "You said:\nI don't feel safe at home. My stepdad shouts at me every night\nThat must be so hard.",
+	  "You said:\nI don't feel safe at home. My stepdad shouts at me every night\nThat must be so hard.", CLEAN_SEND },
+	{ "a footer-like sentence is the adviser's",
+	  "Sent from my desk, is much easier than my mobile phone.\n\nOn Sat, 21 Nov 2026 at 10:01, R-U-Safe? <relay@x.org> wrote:\n"
+	  FWD_QUOTED, "Sent from my desk, is much easier than my mobile phone.", CLEAN_SEND },
+	{ "text the relay never sent under a header: held",
+	  "Yes.\n\nFrom: Someone <someone@example.com>\nSent: Friday, 20 November 2026 17:00\nTo: Jo\nSubject: notes\n\n"
+	  "The notes from the meeting about the case conference next week, who will attend and the agenda.\n", "Yes.",
+	  CLEAN_HOLD_SHARE },
+	{ "nothing but the quote: held", "On Sat, 21 Nov 2026 at 10:01, R-U-Safe? <relay@x.org> wrote:\n" FWD_QUOTED, "",
+	  CLEAN_HOLD_EMPTY },
+	{ "signature then the history: the signature is evidence",
+	  "Yes.\n-- \nJo Adviser\nYouth Service, County Hall, Aylesbury\n\n" FWD, "Yes.", CLEAN_SEND },
+};
+
+static void test_with_history(void)
+{
+	const char *history[] = { FWD, "I don't feel safe at home.", EARLIER, NULL };
+	struct clean_result res;
+
+	for (size_t i = 0; i < sizeof hcases / sizeof hcases[0]; i++) {
+		char name[160];
+		clean_reply_with(hcases[i].in, history, 4, CLEAN_HOLD_PERCENT, &res);
+		CHECK_STR(hcases[i].name, res.text, hcases[i].want);
+		snprintf(name, sizeof name, "%s: %s", hcases[i].name, hcases[i].hold == CLEAN_SEND ? "sent" : "held");
+		CHECK_INT(name, res.hold, hcases[i].hold);
+		clean_result_free(&res);
+	}
+
+	/* the share is the configuration's */
+	clean_reply_with(hcases[21].in, history, 4, 100, &res);
+	CHECK_INT("hold_percent 100: sent", res.hold, CLEAN_SEND);
+	CHECK("hold_percent 100: the unmatched text counted", res.unsure_bytes > 50 && res.kept_bytes == 4);
+	clean_result_free(&res);
+
+	clean_reply_with(NULL, NULL, 0, CLEAN_HOLD_PERCENT, &res);
+	CHECK_STR("NULL text, no history", res.text, "");
+	CHECK_INT("NULL text is held (empty)", res.hold, CLEAN_HOLD_EMPTY);
+	clean_result_free(&res);
+	clean_result_free(NULL);
+	CHECK("hold reasons are words", strlen(clean_hold_text(CLEAN_HOLD_SHARE)) > 20 && !*clean_hold_text(CLEAN_SEND));
+}
+
+static void test_known(void)
+{
+	const char *sent[] = { OUR_AUTOREPLY };
+	char *out;
+
+	out = clean_known("ok thanks\n\n> Thank you for getting in touch.\n>\n> If you are in danger right now, call 999.\n"
+	                  "> If he's outside your house again, call 999 straight away.\n", sent, 1);
+	CHECK("triage: what the relay sent is left out", strstr(out, "outside") == NULL && strstr(out, "ok thanks"));
+	free(out);
+	out = clean_known("look what he sent me\n\n> he's outside and he knows where i live\n-- \nSam\nhe's outside\n", sent, 1);
+	CHECK_STR("triage: quoted words and signatures are read", out,
+	          "look what he sent me\n\n> he's outside and he knows where i live\n--\nSam\nhe's outside\n");
+	free(out);
+	out = clean_known(NULL, NULL, 0);
+	CHECK_STR("triage: NULL", out, "");
+	free(out);
+}
+
+static void test_history_fast(void)
+{
+	struct buf hist, in;
+	struct clean_result res;
+	clock_t t0;
+	const char *history[1];
+
+	/* 100 kB of a repetitive history against 100 kB of reply */
+	buf_init(&hist);
+	buf_init(&in);
+	while (hist.len < 100 * 1024)
+		buf_adds(&hist, "a a a a a a a a a the the the the ");
+	while (in.len < 100 * 1024)
+		buf_adds(&in, "> a a a a a a a a the the\nthe a the a b\n");
+	history[0] = buf_str(&hist);
+	t0 = clock();
+	clean_reply_with(buf_str(&in), history, 1, CLEAN_HOLD_PERCENT, &res);
+	CHECK("100 kB against 100 kB of repeated words runs fast", (double)(clock() - t0) / CLOCKS_PER_SEC < 2.0);
+	clean_result_free(&res);
+	/* one 100 kB line that almost matches */
+	buf_reset(&in);
+	while (in.len < 100 * 1024)
+		buf_adds(&in, "a a a a a a a a a the the the the ");
+	buf_adds(&in, "zebra");
+	t0 = clock();
+	clean_reply_with(buf_str(&in), history, 1, CLEAN_HOLD_PERCENT, &res);
+	CHECK("a 100 kB line that almost matches runs fast", (double)(clock() - t0) / CLOCKS_PER_SEC < 2.0);
+	CHECK_INT("and is kept", strlen(res.text), in.len);
+	clean_result_free(&res);
+	buf_free(&hist);
+	buf_free(&in);
+}
+
 int main(void)
 {
 	size_t ncases = sizeof cases / sizeof cases[0];
@@ -253,5 +442,8 @@ int main(void)
 	free(out);
 
 	test_long_input();
+	test_with_history();
+	test_known();
+	test_history_fast();
 	return check_done();
 }
