@@ -140,7 +140,7 @@ def main():
         conn = sb.imap(rt.SERVICE)
         try:
             for name, raw, outcome, want in cases:
-                typ, data = conn.append(_quote("INBOX"), None, None, filled_message(raw, values))
+                typ, data = conn.append(_quote("INBOX"), None, None, rt.stamped(filled_message(raw, values)))
                 check(f"{name}: appended", typ == "OK", data)
         finally:
             conn.logout()
@@ -196,10 +196,10 @@ def main():
         tag = values["reply_to"]
         conn = sb.imap(rt.SERVICE)
         try:
-            conn.append(_quote("INBOX"), None, None, rt.mail(
+            conn.append(_quote("INBOX"), None, None, rt.stamped(rt.mail(
                 rt.ADVISERS[0], tag, f"RE: [{ref}] New message by email",
                 "If he's outside your house again, call 999 straight away.\n", msgid="corpus.triage.1@example.org",
-                in_reply_to=values["forward_id"]))
+                in_reply_to=values["forward_id"])))
         finally:
             conn.logout()
         poll_until_sent(conf, db)
