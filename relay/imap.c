@@ -743,7 +743,9 @@ int imap_reopen(struct imap *im, const struct imap_settings *s, char *err, size_
 
 int imap_renewal_due(const struct imap *im, long long now)
 {
-	return im->token_expired || (im->renew_at && now >= im->renew_at);
+	if (im->token_expired)
+		return 2;
+	return im->renew_at && now >= im->renew_at;
 }
 
 uint32_t imap_uidvalidity(const struct imap *im)
@@ -1406,8 +1408,8 @@ static int idle(struct imap *im, int seconds, int check_ms, char *err, size_t er
 		if (r == 0 && check)
 			r = ask(im, mailimap_noop, "checking for new messages", err, errlen);
 		if (r < 0 && im->token_expired) {
-			log_info("%s: the server ended the session in IDLE: its access token expired; "
-				 "logging in again", im->label);
+			log_info("%s: the server ended the session in IDLE: its access token expired",
+				 im->label);
 			return 0;
 		}
 		if (r != 0)

@@ -68,11 +68,11 @@ struct imap;   /* opaque; one session */
  *   "...: mailbox \"X\" opened read-only; messages could not be marked seen". */
 int imap_open(const struct imap_settings *s, struct imap **out, char *err, size_t errlen);
 
-/* 1 when the session must be made again (imap_reopen) before it is used:
- * its token reached settings.renew_at by `now` (unix seconds), or the server
- * ended the session because the token expired (Exchange Online: "* BYE
- * Session invalidated - AccessTokenExpired", in IDLE or to any command: the
- * call then returned -1, or imap_idle 0). Else 0. */
+/* Whether the session must be made again (imap_reopen) before it is used:
+ * 1 when its token reached settings.renew_at by `now` (unix seconds), 2 when
+ * the server ended the session because the token expired (Exchange Online:
+ * "* BYE Session invalidated - AccessTokenExpired", in IDLE or to any
+ * command: the call then returned -1, or imap_idle 0). Else 0. */
 int imap_renewal_due(const struct imap *im, long long now);
 
 /* Makes the session again in place with s (a fresh token): LOGOUT (unless

@@ -64,9 +64,18 @@ int mailbox_open(struct relay *r, struct imap **out, char *err, size_t errlen)
 static int renew(struct relay *r, struct imap *im, char *err, size_t errlen)
 {
 	struct imap_settings s;
-	if (!imap_renewal_due(im, (long long)time(NULL)))
+	int due = imap_renewal_due(im, (long long)time(NULL));
+	if (!due)
 		return 0;
-	log_info("mailbox %s: logging in again with a new access token", r->cfg->imap_mailbox);
+	if (due == 2) {
+		/* The server knows better than our clock: that token is done. */
+		login_token_refused(r->cfg);
+		log_info("mailbox %s: the server ended the session because its access token expired; logging in again "
+		         "with a new access token", r->cfg->imap_mailbox);
+	} else {
+		log_info("mailbox %s: the access token is due for renewal; logging in again with a new access token",
+		         r->cfg->imap_mailbox);
+	}
 	if (settings(r->cfg, &s, err, errlen) < 0)
 		return -1;
 	int rc = imap_reopen(im, &s, err, errlen);

@@ -124,12 +124,36 @@ class Sandbox:
             raise SandboxError("sandbox's dovecot.conf is not as expected: cannot add the oauth2 passdb")
         with open(conf, "w") as f:
             f.write(text)
-        self.stop_server("dovecot")
-        self.start_server("dovecot")
+        r = self.doveadm("reload")
+        if r.returncode != 0:
+            raise SandboxError("doveadm reload: " + r.stdout + r.stderr)
         # Postfix's smtpd processes keep their connection to the old auth
-        # service: a fresh start asks the new one.
-        self.stop_server("postfix")
-        self.start_server("postfix")
+        # process: reloaded, new ones ask the new one.
+        r = subprocess.run(["postfix", "-c", self.env["POSTFIX_CONFIG_DIR"], "reload"],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SandboxError("postfix reload: " + r.stdout + r.stderr)
+        deadline = time.monotonic() + 20
+        while not self._offers_xoauth2():
+            if time.monotonic() > deadline:
+                raise SandboxError("the servers do not offer XOAUTH2 after the reload")
+            time.sleep(0.1)
+
+    def _offers_xoauth2(self):
+        try:
+            conn = self.imap()
+            try:
+                imap_ok = "AUTH=XOAUTH2" in conn.capabilities
+            finally:
+                _logout(conn)
+            conn = self.smtp()
+            try:
+                smtp_ok = "XOAUTH2" in conn.esmtp_features.get("auth", "").upper()
+            finally:
+                conn.quit()
+            return imap_ok and smtp_ok
+        except (OSError, imaplib.IMAP4.error, smtplib.SMTPException):
+            return False
 
     def load(self):
         """Read DIR/env.json of a sandbox that is already up."""
