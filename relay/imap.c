@@ -1407,11 +1407,6 @@ static int idle(struct imap *im, int seconds, int check_ms, char *err, size_t er
 		 * after its own delay (Dovecot: half a second); NOOP makes it look now. */
 		if (r == 0 && check)
 			r = ask(im, mailimap_noop, "checking for new messages", err, errlen);
-		if (r < 0 && im->token_expired) {
-			log_info("%s: the server ended the session in IDLE: its access token expired",
-				 im->label);
-			return 0;
-		}
 		if (r != 0)
 			return r;
 		if (woke || now_seconds() >= deadline)
@@ -1459,6 +1454,11 @@ int imap_idle(struct imap *im, int seconds, int check_ms, char *err, size_t errl
 	hold_signals(&im->outside);
 	r = idle(im, seconds, check_ms, err, errlen);
 	release_signals(&im->outside);
+	if (r < 0 && im->token_expired) {
+		/* a reconnect, not a failure: imap_renewal_due says so */
+		log_info("%s: the server ended the session in IDLE: its access token expired", im->label);
+		return 0;
+	}
 	return r;
 }
 

@@ -129,6 +129,10 @@ static void pay_seen(struct relay *r, struct imap *im, struct seen *s, uint32_t 
 	if (position <= s->upto)
 		return;
 	if (imap_mark_seen(im, s->upto + 1, position, err, sizeof err) < 0) {
+		/* The server ended the session for its token: the search that
+		 * follows logs in again, and the next poll marks them. */
+		if (imap_renewal_due(im, (long long)time(NULL)) == 2)
+			return;
 		log_warn("mailbox: could not mark messages seen (%s); they are stored, will not be taken twice, and "
 		         "are marked at the next poll", err);
 		return;
@@ -177,7 +181,7 @@ int mailbox_poll(struct relay *r, struct imap *im, char *err, size_t errlen)
 	pay_seen(r, im, &seen, (uint32_t)position);
 	if (imap_search(im, (uint32_t)position, first, &uids, &n, err, errlen) < 0) {
 		/* A session its token outlived is made again and asked again, once. */
-		if (!imap_renewal_due(im, (long long)time(NULL)) || renew(r, im, err, errlen) < 0 ||
+		if (imap_renewal_due(im, (long long)time(NULL)) != 2 || renew(r, im, err, errlen) < 0 ||
 		    imap_uidvalidity(im) != uv || imap_search(im, (uint32_t)position, first, &uids, &n, err, errlen) < 0)
 			return -1;
 	}
@@ -210,7 +214,7 @@ int mailbox_poll(struct relay *r, struct imap *im, char *err, size_t errlen)
 			db_rollback(r->db);
 			/* As for the search: the batch again, once, on a new session
 			 * (nothing of it was committed). */
-			if (!imap_renewal_due(im, (long long)time(NULL)) || renew(r, im, err, errlen) < 0 ||
+			if (imap_renewal_due(im, (long long)time(NULL)) != 2 || renew(r, im, err, errlen) < 0 ||
 			    imap_uidvalidity(im) != uv || db_begin(r->db) < 0)
 				goto fail;
 			b = (struct batch){ r, uv, (uint32_t)position, 0 };
