@@ -415,6 +415,35 @@ def refused(sb):
               "New-ServicePrincipal" in reason and "Add-MailboxPermission" in reason, js)
 
 
+def no_token_nothing_lost(sb):
+    """IMAP on a password, SMTP on a token: while no token can be had the
+    forward waits in the outbox, saying why; it goes once one can."""
+    with Tokens(key=sb.oauth_key, email=rt.SERVICE, issuer=sb.oauth_issuer) as ts:
+        work = os.path.join(sb.dir, "mixed")
+        conf = oauth_config(sb, ts, work)
+        rt.edit_config(conf, "username = %s\nauth = oauth2\n" % rt.SERVICE,
+                       "username = %s\nauth = password\npassword_file = imap.password\n" % rt.SERVICE)
+        ts.error("AADSTS7000215", count=50)   # every request of the first poll
+        send_young(sb, "no token", "Sent while no token can be had.\n", msgid="notoken.1@example.net")
+        sb.wait_for(rt.SERVICE, 1)
+        r = relay(conf, "poll")
+        check("poll fails while the token endpoint refuses", r.returncode == 1, r.stderr[-1500:])
+        check("the log says why: the provider's code", "AADSTS7000215" in r.stderr, r.stderr[-1500:])
+        db = rt.db(conf)
+        pending = db.execute("SELECT count(*) FROM outbox WHERE state='pending'").fetchone()[0]
+        why = db.execute("SELECT last_error FROM outbox WHERE state='pending'").fetchone()
+        check("the forward and auto-reply wait in the outbox", pending == 2, pending)
+        check("and say why (relay show)", why and "no access token" in (why[0] or ""), why)
+        with ts._lock:
+            ts._errors.clear()   # the endpoint is well again
+        time.sleep(1.2)   # past retry_min
+        r = relay(conf, "poll")
+        check("the next poll, with a token, sends them", r.returncode == 0, r.stderr[-1500:])
+        sent = wait_until(lambda: [m for m in sb.messages(rt.ADVISERS[0]) if "no token can be had" in rt.body(m)], 10)
+        check("the forward reached the advisers", sent)
+        check("the outbox is empty", db.execute("SELECT count(*) FROM outbox WHERE state='pending'").fetchone()[0] == 0)
+
+
 def no_tokens_anywhere(sb):
     """No token or secret in what the relay printed at -v, nor in any database."""
     check("tokens were issued to look for", len(ISSUED) > 3, len(ISSUED))
@@ -436,7 +465,7 @@ def no_tokens_anywhere(sb):
 
 def main():
     with Sandbox(oauth2=True) as sb:
-        rt.run_parts(sb, story, long_tokens, renewal, bye, refused, no_tokens_anywhere)
+        rt.run_parts(sb, story, long_tokens, renewal, bye, refused, no_token_nothing_lost, no_tokens_anywhere)
     done()
 
 
