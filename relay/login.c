@@ -60,6 +60,9 @@ const char *login_refused_advice(const struct config *c, int smtp)
 	if (!strcmp(p, "google"))
 		return "the token was issued, so Google Workspace's domain-wide delegation for the service account is "
 		       "missing the scope https://mail.google.com/, or username is not a mailbox of the domain";
+	if (!strcmp(p, "generic"))
+		return "the token was issued, so the server does not take it for this mailbox: check [oauth] scope and that "
+		       "the application may use the mailbox named by username";
 	if (smtp)
 		return "the token was issued, so on Exchange Online SMTP AUTH is off for the mailbox (Set-CASMailbox "
 		       "-Identity MAILBOX -SmtpClientAuthenticationDisabled $false) or the application has no access to "

@@ -29,8 +29,10 @@ const char *login_token(const struct config *c, long long *renew_at, char *err, 
 void login_token_refused(const struct config *c);
 
 /* What to do when a server refuses a token the provider issued, for the
- * provider of c (one sentence; static). IMAP and SMTP name it after the
- * server's own words. */
+ * provider of c (one sentence; static): for Microsoft the Exchange Online
+ * PowerShell commands (New-ServicePrincipal, Add-MailboxPermission; for SMTP
+ * also Set-CASMailbox), for Google the delegation's scope. IMAP and SMTP put
+ * it after the server's own words. */
 const char *login_refused_advice(const struct config *c, int smtp);
 
 /* --- pure helpers, exposed for the unit tests --------------------------- */

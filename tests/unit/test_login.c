@@ -29,6 +29,8 @@ int main(void)
 	CHECK("microsoft IMAP: names New-ServicePrincipal", strstr(imap, "New-ServicePrincipal") != NULL);
 	CHECK("microsoft IMAP: names Add-MailboxPermission", strstr(imap, "Add-MailboxPermission") != NULL);
 	CHECK("microsoft SMTP: names Set-CASMailbox", strstr(smtp, "SmtpClientAuthenticationDisabled") != NULL);
+	c.oauth_provider = "generic";
+	CHECK("generic: no Exchange commands", strstr(login_refused_advice(&c, 0), "New-ServicePrincipal") == NULL);
 	c.oauth_provider = "google";
 	CHECK("google: names the delegation's scope", strstr(login_refused_advice(&c, 0), "https://mail.google.com/"));
 	return check_done();
