@@ -49,6 +49,8 @@ struct imap {
 	uint32_t uidnext;
 	uint32_t exists_searched; /* messages in the mailbox as the last search saw it */
 	int looked_again;         /* idle() polled again for an unchanged count; not twice in a row */
+	long long renew_at;       /* the token's renewal time (unix seconds); 0: no token */
+	int token_expired;        /* the server ended the session: its token expired */
 	sigset_t outside;        /* the caller's signal mask, during a call */
 };
 
@@ -131,12 +133,35 @@ static const char *server_text(const struct imap *im, char *out, size_t outlen)
 	return out;
 }
 
+/* Exchange Online ends a session whose token ran out with an untagged
+ * "* BYE Session invalidated - AccessTokenExpired", then closes: libetpan
+ * reports the close, and the line is left in its buffer or taken as the
+ * server's last words. */
+static int saw_token_expired(const struct imap *im)
+{
+	const mailimap *m = im->session;
+
+	if (m == NULL)
+		return 0;
+	if (m->imap_response && strstr(m->imap_response, "AccessTokenExpired"))
+		return 1;
+	return m->imap_stream_buffer && m->imap_stream_buffer->str &&
+	       memmem(m->imap_stream_buffer->str, m->imap_stream_buffer->len, "AccessTokenExpired", 18) != NULL;
+}
+
 /* Explain a failed libetpan command. `doing` completes "while ...". */
 static void command_failed(struct imap *im, int r, const char *doing, double started,
 			   char *err, size_t errlen)
 {
 	char text[SERVER_TEXT_MAX + 1];
 
+	if (im->renew_at && r != MAILIMAP_ERROR_MEMORY && saw_token_expired(im)) {
+		im->broken = 1;
+		im->token_expired = 1;
+		set_err(im, err, errlen, "the server ended the session while %s: its access token expired "
+			"(AccessTokenExpired); reconnecting with a new one", doing);
+		return;
+	}
 	switch (r) {
 	case MAILIMAP_ERROR_STREAM:
 		im->broken = 1;
@@ -442,12 +467,43 @@ static int start_tls(struct imap *im, const struct imap_settings *s, char *err, 
 	return refresh_capability(im, err, errlen);
 }
 
+/* SASL XOAUTH2 with the token (libetpan sends it as the initial response,
+ * on the AUTHENTICATE line: Dovecot and Exchange take it so, tokens of
+ * 4 KB included). */
+static int login_token(struct imap *im, const struct imap_settings *s, char *err, size_t errlen)
+{
+	char text[SERVER_TEXT_MAX + 1];
+	double started;
+	int r;
+
+	if (!mailimap_has_xoauth2(im->session)) {
+		set_err(im, err, errlen, "server does not offer AUTH=XOAUTH2, so the OAuth2 token cannot be used "
+			"(auth = oauth2 is for Microsoft 365 and Google Workspace); not logging in");
+		return -1;
+	}
+	started = now_seconds();
+	r = mailimap_oauth2_authenticate(im->session, s->username, s->token);
+	if (r == MAILIMAP_ERROR_LOGIN || r == MAILIMAP_ERROR_PROTOCOL) {
+		set_err(im, err, errlen, "the server refused the OAuth2 token (AUTHENTICATE XOAUTH2 failed: %s)%s%s",
+			server_text(im, text, sizeof(text)), s->refused_advice ? "; " : "",
+			s->refused_advice ? s->refused_advice : "");
+		return -1;
+	}
+	if (r != MAILIMAP_NO_ERROR) {
+		command_failed(im, r, "logging in with the OAuth2 token", started, err, errlen);
+		return -1;
+	}
+	return 0;
+}
+
 static int login(struct imap *im, const struct imap_settings *s, char *err, size_t errlen)
 {
 	char text[SERVER_TEXT_MAX + 1];
 	double started;
 	int r;
 
+	if (s->token != NULL)
+		return login_token(im, s, err, errlen);
 	if (mailimap_has_extension(im->session, "LOGINDISABLED")) {
 		set_err(im, err, errlen, "server does not allow login on this connection (LOGINDISABLED)%s",
 			s->security == NET_SECURITY_NONE ? "; use security = starttls or tls" : "");
@@ -599,6 +655,43 @@ static int open_session(struct imap *im, const struct imap_settings *s, char *er
 	return 0;
 }
 
+/* Fills im afresh from s (no session yet). -1 with err when s lacks what a
+ * login needs. */
+static int session_init(struct imap *im, const struct imap_settings *s, char *err, size_t errlen)
+{
+	memset(im, 0, sizeof(*im));
+	im->port = s->port > 0 ? s->port : (s->security == NET_SECURITY_TLS ? 993 : 143);
+	snprintf(im->label, sizeof(im->label), "imap %s:%d", s->host ? s->host : "(no host)", im->port);
+	snprintf(im->mailbox, sizeof(im->mailbox), "%s", s->mailbox && *s->mailbox ? s->mailbox : "INBOX");
+	im->timeout = s->timeout > 0 ? s->timeout : DEFAULT_TIMEOUT;
+	im->renew_at = s->token ? s->renew_at : 0;
+	if (s->host == NULL || *s->host == '\0' || s->username == NULL ||
+	    (s->password == NULL && s->token == NULL)) {
+		set_err(im, err, errlen, "host, username and a password or token are required");
+		return -1;
+	}
+	return 0;
+}
+
+/* LOGOUT when the connection still works, then free the libetpan session. */
+static void session_end(struct imap *im)
+{
+	if (im->session != NULL) {
+		if (im->session->imap_stream != NULL) {
+			if (im->broken) {
+				/* LOGOUT would wait a full timeout on a dead peer. */
+				mailstream_close(im->session->imap_stream);
+				im->session->imap_stream = NULL;
+				im->session->imap_state = MAILIMAP_STATE_DISCONNECTED;
+			} else {
+				mailimap_logout(im->session);   /* closes the stream, even on error */
+			}
+		}
+		mailimap_free(im->session);
+		im->session = NULL;
+	}
+}
+
 int imap_open(const struct imap_settings *s, struct imap **out, char *err, size_t errlen)
 {
 	struct imap *im;
@@ -606,17 +699,14 @@ int imap_open(const struct imap_settings *s, struct imap **out, char *err, size_
 
 	*out = NULL;
 	im = xcalloc(1, sizeof(*im));
-	im->port = s->port > 0 ? s->port : (s->security == NET_SECURITY_TLS ? 993 : 143);
-	snprintf(im->label, sizeof(im->label), "imap %s:%d", s->host ? s->host : "(no host)", im->port);
-	snprintf(im->mailbox, sizeof(im->mailbox), "%s", s->mailbox && *s->mailbox ? s->mailbox : "INBOX");
-	im->timeout = s->timeout > 0 ? s->timeout : DEFAULT_TIMEOUT;
-	if (s->host == NULL || *s->host == '\0' || s->username == NULL || s->password == NULL) {
-		set_err(im, err, errlen, "host, username and password are required");
+	if (session_init(im, s, err, errlen) < 0) {
 		free(im);
 		return -1;
 	}
 	hold_signals(&im->outside);
 	r = open_session(im, s, err, errlen);
+	if (r == 0)
+		im->broken = 0;
 	release_signals(&im->outside);
 	if (r < 0) {
 		imap_close(im);
@@ -624,6 +714,38 @@ int imap_open(const struct imap_settings *s, struct imap **out, char *err, size_
 	}
 	*out = im;
 	return 0;
+}
+
+int imap_reopen(struct imap *im, const struct imap_settings *s, char *err, size_t errlen)
+{
+	sigset_t outside;
+	int r;
+
+	hold_signals(&outside);
+	session_end(im);
+	if (session_init(im, s, err, errlen) < 0) {
+		im->broken = 1;
+		release_signals(&outside);
+		return -1;
+	}
+	im->outside = outside;
+	r = open_session(im, s, err, errlen);
+	if (r == 0)
+		im->broken = 0;
+	release_signals(&outside);
+	if (r < 0) {
+		/* what is left is not usable: no LOGOUT waits on it later */
+		im->broken = 1;
+		session_end(im);
+	}
+	return r;
+}
+
+int imap_renewal_due(const struct imap *im, long long now)
+{
+	if (im->token_expired)
+		return 2;
+	return im->renew_at && now >= im->renew_at;
 }
 
 uint32_t imap_uidvalidity(const struct imap *im)
@@ -677,7 +799,7 @@ static void next_run(const uint32_t *uids, size_t n, size_t *i, uint32_t *lo, ui
 
 static int check_usable(struct imap *im, char *err, size_t errlen)
 {
-	if (im->broken || im->session->imap_stream == NULL) {
+	if (im->broken || im->session == NULL || im->session->imap_stream == NULL) {
 		set_err(im, err, errlen, "connection is broken; reconnect");
 		return -1;
 	}
@@ -1204,6 +1326,15 @@ static int idle(struct imap *im, int seconds, int check_ms, char *err, size_t er
 		seconds = 1;
 	if (seconds > IDLE_MAX_SECONDS)
 		seconds = IDLE_MAX_SECONDS;
+	if (im->renew_at) {
+		/* Back before the token runs out: the caller logs in again. */
+		long long left = im->renew_at - (long long)time(NULL);
+
+		if (left <= 0)
+			return 0;
+		if (left < seconds)
+			seconds = (int)left;
+	}
 	deadline = now_seconds() + seconds;
 	/* Mail that came while the last poll fetched and marked messages was
 	 * announced in the answer to one of those commands, after the search.
@@ -1271,11 +1402,12 @@ static int idle(struct imap *im, int seconds, int check_ms, char *err, size_t er
 				break;
 			}
 		}
-		if ((r = ask(im, mailimap_idle_done, "ending IDLE", err, errlen)) != 0)
-			return r;
+		r = ask(im, mailimap_idle_done, "ending IDLE", err, errlen);
 		/* [imap] check_interval_ms: the server tells an idling client only
 		 * after its own delay (Dovecot: half a second); NOOP makes it look now. */
-		if (check && (r = ask(im, mailimap_noop, "checking for new messages", err, errlen)) != 0)
+		if (r == 0 && check)
+			r = ask(im, mailimap_noop, "checking for new messages", err, errlen);
+		if (r != 0)
 			return r;
 		if (woke || now_seconds() >= deadline)
 			return 0;
@@ -1322,6 +1454,11 @@ int imap_idle(struct imap *im, int seconds, int check_ms, char *err, size_t errl
 	hold_signals(&im->outside);
 	r = idle(im, seconds, check_ms, err, errlen);
 	release_signals(&im->outside);
+	if (r < 0 && im->token_expired) {
+		/* a reconnect, not a failure: imap_renewal_due says so */
+		log_info("%s: the server ended the session in IDLE: its access token expired", im->label);
+		return 0;
+	}
 	return r;
 }
 
@@ -1332,19 +1469,7 @@ void imap_close(struct imap *im)
 	if (im == NULL)
 		return;
 	hold_signals(&outside);
-	if (im->session != NULL) {
-		if (im->session->imap_stream != NULL) {
-			if (im->broken) {
-				/* LOGOUT would wait a full timeout on a dead peer. */
-				mailstream_close(im->session->imap_stream);
-				im->session->imap_stream = NULL;
-				im->session->imap_state = MAILIMAP_STATE_DISCONNECTED;
-			} else {
-				mailimap_logout(im->session);   /* closes the stream, even on error */
-			}
-		}
-		mailimap_free(im->session);
-	}
+	session_end(im);
 	release_signals(&outside);
 	free(im);
 }

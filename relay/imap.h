@@ -6,11 +6,12 @@
  * keeps per-process state, so use sessions from one thread.
  *
  * Safety rules this module enforces:
- * - the password is sent only over TLS whose certificate chain and host name
- *   were verified (tlsverify.h), or when security is NET_SECURITY_NONE;
+ * - the password or token is sent only over TLS whose certificate chain and
+ *   host name were verified (tlsverify.h), or when security is
+ *   NET_SECURITY_NONE;
  * - fetching never sets \Seen (BODY.PEEK); only imap_mark_seen() does, and the
  *   caller calls it after the message is safely stored;
- * - nothing from a message, and never the password, is logged.
+ * - nothing from a message, and never the password or token, is logged.
  *
  * The process must not die of SIGPIPE when a server drops the connection
  * (libetpan writes with plain send()): imap_open() sets SIGPIPE to SIG_IGN
@@ -34,8 +35,15 @@ struct imap_settings {
 	enum net_security security;   /* TLS: implicit TLS (993); STARTTLS: required,
 				       * never falls back to clear; NONE: no TLS at all,
 				       * only for a server on this machine */
-	const char *username;
-	const char *password;
+	const char *username;    /* the mailbox's login; with a token, the address it is for */
+	const char *password;    /* NULL when token is set */
+	const char *token;       /* an OAuth2 access token (login.h): SASL XOAUTH2 instead of
+				  * LOGIN; NULL: the password */
+	long long renew_at;      /* with a token: when the session must be made again (unix
+				  * seconds): imap_idle returns by then, imap_renewal_due says
+				  * so after; 0: never */
+	const char *refused_advice;   /* with a token: what to do when the server refuses it
+				       * (appended to err); NULL: nothing */
 	const char *mailbox;     /* NULL: "INBOX" */
 	const char *ca_file;     /* PEM CA file; NULL: system trust store */
 	int timeout;             /* seconds for each network step; <= 0: 60 */
@@ -43,9 +51,10 @@ struct imap_settings {
 
 struct imap;   /* opaque; one session */
 
-/* Connect, (STARTTLS,) verify the certificate chain and host name, log in,
- * SELECT the mailbox read-write. The settings strings are copied as needed;
- * the password is not kept after login.
+/* Connect, (STARTTLS,) verify the certificate chain and host name, log in
+ * (LOGIN, or with a token AUTHENTICATE XOAUTH2), SELECT the mailbox
+ * read-write. The settings strings are copied as needed; the password or
+ * token is not kept after login.
  *
  * Returns 0 and a session in *out (free with imap_close), or -1 with *out NULL
  * and a message for a person in err, always starting "imap HOST:PORT: ", e.g.
@@ -53,10 +62,23 @@ struct imap;   /* opaque; one session */
  *    (certificate is for wrong.example.invalid); not logging in"
  *   "...: certificate not trusted (self-signed); not logging in"
  *   "...: login refused (check username and password_file): [AUTHENTICATIONFAILED] ..."
+ *   "...: the server refused the OAuth2 token (AUTHENTICATE XOAUTH2: ...); ADVICE"
  *   "...: connection refused", "...: timed out after 10 s while waiting for the
  *   greeting", "...: server does not offer STARTTLS; not logging in",
  *   "...: mailbox \"X\" opened read-only; messages could not be marked seen". */
 int imap_open(const struct imap_settings *s, struct imap **out, char *err, size_t errlen);
+
+/* Whether the session must be made again (imap_reopen) before it is used:
+ * 1 when its token reached settings.renew_at by `now` (unix seconds), 2 when
+ * the server ended the session because the token expired (Exchange Online:
+ * "* BYE Session invalidated - AccessTokenExpired", in IDLE or to any
+ * command: the call then returned -1, or imap_idle 0). Else 0. */
+int imap_renewal_due(const struct imap *im, long long now);
+
+/* Makes the session again in place with s (a fresh token): LOGOUT (unless
+ * broken), then as imap_open. im stays the caller's to close; on -1 (err as
+ * imap_open) it is broken until reopened. */
+int imap_reopen(struct imap *im, const struct imap_settings *s, char *err, size_t errlen);
 
 /* The mailbox's UIDVALIDITY and UIDNEXT as reported by SELECT (UIDNEXT 0 when
  * the server did not say). A changed UIDVALIDITY means all stored UIDs for
@@ -100,11 +122,13 @@ int imap_mark_seen(struct imap *im, uint32_t lo, uint32_t hi, char *err, size_t 
 int imap_has_idle(const struct imap *im);
 
 /* Wait in IDLE for up to `seconds` (capped at 25 minutes, below the 29 the
- * RFC allows; <= 0 means 1).
+ * RFC allows, and by the token's renew_at; <= 0 means 1).
  * Returns 1 when the server announced a change (EXISTS, RECENT or EXPUNGE),
  * at once when it did so since the last imap_search (in the answer to a
  * fetch, say: it will not say it again), 0 on timeout or after imap_wake(),
- * -1 when the connection is gone (close it and reconnect). Keep-alive chatter ("* OK Still here") is absorbed. Search
+ * -1 when the connection is gone (close it and reconnect). Keep-alive chatter ("* OK Still here") is absorbed.
+ * A session ended because its token expired returns 0 (imap_renewal_due is
+ * then 1): a reconnect, not a failure. Search
  * after every return, not only after 1: mail that arrived between the last
  * search and IDLE is not always announced.
  * check_ms > 0: every check_ms milliseconds, also leave IDLE and ask (NOOP):

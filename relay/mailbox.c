@@ -4,27 +4,83 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "imap.h"
 #include "intake.h"
 #include "log.h"
+#include "login.h"
 #include "outbox.h"
 #include "util.h"
 
+/* The login settings; with auth = oauth2 a token fit for a session (login.h).
+ * -1 with err when none could be had. */
+static int settings(const struct config *c, struct imap_settings *s, char *err, size_t errlen)
+{
+	memset(s, 0, sizeof *s);
+	s->host = c->imap_host;
+	s->port = c->imap_port;
+	s->security = c->imap_security;
+	s->username = c->imap_username;
+	s->mailbox = c->imap_mailbox;
+	s->ca_file = c->imap_ca_file;
+	s->timeout = c->imap_timeout;
+	if (strcmp(c->imap_auth, "oauth2") != 0) {
+		s->password = c->imap_password;
+		return 0;
+	}
+	char why[768];
+	s->token = login_token(c, &s->renew_at, why, sizeof why);
+	if (!s->token) {
+		snprintf(err, errlen, "imap %s: no access token to log in with: %s", c->imap_host, why);
+		return -1;
+	}
+	s->refused_advice = login_refused_advice(c, 0);
+	return 0;
+}
+
+/* After a login that failed with a token: a refused token is not offered
+ * again. */
+static void after_login(const struct config *c, const struct imap_settings *s, int rc, const char *err)
+{
+	if (rc < 0 && s->token && strstr(err, "refused the OAuth2 token"))
+		login_token_refused(c);
+}
+
 int mailbox_open(struct relay *r, struct imap **out, char *err, size_t errlen)
 {
-	const struct config *c = r->cfg;
-	struct imap_settings s = {
-		.host = c->imap_host,
-		.port = c->imap_port,
-		.security = c->imap_security,
-		.username = c->imap_username,
-		.password = c->imap_password,
-		.mailbox = c->imap_mailbox,
-		.ca_file = c->imap_ca_file,
-		.timeout = c->imap_timeout,
-	};
-	return imap_open(&s, out, err, errlen);
+	struct imap_settings s;
+	*out = NULL;
+	if (settings(r->cfg, &s, err, errlen) < 0)
+		return -1;
+	int rc = imap_open(&s, out, err, errlen);
+	after_login(r->cfg, &s, rc, err);
+	return rc;
+}
+
+/* Logs in again with a fresh token when the session's is due for renewal
+ * or the server ended the session for it: a reconnect, not a failure. 0, or
+ * -1 with err when the new login failed. */
+static int renew(struct relay *r, struct imap *im, char *err, size_t errlen)
+{
+	struct imap_settings s;
+	int due = imap_renewal_due(im, (long long)time(NULL));
+	if (!due)
+		return 0;
+	if (due == 2) {
+		/* The server knows better than our clock: that token is done. */
+		login_token_refused(r->cfg);
+		log_info("mailbox %s: the server ended the session because its access token expired; logging in again "
+		         "with a new access token", r->cfg->imap_mailbox);
+	} else {
+		log_info("mailbox %s: the access token is due for renewal; logging in again with a new access token",
+		         r->cfg->imap_mailbox);
+	}
+	if (settings(r->cfg, &s, err, errlen) < 0)
+		return -1;
+	int rc = imap_reopen(im, &s, err, errlen);
+	after_login(r->cfg, &s, rc, err);
+	return rc;
 }
 
 struct batch {
@@ -73,6 +129,10 @@ static void pay_seen(struct relay *r, struct imap *im, struct seen *s, uint32_t 
 	if (position <= s->upto)
 		return;
 	if (imap_mark_seen(im, s->upto + 1, position, err, sizeof err) < 0) {
+		/* The server ended the session for its token: the search that
+		 * follows logs in again, and the next poll marks them. */
+		if (imap_renewal_due(im, (long long)time(NULL)) == 2)
+			return;
 		log_warn("mailbox: could not mark messages seen (%s); they are stored, will not be taken twice, and "
 		         "are marked at the next poll", err);
 		return;
@@ -95,6 +155,10 @@ int mailbox_poll(struct relay *r, struct imap *im, char *err, size_t errlen)
 	uint32_t uv = imap_uidvalidity(im);
 	struct seen seen = { .validity = uv };
 
+	if (renew(r, im, err, errlen) < 0)
+		return -1;
+	uv = imap_uidvalidity(im);
+	seen.validity = uv;
 	snprintf(source, sizeof source, "imap:%s", r->cfg->imap_mailbox);
 	snprintf(seen.source, sizeof seen.source, "imap-seen:%s", r->cfg->imap_mailbox);
 	int have = db_cursor_get(r->db, source, &validity, &position);
@@ -115,8 +179,12 @@ int mailbox_poll(struct relay *r, struct imap *im, char *err, size_t errlen)
 		seen.upto = (uint32_t)position;   /* a relay before the seen cursor marked each batch */
 	/* Owed since a poll that failed. */
 	pay_seen(r, im, &seen, (uint32_t)position);
-	if (imap_search(im, (uint32_t)position, first, &uids, &n, err, errlen) < 0)
-		return -1;
+	if (imap_search(im, (uint32_t)position, first, &uids, &n, err, errlen) < 0) {
+		/* A session its token outlived is made again and asked again, once. */
+		if (imap_renewal_due(im, (long long)time(NULL)) != 2 || renew(r, im, err, errlen) < 0 ||
+		    imap_uidvalidity(im) != uv || imap_search(im, (uint32_t)position, first, &uids, &n, err, errlen) < 0)
+			return -1;
+	}
 	if (first && n == 0) {
 		uint32_t next = imap_uidnext(im);
 		seen.upto = next ? next - 1 : 0;
@@ -144,7 +212,17 @@ int mailbox_poll(struct relay *r, struct imap *im, char *err, size_t errlen)
 		if (imap_fetch(im, uids + i, k, (size_t)r->cfg->imap_max_message_kb * 1024, one_message, &b, err,
 		               errlen) < 0) {
 			db_rollback(r->db);
-			goto fail;
+			/* As for the search: the batch again, once, on a new session
+			 * (nothing of it was committed). */
+			if (imap_renewal_due(im, (long long)time(NULL)) != 2 || renew(r, im, err, errlen) < 0 ||
+			    imap_uidvalidity(im) != uv || db_begin(r->db) < 0)
+				goto fail;
+			b = (struct batch){ r, uv, (uint32_t)position, 0 };
+			if (imap_fetch(im, uids + i, k, (size_t)r->cfg->imap_max_message_kb * 1024, one_message, &b, err,
+			               errlen) < 0) {
+				db_rollback(r->db);
+				goto fail;
+			}
 		}
 		/* On a first poll the cursor must still pass every UID below the
 		 * newest unseen one, so take the batch's highest. */

@@ -600,21 +600,13 @@ static int cmd_check(const char *path)
 		report(&st, 0, what, why);
 	} else {
 		char detail[256];
-		snprintf(detail, sizeof detail, "logged in, mailbox %s selected%s", c->imap_mailbox,
+		snprintf(detail, sizeof detail, "logged in%s, mailbox %s selected%s",
+		         !strcmp(c->imap_auth, "oauth2") ? " with an OAuth2 token (XOAUTH2)" : "", c->imap_mailbox,
 		         imap_has_idle(im) ? ", IDLE offered" : "");
 		report(&st, 1, what, detail);
 		imap_close(im);
 	}
 
-	struct smtp_settings ss = {
-		.host = c->smtp_host,
-		.port = c->smtp_port,
-		.security = c->smtp_security,
-		.username = c->smtp_username,
-		.password = c->smtp_password,
-		.ca_file = c->smtp_ca_file,
-		.timeout = c->smtp_timeout,
-	};
 	if (outbox_uses_graph(c)) {
 		/* graph.h: a token, then a sendMail request that cannot be a message */
 		snprintf(what, sizeof what, "smtp graph %s", c->oauth_graph_url);
@@ -624,11 +616,15 @@ static int cmd_check(const char *path)
 			report(&st, 1, what, "token issued and taken by Graph; a probe that cannot be sent was refused as "
 			                     "malformed (Mail.Send and the access policy show at the first send)");
 	} else {
+		struct smtp_settings ss;
+		outbox_smtp_settings(c, &ss);   /* with auth = oauth2, a token (login.h) */
 		snprintf(what, sizeof what, "smtp %s:%d (%s)", c->smtp_host, c->smtp_port, net_security_name(c->smtp_security));
 		if (smtp_check(&ss, err, sizeof err) < 0)
 			report(&st, 0, what, err);
 		else
-			report(&st, 1, what, c->smtp_username ? "TLS verified, logged in" : "connected");
+			report(&st, 1, what, !c->smtp_username ? "connected"
+			                     : ss.token ? "TLS verified, logged in with an OAuth2 token (XOAUTH2)"
+			                                : "TLS verified, logged in");
 	}
 
 	if (config_has_sms(c)) {

@@ -12,6 +12,7 @@
 #include "gsm.h"
 #include "health.h"
 #include "log.h"
+#include "login.h"
 #include "notify.h"
 #include "oauth.h"
 #include "outgoing.h"
@@ -46,6 +47,9 @@ static double random01(void)
 
 void outbox_smtp_settings(const struct config *c, struct smtp_settings *s)
 {
+	/* Why no token could be had, for the session to fail with. */
+	static char no_token[1024];
+
 	memset(s, 0, sizeof *s);
 	s->host = c->smtp_host;
 	s->port = c->smtp_port;
@@ -54,6 +58,17 @@ void outbox_smtp_settings(const struct config *c, struct smtp_settings *s)
 	s->password = c->smtp_password;
 	s->ca_file = c->smtp_ca_file;
 	s->timeout = c->smtp_timeout;
+	if (c->smtp_username && !strcmp(c->smtp_auth, "oauth2")) {
+		char why[768];
+		long long renew_at;
+		s->password = NULL;
+		s->token = login_token(c, &renew_at, why, sizeof why);
+		if (!s->token) {
+			snprintf(no_token, sizeof no_token, "SMTP host %s: no access token to log in with: %s", c->smtp_host, why);
+			s->no_token = no_token;
+		}
+		s->refused_advice = login_refused_advice(c, 1);
+	}
 }
 
 int outbox_uses_graph(const struct config *c)

@@ -11,7 +11,9 @@
 #include "smtp.h"
 
 /* The SMTP session's settings from the configuration (borrowed strings):
- * the outbox's sessions and the health check's login use the same. */
+ * the outbox's sessions and the health check's login use the same. With
+ * [smtp] auth = oauth2 the token (login.h) is borrowed until the next one is
+ * asked for, or no_token says why there is none. */
 void outbox_smtp_settings(const struct config *c, struct smtp_settings *s);
 
 /* [smtp] transport = graph: messages go through Microsoft Graph (graph.h). */

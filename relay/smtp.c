@@ -32,6 +32,7 @@
  * - Under TLS 1.3 its loop can wait for a reply to a command it has not sent
  *   yet (see tls_context): we speak TLS 1.2. */
 #include "smtp.h"
+#include "smtp_p.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -332,7 +333,7 @@ struct job {
 	int reported;               /* on_sent already called for it */
 };
 
-static void set_reply(struct smtp_reply *r, char *store, size_t storelen, int code, const char *text)
+void smtp_reply_set(struct smtp_reply *r, char *store, size_t storelen, int code, const char *text)
 {
 	const char *p = text;
 
@@ -371,7 +372,7 @@ static void watch_reply_line(struct watch *w)
 		return;   /* not a reply, or not its last line */
 	code = (l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0');
 	if (code >= 400 && strcmp(w->phase, "QUIT") != 0) {
-		set_reply(&w->refusal, w->refusal_text, sizeof w->refusal_text, code, l + 4);
+		smtp_reply_set(&w->refusal, w->refusal_text, sizeof w->refusal_text, code, l + 4);
 		snprintf(w->refusal_phase, sizeof w->refusal_phase, "%s", w->phase);
 	}
 	if (!w->awaiting_auth)
@@ -382,7 +383,7 @@ static void watch_reply_line(struct watch *w)
 	} else if (code != 334) {
 		w->auth_refused = 1;
 		w->awaiting_auth = 0;
-		set_reply(&w->auth_reply, w->auth_text, sizeof w->auth_text, code, l + 4);
+		smtp_reply_set(&w->auth_reply, w->auth_text, sizeof w->auth_text, code, l + 4);
 	}
 }
 
@@ -689,8 +690,12 @@ static int settings_check(const struct smtp_settings *s, struct watch *w, char *
 		snprintf(err, errlen, "SMTP port %d is out of range", s->port);
 		return -1;
 	}
-	if (s->username != NULL && s->password == NULL) {
-		snprintf(err, errlen, "an SMTP user name is configured without a password");
+	if (s->username != NULL && s->password == NULL && s->token == NULL) {
+		snprintf(err, errlen, "%s", s->no_token ? s->no_token : "an SMTP user name is configured without a password");
+		return -1;
+	}
+	if (s->username != NULL && s->token != NULL && s->security == NET_SECURITY_NONE) {
+		snprintf(err, errlen, "refusing to send the OAuth2 token without TLS: set SMTP security to \"starttls\"");
 		return -1;
 	}
 	if (s->username != NULL && s->security == NET_SECURITY_NONE) {
@@ -891,6 +896,39 @@ static void judge_job(struct job *j)
 	free(rcpt);
 }
 
+/* In the session of a token login: a message taken, reported as libESMTP's
+ * are (message_sent). */
+static void etpan_taken(void *arg, struct smtp_outgoing *o)
+{
+	struct watch *w = arg;
+
+	for (size_t i = 0; i < w->njobs; i++) {
+		if (w->jobs[i].out == o && !w->jobs[i].reported && w->on_sent) {
+			w->jobs[i].reported = 1;
+			w->on_sent(w->on_sent_arg, (size_t)(o - w->msgs), o);
+		}
+	}
+}
+
+/* A login with a token: libetpan's client carries the session (smtp_etpan.c,
+ * for why). A check (one job that never gives its data) only logs in. */
+static int run_etpan(struct watch *w, struct job *jobs, size_t n, char *err, size_t errlen)
+{
+	int check = n == 1 && jobs[0].abort;
+	struct smtp_outgoing **outs = xcalloc(n ? n : 1, sizeof *outs);
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		outs[i] = jobs[i].out;
+	rc = smtp_etpan_session(w->s, w->port, w->timeout, outs, check ? 0 : n, etpan_taken, w, err, errlen);
+	free(outs);
+	if (rc == 0) {
+		w->tls_ok = w->s->security == NET_SECURITY_STARTTLS;
+		w->auth_ok = 1;
+	}
+	return rc;
+}
+
 /* Runs one session over jobs[0..n-1] (n >= 1). Returns 0 when it reached
  * MAIL FROM for the first message, else -1 with err. */
 static int run_session(struct watch *w, struct job *jobs, size_t n, int require_all,
@@ -907,6 +945,8 @@ static int run_session(struct watch *w, struct job *jobs, size_t n, int require_
 	size_t i, k;
 	int rc = -1;
 
+	if (s->username != NULL && s->token != NULL)
+		return run_etpan(w, jobs, n, err, errlen);
 	if (probe(w, server, sizeof server, err, errlen) < 0)
 		return -1;
 	session = smtp_create_session();

@@ -1,6 +1,9 @@
 /* smtp.h: handing finished messages to the outgoing mail server.
  *
- * The only file that sees libESMTP (and the OpenSSL context it is given).
+ * smtp.c is the only file that sees libESMTP (and the OpenSSL context it is
+ * given); a login with an OAuth2 token (SASL XOAUTH2, which libESMTP cannot
+ * do) goes through libetpan's SMTP client instead (smtp_etpan.c), with the
+ * same contract: the same checks, outcomes, child process and receipts.
  * One call is one SMTP session carrying a batch of messages; each message
  * comes back with its own outcome, judged from the server's replies to
  * MAIL FROM, every RCPT TO and the end of DATA — never from libESMTP's
@@ -12,7 +15,9 @@
  * - when credentials are configured no message is sent unless the login
  *   succeeded (libESMTP would carry on unauthenticated);
  * - implicit TLS (port 465) is refused: libESMTP cannot do it;
- * - TLS 1.2 only: libESMTP's protocol loop stalls on TLS 1.3 session tickets.
+ * - TLS 1.2 only with libESMTP: its protocol loop stalls on TLS 1.3 session
+ *   tickets (a token login, through libetpan, takes what GnuTLS offers, as
+ *   IMAP does).
  *
  * Each session runs in a child process (libESMTP
  * 1.1.0 crashes when a server drops the connection with three or more
@@ -37,11 +42,16 @@ struct smtp_settings {
 	const char *host;               /* name or IPv4 address (no IPv6 literal: libESMTP cannot parse one) */
 	int port;                       /* 0: 587 for starttls, 25 for none */
 	enum net_security security;     /* NET_SECURITY_TLS is refused */
-	const char *username;           /* NULL: no AUTH */
-	const char *password;           /* required with username */
+	const char *username;           /* NULL: no AUTH; with token, the mailbox it is for */
+	const char *password;           /* required with username, unless token */
 	const char *ca_file;            /* NULL: system store */
 	const char *helo;               /* NULL: the system's host name */
 	int timeout;                    /* seconds for each phase, connect included; <= 0: 60 */
+	const char *token;              /* an OAuth2 access token: AUTH XOAUTH2 (two steps) instead of the
+	                                   password; never logged or written anywhere */
+	const char *no_token;           /* with username and neither: why no token could be had (the
+	                                   session fails with these words) */
+	const char *refused_advice;     /* with token: what to do when the server refuses it */
 };
 
 enum smtp_outcome {

@@ -11,6 +11,7 @@ Python 3 standard library only. Every connection verifies TLS against the
 sandbox's test CA unless a test asks otherwise.
 """
 
+import base64
 import email
 import email.policy
 import imaplib
@@ -49,13 +50,26 @@ class Sandbox:
     The bad servers of the TLS tests: IMAP on self_signed_host, expired_host
     (both ports) and no_tls_host (no STARTTLS); SMTP on smtp_self_signed_port,
     smtp_expired_port and smtp_wrong_name_port (and smtp_notls_port).
+
+    Sandbox(oauth2=True) also takes OAuth2 logins, as Microsoft 365 and Google
+    do: Dovecot's oauth2 passdb validates signed tokens itself (HS256 with
+    oauth_key, issuer oauth_issuer, the email claim the user) for SASL XOAUTH2
+    and OAUTHBEARER, on IMAP and, through Dovecot SASL, on Postfix's SMTP AUTH.
+    Passwords still work (PLAIN and LOGIN), so every helper here does too.
+    tests/doubles/oauth_server.py issues such tokens:
+    TokenServer(key=sb.oauth_key, issuer=sb.oauth_issuer, email=...).
     """
 
-    def __init__(self, dir=None):
+    OAUTH_ISSUER = "https://sts.example.test/"
+
+    def __init__(self, dir=None, oauth2=False):
         self._made_dir = dir is None
         self.dir = os.path.abspath(dir) if dir else tempfile.mkdtemp(prefix="relay-sandbox-")
         self.env = {}
         self.up_seconds = None
+        self.oauth2 = oauth2
+        self.oauth_key = None
+        self.oauth_issuer = self.OAUTH_ISSUER
 
     # -- life cycle -------------------------------------------------------
 
@@ -70,11 +84,76 @@ class Sandbox:
             # The script has stopped what it started; it picks anew.
             if r.returncode == 0 or b"Address already in use" not in r.stdout:
                 break
-        self.up_seconds = time.monotonic() - t0
         if r.returncode != 0:
             raise SandboxError(r.stdout.decode("utf-8", "replace"))
         self.load()
+        if self.oauth2:
+            self._oauth2_on()
+        self.up_seconds = time.monotonic() - t0
         return self
+
+    def _oauth2_on(self):
+        """Adds Dovecot's oauth2 passdb (local validation, HS256) beside the
+        password one and restarts Dovecot; Postfix asks Dovecot's auth
+        service, so its SMTP AUTH offers XOAUTH2 and OAUTHBEARER too."""
+        self.oauth_key = os.urandom(32)
+        keys = os.path.join(self.dir, "oauth-keys")
+        os.makedirs(os.path.join(keys, "default", "HS256"), exist_ok=True)
+        for d in (keys, os.path.join(keys, "default"), os.path.join(keys, "default", "HS256")):
+            os.chmod(d, 0o755)
+        key_file = os.path.join(keys, "default", "HS256", "default")
+        with open(key_file, "w") as f:
+            f.write(base64.b64encode(self.oauth_key).decode())
+        os.chmod(key_file, 0o644)
+        ext = os.path.join(self.dir, "dovecot-oauth2.conf.ext")
+        with open(ext, "w") as f:
+            f.write("introspection_mode = local\n"
+                    "local_validation_key_dict = fs:posix:prefix=%s/\n"
+                    "username_attribute = email\n"
+                    "issuers = %s\n" % (keys, self.oauth_issuer))
+        os.chmod(ext, 0o644)
+        conf = self.env["DOVECOT_CONF"]
+        with open(conf) as f:
+            text = f.read()
+        text = text.replace("auth_mechanisms = plain login\n",
+                            "auth_mechanisms = plain login xoauth2 oauthbearer\n", 1)
+        text = text.replace("passdb {\n  driver = static\n",
+                            "passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+                            "  args = %s\n}\npassdb {\n  driver = static\n  mechanisms = plain login\n" % ext, 1)
+        if "driver = oauth2" not in text or "xoauth2 oauthbearer\n" not in text:
+            raise SandboxError("sandbox's dovecot.conf is not as expected: cannot add the oauth2 passdb")
+        with open(conf, "w") as f:
+            f.write(text)
+        r = self.doveadm("reload")
+        if r.returncode != 0:
+            raise SandboxError("doveadm reload: " + r.stdout + r.stderr)
+        # Postfix's smtpd processes keep their connection to the old auth
+        # process: reloaded, new ones ask the new one.
+        r = subprocess.run(["postfix", "-c", self.env["POSTFIX_CONFIG_DIR"], "reload"],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SandboxError("postfix reload: " + r.stdout + r.stderr)
+        deadline = time.monotonic() + 20
+        while not self._offers_xoauth2():
+            if time.monotonic() > deadline:
+                raise SandboxError("the servers do not offer XOAUTH2 after the reload")
+            time.sleep(0.1)
+
+    def _offers_xoauth2(self):
+        try:
+            conn = self.imap()
+            try:
+                imap_ok = "AUTH=XOAUTH2" in conn.capabilities
+            finally:
+                _logout(conn)
+            conn = self.smtp()
+            try:
+                smtp_ok = "XOAUTH2" in conn.esmtp_features.get("auth", "").upper()
+            finally:
+                conn.quit()
+            return imap_ok and smtp_ok
+        except (OSError, imaplib.IMAP4.error, smtplib.SMTPException):
+            return False
 
     def load(self):
         """Read DIR/env.json of a sandbox that is already up."""

@@ -245,7 +245,7 @@ static void test_address(void)
 
 static void test_settings(void)
 {
-	struct smtp_settings s = { "127.0.0.1", 1, NET_SECURITY_TLS, NULL, NULL, NULL, NULL, 1 };
+	struct smtp_settings s = { .host = "127.0.0.1", .port = 1, .security = NET_SECURITY_TLS, .timeout = 1 };
 	struct smtp_outgoing m;
 	static const char *const to[] = { "a@example.org" };
 	char err[256];
