@@ -840,10 +840,11 @@ int oauth_check(const struct config *c, long long now,
 		if (!uses[u])
 			continue;
 		enum oauth_use use = u ? OAUTH_GRAPH : OAUTH_MAIL;
-		struct oauth *o = NULL;
 		char what[200];
 		snprintf(what, sizeof what, "oauth %s token (%s)", u ? "graph" : "mail", c->oauth_provider);
-		if (oauth_open(c, use, &o, err, sizeof err) < 0) {
+		/* The process's source: the logins that follow use this token. */
+		struct oauth *o = oauth_source(c, use, err, sizeof err);
+		if (!o) {
 			REPORT(0, what, err);
 			continue;
 		}
@@ -862,7 +863,6 @@ int oauth_check(const struct config *c, long long now,
 				         exp - now);
 			REPORT(1, what, line);
 		}
-		oauth_close(o);
 	}
 #undef REPORT
 	return failed;

@@ -529,6 +529,8 @@ static int session_finish(struct relay *r, char *err, size_t errlen)
 	while (!sending_take(g, 1, accepted, r))
 		;
 	int rc = sending_end(g, err, errlen);
+	if (rc < 0 && g->settings.token && strstr(err, "refused the OAuth2 token"))
+		login_token_refused(r->cfg);   /* the next session asks for a new one (as mailbox.c does) */
 	if (rc < 0)
 		health_fail(r->health, HEALTH_SMTP, err, relay_clock());
 	else

@@ -116,6 +116,7 @@ timeout = 3
 [advisers]
 forward_to = {", ".join(rt.ADVISERS)}
 allowed = {", ".join(rt.ADVISERS)}
+authserv_id = {rt.AUTHSERV_ID}
 
 [oauth]
 timeout = 10
