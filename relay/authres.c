@@ -327,6 +327,26 @@ static int authors_field(const struct field *f)
 			snprintf(why, whylen, __VA_ARGS__); \
 	} while (0)
 
+/* Does the field ours prove domain dom: a DMARC pass for it, or a DKIM
+ * pass aligned with it? 1, with why naming who found what; else 0. */
+static int proves(const struct authres *ours, const char *dom, const char *who, char *why, size_t whylen)
+{
+	for (size_t i = 0; i < ours->nresults; i++) {
+		const struct authres_result *r = &ours->results[i];
+		if (strcmp(r->result, "pass") != 0)
+			continue;
+		if (!strcmp(r->method, "dmarc") && !strcmp(r->header_from, dom)) {
+			SAY("%s found a DMARC pass for %s", who, dom);
+			return 1;
+		}
+		if (!strcmp(r->method, "dkim") && authres_aligned(r->signer, dom)) {
+			SAY("%s found a DKIM signature of %s", who, r->signer);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 enum authres_verdict authres_verify(const char *raw, size_t len, const char *authserv_id, const char *from_domain,
                                     char *why, size_t whylen)
 {
@@ -369,19 +389,8 @@ enum authres_verdict authres_verify(const char *raw, size_t len, const char *aut
 		SAY("it has %d From header fields", froms);
 		return AUTHRES_FAIL;
 	}
-	for (size_t i = 0; i < ours.nresults; i++) {
-		const struct authres_result *r = &ours.results[i];
-		if (strcmp(r->result, "pass") != 0)
-			continue;
-		if (!strcmp(r->method, "dmarc") && !strcmp(r->header_from, dom)) {
-			SAY("%s found a DMARC pass for %s", ours.authserv_id, dom);
-			return AUTHRES_PASS;
-		}
-		if (!strcmp(r->method, "dkim") && authres_aligned(r->signer, dom)) {
-			SAY("%s found a DKIM signature of %s", ours.authserv_id, r->signer);
-			return AUTHRES_PASS;
-		}
-	}
+	if (proves(&ours, dom, ours.authserv_id, why, whylen))
+		return AUTHRES_PASS;
 	/* What the server did find, for the advisers. */
 	char found_text[400] = "";
 	size_t k = 0;
@@ -453,17 +462,8 @@ enum authres_verdict authres_verify_exchange(const char *raw, size_t len, const 
 		SAY("Exchange Online says it was sent from a mailbox of the organisation (AuthAs: Internal)");
 		return AUTHRES_PASS;
 	}
-	for (size_t i = 0; i < ours.nresults; i++) {
-		const struct authres_result *r = &ours.results[i];
-		if (!strcmp(r->result, "pass") && !strcmp(r->method, "dmarc") && !strcmp(r->header_from, dom)) {
-			SAY("Exchange Online found a DMARC pass for %s", dom);
-			return AUTHRES_PASS;
-		}
-		if (!strcmp(r->result, "pass") && !strcmp(r->method, "dkim") && authres_aligned(r->signer, dom)) {
-			SAY("Exchange Online found a DKIM signature of %s", r->signer);
-			return AUTHRES_PASS;
-		}
-	}
+	if (proves(&ours, dom, "Exchange Online", why, whylen))
+		return AUTHRES_PASS;
 	SAY("it came from outside the organisation and Exchange Online found no DMARC pass and no DKIM signature of %s",
 	    dom);
 	return AUTHRES_FAIL;
