@@ -652,8 +652,12 @@ def evaluate(run, conf, sb, gw, canary, ctext):
         own_mid = mid if mid and mid.endswith("@soak.example.net") else None
         if mid:
             by_mid.setdefault(mid, []).append(rid)
+        # A purged row has lost its subject: what it was is in the snapshot
+        # taken before the purge (its Message-ID may be one a later message
+        # reused, and would name that one).
+        token = run.snapshot.get(rid) if purged else None
         rows[rid] = {"kind": kind, "channel": channel, "detail": detail, "contact": contact,
-                     "token": first_token(subj, own_mid, body if channel == "sms" and subj is None else None)}
+                     "token": token or first_token(subj, own_mid, body if channel == "sms" and subj is None else None)}
     # What the cheap columns did not name: the raw headers, the purge snapshot,
     # the texts' inbound keys, and keyword texts by their own number.
     for rid, r in rows.items():
