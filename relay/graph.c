@@ -1,24 +1,19 @@
 /* graph.c: sending through Microsoft Graph sendMail (see graph.h). */
 #include "graph.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "address.h"
 #include "http.h"
 #include "jsonread.h"
 #include "log.h"
 #include "oauth.h"
+#include "session.h"
 
 #define DEFAULT_TIMEOUT 30
 #define MAX_RETRY_AFTER 86400
@@ -357,69 +352,23 @@ enum graph_verdict graph_judge(long status, const char *body, size_t len, const 
 	return GRAPH_PERMANENT;
 }
 
-/* ---- the session in a child process ------------------------------------------
+/* ---- the session in a child process (session.h) ------------------------------
  *
  * As smtp.c's: the requests run in a child, which writes each accepted
- * message's receipt and reports over a pipe; the parent takes the reports
- * when it likes, and never waits for Graph. */
+ * message's receipt and reports it; the parent takes the reports when it
+ * likes, and never waits for Graph. */
 
-struct wire {
-	char kind;              /* 'S' accepted now, 'R' final outcome, 'T' token refused, 'E' no session, 'D' done */
-	uint32_t index;
-	int32_t outcome;
-	int32_t retry_after;
-	uint64_t rcpt_accepted;
-	char detail[640];
-};
+/* The child's note to the parent (session_child_tell). */
+enum { TOLD_TOKEN_REFUSED = 1 };
 
 struct graph_session {
 	const struct graph_settings *s;   /* borrowed */
 	struct smtp_outgoing *msgs;       /* borrowed */
-	size_t n;
 	size_t *jobs;           /* owned: the indexes offered */
 	size_t njobs;
 	char *token;            /* owned, wiped: the token the child starts with */
-	pid_t pid;              /* 0 when none was started */
-	int fd;                 /* the pipe's read end; -1 once the child is done */
-	unsigned char *reported;      /* owned: per message, its 'S' was passed on */
-	int over;
-	int failed;
-	char err[640];
+	struct session *core;   /* owned: freed by session_end or session_abandon */
 };
-
-static void wire_send(int fd, char kind, size_t index, const struct smtp_outgoing *o, const char *text)
-{
-	struct wire m;
-	memset(&m, 0, sizeof m);
-	m.kind = kind;
-	m.index = (uint32_t)index;
-	if (o) {
-		m.outcome = (int32_t)o->outcome;
-		m.retry_after = o->retry_after;
-		m.rcpt_accepted = o->rcpt_accepted;
-		text = o->detail;
-	}
-	if (text)
-		snprintf(m.detail, sizeof m.detail, "%.*s", (int)sizeof m.detail - 1, text);
-	ssize_t w;
-	do
-		w = write(fd, &m, sizeof m);   /* under PIPE_BUF: one write */
-	while (w < 0 && errno == EINTR);
-}
-
-static int wire_read(int fd, struct wire *m)
-{
-	size_t got = 0;
-	while (got < sizeof *m) {
-		ssize_t r = read(fd, (char *)m + got, sizeof *m - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		got += (size_t)r;
-	}
-	return 0;
-}
 
 static void set_outcome(struct smtp_outgoing *o, enum smtp_outcome out, int retry_after, const char *detail)
 {
@@ -460,9 +409,10 @@ static int open_http(const struct graph_settings *s, struct http **h, char *err,
 	return 0;
 }
 
-/* In the child: every job, one request each. Reports go to fd. */
-static void child_run(struct graph_session *gs, int fd, int receipt_fd)
+/* In the child: every job, one request each, reported through c. */
+static void child_run(struct session_child *c, void *arg)
 {
+	struct graph_session *gs = arg;
 	const struct graph_settings *s = gs->s;
 	struct http *h = NULL;
 	char err[640], detail[640];
@@ -472,7 +422,7 @@ static void child_run(struct graph_session *gs, int fd, int receipt_fd)
 	char why[300];
 
 	if (open_http(s, &h, err, sizeof err) < 0) {
-		wire_send(fd, 'E', 0, NULL, err);
+		session_child_failed(c, err);
 		free(path);
 		return;
 	}
@@ -482,14 +432,14 @@ static void child_run(struct graph_session *gs, int fd, int receipt_fd)
 		struct smtp_outgoing *o = &gs->msgs[i];
 		if (stop) {
 			set_outcome(o, SMTP_TEMPORARY, wait_for, stop_why);
-			wire_send(fd, 'R', i, o, NULL);
+			session_child_outcome(c, i);
 			continue;
 		}
 		struct buf body;
 		buf_init(&body);
 		if (graph_mime(o, &body, detail, sizeof detail) < 0) {
 			set_outcome(o, SMTP_PERMANENT, 0, detail);
-			wire_send(fd, 'R', i, o, NULL);
+			session_child_outcome(c, i);
 			buf_free(&body);
 			continue;
 		}
@@ -499,14 +449,14 @@ static void child_run(struct graph_session *gs, int fd, int receipt_fd)
 			if (http_request(h, "POST", path, "text/plain", body.data, body.len, &resp, herr, sizeof herr) < 0) {
 				if (nothing_sent(herr)) {
 					snprintf(err, sizeof err, "Graph: %s", herr);
-					wire_send(fd, 'E', 0, NULL, err);
+					session_child_failed(c, err);
 					stop = 2;
 					break;
 				}
 				snprintf(detail, sizeof detail, "Graph: %s; it may have been taken, so it is tried again (a "
 				         "duplicate is possible)", herr);
 				set_outcome(o, SMTP_TEMPORARY, 0, detail);
-				wire_send(fd, 'R', i, o, NULL);
+				session_child_outcome(c, i);
 				snprintf(why, sizeof why, "not offered: the request before it failed (%.200s)", herr);
 				stop_why = why;
 				stop = 1;
@@ -521,13 +471,13 @@ static void child_run(struct graph_session *gs, int fd, int receipt_fd)
 				/* Forget it here and in the parent's source; ask once more. */
 				const char *tok;
 				renewed = 1;
-				wire_send(fd, 'T', 0, NULL, NULL);
+				session_child_tell(c, TOLD_TOKEN_REFUSED);
 				oauth_forget(s->oauth);
 				tok = oauth_token(s->oauth, (long long)time(NULL), TOKEN_MIN_VALID, NULL, err, sizeof err);
 				if (!tok) {
 					snprintf(detail, sizeof detail, "Graph refused the token (401) and no new one could be had: %.500s",
 					         err);
-					wire_send(fd, 'E', 0, NULL, detail);
+					session_child_failed(c, detail);
 					stop = 2;
 					break;
 				}
@@ -537,23 +487,17 @@ static void child_run(struct graph_session *gs, int fd, int receipt_fd)
 			if (v == GRAPH_TOKEN) {
 				snprintf(err, sizeof err, "%.400s, with a token just issued: check [oauth] tenant and client_id, and "
 				         "that the token is for Microsoft Graph", detail);
-				wire_send(fd, 'E', 0, NULL, err);
+				session_child_failed(c, err);
 				stop = 2;
 			} else if (v == GRAPH_REFUSED) {
-				wire_send(fd, 'E', 0, NULL, detail);
+				session_child_failed(c, detail);
 				stop = 2;
 			} else if (v == GRAPH_SENT) {
 				set_outcome(o, SMTP_SENT, 0, "");
-				if (receipt_fd >= 0 && o->receipt) {
-					ssize_t w;
-					do
-						w = write(receipt_fd, o->receipt, strlen(o->receipt));
-					while (w < 0 && errno == EINTR);
-				}
-				wire_send(fd, 'S', i, o, NULL);
+				session_child_sent(c, i);
 			} else {
 				set_outcome(o, v == GRAPH_PERMANENT ? SMTP_PERMANENT : SMTP_TEMPORARY, ra, detail);
-				wire_send(fd, 'R', i, o, NULL);
+				session_child_outcome(c, i);
 				if (v == GRAPH_TEMPORARY) {
 					snprintf(why, sizeof why, "not offered: Graph turned the one before it away (HTTP %ld)",
 					         status);
@@ -573,71 +517,44 @@ static void child_run(struct graph_session *gs, int fd, int receipt_fd)
 	free(path);
 }
 
-static void session_free(struct graph_session *gs)
+/* Frees gs, not gs->core. */
+static void graph_free(struct graph_session *gs)
 {
 	if (!gs)
 		return;
-	if (gs->fd >= 0)
-		close(gs->fd);
 	if (gs->token) {
 		explicit_bzero(gs->token, strlen(gs->token));
 		free(gs->token);
 	}
 	free(gs->jobs);
-	free(gs->reported);
 	free(gs);
 }
 
-static void fail_unreported(struct graph_session *gs, const char *why)
+/* The child's copy: its token wiped. */
+static void child_exit(void *arg)
 {
-	for (size_t i = 0; i < gs->n; i++) {
-		struct smtp_outgoing *o = &gs->msgs[i];
-		if (gs->reported[i] || o->outcome == SMTP_SENT || (o->outcome == SMTP_PERMANENT && o->detail[0]))
-			continue;
-		set_outcome(o, SMTP_TEMPORARY, o->retry_after, why);
-	}
+	graph_free(arg);
 }
 
-static int session_fork(struct graph_session *gs, int receipt_fd, char *err, size_t errlen)
+static void told(void *arg, int what)
 {
-	int fds[2];
-	if (pipe2(fds, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "cannot start the Graph session: %s", strerror(errno));
-		return -1;
-	}
-	(void)fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);
-	fflush(NULL);
-	pid_t parent = getpid(), pid = fork();
-	if (pid < 0) {
-		snprintf(err, errlen, "cannot start the Graph session: %s", strerror(errno));
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		close(fds[0]);
-		/* as for SMTP: a message taken after the relay died could not be recorded */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1);
-		signal(SIGTERM, SIG_IGN);
-		signal(SIGINT, SIG_IGN);
-		signal(SIGHUP, SIG_IGN);
-		int t = gs->s->timeout > 0 ? gs->s->timeout : DEFAULT_TIMEOUT;
-		alarm((unsigned)(t * (4 + 2 * gs->njobs)));
-		child_run(gs, fds[1], receipt_fd);
-		wire_send(fds[1], 'D', 0, NULL, NULL);
-		/* The child's copy: its token wiped, and nothing left for valgrind
-		 * to find unreachable once _exit (noreturn) lets the compiler drop
-		 * the last pointer to it. */
-		session_free(gs);
-		_exit(0);
-	}
-	close(fds[1]);
-	gs->pid = pid;
-	gs->fd = fds[0];
-	return 0;
+	struct graph_session *gs = arg;
+	if (what == TOLD_TOKEN_REFUSED)
+		oauth_forget(gs->s->oauth);   /* the next session asks for a new one */
 }
+
+static void child_broke(void *arg, int status, char *why, size_t whylen)
+{
+	const struct graph_session *gs = arg;
+	snprintf(why, whylen, "Graph %s: the session %s; the messages it had not reported will be tried again",
+	         gs->s->base_url, WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? "took too long and was cut off"
+	                                                                              : "broke off");
+	log_warn("%s", why);
+}
+
+static const struct session_transport graph_transport = {
+	.name = "Graph", .run = child_run, .child_exit = child_exit, .told = told, .broke = child_broke,
+};
 
 int graph_session_start(const struct graph_settings *s, struct smtp_outgoing *msgs, size_t n, int receipt_fd,
                         struct graph_session **out, char *err, size_t errlen)
@@ -645,13 +562,9 @@ int graph_session_start(const struct graph_settings *s, struct smtp_outgoing *ms
 	struct graph_session *gs = xcalloc(1, sizeof *gs);
 	*out = NULL;
 	gs->s = s;
-	gs->fd = -1;
 	gs->msgs = msgs;
-	gs->n = n;
-	gs->reported = xcalloc(n ? n : 1, 1);
 	gs->jobs = xcalloc(n ? n : 1, sizeof *gs->jobs);
-	for (size_t i = 0; i < n; i++)
-		set_outcome(&msgs[i], SMTP_TEMPORARY, 0, "");
+	gs->core = session_new(msgs, n);
 	if (!s->base_url || !s->mailbox || !s->oauth) {
 		snprintf(err, errlen, "Graph: no URL, mailbox or token source is configured");
 		goto fail;
@@ -676,8 +589,7 @@ int graph_session_start(const struct graph_settings *s, struct smtp_outgoing *ms
 			set_outcome(o, SMTP_PERMANENT, 0, detail);
 	}
 	if (gs->njobs == 0) {
-		gs->over = 1;
-		*out = gs;
+		*out = gs;   /* over at once */
 		return 0;
 	}
 	char terr[400];
@@ -687,105 +599,29 @@ int graph_session_start(const struct graph_settings *s, struct smtp_outgoing *ms
 		goto fail;
 	}
 	gs->token = xstrdup(tok);
-	if (session_fork(gs, receipt_fd, err, errlen) < 0)
+	int t = s->timeout > 0 ? s->timeout : DEFAULT_TIMEOUT;
+	if (session_fork(gs->core, &graph_transport, gs, receipt_fd, (unsigned)(t * (4 + 2 * gs->njobs)), err,
+	                 errlen) < 0)
 		goto fail;
 	*out = gs;
 	return 0;
 fail:
-	fail_unreported(gs, err);
-	session_free(gs);
+	session_abandon(gs->core, err);
+	graph_free(gs);
 	return -1;
-}
-
-static void session_reap(struct graph_session *gs, int done)
-{
-	int status = 0;
-	close(gs->fd);
-	gs->fd = -1;
-	while (waitpid(gs->pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!done) {
-		char why[300];
-		snprintf(why, sizeof why, "Graph %s: the session %s; the messages it had not reported will be tried again",
-		         gs->s->base_url, WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? "took too long and was cut off"
-		                                                                              : "broke off");
-		log_warn("%s", why);
-		for (size_t k = 0; k < gs->njobs; k++) {
-			size_t i = gs->jobs[k];
-			if (!gs->reported[i] && gs->msgs[i].outcome != SMTP_PERMANENT)
-				set_outcome(&gs->msgs[i], SMTP_TEMPORARY, 0, why);
-		}
-	}
-	gs->over = 1;
 }
 
 int graph_session_take(struct graph_session *gs, int wait, smtp_sent_cb on_sent, void *arg)
 {
-	size_t *accepted = NULL, naccepted = 0;
-	int done = 0, broke = 0;
-
-	if (gs->over)
-		return 1;
-	accepted = xcalloc(gs->n ? gs->n : 1, sizeof *accepted);
-	for (;;) {
-		struct pollfd p = { gs->fd, POLLIN, 0 };
-		int ready = poll(&p, 1, wait ? -1 : 0);
-		if (ready < 0 && errno == EINTR)
-			continue;
-		if (ready <= 0)
-			break;
-		struct wire m;
-		if (wire_read(gs->fd, &m) < 0) {
-			broke = 1;
-			break;
-		}
-		wait = 0;
-		if (m.kind == 'T') {
-			oauth_forget(gs->s->oauth);   /* the next session asks for a new one */
-			continue;
-		}
-		if (m.kind == 'E') {
-			snprintf(gs->err, sizeof gs->err, "%s", m.detail);
-			gs->failed = 1;
-			continue;
-		}
-		if (m.kind == 'D') {
-			done = 1;
-			break;
-		}
-		if (m.index >= gs->n || gs->reported[m.index])
-			continue;
-		struct smtp_outgoing *o = &gs->msgs[m.index];
-		o->outcome = (enum smtp_outcome)m.outcome;
-		o->retry_after = m.retry_after;
-		o->rcpt_accepted = (size_t)m.rcpt_accepted;
-		snprintf(o->detail, sizeof o->detail, "%.*s", (int)sizeof o->detail - 1, m.detail);
-		if (m.kind == 'S') {
-			gs->reported[m.index] = 1;
-			accepted[naccepted++] = m.index;
-		}
-	}
-	if (naccepted && on_sent)
-		on_sent(arg, accepted, naccepted, gs->msgs);
-	free(accepted);
-	if (done || broke)
-		session_reap(gs, done);
-	return gs->over;
+	return session_take(gs->core, wait, on_sent, arg);
 }
 
 int graph_session_end(struct graph_session *gs, char *err, size_t errlen)
 {
-	int rc = 0;
 	if (!gs)
 		return 0;
-	while (!gs->over)
-		graph_session_take(gs, 1, NULL, NULL);
-	if (gs->failed) {
-		snprintf(err, errlen, "%s", gs->err);
-		fail_unreported(gs, gs->err);
-		rc = -1;
-	}
-	session_free(gs);
+	int rc = session_end(gs->core, err, errlen);
+	graph_free(gs);
 	return rc;
 }
 

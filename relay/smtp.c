@@ -33,10 +33,10 @@
  *   yet (see tls_context): we speak TLS 1.2. */
 #include "smtp.h"
 #include "smtp_p.h"
+#include "session.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
 #include <poll.h>
@@ -45,9 +45,7 @@
 #include <string.h>
 #include <strings.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -319,8 +317,7 @@ struct watch {
 	struct smtp_outgoing *msgs;   /* the caller's array, for report indexes */
 	struct job *jobs;       /* the session's messages, for per-message reports */
 	size_t njobs;
-	void (*on_sent)(void *arg, size_t index, struct smtp_outgoing *msg);   /* in the child; may be NULL */
-	void *on_sent_arg;
+	struct session_child *child;  /* in the session's child: where reports go; NULL otherwise */
 };
 
 /* One message as libESMTP reads it. */
@@ -330,7 +327,7 @@ struct job {
 	smtp_recipient_t *rcpt;     /* owned array of nrcpt handles */
 	int given;                  /* data handed over since the last rewind */
 	int abort;                  /* smtp_check: never hand over any data */
-	int reported;               /* on_sent already called for it */
+	int reported;               /* session_child_sent already called for it */
 };
 
 void smtp_reply_set(struct smtp_reply *r, char *store, size_t storelen, int code, const char *text)
@@ -469,9 +466,9 @@ static void message_sent(struct watch *w, smtp_message_t m)
 		if (j->msg != m || j->reported)
 			continue;
 		judge_job(j);
-		if (j->out->outcome == SMTP_SENT && w->on_sent) {
+		if (j->out->outcome == SMTP_SENT && w->child) {
 			j->reported = 1;
-			w->on_sent(w->on_sent_arg, (size_t)(j->out - w->msgs), j->out);
+			session_child_sent(w->child, (size_t)(j->out - w->msgs));
 		}
 		return;
 	}
@@ -903,9 +900,9 @@ static void etpan_taken(void *arg, struct smtp_outgoing *o)
 	struct watch *w = arg;
 
 	for (size_t i = 0; i < w->njobs; i++) {
-		if (w->jobs[i].out == o && !w->jobs[i].reported && w->on_sent) {
+		if (w->jobs[i].out == o && !w->jobs[i].reported && w->child) {
 			w->jobs[i].reported = 1;
-			w->on_sent(w->on_sent_arg, (size_t)(o - w->msgs), o);
+			session_child_sent(w->child, (size_t)(o - w->msgs));
 		}
 	}
 }
@@ -1030,170 +1027,70 @@ fail:
 	return rc;
 }
 
-static void fail_all(struct smtp_outgoing *msgs, size_t n, const char *why)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (msgs[i].outcome == SMTP_PERMANENT && msgs[i].detail[0] != '\0')
-			continue;   /* refused before the session: stays refused */
-		msgs[i].outcome = SMTP_TEMPORARY;
-		msgs[i].rcpt_accepted = 0;
-		snprintf(msgs[i].detail, sizeof msgs[i].detail, "%.*s", (int)sizeof msgs[i].detail - 1, why);
-	}
-}
-
-/* ---- the session in a child process ----------------------------------------
+/* ---- the session in a child process (session.h) ----------------------------
  *
  * libESMTP 1.1.0 calls a NULL handler (protocol_states[-1]) when the server
  * drops the connection while three or more pipelined replies are still
  * awaited, e.g. during the RCPTs of a forward to two advisers: the whole
- * relay would die. So the session runs in a child process. The child
- * writes each message's receipt as the server accepts it and reports it
- * over a pipe, then every outcome; a child that dies, or overruns its time,
- * costs only the messages not yet reported, which stay SMTP_TEMPORARY. The
- * child never touches the database: the parent does, when it takes the
- * reports (at once, or between batches of incoming mail). */
-
-struct wire {
-	char kind;              /* 'S' accepted now, 'R' final outcome, 'E' no session (detail: why), 'D' done */
-	uint32_t index;
-	int32_t outcome;
-	uint64_t rcpt_accepted;
-	char detail[512];
-};
-
-struct child {
-	int fd;                 /* the pipe's write end */
-	int receipt_fd;         /* the receipt file, or -1 */
-};
-
-static void wire_send(int fd, char kind, size_t index, const struct smtp_outgoing *o, const char *text)
-{
-	struct wire m;
-	memset(&m, 0, sizeof m);
-	m.kind = kind;
-	m.index = (uint32_t)index;
-	if (o) {
-		m.outcome = (int32_t)o->outcome;
-		m.rcpt_accepted = o->rcpt_accepted;
-		text = o->detail;
-	}
-	if (text)
-		snprintf(m.detail, sizeof m.detail, "%s", text);
-	/* smaller than PIPE_BUF: one write, never interleaved or split */
-	ssize_t w;
-	do
-		w = write(fd, &m, sizeof m);
-	while (w < 0 && errno == EINTR);
-}
-
-/* In the child: the server took msg. The receipt goes to the file first, so
- * that it outlives both processes; then the report to the parent. */
-static void child_sent(void *arg, size_t index, struct smtp_outgoing *msg)
-{
-	struct child *c = arg;
-	if (c->receipt_fd >= 0 && msg->receipt) {
-		ssize_t w;
-		do
-			w = write(c->receipt_fd, msg->receipt, strlen(msg->receipt));
-		while (w < 0 && errno == EINTR);
-	}
-	wire_send(c->fd, 'S', index, msg, NULL);
-}
-
-static int wire_read(int fd, struct wire *m)
-{
-	size_t got = 0;
-	while (got < sizeof *m) {
-		ssize_t r = read(fd, (char *)m + got, sizeof *m - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		got += (size_t)r;
-	}
-	return 0;
-}
+ * relay would die. So the session runs in a child process, and a crash
+ * costs only the messages it had not reported. */
 
 struct smtp_session {
 	struct watch w;
 	struct job *jobs;       /* owned */
 	size_t njobs;
-	struct smtp_outgoing *msgs;   /* borrowed */
-	size_t n;
-	pid_t pid;              /* the child; 0 when none was started */
-	int fd;                 /* the pipe's read end; -1 once the child is done */
-	unsigned char *reported;      /* owned: per message, its 'S' was passed on */
-	int over;               /* every message has its outcome */
-	int failed;             /* no session could be made: err */
-	char err[512];
+	struct session *core;   /* owned: freed by session_end or session_abandon */
 };
 
-static void session_free(struct smtp_session *ss)
+/* Frees ss, not ss->core. */
+static void smtp_session_free(struct smtp_session *ss)
 {
 	if (!ss)
 		return;
-	if (ss->fd >= 0)
-		close(ss->fd);
 	for (size_t i = 0; i < ss->njobs; i++)
 		free(ss->jobs[i].rcpt);
 	free(ss->jobs);
-	free(ss->reported);
 	free(ss);
 }
 
-/* Runs run_session() in a child: libESMTP's crash on a dropped connection
- * then costs only that child. */
-static int session_fork(struct smtp_session *ss, int receipt_fd, char *err, size_t errlen)
+/* In the child: run_session(), each message reported as the server takes it,
+ * then every outcome. */
+static void child_run(struct session_child *c, void *arg)
 {
-	struct watch *w = &ss->w;
-	int fds[2];
-	if (pipe2(fds, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "cannot start the SMTP session: %s", strerror(errno));
-		return -1;
-	}
-	/* Room for every report of a long session while the parent is busy
-	 * taking in mail (best effort: the child waits when it is full). */
-	(void)fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);
-	fflush(NULL);   /* nothing buffered may be written twice */
-	pid_t parent = getpid(), pid = fork();
-	if (pid < 0) {
-		snprintf(err, errlen, "cannot start the SMTP session: %s", strerror(errno));
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		struct child c = { fds[1], receipt_fd };
-		char cerr[512] = "";
-		close(fds[0]);
-		/* The session ends with the relay: a message the server took
-		 * after the parent died could not be recorded, and would go twice. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1);
-		/* A stop (SIGTERM, Ctrl-C) lets the session finish, within its alarm. */
-		signal(SIGTERM, SIG_IGN);
-		signal(SIGINT, SIG_IGN);
-		signal(SIGHUP, SIG_IGN);
-		/* a session has a bound: every phase's timeout, for each message */
-		alarm((unsigned)(w->timeout * (4 + 3 * ss->njobs)));
-		w->on_sent = child_sent;
-		w->on_sent_arg = &c;
-		int rc = run_session(w, ss->jobs, ss->njobs, 0, cerr, sizeof cerr);
-		for (size_t i = 0; i < ss->njobs; i++)
-			wire_send(c.fd, 'R', (size_t)(ss->jobs[i].out - w->msgs), ss->jobs[i].out, NULL);
-		if (rc < 0)
-			wire_send(c.fd, 'E', 0, NULL, cerr);
-		wire_send(c.fd, 'D', 0, NULL, NULL);
-		_exit(0);   /* no atexit handlers, no stdio flush: those belong to the parent */
-	}
-	close(fds[1]);
-	ss->pid = pid;
-	ss->fd = fds[0];
-	return 0;
+	struct smtp_session *ss = arg;
+	char cerr[512] = "";
+
+	ss->w.child = c;
+	int rc = run_session(&ss->w, ss->jobs, ss->njobs, 0, cerr, sizeof cerr);
+	for (size_t i = 0; i < ss->njobs; i++)
+		session_child_outcome(c, (size_t)(ss->jobs[i].out - ss->w.msgs));
+	if (rc < 0)
+		session_child_failed(c, cerr);
 }
+
+static void child_exit(void *arg)
+{
+	smtp_session_free(arg);
+}
+
+/* The child is gone without saying it was done. */
+static void child_broke(void *arg, int status, char *why, size_t whylen)
+{
+	const struct smtp_session *ss = arg;
+
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+		snprintf(why, whylen, "SMTP host %s port %d: the session took too long and was cut off", ss->w.s->host,
+		         ss->w.port);
+	else
+		snprintf(why, whylen, "SMTP host %s port %d: the session broke off (the server dropped the "
+		         "connection, and libESMTP failed%s)", ss->w.s->host, ss->w.port,
+		         WIFSIGNALED(status) ? " with a crash" : "");
+	log_warn("%s; the messages it had not taken will be tried again", why);
+}
+
+static const struct session_transport smtp_transport = {
+	.name = "SMTP", .run = child_run, .child_exit = child_exit, .broke = child_broke,
+};
 
 int smtp_session_start(const struct smtp_settings *s, struct smtp_outgoing *msgs, size_t n, int receipt_fd,
                        struct smtp_session **out, char *err, size_t errlen)
@@ -1202,20 +1099,9 @@ int smtp_session_start(const struct smtp_settings *s, struct smtp_outgoing *msgs
 	size_t i, k;
 
 	*out = NULL;
-	ss->fd = -1;
-	ss->msgs = msgs;
-	ss->n = n;
-	ss->reported = xcalloc(n ? n : 1, 1);
-	for (i = 0; i < n; i++) {
-		msgs[i].outcome = SMTP_TEMPORARY;
-		msgs[i].rcpt_accepted = 0;
-		msgs[i].detail[0] = '\0';
-	}
-	if (settings_check(s, &ss->w, err, errlen) < 0) {
-		fail_all(msgs, n, err);
-		session_free(ss);
-		return -1;
-	}
+	ss->core = session_new(msgs, n);
+	if (settings_check(s, &ss->w, err, errlen) < 0)
+		goto fail;
 	/* A message that cannot be offered safely is refused here, for good. */
 	ss->jobs = xcalloc(n ? n : 1, sizeof *ss->jobs);
 	for (i = 0; i < n; i++) {
@@ -1241,118 +1127,29 @@ int smtp_session_start(const struct smtp_settings *s, struct smtp_outgoing *msgs
 	ss->w.msgs = msgs;
 	ss->w.jobs = ss->jobs;
 	ss->w.njobs = ss->njobs;
-	if (ss->njobs == 0) {
-		ss->over = 1;
-	} else if (session_fork(ss, receipt_fd, err, errlen) < 0) {
-		fail_all(msgs, n, err);
-		session_free(ss);
-		return -1;
-	}
+	/* A session has a bound: every phase's timeout, for each message. */
+	if (ss->njobs > 0 && session_fork(ss->core, &smtp_transport, ss, receipt_fd,
+	                                  (unsigned)(ss->w.timeout * (4 + 3 * ss->njobs)), err, errlen) < 0)
+		goto fail;
 	*out = ss;
 	return 0;
-}
-
-/* The child is gone without saying it was done: what it had not reported
- * waits for another session. */
-static void session_broke(struct smtp_session *ss, int status)
-{
-	char why[400];
-	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
-		snprintf(why, sizeof why, "SMTP host %s port %d: the session took too long and was cut off", ss->w.s->host,
-		         ss->w.port);
-	else
-		snprintf(why, sizeof why, "SMTP host %s port %d: the session broke off (the server dropped the "
-		         "connection, and libESMTP failed%s)", ss->w.s->host, ss->w.port,
-		         WIFSIGNALED(status) ? " with a crash" : "");
-	log_warn("%s; the messages it had not taken will be tried again", why);
-	for (size_t i = 0; i < ss->njobs; i++) {
-		struct smtp_outgoing *o = ss->jobs[i].out;
-		if (ss->reported[o - ss->msgs])
-			continue;
-		o->outcome = SMTP_TEMPORARY;
-		o->rcpt_accepted = 0;
-		snprintf(o->detail, sizeof o->detail, "%.*s", (int)sizeof o->detail - 1, why);
-	}
-}
-
-/* Waits for the child once its reports are over (or the pipe broke). */
-static void session_reap(struct smtp_session *ss, int done)
-{
-	int status = 0;
-	close(ss->fd);
-	ss->fd = -1;
-	while (waitpid(ss->pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!done)
-		session_broke(ss, status);
-	ss->over = 1;
+fail:
+	session_abandon(ss->core, err);
+	smtp_session_free(ss);
+	return -1;
 }
 
 int smtp_session_take(struct smtp_session *ss, int wait, smtp_sent_cb on_sent, void *arg)
 {
-	size_t *accepted = NULL, naccepted = 0;
-	int done = 0, broke = 0;
-
-	if (ss->over)
-		return 1;
-	accepted = xcalloc(ss->n ? ss->n : 1, sizeof *accepted);
-	for (;;) {
-		struct pollfd p = { ss->fd, POLLIN, 0 };
-		int ready = poll(&p, 1, wait ? -1 : 0);
-		if (ready < 0 && errno == EINTR)
-			continue;
-		if (ready <= 0)
-			break;
-		struct wire m;
-		if (wire_read(ss->fd, &m) < 0) {
-			broke = 1;
-			break;
-		}
-		wait = 0;   /* one report waited for; the rest only if already there */
-		if (m.index >= ss->n)
-			continue;
-		struct smtp_outgoing *o = &ss->msgs[m.index];
-		if (m.kind == 'S' || m.kind == 'R') {
-			if (ss->reported[m.index])
-				continue;   /* passed on with its 'S' */
-			o->outcome = (enum smtp_outcome)m.outcome;
-			o->rcpt_accepted = (size_t)m.rcpt_accepted;
-			snprintf(o->detail, sizeof o->detail, "%.*s", (int)sizeof o->detail - 1, m.detail);
-			if (m.kind == 'S') {
-				ss->reported[m.index] = 1;
-				accepted[naccepted++] = m.index;
-			}
-		} else if (m.kind == 'E') {
-			snprintf(ss->err, sizeof ss->err, "%s", m.detail);
-			ss->failed = 1;
-		} else if (m.kind == 'D') {
-			done = 1;
-			break;
-		}
-	}
-	/* Accepted before any other outcome is known: the caller records them
-	 * first, together. */
-	if (naccepted && on_sent)
-		on_sent(arg, accepted, naccepted, ss->msgs);
-	free(accepted);
-	if (done || broke)
-		session_reap(ss, done);
-	return ss->over;
+	return session_take(ss->core, wait, on_sent, arg);
 }
 
 int smtp_session_end(struct smtp_session *ss, char *err, size_t errlen)
 {
-	int rc = 0;
 	if (!ss)
 		return 0;
-	while (!ss->over)
-		smtp_session_take(ss, 1, NULL, NULL);
-	if (ss->failed) {
-		snprintf(err, errlen, "%s", ss->err);
-		fail_all(ss->msgs, ss->n, ss->err);
-		rc = -1;
-	}
-	session_free(ss);
+	int rc = session_end(ss->core, err, errlen);
+	smtp_session_free(ss);
 	return rc;
 }
 
