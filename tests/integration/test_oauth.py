@@ -28,6 +28,10 @@ QUICK = bool(os.environ.get("RELAY_TEST_QUICK"))
 # made again a fifth of the lifetime before the token runs out (login.h).
 LIFETIME = 20 if QUICK or SLOW > 1 else 10
 RUN_SECONDS = 45 if QUICK or SLOW > 1 else 24
+# A longer run by hand, as real tokens live: OAUTH_TOKEN_SECONDS=60
+# OAUTH_RUN_SECONDS=300 python3 tests/integration/test_oauth.py
+LIFETIME = int(os.environ.get("OAUTH_TOKEN_SECONDS", LIFETIME))
+RUN_SECONDS = int(os.environ.get("OAUTH_RUN_SECONDS", RUN_SECONDS))
 
 ISSUED = []       # every token any double issued: none may show anywhere
 OUTPUT = []       # everything the relay printed
