@@ -1,5 +1,11 @@
 /* db.h: the relay's store (SQLite): conversations, their transcript, the
- * outbox and the poll cursors. The only file that sees sqlite3 types.
+ * outbox and the poll cursors. Only the store's own files see sqlite3 types:
+ * db.c (the connection, transactions, savepoints, what a failure means),
+ * db_schema.c (migrations), db_intake.c (cursors, de-duplication keys),
+ * db_conversation.c, db_message.c (the transcript), db_outbox.c,
+ * db_contact.c, db_audit.c, db_purge.c (retention) and db_stats.c (stats
+ * and health), sharing the private db_p.h. The store decides nothing about
+ * the service: it keeps what callers tell it and answers their questions.
  *
  * Write transactions are BEGIN IMMEDIATE; commits are synchronous=FULL
  * because a commit is what lets the relay acknowledge upstream (\Seen). */
