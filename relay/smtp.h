@@ -1,9 +1,13 @@
 /* smtp.h: handing finished messages to the outgoing mail server.
  *
- * smtp.c is the only file that sees libESMTP (and the OpenSSL context it is
- * given); a login with an OAuth2 token (SASL XOAUTH2, which libESMTP cannot
- * do) goes through libetpan's SMTP client instead (smtp_etpan.c), with the
- * same contract: the same checks, outcomes, child process and receipts.
+ * The module's files share the private smtp_p.h: smtp.c is this entry (the
+ * settings, the checks before a message is offered, the child process),
+ * smtp_judge.c decides what the server's replies mean (pure), smtp_esmtp.c
+ * is the only file that sees libESMTP, and smtp_tls.c (smtp_tls.h) the
+ * OpenSSL context it is given; a login with an OAuth2 token (SASL XOAUTH2,
+ * which libESMTP cannot do) goes through libetpan's SMTP client instead
+ * (smtp_etpan.c), with the same contract: the same checks, outcomes, child
+ * process and receipts. The child process itself is session.c's.
  * One call is one SMTP session carrying a batch of messages; each message
  * comes back with its own outcome, judged from the server's replies to
  * MAIL FROM, every RCPT TO and the end of DATA — never from libESMTP's

@@ -5,7 +5,7 @@
  * loaded from its own directory only, and it builds an initial response in a
  * 2,048-octet buffer. libetpan has the two-step XOAUTH2 that long tokens
  * need, reads every reply with its code and text (so each message is judged
- * from its own replies, as smtp.c does), and dot-stuffs the data. As for
+ * from its own replies, as smtp_esmtp.c does), and dot-stuffs the data. As for
  * IMAP (imap.c), its GnuTLS build verifies nothing: the chain and host name
  * go through tls_verify_chain() before the token is sent, SNI is set in the
  * handshake callback, and bytes buffered in clear before the handshake end

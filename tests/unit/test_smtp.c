@@ -1,4 +1,4 @@
-/* test_smtp.c: the pure parts of smtp.c — how replies become an outcome,
+/* test_smtp.c: the pure parts of smtp (smtp_judge.c) — how replies become an outcome,
  * what a log may see of them, and what may be offered to a server. */
 #include <string.h>
 
