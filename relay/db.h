@@ -7,6 +7,15 @@
  * and health), sharing the private db_p.h. The store decides nothing about
  * the service: it keeps what callers tell it and answers their questions.
  *
+ * Return values mean one thing across the db_* calls:
+ *    0  done: found, added, changed (a change that matched no row is done too);
+ *    1  none: what was looked up is not there, or nothing was done because it
+ *       is already there (a duplicate); each call says which;
+ *   -1  error, already logged (db_error has SQLite's words).
+ * Three kinds of call answer otherwise, and say so: questions (is this key
+ * known, this contact opted out, blocked?) answer 1 yes, 0 no, -1 error;
+ * counts answer the count, or -1; db_has_room answers 1 or 0.
+ *
  * Write transactions are BEGIN IMMEDIATE; commits are synchronous=FULL
  * because a commit is what lets the relay acknowledge upstream (\Seen). */
 #ifndef RELAY_DB_H
@@ -79,23 +88,25 @@ struct outbox_row {
 	int parts;                  /* SMS parts, 0 for email */
 };
 
+/* 0, *out owned (db_close); -1 with the reason in err. */
 int db_open(const char *path, struct db **out, char *err, size_t errlen);
 /* As db_open, with the schema brought only up to version (tests of upgrades). */
 int db_open_at(const char *path, int version, struct db **out, char *err, size_t errlen);
 void db_close(struct db *db);
 const char *db_error(struct db *db);   /* the last SQLite error text */
 const char *db_path(const struct db *db);   /* as given to db_open; borrowed */
-int db_schema_version(struct db *db);
+int db_schema_version(struct db *db);  /* the schema's version, -1 on error */
 
-int db_begin(struct db *db);           /* BEGIN IMMEDIATE */
-int db_commit(struct db *db);
+int db_begin(struct db *db);           /* BEGIN IMMEDIATE; 0 or -1 */
+int db_commit(struct db *db);          /* 0 or -1 (the caller then rolls back) */
 void db_rollback(struct db *db);
 
 /* One message's work inside the caller's transaction, undone alone when it
  * fails (the intake: one message's failure never undoes the others).
  * db_savepoint_undo goes back to the savepoint and ends it; -1 when the
  * whole transaction is already gone (SQLite ends it on a full disk, an I/O
- * error, no memory): the caller then rolls back and gives up the batch. */
+ * error, no memory): the caller then rolls back and gives up the batch.
+ * Each: 0 or -1. */
 int db_savepoint(struct db *db);
 int db_savepoint_release(struct db *db);
 int db_savepoint_undo(struct db *db);
@@ -114,7 +125,7 @@ int db_has_room(struct db *db);
  * cut. Only for records whose loss repeats work already done (an outbox row
  * marked sent is at worst sent again, with the same Message-ID), never for
  * what is then acknowledged to a server. db_commit or db_rollback ends it;
- * the next durable commit carries it to the disk as well. */
+ * the next durable commit carries it to the disk as well. 0 or -1. */
 int db_begin_lazy(struct db *db);
 
 /* A set-aside message of a conversation (kind "setaside"), for `relay
@@ -128,43 +139,50 @@ struct set_aside {
 /* Oldest first; *out owned (db_set_aside_free). 0 or -1. */
 int db_set_aside_list(struct db *db, long long conversation_id, struct set_aside **out, size_t *n);
 void db_set_aside_free(struct set_aside *a, size_t n);
-/* Marks a set-aside message handed back: kind "retried", note added to its detail. */
+/* Marks a set-aside message handed back: kind "retried", note added to its detail. 0 or -1. */
 int db_set_aside_done(struct db *db, long long id, const char *note);
 
-/* Poll cursors: 0 found, 1 none yet, -1 error. */
+/* Poll cursors: get: 0 found, 1 none yet, -1 error; set: 0 or -1. */
 int db_cursor_get(struct db *db, const char *source, long long *validity, long long *position);
 int db_cursor_set(struct db *db, const char *source, long long validity, long long position);
 
-/* Text cursors (SMS gateways): 0 found (*position owned, may be NULL), 1 none, -1 error. */
+/* Text cursors (SMS gateways): get: 0 found (*position owned, may be NULL), 1 none, -1 error;
+ * set: 0 or -1. */
 int db_cursor_get_text(struct db *db, const char *source, char **position);
 int db_cursor_set_text(struct db *db, const char *source, const char *position);
 
-/* Contacts who texted STOP (or whom the gateway reports as opted out): 1 yes, 0 no, -1 error.
- * at = 0 clears the opt-out (START). */
+/* Contacts who texted STOP (or whom the gateway reports as opted out): a
+ * question, 1 yes, 0 no, -1 error. Setting: 0 or -1; at = 0 clears the
+ * opt-out (START). */
 int db_contact_opted_out(struct db *db, const char *channel, const char *address);
 int db_contact_set_opted_out(struct db *db, const char *channel, const char *address, long long at);
 
-/* Contacts an adviser blocked (#block): 1 while blocked at now, 0 not, -1 error.
- * until = 0 unblocks; a far-future time blocks indefinitely. */
+/* Contacts an adviser blocked (#block): a question, 1 while blocked at now,
+ * 0 not, -1 error. Setting: 0 or -1; until = 0 unblocks; a far-future time
+ * blocks indefinitely. */
 int db_contact_blocked(struct db *db, const char *channel, const char *address, long long now);
 int db_contact_set_blocked(struct db *db, const char *channel, const char *address, long long until);
 
-/* Outbox rows of kind to rcpt created since `since` (per-sender auto-reply limit). -1 on error. */
+/* Outbox rows of kind to rcpt created since `since` (per-sender auto-reply limit): a count, -1 on error. */
 int db_outbox_recent(struct db *db, const char *rcpt, const char *kind, long long since);
 
 /* Pending outbox rows created at or before created_before that nobody has
- * been alerted about yet; and marking one alerted. */
+ * been alerted about yet (*rows owned: outbox_rows_free); and marking one
+ * alerted. 0 or -1. */
 int db_outbox_stale(struct db *db, long long created_before, int limit, struct outbox_row **rows, size_t *n);
 int db_outbox_mark_alerted(struct db *db, long long id, long long at);
 
-/* Closes open conversations with no activity since `before`. Returns how many, or -1. */
+/* Closes open conversations with no activity since `before`: a count, how many, or -1. */
 int db_close_inactive(struct db *db, long long before, long long now);
 
-/* SMS delivery tracking: sent texts whose delivery is not yet final, created since `since`. */
+/* SMS delivery tracking: sent texts whose delivery is not yet final, created
+ * since `since` (*rows owned: outbox_rows_free). 0 or -1. */
 int db_outbox_set_delivery(struct db *db, long long id, const char *provider_id, const char *delivery);
 int db_outbox_awaiting_delivery(struct db *db, long long since, int limit, struct outbox_row **rows, size_t *n);
 
-/* Inbound de-duplication keys: 1 when key is known, 0 when not, -1 error. */
+/* Inbound de-duplication keys. db_inbound_known is a question: 1 when key is
+ * known (a duplicate), 0 when not, -1 error. db_inbound_add: 0 or -1 (a key
+ * already there is kept as it was, and that is 0 too). */
 int db_inbound_known(struct db *db, const char *key);
 int db_inbound_add(struct db *db, const char *key, long long message_row);
 /* The transcript row a key was added with (0: none) and that row's raw
@@ -184,43 +202,50 @@ int db_conversation_latest_for(struct db *db, const char *channel, const char *c
  * but only when every row with it is in the same conversation: an id that
  * senders reused in two conversations names neither (1). */
 int db_conversation_by_message_id(struct db *db, const char *message_id, long long *conversation_id, char **kind);
-/* Creates; 1 when ref already exists (caller picks another), 0 ok, -1 error. */
+/* Creates: 0 done (c->id set), 1 when ref already exists (a duplicate: the
+ * caller picks another), -1 error. Update and set_previous: 0 or -1. */
 int db_conversation_create(struct db *db, struct conversation *c);
 int db_conversation_update(struct db *db, const struct conversation *c);
 int db_conversation_set_previous(struct db *db, long long id, const char *previous_ref);
 void conversation_free(struct conversation *c);
 
+/* Adds a transcript entry; *id (when not NULL) its row. 0 or -1. */
 int db_message_add(struct db *db, const struct message_row *m, long long *id);
 
+/* Adds a pending row and its message; *id (when not NULL) its row. 0 or -1. */
 int db_outbox_add(struct db *db, const struct outbox_row *o, long long *id);
-/* Pending rows due at now, oldest first, at most limit. Free with outbox_rows_free. */
+/* Pending rows due at now, oldest first, at most limit. Free with outbox_rows_free. 0 or -1. */
 int db_outbox_due(struct db *db, long long now, int limit, struct outbox_row **rows, size_t *n);
 /* The same, emails only, and no more once their messages reach max_bytes
  * (0: no bound; one at least). */
 int db_outbox_due_emails(struct db *db, long long now, int limit, size_t max_bytes, struct outbox_row **rows,
                          size_t *n);
-int db_outbox_pending_count(struct db *db);
+int db_outbox_pending_count(struct db *db);   /* a count, -1 on error */
 /* An email the SMTP server took, from a receipt (receipts.h): marked sent,
  * with one attempt more, unless its outcome is already recorded (or row id
- * does not carry that Message-ID). Returns 1
- * when marked, 0 when it was not pending, -1 on error. */
+ * does not carry that Message-ID). Returns 0
+ * when marked, 1 when none was (it was not pending), -1 on error. */
 int db_outbox_mark_received(struct db *db, long long id, const char *message_id, long long sent_at);
+/* A send's outcome: state, attempts, next try, error, sent time. 0 or -1. */
 int db_outbox_mark(struct db *db, long long id, const char *state, int attempts, long long next_attempt_at,
                    const char *last_error, long long sent_at);
-/* Records why a pending message waits, leaving its attempts and schedule alone. */
+/* Records why a pending message waits, leaving its attempts and schedule alone. 0 or -1. */
 int db_outbox_set_error(struct db *db, long long id, const char *error);
-/* Our Message-IDs of one kind in a conversation, oldest first (for threading). */
+/* Our Message-IDs of one kind in a conversation, oldest first (for
+ * threading); *ids owned (strings_free). 0 or -1. */
 int db_outbox_message_ids(struct db *db, long long conversation_id, const char *kind, char ***ids, size_t *n);
 void outbox_rows_free(struct outbox_row *rows, size_t n);
 void outbox_row_clear(struct outbox_row *o);   /* frees what one row owns */
 void strings_free(char **s, size_t n);
 
 /* The latest inbound message's Message-ID and References chain in a conversation (threading the
- * relayed reply on the young person's own messages). Owned outputs; 1 when none. */
+ * relayed reply on the young person's own messages). Owned outputs; 0 found,
+ * 1 when none, -1 on error. */
 int db_last_inbound_ids(struct db *db, long long conversation_id, char **message_id, char ***refs, size_t *nrefs);
 
 /* ---- the service's own tools (relay list, show, close, stats, purge) -------
- * Callbacks get plain values valid during the call. */
+ * Callbacks get plain values valid during the call; each call returns 0
+ * when it read every row, -1 on error. */
 
 enum db_list_filter { DB_LIST_ALL, DB_LIST_OPEN, DB_LIST_URGENT };
 
@@ -237,22 +262,24 @@ int db_list_conversations(struct db *db, enum db_list_filter filter, long long n
 
 /* The audit trail: who did what to a conversation (0: the service as a
  * whole), never message text. Transcript entries and sends are recorded by
- * triggers; callers record what has no row of its own (purge, export). */
+ * triggers; callers record what has no row of its own (purge, export).
+ * 0 or -1. */
 int db_audit(struct db *db, long long at, long long conversation_id, const char *actor, const char *action,
              const char *detail);
 typedef void (*db_audit_cb)(void *arg, long long at, const char *actor, const char *action, const char *detail);
 int db_audit_for(struct db *db, long long conversation_id, db_audit_cb cb, void *arg);
 
 /* Retention: conversations closed before closed_before whose text is still
- * kept; *ids owned (free). */
+ * kept; *ids owned (free). 0 or -1. */
 int db_purge_candidates(struct db *db, long long closed_before, long long **ids, size_t *n);
 /* Removes a conversation's text — message bodies, subjects, raw sources,
  * attachment names, notes, the contact and the outgoing messages' content —
  * keeping kinds, channels and times for statistics; records "purged" by actor.
- * Runs in the caller's transaction (secure_delete overwrites the freed space). */
+ * Runs in the caller's transaction (secure_delete overwrites the freed space).
+ * 0 or -1. */
 int db_purge_conversation(struct db *db, long long id, long long now, const char *actor);
 /* Copies the write-ahead log into the database and empties it, so removed
- * text is in no file. 0 done, 1 when a reader kept it from finishing. */
+ * text is in no file. 0 done, 1 none (a reader kept it from finishing), -1 error. */
 int db_checkpoint(struct db *db);
 
 /* Statistics since a time: each inbound message, adviser reply and
@@ -284,12 +311,13 @@ struct db_health {
 	int alerts;
 	long long updated_at;
 };
-/* Writes (replaces) one part's row; in the caller's transaction or alone. */
+/* Writes (replaces) one part's row; in the caller's transaction or alone. 0 or -1. */
 int db_health_put(struct db *db, const struct db_health *h);
 typedef void (*db_health_cb)(void *arg, const struct db_health *h);
 int db_health_get(struct db *db, db_health_cb cb, void *arg);
 /* Pending forwards (young people's messages to the advisers) and replies
- * to young people: how many, and the oldest one's creation time (0: none). */
+ * to young people: how many, and the oldest one's creation time (0: none).
+ * 0 or -1. */
 int db_backlog(struct db *db, int *forwards, long long *oldest_forward, int *replies, long long *oldest_reply);
 
 #endif

@@ -175,7 +175,7 @@ int db_outbox_mark_received(struct db *db, long long id, const char *message_id,
 	db_bind_text(st, 3, message_id);
 	if (db_step_done(db, st) < 0)
 		return -1;
-	return sqlite3_changes(db->h) > 0;
+	return sqlite3_changes(db->h) > 0 ? 0 : 1;
 }
 
 int db_outbox_mark(struct db *db, long long id, const char *state, int attempts, long long next_attempt_at,

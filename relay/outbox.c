@@ -401,7 +401,7 @@ static int record_receipts(void *arg, const struct receipt *got, size_t n, long 
 			db_rollback(r->db);
 			return -1;
 		}
-		marked += k;
+		marked += k == 0;
 	}
 	if (db_commit(r->db) < 0) {
 		db_rollback(r->db);
