@@ -2,7 +2,6 @@
  * times, closing the inactive ones, and the listing for relay list. */
 #include "db_p.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 

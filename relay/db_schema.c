@@ -3,7 +3,6 @@
  * a new one is added. */
 #include "db_p.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
