@@ -25,6 +25,14 @@ static int disk_failed_since(const struct relay *r, unsigned long before)
 	return db_disk_failures(r->db) != before;
 }
 
+/* Between the inbox's fetch batches: the forwards and auto-replies of what
+ * is stored go out while the next batch comes in (outbox_pump starts an
+ * SMTP session, or takes the reports of the one under way). */
+static void send_between_batches(void *arg)
+{
+	(void)outbox_pump(arg);
+}
+
 /* One cycle: the inbox, the text inbox, then the outbox. 0 when all went well.
  * texts: poll the SMS gateway this time. Each part's outcome is noted in
  * r->health (when there is one); a failure the disk caused is the disk's. */
@@ -55,7 +63,7 @@ static int cycle(struct relay *r, struct imap **im, int texts)
 		ok = -1;
 	}
 	disk = db_disk_failures(r->db);
-	if (*im && mailbox_poll(r, *im, err, sizeof err) < 0) {
+	if (*im && mailbox_poll(r, *im, send_between_batches, r, err, sizeof err) < 0) {
 		if (!disk_failed_since(r, disk)) {
 			log_error("mailbox: %s", err);
 			health_fail(r->health, HEALTH_INBOX, err, relay_clock());

@@ -8,6 +8,9 @@
  * watchdog's next keep-alive, IMAP IDLE when offered), retention once a day,
  * the health alerts after each cycle, and what a reload (SIGHUP) replaces:
  * the configuration, the database when its path changed, the sessions.
+ * While the inbox is read, the outbox's session carries what is stored
+ * between fetch batches (mailbox.h's hook), so a long backlog's forwards
+ * start before its last batch is in.
  *
  * Leaves to others: reading the command line, loading a configuration and
  * dropping root (main.c, through daemon_control.load), the signals (main.c

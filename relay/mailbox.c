@@ -10,7 +10,6 @@
 #include "intake.h"
 #include "log.h"
 #include "login.h"
-#include "outbox.h"
 #include "util.h"
 
 /* The login settings; with auth = oauth2 a token fit for a session (login.h).
@@ -145,7 +144,8 @@ static void pay_seen(struct relay *r, struct imap *im, struct seen *s, uint32_t 
 		db_rollback(r->db);
 }
 
-int mailbox_poll(struct relay *r, struct imap *im, char *err, size_t errlen)
+int mailbox_poll(struct relay *r, struct imap *im, mailbox_between_batches between, void *arg, char *err,
+                 size_t errlen)
 {
 	char source[300];
 	long long validity = 0, position = 0, seen_validity = 0, seen_upto = 0;
@@ -240,9 +240,10 @@ int mailbox_poll(struct relay *r, struct imap *im, char *err, size_t errlen)
 			pay_seen(r, im, &seen, (uint32_t)position);
 			owed = 0;
 		}
-		/* The forwards and auto-replies of what is stored go out while the
-		 * next batch comes in. */
-		(void)outbox_pump(r);
+		/* The caller's turn: what is stored may go out while the next
+		 * batch comes in. */
+		if (between)
+			between(arg);
 		log_progress("mailbox: messages", i + k, n);
 		if (handled > 200 && (i / per) % 10 == 9)
 			log_info("mailbox %s: %d of %zu handled", r->cfg->imap_mailbox, handled, n);
