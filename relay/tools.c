@@ -9,6 +9,7 @@
 
 #include "health.h"
 #include "intake.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "outbox.h"
 #include "outgoing.h"
@@ -373,10 +374,7 @@ int tools_set_state(struct tools *t, const char *ref, int open)
 	}
 	struct message_row mr = { .conversation_id = c.id, .kind = "command", .channel = "email", .at = t->r->now,
 	                          .author = t->operator, .body = open ? "#reopen" : "#close" };
-	free(c.state);
-	c.state = xstrdup(want);
-	c.closed_at = open ? 0 : t->r->now;
-	c.last_activity = t->r->now;
+	lifecycle_set_open(&c, open, t->r->now);
 	if (db_begin(t->r->db) < 0 || db_message_add(t->r->db, &mr, NULL) < 0 || db_conversation_update(t->r->db, &c) < 0 ||
 	    db_commit(t->r->db) < 0) {
 		db_rollback(t->r->db);
