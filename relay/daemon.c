@@ -14,10 +14,10 @@
 #include "oauth.h"
 #include "outbox.h"
 #include "relay.h"
+#include "retention.h"
 #include "settings.h"
 #include "sms.h"
 #include "smsbox.h"
-#include "tools.h"
 
 /* Did the disk fail a write since `before`? db.c has reported it then, once. */
 static int disk_failed_since(const struct relay *r, unsigned long before)
@@ -214,9 +214,9 @@ int daemon_run(const struct daemon_control *d, struct config **cp, struct db **d
 		int rc = cycle(&r, &im, texts);
 		if (!*d->stopping && r.now - last_purge >= 86400) {
 			/* Retention, once a day: text kept past retention_days after closing goes. */
-			struct tools t = { .r = &r, .operator = "relay" };
+			struct retention_outcome purged;
 			last_purge = r.now;
-			(void)tools_purge(&t, 0, "retention", 1);
+			(void)retention_purge(&r, "retention", &purged);
 		}
 		outbox_end(&r);
 		alerts_run(&r, &health);

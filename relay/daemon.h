@@ -16,7 +16,7 @@
  * dropping root (main.c, through daemon_control.load), the signals (main.c
  * sets the flags it is given), fetching (mailbox.h, smsbox.h), sending
  * (outbox.h), what a received message means (intake.h), purging
- * (tools_purge, tools.h), the alerts themselves (alerts.h), sd_notify (notify.h). */
+ * (retention.h), the alerts themselves (alerts.h), sd_notify (notify.h). */
 #ifndef RELAY_DAEMON_H
 #define RELAY_DAEMON_H
 

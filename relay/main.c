@@ -324,7 +324,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(cmd, "status"))
 		rc = tools_status(&t);
 	else
-		rc = tools_purge(&t, dry_run, who, 0);
+		rc = tools_purge(&t, dry_run, who);
 	outbox_end(&r);
 	free(who);
 	db_close(db);
