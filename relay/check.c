@@ -217,7 +217,7 @@ int check_run(const char *path)
 			                     "malformed (Mail.Send and the access policy show at the first send)");
 	} else {
 		struct smtp_settings ss;
-		outbox_smtp_settings(c, &ss);   /* with auth = oauth2, a token (login.h) */
+		settings_smtp(c, &ss);   /* with auth = oauth2, a token (login.h) */
 		snprintf(what, sizeof what, "smtp %s:%d (%s)", c->smtp_host, c->smtp_port, net_security_name(c->smtp_security));
 		if (smtp_check(&ss, err, sizeof err) < 0)
 			report(&st, 0, what, err);
