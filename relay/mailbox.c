@@ -10,34 +10,8 @@
 #include "intake.h"
 #include "log.h"
 #include "login.h"
-#include "outbox.h"
+#include "settings.h"
 #include "util.h"
-
-/* The login settings; with auth = oauth2 a token fit for a session (login.h).
- * -1 with err when none could be had. */
-static int settings(const struct config *c, struct imap_settings *s, char *err, size_t errlen)
-{
-	memset(s, 0, sizeof *s);
-	s->host = c->imap_host;
-	s->port = c->imap_port;
-	s->security = c->imap_security;
-	s->username = c->imap_username;
-	s->mailbox = c->imap_mailbox;
-	s->ca_file = c->imap_ca_file;
-	s->timeout = c->imap_timeout;
-	if (strcmp(c->imap_auth, "oauth2") != 0) {
-		s->password = c->imap_password;
-		return 0;
-	}
-	char why[768];
-	s->token = login_token(c, &s->renew_at, why, sizeof why);
-	if (!s->token) {
-		snprintf(err, errlen, "imap %s: no access token to log in with: %s", c->imap_host, why);
-		return -1;
-	}
-	s->refused_advice = login_refused_advice(c, 0);
-	return 0;
-}
 
 /* After a login that failed with a token: a refused token is not offered
  * again. */
@@ -51,7 +25,7 @@ int mailbox_open(struct relay *r, struct imap **out, char *err, size_t errlen)
 {
 	struct imap_settings s;
 	*out = NULL;
-	if (settings(r->cfg, &s, err, errlen) < 0)
+	if (settings_imap(r->cfg, &s, err, errlen) < 0)
 		return -1;
 	int rc = imap_open(&s, out, err, errlen);
 	after_login(r->cfg, &s, rc, err);
@@ -76,7 +50,7 @@ static int renew(struct relay *r, struct imap *im, char *err, size_t errlen)
 		log_info("mailbox %s: the access token is due for renewal; logging in again with a new access token",
 		         r->cfg->imap_mailbox);
 	}
-	if (settings(r->cfg, &s, err, errlen) < 0)
+	if (settings_imap(r->cfg, &s, err, errlen) < 0)
 		return -1;
 	int rc = imap_reopen(im, &s, err, errlen);
 	after_login(r->cfg, &s, rc, err);
@@ -145,7 +119,8 @@ static void pay_seen(struct relay *r, struct imap *im, struct seen *s, uint32_t 
 		db_rollback(r->db);
 }
 
-int mailbox_poll(struct relay *r, struct imap *im, char *err, size_t errlen)
+int mailbox_poll(struct relay *r, struct imap *im, mailbox_between_batches between, void *arg, char *err,
+                 size_t errlen)
 {
 	char source[300];
 	long long validity = 0, position = 0, seen_validity = 0, seen_upto = 0;
@@ -240,9 +215,10 @@ int mailbox_poll(struct relay *r, struct imap *im, char *err, size_t errlen)
 			pay_seen(r, im, &seen, (uint32_t)position);
 			owed = 0;
 		}
-		/* The forwards and auto-replies of what is stored go out while the
-		 * next batch comes in. */
-		(void)outbox_pump(r);
+		/* The caller's turn: what is stored may go out while the next
+		 * batch comes in. */
+		if (between)
+			between(arg);
 		log_progress("mailbox: messages", i + k, n);
 		if (handled > 200 && (i / per) % 10 == 9)
 			log_info("mailbox %s: %d of %zu handled", r->cfg->imap_mailbox, handled, n);

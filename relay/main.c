@@ -1,9 +1,7 @@
-/* main.c: the relay's command line. */
-#include <errno.h>
+/* main.c: the relay's command line: reads it, loads the configuration, and
+ * hands over to the daemon (daemon.h), relay check (check.h) or a tool
+ * (tools.h). */
 #include <getopt.h>
-#include <pwd.h>
-#include <sys/stat.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,30 +9,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "alerts.h"
+#include "check.h"
 #include "config.h"
+#include "daemon.h"
 #include "db.h"
 #include "files.h"
-#include "health.h"
-#include "hours.h"
 #include "imap.h"
 #include "log.h"
-#include "mailbox.h"
-#include "notify.h"
-#include "oauth.h"
 #include "outbox.h"
-#include "phone.h"
 #include "process.h"
-#include "reference.h"
 #include "relay.h"
+#include "settings.h"
 #include "sms.h"
-#include "smsbox.h"
-#include "smtp.h"
 #include "template.h"
 #include "termsafe.h"
 #include "tools.h"
-#include "triage.h"
-#include "util.h"
 
 #define DEFAULT_CONFIG "/etc/relay/relay.conf"
 
@@ -174,482 +163,10 @@ static int open_db(struct config *c, struct db **db)
 	return 0;
 }
 
-static void sms_settings(const struct config *c, struct sms_settings *s)
+/* The daemon's reload (SIGHUP): as a start that talks to servers. */
+static int reload(const char *path, struct config **out)
 {
-	memset(s, 0, sizeof *s);
-	s->provider = c->sms_provider;
-	s->url = c->sms_url;
-	s->account = c->sms_account;
-	s->username = c->sms_username;
-	s->password = c->sms_password;
-	s->number = c->sms_number;
-	s->ca_file = c->sms_ca_file;
-	s->timeout = c->sms_timeout;
-	s->send_timeout = c->sms_send_timeout;
-}
-
-/* Opens the SMS gateway when one is configured; NULL when none (or on error, logged). */
-static struct sms_gateway *open_sms(const struct config *c)
-{
-	struct sms_settings s;
-	struct sms_gateway *g = NULL;
-	char err[512];
-	if (!config_has_sms(c))
-		return NULL;
-	sms_settings(c, &s);
-	if (sms_open(&s, &g, err, sizeof err) < 0) {
-		log_error("sms: %s", err);
-		return NULL;
-	}
-	return g;
-}
-
-/* Did the disk fail a write since `before`? db.c has reported it then, once. */
-static int disk_failed_since(const struct relay *r, unsigned long before)
-{
-	return db_disk_failures(r->db) != before;
-}
-
-/* One cycle: the inbox, the text inbox, then the outbox. 0 when all went well.
- * texts: poll the SMS gateway this time. Each part's outcome is noted in
- * r->health (when there is one); a failure the disk caused is the disk's. */
-static int cycle(struct relay *r, struct imap **im, int texts)
-{
-	char err[1024];
-	int ok = 0;
-	unsigned long disk = db_disk_failures(r->db), start = disk;
-
-	r->now = relay_clock();
-	if (texts && r->sms) {
-		if (smsbox_poll(r, err, sizeof err) < 0) {
-			if (!disk_failed_since(r, disk)) {
-				log_error("sms %s: %s", r->sms->provider->name, err);
-				health_fail(r->health, HEALTH_SMS_POLL, err, relay_clock());
-			}
-			ok = -1;
-		} else {
-			health_ok(r->health, HEALTH_SMS_POLL, relay_clock());
-		}
-		notify_keepalive();
-	}
-	r->now = relay_clock();
-	if (!*im && mailbox_open(r, im, err, sizeof err) < 0) {
-		log_error("%s", err);
-		health_fail(r->health, HEALTH_INBOX, err, relay_clock());
-		*im = NULL;
-		ok = -1;
-	}
-	disk = db_disk_failures(r->db);
-	if (*im && mailbox_poll(r, *im, err, sizeof err) < 0) {
-		if (!disk_failed_since(r, disk)) {
-			log_error("mailbox: %s", err);
-			health_fail(r->health, HEALTH_INBOX, err, relay_clock());
-		}
-		imap_close(*im);
-		*im = NULL;
-		ok = -1;
-	} else if (*im) {
-		health_ok(r->health, HEALTH_INBOX, relay_clock());
-	}
-	notify_keepalive();
-	/* Nothing is sent while its outcome could not be recorded: it would go twice. */
-	if (!db_has_room(r->db)) {
-		health_fail(r->health, HEALTH_DISK, db_error(r->db), relay_clock());
-		return -1;
-	}
-	r->now = relay_clock();
-	/* Conversations with no activity for close_after_days close by themselves. */
-	int closed = db_close_inactive(r->db, r->now - (long long)r->cfg->close_after_days * 86400, r->now);
-	if (closed > 0)
-		log_info("%d conversation%s closed after %d days without activity", closed, closed == 1 ? "" : "s",
-		         r->cfg->close_after_days);
-	if (outbox_flush(r, err, sizeof err) < 0)
-		ok = -1;
-	notify_keepalive();
-	if (texts && r->sms && outbox_track_deliveries(r) < 0)
-		ok = -1;
-	if (outbox_alert_stale(r) > 0)
-		(void)outbox_flush(r, err, sizeof err);   /* the alerts themselves, at once */
-	if (disk_failed_since(r, start))
-		health_fail(r->health, HEALTH_DISK, db_error(r->db), relay_clock());
-	else
-		health_ok(r->health, HEALTH_DISK, relay_clock());
-	notify_keepalive();
-	return ok;
-}
-
-static int cmd_poll(struct config *c, struct db *db)
-{
-	struct relay r = { .cfg = c, .db = db, .now = relay_clock(), .stopping = &stopping, .sms = open_sms(c) };
-	struct imap *im = NULL;
-	int rc = cycle(&r, &im, 1);
-	outbox_end(&r);
-	if (config_has_sms(c) && !r.sms)
-		rc = -1;
-	imap_close(im);
-	sms_close(r.sms);
-	return rc == 0 ? EXIT_OK : EXIT_FAILED;
-}
-
-/* Sleeps up to ms milliseconds, waking early for a signal. */
-static void nap(long long ms)
-{
-	for (long long i = 0; i < ms && !stopping && !reloading; i += 100)
-		poll(NULL, 0, ms - i < 100 ? (int)(ms - i) : 100);
-}
-
-/* Tells systemd the one-line health when it has changed. */
-static void notify_status(const struct health *h, long long now)
-{
-	static char last[512];
-	char line[512], msg[600];
-	health_summary(h, now, line, sizeof line);
-	if (!strcmp(line, last))
-		return;
-	snprintf(msg, sizeof msg, "STATUS=%s", line);
-	if (notify_send(msg) == 0)
-		snprintf(last, sizeof last, "%s", line);
-}
-
-static int cmd_run(const char *path, struct config **cp, struct db **dbp)
-{
-	struct imap *im = NULL;
-	struct sms_gateway *sms = open_sms(*cp);
-	long long last_texts = 0, last_purge = 0;
-	int failures = 0;
-	struct health health;
-
-	memset(&health, 0, sizeof health);
-	health.started = relay_clock();
-	health.sms = config_has_sms(*cp);
-	{
-		struct relay r0 = { .cfg = *cp, .db = *dbp, .now = health.started };
-		alerts_restore(&r0, &health);
-	}
-	log_info("relay started: %s, polling every %ds%s", (*cp)->name, (*cp)->poll_interval,
-	         (*cp)->imap_idle ? ", IDLE when offered" : "");
-	if (stays_root)
-		log_warn("running as root because [service] user = root: a service should run as its own user");
-	/* The configuration and the database are good: systemd may count the
-	 * service started. */
-	(void)notify_send("READY=1\nSTATUS=starting: first poll");
-	if (notify_watchdog_ms())
-		log_info("systemd watchdog: a keep-alive every %lld ms", notify_watchdog_ms());
-	while (!stopping) {
-		notify_keepalive();
-		if (reloading) {
-			struct config *fresh = NULL;
-			reloading = 0;
-			(void)notify_send("RELOADING=1");
-			if (load(path, &fresh, 1) == 0) {
-				struct db *db2 = NULL;
-				if (strcmp(fresh->database, (*cp)->database) == 0 || open_db(fresh, &db2) == 0) {
-					imap_close(im);
-					im = NULL;
-					if (db2) {
-						db_close(*dbp);
-						*dbp = db2;
-					}
-					oauth_reset();   /* its sources borrow the old configuration */
-					config_free(*cp);
-					*cp = fresh;
-					sms_close(sms);
-					sms = open_sms(*cp);
-					last_texts = 0;
-					log_info("configuration reloaded");
-				} else {
-					config_free(fresh);
-				}
-			} else {
-				log_error("configuration not reloaded: keeping the running one");
-			}
-			(void)notify_send("READY=1");
-		}
-		if (!sms && config_has_sms(*cp))
-			sms = open_sms(*cp);
-		health.sms = config_has_sms(*cp);
-		if (health.sms && !sms)
-			health_fail(&health, HEALTH_SMS_POLL, "the SMS gateway cannot be opened (the journal says why)",
-			            relay_clock());
-		struct relay r = { .cfg = *cp, .db = *dbp, .now = relay_clock(), .stopping = &stopping, .sms = sms,
-		                   .health = &health };
-		/* Texts are polled on their own interval; IDLE never holds them up. */
-		int texts = r.now - last_texts >= (*cp)->sms_poll_interval;
-		if (texts)
-			last_texts = r.now;
-		int rc = cycle(&r, &im, texts);
-		if (!stopping && r.now - last_purge >= 86400) {
-			/* Retention, once a day: text kept past retention_days after closing goes. */
-			struct tools t = { .r = &r, .operator = "relay" };
-			last_purge = r.now;
-			(void)tools_purge(&t, 0, "retention", 1);
-		}
-		outbox_end(&r);
-		alerts_run(&r, &health);
-		notify_status(&health, r.now);
-		notify_keepalive();
-		failures = rc < 0 ? failures + 1 : 0;
-		if (stopping)
-			break;
-		int wait = (*cp)->poll_interval;
-		if (sms && wait > (*cp)->sms_poll_interval)
-			wait = (*cp)->sms_poll_interval;
-		if (failures) {
-			/* Back off while a server is away, up to the poll interval. */
-			wait = failures < 5 ? 1 << failures : (*cp)->poll_interval;
-			if (wait > (*cp)->poll_interval)
-				wait = (*cp)->poll_interval;
-		}
-		/* The watchdog's keep-alives come from this loop only: it wakes in
-		 * time for the next one, a cycle sooner than it would have. */
-		long long due = notify_due_in_ms();
-		if (due >= 0 && due < (long long)wait * 1000)
-			wait = due < 1000 ? 1 : (int)(due / 1000);
-		if (im && (*cp)->imap_idle && imap_has_idle(im) && !failures) {
-			char err[512];
-			if (db_outbox_pending_count(*dbp) > 0 && wait > r.cfg->retry_min)
-				wait = r.cfg->retry_min;
-			if (imap_idle(im, wait, (*cp)->imap_check_interval_ms, err, sizeof err) < 0) {
-				log_warn("mailbox: IDLE ended: %s", err);
-				imap_close(im);
-				im = NULL;
-			}
-		} else {
-			nap(due >= 0 && due < (long long)wait * 1000 ? due : (long long)wait * 1000);
-		}
-	}
-	(void)notify_send("STOPPING=1");
-	{
-		struct relay r = { .cfg = *cp, .db = *dbp, .now = relay_clock() };
-		alerts_save(&r, &health, "stopped");
-	}
-	imap_close(im);
-	sms_close(sms);
-	log_info("relay stopped");
-	return EXIT_OK;
-}
-
-/* ---- check ----------------------------------------------------------------- */
-
-struct check_state {
-	int failed;
-};
-
-static void report(struct check_state *st, int ok, const char *what, const char *detail)
-{
-	termsafe_printf(stdout, 1, "%-4s %s%s%s\n", ok ? "OK" : "FAIL", what, detail && *detail ? ": " : "",
-	                detail ? detail : "");
-	if (!ok)
-		st->failed++;
-}
-
-static void template_report(void *arg, const char *name, const char *problem)
-{
-	char what[128];
-	snprintf(what, sizeof what, "template %s", name);
-	report(arg, problem == NULL, what, problem);
-}
-
-static void oauth_report(void *arg, int ok, const char *what, const char *detail)
-{
-	report(arg, ok, what, detail);
-}
-
-static void files_problem(void *arg, const char *problem)
-{
-	report(arg, 0, "files", problem);
-}
-
-/* What every start refuses (files.h), then what only check reports: the
- * database and its directory should be private, not only unwritable. */
-static void files_report(struct check_state *st, const struct config *c)
-{
-	struct stat sb;
-	char line[600], *dir = xstrdup(c->database), *slash = strrchr(dir, '/');
-	const char *database = c->database;
-	if (slash)
-		*(slash == dir ? slash + 1 : slash) = '\0';
-	else
-		strcpy(dir, ".");
-	if (files_check(c, geteuid(), files_problem, st) > 0)
-		;   /* each one reported: what follows is only advice */
-	else if (stat(dir, &sb) == 0 && (sb.st_mode & 077)) {
-		snprintf(line, sizeof line, "the database directory %s is open to group or others (mode %04o): chmod 0700 %s",
-		         dir, (unsigned)(sb.st_mode & 07777), dir);
-		report(st, 0, "files", line);
-	} else if (stat(database, &sb) == 0 && (sb.st_mode & 077)) {
-		snprintf(line, sizeof line, "%s is open to group or others (mode %04o): chmod 0600 %s", database,
-		         (unsigned)(sb.st_mode & 07777), database);
-		report(st, 0, "files", line);
-	} else {
-		snprintf(line, sizeof line, "%s, templates, data and secret files not writable by others; %s private",
-		         c->path, dir);
-		report(st, 1, "files", line);
-	}
-	free(dir);
-}
-
-static int cmd_check(const char *path)
-{
-	struct check_state st = { 0 };
-	struct config *c = NULL;
-	char err[1024], what[512];
-
-	if (config_load(path, &c, err, sizeof err) < 0) {
-		report(&st, 0, "configuration", err);
-		return EXIT_CONFIG;
-	}
-	report(&st, 1, "configuration", path);
-	setenv("TZ", c->timezone, 1);
-	tzset();
-	if (config_load_secrets(c, err, sizeof err) < 0) {
-		report(&st, 0, "secret files", err);
-		config_free(c);
-		return EXIT_FAILED;
-	}
-	report(&st, 1, "secret files", "present and private (mode 0600 or stricter)");
-	{
-		/* From here on, check as the user the daemon will be. */
-		int was_root = geteuid() == 0;
-		int dropped = process_drop_root(c->user, err, sizeof err);
-		struct passwd *pw = getpwuid(geteuid());
-		if (dropped < 0)
-			report(&st, 0, "user", err);
-		else if (dropped == 1)
-			report(&st, 1, "user", "root ([service] user = root: a service should run as its own user)");
-		else {
-			snprintf(what, sizeof what, "%s%s", pw ? pw->pw_name : "?", was_root ? " (root dropped)" : "");
-			report(&st, 1, "user", what);
-		}
-		files_report(&st, c);
-	}
-	template_check_all(c->templates, template_report, &st);
-	{
-		char *week = hours_describe(&c->hours), *next = hours_next_open_text(&c->hours, relay_clock());
-		char line[512];
-		int open = hours_is_open(&c->hours, relay_clock());
-		snprintf(line, sizeof line, "%s (%s); %zu bank holidays from %s; %s%s", week, c->timezone,
-		         c->hours.nholidays, c->bank_holidays ? c->bank_holidays : "(none)",
-		         open ? "open now" : "closed now, opens ", open ? "" : next ? next : "never");
-		report(&st, 1, "office hours", line);
-		free(week);
-		free(next);
-		snprintf(line, sizeof line, "%zu phrases from %s", c->urgent ? triage_count(c->urgent) : (size_t)0,
-		         c->urgent_phrases ? c->urgent_phrases : "(none)");
-		report(&st, c->urgent && triage_count(c->urgent) > 0, "urgent triage", line);
-		/* Who may answer a young person: said loudly when it is anyone who
-		 * writes an adviser's address (a warning, not a failure). */
-		if (!strcmp(c->adviser_authentication, "none"))
-			printf("WARN advisers: [advisers] authentication = none: a reply is trusted on its From header alone, "
-			       "so anyone who writes an adviser's address can answer a young person; set authentication = "
-			       "dmarc and authserv_id once your mail server writes Authentication-Results\n");
-		else if (!strcmp(c->adviser_authentication, "exchange"))
-			report(&st, 1, "advisers", "replies must be sent from a mailbox of the Exchange Online organisation "
-			       "(X-MS-Exchange-Organization-AuthAs: Internal) or carry a DMARC pass or a DKIM signature of the "
-			       "adviser's domain in Exchange Online's Authentication-Results header");
-		else {
-			snprintf(line, sizeof line, "replies must carry a DMARC pass or a DKIM signature of the adviser's "
-			         "domain in the Authentication-Results header written by %s", c->authserv_id);
-			report(&st, 1, "advisers", line);
-		}
-	}
-
-	struct db *db = NULL;
-	if (db_open(c->database, &db, err, sizeof err) < 0) {
-		report(&st, 0, "database", err);
-	} else {
-		snprintf(what, sizeof what, "%s (schema %d, %d message%s waiting in the outbox)", c->database,
-		         db_schema_version(db), db_outbox_pending_count(db), db_outbox_pending_count(db) == 1 ? "" : "s");
-		report(&st, 1, "database", what);
-		db_close(db);
-	}
-
-	{
-		/* Who hears when a part fails, and after how long (README: health). */
-		char after[32], remind[32], backlog[32], line[1024];
-		struct buf to;
-		buf_init(&to);
-		for (size_t i = 0; i < c->health_alert_to.n; i++)
-			buf_printf(&to, "%s%s", i ? ", " : "", c->health_alert_to.items[i]);
-		health_duration_text(c->health_alert_after, after, sizeof after);
-		health_duration_text(c->health_remind_every, remind, sizeof remind);
-		health_duration_text(c->health_backlog_after, backlog, sizeof backlog);
-		if (!to.len && !c->health_alert_sms)
-			snprintf(line, sizeof line, "nobody is told when a part fails ([health] alert_to and alert_sms are "
-			         "empty): only relay status and the journal show it");
-		else
-			snprintf(line, sizeof line, "email to %s, texts to %s; after %s failing, reminders every %s, a "
-			         "message waiting %s to be forwarded; metrics %s",
-			         to.len ? buf_str(&to) : "nobody", c->health_alert_sms ? "the on-call number" : "nobody", after,
-			         remind, backlog, c->health_metrics_file ? c->health_metrics_file : "not written");
-		report(&st, 1, "health alerts", line);
-		buf_free(&to);
-	}
-
-	if (config_uses_oauth(c))
-		oauth_check(c, relay_clock(), oauth_report, &st);   /* the token first: the logins need it */
-
-	struct relay r = { .cfg = c, .now = relay_clock() };
-	struct imap *im = NULL;
-	snprintf(what, sizeof what, "imap %s:%d (%s)", c->imap_host, c->imap_port, net_security_name(c->imap_security));
-	if (mailbox_open(&r, &im, err, sizeof err) < 0) {
-		/* the line already names the server: drop the error's own "imap HOST:PORT: " */
-		const char *why = err, *colon = strstr(err, ": ");
-		if (!strncmp(err, "imap ", 5) && colon)
-			why = colon + 2;
-		report(&st, 0, what, why);
-	} else {
-		char detail[256];
-		snprintf(detail, sizeof detail, "logged in%s, mailbox %s selected%s",
-		         !strcmp(c->imap_auth, "oauth2") ? " with an OAuth2 token (XOAUTH2)" : "", c->imap_mailbox,
-		         imap_has_idle(im) ? ", IDLE offered" : "");
-		report(&st, 1, what, detail);
-		imap_close(im);
-	}
-
-	if (outbox_uses_graph(c)) {
-		/* graph.h: a token, then a sendMail request that cannot be a message */
-		snprintf(what, sizeof what, "smtp graph %s", c->oauth_graph_url);
-		if (outbox_transport_check(c, err, sizeof err) < 0)
-			report(&st, 0, what, err);
-		else
-			report(&st, 1, what, "token issued and taken by Graph; a probe that cannot be sent was refused as "
-			                     "malformed (Mail.Send and the access policy show at the first send)");
-	} else {
-		struct smtp_settings ss;
-		outbox_smtp_settings(c, &ss);   /* with auth = oauth2, a token (login.h) */
-		snprintf(what, sizeof what, "smtp %s:%d (%s)", c->smtp_host, c->smtp_port, net_security_name(c->smtp_security));
-		if (smtp_check(&ss, err, sizeof err) < 0)
-			report(&st, 0, what, err);
-		else
-			report(&st, 1, what, !c->smtp_username ? "connected"
-			                     : ss.token ? "TLS verified, logged in with an OAuth2 token (XOAUTH2)"
-			                                : "TLS verified, logged in");
-	}
-
-	if (config_has_sms(c)) {
-		struct sms_settings sset;
-		struct sms_gateway *g = NULL;
-		sms_settings(c, &sset);
-		snprintf(what, sizeof what, "sms %s %s", c->sms_provider, c->sms_url);
-		if (sms_open(&sset, &g, err, sizeof err) < 0) {
-			report(&st, 0, what, err);
-		} else {
-			enum sms_result res = g->provider->check(g, err, sizeof err);
-			if (res == SMS_OK)
-				report(&st, 1, what, "authenticated");
-			else if (res == SMS_AUTH)
-				report(&st, 0, what, "the gateway refused the credentials (401/403): check [sms] account, username "
-				                     "and password_file");
-			else
-				report(&st, 0, what, err);
-			sms_close(g);
-		}
-	} else {
-		report(&st, 1, "sms", "not configured ([sms] provider = none)");
-	}
-	config_free(c);
-	return st.failed ? EXIT_FAILED : EXIT_OK;
+	return load(path, out, 1);
 }
 
 /* Reads "YYYY-MM-DD" as local midnight in the service's zone: exactly that
@@ -722,7 +239,7 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (!strcmp(cmd, "check"))
-		return argc - optind > 1 ? (usage(stderr), EXIT_USAGE) : cmd_check(path);
+		return argc - optind > 1 ? (usage(stderr), EXIT_USAGE) : check_run(path);
 
 	const struct command_spec *spec = NULL;
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
@@ -780,10 +297,12 @@ int main(int argc, char **argv)
 	char *who = process_operator();
 	struct relay r = { .cfg = c, .db = db, .now = relay_clock(), .stopping = &stopping };
 	struct tools t = { .r = &r, .json = json, .operator = who };
-	if (!strcmp(cmd, "run"))
-		rc = cmd_run(path, &c, &db);
-	else if (!strcmp(cmd, "poll"))
-		rc = cmd_poll(c, db);
+	if (!strcmp(cmd, "run")) {
+		struct daemon_control d = { .config_path = path, .stopping = &stopping, .reloading = &reloading,
+		                             .load = reload, .stays_root = stays_root };
+		rc = daemon_run(&d, &c, &db) == 0 ? EXIT_OK : EXIT_FAILED;
+	} else if (!strcmp(cmd, "poll"))
+		rc = daemon_poll(c, db, &stopping) == 0 ? EXIT_OK : EXIT_FAILED;
 	else if (!strcmp(cmd, "list"))
 		rc = tools_list(&t, open_only ? DB_LIST_OPEN : urgent_only ? DB_LIST_URGENT : DB_LIST_ALL);
 	else if (!strcmp(cmd, "show"))
@@ -793,11 +312,11 @@ int main(int argc, char **argv)
 	else if (!strcmp(cmd, "close") || !strcmp(cmd, "reopen"))
 		rc = tools_set_state(&t, ref, !strcmp(cmd, "reopen"));
 	else if (!strcmp(cmd, "send")) {
-		r.sms = open_sms(c);
+		r.sms = settings_sms_open(c);
 		rc = tools_send(&t, ref, stdin);
 		sms_close(r.sms);
 	} else if (!strcmp(cmd, "retry")) {
-		r.sms = open_sms(c);
+		r.sms = settings_sms_open(c);
 		rc = tools_retry(&t, ref);
 		sms_close(r.sms);
 	} else if (!strcmp(cmd, "stats"))
@@ -805,7 +324,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(cmd, "status"))
 		rc = tools_status(&t);
 	else
-		rc = tools_purge(&t, dry_run, who, 0);
+		rc = tools_purge(&t, dry_run, who);
 	outbox_end(&r);
 	free(who);
 	db_close(db);

@@ -14,9 +14,9 @@
 #include "log.h"
 #include "login.h"
 #include "notify.h"
-#include "oauth.h"
 #include "outgoing.h"
 #include "receipts.h"
+#include "settings.h"
 #include "sms.h"
 #include "smtp.h"
 #include "util.h"
@@ -45,58 +45,16 @@ static double random01(void)
 	return v / 4294967296.0;
 }
 
-void outbox_smtp_settings(const struct config *c, struct smtp_settings *s)
-{
-	/* Why no token could be had, for the session to fail with. */
-	static char no_token[1024];
-
-	memset(s, 0, sizeof *s);
-	s->host = c->smtp_host;
-	s->port = c->smtp_port;
-	s->security = c->smtp_security;
-	s->username = c->smtp_username;
-	s->password = c->smtp_password;
-	s->ca_file = c->smtp_ca_file;
-	s->timeout = c->smtp_timeout;
-	if (c->smtp_username && !strcmp(c->smtp_auth, "oauth2")) {
-		char why[768];
-		long long renew_at;
-		s->password = NULL;
-		s->token = login_token(c, &renew_at, why, sizeof why);
-		if (!s->token) {
-			snprintf(no_token, sizeof no_token, "SMTP host %s: no access token to log in with: %s", c->smtp_host, why);
-			s->no_token = no_token;
-		}
-		s->refused_advice = login_refused_advice(c, 1);
-	}
-}
-
 int outbox_uses_graph(const struct config *c)
 {
 	return c->smtp_transport && !strcmp(c->smtp_transport, "graph");
-}
-
-int outbox_graph_settings(const struct config *c, struct graph_settings *s, char *err, size_t errlen)
-{
-	memset(s, 0, sizeof *s);
-	if (c->oauth_provider && !strcmp(c->oauth_provider, "google")) {
-		snprintf(err, errlen, "[smtp] transport = graph needs [oauth] provider = microsoft (or generic): Graph is "
-		         "Microsoft's");
-		return -1;
-	}
-	s->base_url = c->oauth_graph_url;
-	s->mailbox = c->smtp_username ? c->smtp_username : c->from_address;
-	s->ca_file = c->oauth_ca_file;
-	s->timeout = c->oauth_timeout;
-	s->oauth = oauth_source(c, OAUTH_GRAPH, err, errlen);
-	return s->oauth ? 0 : -1;
 }
 
 int outbox_transport_send(const struct config *c, struct smtp_outgoing *msgs, size_t n, char *err, size_t errlen)
 {
 	if (outbox_uses_graph(c)) {
 		struct graph_settings gs;
-		if (outbox_graph_settings(c, &gs, err, errlen) < 0) {
+		if (settings_graph(c, &gs, err, errlen) < 0) {
 			for (size_t i = 0; i < n; i++) {
 				msgs[i].outcome = SMTP_TEMPORARY;
 				snprintf(msgs[i].detail, sizeof msgs[i].detail, "%s", err);
@@ -106,7 +64,7 @@ int outbox_transport_send(const struct config *c, struct smtp_outgoing *msgs, si
 		return graph_send(&gs, msgs, n, err, errlen);
 	}
 	struct smtp_settings ss;
-	outbox_smtp_settings(c, &ss);
+	settings_smtp(c, &ss);
 	return smtp_send(&ss, msgs, n, err, errlen);
 }
 
@@ -114,12 +72,12 @@ int outbox_transport_check(const struct config *c, char *err, size_t errlen)
 {
 	if (outbox_uses_graph(c)) {
 		struct graph_settings gs;
-		if (outbox_graph_settings(c, &gs, err, errlen) < 0)
+		if (settings_graph(c, &gs, err, errlen) < 0)
 			return -1;
 		return graph_check(&gs, err, errlen);
 	}
 	struct smtp_settings ss;
-	outbox_smtp_settings(c, &ss);
+	settings_smtp(c, &ss);
 	return smtp_check(&ss, err, errlen);
 }
 
@@ -490,7 +448,7 @@ static int session_begin(struct relay *r, struct outbox_row *rows, size_t n, cha
 	g->rcpts = xcalloc(n, sizeof *g->rcpts);
 	g->receipt = xcalloc(n, sizeof *g->receipt);
 	g->recorded = xcalloc(n, sizeof *g->recorded);
-	outbox_smtp_settings(r->cfg, &g->settings);
+	settings_smtp(r->cfg, &g->settings);
 	for (size_t i = 0; i < n; i++) {
 		g->receipt[i] = xasprintf("%lld %s\n", rows[i].id, rows[i].message_id);
 		g->msgs[i].mail_from = rows[i].mail_from ? rows[i].mail_from : r->cfg->from_address;
@@ -502,7 +460,7 @@ static int session_begin(struct relay *r, struct outbox_row *rows, size_t n, cha
 	}
 	int started;
 	if (outbox_uses_graph(r->cfg))
-		started = outbox_graph_settings(r->cfg, &g->graph, err, errlen) == 0 &&
+		started = settings_graph(r->cfg, &g->graph, err, errlen) == 0 &&
 		          graph_session_start(&g->graph, g->msgs, n, receipts_fd(r->receipts), &g->gs, err, errlen) == 0;
 	else
 		started = smtp_session_start(&g->settings, g->msgs, n, receipts_fd(r->receipts), &g->ss, err, errlen) == 0;

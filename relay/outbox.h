@@ -10,18 +10,8 @@
 #include "relay.h"
 #include "smtp.h"
 
-/* The SMTP session's settings from the configuration (borrowed strings):
- * the outbox's sessions and the health check's login use the same. With
- * [smtp] auth = oauth2 the token (login.h) is borrowed until the next one is
- * asked for, or no_token says why there is none. */
-void outbox_smtp_settings(const struct config *c, struct smtp_settings *s);
-
 /* [smtp] transport = graph: messages go through Microsoft Graph (graph.h). */
 int outbox_uses_graph(const struct config *c);
-
-/* The Graph settings from the configuration (borrowed strings; the token
- * source is the process's, oauth_source). 0, or -1 with err. */
-int outbox_graph_settings(const struct config *c, struct graph_settings *s, char *err, size_t errlen);
 
 /* One session through the configured transport, waited for (health alerts):
  * as smtp_send() or graph_send(). */

@@ -12,6 +12,7 @@
 #include "clean.h"
 #include "commands.h"
 #include "history.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "outgoing.h"
 #include "util.h"
@@ -95,14 +96,10 @@ static int apply_commands(struct relay *r, struct conversation *c, const struct 
 			mr.body = k->text;
 			break;
 		case COMMAND_CLOSE:
-			free(c->state);
-			c->state = xstrdup("closed");
-			c->closed_at = r->now;
+			lifecycle_set_open(c, 0, r->now);
 			break;
 		case COMMAND_REOPEN:
-			free(c->state);
-			c->state = xstrdup("open");
-			c->closed_at = 0;
+			lifecycle_set_open(c, 1, r->now);
 			break;
 		case COMMAND_URGENT:
 			c->urgent = 1;
@@ -249,9 +246,7 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 	clean_result_free(&cleaned);
 	if (reopens && cmds.answer && !str_is_blank(cmds.answer)) {
 		/* A reply for the young person reopens it, as their writing would. */
-		free(c.state);
-		c.state = xstrdup("open");
-		c.closed_at = 0;
+		lifecycle_set_open(&c, 1, r->now);
 		log_info("%s: reopened: an adviser replied", c.ref);
 	}
 	if (cmds.n && apply_commands(r, &c, &cmds, m->from_address) < 0) {

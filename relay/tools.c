@@ -9,10 +9,12 @@
 
 #include "health.h"
 #include "intake.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "outbox.h"
 #include "outgoing.h"
 #include "replies.h"
+#include "retention.h"
 #include "stats.h"
 #include "termsafe.h"
 #include "util.h"
@@ -373,10 +375,7 @@ int tools_set_state(struct tools *t, const char *ref, int open)
 	}
 	struct message_row mr = { .conversation_id = c.id, .kind = "command", .channel = "email", .at = t->r->now,
 	                          .author = t->operator, .body = open ? "#reopen" : "#close" };
-	free(c.state);
-	c.state = xstrdup(want);
-	c.closed_at = open ? 0 : t->r->now;
-	c.last_activity = t->r->now;
+	lifecycle_set_open(&c, open, t->r->now);
 	if (db_begin(t->r->db) < 0 || db_message_add(t->r->db, &mr, NULL) < 0 || db_conversation_update(t->r->db, &c) < 0 ||
 	    db_commit(t->r->db) < 0) {
 		db_rollback(t->r->db);
@@ -570,16 +569,16 @@ int tools_stats(struct tools *t, long long since)
 
 /* ---- purge -------------------------------------------------------------- */
 
-int tools_purge(struct tools *t, int dry_run, const char *actor, int quiet)
+int tools_purge(struct tools *t, int dry_run, const char *actor)
 {
-	long long *ids = NULL;
-	size_t n = 0, done = 0;
-	long long before = t->r->now - (long long)t->r->cfg->retention_days * 86400;
-	int rc = 1;
+	struct retention_outcome done;
 
-	if (db_purge_candidates(t->r->db, before, &ids, &n) < 0)
-		goto dberr;
 	if (dry_run) {
+		size_t n = 0;
+		if (retention_due(t->r, &n) < 0) {
+			complain("relay: database: %s\n", db_error(t->r->db));
+			return 1;
+		}
 		if (t->json) {
 			struct json_object *o = json_object_new_object();
 			json_object_object_add(o, "would_purge", json_object_new_int64((int64_t)n));
@@ -588,45 +587,22 @@ int tools_purge(struct tools *t, int dry_run, const char *actor, int quiet)
 			say(t, "%zu conversation%s closed more than %d days ago would have their text removed\n", n,
 			    n == 1 ? "" : "s", t->r->cfg->retention_days);
 		}
-		free(ids);
 		return 0;
 	}
-	for (; done < n; done++) {
-		if (t->r->stopping && *t->r->stopping)
-			break;
-		if (db_begin(t->r->db) < 0)
-			goto dberr;
-		if (db_purge_conversation(t->r->db, ids[done], t->r->now, actor) < 0 || db_commit(t->r->db) < 0) {
-			db_rollback(t->r->db);
-			goto dberr;
-		}
-		log_progress("purge: conversations", done + 1, n);
+	if (retention_purge(t->r, actor, &done) < 0) {
+		complain("relay: database: %s\n", db_error(t->r->db));
+		return 1;
 	}
-	int wal = done ? db_checkpoint(t->r->db) : 0;
-	if (wal < 0)
-		goto dberr;
-	if (done)
-		log_info("retention: text of %zu conversation%s closed more than %d days ago removed", done,
-		         done == 1 ? "" : "s", t->r->cfg->retention_days);
-	if (wal > 0)
-		log_warn("retention: the write-ahead log could not be emptied while another process reads the database; "
-		         "the next purge will finish it");
-	if (t->json && !quiet) {
+	if (t->json) {
 		struct json_object *o = json_object_new_object();
-		json_object_object_add(o, "purged", json_object_new_int64((int64_t)done));
-		json_object_object_add(o, "wal_emptied", json_object_new_boolean(wal == 0));
+		json_object_object_add(o, "purged", json_object_new_int64((int64_t)done.purged));
+		json_object_object_add(o, "wal_emptied", json_object_new_boolean(!done.wal_busy));
 		json_print(o);
-	} else if (!quiet) {
-		say(t, "%zu conversation%s purged (text removed; counts kept for statistics)\n", done, done == 1 ? "" : "s");
+	} else {
+		say(t, "%zu conversation%s purged (text removed; counts kept for statistics)\n", done.purged,
+		    done.purged == 1 ? "" : "s");
 	}
-	rc = done == n ? 0 : 1;
-	free(ids);
-	return rc;
-dberr:
-	complain("relay: database: %s\n", db_error(t->r->db));
-	log_error("retention: purge stopped after %zu of %zu conversations: %s", done, n, db_error(t->r->db));
-	free(ids);
-	return 1;
+	return done.purged == done.due ? 0 : 1;
 }
 
 /* ---- retry -------------------------------------------------------------- */

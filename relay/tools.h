@@ -36,10 +36,11 @@ int tools_set_state(struct tools *t, const char *ref, int open);
 int tools_send(struct tools *t, const char *ref, FILE *in);
 /* since: unix time, 0 for all time. */
 int tools_stats(struct tools *t, long long since);
-/* Removes the text of conversations closed more than retention_days ago;
- * dry_run only counts. actor names who asked ("retention" inside `run`).
- * Prints a progress line on a terminal, and a summary unless quiet. */
-int tools_purge(struct tools *t, int dry_run, const char *actor, int quiet);
+/* relay purge: removes the text of conversations closed more than
+ * retention_days ago (retention.h); dry_run only counts. actor names who
+ * asked, for the audit trail. Prints a progress line on a terminal, then a
+ * summary. */
+int tools_purge(struct tools *t, int dry_run, const char *actor);
 
 /* Hands the conversation's set-aside messages back to the intake (intake.h)
  * and sends what that queues; exit 1 when any still cannot be handled. */
