@@ -8,7 +8,10 @@
  * opt-out or opt-in. Leaves to others: routing an email here (inbound.c), the
  * pieces shared with the advisers' side (received.c), the decisions themselves
  * (policy.c, triage), building what is sent (outgoing.c), and the per-message
- * savepoint and set-aside (intake.c). Everything runs in the caller's
+ * savepoint and set-aside (intake.c). An email and a text take one path
+ * here; they differ only in what their channel reads (an email's sender,
+ * threads, automatic signs and notes; a text's number and keyword) and in
+ * the templates of the automatic reply. Everything runs in the caller's
  * transaction; nothing here touches the network. */
 #ifndef RELAY_YOUNG_H
 #define RELAY_YOUNG_H
