@@ -13,6 +13,7 @@
 #include "mime.h"
 #include "outgoing.h"
 #include "util.h"
+#include "young.h"
 
 /* How much of a set-aside message's source its forward quotes (the whole of
  * it stays in the database: relay show, relay export). */
@@ -100,7 +101,7 @@ static int set_aside(struct relay *r, const struct aside *a, long long *row_out)
 	long long row = 0;
 	int rc = -1;
 
-	if (inbound_conversation(r, a->channel, a->contact ? a->contact : "unknown", &c) < 0)
+	if (young_conversation(r, a->channel, a->contact ? a->contact : "unknown", &c) < 0)
 		return -1;
 	struct message_row mr = {
 		.conversation_id = c.id,
@@ -268,7 +269,7 @@ int intake_text(struct relay *r, const char *provider, const char *id, const cha
 	if (db_savepoint(r->db) < 0)
 		return -1;
 	log_error_mark();
-	rc = inbound_text(r, provider, id, sender, body, received_at);
+	rc = young_text(r, provider, id, sender, body, received_at);
 	if (rc >= 0)
 		return db_savepoint_release(r->db) < 0 ? -1 : rc;
 	reason_text(r, reason, sizeof reason);
@@ -293,7 +294,7 @@ static int retry_one(struct relay *r, const struct conversation *c, const struct
 		return -1;
 	log_error_mark();
 	if (!strcmp(s->channel, "sms"))
-		rc = inbound_text(r, "retry", key, c->contact, s->raw, r->now) < 0 ? -1 : 0;
+		rc = young_text(r, "retry", key, c->contact, s->raw, r->now) < 0 ? -1 : 0;
 	else
 		rc = inbound_email(r, key, s->raw, s->len, 0);
 	if (rc == 0) {

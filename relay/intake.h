@@ -2,16 +2,16 @@
  *
  * The mailbox (mailbox.c) and the SMS gateway's inbox (smsbox.c) hand each
  * received message here, inside their batch's transaction. Its handling
- * (inbound.c: store, thread, decide, queue what must be sent) runs in a
- * savepoint of its own, so whatever goes wrong with one message — an address
- * that cannot be used, a template, a database constraint, an outgoing message
- * that cannot be built — undoes that message's work alone. Such a message is
- * then SET ASIDE: stored as received with the reason (kind "setaside"; the
- * email's raw source, the text's body), forwarded to the advisers marked
- * "could not be handled automatically" with what could be read, and
- * acknowledged upstream like every stored message. It is never fetched or
- * retried on its own again; `relay retry REF` hands it back once the cause is
- * fixed.
+ * (an email routed by inbound.c, a text handed to young.c: store, thread,
+ * decide, queue what must be sent) runs in a savepoint of its own, so
+ * whatever goes wrong with one message — an address that cannot be used, a
+ * template, a database constraint, an outgoing message that cannot be built
+ * — undoes that message's work alone. Such a message is then SET ASIDE:
+ * stored as received with the reason (kind "setaside"; the email's raw
+ * source, the text's body), forwarded to the advisers marked "could not be
+ * handled automatically" with what could be read, and acknowledged upstream
+ * like every stored message. It is never fetched or retried on its own
+ * again; `relay retry REF` hands it back once the cause is fixed.
  *
  * Only the database itself failing (a full or failing disk, which db.c
  * reports) gives up the batch: nothing is acknowledged and the batch is
@@ -31,7 +31,7 @@
  * the caller rolls the batch back. */
 int intake_email(struct relay *r, const char *source_key, const char *raw, size_t len, int truncated);
 
-/* A received text (see inbound_text). Returns 0 when handled or set aside, 1
+/* A received text (see young_text). Returns 0 when handled or set aside, 1
  * when taken in before (skipped), -1 when the database failed. */
 int intake_text(struct relay *r, const char *provider, const char *id, const char *sender, const char *body,
                 long long received_at);

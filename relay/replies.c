@@ -20,7 +20,7 @@
 static int hold(struct relay *r, struct conversation *c, const struct mail *m, const char *raw, size_t len,
                 const char *sender, const char *reason, long long *row)
 {
-	if (c && inbound_store(r, c, "held", m, raw, len, sender, NULL, reason, row) < 0)
+	if (c && received_store(r, c, "held", m, raw, len, sender, NULL, reason, row) < 0)
 		return -1;
 	log_warn("%s: reply held, not relayed: %s", c ? c->ref : "-", reason);
 	return outgoing_held(r, c, sender ? sender : "(unknown)", reason, m->text);
@@ -146,12 +146,12 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 		return -1;
 	struct conversation *cp = c.id ? &c : NULL;
 
-	enum automatic_reason automatic = inbound_classify(r, m);
+	enum automatic_reason automatic = received_classify(r, m);
 	/* A bounce known by its subject alone may be an adviser answering a
 	 * forwarded one ("Re: [RUS-7K3F2] Undeliverable: ..."): judged as a reply. */
 	if (automatic && !automatic_forwarded(automatic)) {
 		/* An out-of-office or bounce from the advisers' side: logged and kept, never relayed. */
-		if (cp && inbound_store(r, cp, "automatic", m, raw, len, m->from_address, NULL, automatic_reason_text(automatic), row) < 0)
+		if (cp && received_store(r, cp, "automatic", m, raw, len, m->from_address, NULL, automatic_reason_text(automatic), row) < 0)
 			goto out;
 		log_info("%s: automatic mail from the advisers' side not relayed: %s", cp ? cp->ref : "-",
 		         automatic_reason_text(automatic));
@@ -195,8 +195,8 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 		snprintf(why, sizeof why, "%s closed more than %d days ago ([policy] reopen_days), so a reply to its forwards "
 		         "no longer reaches the young person. To write to them, use \"relay send %s\" at the server; if they "
 		         "write again, answer the new forward.", c.ref, r->cfg->reopen_days, c.ref);
-		rc = inbound_store(r, cp, "held", m, raw, len, m->from_address, NULL, "the conversation closed more than "
-		                   "reopen_days ago", row) < 0 || outgoing_refused(r, cp, m->from_address, why) < 0 ? -1 : 0;
+		rc = received_store(r, cp, "held", m, raw, len, m->from_address, NULL, "the conversation closed more than "
+		                    "reopen_days ago", row) < 0 || outgoing_refused(r, cp, m->from_address, why) < 0 ? -1 : 0;
 		log_warn("%s: adviser reply held: the conversation closed more than %d days ago", c.ref, r->cfg->reopen_days);
 		goto out;
 	}
@@ -223,7 +223,7 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 		buf_adds(&why, cmds.error ? cmds.error : "an unknown command");
 		buf_adds(&why, "\n\nKnown commands, on lines at the top of a reply: #note TEXT, #close, #reopen, #urgent, "
 		               "#block [DAYS], #unblock. Nothing was sent and no command was carried out; please send it again.");
-		rc = inbound_store(r, cp, "held", m, raw, len, m->from_address, NULL, "adviser command not understood", row) < 0 ||
+		rc = received_store(r, cp, "held", m, raw, len, m->from_address, NULL, "adviser command not understood", row) < 0 ||
 		     outgoing_refused(r, cp, m->from_address, buf_str(&why)) < 0 ? -1 : 0;
 		log_warn("%s: adviser reply held: a command was not understood", c.ref);
 		buf_free(&why);
@@ -235,7 +235,7 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 		/* Given back to the adviser with what would have been sent; no
 		 * command carried out, so that sending it again does not repeat one. */
 		const char *reason = clean_hold_text(cleaned.hold);
-		rc = inbound_store(r, cp, "held", m, raw, len, m->from_address, NULL, reason, row) < 0 ||
+		rc = received_store(r, cp, "held", m, raw, len, m->from_address, NULL, reason, row) < 0 ||
 		     outgoing_cleaning_held(r, cp, m->from_address, reason, cleaned.text) < 0 ? -1 : 0;
 		log_warn("%s: adviser reply held: %s", c.ref,
 		         cleaned.hold == CLEAN_HOLD_EMPTY ? "nothing left after cleaning" : "cleaning not certain");
@@ -263,7 +263,7 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 		goto out;
 	}
 	if (str_is_blank(text)) {
-		if (inbound_store(r, cp, "held", m, raw, len, m->from_address, NULL, "nothing left after removing quotes", row) < 0) {
+		if (received_store(r, cp, "held", m, raw, len, m->from_address, NULL, "nothing left after removing quotes", row) < 0) {
 			free(text);
 			goto out;
 		}
@@ -277,8 +277,8 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 	const char *why_not = unreachable(&c, nowhere, sizeof nowhere);
 	if (why_not) {
 		/* Kept and refused: the adviser hears why, and the mailbox moves on. */
-		rc = inbound_store(r, cp, "held", m, raw, len, m->from_address, text, "the young person cannot be reached",
-		                   row) < 0 || outgoing_refused(r, cp, m->from_address, why_not) < 0 ? -1 : 0;
+		rc = received_store(r, cp, "held", m, raw, len, m->from_address, text, "the young person cannot be reached",
+		                    row) < 0 || outgoing_refused(r, cp, m->from_address, why_not) < 0 ? -1 : 0;
 		log_warn("%s: adviser reply held: the young person cannot be reached", c.ref);
 		free(text);
 		goto out;
@@ -299,7 +299,7 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 			char why[300];
 			snprintf(why, sizeof why, "it would need %d text message parts and the most one reply may take is %d "
 			         "([sms] max_parts); nothing was sent: please write a shorter reply.", parts, r->cfg->sms_max_parts);
-			if (inbound_store(r, cp, "held", m, raw, len, m->from_address, text, "too long for a text message", row) < 0 ||
+			if (received_store(r, cp, "held", m, raw, len, m->from_address, text, "too long for a text message", row) < 0 ||
 			    outgoing_refused(r, cp, m->from_address, why) < 0) {
 				free(text);
 				goto out;
@@ -311,7 +311,7 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 			goto out;
 		}
 	}
-	if (inbound_store(r, cp, "reply", m, raw, len, m->from_address, sent_text ? sent_text : text, NULL, row) < 0 ||
+	if (received_store(r, cp, "reply", m, raw, len, m->from_address, sent_text ? sent_text : text, NULL, row) < 0 ||
 	    outgoing_reply(r, cp, m->from_address, text, *row) < 0) {
 		free(sent_text);
 		free(text);

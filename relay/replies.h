@@ -2,13 +2,16 @@
  * allowed adviser's reply (cleaned, #commands carried out, relayed by the
  * conversation's channel, receipt to the advisers), automatic mail (kept,
  * never relayed), and anything else that answers a forward (held, advisers
- * told). Runs in the caller's transaction, like inbound_email. */
+ * told). Runs in the caller's transaction, like inbound_email. Leaves to
+ * others: which email is a reply and who sent it (inbound.c routes, with
+ * received.h's threading and sender role), how it is stored (received.h),
+ * building what is sent (outgoing.c). */
 #ifndef RELAY_REPLIES_H
 #define RELAY_REPLIES_H
 
 #include <stddef.h>
 
-#include "inbound.h"
+#include "received.h"
 
 /* m answers the advisers' side (a reply tag, or a forward's Message-ID in its
  * threads); role says whether its From is an allowed adviser. raw and len are
