@@ -23,17 +23,35 @@
 
 FUZZ_QUIET_INITIALIZE
 
-enum field { F_SUBJECT, F_BODY, F_FROM_NAME, F_TO, F_CC, F_IN_REPLY_TO, F_REFERENCES, F_UNIQUE, F_EXTRA_VALUE,
-	     F_EXTRA_NAME, F_COUNT };
+enum field {
+	F_SUBJECT,
+	F_BODY,
+	F_FROM_NAME,
+	F_TO,
+	F_CC,
+	F_IN_REPLY_TO,
+	F_REFERENCES,
+	F_UNIQUE,
+	F_EXTRA_VALUE,
+	F_EXTRA_NAME,
+	F_COUNT
+};
 
 #define MAX_REFERENCES 12 /* as outgoing.c trims them */
 
+/* The date: one the header can carry, or not (years 1900 to 9999 only). */
 static const struct {
 	long long t;
 	int ok;
 } dates[] = {
-	{ 1764850000LL, 1 }, { 0, 1 }, { 253402300799LL, 1 }, { 253402300800LL, 0 }, { -2208988800LL, 1 },
-	{ -2208988801LL, 0 }, { -1, 1 }, { 4102444800LL, 1 },
+	{ 1764850000LL, 1 },   /* 2025 */
+	{ 0, 1 },              /* 1970 */
+	{ 253402300799LL, 1 }, /* 9999-12-31 23:59:59 */
+	{ 253402300800LL, 0 }, /* 10000 */
+	{ -2208988800LL, 1 },  /* 1900-01-01 00:00:00 */
+	{ -2208988801LL, 0 },  /* 1899 */
+	{ -1, 1 },             /* 1969 */
+	{ 4102444800LL, 1 },   /* 2100 */
 };
 
 static int hexval(char c)
@@ -207,8 +225,7 @@ static void headers_hold(const char *s, size_t hlen, const char *const *names, s
 	const char *p = s, *end = s + hlen;
 
 	for (size_t i = 0; i < hlen; i++)
-		fuzz_require(((unsigned char)s[i] >= 0x20 && (unsigned char)s[i] <= 0x7E) || s[i] == '\r' ||
-		             s[i] == '\n');
+		fuzz_require(((unsigned char)s[i] >= 0x20 && (unsigned char)s[i] <= 0x7E) || s[i] == '\r' || s[i] == '\n');
 	while (p < end) {
 		/* one field: a line, then its continuation lines */
 		struct buf value;
