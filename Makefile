@@ -120,6 +120,19 @@ unit: all unit-bins asan-bins
 fuzz: deps fuzz-bins
 	tests/fuzz/run $(FUZZ_SECONDS)
 
+# --- style -----------------------------------------------------------------
+# One style, kept by clang-format (.clang-format): `make format` rewrites the
+# C files in place; `make format-check` names those that differ and fails
+# (make check runs it too). tests/style/normalise writes `sizeof x` and `!p`.
+CLANG_FORMAT ?= clang-format
+FORMAT_FILES = $(wildcard relay/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
+
+format:
+	$(CLANG_FORMAT) --style=file -i $(FORMAT_FILES)
+
+format-check:
+	@CLANG_FORMAT=$(CLANG_FORMAT) tests/style/format-check
+
 # AT=YYYY-MM-DDTHH:MM pins the relay's clock to that UK time (office hours
 # and out of hours answer differently): the demo then runs build/relay-test,
 # the build that honours the pin; without AT it runs build/relay.
@@ -178,7 +191,7 @@ uninstall:
 clean:
 	rm -rf build tests/tmp
 
-.PHONY: all check unit faults fuzz demo soak bench bench-scale deps install uninstall clean unit-bins asan-bins fuzz-bins FORCE
+.PHONY: all check unit faults fuzz format format-check demo soak bench bench-scale deps install uninstall clean unit-bins asan-bins fuzz-bins FORCE
 .SECONDARY:
 
 -include $(shell find build -name '*.d' 2>/dev/null)
