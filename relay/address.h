@@ -1,7 +1,7 @@
 /* address.h: the grammar of a mailbox address, in one place.
  *
  * A young person's address comes from a hostile header; it becomes the
- * envelope recipient of our replies (smtp.c) and an address in their To
+ * envelope recipient of our replies (smtp_judge.c) and an address in their To
  * header (compose.c). This file decides, purely, which addresses can be
  * answered and the one form in which we write them.
  *

@@ -18,7 +18,7 @@
 
 #include <stddef.h>
 
-#include "smtp.h"
+#include "handover.h"
 
 struct session;         /* the parent's side */
 struct session_child;   /* the child's side: what run reports through */

@@ -13,6 +13,7 @@
 #include "budget.h"
 #include "clean.h"
 #include "history.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "outgoing.h"
 #include "phone.h"
@@ -85,9 +86,7 @@ static int join_conversation(struct relay *r, const char *channel, const char *c
 	*fresh = 0;
 	if (c->id && !strcmp(c->state, "closed")) {
 		if (c->closed_at && r->now - c->closed_at <= (long long)r->cfg->reopen_days * 86400) {
-			free(c->state);
-			c->state = xstrdup("open");
-			c->closed_at = 0;
+			lifecycle_set_open(c, 1, r->now);
 			log_info("%s: reopened: the young person wrote again", c->ref);
 		} else {
 			char *prev = xstrdup(c->ref);
