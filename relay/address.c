@@ -11,7 +11,7 @@
 #include "util.h"
 
 #define LABEL_MAX 63
-#define DOMAIN_MAX 253   /* without the trailing dot */
+#define DOMAIN_MAX 253 /* without the trailing dot */
 
 static int is_alnum(unsigned char c)
 {
@@ -325,7 +325,7 @@ static char *from_field(const char *raw, size_t len)
 			e++;
 		size_t end = e > i && raw[e - 1] == '\r' ? e - 1 : e;
 		if (end == i)
-			return NULL;   /* the empty line: end of the header block */
+			return NULL; /* the empty line: end of the header block */
 		if (end - i >= 5 && strncasecmp(raw + i, "From:", 5) == 0) {
 			struct buf b;
 			buf_init(&b);

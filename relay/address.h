@@ -29,17 +29,17 @@
 
 #include <stddef.h>
 
-#define ADDRESS_MAX 254   /* octets of local@domain as sent */
+#define ADDRESS_MAX 254 /* octets of local@domain as sent */
 
 enum address_problem {
 	ADDRESS_OK = 0,
-	ADDRESS_MISSING,        /* NULL or empty */
-	ADDRESS_CONTROL,        /* a control character: CR, LF, NUL, TAB, DEL... */
-	ADDRESS_SYNTAX,         /* not local@domain as RFC 5321 writes a mailbox */
-	ADDRESS_UTF8_LOCAL,     /* a local part with non-ASCII characters (needs SMTPUTF8) */
-	ADDRESS_BAD_DOMAIN,     /* a domain IDNA cannot convert, or not a host name */
-	ADDRESS_BAD_LITERAL,    /* [...] that is not an IPv4 or IPv6 address */
-	ADDRESS_TOO_LONG,       /* over ADDRESS_MAX octets once normalised */
+	ADDRESS_MISSING,     /* NULL or empty */
+	ADDRESS_CONTROL,     /* a control character: CR, LF, NUL, TAB, DEL... */
+	ADDRESS_SYNTAX,      /* not local@domain as RFC 5321 writes a mailbox */
+	ADDRESS_UTF8_LOCAL,  /* a local part with non-ASCII characters (needs SMTPUTF8) */
+	ADDRESS_BAD_DOMAIN,  /* a domain IDNA cannot convert, or not a host name */
+	ADDRESS_BAD_LITERAL, /* [...] that is not an IPv4 or IPv6 address */
+	ADDRESS_TOO_LONG,    /* over ADDRESS_MAX octets once normalised */
 };
 
 /* Normalises addr (UTF-8 text of an addr-spec, as read from a header) into

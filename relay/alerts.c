@@ -68,8 +68,7 @@ static const char *domain_of(const char *address)
 }
 
 /* One email to every [health] alert_to address, in one SMTP session. */
-static int by_email(struct relay *r, struct health *h, const char *subject, const char *body, char *err,
-                    size_t errlen)
+static int by_email(struct relay *r, struct health *h, const char *subject, const char *body, char *err, size_t errlen)
 {
 	const struct config *c = r->cfg;
 	const struct address_list *to = &c->health_alert_to;
@@ -141,8 +140,8 @@ static int by_text(struct relay *r, struct health *h, const char *body, char *er
 		return -1;
 	}
 	gsm_count(body, &count);
-	enum sms_result res = r->sms->provider->send(r->sms, r->cfg->health_alert_sms, body, count.unicode, &id, err,
-	                                              errlen);
+	enum sms_result res =
+		r->sms->provider->send(r->sms, r->cfg->health_alert_sms, body, count.unicode, &id, err, errlen);
 	free(id);
 	if (res == SMS_TEMPORARY || res == SMS_AUTH)
 		health_fail(h, HEALTH_SMS_SEND, err, relay_clock());
@@ -159,8 +158,8 @@ static void trim_end(char *s)
 }
 
 /* Fills the template for path and sends it. 0 sent, -1 not (err says why). */
-static int send_one(struct relay *r, struct health *h, enum health_part p, enum health_action a,
-                    enum health_path path, char *err, size_t errlen)
+static int send_one(struct relay *r, struct health *h, enum health_part p, enum health_action a, enum health_path path,
+                    char *err, size_t errlen)
 {
 	const struct config *c = r->cfg;
 	const struct health_part_state *s = &h->part[p];
@@ -242,7 +241,8 @@ static void tell(struct relay *r, struct health *h, enum health_part p, enum hea
 	log_warn("health: %s about %s could not go by %s: %s", action_name(a), part,
 	         first == HEALTH_BY_TEXT ? "text" : "email", err);
 	if ((second == HEALTH_BY_TEXT ? have_text : have_email) && send_one(r, h, p, a, second, err, sizeof err) == 0) {
-		log_info("health: %s about %s sent by %s", action_name(a), part, second == HEALTH_BY_TEXT ? "text" : "email");
+		log_info("health: %s about %s sent by %s", action_name(a), part,
+		         second == HEALTH_BY_TEXT ? "text" : "email");
 		health_sent(h, p, a, r->now);
 		return;
 	}
@@ -263,8 +263,8 @@ void alerts_run(struct relay *r, struct health *h)
 		health_backlog(h, waiting, waiting_since, replies, replies_since, &t, r->now, relay_format_time);
 	probe_smtp(r, h, r->now);
 	/* Outgoing mail first: an alert about it decides the path of the others. */
-	static const enum health_part order[] = { HEALTH_SMTP,  HEALTH_INBOX, HEALTH_SMS_POLL,
-	                                          HEALTH_SMS_SEND, HEALTH_DISK, HEALTH_BACKLOG };
+	static const enum health_part order[] = { HEALTH_SMTP,     HEALTH_INBOX, HEALTH_SMS_POLL,
+		                                  HEALTH_SMS_SEND, HEALTH_DISK,  HEALTH_BACKLOG };
 	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
 		if (r->stopping && *r->stopping)
 			break;

@@ -160,7 +160,7 @@ int authres_parse(const char *value, size_t len, struct authres *out)
 		*p = lower_char(*p);
 	memcpy(out->authserv_id, id, sizeof id);
 	skip_cfws(&c);
-	while (c.p < c.end && *c.p >= '0' && *c.p <= '9')   /* authres-version */
+	while (c.p < c.end && *c.p >= '0' && *c.p <= '9') /* authres-version */
 		c.p++;
 	for (;;) {
 		struct authres_result r;
@@ -181,13 +181,13 @@ int authres_parse(const char *value, size_t len, struct authres *out)
 			continue;
 		}
 		skip_cfws(&c);
-		if (c.p < c.end && *c.p == '/') {   /* method-version */
+		if (c.p < c.end && *c.p == '/') { /* method-version */
 			c.p++;
 			skip_cfws(&c);
 			read_keyword(&c, version, sizeof version);
 			skip_cfws(&c);
 		}
-		if (c.p >= c.end || *c.p != '=') {  /* "none", or not a resinfo */
+		if (c.p >= c.end || *c.p != '=') { /* "none", or not a resinfo */
 			skip_to_semicolon(&c);
 			continue;
 		}
@@ -208,7 +208,7 @@ int authres_parse(const char *value, size_t len, struct authres *out)
 				break;
 			}
 			skip_cfws(&c);
-			if (c.p < c.end && *c.p == '=') {   /* reason (or another word we do not read) */
+			if (c.p < c.end && *c.p == '=') { /* reason (or another word we do not read) */
 				c.p++;
 				skip_cfws(&c);
 				read_value(&c, val, sizeof val);
@@ -275,7 +275,7 @@ static int next_field(const char *raw, size_t len, size_t *pos, struct field *f)
 	size_t p = *pos;
 	while (p < len) {
 		if (raw[p] == '\n' || (raw[p] == '\r' && p + 1 < len && raw[p + 1] == '\n'))
-			return 0;   /* the empty line: the body follows */
+			return 0; /* the empty line: the body follows */
 		size_t e = p;
 		for (;;) {
 			while (e < len && raw[e] != '\n')
@@ -288,7 +288,7 @@ static int next_field(const char *raw, size_t len, size_t *pos, struct field *f)
 		}
 		size_t next = e < len ? e + 1 : len;
 		const char *colon = memchr(raw + p, ':', e - p);
-		if (!colon) {   /* not a field (an mbox "From " line, junk): skipped */
+		if (!colon) { /* not a field (an mbox "From " line, junk): skipped */
 			p = next;
 			continue;
 		}
@@ -313,17 +313,18 @@ static int named(const struct field *f, const char *name)
 /* Fields a message's author writes and no receiving server adds on top. */
 static int authors_field(const struct field *f)
 {
-	static const char *const names[] = { "From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To",
-		                             "References", "Reply-To", "Sender", "MIME-Version", "Content-Type" };
+	static const char *const names[] = { "From",     "To",         "Cc",           "Subject",
+		                             "Date",     "Message-ID", "In-Reply-To",  "References",
+		                             "Reply-To", "Sender",     "MIME-Version", "Content-Type" };
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (named(f, names[i]))
 			return 1;
 	return 0;
 }
 
-#define SAY(...)                                        \
-	do {                                            \
-		if (why && whylen)                      \
+#define SAY(...)                                            \
+	do {                                                \
+		if (why && whylen)                          \
 			snprintf(why, whylen, __VA_ARGS__); \
 	} while (0)
 
@@ -347,8 +348,8 @@ static int proves(const struct authres *ours, const char *dom, const char *who, 
 	return 0;
 }
 
-enum authres_verdict authres_verify(const char *raw, size_t len, const char *authserv_id, const char *from_domain,
-                                    char *why, size_t whylen)
+enum authres_verdict authres_verify(const char *raw, size_t len, const char *authserv_id, const char *from_domain, char *why,
+                                    size_t whylen)
 {
 	struct authres ours, a;
 	struct field f;
@@ -379,7 +380,8 @@ enum authres_verdict authres_verify(const char *raw, size_t len, const char *aut
 	if (!found) {
 		if (below)
 			SAY("its only Authentication-Results header naming %s stands below the message's own header "
-			    "fields, where the sender wrote it", authserv_id);
+			    "fields, where the sender wrote it",
+			    authserv_id);
 		else
 			SAY("the service's mail server (%s) wrote no Authentication-Results header on it",
 			    authserv_id ? authserv_id : "?");
@@ -414,8 +416,7 @@ enum authres_verdict authres_verify(const char *raw, size_t len, const char *aut
 }
 
 /* Exchange Online (authres.h, authres_verify_exchange). */
-enum authres_verdict authres_verify_exchange(const char *raw, size_t len, const char *from_domain, char *why,
-                                             size_t whylen)
+enum authres_verdict authres_verify_exchange(const char *raw, size_t len, const char *from_domain, char *why, size_t whylen)
 {
 	struct field f;
 	size_t pos = 0;
@@ -445,7 +446,7 @@ enum authres_verdict authres_verify_exchange(const char *raw, size_t len, const 
 			if (authres_parse(f.value, f.valuelen, &ours) < 0 && authres_parse(buf, n + 10, &ours) == 0)
 				have_ar = 1;
 			else
-				have_ar = -1;   /* topmost, but with an authserv-id: not Exchange's */
+				have_ar = -1; /* topmost, but with an authserv-id: not Exchange's */
 		} else if (authors_field(&f)) {
 			authors = 1;
 		}

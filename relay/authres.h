@@ -40,28 +40,28 @@
 #include <stddef.h>
 
 #define AUTHRES_MAX_RESULTS 32
-#define AUTHRES_NAME_MAX 64       /* authserv-id, method, result, with the NUL */
-#define AUTHRES_DOMAIN_MAX 254    /* a domain name and its NUL */
+#define AUTHRES_NAME_MAX 64    /* authserv-id, method, result, with the NUL */
+#define AUTHRES_DOMAIN_MAX 254 /* a domain name and its NUL */
 
 /* One "method=result" of a field, with the properties the verdict reads. */
 struct authres_result {
-	char method[AUTHRES_NAME_MAX];            /* "dkim", "dmarc", ...: lower case */
-	char result[AUTHRES_NAME_MAX];            /* "pass", "fail", ...: lower case */
-	char header_from[AUTHRES_DOMAIN_MAX];     /* dmarc's header.from, lower case; "" none or unusable */
-	char signer[AUTHRES_DOMAIN_MAX];          /* dkim's header.d, else header.i's domain; "" none */
+	char method[AUTHRES_NAME_MAX];        /* "dkim", "dmarc", ...: lower case */
+	char result[AUTHRES_NAME_MAX];        /* "pass", "fail", ...: lower case */
+	char header_from[AUTHRES_DOMAIN_MAX]; /* dmarc's header.from, lower case; "" none or unusable */
+	char signer[AUTHRES_DOMAIN_MAX];      /* dkim's header.d, else header.i's domain; "" none */
 };
 
 /* A parsed field value. */
 struct authres {
-	char authserv_id[AUTHRES_NAME_MAX * 4];   /* lower case */
-	struct authres_result results[AUTHRES_MAX_RESULTS];  /* the first AUTHRES_MAX_RESULTS */
+	char authserv_id[AUTHRES_NAME_MAX * 4];             /* lower case */
+	struct authres_result results[AUTHRES_MAX_RESULTS]; /* the first AUTHRES_MAX_RESULTS */
 	size_t nresults;
 };
 
 enum authres_verdict {
-	AUTHRES_PASS,        /* DMARC pass, or aligned DKIM pass, for the From domain */
-	AUTHRES_MISSING,     /* no field of ours that can be trusted */
-	AUTHRES_FAIL,        /* our server's field says the From domain was not proved */
+	AUTHRES_PASS,    /* DMARC pass, or aligned DKIM pass, for the From domain */
+	AUTHRES_MISSING, /* no field of ours that can be trusted */
+	AUTHRES_FAIL,    /* our server's field says the From domain was not proved */
 };
 
 /* Parses one field's value (the text after "Authentication-Results:",
@@ -78,8 +78,8 @@ int authres_aligned(const char *signer, const char *from_domain);
  * line, is read). authserv_id: the configured one. why (may be NULL) gets,
  * in words for the advisers, what was found: it names domains and results,
  * never an address. */
-enum authres_verdict authres_verify(const char *raw, size_t len, const char *authserv_id, const char *from_domain,
-                                    char *why, size_t whylen);
+enum authres_verdict authres_verify(const char *raw, size_t len, const char *authserv_id, const char *from_domain, char *why,
+                                    size_t whylen);
 
 /* The same question for a mailbox on Exchange Online ([advisers]
  * authentication = exchange), which writes its Authentication-Results
@@ -95,7 +95,6 @@ enum authres_verdict authres_verify(const char *raw, size_t len, const char *aut
  *    read as in authres_verify: a DMARC pass or an aligned DKIM pass.
  * This rests on Exchange Online's documented behaviour, not on a tenant
  * seen here: check one adviser's reply's headers on the tenant (README). */
-enum authres_verdict authres_verify_exchange(const char *raw, size_t len, const char *from_domain, char *why,
-                                             size_t whylen);
+enum authres_verdict authres_verify_exchange(const char *raw, size_t len, const char *from_domain, char *why, size_t whylen);
 
 #endif

@@ -38,7 +38,7 @@ static void fold_subject(struct buf *out, const char *s)
 			adv = 3; /* en dash, em dash, narrow no-break space */
 			rep = " ";
 		}
-		if (rep == NULL) {
+		if (!rep) {
 			buf_addc(out, (char)*p);
 			p++;
 			continue;
@@ -158,8 +158,7 @@ static int is_system_sender(const char *address)
 		"mailer-daemon", "mailer_daemon", "mailerdaemon", "postmaster", "listserv", "majordomo",
 	};
 	static const char *const words[] = {
-		"noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "do_not_reply",
-		"bounce", "bounces",
+		"noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "do_not_reply", "bounce", "bounces",
 	};
 	const char *a, *at;
 	size_t n = trimmed(address, &a), local;
@@ -224,8 +223,8 @@ static int is_report(const char *content_type)
 static const char *skip_subject_prefixes(const char *s)
 {
 	static const char *const prefixes[] = {
-		"re", "aw", "sv", "vs", "fw", "fwd", "wg", "tr", "rv", "antw", "antwort", "odp", "r",
-		"rif", "enc", "res", "ref", "fs", "vl", "pd", "doorst", "ynt",
+		"re",  "aw", "sv",  "vs",  "fw",  "fwd", "wg", "tr", "rv", "antw",   "antwort",
+		"odp", "r",  "rif", "enc", "res", "ref", "fs", "vl", "pd", "doorst", "ynt",
 	};
 	for (;;) {
 		const char *p = s;
@@ -268,26 +267,50 @@ static const char *skip_subject_prefixes(const char *s)
 
 /* Phrases only an autoresponder puts at the start of a subject. */
 static const char *const ooo_phrases[] = {
-	"automatic reply", "automatic response", "auto reply", "autoreply", "auto response",
-	"autoresponse", "auto:", "out of office", "out of the office", "away from my desk",
+	"automatic reply",
+	"automatic response",
+	"auto reply",
+	"autoreply",
+	"auto response",
+	"autoresponse",
+	"auto:",
+	"out of office",
+	"out of the office",
+	"away from my desk",
 	"away from the office",
-	"abwesenheitsnotiz", "automatische antwort", "automatische abwesenheitsnotiz",
+	"abwesenheitsnotiz",
+	"automatische antwort",
+	"automatische abwesenheitsnotiz",
 	"nicht im buro",
-	"reponse automatique", "absent du bureau", "absente du bureau",
-	"respuesta automatica", "fuera de la oficina", "fuera de oficina",
-	"risposta automatica", "fuori ufficio", "fuori sede",
-	"automatisch antwoord", "afwezigheidsbericht",
-	"autosvar", "automatiskt svar", "automatisk svar", "automatisk besked", "fravaersmelding",
-	"poza biurem", "odpowiedz automatyczna", "automatyczna odpowiedz",
-	"resposta automatica", "fora do escritorio", "automaattinen vastaus",
+	"reponse automatique",
+	"absent du bureau",
+	"absente du bureau",
+	"respuesta automatica",
+	"fuera de la oficina",
+	"fuera de oficina",
+	"risposta automatica",
+	"fuori ufficio",
+	"fuori sede",
+	"automatisch antwoord",
+	"afwezigheidsbericht",
+	"autosvar",
+	"automatiskt svar",
+	"automatisk svar",
+	"automatisk besked",
+	"fravaersmelding",
+	"poza biurem",
+	"odpowiedz automatyczna",
+	"automatyczna odpowiedz",
+	"resposta automatica",
+	"fora do escritorio",
+	"automaattinen vastaus",
 };
 
 /* Ordinary words that autoresponders also use on their own: a young person
  * may write "Absence from school", so these count only as the whole subject
  * or followed by ':' or '('. */
 static const char *const ooo_words[] = {
-	"absence", "abwesenheit", "abwesend", "afwezig", "franvaro", "fravaer", "fravaerende",
-	"ausente", "assente", "ooo",
+	"absence", "abwesenheit", "abwesend", "afwezig", "franvaro", "fravaer", "fravaerende", "ausente", "assente", "ooo",
 };
 
 static int is_ooo_subject(const char *subject)
@@ -331,15 +354,40 @@ static int is_ooo_subject(const char *subject)
  * Exim, sendmail, qmail, Gmail, Exchange/Outlook in the common European
  * languages (folded: lowercase, no accents). */
 static const char *const bounce_phrases[] = {
-	"undelivered mail returned to sender", "undelivered mail", "undeliverable:", "undeliverable mail",
-	"undeliverable message", "delivery status notification", "mail delivery failed", "mail delivery failure",
-	"delivery failure", "delivery has failed", "failure notice", "returned mail:", "message not delivered",
-	"nondeliverable mail", "mail system error returned mail",
-	"unzustellbar", "nicht zustellbar", "fehler bei der nachrichtenzustellung", "non remis",
-	"echec de la remise", "no se puede entregar", "mensaje no entregado", "non recapitabile",
-	"impossibile recapitare", "onbestelbaar", "niet bezorgd", "kan ikke leveres", "ikke leveret",
-	"olevererbart", "kunde inte levereras", "nie mozna dostarczyc", "nao e possivel entregar",
-	"nao foi possivel entregar", "ei voitu toimittaa",
+	"undelivered mail returned to sender",
+	"undelivered mail",
+	"undeliverable:",
+	"undeliverable mail",
+	"undeliverable message",
+	"delivery status notification",
+	"mail delivery failed",
+	"mail delivery failure",
+	"delivery failure",
+	"delivery has failed",
+	"failure notice",
+	"returned mail:",
+	"message not delivered",
+	"nondeliverable mail",
+	"mail system error returned mail",
+	"unzustellbar",
+	"nicht zustellbar",
+	"fehler bei der nachrichtenzustellung",
+	"non remis",
+	"echec de la remise",
+	"no se puede entregar",
+	"mensaje no entregado",
+	"non recapitabile",
+	"impossibile recapitare",
+	"onbestelbaar",
+	"niet bezorgd",
+	"kan ikke leveres",
+	"ikke leveret",
+	"olevererbart",
+	"kunde inte levereras",
+	"nie mozna dostarczyc",
+	"nao e possivel entregar",
+	"nao foi possivel entregar",
+	"ei voitu toimittaa",
 };
 
 static int is_bounce_subject(const char *subject)
@@ -389,7 +437,7 @@ enum automatic_reason automatic_classify(const struct automatic_input *in)
 			if (first_token_empty(value) || !first_token_is(value, "no"))
 				found[AUTOMATIC_SUBMITTED] = 1;
 		} else if (strcasecmp(name, "X-Autoreply") == 0 || strcasecmp(name, "X-Autorespond") == 0 ||
-			   strcasecmp(name, "X-Autoresponder") == 0)
+		           strcasecmp(name, "X-Autoresponder") == 0)
 			found[AUTOMATIC_AUTOREPLY_HEADER] = 1;
 		else if (strcasecmp(name, "X-Auto-Response-Suppress") == 0) {
 			if (suppress_lists_all_or_oof(value))
@@ -399,7 +447,7 @@ enum automatic_reason automatic_classify(const struct automatic_input *in)
 			    first_token_is(value, "list") || first_token_is(value, "auto_reply"))
 				found[AUTOMATIC_PRECEDENCE] = 1;
 		} else if (strncasecmp(name, "List-", 5) == 0 || strcasecmp(name, "Mailing-List") == 0 ||
-			   strcasecmp(name, "X-Mailing-List") == 0)
+		           strcasecmp(name, "X-Mailing-List") == 0)
 			found[AUTOMATIC_LIST] = 1;
 	}
 	found[AUTOMATIC_NULL_SENDER] = is_null_sender(in->return_path);
@@ -417,18 +465,30 @@ enum automatic_reason automatic_classify(const struct automatic_input *in)
 const char *automatic_reason_text(enum automatic_reason r)
 {
 	switch (r) {
-	case AUTOMATIC_NONE: return "not automatic";
-	case AUTOMATIC_LOOP: return "our own loop stamp";
-	case AUTOMATIC_NULL_SENDER: return "empty envelope sender";
-	case AUTOMATIC_REPORT: return "delivery or read report";
-	case AUTOMATIC_SUBMITTED: return "Auto-Submitted header";
-	case AUTOMATIC_AUTOREPLY_HEADER: return "X-Autoreply header";
-	case AUTOMATIC_SUPPRESS: return "X-Auto-Response-Suppress header";
-	case AUTOMATIC_PRECEDENCE: return "bulk or list precedence";
-	case AUTOMATIC_LIST: return "mailing list header";
-	case AUTOMATIC_SYSTEM_SENDER: return "system sender";
-	case AUTOMATIC_OOO_SUBJECT: return "out-of-office subject";
-	case AUTOMATIC_BOUNCE_SUBJECT: return "delivery failure subject";
+	case AUTOMATIC_NONE:
+		return "not automatic";
+	case AUTOMATIC_LOOP:
+		return "our own loop stamp";
+	case AUTOMATIC_NULL_SENDER:
+		return "empty envelope sender";
+	case AUTOMATIC_REPORT:
+		return "delivery or read report";
+	case AUTOMATIC_SUBMITTED:
+		return "Auto-Submitted header";
+	case AUTOMATIC_AUTOREPLY_HEADER:
+		return "X-Autoreply header";
+	case AUTOMATIC_SUPPRESS:
+		return "X-Auto-Response-Suppress header";
+	case AUTOMATIC_PRECEDENCE:
+		return "bulk or list precedence";
+	case AUTOMATIC_LIST:
+		return "mailing list header";
+	case AUTOMATIC_SYSTEM_SENDER:
+		return "system sender";
+	case AUTOMATIC_OOO_SUBJECT:
+		return "out-of-office subject";
+	case AUTOMATIC_BOUNCE_SUBJECT:
+		return "delivery failure subject";
 	}
 	return "unknown";
 }

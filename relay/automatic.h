@@ -35,12 +35,12 @@ struct mail_header {
 struct automatic_input {
 	const struct mail_header *headers; /* every top-level header, in order */
 	size_t nheaders;
-	const char *return_path;   /* envelope sender without <>; "" for <>; NULL if absent */
-	const char *from_address;  /* bare address of From: */
-	const char *subject;       /* decoded */
-	const char *content_type;  /* top-level "type/subtype" (parameters tolerated) */
-	const char *loop_stamp;    /* our loop header name, e.g. "X-RUSafe-Loop" */
-	const char *own_address;   /* the service's own address, for X-Loop */
+	const char *return_path;  /* envelope sender without <>; "" for <>; NULL if absent */
+	const char *from_address; /* bare address of From: */
+	const char *subject;      /* decoded */
+	const char *content_type; /* top-level "type/subtype" (parameters tolerated) */
+	const char *loop_stamp;   /* our loop header name, e.g. "X-RUSafe-Loop" */
+	const char *own_address;  /* the service's own address, for X-Loop */
 };
 
 /* Why a message is automatic. When several rules hold, the first in this

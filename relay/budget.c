@@ -42,7 +42,8 @@ int budget_after(struct relay *r, struct conversation *c, const struct policy_ac
 		    db_cursor_set(r->db, NOTICE_KEY, period, 0) < 0)
 			return -1;
 		log_warn("%d auto-replies this hour: the [policy] autoreply_budget is spent; until the hour is over "
-		         "messages are forwarded but only urgent ones answered (advisers told)", r->cfg->autoreply_budget);
+		         "messages are forwarded but only urgent ones answered (advisers told)",
+		         r->cfg->autoreply_budget);
 	}
 	return 0;
 }

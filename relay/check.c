@@ -72,10 +72,11 @@ static void files_report(struct check_state *st, const struct config *c)
 	else
 		strcpy(dir, ".");
 	if (files_check(c, geteuid(), files_problem, st) > 0)
-		;   /* each one reported: what follows is only advice */
+		; /* each one reported: what follows is only advice */
 	else if (stat(dir, &sb) == 0 && (sb.st_mode & 077)) {
-		snprintf(line, sizeof line, "the database directory %s is open to group or others (mode %04o): chmod 0700 %s",
-		         dir, (unsigned)(sb.st_mode & 07777), dir);
+		snprintf(line, sizeof line,
+		         "the database directory %s is open to group or others (mode %04o): chmod 0700 %s", dir,
+		         (unsigned)(sb.st_mode & 07777), dir);
 		report(st, 0, "files", line);
 	} else if (stat(database, &sb) == 0 && (sb.st_mode & 077)) {
 		snprintf(line, sizeof line, "%s is open to group or others (mode %04o): chmod 0600 %s", database,
@@ -130,7 +131,10 @@ int check_run(const char *path)
 		int open = hours_is_open(&c->hours, relay_clock());
 		snprintf(line, sizeof line, "%s (%s); %zu bank holidays from %s; %s%s", week, c->timezone,
 		         c->hours.nholidays, c->bank_holidays ? c->bank_holidays : "(none)",
-		         open ? "open now" : "closed now, opens ", open ? "" : next ? next : "never");
+		         open ? "open now" : "closed now, opens ",
+		         open   ? ""
+		         : next ? next
+		                : "never");
 		report(&st, 1, "office hours", line);
 		free(week);
 		free(next);
@@ -144,12 +148,15 @@ int check_run(const char *path)
 			       "so anyone who writes an adviser's address can answer a young person; set authentication = "
 			       "dmarc and authserv_id once your mail server writes Authentication-Results\n");
 		else if (!strcmp(c->adviser_authentication, "exchange"))
-			report(&st, 1, "advisers", "replies must be sent from a mailbox of the Exchange Online organisation "
+			report(&st, 1, "advisers",
+			       "replies must be sent from a mailbox of the Exchange Online organisation "
 			       "(X-MS-Exchange-Organization-AuthAs: Internal) or carry a DMARC pass or a DKIM signature of the "
 			       "adviser's domain in Exchange Online's Authentication-Results header");
 		else {
-			snprintf(line, sizeof line, "replies must carry a DMARC pass or a DKIM signature of the adviser's "
-			         "domain in the Authentication-Results header written by %s", c->authserv_id);
+			snprintf(line, sizeof line,
+			         "replies must carry a DMARC pass or a DKIM signature of the adviser's "
+			         "domain in the Authentication-Results header written by %s",
+			         c->authserv_id);
 			report(&st, 1, "advisers", line);
 		}
 	}
@@ -175,19 +182,21 @@ int check_run(const char *path)
 		health_duration_text(c->health_remind_every, remind, sizeof remind);
 		health_duration_text(c->health_backlog_after, backlog, sizeof backlog);
 		if (!to.len && !c->health_alert_sms)
-			snprintf(line, sizeof line, "nobody is told when a part fails ([health] alert_to and alert_sms are "
+			snprintf(line, sizeof line,
+			         "nobody is told when a part fails ([health] alert_to and alert_sms are "
 			         "empty): only relay status and the journal show it");
 		else
-			snprintf(line, sizeof line, "email to %s, texts to %s; after %s failing, reminders every %s, a "
+			snprintf(line, sizeof line,
+			         "email to %s, texts to %s; after %s failing, reminders every %s, a "
 			         "message waiting %s to be forwarded; metrics %s",
-			         to.len ? buf_str(&to) : "nobody", c->health_alert_sms ? "the on-call number" : "nobody", after,
-			         remind, backlog, c->health_metrics_file ? c->health_metrics_file : "not written");
+			         to.len ? buf_str(&to) : "nobody", c->health_alert_sms ? "the on-call number" : "nobody",
+			         after, remind, backlog, c->health_metrics_file ? c->health_metrics_file : "not written");
 		report(&st, 1, "health alerts", line);
 		buf_free(&to);
 	}
 
 	if (config_uses_oauth(c))
-		oauth_check(c, relay_clock(), oauth_report, &st);   /* the token first: the logins need it */
+		oauth_check(c, relay_clock(), oauth_report, &st); /* the token first: the logins need it */
 
 	struct relay r = { .cfg = c, .now = relay_clock() };
 	struct imap *im = NULL;
@@ -213,18 +222,21 @@ int check_run(const char *path)
 		if (outbox_transport_check(c, err, sizeof err) < 0)
 			report(&st, 0, what, err);
 		else
-			report(&st, 1, what, "token issued and taken by Graph; a probe that cannot be sent was refused as "
-			                     "malformed (Mail.Send and the access policy show at the first send)");
+			report(&st, 1, what,
+			       "token issued and taken by Graph; a probe that cannot be sent was refused as "
+			       "malformed (Mail.Send and the access policy show at the first send)");
 	} else {
 		struct smtp_settings ss;
-		settings_smtp(c, &ss);   /* with auth = oauth2, a token (login.h) */
-		snprintf(what, sizeof what, "smtp %s:%d (%s)", c->smtp_host, c->smtp_port, net_security_name(c->smtp_security));
+		settings_smtp(c, &ss); /* with auth = oauth2, a token (login.h) */
+		snprintf(what, sizeof what, "smtp %s:%d (%s)", c->smtp_host, c->smtp_port,
+		         net_security_name(c->smtp_security));
 		if (smtp_check(&ss, err, sizeof err) < 0)
 			report(&st, 0, what, err);
 		else
-			report(&st, 1, what, !c->smtp_username ? "connected"
-			                     : ss.token ? "TLS verified, logged in with an OAuth2 token (XOAUTH2)"
-			                                : "TLS verified, logged in");
+			report(&st, 1, what,
+			       !c->smtp_username ? "connected"
+			       : ss.token        ? "TLS verified, logged in with an OAuth2 token (XOAUTH2)"
+			                         : "TLS verified, logged in");
 	}
 
 	if (config_has_sms(c)) {
@@ -239,8 +251,9 @@ int check_run(const char *path)
 			if (res == SMS_OK)
 				report(&st, 1, what, "authenticated");
 			else if (res == SMS_AUTH)
-				report(&st, 0, what, "the gateway refused the credentials (401/403): check [sms] account, username "
-				                     "and password_file");
+				report(&st, 0, what,
+				       "the gateway refused the credentials (401/403): check [sms] account, username "
+				       "and password_file");
 			else
 				report(&st, 0, what, err);
 			sms_close(g);

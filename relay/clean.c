@@ -24,18 +24,18 @@
 #include <string.h>
 
 struct line {
-	const char *s;  /* into the caller's text; not NUL-terminated */
-	size_t len;     /* without the line end and trailing blanks */
+	const char *s; /* into the caller's text; not NUL-terminated */
+	size_t len;    /* without the line end and trailing blanks */
 };
 
 struct reply {
 	struct line *lines; /* owned */
 	size_t n;
-	struct buf fold;    /* scratch: a folded line */
-	struct buf join;    /* scratch: lines joined before folding */
+	struct buf fold; /* scratch: a folded line */
+	struct buf join; /* scratch: lines joined before folding */
 };
 
-#define BLANK ((size_t)-1)  /* a paragraph break in the list of kept lines */
+#define BLANK ((size_t)-1) /* a paragraph break in the list of kept lines */
 
 /* ---- splitting and folding -------------------------------------------- */
 
@@ -105,7 +105,7 @@ static const char *fold(struct buf *out, const char *s, size_t n)
 			else if (p[2] == 0xAF || p[2] == 0x89 || p[2] == 0x8A)
 				rep = " "; /* narrow no-break, thin and hair spaces */
 		}
-		if (rep == NULL) {
+		if (!rep) {
 			buf_add(out, p, adv);
 		} else {
 			for (; *rep; rep++)
@@ -137,7 +137,7 @@ static int in_list(const char *s, const char *const *list, size_t n)
 	return 0;
 }
 
-#define IN_LIST(s, list) in_list((s), (list), sizeof (list) / sizeof (list)[0])
+#define IN_LIST(s, list) in_list((s), (list), sizeof(list) / sizeof(list)[0])
 
 /* ---- what a line is ------------------------------------------------------ */
 
@@ -169,15 +169,34 @@ static int is_history_marker(const char *f)
 	if (starts(f, "---- ") && len > 14 && !strcmp(f + len - 11, " wrote ----") && strchr(f, '@'))
 		return 1;
 	static const char *const names[] = {
-		"original message", "ursprungliche nachricht", "originalnachricht", "message d'origine",
-		"mensaje original", "oorspronkelijk bericht", "messaggio originale",
-		"ursprungligt meddelande", "oprindelig meddelelse", "opprinnelig melding",
-		"wiadomosc oryginalna", "mensagem original", "alkuperainen viesti",
-		"forwarded message", "weitergeleitete nachricht", "message transfere",
-		"mensaje reenviado", "doorgestuurd bericht", "messaggio inoltrato",
-		"vidarebefordrat meddelande", "videresendt meddelelse", "videresendt melding",
-		"wiadomosc przekazana", "mensagem encaminhada",
-		"neges wreiddiol", "oryginalna wiadomosc", "mesaj original", "mesaj redirectionat",
+		"original message",
+		"ursprungliche nachricht",
+		"originalnachricht",
+		"message d'origine",
+		"mensaje original",
+		"oorspronkelijk bericht",
+		"messaggio originale",
+		"ursprungligt meddelande",
+		"oprindelig meddelelse",
+		"opprinnelig melding",
+		"wiadomosc oryginalna",
+		"mensagem original",
+		"alkuperainen viesti",
+		"forwarded message",
+		"weitergeleitete nachricht",
+		"message transfere",
+		"mensaje reenviado",
+		"doorgestuurd bericht",
+		"messaggio inoltrato",
+		"vidarebefordrat meddelande",
+		"videresendt meddelelse",
+		"videresendt melding",
+		"wiadomosc przekazana",
+		"mensagem encaminhada",
+		"neges wreiddiol",
+		"oryginalna wiadomosc",
+		"mesaj original",
+		"mesaj redirectionat",
 		"\xd8\xa7\xd9\x84\xd8\xb1\xd8\xb3\xd8\xa7\xd9\x84\xd8\xa9 \xd8\xa7\xd9\x84\xd8\xa3\xd8\xb5\xd9\x84\xd9\x8a\xd8\xa9", /* الرسالة الأصلية */
 		"\xd8\xa7\xd8\xb5\xd9\x84 \xd9\xbe\xdb\x8c\xd8\xba\xd8\xa7\xd9\x85", /* اصل پیغام */
 	};
@@ -203,11 +222,17 @@ static int is_history_marker(const char *f)
 static int is_forward_header(const char *f)
 {
 	static const char *const names[] = {
-		"begin forwarded message", "anfang der weitergeleiteten nachricht",
-		"debut du message reexpedie", "inicio del mensaje reenviado",
-		"begin doorgestuurd bericht", "inizio messaggio inoltrato",
-		"vidarebefordrat brev", "videresendt besked", "videresendt melding",
-		"poczatek przekazywanej wiadomosci", "inicio da mensagem reencaminhada",
+		"begin forwarded message",
+		"anfang der weitergeleiteten nachricht",
+		"debut du message reexpedie",
+		"inicio del mensaje reenviado",
+		"begin doorgestuurd bericht",
+		"inizio messaggio inoltrato",
+		"vidarebefordrat brev",
+		"videresendt besked",
+		"videresendt melding",
+		"poczatek przekazywanej wiadomosci",
+		"inicio da mensagem reencaminhada",
 	};
 	char name[64];
 	size_t n = strlen(f);
@@ -240,29 +265,77 @@ enum field { FIELD_NONE = 0, FIELD_FROM = 1, FIELD_DATE = 2, FIELD_TO = 4, FIELD
 static enum field field_kind(const char *f)
 {
 	static const char *const from[] = {
-		"from", "von", "de", "van", "da", "fran", "fra", "od", "lahettaja", "oddi wrth", "de la",
-		"\xd9\x85\xd9\x86", /* من */
+		"from",
+		"von",
+		"de",
+		"van",
+		"da",
+		"fran",
+		"fra",
+		"od",
+		"lahettaja",
+		"oddi wrth",
+		"de la",
+		"\xd9\x85\xd9\x86",                                 /* من */
 		"\xd9\x85\xd9\x86\xd8\xac\xd8\xa7\xd9\x86\xd8\xa8", /* منجانب */
 	};
 	static const char *const date[] = {
-		"sent", "date", "gesendet", "datum", "envoye", "enviado", "fecha", "verzonden",
-		"inviato", "data", "skickat", "sendt", "wyslano", "lahetetty", "enviada", "enviado el",
-		"anfonwyd", "dyddiad", "trimis", "\xd8\xaa\xd9\x85 \xd8\xa7\xd9\x84\xd8\xa5\xd8\xb1\xd8\xb3\xd8\xa7\xd9\x84", /* تم الإرسال */
-		"\xd8\xa7\xd9\x84\xd8\xaa\xd8\xa7\xd8\xb1\xd9\x8a\xd8\xae", /* التاريخ */
-		"\xd8\xaa\xd8\xa7\xd8\xb1\xdb\x8c\xd8\xae", /* تاریخ */
-		"\xd8\xa8\xda\xbe\xdb\x8c\xd8\xac\xd8\xa7 \xda\xaf\xdb\x8c\xd8\xa7", /* بھیجا گیا */
+		"sent",
+		"date",
+		"gesendet",
+		"datum",
+		"envoye",
+		"enviado",
+		"fecha",
+		"verzonden",
+		"inviato",
+		"data",
+		"skickat",
+		"sendt",
+		"wyslano",
+		"lahetetty",
+		"enviada",
+		"enviado el",
+		"anfonwyd",
+		"dyddiad",
+		"trimis",
+		"\xd8\xaa\xd9\x85 \xd8\xa7\xd9\x84\xd8\xa5\xd8\xb1\xd8\xb3\xd8\xa7\xd9\x84", /* تم الإرسال */
+		"\xd8\xa7\xd9\x84\xd8\xaa\xd8\xa7\xd8\xb1\xd9\x8a\xd8\xae",                  /* التاريخ */
+		"\xd8\xaa\xd8\xa7\xd8\xb1\xdb\x8c\xd8\xae",                                  /* تاریخ */
+		"\xd8\xa8\xda\xbe\xdb\x8c\xd8\xac\xd8\xa7 \xda\xaf\xdb\x8c\xd8\xa7",         /* بھیجا گیا */
 	};
 	static const char *const to[] = {
-		"to", "an", "a", "para", "aan", "till", "til", "do", "vastaanottaja", "at", "catre",
-		"\xd8\xa5\xd9\x84\xd9\x89", /* إلى */
+		"to",
+		"an",
+		"a",
+		"para",
+		"aan",
+		"till",
+		"til",
+		"do",
+		"vastaanottaja",
+		"at",
+		"catre",
+		"\xd8\xa5\xd9\x84\xd9\x89",         /* إلى */
 		"\xd8\xa8\xd9\x86\xd8\xa7\xd9\x85", /* بنام */
 	};
 	static const char *const cc[] = { "cc", "kopie", "copie", "kopia", "kopio" };
 	static const char *const subject[] = {
-		"subject", "betreff", "objet", "asunto", "onderwerp", "oggetto", "amne", "emne",
-		"temat", "aihe", "assunto", "pwnc", "subiect",
+		"subject",
+		"betreff",
+		"objet",
+		"asunto",
+		"onderwerp",
+		"oggetto",
+		"amne",
+		"emne",
+		"temat",
+		"aihe",
+		"assunto",
+		"pwnc",
+		"subiect",
 		"\xd8\xa7\xd9\x84\xd9\x85\xd9\x88\xd8\xb6\xd9\x88\xd8\xb9", /* الموضوع */
-		"\xd9\x85\xd9\x88\xd8\xb6\xd9\x88\xd8\xb9", /* موضوع */
+		"\xd9\x85\xd9\x88\xd8\xb6\xd9\x88\xd8\xb9",                 /* موضوع */
 	};
 	char name[24];
 	const char *colon;
@@ -344,8 +417,8 @@ static int ends_with_word(const char *s, size_t n, const char *word)
 static int has_time(const char *f)
 {
 	for (; f[0]; f++)
-		if (isdigit((unsigned char)f[0]) && (f[1] == ':' || f[1] == '.') &&
-		    isdigit((unsigned char)f[2]) && isdigit((unsigned char)f[3]))
+		if (isdigit((unsigned char)f[0]) && (f[1] == ':' || f[1] == '.') && isdigit((unsigned char)f[2]) &&
+		    isdigit((unsigned char)f[3]))
 			return 1;
 	return 0;
 }
@@ -369,15 +442,14 @@ static int has_year(const char *f)
 static enum attribution attribution_kind(const char *f)
 {
 	static const char *const last_verbs[] = {
-		"wrote", "a ecrit", "escribio", "ha scritto", "escreveu", "napisal", "napisal(a)",
-		"schrieb", "schreef", "skrev", "kirjoitti", "scrisse", "ysgrifennodd", "pisze", "a scris",
-		"wrote ----",
+		"wrote",   "a ecrit", "escribio",  "ha scritto", "escreveu",     "napisal", "napisal(a)", "schrieb",
+		"schreef", "skrev",   "kirjoitti", "scrisse",    "ysgrifennodd", "pisze",   "a scris",    "wrote ----",
 	};
 	/* verb-second languages put the name after the verb */
 	static const char *const inner_verbs[] = { " schrieb ", " schreef ", " skrev ", " wrote on " };
 	static const char *const openers[] = {
-		"on ", "am ", "le ", "el ", "op ", "il ", "den ", "em ", "w dniu ", "pa ", "dne ", "ar ", "pe ",
-		"dnia ", "---- on ",
+		"on ",     "am ", "le ",  "el ", "op ", "il ",   "den ",     "em ",
+		"w dniu ", "pa ", "dne ", "ar ", "pe ", "dnia ", "---- on ",
 	};
 	size_t n = strlen(f), body;
 	int verb = 0, opener = 0, at, colon;
@@ -467,17 +539,45 @@ static size_t attribution_at(struct reply *r, size_t i, int *quote_follows)
 static int is_mobile_footer(const char *f)
 {
 	static const char *const prefixes[] = {
-		"sent from my ", "sent from outlook", "sent from mail for windows", "sent from yahoo mail",
-		"sent from samsung", "sent from proton", "sent with proton", "get outlook for ",
-		"von meinem ", "gesendet von meinem ", "gesendet von outlook", "holen sie sich outlook",
-		"outlook fur ios", "outlook fur android",
-		"envoye de mon ", "envoye depuis mon ", "envoye a partir de outlook", "telecharger outlook",
-		"enviado desde mi ", "enviado desde outlook", "obtener outlook",
-		"verzonden vanaf mijn ", "verstuurd vanaf mijn ", "outlook voor ",
-		"inviato da ", "ottieni outlook", "skickat fran min ", "skickat fran outlook",
-		"sendt fra min ", "sendt fra outlook", "wyslane z mojego ", "wyslane z iphone", "enviado do meu ",
-		"pobierz aplikacje outlook", "anfonwyd o fy ", "cael outlook ar gyfer ", "trimis de pe ",
-		"otpravleno iz ", "\xd0\xbe\xd1\x82\xd0\xbf\xd1\x80\xd0\xb0\xd0\xb2\xd0\xbb\xd0\xb5\xd0\xbd\xd0\xbe \xd0\xb8\xd0\xb7 ", /* отправлено из */
+		"sent from my ",
+		"sent from outlook",
+		"sent from mail for windows",
+		"sent from yahoo mail",
+		"sent from samsung",
+		"sent from proton",
+		"sent with proton",
+		"get outlook for ",
+		"von meinem ",
+		"gesendet von meinem ",
+		"gesendet von outlook",
+		"holen sie sich outlook",
+		"outlook fur ios",
+		"outlook fur android",
+		"envoye de mon ",
+		"envoye depuis mon ",
+		"envoye a partir de outlook",
+		"telecharger outlook",
+		"enviado desde mi ",
+		"enviado desde outlook",
+		"obtener outlook",
+		"verzonden vanaf mijn ",
+		"verstuurd vanaf mijn ",
+		"outlook voor ",
+		"inviato da ",
+		"ottieni outlook",
+		"skickat fran min ",
+		"skickat fran outlook",
+		"sendt fra min ",
+		"sendt fra outlook",
+		"wyslane z mojego ",
+		"wyslane z iphone",
+		"enviado do meu ",
+		"pobierz aplikacje outlook",
+		"anfonwyd o fy ",
+		"cael outlook ar gyfer ",
+		"trimis de pe ",
+		"otpravleno iz ",
+		"\xd0\xbe\xd1\x82\xd0\xbf\xd1\x80\xd0\xb0\xd0\xb2\xd0\xbb\xd0\xb5\xd0\xbd\xd0\xbe \xd0\xb8\xd0\xb7 ", /* отправлено из */
 		"\xd0\x9e\xd1\x82\xd0\xbf\xd1\x80\xd0\xb0\xd0\xb2\xd0\xbb\xd0\xb5\xd0\xbd\xd0\xbe \xd0\xb8\xd0\xb7 ", /* Отправлено из */
 		"\xd8\xaa\xd9\x85 \xd8\xa7\xd9\x84\xd8\xa5\xd8\xb1\xd8\xb3\xd8\xa7\xd9\x84 \xd9\x85\xd9\x86 ", /* تم الإرسال من */
 		"\xd8\xa3\xd9\x8f\xd8\xb1\xd8\xb3\xd9\x84\xd8\xaa \xd9\x85\xd9\x86 ", /* أُرسلت من */
@@ -512,13 +612,23 @@ static int is_mobile_footer(const char *f)
 static int is_disclaimer_opener(const struct line *l, const char *f)
 {
 	static const char *const openers[] = {
-		"this email and any attachment", "this e-mail and any attachment",
-		"this message and any attachment", "this email is confidential",
-		"this e-mail is confidential", "this message is confidential",
-		"this email may contain", "this e-mail may contain", "the information contained in this",
-		"the information in this email", "the information in this e-mail",
-		"disclaimer:", "disclaimer :", "confidentiality notice", "confidentiality note",
-		"confidentiality statement", "confidentiality disclaimer",
+		"this email and any attachment",
+		"this e-mail and any attachment",
+		"this message and any attachment",
+		"this email is confidential",
+		"this e-mail is confidential",
+		"this message is confidential",
+		"this email may contain",
+		"this e-mail may contain",
+		"the information contained in this",
+		"the information in this email",
+		"the information in this e-mail",
+		"disclaimer:",
+		"disclaimer :",
+		"confidentiality notice",
+		"confidentiality note",
+		"confidentiality statement",
+		"confidentiality disclaimer",
 	};
 	if (l->len >= 15 && memcmp(l->s, "CONFIDENTIALITY", 15) == 0)
 		return 1;
@@ -531,10 +641,11 @@ static int is_disclaimer_opener(const struct line *l, const char *f)
 static int reads_like_disclaimer(const char *f)
 {
 	static const char *const words[] = {
-		"confidential", "intended recipient", "intended solely", "intended only", "addressee",
-		"privileged", "in error", "virus", "registered", "company number", "company no",
-		"charity no", "charity number", "notify the sender", "delete", "disclaimer",
-		"monitored", "unauthori", "liability", "prohibited", "legally",
+		"confidential", "intended recipient", "intended solely", "intended only",     "addressee",
+		"privileged",   "in error",           "virus",           "registered",        "company number",
+		"company no",   "charity no",         "charity number",  "notify the sender", "delete",
+		"disclaimer",   "monitored",          "unauthori",       "liability",         "prohibited",
+		"legally",
 	};
 	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
 		if (strstr(f, words[i]))
@@ -581,19 +692,19 @@ static void drop_disclaimer(struct reply *r, const size_t *kept, size_t *n)
  * '>' quoting, HTML conversion and entities change none of that. */
 
 #define NO_POS ((size_t)-1)
-#define CHAIN_LOOK 64      /* occurrences of one word tried per line */
-#define RUN_GAP 64         /* words a client may leave out between matched lines */
+#define CHAIN_LOOK 64 /* occurrences of one word tried per line */
+#define RUN_GAP 64    /* words a client may leave out between matched lines */
 
 struct history {
-	uint64_t *words;   /* owned: every text's words, hashed (never 0); 0 between texts */
-	unsigned *text;    /* owned: which text each word is from */
+	uint64_t *words; /* owned: every text's words, hashed (never 0); 0 between texts */
+	unsigned *text;  /* owned: which text each word is from */
 	size_t n, cap;
-	size_t *next;      /* owned: the next position of the same word, NO_POS */
-	uint64_t *keys;    /* owned: hash table of words, 0 empty */
-	size_t *first;     /* owned: the first position of that word */
-	size_t *last;      /* owned: its last position (to append in order) */
-	size_t *count;     /* owned: how often it occurs */
-	size_t slots;      /* a power of two */
+	size_t *next;   /* owned: the next position of the same word, NO_POS */
+	uint64_t *keys; /* owned: hash table of words, 0 empty */
+	size_t *first;  /* owned: the first position of that word */
+	size_t *last;   /* owned: its last position (to append in order) */
+	size_t *count;  /* owned: how often it occurs */
+	size_t slots;   /* a power of two */
 };
 
 static uint64_t hash_word(const char *w, size_t n)
@@ -613,8 +724,8 @@ static size_t gap_len(const unsigned char *p, const unsigned char *end)
 {
 	if (end - p >= 2 && p[0] == 0xC2 && (p[1] == 0xA0 || p[1] == 0xAB || p[1] == 0xBB || p[1] == 0xAD))
 		return 2;
-	if (end - p >= 2 && ((p[0] == 0xD8 && (p[1] == 0x8C || p[1] == 0x9B || p[1] == 0x9F)) ||
-	                     (p[0] == 0xDB && p[1] == 0x94)))
+	if (end - p >= 2 &&
+	    ((p[0] == 0xD8 && (p[1] == 0x8C || p[1] == 0x9B || p[1] == 0x9F)) || (p[0] == 0xDB && p[1] == 0x94)))
 		return 2;
 	if (end - p >= 3 && p[0] == 0xE2 && (p[1] == 0x80 || p[1] == 0x81))
 		return 3;
@@ -751,7 +862,7 @@ static void history_free(struct history *hi)
 }
 
 struct words {
-	uint64_t *w;   /* owned */
+	uint64_t *w; /* owned */
 	size_t n, cap;
 };
 
@@ -802,12 +913,12 @@ static size_t history_find(const struct history *hi, const uint64_t *w, size_t k
 /* ---- the reply against the history ------------------------------------- */
 
 struct lineinfo {
-	unsigned char words;    /* the line has words */
-	unsigned char matched;  /* they (or the line's end) stand in the history */
-	unsigned char header;   /* the attribution or header block above matched history */
-	unsigned char history;  /* in a run taken for quoted history (not the adviser's repeated words) */
-	size_t start, end;      /* where, when matched */
-	unsigned text;          /* which text */
+	unsigned char words;   /* the line has words */
+	unsigned char matched; /* they (or the line's end) stand in the history */
+	unsigned char header;  /* the attribution or header block above matched history */
+	unsigned char history; /* in a run taken for quoted history (not the adviser's repeated words) */
+	size_t start, end;     /* where, when matched */
+	unsigned text;         /* which text */
 };
 
 static void match_lines(struct reply *r, const struct history *hi, struct lineinfo *li)
@@ -917,8 +1028,7 @@ static size_t header_above(struct reply *r, const struct lineinfo *li, size_t s)
 		f = fold_line(r, i);
 		if (li[i].matched && !(fields_open && is_field_shape(f)))
 			break;
-		if (in_attr && attr_lines < 3 && !ends_sentence(l) &&
-		    (strpbrk(f, "0123456789<@") != NULL)) {
+		if (in_attr && attr_lines < 3 && !ends_sentence(l) && (strpbrk(f, "0123456789<@") != NULL)) {
 			/* a wrapped attribution's first line */
 			attr_lines++;
 			c = i;
@@ -1130,9 +1240,9 @@ static void clean(const char *text, const struct history *hi, int hold_percent, 
 		if (cut) {
 			if (!is_blank(l))
 				drop[i] = is_text(&r, li, i) && !is_field_shape(fold_line(&r, i)) &&
-				                  !is_attribution_shape(l, fold_line(&r, i)) && cut != DROP_SURE
-				          ? DROP_UNSURE
-				          : DROP_SURE;
+				                          !is_attribution_shape(l, fold_line(&r, i)) && cut != DROP_SURE
+				                  ? DROP_UNSURE
+				                  : DROP_SURE;
 			continue;
 		}
 		if (is_quoted(l)) {

@@ -20,19 +20,19 @@
 
 #include <stddef.h>
 
-#define CLEAN_HOLD_PERCENT 50   /* the default of [advisers] hold_cleaned_percent */
+#define CLEAN_HOLD_PERCENT 50 /* the default of [advisers] hold_cleaned_percent */
 
 enum clean_hold {
-	CLEAN_SEND = 0,       /* send res.text */
-	CLEAN_HOLD_EMPTY,     /* nothing is left */
-	CLEAN_HOLD_SHARE,     /* too much was removed without evidence */
+	CLEAN_SEND = 0,   /* send res.text */
+	CLEAN_HOLD_EMPTY, /* nothing is left */
+	CLEAN_HOLD_SHARE, /* too much was removed without evidence */
 };
 
 struct clean_result {
-	char *text;            /* owned: what would be sent (the rules below); never NULL */
+	char *text; /* owned: what would be sent (the rules below); never NULL */
 	enum clean_hold hold;
-	size_t kept_bytes;     /* of the adviser's lines kept */
-	size_t unsure_bytes;   /* removed on a heuristic's word alone */
+	size_t kept_bytes;   /* of the adviser's lines kept */
+	size_t unsure_bytes; /* removed on a heuristic's word alone */
 };
 
 /* Cleans text (may be NULL) against the conversation's texts history[0..n)
@@ -41,7 +41,7 @@ struct clean_result {
  * time linear in the lengths of text and history. */
 void clean_reply_with(const char *text, const char *const *history, size_t nhistory, int hold_percent,
                       struct clean_result *res);
-void clean_result_free(struct clean_result *res);   /* accepts NULL */
+void clean_result_free(struct clean_result *res); /* accepts NULL */
 
 /* Why a reply is held, in words for the adviser ("" for CLEAN_SEND); static. */
 const char *clean_hold_text(enum clean_hold hold);

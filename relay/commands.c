@@ -15,7 +15,7 @@
 #include <string.h>
 
 #define BLOCK_DAYS_MAX 3650
-#define QUOTE_MAX 40   /* bytes of the adviser's text quoted back in an error */
+#define QUOTE_MAX 40 /* bytes of the adviser's text quoted back in an error */
 
 enum arg_kind { ARG_NONE, ARG_TEXT, ARG_DAYS };
 
@@ -24,36 +24,33 @@ static const struct known {
 	enum command_kind kind;
 	enum arg_kind arg;
 } knowns[] = {
-	{ "note", COMMAND_NOTE, ARG_TEXT },
-	{ "close", COMMAND_CLOSE, ARG_NONE },
-	{ "reopen", COMMAND_REOPEN, ARG_NONE },
-	{ "urgent", COMMAND_URGENT, ARG_NONE },
-	{ "block", COMMAND_BLOCK, ARG_DAYS },
-	{ "unblock", COMMAND_UNBLOCK, ARG_NONE },
+	{ "note", COMMAND_NOTE, ARG_TEXT },     { "close", COMMAND_CLOSE, ARG_NONE },
+	{ "reopen", COMMAND_REOPEN, ARG_NONE }, { "urgent", COMMAND_URGENT, ARG_NONE },
+	{ "block", COMMAND_BLOCK, ARG_DAYS },   { "unblock", COMMAND_UNBLOCK, ARG_NONE },
 };
 
 #define KNOWN_LIST "#note, #close, #reopen, #urgent, #block and #unblock"
 
 struct span {
-	const char *s;  /* into the caller's text; not NUL-terminated */
+	const char *s; /* into the caller's text; not NUL-terminated */
 	size_t n;
 };
 
 enum line_kind { LINE_BLANK, LINE_TEXT, LINE_COMMAND };
 
 struct command_line {
-	struct span whole;          /* the line without surrounding blanks */
-	struct span name;           /* after '#', up to a blank, ':' or the end */
-	struct span arg;            /* after the name and ':', trimmed */
-	const struct known *known;  /* NULL: not a command we know */
-	int spaced;                 /* "# close": a known name after "# " */
+	struct span whole;         /* the line without surrounding blanks */
+	struct span name;          /* after '#', up to a blank, ':' or the end */
+	struct span arg;           /* after the name and ':', trimmed */
+	const struct known *known; /* NULL: not a command we know */
+	int spaced;                /* "# close": a known name after "# " */
 };
 
 struct parse {
-	struct command *list;  /* owned until handed to the caller */
+	struct command *list; /* owned until handed to the caller */
 	size_t n, cap;
 	struct buf error;
-	struct buf note;       /* the open note's text so far */
+	struct buf note; /* the open note's text so far */
 	int in_note;
 };
 
@@ -176,7 +173,7 @@ static enum line_kind classify(struct span line, struct command_line *cl)
 	cl->whole = t;
 	after = (struct span){ t.s + 1, t.n - 1 };
 	if (after.n && after.s[0] >= '0' && after.s[0] <= '9')
-		return LINE_TEXT;  /* "#1 thing": a numbered point */
+		return LINE_TEXT; /* "#1 thing": a numbered point */
 	if (after.n && blank_at(after.s, after.n)) {
 		/* "# heading" is text; "# close" is a mistyped command. */
 		if (!lookup(name_at(skip_blanks(after))))
@@ -272,7 +269,7 @@ static int parse_days(struct span a)
 	if (a.n == 0 || a.s[0] < '0' || a.s[0] > '9')
 		return -1;
 	for (; i < a.n && a.s[i] >= '0' && a.s[i] <= '9'; i++)
-		if (days <= BLOCK_DAYS_MAX)  /* stop growing: no overflow */
+		if (days <= BLOCK_DAYS_MAX) /* stop growing: no overflow */
 			days = days * 10 + (a.s[i] - '0');
 	a.s += i;
 	a.n -= i;
@@ -374,8 +371,10 @@ static char *take_answer(struct parse *ps, const char *p)
 		if (t.n > 1 && t.s[0] == '#') {
 			const struct known *known = lookup(name_at((struct span){ t.s + 1, t.n - 1 }));
 			if (known)
-				add_error(ps, "#%s must go on the first lines of the reply, above the answer; "
-				          "it was not obeyed.", known->name);
+				add_error(ps,
+				          "#%s must go on the first lines of the reply, above the answer; "
+				          "it was not obeyed.",
+				          known->name);
 		}
 		buf_add(&b, line.s, line.n);
 		buf_addc(&b, '\n');

@@ -7,29 +7,29 @@
 #include <stddef.h>
 
 enum command_kind {
-	COMMAND_NOTE,     /* #note TEXT: a note on the conversation for the advisers */
-	COMMAND_CLOSE,    /* #close */
-	COMMAND_REOPEN,   /* #reopen */
-	COMMAND_URGENT,   /* #urgent */
-	COMMAND_BLOCK,    /* #block [DAYS] */
-	COMMAND_UNBLOCK,  /* #unblock */
-	COMMAND_UNKNOWN   /* a line in the command block that is no command we know */
+	COMMAND_NOTE,    /* #note TEXT: a note on the conversation for the advisers */
+	COMMAND_CLOSE,   /* #close */
+	COMMAND_REOPEN,  /* #reopen */
+	COMMAND_URGENT,  /* #urgent */
+	COMMAND_BLOCK,   /* #block [DAYS] */
+	COMMAND_UNBLOCK, /* #unblock */
+	COMMAND_UNKNOWN  /* a line in the command block that is no command we know */
 };
 
 struct command {
 	enum command_kind kind;
-	char *text;  /* owned: COMMAND_NOTE: the note, never empty (lines joined by
+	char *text; /* owned: COMMAND_NOTE: the note, never empty (lines joined by
 	              * "\n"); COMMAND_UNKNOWN: the whole line as written, without
 	              * surrounding blanks; NULL for every other kind */
-	int days;    /* COMMAND_BLOCK: 1-3650, or 0 = indefinitely; 0 otherwise */
+	int days;   /* COMMAND_BLOCK: 1-3650, or 0 = indefinitely; 0 otherwise */
 };
 
 struct commands {
-	struct command *list;  /* owned, in the order written; NULL when n == 0 */
+	struct command *list; /* owned, in the order written; NULL when n == 0 */
 	size_t n;
-	char *answer;          /* owned, never NULL: what is left for the young
+	char *answer; /* owned, never NULL: what is left for the young
 	                        * person; "" when nothing is */
-	char *error;           /* owned: what to tell the adviser, one problem per
+	char *error;  /* owned: what to tell the adviser, one problem per
 	                        * line; NULL when there is none */
 };
 

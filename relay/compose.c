@@ -9,22 +9,21 @@
 
 #include "address.h"
 
-#define FOLD_COLS 78        /* RFC 5322 "SHOULD" line length */
-#define EW_MAX 75           /* RFC 2047 limit on one encoded-word */
-#define EW_OVERHEAD 12      /* "=?UTF-8?Q?" + "?=" */
-#define EW_MIN 24           /* a word with room for one 4-byte character in Q */
-#define PLAIN_WORD_MAX 77   /* longer words could not be folded: encode them */
+#define FOLD_COLS 78      /* RFC 5322 "SHOULD" line length */
+#define EW_MAX 75         /* RFC 2047 limit on one encoded-word */
+#define EW_OVERHEAD 12    /* "=?UTF-8?Q?" + "?=" */
+#define EW_MIN 24         /* a word with room for one 4-byte character in Q */
+#define PLAIN_WORD_MAX 77 /* longer words could not be folded: encode them */
 #define FIELD_NAME_MAX 76
 #define MSGID_MAX 500
-#define QP_COLS 75          /* plus '=' of a soft line break: 76 */
+#define QP_COLS 75 /* plus '=' of a soft line break: 76 */
 
 static const char hexdigits[] = "0123456789ABCDEF";
 
 /* Headers compose_build writes itself, or that must never come from a caller. */
 static const char *const reserved_names[] = {
-	"Date", "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Subject",
-	"Message-ID", "In-Reply-To", "References", "MIME-Version",
-	"Return-Path", "Received",
+	"Date",    "From",       "Sender",      "Reply-To",   "To",           "Cc",          "Bcc",
+	"Subject", "Message-ID", "In-Reply-To", "References", "MIME-Version", "Return-Path", "Received",
 };
 static const char *const reserved_prefixes[] = { "Content-", "Resent-" };
 
@@ -50,16 +49,14 @@ static unsigned long u8_code(const unsigned char *p, size_t k)
 	case 3:
 		return ((p[0] & 0x0FUL) << 12) | ((p[1] & 0x3FUL) << 6) | (p[2] & 0x3F);
 	default:
-		return ((p[0] & 0x07UL) << 18) | ((p[1] & 0x3FUL) << 12) |
-		       ((p[2] & 0x3FUL) << 6) | (p[3] & 0x3F);
+		return ((p[0] & 0x07UL) << 18) | ((p[1] & 0x3FUL) << 12) | ((p[2] & 0x3FUL) << 6) | (p[3] & 0x3F);
 	}
 }
 
 /* Characters that could end a header line somewhere, or hide in one. */
 static int is_header_space(unsigned long cp)
 {
-	return cp == ' ' || cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) ||
-	       cp == 0x2028 || cp == 0x2029;
+	return cp == ' ' || cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029;
 }
 
 char *compose_header_text(const char *utf8)
@@ -121,8 +118,7 @@ static int domain_valid(const char *d, size_t n)
 			if (label == 0 || d[i - 1] == '-')
 				return 0;
 			label = 0;
-		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			   (c >= '0' && c <= '9') || c == '-') {
+		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-') {
 			if (c == '-' && label == 0)
 				return 0;
 			if (++label > 63)
@@ -137,8 +133,7 @@ static int domain_valid(const char *d, size_t n)
 int compose_address_valid(const char *addr)
 {
 	char *normal = NULL;
-	int ok = address_sendable(addr) && address_normalise(addr, &normal) == ADDRESS_OK &&
-	         strcasecmp(normal, addr) == 0;
+	int ok = address_sendable(addr) && address_normalise(addr, &normal) == ADDRESS_OK && strcasecmp(normal, addr) == 0;
 
 	free(normal);
 	return ok;
@@ -184,8 +179,8 @@ char *compose_message_id(const char *domain, const char *unique)
 		return NULL;
 	buf_init(&b);
 	for (const unsigned char *p = (const unsigned char *)unique; *p; p++) {
-		int keep = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			   (*p >= '0' && *p <= '9') || *p == '-' || *p == '_';
+		int keep = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		           *p == '_';
 		/* a dot only where dot-atom-text allows one */
 		if (*p == '.' && b.len && b.data[b.len - 1] != '.' && p[1] && p[1] != '.')
 			keep = 1;
@@ -240,8 +235,8 @@ static size_t fold_room(const struct fold *f)
 /* Q may leave these literal in any context RFC 2047 allows, phrases included. */
 static int q_literal(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '!' || c == '*' || c == '+' || c == '-' || c == '/';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '!' || c == '*' ||
+	       c == '+' || c == '-' || c == '/';
 }
 
 static size_t q_cost(const unsigned char *s, size_t n)
@@ -274,8 +269,7 @@ static void add_q(struct buf *b, const unsigned char *s, size_t n)
 
 static void add_b64(struct buf *b, const unsigned char *s, size_t n)
 {
-	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	for (size_t i = 0; i < n; i += 3) {
 		unsigned long v = (unsigned long)s[i] << 16;
 		if (i + 1 < n)
@@ -426,8 +420,7 @@ static void fold_mailbox(struct fold *f, const struct compose_address *a, int la
 	free(name);
 }
 
-static void address_field(struct buf *out, const char *name,
-			  const struct compose_address *list, size_t n)
+static void address_field(struct buf *out, const char *name, const struct compose_address *list, size_t n)
 {
 	struct fold f;
 
@@ -464,7 +457,7 @@ static int format_date(long long t, char *s, size_t n)
 {
 	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+		                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 	time_t tt = (time_t)t;
 	struct tm tm;
 
@@ -473,9 +466,8 @@ static int format_date(long long t, char *s, size_t n)
 	if (tm.tm_year < 0 || tm.tm_year > 9999 - 1900)
 		return -1;
 	/* by hand, not strftime: the locale must not change a header */
-	snprintf(s, n, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday],
-		 tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-		 tm.tm_sec);
+	snprintf(s, n, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+	         tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	return 0;
 }
 
@@ -490,8 +482,7 @@ static int name_reserved(const char *name)
 	return 0;
 }
 
-static int check_list(const char *what, const struct compose_address *list, size_t n,
-		      char *err, size_t errlen)
+static int check_list(const char *what, const struct compose_address *list, size_t n, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (!compose_address_valid(list[i].address)) {
@@ -503,8 +494,7 @@ static int check_list(const char *what, const struct compose_address *list, size
 }
 
 /* Everything that can refuse the message, before a byte is written. */
-static int check_message(const struct compose_message *m, char *date, size_t datelen,
-			 char *err, size_t errlen)
+static int check_message(const struct compose_message *m, char *date, size_t datelen, char *err, size_t errlen)
 {
 	if (check_list("From", &m->from, 1, err, errlen) == -1)
 		return -1;
@@ -577,9 +567,9 @@ int compose_build(const struct compose_message *m, struct buf *out, char *err, s
 	for (size_t i = 0; i < m->nextra; i++)
 		compose_header(out, m->extra[i].name, m->extra[i].value);
 	buf_adds(out, "MIME-Version: 1.0\r\n"
-		      "Content-Type: text/plain; charset=utf-8\r\n"
-		      "Content-Transfer-Encoding: quoted-printable\r\n"
-		      "\r\n");
+	              "Content-Type: text/plain; charset=utf-8\r\n"
+	              "Content-Transfer-Encoding: quoted-printable\r\n"
+	              "\r\n");
 	compose_qp(out, m->body ? m->body : "");
 	return 0;
 }

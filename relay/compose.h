@@ -17,28 +17,32 @@
 #include "util.h"
 
 struct compose_address {
-	const char *name;     /* display name, UTF-8, may be NULL or hostile */
-	const char *address;  /* addr-spec, refused unless compose_address_valid() */
+	const char *name;    /* display name, UTF-8, may be NULL or hostile */
+	const char *address; /* addr-spec, refused unless compose_address_valid() */
 };
 
 struct compose_header {
-	const char *name;     /* field name; compose_build refuses reserved ones */
-	const char *value;    /* UTF-8, may be hostile */
+	const char *name;  /* field name; compose_build refuses reserved ones */
+	const char *value; /* UTF-8, may be hostile */
 };
 
 /* All pointers are borrowed for the duration of compose_build(). */
 struct compose_message {
 	struct compose_address from;
-	const struct compose_address *to; size_t nto;       /* nto >= 1 */
-	const struct compose_address *cc; size_t ncc;
-	const struct compose_address *reply_to;             /* NULL for none */
-	const char *subject;                                /* UTF-8, NULL for none */
-	const char *message_id;                             /* without <>, from compose_message_id() */
-	const char *in_reply_to;                            /* without <>, may be NULL */
-	const char *const *references; size_t nreferences;  /* without <>, oldest first */
-	long long date;                                     /* unix seconds, written as +0000 */
-	const struct compose_header *extra; size_t nextra;  /* e.g. Auto-Submitted */
-	const char *body;                                   /* UTF-8, any line ends, NULL = empty */
+	const struct compose_address *to;
+	size_t nto; /* nto >= 1 */
+	const struct compose_address *cc;
+	size_t ncc;
+	const struct compose_address *reply_to; /* NULL for none */
+	const char *subject;                    /* UTF-8, NULL for none */
+	const char *message_id;                 /* without <>, from compose_message_id() */
+	const char *in_reply_to;                /* without <>, may be NULL */
+	const char *const *references;
+	size_t nreferences; /* without <>, oldest first */
+	long long date;     /* unix seconds, written as +0000 */
+	const struct compose_header *extra;
+	size_t nextra;    /* e.g. Auto-Submitted */
+	const char *body; /* UTF-8, any line ends, NULL = empty */
 };
 
 /* Appends the whole message to out: Date, From, Reply-To, To, Cc, Subject,

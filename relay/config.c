@@ -14,19 +14,19 @@
 #include "util.h"
 
 enum opt_type {
-	OPT_STRING,     /* free text */
-	OPT_PATH,       /* a file or directory; relative to the configuration file */
-	OPT_INT,        /* bounded integer */
-	OPT_BOOL,       /* yes | no */
-	OPT_SECURITY,   /* tls | starttls | none */
-	OPT_ADDRESSES,  /* comma-separated email addresses */
-	OPT_FROM,       /* "Name <address>" */
-	OPT_PREFIX,     /* reference prefix: 2-6 capital letters */
-	OPT_HEADER,     /* a header field name */
-	OPT_PHONE,      /* an E.164 number: + and 8 to 15 digits */
-	OPT_DAY,        /* office hours of one weekday: "09:00-17:30" or "closed" */
-	OPT_CHOICE,     /* one word of the row's choices */
-	OPT_DURATION,   /* seconds, written 10m, 90s, 2h (a bare number is minutes) */
+	OPT_STRING,    /* free text */
+	OPT_PATH,      /* a file or directory; relative to the configuration file */
+	OPT_INT,       /* bounded integer */
+	OPT_BOOL,      /* yes | no */
+	OPT_SECURITY,  /* tls | starttls | none */
+	OPT_ADDRESSES, /* comma-separated email addresses */
+	OPT_FROM,      /* "Name <address>" */
+	OPT_PREFIX,    /* reference prefix: 2-6 capital letters */
+	OPT_HEADER,    /* a header field name */
+	OPT_PHONE,     /* an E.164 number: + and 8 to 15 digits */
+	OPT_DAY,       /* office hours of one weekday: "09:00-17:30" or "closed" */
+	OPT_CHOICE,    /* one word of the row's choices */
+	OPT_DURATION,  /* seconds, written 10m, 90s, 2h (a bare number is minutes) */
 };
 
 /* Whether a key must be written. A text or path written empty ("key =")
@@ -40,14 +40,14 @@ struct option {
 	const char *key;
 	enum opt_type type;
 	size_t offset;
-	const char *def;        /* NULL: no default */
-	long min, max;          /* OPT_INT bounds (OPT_DURATION: seconds) */
-	int required;           /* OPTIONAL, REQUIRED or NOT_EMPTY */
-	const char *help;       /* what a person should write, for errors */
+	const char *def;  /* NULL: no default */
+	long min, max;    /* OPT_INT bounds (OPT_DURATION: seconds) */
+	int required;     /* OPTIONAL, REQUIRED or NOT_EMPTY */
+	const char *help; /* what a person should write, for errors */
 };
 
 #ifndef RELAY_SHAREDIR
-#define RELAY_SHAREDIR "/usr/local/share/relay"   /* set by the Makefile from PREFIX */
+#define RELAY_SHAREDIR "/usr/local/share/relay" /* set by the Makefile from PREFIX */
 #endif
 
 #define F(field) offsetof(struct config, field)
@@ -99,19 +99,28 @@ static const struct option options[] = {
 
 	/* [oauth]: how access tokens are had, for [imap] and [smtp] auth = oauth2 and transport = graph (oauth.h). */
 	{ "oauth", "provider", OPT_CHOICE, F(oauth_provider), NULL, 0, 0, 0, "microsoft, google or generic" },
-	{ "oauth", "tenant", OPT_STRING, F(oauth_tenant), NULL, 0, 0, 0, "the Microsoft Entra tenant: its ID or a domain such as example.org" },
+	{ "oauth", "tenant", OPT_STRING, F(oauth_tenant), NULL, 0, 0, 0,
+	  "the Microsoft Entra tenant: its ID or a domain such as example.org" },
 	{ "oauth", "client_id", OPT_STRING, F(oauth_client_id), NULL, 0, 0, 0, "the application (client) ID" },
-	{ "oauth", "client_secret_file", OPT_PATH, F(oauth_client_secret_file), NULL, 0, 0, 0, "a file holding the client secret" },
-	{ "oauth", "secret_expires", OPT_STRING, F(oauth_secret_expires), NULL, 0, 0, 0, "the client secret's stated expiry, YYYY-MM-DD" },
-	{ "oauth", "certificate_file", OPT_PATH, F(oauth_certificate_file), NULL, 0, 0, 0, "the PEM certificate registered with the application" },
-	{ "oauth", "private_key_file", OPT_PATH, F(oauth_private_key_file), NULL, 0, 0, 0, "a PEM file holding the private key" },
-	{ "oauth", "token_url", OPT_STRING, F(oauth_token_url), NULL, 0, 0, 0, "the token endpoint (https); default: the provider's" },
-	{ "oauth", "scope", OPT_STRING, F(oauth_scope), NULL, 0, 0, 0, "the scope asked for; default: the provider's for mail" },
-	{ "oauth", "graph_url", OPT_STRING, F(oauth_graph_url), "https://graph.microsoft.com", 0, 0, NOT_EMPTY, "Microsoft Graph's base URL (https)" },
+	{ "oauth", "client_secret_file", OPT_PATH, F(oauth_client_secret_file), NULL, 0, 0, 0,
+	  "a file holding the client secret" },
+	{ "oauth", "secret_expires", OPT_STRING, F(oauth_secret_expires), NULL, 0, 0, 0,
+	  "the client secret's stated expiry, YYYY-MM-DD" },
+	{ "oauth", "certificate_file", OPT_PATH, F(oauth_certificate_file), NULL, 0, 0, 0,
+	  "the PEM certificate registered with the application" },
+	{ "oauth", "private_key_file", OPT_PATH, F(oauth_private_key_file), NULL, 0, 0, 0,
+	  "a PEM file holding the private key" },
+	{ "oauth", "token_url", OPT_STRING, F(oauth_token_url), NULL, 0, 0, 0,
+	  "the token endpoint (https); default: the provider's" },
+	{ "oauth", "scope", OPT_STRING, F(oauth_scope), NULL, 0, 0, 0,
+	  "the scope asked for; default: the provider's for mail" },
+	{ "oauth", "graph_url", OPT_STRING, F(oauth_graph_url), "https://graph.microsoft.com", 0, 0, NOT_EMPTY,
+	  "Microsoft Graph's base URL (https)" },
 	{ "oauth", "ca_file", OPT_PATH, F(oauth_ca_file), NULL, 0, 0, 0, "a PEM file of trusted CAs" },
 	{ "oauth", "timeout", OPT_INT, F(oauth_timeout), "30", 1, 600, 0, "seconds, 1 to 600" },
 
-	{ "advisers", "forward_to", OPT_ADDRESSES, F(forward_to), NULL, 0, 0, REQUIRED, "one or more addresses, comma-separated" },
+	{ "advisers", "forward_to", OPT_ADDRESSES, F(forward_to), NULL, 0, 0, REQUIRED,
+	  "one or more addresses, comma-separated" },
 	{ "advisers", "allowed", OPT_ADDRESSES, F(allowed), NULL, 0, 0, REQUIRED, "one or more addresses, comma-separated" },
 	{ "advisers", "urgent_to", OPT_ADDRESSES, F(urgent_to), "", 0, 0, 0, "addresses, comma-separated" },
 	/* Secure by default: a reply is trusted on what the receiving server
@@ -140,12 +149,14 @@ static const struct option options[] = {
 	{ "hours", "friday", OPT_DAY, F(hours.day[5]), "09:00-17:00", 0, 0, 0, "HH:MM-HH:MM or closed" },
 	{ "hours", "saturday", OPT_DAY, F(hours.day[6]), "closed", 0, 0, 0, "HH:MM-HH:MM or closed" },
 	{ "hours", "sunday", OPT_DAY, F(hours.day[0]), "closed", 0, 0, 0, "HH:MM-HH:MM or closed" },
-	{ "hours", "bank_holidays", OPT_PATH, F(bank_holidays), RELAY_SHAREDIR "/bank-holidays-england-and-wales.txt",
-	  0, 0, 0, "a file of YYYY-MM-DD dates (empty: none)" },
+	{ "hours", "bank_holidays", OPT_PATH, F(bank_holidays), RELAY_SHAREDIR "/bank-holidays-england-and-wales.txt", 0, 0,
+	  0, "a file of YYYY-MM-DD dates (empty: none)" },
 
 	{ "policy", "autoreply_window_hours", OPT_INT, F(autoreply_window_hours), "24", 1, 8760, 0, "hours, 1 to 8760" },
-	{ "policy", "sender_limit", OPT_INT, F(sender_limit), "3", 1, 100, 0, "auto-replies per sender per ten minutes, 1 to 100" },
-	{ "policy", "autoreply_budget", OPT_INT, F(autoreply_budget), "200", 0, 100000, 0, "auto-replies per hour in all, 0 to 100000 (0: no limit)" },
+	{ "policy", "sender_limit", OPT_INT, F(sender_limit), "3", 1, 100, 0,
+	  "auto-replies per sender per ten minutes, 1 to 100" },
+	{ "policy", "autoreply_budget", OPT_INT, F(autoreply_budget), "200", 0, 100000, 0,
+	  "auto-replies per hour in all, 0 to 100000 (0: no limit)" },
 	{ "policy", "urgent_repeat_minutes", OPT_INT, F(urgent_repeat_minutes), "60", 1, 10080, 0, "minutes, 1 to 10080" },
 	{ "policy", "urgent_phrases", OPT_PATH, F(urgent_phrases), RELAY_SHAREDIR "/urgent.txt", 0, 0, 0,
 	  "a file of urgent phrases, one a line" },
@@ -175,7 +186,7 @@ static const struct option options[] = {
 /* The words each OPT_CHOICE key allows. */
 static const struct {
 	const char *section, *key;
-	const char *words[5];   /* NULL-terminated */
+	const char *words[5]; /* NULL-terminated */
 } choices[] = {
 	{ "service", "show_contact", { "masked", "full", "none", NULL, NULL } },
 	{ "service", "log", { "stderr", "syslog", NULL, NULL, NULL } },
@@ -192,11 +203,11 @@ struct parse_state {
 	struct config *c;
 	FILE *f;
 	const char *path;
-	char *dir;                   /* the configuration file's directory */
-	int line;                    /* line the reader last returned */
-	int long_line;               /* the reader met a line longer than inih's buffer */
-	int set_line[NOPTIONS];      /* line each option was set on, 0 = unset */
-	char err[512];               /* the first error */
+	char *dir;              /* the configuration file's directory */
+	int line;               /* line the reader last returned */
+	int long_line;          /* the reader met a line longer than inih's buffer */
+	int set_line[NOPTIONS]; /* line each option was set on, 0 = unset */
+	char err[512];          /* the first error */
 	int err_line;
 };
 
@@ -321,7 +332,7 @@ static int option_set(struct parse_state *st, const struct option *o, const char
 	}
 	case OPT_PHONE: {
 		size_t n = strlen(value);
-		if (!n && o->required == OPTIONAL) {   /* "alert_sms =": none */
+		if (!n && o->required == OPTIONAL) { /* "alert_sms =": none */
 			free(*(char **)field);
 			*(char **)field = NULL;
 			return 0;
@@ -366,13 +377,14 @@ static int option_set(struct parse_state *st, const struct option *o, const char
 		}
 		if (o->type == OPT_HEADER) {
 			size_t n = strlen(value);
-			if (n == 0 || n > 64 || strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") != n) {
+			if (n == 0 || n > 64 ||
+			    strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") != n) {
 				snprintf(err, errlen, "'%s' is not a header name (letters, digits, '-')", value);
 				return -1;
 			}
 			if (strncasecmp(value, "X-", 2) != 0) {
-				snprintf(err, errlen, "'%s' is not an X- header (a standard header cannot be the loop stamp)",
-				         value);
+				snprintf(err, errlen,
+				         "'%s' is not an X- header (a standard header cannot be the loop stamp)", value);
 				return -1;
 			}
 		}
@@ -479,7 +491,7 @@ static int handler(void *user, const char *section, const char *name, const char
 	char why[300];
 
 	if (st->err_line)
-		return 1;  /* report the first error only; keep inih quiet */
+		return 1; /* report the first error only; keep inih quiet */
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		const struct option *o = &options[i];
 		if (strcmp(o->section, section) || strcmp(o->key, name))
@@ -491,16 +503,16 @@ static int handler(void *user, const char *section, const char *name, const char
 			return 0;
 		}
 		if (option_set(st, o, value, why, sizeof why) < 0) {
-			snprintf(st->err, sizeof st->err, "%s:%d: [%s] %s: %s; expected %s", st->path, st->line, section, name,
-			         why, o->help);
+			snprintf(st->err, sizeof st->err, "%s:%d: [%s] %s: %s; expected %s", st->path, st->line, section,
+			         name, why, o->help);
 			st->err_line = st->line;
 			return 0;
 		}
 		st->set_line[i] = st->line;
 		return 1;
 	}
-	snprintf(st->err, sizeof st->err, "%s:%d: %s%s%s%s: unknown key", st->path, st->line, section[0] ? "[" : "",
-	         section, section[0] ? "] " : "", name);
+	snprintf(st->err, sizeof st->err, "%s:%d: %s%s%s%s: unknown key", st->path, st->line, section[0] ? "[" : "", section,
+	         section[0] ? "] " : "", name);
 	st->err_line = st->line;
 	return 0;
 }
@@ -544,18 +556,23 @@ static int validate(struct parse_state *st, char *err, size_t errlen)
 	}
 #define AT(sec, key) st->path, st->set_line[option_index(sec, key)]
 	if (c->imap_security == NET_SECURITY_NONE && !host_is_loopback(c->imap_host)) {
-		snprintf(err, errlen, "%s:%d: [imap] security: none is refused for %s, which is not a loopback address; use tls or starttls",
-		         AT("imap", "security"), c->imap_host);
+		snprintf(
+			err, errlen,
+			"%s:%d: [imap] security: none is refused for %s, which is not a loopback address; use tls or starttls",
+			AT("imap", "security"), c->imap_host);
 		return -1;
 	}
 	if (c->smtp_security == NET_SECURITY_NONE && !host_is_loopback(c->smtp_host)) {
-		snprintf(err, errlen, "%s:%d: [smtp] security: none is refused for %s, which is not a loopback address; use starttls",
+		snprintf(err, errlen,
+		         "%s:%d: [smtp] security: none is refused for %s, which is not a loopback address; use starttls",
 		         AT("smtp", "security"), c->smtp_host);
 		return -1;
 	}
 	if (c->smtp_security == NET_SECURITY_TLS) {
-		snprintf(err, errlen, "%s:%d: [smtp] security: tls (implicit TLS, port 465) is not supported by libESMTP; use starttls on port 587",
-		         AT("smtp", "security"));
+		snprintf(
+			err, errlen,
+			"%s:%d: [smtp] security: tls (implicit TLS, port 465) is not supported by libESMTP; use starttls on port 587",
+			AT("smtp", "security"));
 		return -1;
 	}
 	if (!strcmp(c->imap_auth, "password") && !c->imap_password_file) {
@@ -566,16 +583,18 @@ static int validate(struct parse_state *st, char *err, size_t errlen)
 	if (config_uses_oauth(c) && !c->oauth_provider) {
 		snprintf(err, errlen, "%s:%d: [%s] %s needs an [oauth] section with provider = microsoft, google or generic",
 		         st->path,
-		         !strcmp(c->imap_auth, "oauth2") ? st->set_line[option_index("imap", "auth")]
+		         !strcmp(c->imap_auth, "oauth2")   ? st->set_line[option_index("imap", "auth")]
 		         : !strcmp(c->smtp_auth, "oauth2") ? st->set_line[option_index("smtp", "auth")]
-		                                            : st->set_line[option_index("smtp", "transport")],
+		                                           : st->set_line[option_index("smtp", "transport")],
 		         !strcmp(c->imap_auth, "oauth2") ? "imap" : "smtp",
-		         !strcmp(c->imap_auth, "oauth2") ? "auth = oauth2"
-		         : !strcmp(c->smtp_auth, "oauth2") ? "auth = oauth2" : "transport = graph");
+		         !strcmp(c->imap_auth, "oauth2")   ? "auth = oauth2"
+		         : !strcmp(c->smtp_auth, "oauth2") ? "auth = oauth2"
+		                                           : "transport = graph");
 		return -1;
 	}
 	if (!strcmp(c->smtp_transport, "smtp") && !c->smtp_host) {
-		snprintf(err, errlen, "%s: [smtp] host is required (the SMTP server's host name), or transport = graph", st->path);
+		snprintf(err, errlen, "%s: [smtp] host is required (the SMTP server's host name), or transport = graph",
+		         st->path);
 		return -1;
 	}
 	if (!strcmp(c->smtp_auth, "oauth2") && !c->smtp_username) {
@@ -591,8 +610,10 @@ static int validate(struct parse_state *st, char *err, size_t errlen)
 	}
 	/* Even on loopback: a password is never sent in clear. */
 	if (c->smtp_username && c->smtp_security == NET_SECURITY_NONE) {
-		snprintf(err, errlen, "%s:%d: [smtp] security: none with a username would send the password in clear; "
-		         "use starttls, or remove username and password_file", AT("smtp", "security"));
+		snprintf(err, errlen,
+		         "%s:%d: [smtp] security: none with a username would send the password in clear; "
+		         "use starttls, or remove username and password_file",
+		         AT("smtp", "security"));
 		return -1;
 	}
 	{
@@ -600,14 +621,18 @@ static int validate(struct parse_state *st, char *err, size_t errlen)
 		for (int d = 0; d < 7; d++)
 			open_days += c->hours.day[d].open;
 		if (!open_days) {
-			snprintf(err, errlen, "%s: [hours]: every day is closed; the auto-reply could not say when the service "
-			         "opens", st->path);
+			snprintf(err, errlen,
+			         "%s: [hours]: every day is closed; the auto-reply could not say when the service "
+			         "opens",
+			         st->path);
 			return -1;
 		}
 	}
 	if (c->imap_check_interval_ms > 0 && c->imap_check_interval_ms < 50) {
-		snprintf(err, errlen, "%s:%d: [imap] check_interval_ms: %d would keep the server busy; use 0 (never) or "
-		         "50 to 60000", AT("imap", "check_interval_ms"), c->imap_check_interval_ms);
+		snprintf(err, errlen,
+		         "%s:%d: [imap] check_interval_ms: %d would keep the server busy; use 0 (never) or "
+		         "50 to 60000",
+		         AT("imap", "check_interval_ms"), c->imap_check_interval_ms);
 		return -1;
 	}
 	if (c->retry_max < c->retry_min) {
@@ -622,8 +647,8 @@ static int validate(struct parse_state *st, char *err, size_t errlen)
 		return -1;
 	}
 	if (address_list_has(&c->forward_to, c->from_address) || address_list_has(&c->allowed, c->from_address)) {
-		snprintf(err, errlen, "%s: [advisers]: the service's own address %s cannot be an adviser (it would loop)", st->path,
-		         c->from_address);
+		snprintf(err, errlen, "%s: [advisers]: the service's own address %s cannot be an adviser (it would loop)",
+		         st->path, c->from_address);
 		return -1;
 	}
 	if (!strcmp(c->adviser_authentication, "dmarc")) {
@@ -632,16 +657,20 @@ static int validate(struct parse_state *st, char *err, size_t errlen)
 			char at[32] = "";
 			if (line)
 				snprintf(at, sizeof at, ":%d", line);
-			snprintf(err, errlen, "%s%s: [advisers] authentication is dmarc%s, so [advisers] authserv_id is required: "
-			         "the name your receiving mail server writes first in its Authentication-Results header (e.g. "
-			         "mx.example.org); or authentication = none, which trusts a reply on its From header alone",
-			         st->path, at, line ? "" : " (the default)");
+			snprintf(
+				err, errlen,
+				"%s%s: [advisers] authentication is dmarc%s, so [advisers] authserv_id is required: "
+				"the name your receiving mail server writes first in its Authentication-Results header (e.g. "
+				"mx.example.org); or authentication = none, which trusts a reply on its From header alone",
+				st->path, at, line ? "" : " (the default)");
 			return -1;
 		}
 		size_t n = strlen(c->authserv_id);
 		if (n > 200 || strcspn(c->authserv_id, " \t;=()\"\\") != n) {
-			snprintf(err, errlen, "%s:%d: [advisers] authserv_id: '%s' is not one word (no spaces, ';', '=', "
-			         "brackets or quotes)", AT("advisers", "authserv_id"), c->authserv_id);
+			snprintf(err, errlen,
+			         "%s:%d: [advisers] authserv_id: '%s' is not one word (no spaces, ';', '=', "
+			         "brackets or quotes)",
+			         AT("advisers", "authserv_id"), c->authserv_id);
 			return -1;
 		}
 	}
@@ -651,8 +680,10 @@ static int validate(struct parse_state *st, char *err, size_t errlen)
 		return -1;
 	}
 	if (address_list_has(&c->health_alert_to, c->from_address)) {
-		snprintf(err, errlen, "%s:%d: [health] alert_to: the service's own address %s cannot take alerts (it "
-		         "would loop)", AT("health", "alert_to"), c->from_address);
+		snprintf(err, errlen,
+		         "%s:%d: [health] alert_to: the service's own address %s cannot take alerts (it "
+		         "would loop)",
+		         AT("health", "alert_to"), c->from_address);
 		return -1;
 	}
 	if (config_has_sms(c)) {
@@ -660,13 +691,13 @@ static int validate(struct parse_state *st, char *err, size_t errlen)
 		/* Written empty ("url =") is as good as left out. */
 		for (size_t i = 0; i < 3; i++)
 			if (!*(char **)((char *)c + options[option_index("sms", need[i])].offset)) {
-				snprintf(err, errlen, "%s:%d: [sms] provider is %s, so [sms] %s is required", AT("sms", "provider"),
-				         c->sms_provider, need[i]);
+				snprintf(err, errlen, "%s:%d: [sms] provider is %s, so [sms] %s is required",
+				         AT("sms", "provider"), c->sms_provider, need[i]);
 				return -1;
 			}
 		if (strcmp(c->sms_provider, "android") && !c->sms_account) {
-			snprintf(err, errlen, "%s:%d: [sms] provider is %s, so [sms] account is required", AT("sms", "provider"),
-			         c->sms_provider);
+			snprintf(err, errlen, "%s:%d: [sms] provider is %s, so [sms] account is required",
+			         AT("sms", "provider"), c->sms_provider);
 			return -1;
 		}
 		int https = strncasecmp(c->sms_url, "https://", 8) == 0;
@@ -680,7 +711,8 @@ static int validate(struct parse_state *st, char *err, size_t errlen)
 			snprintf(host, sizeof host, "%.*s", (int)(hl < sizeof host ? hl : sizeof host - 1), h);
 		}
 		if (!https && !(http && host_is_loopback(host))) {
-			snprintf(err, errlen, "%s:%d: [sms] url: '%s' must start with https:// (plain http only for a loopback address)",
+			snprintf(err, errlen,
+			         "%s:%d: [sms] url: '%s' must start with https:// (plain http only for a loopback address)",
 			         AT("sms", "url"), c->sms_url);
 			return -1;
 		}
@@ -737,7 +769,8 @@ int config_load(const char *path, struct config **out, char *err, size_t errlen)
 		goto fail;
 	}
 	if (rc != 0) {
-		snprintf(err, errlen, "%s:%d: not a valid line (expected [section] or key = value)", path, rc > 0 ? rc : st.line);
+		snprintf(err, errlen, "%s:%d: not a valid line (expected [section] or key = value)", path,
+		         rc > 0 ? rc : st.line);
 		goto fail;
 	}
 	if (validate(&st, err, errlen) < 0)
@@ -812,7 +845,8 @@ int config_load_secrets(struct config *c, char *err, size_t errlen)
 	char *s;
 	size_t n;
 
-	if (!strcmp(c->imap_auth, "password") && secret_file_read(c->imap_password_file, &c->imap_password, NULL, err, errlen) < 0)
+	if (!strcmp(c->imap_auth, "password") &&
+	    secret_file_read(c->imap_password_file, &c->imap_password, NULL, err, errlen) < 0)
 		return -1;
 	if (config_uses_oauth(c) && c->oauth_client_secret_file &&
 	    secret_file_read(c->oauth_client_secret_file, &c->oauth_client_secret, NULL, err, errlen) < 0)
@@ -821,18 +855,21 @@ int config_load_secrets(struct config *c, char *err, size_t errlen)
 	    secret_file_read(c->oauth_private_key_file, &c->oauth_private_key, &c->oauth_private_key_len, err, errlen) < 0)
 		return -1;
 	if (config_uses_oauth(c) && c->oauth_certificate_file &&
-	    file_read(c->oauth_certificate_file, 256 * 1024, &c->oauth_certificate, &c->oauth_certificate_len, err,
-	              errlen) < 0)
+	    file_read(c->oauth_certificate_file, 256 * 1024, &c->oauth_certificate, &c->oauth_certificate_len, err, errlen) <
+	            0)
 		return -1;
-	if (!strcmp(c->smtp_auth, "password") && c->smtp_password_file && secret_file_read(c->smtp_password_file, &c->smtp_password, NULL, err, errlen) < 0)
+	if (!strcmp(c->smtp_auth, "password") && c->smtp_password_file &&
+	    secret_file_read(c->smtp_password_file, &c->smtp_password, NULL, err, errlen) < 0)
 		return -1;
 	if (config_has_sms(c) && secret_file_read(c->sms_password_file, &c->sms_password, NULL, err, errlen) < 0)
 		return -1;
 	if (secret_file_read(c->secret_file, &s, &n, err, errlen) < 0)
 		return -1;
 	if (n < 16) {
-		snprintf(err, errlen, "%s: too short for a signing key (%zu bytes; use at least 32 random bytes, e.g. "
-		         "head -c 32 /dev/urandom | base64 > FILE)", c->secret_file, n);
+		snprintf(err, errlen,
+		         "%s: too short for a signing key (%zu bytes; use at least 32 random bytes, e.g. "
+		         "head -c 32 /dev/urandom | base64 > FILE)",
+		         c->secret_file, n);
 		free(s);
 		return -1;
 	}

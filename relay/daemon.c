@@ -92,7 +92,7 @@ static int cycle(struct relay *r, struct imap **im, int texts)
 	if (texts && r->sms && outbox_track_deliveries(r) < 0)
 		ok = -1;
 	if (outbox_alert_stale(r) > 0)
-		(void)outbox_flush(r, err, sizeof err);   /* the alerts themselves, at once */
+		(void)outbox_flush(r, err, sizeof err); /* the alerts themselves, at once */
 	if (disk_failed_since(r, start))
 		health_fail(r->health, HEALTH_DISK, db_error(r->db), relay_clock());
 	else
@@ -184,7 +184,7 @@ int daemon_run(const struct daemon_control *d, struct config **cp, struct db **d
 						db_close(*dbp);
 						*dbp = db2;
 					}
-					oauth_reset();   /* its sources borrow the old configuration */
+					oauth_reset(); /* its sources borrow the old configuration */
 					config_free(*cp);
 					*cp = fresh;
 					sms_close(sms);
@@ -205,8 +205,9 @@ int daemon_run(const struct daemon_control *d, struct config **cp, struct db **d
 		if (health.sms && !sms)
 			health_fail(&health, HEALTH_SMS_POLL, "the SMS gateway cannot be opened (the journal says why)",
 			            relay_clock());
-		struct relay r = { .cfg = *cp, .db = *dbp, .now = relay_clock(), .stopping = d->stopping, .sms = sms,
-		                   .health = &health };
+		struct relay r = {
+			.cfg = *cp, .db = *dbp, .now = relay_clock(), .stopping = d->stopping, .sms = sms, .health = &health
+		};
 		/* Texts are polled on their own interval; IDLE never holds them up. */
 		int texts = r.now - last_texts >= (*cp)->sms_poll_interval;
 		if (texts)

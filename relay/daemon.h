@@ -26,14 +26,14 @@
 #include "db.h"
 
 struct daemon_control {
-	const char *config_path;            /* borrowed: the configuration file, read again on SIGHUP */
-	volatile sig_atomic_t *stopping;    /* borrowed: set by SIGTERM and SIGINT; the loop ends */
-	volatile sig_atomic_t *reloading;   /* borrowed: set by SIGHUP; cleared here when the reload starts */
+	const char *config_path;          /* borrowed: the configuration file, read again on SIGHUP */
+	volatile sig_atomic_t *stopping;  /* borrowed: set by SIGTERM and SIGINT; the loop ends */
+	volatile sig_atomic_t *reloading; /* borrowed: set by SIGHUP; cleared here when the reload starts */
 	/* Loads the configuration at path as the command line does (secrets,
 	 * the files check, logging): 0 with *out (owned by the caller), or -1
 	 * (said on stderr). */
 	int (*load)(const char *path, struct config **out);
-	int stays_root;                     /* [service] user = root, started as root: warned about */
+	int stays_root; /* [service] user = root, started as root: warned about */
 };
 
 /* The daemon: cycles until *d->stopping. *cp and *dbp are the caller's

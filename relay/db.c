@@ -32,21 +32,37 @@ const char *db_error(struct db *db)
  * sqlite3_errstr() has only the primary code's words. */
 static const char *code_name(int rc)
 {
-	static const struct { int rc; const char *name; } names[] = {
-		{ SQLITE_FULL, "SQLITE_FULL" }, { SQLITE_IOERR, "SQLITE_IOERR" },
-		{ SQLITE_IOERR_READ, "SQLITE_IOERR_READ" }, { SQLITE_IOERR_SHORT_READ, "SQLITE_IOERR_SHORT_READ" },
-		{ SQLITE_IOERR_WRITE, "SQLITE_IOERR_WRITE" }, { SQLITE_IOERR_FSYNC, "SQLITE_IOERR_FSYNC" },
-		{ SQLITE_IOERR_DIR_FSYNC, "SQLITE_IOERR_DIR_FSYNC" }, { SQLITE_IOERR_TRUNCATE, "SQLITE_IOERR_TRUNCATE" },
-		{ SQLITE_IOERR_FSTAT, "SQLITE_IOERR_FSTAT" }, { SQLITE_IOERR_UNLOCK, "SQLITE_IOERR_UNLOCK" },
-		{ SQLITE_IOERR_RDLOCK, "SQLITE_IOERR_RDLOCK" }, { SQLITE_IOERR_DELETE, "SQLITE_IOERR_DELETE" },
-		{ SQLITE_IOERR_NOMEM, "SQLITE_IOERR_NOMEM" }, { SQLITE_IOERR_ACCESS, "SQLITE_IOERR_ACCESS" },
+	static const struct {
+		int rc;
+		const char *name;
+	} names[] = {
+		{ SQLITE_FULL, "SQLITE_FULL" },
+		{ SQLITE_IOERR, "SQLITE_IOERR" },
+		{ SQLITE_IOERR_READ, "SQLITE_IOERR_READ" },
+		{ SQLITE_IOERR_SHORT_READ, "SQLITE_IOERR_SHORT_READ" },
+		{ SQLITE_IOERR_WRITE, "SQLITE_IOERR_WRITE" },
+		{ SQLITE_IOERR_FSYNC, "SQLITE_IOERR_FSYNC" },
+		{ SQLITE_IOERR_DIR_FSYNC, "SQLITE_IOERR_DIR_FSYNC" },
+		{ SQLITE_IOERR_TRUNCATE, "SQLITE_IOERR_TRUNCATE" },
+		{ SQLITE_IOERR_FSTAT, "SQLITE_IOERR_FSTAT" },
+		{ SQLITE_IOERR_UNLOCK, "SQLITE_IOERR_UNLOCK" },
+		{ SQLITE_IOERR_RDLOCK, "SQLITE_IOERR_RDLOCK" },
+		{ SQLITE_IOERR_DELETE, "SQLITE_IOERR_DELETE" },
+		{ SQLITE_IOERR_NOMEM, "SQLITE_IOERR_NOMEM" },
+		{ SQLITE_IOERR_ACCESS, "SQLITE_IOERR_ACCESS" },
 		{ SQLITE_IOERR_CHECKRESERVEDLOCK, "SQLITE_IOERR_CHECKRESERVEDLOCK" },
-		{ SQLITE_IOERR_LOCK, "SQLITE_IOERR_LOCK" }, { SQLITE_IOERR_CLOSE, "SQLITE_IOERR_CLOSE" },
-		{ SQLITE_IOERR_SHMOPEN, "SQLITE_IOERR_SHMOPEN" }, { SQLITE_IOERR_SHMSIZE, "SQLITE_IOERR_SHMSIZE" },
-		{ SQLITE_IOERR_SHMLOCK, "SQLITE_IOERR_SHMLOCK" }, { SQLITE_IOERR_SHMMAP, "SQLITE_IOERR_SHMMAP" },
-		{ SQLITE_IOERR_SEEK, "SQLITE_IOERR_SEEK" }, { SQLITE_IOERR_DELETE_NOENT, "SQLITE_IOERR_DELETE_NOENT" },
-		{ SQLITE_IOERR_MMAP, "SQLITE_IOERR_MMAP" }, { SQLITE_IOERR_GETTEMPPATH, "SQLITE_IOERR_GETTEMPPATH" },
-		{ SQLITE_IOERR_DATA, "SQLITE_IOERR_DATA" }, { SQLITE_IOERR_CORRUPTFS, "SQLITE_IOERR_CORRUPTFS" },
+		{ SQLITE_IOERR_LOCK, "SQLITE_IOERR_LOCK" },
+		{ SQLITE_IOERR_CLOSE, "SQLITE_IOERR_CLOSE" },
+		{ SQLITE_IOERR_SHMOPEN, "SQLITE_IOERR_SHMOPEN" },
+		{ SQLITE_IOERR_SHMSIZE, "SQLITE_IOERR_SHMSIZE" },
+		{ SQLITE_IOERR_SHMLOCK, "SQLITE_IOERR_SHMLOCK" },
+		{ SQLITE_IOERR_SHMMAP, "SQLITE_IOERR_SHMMAP" },
+		{ SQLITE_IOERR_SEEK, "SQLITE_IOERR_SEEK" },
+		{ SQLITE_IOERR_DELETE_NOENT, "SQLITE_IOERR_DELETE_NOENT" },
+		{ SQLITE_IOERR_MMAP, "SQLITE_IOERR_MMAP" },
+		{ SQLITE_IOERR_GETTEMPPATH, "SQLITE_IOERR_GETTEMPPATH" },
+		{ SQLITE_IOERR_DATA, "SQLITE_IOERR_DATA" },
+		{ SQLITE_IOERR_CORRUPTFS, "SQLITE_IOERR_CORRUPTFS" },
 	};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (names[i].rc == rc)
@@ -75,8 +91,9 @@ static int out_of_room(const char *dir, unsigned long long *mib)
  * unix VFS's list. Owned. */
 static char *temp_dir(void)
 {
-	const char *dirs[] = { sqlite3_temp_directory, getenv("SQLITE_TMPDIR"), getenv("TMPDIR"), "/var/tmp", "/usr/tmp",
-	                       "/tmp", "." };
+	const char *dirs[] = {
+		sqlite3_temp_directory, getenv("SQLITE_TMPDIR"), getenv("TMPDIR"), "/var/tmp", "/usr/tmp", "/tmp", "."
+	};
 	struct stat st;
 	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
 		if (dirs[i] && stat(dirs[i], &st) == 0 && S_ISDIR(st.st_mode) && access(dirs[i], W_OK | X_OK) == 0)
@@ -119,7 +136,7 @@ void db_failed(struct db *db, int rc, const char *msg)
 		dir[1] = '\0';
 	else
 		*slash = '\0';
-	char *tmp = NULL, *where = NULL;   /* where: the directory out of room, when not the database's */
+	char *tmp = NULL, *where = NULL; /* where: the directory out of room, when not the database's */
 	unsigned long long mib = 0, tmp_mib = 0;
 	int full = sys == ENOSPC || sys == EDQUOT;
 	if (!full && primary == SQLITE_FULL) {
@@ -132,8 +149,8 @@ void db_failed(struct db *db, int rc, const char *msg)
 	}
 	if (!full && primary == SQLITE_FULL) {
 		log_error("database: %s (%s), although the file systems holding %s and SQLite's temporary files (%s) have "
-		          "%llu and %llu MiB free: a limit of SQLite's, not a full disk", what, code, db->path, tmp, mib,
-		          tmp_mib);
+		          "%llu and %llu MiB free: a limit of SQLite's, not a full disk",
+		          what, code, db->path, tmp, mib, tmp_mib);
 		goto out;
 	}
 	db->disk_failures++;
@@ -141,14 +158,18 @@ void db_failed(struct db *db, int rc, const char *msg)
 		goto out;
 	db->disk_trouble = 1;
 	if (full && where)
-		log_error("the disk holding SQLite's temporary files (%s) is full (%s): nothing is taken in, acknowledged or "
-		          "sent until there is room; will retry", where, code);
+		log_error(
+			"the disk holding SQLite's temporary files (%s) is full (%s): nothing is taken in, acknowledged or "
+			"sent until there is room; will retry",
+			where, code);
 	else if (full)
 		log_error("the disk holding %s is full%s: nothing is taken in, acknowledged or sent until there is room; "
-		          "will retry", db->path, sys == EDQUOT ? " (the disk quota is used up)" : "");
+		          "will retry",
+		          db->path, sys == EDQUOT ? " (the disk quota is used up)" : "");
 	else
 		log_error("the disk holding %s fails (%s, %s%s%s): nothing is taken in, acknowledged or sent until it "
-		          "works; will retry", db->path, what, code, sys ? ": " : "", sys ? strerror(sys) : "");
+		          "works; will retry",
+		          db->path, what, code, sys ? ": " : "", sys ? strerror(sys) : "");
 out:
 	free(tmp);
 	free(dir);
@@ -240,7 +261,8 @@ int db_open_at(const char *path, int version, struct db **out, char *err, size_t
 	mode_t old = umask(077);
 	/* SQLITE_OPEN_NOFOLLOW: a symbolic link planted at the path is refused (files.h). */
 	int rc = sqlite3_open_v2(path, &db->h,
-	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
+	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
+	                         NULL);
 	umask(old);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, db->h ? sqlite3_errmsg(db->h) : "cannot open");

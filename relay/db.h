@@ -27,20 +27,20 @@ struct db;
 
 struct conversation {
 	long long id;
-	char *ref;                  /* owned, "RUS-7K3F2" */
-	char *channel;              /* owned, "email" | "sms" */
-	char *contact;              /* owned: address or E.164 number (routing only, never logged) */
-	char *state;                /* owned, "open" | "closed" */
+	char *ref;     /* owned, "RUS-7K3F2" */
+	char *channel; /* owned, "email" | "sms" */
+	char *contact; /* owned: address or E.164 number (routing only, never logged) */
+	char *state;   /* owned, "open" | "closed" */
 	int urgent;
-	char *subject;              /* owned: the young person's latest subject (email), may be NULL */
+	char *subject; /* owned: the young person's latest subject (email), may be NULL */
 	long long created_at;
 	long long last_activity;
 	long long last_inbound_at;
-	long long last_autoreply_at;      /* 0: never */
-	long long last_adviser_reply_at;  /* 0: never */
-	char *previous_ref;         /* owned, may be NULL */
-	long long last_urgent_at;   /* urgent signposting last sent, 0: never */
-	long long closed_at;        /* 0 while open */
+	long long last_autoreply_at;     /* 0: never */
+	long long last_adviser_reply_at; /* 0: never */
+	char *previous_ref;              /* owned, may be NULL */
+	long long last_urgent_at;        /* urgent signposting last sent, 0: never */
+	long long closed_at;             /* 0 while open */
 };
 
 /* A transcript entry. kind: "inbound" (from the young person), "reply"
@@ -54,38 +54,38 @@ struct message_row {
 	const char *kind;
 	const char *channel;
 	long long at;
-	const char *message_id;     /* RFC 5322 id without <>, may be NULL */
-	const char *refs;           /* its References ids, space-separated, may be NULL */
-	const char *author;         /* adviser address, may be NULL */
+	const char *message_id; /* RFC 5322 id without <>, may be NULL */
+	const char *refs;       /* its References ids, space-separated, may be NULL */
+	const char *author;     /* adviser address, may be NULL */
 	const char *subject;
 	const char *body;
-	const char *raw;            /* raw source, may be NULL */
+	const char *raw; /* raw source, may be NULL */
 	size_t raw_len;
-	const char *attachments;    /* "name (type, N bytes)" lines, may be NULL */
-	const char *detail;         /* e.g. why held, may be NULL */
-	long long purged_at;        /* its text was removed at this time (retention), 0: kept */
+	const char *attachments; /* "name (type, N bytes)" lines, may be NULL */
+	const char *detail;      /* e.g. why held, may be NULL */
+	long long purged_at;     /* its text was removed at this time (retention), 0: kept */
 };
 
 /* Something to send. kind: "forward", "autoreply", "reply", "receipt", "notice". */
 struct outbox_row {
 	long long id;
 	long long conversation_id;
-	long long message_row;      /* transcript row it carries, 0 for none */
-	char *kind;                 /* owned when returned by db */
-	char *channel;              /* owned when returned by db: "email" | "sms" */
-	char *message_id;           /* owned when returned by db: our stable id, idempotency key */
-	char *mail_from;            /* owned when returned by db */
-	char *rcpt;                 /* owned when returned by db: recipients, one per line */
-	char *data;                 /* owned when returned by db: the complete message */
+	long long message_row; /* transcript row it carries, 0 for none */
+	char *kind;            /* owned when returned by db */
+	char *channel;         /* owned when returned by db: "email" | "sms" */
+	char *message_id;      /* owned when returned by db: our stable id, idempotency key */
+	char *mail_from;       /* owned when returned by db */
+	char *rcpt;            /* owned when returned by db: recipients, one per line */
+	char *data;            /* owned when returned by db: the complete message */
 	size_t len;
-	char *state;                /* owned when returned by db: "pending" | "sent" | "failed" */
+	char *state; /* owned when returned by db: "pending" | "sent" | "failed" */
 	int attempts;
 	long long next_attempt_at;
 	long long created_at;
-	char *last_error;           /* owned when returned by db, may be NULL */
-	char *provider_id;          /* owned when returned by db: the SMS gateway's id, may be NULL */
-	char *delivery;             /* owned when returned by db: SMS delivery state, may be NULL */
-	int parts;                  /* SMS parts, 0 for email */
+	char *last_error;  /* owned when returned by db, may be NULL */
+	char *provider_id; /* owned when returned by db: the SMS gateway's id, may be NULL */
+	char *delivery;    /* owned when returned by db: SMS delivery state, may be NULL */
+	int parts;         /* SMS parts, 0 for email */
 };
 
 /* 0, *out owned (db_close); -1 with the reason in err. */
@@ -93,12 +93,12 @@ int db_open(const char *path, struct db **out, char *err, size_t errlen);
 /* As db_open, with the schema brought only up to version (tests of upgrades). */
 int db_open_at(const char *path, int version, struct db **out, char *err, size_t errlen);
 void db_close(struct db *db);
-const char *db_error(struct db *db);   /* the last SQLite error text */
-const char *db_path(const struct db *db);   /* as given to db_open; borrowed */
-int db_schema_version(struct db *db);  /* the schema's version, -1 on error */
+const char *db_error(struct db *db);      /* the last SQLite error text */
+const char *db_path(const struct db *db); /* as given to db_open; borrowed */
+int db_schema_version(struct db *db);     /* the schema's version, -1 on error */
 
-int db_begin(struct db *db);           /* BEGIN IMMEDIATE; 0 or -1 */
-int db_commit(struct db *db);          /* 0 or -1 (the caller then rolls back) */
+int db_begin(struct db *db);  /* BEGIN IMMEDIATE; 0 or -1 */
+int db_commit(struct db *db); /* 0 or -1 (the caller then rolls back) */
 void db_rollback(struct db *db);
 
 /* One message's work inside the caller's transaction, undone alone when it
@@ -132,8 +132,8 @@ int db_begin_lazy(struct db *db);
  * retry`: raw is the email's source or the text's body as received. */
 struct set_aside {
 	long long id;
-	char *channel;              /* owned: "email" | "sms" */
-	char *raw;                  /* owned, NUL-terminated, may hold NULs before len */
+	char *channel; /* owned: "email" | "sms" */
+	char *raw;     /* owned, NUL-terminated, may hold NULs before len */
 	size_t len;
 };
 /* Oldest first; *out owned (db_set_aside_free). 0 or -1. */
@@ -218,9 +218,8 @@ int db_outbox_add(struct db *db, const struct outbox_row *o, long long *id);
 int db_outbox_due(struct db *db, long long now, int limit, struct outbox_row **rows, size_t *n);
 /* The same, emails only, and no more once their messages reach max_bytes
  * (0: no bound; one at least). */
-int db_outbox_due_emails(struct db *db, long long now, int limit, size_t max_bytes, struct outbox_row **rows,
-                         size_t *n);
-int db_outbox_pending_count(struct db *db);   /* a count, -1 on error */
+int db_outbox_due_emails(struct db *db, long long now, int limit, size_t max_bytes, struct outbox_row **rows, size_t *n);
+int db_outbox_pending_count(struct db *db); /* a count, -1 on error */
 /* An email the SMTP server took, from a receipt (receipts.h): marked sent,
  * with one attempt more, unless its outcome is already recorded (or row id
  * does not carry that Message-ID). Returns 0
@@ -235,7 +234,7 @@ int db_outbox_set_error(struct db *db, long long id, const char *error);
  * threading); *ids owned (strings_free). 0 or -1. */
 int db_outbox_message_ids(struct db *db, long long conversation_id, const char *kind, char ***ids, size_t *n);
 void outbox_rows_free(struct outbox_row *rows, size_t n);
-void outbox_row_clear(struct outbox_row *o);   /* frees what one row owns */
+void outbox_row_clear(struct outbox_row *o); /* frees what one row owns */
 void strings_free(char **s, size_t n);
 
 /* The latest inbound message's Message-ID and References chain in a conversation (threading the
@@ -251,10 +250,10 @@ enum db_list_filter { DB_LIST_ALL, DB_LIST_OPEN, DB_LIST_URGENT };
 
 /* What a listing shows beside the conversation itself. */
 struct conversation_summary {
-	int messages;               /* transcript entries */
-	int blocked;                /* the contact is blocked now */
-	int opted_out;              /* the number sent STOP */
-	int set_aside;              /* received messages that could not be handled (kind "setaside") */
+	int messages;  /* transcript entries */
+	int blocked;   /* the contact is blocked now */
+	int opted_out; /* the number sent STOP */
+	int set_aside; /* received messages that could not be handled (kind "setaside") */
 };
 typedef void (*db_conversation_cb)(void *arg, const struct conversation *c, const struct conversation_summary *s);
 /* Newest activity first; DB_LIST_URGENT lists urgent conversations that are open. */
@@ -289,7 +288,7 @@ typedef void (*db_stats_message_cb)(void *arg, const char *kind, const char *cha
 int db_stats_messages(struct db *db, long long since, db_stats_message_cb cb, void *arg);
 typedef void (*db_stats_conversation_cb)(void *arg, int urgent, long long first_inbound, long long first_reply);
 int db_stats_conversations(struct db *db, long long since, db_stats_conversation_cb cb, void *arg);
-int db_count_open(struct db *db);   /* open conversations now, -1 on error */
+int db_count_open(struct db *db); /* open conversations now, -1 on error */
 typedef void (*db_transcript_cb)(void *arg, const struct message_row *m);
 int db_transcript(struct db *db, long long conversation_id, db_transcript_cb cb, void *arg);
 typedef void (*db_outbox_cb)(void *arg, const struct outbox_row *o);
@@ -302,10 +301,10 @@ int db_outbox_for(struct db *db, long long conversation_id, db_outbox_cb cb, voi
  * alerts it has sent, updated_at its latest write. Strings borrowed. */
 struct db_health {
 	const char *part;
-	const char *state;          /* "ok", "failing", "unknown"; "running", "stopped" for "relay" */
+	const char *state; /* "ok", "failing", "unknown"; "running", "stopped" for "relay" */
 	long long last_ok;
 	long long failing_since;
-	const char *reason;         /* may be NULL */
+	const char *reason; /* may be NULL */
 	long long alerted_at;
 	long long reminded_at;
 	int alerts;

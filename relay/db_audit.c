@@ -7,7 +7,8 @@
 int db_audit(struct db *db, long long at, long long conversation_id, const char *actor, const char *action,
              const char *detail)
 {
-	sqlite3_stmt *st = db_prepare(db, "INSERT INTO audit(at, conversation_id, actor, action, detail) VALUES (?, ?, ?, ?, ?)");
+	sqlite3_stmt *st =
+		db_prepare(db, "INSERT INTO audit(at, conversation_id, actor, action, detail) VALUES (?, ?, ?, ?, ?)");
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, at);
@@ -23,7 +24,8 @@ int db_audit(struct db *db, long long at, long long conversation_id, const char 
 
 int db_audit_for(struct db *db, long long conversation_id, db_audit_cb cb, void *arg)
 {
-	sqlite3_stmt *st = db_prepare(db, "SELECT at, actor, action, detail FROM audit WHERE conversation_id = ? ORDER BY id");
+	sqlite3_stmt *st =
+		db_prepare(db, "SELECT at, actor, action, detail FROM audit WHERE conversation_id = ? ORDER BY id");
 	int rc;
 	if (!st)
 		return -1;

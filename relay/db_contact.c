@@ -4,7 +4,8 @@
 
 int db_contact_opted_out(struct db *db, const char *channel, const char *address)
 {
-	sqlite3_stmt *st = db_prepare(db, "SELECT 1 FROM contact WHERE channel = ? AND address = ? AND opted_out_at IS NOT NULL");
+	sqlite3_stmt *st =
+		db_prepare(db, "SELECT 1 FROM contact WHERE channel = ? AND address = ? AND opted_out_at IS NOT NULL");
 	if (!st)
 		return -1;
 	db_bind_text(st, 1, channel);
@@ -16,8 +17,9 @@ int db_contact_opted_out(struct db *db, const char *channel, const char *address
 
 int db_contact_set_opted_out(struct db *db, const char *channel, const char *address, long long at)
 {
-	sqlite3_stmt *st = db_prepare(db, "INSERT INTO contact(channel, address, opted_out_at) VALUES (?, ?, ?) "
-	                                  "ON CONFLICT(channel, address) DO UPDATE SET opted_out_at = excluded.opted_out_at");
+	sqlite3_stmt *st =
+		db_prepare(db, "INSERT INTO contact(channel, address, opted_out_at) VALUES (?, ?, ?) "
+	                       "ON CONFLICT(channel, address) DO UPDATE SET opted_out_at = excluded.opted_out_at");
 	if (!st)
 		return -1;
 	db_bind_text(st, 1, channel);
@@ -44,8 +46,9 @@ int db_contact_blocked(struct db *db, const char *channel, const char *address, 
 
 int db_contact_set_blocked(struct db *db, const char *channel, const char *address, long long until)
 {
-	sqlite3_stmt *st = db_prepare(db, "INSERT INTO contact(channel, address, blocked_until) VALUES (?, ?, ?) "
-	                                  "ON CONFLICT(channel, address) DO UPDATE SET blocked_until = excluded.blocked_until");
+	sqlite3_stmt *st =
+		db_prepare(db, "INSERT INTO contact(channel, address, blocked_until) VALUES (?, ?, ?) "
+	                       "ON CONFLICT(channel, address) DO UPDATE SET blocked_until = excluded.blocked_until");
 	if (!st)
 		return -1;
 	db_bind_text(st, 1, channel);

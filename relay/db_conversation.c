@@ -163,7 +163,8 @@ int db_list_conversations(struct db *db, enum db_list_filter filter, long long n
 	                      "k.address = conversation.contact AND k.opted_out_at IS NOT NULL), "
 	                      "(SELECT count(*) FROM message m WHERE m.conversation_id = conversation.id AND "
 	                      "m.kind = 'setaside') "
-	                      "FROM conversation %sORDER BY last_activity DESC, id DESC", where[filter]);
+	                      "FROM conversation %sORDER BY last_activity DESC, id DESC",
+	                      where[filter]);
 	sqlite3_stmt *st = db_prepare(db, sql);
 	int rc;
 	free(sql);
@@ -173,7 +174,7 @@ int db_list_conversations(struct db *db, enum db_list_filter filter, long long n
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct conversation c;
 		struct conversation_summary s = { sqlite3_column_int(st, 15), sqlite3_column_int(st, 16),
-		                                  sqlite3_column_int(st, 17), sqlite3_column_int(st, 18) };
+			                          sqlite3_column_int(st, 17), sqlite3_column_int(st, 18) };
 		conversation_read(st, &c);
 		cb(arg, &c, &s);
 		conversation_free(&c);

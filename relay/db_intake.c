@@ -61,8 +61,9 @@ int db_inbound_add(struct db *db, const char *key, long long message_row)
 
 int db_inbound_message(struct db *db, const char *key, long long *message_row, char **raw, size_t *len)
 {
-	sqlite3_stmt *st = db_prepare(db, "SELECT k.message, m.raw FROM inbound_key k LEFT JOIN message m ON m.id = k.message "
-	                                  "WHERE k.key = ?");
+	sqlite3_stmt *st =
+		db_prepare(db, "SELECT k.message, m.raw FROM inbound_key k LEFT JOIN message m ON m.id = k.message "
+	                       "WHERE k.key = ?");
 	*message_row = 0;
 	*raw = NULL;
 	*len = 0;
@@ -104,8 +105,9 @@ int db_cursor_get_text(struct db *db, const char *source, char **position)
 
 int db_cursor_set_text(struct db *db, const char *source, const char *position)
 {
-	sqlite3_stmt *st = db_prepare(db, "INSERT INTO cursor(source, validity, position, position_text) VALUES (?, 0, 0, ?) "
-	                                  "ON CONFLICT(source) DO UPDATE SET position_text = excluded.position_text");
+	sqlite3_stmt *st =
+		db_prepare(db, "INSERT INTO cursor(source, validity, position, position_text) VALUES (?, 0, 0, ?) "
+	                       "ON CONFLICT(source) DO UPDATE SET position_text = excluded.position_text");
 	if (!st)
 		return -1;
 	db_bind_text(st, 1, source);

@@ -10,8 +10,9 @@
 
 int db_message_add(struct db *db, const struct message_row *m, long long *id)
 {
-	sqlite3_stmt *st = db_prepare(db, "INSERT INTO message(conversation_id, kind, channel, at, message_id, refs, author, "
-	                                  "subject, body, raw, attachments, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+	sqlite3_stmt *st =
+		db_prepare(db, "INSERT INTO message(conversation_id, kind, channel, at, message_id, refs, author, "
+	                       "subject, body, raw, attachments, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, m->conversation_id);

@@ -10,9 +10,10 @@
 
 static int outbox_add(struct db *db, const struct outbox_row *o, long long *id)
 {
-	sqlite3_stmt *st = db_prepare(db, "INSERT INTO outbox(conversation_id, message, kind, channel, message_id, mail_from, "
-	                                  "rcpt, state, attempts, next_attempt_at, created_at, parts) "
-	                                  "VALUES (?,?,?,?,?,?,?,'pending',0,?,?,?)");
+	sqlite3_stmt *st =
+		db_prepare(db, "INSERT INTO outbox(conversation_id, message, kind, channel, message_id, mail_from, "
+	                       "rcpt, state, attempts, next_attempt_at, created_at, parts) "
+	                       "VALUES (?,?,?,?,?,?,?,'pending',0,?,?,?)");
 	if (!st)
 		return -1;
 	if (o->conversation_id)
@@ -120,8 +121,8 @@ static int outbox_rows(struct db *db, sqlite3_stmt *st, struct outbox_row **rows
 	return outbox_rows_upto(db, st, 0, rows, n);
 }
 
-static int outbox_due(struct db *db, sqlite3_stmt *st, long long now, int limit, size_t max_bytes,
-                      struct outbox_row **rows, size_t *n)
+static int outbox_due(struct db *db, sqlite3_stmt *st, long long now, int limit, size_t max_bytes, struct outbox_row **rows,
+                      size_t *n)
 {
 	int rc;
 	*rows = NULL;
@@ -142,17 +143,20 @@ int db_outbox_due(struct db *db, long long now, int limit, struct outbox_row **r
 {
 	/* The ids first, from the index: sorting whole rows (with each message)
 	 * to pick a few hundred of a backlog of thousands was costly. */
-	return outbox_due(db, db_prepare(db, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE id IN (SELECT id FROM outbox "
-	                                     "WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?) "
-	                                     "ORDER BY id"), now, limit, 0, rows, n);
+	return outbox_due(db,
+	                  db_prepare(db, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE id IN (SELECT id FROM outbox "
+	                                 "WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?) "
+	                                 "ORDER BY id"),
+	                  now, limit, 0, rows, n);
 }
 
-int db_outbox_due_emails(struct db *db, long long now, int limit, size_t max_bytes, struct outbox_row **rows,
-                         size_t *n)
+int db_outbox_due_emails(struct db *db, long long now, int limit, size_t max_bytes, struct outbox_row **rows, size_t *n)
 {
-	return outbox_due(db, db_prepare(db, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE id IN (SELECT id FROM outbox "
-	                                     "WHERE state = 'pending' AND next_attempt_at <= ? AND channel = 'email' "
-	                                     "ORDER BY id LIMIT ?) ORDER BY id"), now, limit, max_bytes, rows, n);
+	return outbox_due(db,
+	                  db_prepare(db, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE id IN (SELECT id FROM outbox "
+	                                 "WHERE state = 'pending' AND next_attempt_at <= ? AND channel = 'email' "
+	                                 "ORDER BY id LIMIT ?) ORDER BY id"),
+	                  now, limit, max_bytes, rows, n);
 }
 
 int db_outbox_pending_count(struct db *db)
@@ -206,7 +210,8 @@ void strings_free(char **s, size_t n)
 
 int db_outbox_message_ids(struct db *db, long long conversation_id, const char *kind, char ***ids, size_t *n)
 {
-	sqlite3_stmt *st = db_prepare(db, "SELECT message_id FROM outbox WHERE conversation_id = ? AND kind = ? ORDER BY id");
+	sqlite3_stmt *st =
+		db_prepare(db, "SELECT message_id FROM outbox WHERE conversation_id = ? AND kind = ? ORDER BY id");
 	int rc;
 	*ids = NULL;
 	*n = 0;
@@ -263,7 +268,8 @@ int db_outbox_for(struct db *db, long long conversation_id, db_outbox_cb cb, voi
 
 int db_outbox_set_delivery(struct db *db, long long id, const char *provider_id, const char *delivery)
 {
-	sqlite3_stmt *st = db_prepare(db, "UPDATE outbox SET provider_id = coalesce(?, provider_id), delivery = ? WHERE id = ?");
+	sqlite3_stmt *st =
+		db_prepare(db, "UPDATE outbox SET provider_id = coalesce(?, provider_id), delivery = ? WHERE id = ?");
 	if (!st)
 		return -1;
 	db_bind_text(st, 1, provider_id);
@@ -274,9 +280,11 @@ int db_outbox_set_delivery(struct db *db, long long id, const char *provider_id,
 
 int db_outbox_awaiting_delivery(struct db *db, long long since, int limit, struct outbox_row **rows, size_t *n)
 {
-	sqlite3_stmt *st = db_prepare(db, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE channel = 'sms' AND state = 'sent' "
-	                                  "AND provider_id IS NOT NULL AND coalesce(delivery, 'queued') IN ('queued', 'sent', 'unknown') "
-	                                  "AND created_at >= ? ORDER BY id LIMIT ?");
+	sqlite3_stmt *st =
+		db_prepare(db,
+	                   "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE channel = 'sms' AND state = 'sent' "
+	                   "AND provider_id IS NOT NULL AND coalesce(delivery, 'queued') IN ('queued', 'sent', 'unknown') "
+	                   "AND created_at >= ? ORDER BY id LIMIT ?");
 	*rows = NULL;
 	*n = 0;
 	if (!st)

@@ -20,8 +20,8 @@
 
 struct statement {
 	unsigned hash;
-	char *sql;          /* owned */
-	sqlite3_stmt *st;   /* owned */
+	char *sql;        /* owned */
+	sqlite3_stmt *st; /* owned */
 	int in_use;
 };
 
@@ -29,7 +29,7 @@ struct db {
 	sqlite3 *h;
 	struct statement cache[STATEMENT_CACHE];
 	size_t ncache;
-	int lazy;           /* this transaction commits without waiting for the disk */
+	int lazy;                    /* this transaction commits without waiting for the disk */
 	char *path;                  /* owned: named when the disk fails us */
 	int disk_trouble;            /* writes fail for want of space or a disk error */
 	unsigned long disk_failures; /* how many have failed so */
@@ -64,13 +64,13 @@ int db_migrate(struct db *db, int upto, char *err, size_t errlen);
 
 /* db_conversation.c and db_outbox.c: the columns their row readers expect. */
 
-#define CONVERSATION_COLUMNS                                                                   \
+#define CONVERSATION_COLUMNS                                                                              \
 	"id, ref, channel, contact, state, urgent, subject, created_at, last_activity, last_inbound_at, " \
 	"last_autoreply_at, last_adviser_reply_at, previous_ref, last_urgent_at, closed_at"
 
-#define OUTBOX_COLUMNS                                                                                 \
-	"id, conversation_id, message, kind, channel, message_id, mail_from, rcpt, "                         \
-	"(SELECT data FROM outbox_data d WHERE d.id = outbox.id), state, attempts, "                      \
+#define OUTBOX_COLUMNS                                                               \
+	"id, conversation_id, message, kind, channel, message_id, mail_from, rcpt, " \
+	"(SELECT data FROM outbox_data d WHERE d.id = outbox.id), state, attempts, " \
 	"next_attempt_at, created_at, last_error, provider_id, delivery, parts"
 
 #endif

@@ -169,8 +169,10 @@ int db_migrate(struct db *db, int upto, char *err, size_t errlen)
 		return -1;
 	}
 	if (v > NMIGRATIONS) {
-		snprintf(err, errlen, "database schema version %d is newer than this relay knows (%d): "
-		         "run the newer relay or restore a backup", v, NMIGRATIONS);
+		snprintf(err, errlen,
+		         "database schema version %d is newer than this relay knows (%d): "
+		         "run the newer relay or restore a backup",
+		         v, NMIGRATIONS);
 		return -1;
 	}
 	for (; v < upto; v++) {

@@ -6,9 +6,10 @@
 
 int db_stats_messages(struct db *db, long long since, db_stats_message_cb cb, void *arg)
 {
-	sqlite3_stmt *st = db_prepare(db, "SELECT kind, channel, at FROM message WHERE at >= ?1 AND kind IN ('inbound', 'reply') "
-	                                  "UNION ALL SELECT kind, channel, created_at FROM outbox WHERE created_at >= ?1 "
-	                                  "AND kind = 'autoreply' AND state <> 'failed'");
+	sqlite3_stmt *st =
+		db_prepare(db, "SELECT kind, channel, at FROM message WHERE at >= ?1 AND kind IN ('inbound', 'reply') "
+	                       "UNION ALL SELECT kind, channel, created_at FROM outbox WHERE created_at >= ?1 "
+	                       "AND kind = 'autoreply' AND state <> 'failed'");
 	int rc;
 	if (!st)
 		return -1;
@@ -22,10 +23,11 @@ int db_stats_messages(struct db *db, long long since, db_stats_message_cb cb, vo
 
 int db_stats_conversations(struct db *db, long long since, db_stats_conversation_cb cb, void *arg)
 {
-	sqlite3_stmt *st = db_prepare(db, "SELECT urgent, "
-	                                  "(SELECT min(at) FROM message m WHERE m.conversation_id = c.id AND kind = 'inbound'), "
-	                                  "(SELECT min(at) FROM message m WHERE m.conversation_id = c.id AND kind = 'reply') "
-	                                  "FROM conversation c WHERE created_at >= ?");
+	sqlite3_stmt *st =
+		db_prepare(db, "SELECT urgent, "
+	                       "(SELECT min(at) FROM message m WHERE m.conversation_id = c.id AND kind = 'inbound'), "
+	                       "(SELECT min(at) FROM message m WHERE m.conversation_id = c.id AND kind = 'reply') "
+	                       "FROM conversation c WHERE created_at >= ?");
 	int rc;
 	if (!st)
 		return -1;

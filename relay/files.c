@@ -13,7 +13,7 @@
 #include "util.h"
 
 struct checker {
-	uid_t uid;                 /* the service user */
+	uid_t uid; /* the service user */
 	files_report_fn report;
 	void *arg;
 	int problems;
@@ -74,20 +74,24 @@ static int dirs_above(struct checker *ck, const char *dir, const char *file)
 	char *real = realpath(dir, NULL), who[128];
 	int rc = 0;
 	if (!real)
-		return 0;   /* not there: reading the file will say so */
+		return 0; /* not there: reading the file will say so */
 	for (;;) {
 		struct stat sb;
 		if (stat(real, &sb) == 0) {
 			if (!trusted(ck, sb.st_uid)) {
 				user_text(sb.st_uid, who, sizeof who);
-				problem(ck, "%s: the directory %s on its way belongs to %s, who could replace the file: "
-				        "chown root %s, or move the file", file, real, who, real);
+				problem(ck,
+				        "%s: the directory %s on its way belongs to %s, who could replace the file: "
+				        "chown root %s, or move the file",
+				        file, real, who, real);
 				rc = -1;
 				break;
 			}
 			if ((sb.st_mode & 022) && !((sb.st_mode & S_ISVTX) && sb.st_uid == 0)) {
-				problem(ck, "%s: the directory %s on its way is writable by group or others (mode %04o), who "
-				        "could replace the file: chmod go-w %s", file, real, (unsigned)(sb.st_mode & 07777), real);
+				problem(ck,
+				        "%s: the directory %s on its way is writable by group or others (mode %04o), who "
+				        "could replace the file: chmod go-w %s",
+				        file, real, (unsigned)(sb.st_mode & 07777), real);
 				rc = -1;
 				break;
 			}
@@ -112,8 +116,8 @@ static int owner_and_mode(struct checker *ck, const char *path, const char *what
 	if (!trusted(ck, sb->st_uid)) {
 		user_text(sb->st_uid, who, sizeof who);
 		user_name(ck->uid, me, sizeof me);
-		problem(ck, "%s %s belongs to %s, not to root or the service user %s: chown %s %s", what, path, who, me,
-		        me, path);
+		problem(ck, "%s %s belongs to %s, not to root or the service user %s: chown %s %s", what, path, who, me, me,
+		        path);
 		return -1;
 	}
 	if (sb->st_mode & 022) {
@@ -191,19 +195,21 @@ static void database(struct checker *ck, const char *path)
 		goto out;
 	if (lstat(dir, &sb) == 0) {
 		if (S_ISLNK(sb.st_mode)) {
-			problem(ck, "the database directory %s is a symbolic link: name the real directory in [service] "
-			        "database", dir);
+			problem(ck,
+			        "the database directory %s is a symbolic link: name the real directory in [service] "
+			        "database",
+			        dir);
 			goto out;
 		}
 		if (sb.st_uid != ck->uid) {
 			user_text(sb.st_uid, who, sizeof who);
-			problem(ck, "the database directory %s belongs to %s, not to the service user %s: chown %s %s", dir, who,
-			        me, me, dir);
+			problem(ck, "the database directory %s belongs to %s, not to the service user %s: chown %s %s", dir,
+			        who, me, me, dir);
 			goto out;
 		}
 		if (sb.st_mode & 022) {
-			problem(ck, "the database directory %s is writable by group or others (mode %04o): chmod 0700 %s", dir,
-			        (unsigned)(sb.st_mode & 07777), dir);
+			problem(ck, "the database directory %s is writable by group or others (mode %04o): chmod 0700 %s",
+			        dir, (unsigned)(sb.st_mode & 07777), dir);
 			goto out;
 		}
 	}
@@ -213,13 +219,16 @@ static void database(struct checker *ck, const char *path)
 		if (lstat(p, &sb) < 0)
 			bad = 0;
 		else if (S_ISLNK(sb.st_mode))
-			problem(ck, "the database %s is a symbolic link, which the relay does not follow: put the database "
-			        "itself there (or name its real path in [service] database)", p);
+			problem(ck,
+			        "the database %s is a symbolic link, which the relay does not follow: put the database "
+			        "itself there (or name its real path in [service] database)",
+			        p);
 		else if (!S_ISREG(sb.st_mode))
 			problem(ck, "the database %s is not a regular file", p);
 		else if (sb.st_uid != ck->uid) {
 			user_text(sb.st_uid, who, sizeof who);
-			problem(ck, "the database %s belongs to %s, not to the service user %s: chown %s %s", p, who, me, me, p);
+			problem(ck, "the database %s belongs to %s, not to the service user %s: chown %s %s", p, who, me, me,
+			        p);
 		} else if (sb.st_mode & 022)
 			problem(ck, "the database %s is writable by group or others (mode %04o): chmod 0600 %s", p,
 			        (unsigned)(sb.st_mode & 07777), p);

@@ -17,7 +17,7 @@
 
 #define DEFAULT_TIMEOUT 30
 #define MAX_RETRY_AFTER 86400
-#define TOKEN_MIN_VALID 300     /* seconds a session's token must still have */
+#define TOKEN_MIN_VALID 300 /* seconds a session's token must still have */
 
 /* ---- reading and writing the message ---------------------------------------- */
 
@@ -42,8 +42,8 @@ static void base64_append(struct buf *out, const unsigned char *p, size_t n)
 
 /* One mailbox's addr-spec as read so far. */
 struct mailbox_tok {
-	struct buf plain;       /* outside <> and comments, white space dropped (quotes kept) */
-	struct buf angle;       /* inside <> */
+	struct buf plain; /* outside <> and comments, white space dropped (quotes kept) */
+	struct buf angle; /* inside <> */
 	int has_angle;
 };
 
@@ -84,7 +84,7 @@ int graph_address_list(const char *value, char ***list, size_t *n)
 				quoted = 0;
 			continue;
 		}
-		if (depth) {   /* a comment, perhaps nested */
+		if (depth) { /* a comment, perhaps nested */
 			if (c == '\\' && p[1])
 				p++;
 			else if (c == '(')
@@ -110,7 +110,7 @@ int graph_address_list(const char *value, char ***list, size_t *n)
 		case '>':
 			in_angle = 0;
 			break;
-		case ':':   /* a group's name, or a route in <>: what follows is the address */
+		case ':': /* a group's name, or a route in <>: what follows is the address */
 			if (in_angle)
 				buf_reset(&t.angle);
 			else
@@ -209,8 +209,10 @@ int graph_mime(const struct smtp_outgoing *o, struct buf *out, char *err, size_t
 	}
 	for (size_t i = 0; i < nhdr; i++) {
 		if (!in_list((char *const *)o->rcpt, o->nrcpt, hdr[i])) {
-			snprintf(err, errlen, "its To or Cc header names a recipient (%zu of %zu) that its envelope does not; "
-			         "Graph sends to every header recipient, so it is not sent", i + 1, nhdr);
+			snprintf(err, errlen,
+			         "its To or Cc header names a recipient (%zu of %zu) that its envelope does not; "
+			         "Graph sends to every header recipient, so it is not sent",
+			         i + 1, nhdr);
 			goto out;
 		}
 	}
@@ -297,8 +299,8 @@ static int parse_retry_after(const char *h, long long now)
 	return (int)(secs > MAX_RETRY_AFTER ? MAX_RETRY_AFTER : secs);
 }
 
-enum graph_verdict graph_judge(long status, const char *body, size_t len, const char *retry_after_header,
-                               long long now, int *retry_after, char *detail, size_t detaillen)
+enum graph_verdict graph_judge(long status, const char *body, size_t len, const char *retry_after_header, long long now,
+                               int *retry_after, char *detail, size_t detaillen)
 {
 	char code[80] = "", text[200] = "", what[320];
 	*retry_after = 0;
@@ -314,8 +316,7 @@ enum graph_verdict graph_judge(long status, const char *body, size_t len, const 
 		}
 		json_object_put(j);
 	}
-	snprintf(what, sizeof what, "Graph: HTTP %ld%s%s%s%s", status, code[0] ? " " : "", code, text[0] ? ": " : "",
-	         text);
+	snprintf(what, sizeof what, "Graph: HTTP %ld%s%s%s%s", status, code[0] ? " " : "", code, text[0] ? ": " : "", text);
 	if (status >= 200 && status < 300) {
 		snprintf(detail, detaillen, "Graph: HTTP %ld instead of 202 Accepted: not known to be sent", status);
 		return GRAPH_TEMPORARY;
@@ -326,18 +327,25 @@ enum graph_verdict graph_judge(long status, const char *body, size_t len, const 
 	}
 	if (status == 403) {
 		if (!strcmp(code, "ErrorSendAsDenied"))
-			snprintf(detail, detaillen, "%s; the From address ([smtp] from) must be the mailbox's own address or "
-			         "one it may send as", what);
+			snprintf(detail, detaillen,
+			         "%s; the From address ([smtp] from) must be the mailbox's own address or "
+			         "one it may send as",
+			         what);
 		else
-			snprintf(detail, detaillen, "%s; grant the app registration the application permission Mail.Send (with "
-			         "admin consent), and make the application access policy include this mailbox (Exchange "
-			         "Online PowerShell: New-ApplicationAccessPolicy -AccessRight RestrictAccess -AppId CLIENT_ID "
-			         "-PolicyScopeGroupId GROUP_WITH_THE_MAILBOX; check with Test-ApplicationAccessPolicy)", what);
+			snprintf(
+				detail, detaillen,
+				"%s; grant the app registration the application permission Mail.Send (with "
+				"admin consent), and make the application access policy include this mailbox (Exchange "
+				"Online PowerShell: New-ApplicationAccessPolicy -AccessRight RestrictAccess -AppId CLIENT_ID "
+				"-PolicyScopeGroupId GROUP_WITH_THE_MAILBOX; check with Test-ApplicationAccessPolicy)",
+				what);
 		return GRAPH_REFUSED;
 	}
 	if (status == 404) {
-		snprintf(detail, detaillen, "%s; Graph has no such mailbox: set [smtp] username to the mailbox's user "
-		         "principal name", what);
+		snprintf(detail, detaillen,
+		         "%s; Graph has no such mailbox: set [smtp] username to the mailbox's user "
+		         "principal name",
+		         what);
 		return GRAPH_REFUSED;
 	}
 	if (status == 408 || status == 429 || status >= 500 || status < 400) {
@@ -362,12 +370,12 @@ enum graph_verdict graph_judge(long status, const char *body, size_t len, const 
 enum { TOLD_TOKEN_REFUSED = 1 };
 
 struct graph_session {
-	const struct graph_settings *s;   /* borrowed */
-	struct smtp_outgoing *msgs;       /* borrowed */
-	size_t *jobs;           /* owned: the indexes offered */
+	const struct graph_settings *s; /* borrowed */
+	struct smtp_outgoing *msgs;     /* borrowed */
+	size_t *jobs;                   /* owned: the indexes offered */
 	size_t njobs;
-	char *token;            /* owned, wiped: the token the child starts with */
-	struct session *core;   /* owned: freed by session_end or session_abandon */
+	char *token;          /* owned, wiped: the token the child starts with */
+	struct session *core; /* owned: freed by session_end or session_abandon */
 };
 
 static void set_outcome(struct smtp_outgoing *o, enum smtp_outcome out, int retry_after, const char *detail)
@@ -382,7 +390,7 @@ static void set_outcome(struct smtp_outgoing *o, enum smtp_outcome out, int retr
 static int nothing_sent(const char *err)
 {
 	static const char *const before[] = { "host name not found", "connection refused", "certificate",
-	                                      "TLS handshake", "nothing was sent", "must use https" };
+		                              "TLS handshake",       "nothing was sent",   "must use https" };
 	for (size_t i = 0; i < sizeof before / sizeof before[0]; i++)
 		if (strstr(err, before[i]))
 			return 1;
@@ -399,8 +407,10 @@ static char *send_path(const char *mailbox)
 
 static int open_http(const struct graph_settings *s, struct http **h, char *err, size_t errlen)
 {
-	struct http_settings hs = { .base_url = s->base_url, .ca_file = s->ca_file,
-	                            .timeout = s->timeout > 0 ? s->timeout : DEFAULT_TIMEOUT, .max_body = 64 * 1024 };
+	struct http_settings hs = { .base_url = s->base_url,
+		                    .ca_file = s->ca_file,
+		                    .timeout = s->timeout > 0 ? s->timeout : DEFAULT_TIMEOUT,
+		                    .max_body = 64 * 1024 };
 	char herr[400];
 	if (http_open(&hs, h, herr, sizeof herr) < 0) {
 		snprintf(err, errlen, "Graph %s: %s", s->base_url, herr);
@@ -453,8 +463,10 @@ static void child_run(struct session_child *c, void *arg)
 					stop = 2;
 					break;
 				}
-				snprintf(detail, sizeof detail, "Graph: %s; it may have been taken, so it is tried again (a "
-				         "duplicate is possible)", herr);
+				snprintf(detail, sizeof detail,
+				         "Graph: %s; it may have been taken, so it is tried again (a "
+				         "duplicate is possible)",
+				         herr);
 				set_outcome(o, SMTP_TEMPORARY, 0, detail);
 				session_child_outcome(c, i);
 				snprintf(why, sizeof why, "not offered: the request before it failed (%.200s)", herr);
@@ -464,8 +476,8 @@ static void child_run(struct session_child *c, void *arg)
 			}
 			int ra = 0;
 			long status = resp.status;
-			enum graph_verdict v = graph_judge(status, resp.body, resp.len, resp.retry_after, (long long)time(NULL),
-			                                   &ra, detail, sizeof detail);
+			enum graph_verdict v = graph_judge(status, resp.body, resp.len, resp.retry_after,
+			                                   (long long)time(NULL), &ra, detail, sizeof detail);
 			http_response_free(&resp);
 			if (v == GRAPH_TOKEN && !renewed) {
 				/* Forget it here and in the parent's source; ask once more. */
@@ -475,8 +487,8 @@ static void child_run(struct session_child *c, void *arg)
 				oauth_forget(s->oauth);
 				tok = oauth_token(s->oauth, (long long)time(NULL), TOKEN_MIN_VALID, NULL, err, sizeof err);
 				if (!tok) {
-					snprintf(detail, sizeof detail, "Graph refused the token (401) and no new one could be had: %.500s",
-					         err);
+					snprintf(detail, sizeof detail,
+					         "Graph refused the token (401) and no new one could be had: %.500s", err);
 					session_child_failed(c, detail);
 					stop = 2;
 					break;
@@ -485,8 +497,10 @@ static void child_run(struct session_child *c, void *arg)
 				continue;
 			}
 			if (v == GRAPH_TOKEN) {
-				snprintf(err, sizeof err, "%.400s, with a token just issued: check [oauth] tenant and client_id, and "
-				         "that the token is for Microsoft Graph", detail);
+				snprintf(err, sizeof err,
+				         "%.400s, with a token just issued: check [oauth] tenant and client_id, and "
+				         "that the token is for Microsoft Graph",
+				         detail);
 				session_child_failed(c, err);
 				stop = 2;
 			} else if (v == GRAPH_REFUSED) {
@@ -499,8 +513,8 @@ static void child_run(struct session_child *c, void *arg)
 				set_outcome(o, v == GRAPH_PERMANENT ? SMTP_PERMANENT : SMTP_TEMPORARY, ra, detail);
 				session_child_outcome(c, i);
 				if (v == GRAPH_TEMPORARY) {
-					snprintf(why, sizeof why, "not offered: Graph turned the one before it away (HTTP %ld)",
-					         status);
+					snprintf(why, sizeof why,
+					         "not offered: Graph turned the one before it away (HTTP %ld)", status);
 					stop_why = why;
 					wait_for = ra;
 					stop = 1;
@@ -540,20 +554,24 @@ static void told(void *arg, int what)
 {
 	struct graph_session *gs = arg;
 	if (what == TOLD_TOKEN_REFUSED)
-		oauth_forget(gs->s->oauth);   /* the next session asks for a new one */
+		oauth_forget(gs->s->oauth); /* the next session asks for a new one */
 }
 
 static void child_broke(void *arg, int status, char *why, size_t whylen)
 {
 	const struct graph_session *gs = arg;
 	snprintf(why, whylen, "Graph %s: the session %s; the messages it had not reported will be tried again",
-	         gs->s->base_url, WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? "took too long and was cut off"
-	                                                                              : "broke off");
+	         gs->s->base_url,
+	         WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? "took too long and was cut off" : "broke off");
 	log_warn("%s", why);
 }
 
 static const struct session_transport graph_transport = {
-	.name = "Graph", .run = child_run, .child_exit = child_exit, .told = told, .broke = child_broke,
+	.name = "Graph",
+	.run = child_run,
+	.child_exit = child_exit,
+	.told = told,
+	.broke = child_broke,
 };
 
 int graph_session_start(const struct graph_settings *s, struct smtp_outgoing *msgs, size_t n, int receipt_fd,
@@ -578,7 +596,8 @@ int graph_session_start(const struct graph_settings *s, struct smtp_outgoing *ms
 			snprintf(detail, sizeof detail, "the message has no recipient");
 		for (size_t k = 0; ok && k < o->nrcpt; k++)
 			if (!smtp_address_ok(o->rcpt[k], 0)) {
-				snprintf(detail, sizeof detail, "recipient %zu of %zu is not a usable address", k + 1, o->nrcpt);
+				snprintf(detail, sizeof detail, "recipient %zu of %zu is not a usable address", k + 1,
+				         o->nrcpt);
 				ok = 0;
 			}
 		if (ok && smtp_message_check(o->data, o->len, &eightbit, detail, sizeof detail) < 0)
@@ -589,7 +608,7 @@ int graph_session_start(const struct graph_settings *s, struct smtp_outgoing *ms
 			set_outcome(o, SMTP_PERMANENT, 0, detail);
 	}
 	if (gs->njobs == 0) {
-		*out = gs;   /* over at once */
+		*out = gs; /* over at once */
 		return 0;
 	}
 	char terr[400];
@@ -600,8 +619,7 @@ int graph_session_start(const struct graph_settings *s, struct smtp_outgoing *ms
 	}
 	gs->token = xstrdup(tok);
 	int t = s->timeout > 0 ? s->timeout : DEFAULT_TIMEOUT;
-	if (session_fork(gs->core, &graph_transport, gs, receipt_fd, (unsigned)(t * (4 + 2 * gs->njobs)), err,
-	                 errlen) < 0)
+	if (session_fork(gs->core, &graph_transport, gs, receipt_fd, (unsigned)(t * (4 + 2 * gs->njobs)), err, errlen) < 0)
 		goto fail;
 	*out = gs;
 	return 0;
@@ -665,8 +683,10 @@ int graph_check(const struct graph_settings *s, char *err, size_t errlen)
 		rc = 0;
 	} else if (v == GRAPH_TOKEN) {
 		oauth_forget(s->oauth);
-		snprintf(err, errlen, "%s: Graph refused a token just issued; check [oauth] tenant and client_id, and that "
-		         "the app registration has the application permission Mail.Send with admin consent", detail);
+		snprintf(err, errlen,
+		         "%s: Graph refused a token just issued; check [oauth] tenant and client_id, and that "
+		         "the app registration has the application permission Mail.Send with admin consent",
+		         detail);
 	} else {
 		snprintf(err, errlen, "%s", detail);
 	}

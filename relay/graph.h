@@ -58,11 +58,11 @@ struct oauth;
 
 /* All pointers borrowed for the duration of the session. */
 struct graph_settings {
-	const char *base_url;   /* [oauth] graph_url: "https://graph.microsoft.com" */
-	const char *mailbox;    /* the user that sends: [smtp] username, else the address of [smtp] from */
-	const char *ca_file;    /* NULL: system store */
-	int timeout;            /* seconds per request; <= 0: 30 */
-	struct oauth *oauth;    /* the OAUTH_GRAPH token source (oauth_source) */
+	const char *base_url; /* [oauth] graph_url: "https://graph.microsoft.com" */
+	const char *mailbox;  /* the user that sends: [smtp] username, else the address of [smtp] from */
+	const char *ca_file;  /* NULL: system store */
+	int timeout;          /* seconds per request; <= 0: 30 */
+	struct oauth *oauth;  /* the OAUTH_GRAPH token source (oauth_source) */
 };
 
 /* As smtp_session_start(): gets a token (renewed when it has less than five
@@ -96,11 +96,11 @@ int graph_check(const struct graph_settings *s, char *err, size_t errlen);
 /* --- pure helpers, exposed for the unit tests --------------------------- */
 
 enum graph_verdict {
-	GRAPH_SENT,         /* 202 */
-	GRAPH_PERMANENT,    /* this message can never be sent as it is */
-	GRAPH_TEMPORARY,    /* this message may go later; the session stops */
-	GRAPH_TOKEN,        /* 401: renew the token once */
-	GRAPH_REFUSED       /* 403, 404: configuration; no message can go */
+	GRAPH_SENT,      /* 202 */
+	GRAPH_PERMANENT, /* this message can never be sent as it is */
+	GRAPH_TEMPORARY, /* this message may go later; the session stops */
+	GRAPH_TOKEN,     /* 401: renew the token once */
+	GRAPH_REFUSED    /* 403, 404: configuration; no message can go */
 };
 
 /* Judges one answer: status, its JSON body (may be NULL) and its
@@ -108,8 +108,8 @@ enum graph_verdict {
  * now). *retry_after gets the seconds to wait (0: none said; at most a day).
  * detail gets "HTTP 400 ErrorInvalidRecipients: text" with addresses
  * replaced, and for GRAPH_REFUSED the instruction. */
-enum graph_verdict graph_judge(long status, const char *body, size_t len, const char *retry_after_header,
-                               long long now, int *retry_after, char *detail, size_t detaillen);
+enum graph_verdict graph_judge(long status, const char *body, size_t len, const char *retry_after_header, long long now,
+                               int *retry_after, char *detail, size_t detaillen);
 
 /* The message as Graph must get it: o->data with, when some envelope
  * recipients are not in its To or Cc header, a "Bcc:" header naming them

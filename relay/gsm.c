@@ -32,8 +32,8 @@ static uint32_t utf8_next(const unsigned char *p, size_t n, size_t *len)
 		if (n >= 4 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80 && (p[3] & 0xC0) == 0x80 &&
 		    !(p[0] == 0xF0 && p[1] < 0x90) && !(p[0] == 0xF4 && p[1] >= 0x90)) {
 			*len = 4;
-			return (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3F) << 12 |
-			       (uint32_t)(p[2] & 0x3F) << 6 | (p[3] & 0x3F);
+			return (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3F) << 12 | (uint32_t)(p[2] & 0x3F) << 6 |
+			       (p[3] & 0x3F);
 		}
 	}
 	return REPLACEMENT;
@@ -68,24 +68,23 @@ static void utf8_put(struct buf *b, uint32_t c)
 /* The GSM 03.38 default alphabet by position; 0x1B is the escape to the
  * extension table, not a character. 0x09 is Ç, as 3GPP TS 23.038 and the
  * Unicode mapping have it (some old phones show ç). */
-static const uint16_t gsm_basic[128] = {
-	'@',    0x00A3, '$',    0x00A5, 0x00E8, 0x00E9, 0x00F9, 0x00EC, /* @ £ $ ¥ è é ù ì */
-	0x00F2, 0x00C7, '\n',   0x00D8, 0x00F8, '\r',   0x00C5, 0x00E5, /* ò Ç LF Ø ø CR Å å */
-	0x0394, '_',    0x03A6, 0x0393, 0x039B, 0x03A9, 0x03A0, 0x03A8, /* Δ _ Φ Γ Λ Ω Π Ψ */
-	0x03A3, 0x0398, 0x039E, 0,      0x00C6, 0x00E6, 0x00DF, 0x00C9, /* Σ Θ Ξ ESC Æ æ ß É */
-	' ',    '!',    '"',    '#',    0x00A4, '%',    '&',    '\'',   /* ¤ where ASCII has $ */
-	'(',    ')',    '*',    '+',    ',',    '-',    '.',    '/',
-	'0',    '1',    '2',    '3',    '4',    '5',    '6',    '7',
-	'8',    '9',    ':',    ';',    '<',    '=',    '>',    '?',
-	0x00A1, 'A',    'B',    'C',    'D',    'E',    'F',    'G',    /* ¡ where ASCII has @ */
-	'H',    'I',    'J',    'K',    'L',    'M',    'N',    'O',
-	'P',    'Q',    'R',    'S',    'T',    'U',    'V',    'W',
-	'X',    'Y',    'Z',    0x00C4, 0x00D6, 0x00D1, 0x00DC, 0x00A7, /* Ä Ö Ñ Ü § */
-	0x00BF, 'a',    'b',    'c',    'd',    'e',    'f',    'g',    /* ¿ where ASCII has ` */
-	'h',    'i',    'j',    'k',    'l',    'm',    'n',    'o',
-	'p',    'q',    'r',    's',    't',    'u',    'v',    'w',
-	'x',    'y',    'z',    0x00E4, 0x00F6, 0x00F1, 0x00FC, 0x00E0, /* ä ö ñ ü à */
-};
+static const uint16_t
+	gsm_basic
+		[128] = {
+			'@',    0x00A3, '$',    0x00A5, 0x00E8, 0x00E9, 0x00F9, 0x00EC, /* @ £ $ ¥ è é ù ì */
+			0x00F2, 0x00C7, '\n',   0x00D8, 0x00F8, '\r',   0x00C5, 0x00E5, /* ò Ç LF Ø ø CR Å å */
+			0x0394, '_',    0x03A6, 0x0393, 0x039B, 0x03A9, 0x03A0, 0x03A8, /* Δ _ Φ Γ Λ Ω Π Ψ */
+			0x03A3, 0x0398, 0x039E, 0,      0x00C6, 0x00E6, 0x00DF, 0x00C9, /* Σ Θ Ξ ESC Æ æ ß É */
+			' ',    '!',    '"',    '#',    0x00A4, '%',    '&',    '\'',   /* ¤ where ASCII has $ */
+			'(',    ')',    '*',    '+',    ',',    '-',    '.',    '/',    '0',    '1',    '2',    '3',    '4',
+			'5',    '6',    '7',    '8',    '9',    ':',    ';',    '<',    '=',    '>',    '?',    0x00A1, 'A',
+			'B',    'C',    'D',    'E',    'F',    'G', /* ¡ where ASCII has @ */
+			'H',    'I',    'J',    'K',    'L',    'M',    'N',    'O',    'P',    'Q',    'R',    'S',    'T',
+			'U',    'V',    'W',    'X',    'Y',    'Z',    0x00C4, 0x00D6, 0x00D1, 0x00DC, 0x00A7, /* Ä Ö Ñ Ü § */
+			0x00BF, 'a',    'b',    'c',    'd',    'e',    'f',    'g', /* ¿ where ASCII has ` */
+			'h',    'i',    'j',    'k',    'l',    'm',    'n',    'o',    'p',    'q',    'r',    's',    't',
+			'u',    'v',    'w',    'x',    'y',    'z',    0x00E4, 0x00F6, 0x00F1, 0x00FC, 0x00E0, /* ä ö ñ ü à */
+		};
 
 /* The extension table's characters: each is ESC plus one septet. */
 static const uint16_t gsm_extension[] = { '\f', '^', '{', '}', '\\', '[', '~', ']', '|', 0x20AC };
@@ -117,64 +116,30 @@ static int gsm_cost(uint32_t c)
 enum fold { KEEP, DROP, DROP_IF_GSM };
 
 struct fold_rule {
-	uint32_t from, to;      /* an inclusive range */
-	enum fold action;       /* KEEP: replace with text (NULL: leave alone) */
+	uint32_t from, to; /* an inclusive range */
+	enum fold action;  /* KEEP: replace with text (NULL: leave alone) */
 	const char *text;
 };
 
 /* Sorted by range; looked up by binary search. */
 static const struct fold_rule folds[] = {
-	{ 0x0000, 0x0008, DROP, NULL },
-	{ 0x0009, 0x0009, KEEP, " " },
-	{ 0x000B, 0x000B, DROP, NULL },
-	{ 0x000E, 0x001F, DROP, NULL },
-	{ 0x0060, 0x0060, KEEP, "'" },
-	{ 0x007F, 0x0084, DROP, NULL },
-	{ 0x0085, 0x0085, KEEP, "\n" },
-	{ 0x0086, 0x009F, DROP, NULL },
-	{ 0x00A0, 0x00A0, KEEP, " " },
-	{ 0x00AB, 0x00AB, KEEP, "\"" },
-	{ 0x00AD, 0x00AD, DROP, NULL },
-	{ 0x00B4, 0x00B4, KEEP, "'" },
-	{ 0x00BB, 0x00BB, KEEP, "\"" },
-	{ 0x02BC, 0x02BC, KEEP, "'" },
-	{ 0x02C6, 0x02C6, KEEP, "^" },
-	{ 0x02DC, 0x02DC, KEEP, "~" },
-	{ 0x1680, 0x1680, KEEP, " " },
-	{ 0x2000, 0x200A, KEEP, " " },
-	{ 0x200B, 0x200B, DROP, NULL },
-	{ 0x200C, 0x200F, DROP_IF_GSM, NULL },
-	{ 0x2010, 0x2015, KEEP, "-" },
-	{ 0x2018, 0x201B, KEEP, "'" },
-	{ 0x201C, 0x201F, KEEP, "\"" },
-	{ 0x2022, 0x2023, KEEP, "-" },
-	{ 0x2024, 0x2024, KEEP, "." },
-	{ 0x2025, 0x2025, KEEP, ".." },
-	{ 0x2026, 0x2026, KEEP, "..." },
-	{ 0x2028, 0x2029, KEEP, "\n" },
-	{ 0x202A, 0x202E, DROP_IF_GSM, NULL },
-	{ 0x202F, 0x202F, KEEP, " " },
-	{ 0x2032, 0x2032, KEEP, "'" },
-	{ 0x2033, 0x2033, KEEP, "\"" },
-	{ 0x2035, 0x2035, KEEP, "'" },
-	{ 0x2036, 0x2036, KEEP, "\"" },
-	{ 0x2039, 0x203A, KEEP, "'" },
-	{ 0x2043, 0x2043, KEEP, "-" },
-	{ 0x2044, 0x2044, KEEP, "/" },
-	{ 0x205F, 0x205F, KEEP, " " },
-	{ 0x2060, 0x2064, DROP, NULL },
-	{ 0x2066, 0x2069, DROP_IF_GSM, NULL },
-	{ 0x2212, 0x2212, KEEP, "-" },
-	{ 0x2215, 0x2215, KEEP, "/" },
-	{ 0x2219, 0x2219, KEEP, "-" },
-	{ 0x25AA, 0x25AB, KEEP, "-" },
-	{ 0x25CF, 0x25CF, KEEP, "-" },
-	{ 0x25E6, 0x25E6, KEEP, "-" },
-	{ 0x3000, 0x3000, KEEP, " " },
-	{ 0xF0B7, 0xF0B7, KEEP, "-" },
-	{ 0xFE58, 0xFE58, KEEP, "-" },
-	{ 0xFE63, 0xFE63, KEEP, "-" },
-	{ 0xFEFF, 0xFEFF, DROP, NULL },
+	{ 0x0000, 0x0008, DROP, NULL },        { 0x0009, 0x0009, KEEP, " " },         { 0x000B, 0x000B, DROP, NULL },
+	{ 0x000E, 0x001F, DROP, NULL },        { 0x0060, 0x0060, KEEP, "'" },         { 0x007F, 0x0084, DROP, NULL },
+	{ 0x0085, 0x0085, KEEP, "\n" },        { 0x0086, 0x009F, DROP, NULL },        { 0x00A0, 0x00A0, KEEP, " " },
+	{ 0x00AB, 0x00AB, KEEP, "\"" },        { 0x00AD, 0x00AD, DROP, NULL },        { 0x00B4, 0x00B4, KEEP, "'" },
+	{ 0x00BB, 0x00BB, KEEP, "\"" },        { 0x02BC, 0x02BC, KEEP, "'" },         { 0x02C6, 0x02C6, KEEP, "^" },
+	{ 0x02DC, 0x02DC, KEEP, "~" },         { 0x1680, 0x1680, KEEP, " " },         { 0x2000, 0x200A, KEEP, " " },
+	{ 0x200B, 0x200B, DROP, NULL },        { 0x200C, 0x200F, DROP_IF_GSM, NULL }, { 0x2010, 0x2015, KEEP, "-" },
+	{ 0x2018, 0x201B, KEEP, "'" },         { 0x201C, 0x201F, KEEP, "\"" },        { 0x2022, 0x2023, KEEP, "-" },
+	{ 0x2024, 0x2024, KEEP, "." },         { 0x2025, 0x2025, KEEP, ".." },        { 0x2026, 0x2026, KEEP, "..." },
+	{ 0x2028, 0x2029, KEEP, "\n" },        { 0x202A, 0x202E, DROP_IF_GSM, NULL }, { 0x202F, 0x202F, KEEP, " " },
+	{ 0x2032, 0x2032, KEEP, "'" },         { 0x2033, 0x2033, KEEP, "\"" },        { 0x2035, 0x2035, KEEP, "'" },
+	{ 0x2036, 0x2036, KEEP, "\"" },        { 0x2039, 0x203A, KEEP, "'" },         { 0x2043, 0x2043, KEEP, "-" },
+	{ 0x2044, 0x2044, KEEP, "/" },         { 0x205F, 0x205F, KEEP, " " },         { 0x2060, 0x2064, DROP, NULL },
+	{ 0x2066, 0x2069, DROP_IF_GSM, NULL }, { 0x2212, 0x2212, KEEP, "-" },         { 0x2215, 0x2215, KEEP, "/" },
+	{ 0x2219, 0x2219, KEEP, "-" },         { 0x25AA, 0x25AB, KEEP, "-" },         { 0x25CF, 0x25CF, KEEP, "-" },
+	{ 0x25E6, 0x25E6, KEEP, "-" },         { 0x3000, 0x3000, KEEP, " " },         { 0xF0B7, 0xF0B7, KEEP, "-" },
+	{ 0xFE58, 0xFE58, KEEP, "-" },         { 0xFE63, 0xFE63, KEEP, "-" },         { 0xFEFF, 0xFEFF, DROP, NULL },
 	{ 0xFF0D, 0xFF0D, KEEP, "-" },
 };
 
@@ -230,7 +195,7 @@ char *gsm_prepare(const char *utf8)
 struct packer {
 	int per_part;
 	int parts;
-	int used;       /* units in the current part */
+	int used; /* units in the current part */
 };
 
 static void pack(struct packer *k, int size)

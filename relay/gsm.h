@@ -6,16 +6,16 @@
 #ifndef RELAY_GSM_H
 #define RELAY_GSM_H
 
-#define GSM_SINGLE 160        /* septets in a one-part GSM-7 text */
-#define GSM_PART 153          /* per part once concatenated (the UDH takes 7) */
-#define UCS2_SINGLE 70        /* UTF-16 code units in a one-part UCS-2 text */
+#define GSM_SINGLE 160 /* septets in a one-part GSM-7 text */
+#define GSM_PART 153   /* per part once concatenated (the UDH takes 7) */
+#define UCS2_SINGLE 70 /* UTF-16 code units in a one-part UCS-2 text */
 #define UCS2_PART 67
 
 struct sms_count {
-	int unicode;     /* 1: the text needs UCS-2 */
-	int units;       /* GSM-7 septets (extension characters count 2) or UTF-16 code units */
-	int parts;       /* SMS parts the text takes (0 for an empty text) */
-	int per_part;    /* GSM_SINGLE/GSM_PART or UCS2_SINGLE/UCS2_PART as applies */
+	int unicode;  /* 1: the text needs UCS-2 */
+	int units;    /* GSM-7 septets (extension characters count 2) or UTF-16 code units */
+	int parts;    /* SMS parts the text takes (0 for an empty text) */
+	int per_part; /* GSM_SINGLE/GSM_PART or UCS2_SINGLE/UCS2_PART as applies */
 };
 
 /* Returns a copy of utf8 (invalid sequences -> U+FFFD, one per bad byte, as

@@ -7,12 +7,8 @@
 
 static const char *const names[HEALTH_NPARTS] = { "inbox", "sms-poll", "sms-send", "smtp", "disk", "backlog" };
 static const char *const words[HEALTH_NPARTS] = {
-	"the inbox (IMAP)",
-	"the SMS gateway's incoming texts",
-	"sending texts through the SMS gateway",
-	"outgoing mail (SMTP)",
-	"the database and its disk",
-	"messages from young people waiting to be forwarded",
+	"the inbox (IMAP)",     "the SMS gateway's incoming texts", "sending texts through the SMS gateway",
+	"outgoing mail (SMTP)", "the database and its disk",        "messages from young people waiting to be forwarded",
 };
 
 const char *health_part_name(enum health_part p)
@@ -100,8 +96,10 @@ void health_backlog(struct health *h, int waiting, long long waiting_since, int 
 	else
 		snprintf(when, sizeof when, "%lld", waiting_since);
 	health_duration_text(now - waiting_since, age, sizeof age);
-	snprintf(reason, sizeof reason, "%d message%s from young people %s waiting to be forwarded to the advisers, "
-	         "the oldest since %s (%s)", waiting, waiting == 1 ? "" : "s", waiting == 1 ? "is" : "are", when, age);
+	snprintf(reason, sizeof reason,
+	         "%d message%s from young people %s waiting to be forwarded to the advisers, "
+	         "the oldest since %s (%s)",
+	         waiting, waiting == 1 ? "" : "s", waiting == 1 ? "is" : "are", when, age);
 	health_fail(h, HEALTH_BACKLOG, reason, now);
 }
 
@@ -169,9 +167,18 @@ static int has(const char *reason, const char *what)
 
 static int unreachable(const char *reason)
 {
-	static const char *const signs[] = { "cannot connect", "connection refused", "connect", "timed out", "timeout",
-	                                     "cannot find", "resolve", "unreachable", "no route", "connection reset",
-	                                     "closed the connection", "dropped" };
+	static const char *const signs[] = { "cannot connect",
+		                             "connection refused",
+		                             "connect",
+		                             "timed out",
+		                             "timeout",
+		                             "cannot find",
+		                             "resolve",
+		                             "unreachable",
+		                             "no route",
+		                             "connection reset",
+		                             "closed the connection",
+		                             "dropped" };
 	for (size_t i = 0; i < sizeof signs / sizeof signs[0]; i++)
 		if (has(reason, signs[i]))
 			return 1;
@@ -180,8 +187,8 @@ static int unreachable(const char *reason)
 
 #define RELOAD "systemctl reload relay"
 
-void health_advice(enum health_part p, const char *reason, const struct health_places *w, char *out,
-                   size_t outlen, char *todo, size_t todolen)
+void health_advice(enum health_part p, const char *reason, const struct health_places *w, char *out, size_t outlen,
+                   char *todo, size_t todolen)
 {
 	const char *none = "(not set)";
 	/* No access token (oauth.h): the reason carries what to do, after "oauth: ". */
@@ -201,7 +208,8 @@ void health_advice(enum health_part p, const char *reason, const struct health_p
 		} else if (has(reason, "certificate")) {
 			snprintf(out, outlen, "the TLS certificate of the mail server %s was not accepted",
 			         w->imap_host ? w->imap_host : none);
-			snprintf(todo, todolen, "check the server's certificate and [imap] ca_file; relay check shows the detail");
+			snprintf(todo, todolen,
+			         "check the server's certificate and [imap] ca_file; relay check shows the detail");
 		} else if (unreachable(reason)) {
 			snprintf(out, outlen, "the mail server %s cannot be reached", w->imap_host ? w->imap_host : none);
 			snprintf(todo, todolen, "check that %s is up and reachable from this machine (relay check)",
@@ -219,9 +227,11 @@ void health_advice(enum health_part p, const char *reason, const struct health_p
 		} else if (has(reason, "certificate")) {
 			snprintf(out, outlen, "the TLS certificate of the outgoing mail server %s was not accepted",
 			         w->smtp_host ? w->smtp_host : none);
-			snprintf(todo, todolen, "check the server's certificate and [smtp] ca_file; relay check shows the detail");
+			snprintf(todo, todolen,
+			         "check the server's certificate and [smtp] ca_file; relay check shows the detail");
 		} else if (unreachable(reason)) {
-			snprintf(out, outlen, "the outgoing mail server %s cannot be reached", w->smtp_host ? w->smtp_host : none);
+			snprintf(out, outlen, "the outgoing mail server %s cannot be reached",
+			         w->smtp_host ? w->smtp_host : none);
 			snprintf(todo, todolen, "check that %s is up and reachable from this machine (relay check)",
 			         w->smtp_host ? w->smtp_host : none);
 		} else {
@@ -234,7 +244,8 @@ void health_advice(enum health_part p, const char *reason, const struct health_p
 		if (has(reason, "credentials") || has(reason, "HTTP 401") || has(reason, "HTTP 403")) {
 			snprintf(out, outlen, "the SMS gateway (%s) refused the relay's credentials",
 			         w->sms_provider ? w->sms_provider : none);
-			snprintf(todo, todolen, "update %s (and [sms] account and username if they changed) and reload: " RELOAD,
+			snprintf(todo, todolen,
+			         "update %s (and [sms] account and username if they changed) and reload: " RELOAD,
 			         w->sms_password_file ? w->sms_password_file : none);
 		} else {
 			snprintf(out, outlen, "the SMS gateway (%s) cannot be reached or fails",
@@ -244,12 +255,15 @@ void health_advice(enum health_part p, const char *reason, const struct health_p
 		return;
 	case HEALTH_DISK:
 		snprintf(out, outlen, "the disk holding the database is full or failing");
-		snprintf(todo, todolen, "make room on the disk holding %s (df -h); the relay carries on by itself once "
-		         "it can write", w->database ? w->database : none);
+		snprintf(todo, todolen,
+		         "make room on the disk holding %s (df -h); the relay carries on by itself once "
+		         "it can write",
+		         w->database ? w->database : none);
 		return;
 	case HEALTH_BACKLOG:
 		snprintf(out, outlen, "messages from young people are not reaching the advisers");
-		snprintf(todo, todolen, "check which part fails (relay status), outgoing mail above all; the messages are "
+		snprintf(todo, todolen,
+		         "check which part fails (relay status), outgoing mail above all; the messages are "
 		         "kept and go as soon as it works");
 		return;
 	case HEALTH_NPARTS:
@@ -289,7 +303,8 @@ void health_summary(const struct health *h, long long now, char *out, size_t out
 		/* One word for the gateway: the worse of its two directions. */
 		const struct health_part_state *poll = &h->part[HEALTH_SMS_POLL], *send = &h->part[HEALTH_SMS_SEND];
 		const struct health_part_state *worse = poll;
-		if (send->state == HEALTH_FAILING && (poll->state != HEALTH_FAILING || send->failing_since < poll->failing_since))
+		if (send->state == HEALTH_FAILING &&
+		    (poll->state != HEALTH_FAILING || send->failing_since < poll->failing_since))
 			worse = send;
 		else if (poll->state == HEALTH_UNKNOWN && send->state == HEALTH_OK)
 			worse = send;
@@ -310,7 +325,9 @@ void health_metrics(const struct health *h, long long now, struct buf *out)
 	for (int p = 0; p < HEALTH_NPARTS; p++)
 		if (counts(h, p))
 			buf_printf(out, "relay_part_up{part=\"%s\"} %d\n", names[p],
-			           h->part[p].state == HEALTH_OK ? 1 : h->part[p].state == HEALTH_FAILING ? 0 : -1);
+			           h->part[p].state == HEALTH_OK        ? 1
+			           : h->part[p].state == HEALTH_FAILING ? 0
+			                                                : -1);
 	buf_adds(out, "# HELP relay_part_last_success_timestamp_seconds When the part last worked (0: not known).\n"
 	              "# TYPE relay_part_last_success_timestamp_seconds gauge\n");
 	for (int p = 0; p < HEALTH_NPARTS; p++)
@@ -329,22 +346,34 @@ void health_metrics(const struct health *h, long long now, struct buf *out)
 	for (int p = 0; p < HEALTH_NPARTS; p++)
 		if (counts(h, p))
 			buf_printf(out, "relay_part_alerts{part=\"%s\"} %d\n", names[p], h->part[p].alerts);
-	buf_printf(out, "# HELP relay_alerts_sent_total Alerts, reminders and recoveries sent.\n"
-	                "# TYPE relay_alerts_sent_total counter\n"
-	                "relay_alerts_sent_total %lld\n", h->alerts_sent);
-	buf_printf(out, "# HELP relay_backlog_messages Messages from young people waiting to be forwarded.\n"
-	                "# TYPE relay_backlog_messages gauge\n"
-	                "relay_backlog_messages %d\n", h->waiting);
-	buf_printf(out, "# HELP relay_backlog_oldest_timestamp_seconds When the oldest of them came (0: none).\n"
-	                "# TYPE relay_backlog_oldest_timestamp_seconds gauge\n"
-	                "relay_backlog_oldest_timestamp_seconds %lld\n", h->waiting_since);
-	buf_printf(out, "# HELP relay_replies_waiting Replies to young people not yet delivered.\n"
-	                "# TYPE relay_replies_waiting gauge\n"
-	                "relay_replies_waiting %d\n", h->replies_waiting);
-	buf_printf(out, "# HELP relay_healthy 1 when no part is failing.\n"
-	                "# TYPE relay_healthy gauge\n"
-	                "relay_healthy %d\n", !health_failing(h));
-	buf_printf(out, "# HELP relay_health_updated_timestamp_seconds When the relay wrote this.\n"
-	                "# TYPE relay_health_updated_timestamp_seconds gauge\n"
-	                "relay_health_updated_timestamp_seconds %lld\n", now);
+	buf_printf(out,
+	           "# HELP relay_alerts_sent_total Alerts, reminders and recoveries sent.\n"
+	           "# TYPE relay_alerts_sent_total counter\n"
+	           "relay_alerts_sent_total %lld\n",
+	           h->alerts_sent);
+	buf_printf(out,
+	           "# HELP relay_backlog_messages Messages from young people waiting to be forwarded.\n"
+	           "# TYPE relay_backlog_messages gauge\n"
+	           "relay_backlog_messages %d\n",
+	           h->waiting);
+	buf_printf(out,
+	           "# HELP relay_backlog_oldest_timestamp_seconds When the oldest of them came (0: none).\n"
+	           "# TYPE relay_backlog_oldest_timestamp_seconds gauge\n"
+	           "relay_backlog_oldest_timestamp_seconds %lld\n",
+	           h->waiting_since);
+	buf_printf(out,
+	           "# HELP relay_replies_waiting Replies to young people not yet delivered.\n"
+	           "# TYPE relay_replies_waiting gauge\n"
+	           "relay_replies_waiting %d\n",
+	           h->replies_waiting);
+	buf_printf(out,
+	           "# HELP relay_healthy 1 when no part is failing.\n"
+	           "# TYPE relay_healthy gauge\n"
+	           "relay_healthy %d\n",
+	           !health_failing(h));
+	buf_printf(out,
+	           "# HELP relay_health_updated_timestamp_seconds When the relay wrote this.\n"
+	           "# TYPE relay_health_updated_timestamp_seconds gauge\n"
+	           "relay_health_updated_timestamp_seconds %lld\n",
+	           now);
 }

@@ -16,12 +16,12 @@
 #include "util.h"
 
 enum health_part {
-	HEALTH_INBOX = 0,   /* IMAP: connect, TLS, login, fetch */
-	HEALTH_SMS_POLL,    /* the SMS gateway's inbox */
-	HEALTH_SMS_SEND,    /* texts handed to the SMS gateway */
-	HEALTH_SMTP,        /* outgoing mail sessions */
-	HEALTH_DISK,        /* the database and the disk under it */
-	HEALTH_BACKLOG,     /* a young person's message waiting too long to be forwarded */
+	HEALTH_INBOX = 0, /* IMAP: connect, TLS, login, fetch */
+	HEALTH_SMS_POLL,  /* the SMS gateway's inbox */
+	HEALTH_SMS_SEND,  /* texts handed to the SMS gateway */
+	HEALTH_SMTP,      /* outgoing mail sessions */
+	HEALTH_DISK,      /* the database and the disk under it */
+	HEALTH_BACKLOG,   /* a young person's message waiting too long to be forwarded */
 	HEALTH_NPARTS
 };
 
@@ -33,30 +33,30 @@ enum health_state {
 
 struct health_part_state {
 	enum health_state state;
-	long long last_ok;        /* last success, 0: none known */
-	long long failing_since;  /* start of the current incident, 0: none */
-	char reason[640];         /* the current failure, in the server's words ("" while ok); an OAuth2 one carries what to do */
-	long long alerted_at;     /* the incident's alert went at this time, 0: not (yet) */
-	long long reminded_at;    /* its latest alert or reminder, 0: none */
-	int alerts;               /* alerts and reminders sent for this incident */
+	long long last_ok;       /* last success, 0: none known */
+	long long failing_since; /* start of the current incident, 0: none */
+	char reason[640]; /* the current failure, in the server's words ("" while ok); an OAuth2 one carries what to do */
+	long long alerted_at;  /* the incident's alert went at this time, 0: not (yet) */
+	long long reminded_at; /* its latest alert or reminder, 0: none */
+	int alerts;            /* alerts and reminders sent for this incident */
 };
 
 struct health {
 	struct health_part_state part[HEALTH_NPARTS];
-	int sms;                  /* an SMS gateway is configured (its parts count) */
-	int waiting;              /* young people's messages waiting to be forwarded */
-	long long waiting_since;  /* the oldest one's time, 0: none */
-	int replies_waiting;      /* replies to young people not yet delivered */
-	long long replies_since;  /* the oldest one's time, 0: none */
-	long long alerts_sent;    /* alerts, reminders and recoveries sent since the relay started */
-	long long started;        /* when the daemon started */
-	long long smtp_probed;    /* outgoing mail last tried while it failed */
+	int sms;                 /* an SMS gateway is configured (its parts count) */
+	int waiting;             /* young people's messages waiting to be forwarded */
+	long long waiting_since; /* the oldest one's time, 0: none */
+	int replies_waiting;     /* replies to young people not yet delivered */
+	long long replies_since; /* the oldest one's time, 0: none */
+	long long alerts_sent;   /* alerts, reminders and recoveries sent since the relay started */
+	long long started;       /* when the daemon started */
+	long long smtp_probed;   /* outgoing mail last tried while it failed */
 };
 
 struct health_thresholds {
-	int alert_after;          /* seconds a part fails before the first alert */
-	int remind_every;         /* seconds between reminders while it still fails */
-	int backlog_after;        /* seconds a young person's message may wait to be forwarded */
+	int alert_after;   /* seconds a part fails before the first alert */
+	int remind_every;  /* seconds between reminders while it still fails */
+	int backlog_after; /* seconds a young person's message may wait to be forwarded */
 };
 
 /* "inbox", "sms-poll", "sms-send", "smtp", "disk", "backlog": names in
@@ -66,7 +66,7 @@ const char *health_part_name(enum health_part p);
 const char *health_part_words(enum health_part p);
 /* -1 when name is none of health_part_name()'s. */
 int health_part_from_name(const char *name);
-const char *health_state_name(enum health_state s);   /* "unknown", "ok", "failing" */
+const char *health_state_name(enum health_state s); /* "unknown", "ok", "failing" */
 
 /* Notes an outcome. A failure keeps the incident's start (failing_since)
  * and updates its reason; a success ends it (alerted_at stays until the
@@ -85,9 +85,9 @@ void health_backlog(struct health *h, int waiting, long long waiting_since, int 
 
 enum health_action {
 	HEALTH_NOTHING = 0,
-	HEALTH_ALERT,       /* failing for alert_after (the backlog: at once), nobody told yet */
-	HEALTH_REMIND,      /* still failing, remind_every since the last alert or reminder */
-	HEALTH_RECOVERED,   /* works again after an alert: say so */
+	HEALTH_ALERT,     /* failing for alert_after (the backlog: at once), nobody told yet */
+	HEALTH_REMIND,    /* still failing, remind_every since the last alert or reminder */
+	HEALTH_RECOVERED, /* works again after an alert: say so */
 };
 
 /* What to do about part p now. Pure. */
@@ -110,17 +110,17 @@ struct health_places {
 	const char *imap_host;
 	const char *imap_password_file;
 	const char *smtp_host;
-	const char *smtp_password_file;   /* may be NULL */
-	const char *sms_provider;         /* may be NULL */
-	const char *sms_password_file;    /* may be NULL */
+	const char *smtp_password_file; /* may be NULL */
+	const char *sms_provider;       /* may be NULL */
+	const char *sms_password_file;  /* may be NULL */
 	const char *database;
 };
 
 /* The failure in plain words and what to do, from the part and its reason:
  * e.g. "the mailbox password was refused" and "update
  * /etc/relay/secrets/imap.password and reload (systemctl reload relay)". */
-void health_advice(enum health_part p, const char *reason, const struct health_places *where, char *words,
-                   size_t wordslen, char *todo, size_t todolen);
+void health_advice(enum health_part p, const char *reason, const struct health_places *where, char *words, size_t wordslen,
+                   char *todo, size_t todolen);
 
 /* "40 s", "12 min", "3 h 5 min". */
 void health_duration_text(long long seconds, char *out, size_t outlen);

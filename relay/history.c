@@ -10,7 +10,7 @@
 
 struct gather {
 	struct history_texts *h;
-	int to_young;   /* only what the young person was sent */
+	int to_young; /* only what the young person was sent */
 };
 
 static void add(struct history_texts *h, char *text)

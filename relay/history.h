@@ -9,7 +9,7 @@
 #include "relay.h"
 
 struct history_texts {
-	char **texts;   /* owned, each owned */
+	char **texts; /* owned, each owned */
 	size_t n;
 	size_t bytes;
 };
@@ -27,7 +27,7 @@ int history_for_adviser(struct relay *r, long long id, struct history_texts *h);
  * replies, as sent): what they may quote back. 0 or -1 as above. */
 int history_sent_to_young(struct relay *r, long long id, struct history_texts *h);
 
-void history_texts_free(struct history_texts *h);   /* accepts NULL and an emptied one */
+void history_texts_free(struct history_texts *h); /* accepts NULL and an emptied one */
 
 #define HISTORY_MAX_BYTES (4u << 20)
 

@@ -15,8 +15,8 @@ static const char *const weekday_names[7] = {
 	"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
 };
 static const char *const month_names[12] = {
-	"January", "February", "March", "April", "May", "June",
-	"July", "August", "September", "October", "November", "December",
+	"January", "February", "March",     "April",   "May",      "June",
+	"July",    "August",   "September", "October", "November", "December",
 };
 
 /* ---- parsing ------------------------------------------------------------ */
@@ -79,7 +79,7 @@ int hours_parse_day(const char *text, struct hours_day *out, char *err, size_t e
 	p = skip_spaces(p);
 	if (*p == '-')
 		p++;
-	else if (strncmp(p, "\xe2\x80\x93", 3) == 0)  /* en dash, as web pages write it */
+	else if (strncmp(p, "\xe2\x80\x93", 3) == 0) /* en dash, as web pages write it */
 		p += 3;
 	else
 		goto shape;
@@ -109,8 +109,7 @@ shape:
 	snprintf(err, errlen, "\"%.60s\": expected HH:MM-HH:MM (e.g. 09:00-17:30) or closed", text);
 	return -1;
 range:
-	snprintf(err, errlen, "\"%.60s\": \"%.5s\" is not a time of day (00:00 to 23:59, or 24:00 to close)",
-	         text, start);
+	snprintf(err, errlen, "\"%.60s\": \"%.5s\" is not a time of day (00:00 to 23:59, or 24:00 to close)", text, start);
 	return -1;
 }
 
@@ -435,7 +434,7 @@ static int same_hours(const struct hours_day *a, const struct hours_day *b)
 
 char *hours_describe(const struct office_hours *h)
 {
-	static const int order[7] = { 1, 2, 3, 4, 5, 6, 0 };  /* Monday first, as people say it */
+	static const int order[7] = { 1, 2, 3, 4, 5, 6, 0 }; /* Monday first, as people say it */
 	struct buf b;
 	int i = 0, j;
 

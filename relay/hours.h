@@ -18,14 +18,14 @@
  * open for local wall-clock times in [from_min, to_min): at 17:30 itself it is
  * closed. to_min may be 1440 (open until midnight). */
 struct hours_day {
-	int open;       /* 0: closed all day (from_min/to_min are ignored) */
-	int from_min;   /* 0..1439 */
-	int to_min;     /* from_min+1..1440 */
+	int open;     /* 0: closed all day (from_min/to_min are ignored) */
+	int from_min; /* 0..1439 */
+	int to_min;   /* from_min+1..1440 */
 };
 
 struct office_hours {
-	struct hours_day day[7];  /* 0 = Sunday ... 6 = Saturday (struct tm's tm_wday) */
-	int *holidays;            /* owned: sorted, distinct dates as YYYYMMDD ints (closed all day) */
+	struct hours_day day[7]; /* 0 = Sunday ... 6 = Saturday (struct tm's tm_wday) */
+	int *holidays;           /* owned: sorted, distinct dates as YYYYMMDD ints (closed all day) */
 	size_t nholidays;
 };
 

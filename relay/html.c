@@ -11,7 +11,7 @@
 
 struct walk {
 	struct buf out;
-	int quote;          /* depth of quoted history */
+	int quote; /* depth of quoted history */
 	int at_line_start;
 	int pending_space;
 	int depth;
@@ -19,9 +19,10 @@ struct walk {
 
 static int is_block(const char *n)
 {
-	static const char *blocks[] = { "p", "div", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol",
-	                                 "blockquote", "pre", "hr", "section", "article", "header", "footer", "body",
-	                                 "address", "center", "form", "fieldset", NULL };
+	static const char *blocks[] = { "p",      "div",     "tr",       "table",  "h1",     "h2",         "h3",
+		                        "h4",     "h5",      "h6",       "ul",     "ol",     "blockquote", "pre",
+		                        "hr",     "section", "article",  "header", "footer", "body",       "address",
+		                        "center", "form",    "fieldset", NULL };
 	for (int i = 0; blocks[i]; i++)
 		if (strcasecmp(n, blocks[i]) == 0)
 			return 1;
@@ -94,7 +95,7 @@ static void walk(struct walk *w, xmlNode *n)
 		if (!strcasecmp(name, "script") || !strcasecmp(name, "style") || !strcasecmp(name, "head") ||
 		    !strcasecmp(name, "title"))
 			continue;
-		if (w->depth > 200)  /* hostile nesting: stop descending */
+		if (w->depth > 200) /* hostile nesting: stop descending */
 			continue;
 		if (!strcasecmp(name, "br")) {
 			line_prefix(w);
@@ -137,8 +138,8 @@ char *html_to_text(const char *html, size_t len)
 	if (len > (size_t)0x7fffffff)
 		len = 0x7fffffff;
 	htmlDocPtr doc = htmlReadMemory(html, (int)len, NULL, "UTF-8",
-	                                HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-	                                        HTML_PARSE_NONET | HTML_PARSE_NOBLANKS);
+	                                HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
+	                                        HTML_PARSE_NOBLANKS);
 	if (doc) {
 		walk(&w, xmlDocGetRootElement(doc));
 		xmlFreeDoc(doc);

@@ -35,7 +35,7 @@
 
 /* The libcurl functions we call, from the loaded library. */
 static struct {
-	void *lib;              /* dlopen handle; NULL until loaded (never closed) */
+	void *lib; /* dlopen handle; NULL until loaded (never closed) */
 	CURLcode (*global_init)(long flags);
 	void (*global_cleanup)(void);
 	CURLU *(*url)(void);
@@ -56,17 +56,17 @@ static struct {
 
 struct http {
 	CURL *curl;
-	char *base;             /* owned: base URL without trailing slash */
-	char *host;             /* owned: "host" or "host:port", for error messages */
-	char *hostname;         /* owned: the host alone, as certificates name it */
-	char *scheme;           /* owned: "https", or "http" on loopback only */
-	char *username;         /* owned, may be NULL */
-	char *password;         /* owned, may be NULL */
-	char *ca_file;          /* owned, may be NULL */
-	char *bearer;           /* owned, wiped, may be NULL: http_set_bearer */
+	char *base;     /* owned: base URL without trailing slash */
+	char *host;     /* owned: "host" or "host:port", for error messages */
+	char *hostname; /* owned: the host alone, as certificates name it */
+	char *scheme;   /* owned: "https", or "http" on loopback only */
+	char *username; /* owned, may be NULL */
+	char *password; /* owned, may be NULL */
+	char *ca_file;  /* owned, may be NULL */
+	char *bearer;   /* owned, wiped, may be NULL: http_set_bearer */
 	long timeout;
-	long timeout_now;       /* http_set_timeout(); 0: timeout */
-	int arrived;            /* the last request failed after it went out */
+	long timeout_now; /* http_set_timeout(); 0: timeout */
+	int arrived;      /* the last request failed after it went out */
 	size_t max_body;
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -76,8 +76,8 @@ struct transfer {
 	struct buf body;
 	size_t max_body;
 	int too_large;
-	char *total_count;      /* owned */
-	char *retry_after;      /* owned */
+	char *total_count; /* owned */
+	char *retry_after; /* owned */
 };
 
 /* Loopback: "localhost" (curl never asks DNS for it), 127.0.0.0/8, ::1 and
@@ -93,10 +93,10 @@ static int host_is_loopback(const char *host)
 		return 1;
 	if (inet_pton(AF_INET, host, &a4) == 1)
 		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof(v6)) {
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof v6) {
 		memcpy(v6, host + 1, n - 2);
 		v6[n - 2] = '\0';
-		if (strchr(v6, '%'))   /* zone ids: not loopback addresses we accept */
+		if (strchr(v6, '%')) /* zone ids: not loopback addresses we accept */
 			return 0;
 		if (inet_pton(AF_INET6, v6, &a6) != 1)
 			return 0;
@@ -111,18 +111,30 @@ static int host_is_loopback(const char *host)
  * 0, or -1 with err naming the library that could not be loaded. */
 static int load_curl(char *err, size_t errlen)
 {
-#define SYM(field, name) { #name, (void **)&curl.field }
+#define SYM(field, name)                    \
+	{                                   \
+#name, (void **)&curl.field \
+	}
 	static const struct {
 		const char *name;
 		void **slot;
 	} syms[] = {
-		SYM(global_init, curl_global_init), SYM(global_cleanup, curl_global_cleanup),
-		SYM(url, curl_url), SYM(url_set, curl_url_set), SYM(url_get, curl_url_get),
-		SYM(url_cleanup, curl_url_cleanup), SYM(free, curl_free), SYM(easy_init, curl_easy_init),
-		SYM(easy_cleanup, curl_easy_cleanup), SYM(easy_reset, curl_easy_reset),
-		SYM(easy_setopt, curl_easy_setopt), SYM(easy_getinfo, curl_easy_getinfo),
-		SYM(easy_perform, curl_easy_perform), SYM(easy_strerror, curl_easy_strerror),
-		SYM(slist_append, curl_slist_append), SYM(slist_free_all, curl_slist_free_all),
+		SYM(global_init, curl_global_init),
+		SYM(global_cleanup, curl_global_cleanup),
+		SYM(url, curl_url),
+		SYM(url_set, curl_url_set),
+		SYM(url_get, curl_url_get),
+		SYM(url_cleanup, curl_url_cleanup),
+		SYM(free, curl_free),
+		SYM(easy_init, curl_easy_init),
+		SYM(easy_cleanup, curl_easy_cleanup),
+		SYM(easy_reset, curl_easy_reset),
+		SYM(easy_setopt, curl_easy_setopt),
+		SYM(easy_getinfo, curl_easy_getinfo),
+		SYM(easy_perform, curl_easy_perform),
+		SYM(easy_strerror, curl_easy_strerror),
+		SYM(slist_append, curl_slist_append),
+		SYM(slist_free_all, curl_slist_free_all),
 	};
 #undef SYM
 	void *lib;
@@ -131,14 +143,14 @@ static int load_curl(char *err, size_t errlen)
 	if (curl.lib)
 		return 0;
 	lib = dlopen(RELAY_LIBCURL, RTLD_NOW | RTLD_LOCAL);
-	if (lib == NULL) {
+	if (!lib) {
 		snprintf(err, errlen, "cannot load %s, which SMS gateways need: %s", RELAY_LIBCURL, dlerror());
 		return -1;
 	}
 	for (i = 0; i < sizeof syms / sizeof syms[0]; i++) {
 		if ((*syms[i].slot = dlsym(lib, syms[i].name)) == NULL) {
 			snprintf(err, errlen, "cannot use %s, which SMS gateways need: it has no %s", RELAY_LIBCURL,
-				 syms[i].name);
+			         syms[i].name);
 			dlclose(lib);
 			return -1;
 		}
@@ -155,7 +167,7 @@ static int load_curl(char *err, size_t errlen)
 
 void http_close(struct http *h)
 {
-	if (h == NULL)
+	if (!h)
 		return;
 	if (h->curl)
 		curl.easy_cleanup(h->curl);
@@ -191,7 +203,7 @@ int http_open(const struct http_settings *s, struct http **out, char *err, size_
 	int ret = -1;
 
 	*out = NULL;
-	if (s->base_url == NULL || *s->base_url == '\0') {
+	if (!s->base_url || *s->base_url == '\0') {
 		snprintf(err, errlen, "no gateway URL configured");
 		return -1;
 	}
@@ -199,7 +211,7 @@ int http_open(const struct http_settings *s, struct http **out, char *err, size_
 		return -1;
 
 	u = curl.url();
-	if (u == NULL || curl.url_set(u, CURLUPART_URL, s->base_url, 0) != CURLUE_OK ||
+	if (!u || curl.url_set(u, CURLUPART_URL, s->base_url, 0) != CURLUE_OK ||
 	    curl.url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl.url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
 		/* Not echoing the URL: it might carry credentials. */
@@ -208,7 +220,7 @@ int http_open(const struct http_settings *s, struct http **out, char *err, size_
 	}
 	if (curl.url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
 		snprintf(err, errlen, "gateway URL for %s must not contain credentials (set the username and password)",
-			 host);
+		         host);
 		goto fail;
 	}
 	if (curl.url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
@@ -218,13 +230,13 @@ int http_open(const struct http_settings *s, struct http **out, char *err, size_
 	}
 	if (strcmp(scheme, "https") != 0 && !(strcmp(scheme, "http") == 0 && host_is_loopback(host))) {
 		snprintf(err, errlen, "gateway URL for %s must use https (plain http only on this machine's loopback)",
-			 host);
+		         host);
 		goto fail;
 	}
 
-	h = xcalloc(1, sizeof(*h));
+	h = xcalloc(1, sizeof *h);
 	h->curl = curl.easy_init();
-	if (h->curl == NULL) {
+	if (!h->curl) {
 		snprintf(err, errlen, "libcurl could not create a handle");
 		goto fail;
 	}
@@ -267,7 +279,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 
 	if (n > t->max_body - t->body.len) {
 		t->too_large = 1;
-		return 0;   /* short count: curl aborts with CURLE_WRITE_ERROR */
+		return 0; /* short count: curl aborts with CURLE_WRITE_ERROR */
 	}
 	buf_add(&t->body, data, n);
 	return n;
@@ -291,8 +303,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 		free(t->total_count);
 		t->total_count = xstrdup(str_trim(v));
 		free(v);
-	} else if (n > sizeof(retry) - 1 && str_ncasecmp_ascii(data, retry, sizeof(retry) - 1) == 0) {
-		char *v = xstrndup(data + sizeof(retry) - 1, n - (sizeof(retry) - 1));
+	} else if (n > sizeof retry - 1 && str_ncasecmp_ascii(data, retry, sizeof retry - 1) == 0) {
+		char *v = xstrndup(data + sizeof retry - 1, n - (sizeof retry - 1));
 
 		free(t->retry_after);
 		t->retry_after = xstrdup(str_trim(v));
@@ -303,7 +315,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 
 /* Every option, set afresh for each request (after curl_easy_reset). */
 static int setup(struct http *h, const char *method, const char *url, const char *body, size_t len,
-		 struct curl_slist *headers, struct transfer *t)
+                 struct curl_slist *headers, struct transfer *t)
 {
 	CURL *c = h->curl;
 	long limit = h->timeout_now > 0 ? h->timeout_now : h->timeout;
@@ -355,7 +367,7 @@ static int setup(struct http *h, const char *method, const char *url, const char
 		if (strcmp(method, "POST") != 0)
 			SET(CURLOPT_CUSTOMREQUEST, method);
 	} else {
-		SET(CURLOPT_CUSTOMREQUEST, method);   /* DELETE without a body */
+		SET(CURLOPT_CUSTOMREQUEST, method); /* DELETE without a body */
 	}
 #undef SET
 	return bad ? -1 : 0;
@@ -373,13 +385,13 @@ static int certificate_problem(struct http *h, char *why, size_t whylen)
 	size_t n = 0;
 	int i;
 
-	if (curl.easy_getinfo(h->curl, CURLINFO_CERTINFO, &ci) != CURLE_OK || ci == NULL)
+	if (curl.easy_getinfo(h->curl, CURLINFO_CERTINFO, &ci) != CURLE_OK || !ci)
 		return -1;
 	for (i = 0; i < ci->num_of_certs && n < MAX_CHAIN; i++) {
-		for (f = ci->certinfo[i]; f != NULL; f = f->next)
+		for (f = ci->certinfo[i]; f; f = f->next)
 			if (strncmp(f->data, "Cert:", 5) == 0)
 				break;
-		if (f == NULL)
+		if (!f)
 			return -1;
 		pem[n++] = f->data + 5;
 	}
@@ -403,7 +415,8 @@ static void describe(struct http *h, CURLcode rc, const struct transfer *t, char
 		snprintf(err, errlen, "%s: connection refused or unreachable", h->host);
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
-		snprintf(err, errlen, "%s: timed out (limit %ld s)", h->host, h->timeout_now > 0 ? h->timeout_now : h->timeout);
+		snprintf(err, errlen, "%s: timed out (limit %ld s)", h->host,
+		         h->timeout_now > 0 ? h->timeout_now : h->timeout);
 		break;
 	case CURLE_PEER_FAILED_VERIFICATION:
 		if (certificate_problem(h, reason, sizeof reason) == 0) {
@@ -445,7 +458,7 @@ static void describe(struct http *h, CURLcode rc, const struct transfer *t, char
 }
 
 int http_request(struct http *h, const char *method, const char *path, const char *content_type, const char *body,
-		 size_t len, struct http_response *resp, char *err, size_t errlen)
+                 size_t len, struct http_response *resp, char *err, size_t errlen)
 {
 	struct transfer t;
 	struct curl_slist *headers = NULL;
@@ -454,13 +467,13 @@ int http_request(struct http *h, const char *method, const char *path, const cha
 	long status = 0;
 	int ret = -1;
 
-	memset(resp, 0, sizeof(*resp));
-	memset(&t, 0, sizeof(t));
+	memset(resp, 0, sizeof *resp);
+	memset(&t, 0, sizeof t);
 	h->arrived = 0;
 	buf_init(&t.body);
 	t.max_body = h->max_body;
 
-	if (path == NULL || path[0] != '/') {
+	if (!path || path[0] != '/') {
 		snprintf(err, errlen, "%s: request path must start with /", h->host);
 		goto fail;
 	}
@@ -469,8 +482,7 @@ int http_request(struct http *h, const char *method, const char *path, const cha
 	/* An empty "Expect:" stops curl waiting for 100 Continue on big bodies. */
 	if (content_type)
 		ct = xasprintf("Content-Type: %s", content_type);
-	if ((headers = curl.slist_append(NULL, "Expect:")) == NULL ||
-	    (ct && curl.slist_append(headers, ct) == NULL)) {
+	if ((headers = curl.slist_append(NULL, "Expect:")) == NULL || (ct && curl.slist_append(headers, ct) == NULL)) {
 		snprintf(err, errlen, "%s: out of memory", h->host);
 		goto fail;
 	}
@@ -529,12 +541,12 @@ void http_set_timeout(struct http *h, int seconds)
 
 void http_response_free(struct http_response *r)
 {
-	if (r == NULL)
+	if (!r)
 		return;
 	free(r->body);
 	free(r->total_count);
 	free(r->retry_after);
-	memset(r, 0, sizeof(*r));
+	memset(r, 0, sizeof *r);
 }
 
 char *http_urlencode(const char *s)
@@ -546,8 +558,8 @@ char *http_urlencode(const char *s)
 	buf_init(&b);
 	buf_add(&b, "", 0);
 	for (p = (const unsigned char *)(s ? s : ""); *p; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		    *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		    *p == '.' || *p == '_' || *p == '~') {
 			buf_addc(&b, (char)*p);
 		} else {
 			buf_addc(&b, '%');

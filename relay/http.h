@@ -10,27 +10,27 @@
 #include <stddef.h>
 
 struct http_settings {
-	const char *base_url;   /* "https://api.twilio.com" (no trailing slash needed) */
-	const char *username;   /* HTTP Basic; NULL: no auth */
+	const char *base_url; /* "https://api.twilio.com" (no trailing slash needed) */
+	const char *username; /* HTTP Basic; NULL: no auth */
 	const char *password;
-	const char *ca_file;    /* NULL: system store */
-	int timeout;            /* seconds, whole request; connect timeout is min(timeout, 10) */
-	size_t max_body;        /* response bodies larger than this fail the request; 0: 4 MiB */
+	const char *ca_file; /* NULL: system store */
+	int timeout;         /* seconds, whole request; connect timeout is min(timeout, 10) */
+	size_t max_body;     /* response bodies larger than this fail the request; 0: 4 MiB */
 };
 
-struct http;   /* opaque: one keep-alive connection pool */
+struct http; /* opaque: one keep-alive connection pool */
 
 struct http_response {
-	long status;            /* HTTP status, 0 when no response */
-	char *body;             /* owned, NUL-terminated (may contain NULs before len) */
+	long status; /* HTTP status, 0 when no response */
+	char *body;  /* owned, NUL-terminated (may contain NULs before len) */
 	size_t len;
-	char *total_count;      /* owned: X-Total-Count header value, NULL when absent */
-	char *retry_after;      /* owned: Retry-After header value, NULL when absent */
+	char *total_count; /* owned: X-Total-Count header value, NULL when absent */
+	char *retry_after; /* owned: Retry-After header value, NULL when absent */
 };
 
 /* Validates the settings (https, or http on loopback only). 0 or -1 with err. */
 int http_open(const struct http_settings *s, struct http **out, char *err, size_t errlen);
-void http_close(struct http *h);   /* accepts NULL */
+void http_close(struct http *h); /* accepts NULL */
 
 /* The OAuth2 access token sent as "Authorization: Bearer" with every later
  * request on h (Microsoft Graph), or NULL for none. Copied; wiped when

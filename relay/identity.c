@@ -16,7 +16,7 @@ static const char *const fields[] = {
 	"message-id", "from", "date", "subject", "content-type", "content-transfer-encoding",
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
-#define MESSAGE_ID 0   /* indexes in fields[] */
+#define MESSAGE_ID 0 /* indexes in fields[] */
 #define DATE 2
 #define OTHER_FIELD ((int)NFIELDS)
 
@@ -119,7 +119,7 @@ static void feed(struct feed *f, const char *p, size_t n)
 /* Feeds the body, CRLF as LF, to the hash. */
 static int hash_body(gnutls_hash_hd_t h, const char *p, const char *end)
 {
-	struct feed *f = xmalloc(sizeof *f);   /* 16 KiB: not on the stack */
+	struct feed *f = xmalloc(sizeof *f); /* 16 KiB: not on the stack */
 
 	f->h = h;
 	f->n = 0;
@@ -156,11 +156,11 @@ int identity_key(const char *raw, size_t len, char *out)
 		const char *e = line_end(p, end, &next);
 		size_t n;
 
-		if (e == p) {   /* the empty line between header and body */
+		if (e == p) { /* the empty line between header and body */
 			body = next;
 			break;
 		}
-		if (is_blank(*p) && cur >= 0) {   /* a folded line goes on the field before */
+		if (is_blank(*p) && cur >= 0) { /* a folded line goes on the field before */
 			if (cur < OTHER_FIELD) {
 				buf_addc(&value, ' ');
 				buf_add(&value, p, (size_t)(e - p));
@@ -169,7 +169,7 @@ int identity_key(const char *raw, size_t len, char *out)
 			continue;
 		}
 		n = is_blank(*p) ? 0 : field_name(p, e, &colon);
-		if (n == 0) {   /* not a header: the text is body from here */
+		if (n == 0) { /* not a header: the text is body from here */
 			body = p;
 			break;
 		}
@@ -192,7 +192,7 @@ int identity_key(const char *raw, size_t len, char *out)
 		goto out;
 	int bad = 0;
 	for (size_t i = 0; i < NFIELDS; i++) {
-		bad |= gnutls_hash(h, fields[i], strlen(fields[i]) + 1) < 0;   /* with its NUL */
+		bad |= gnutls_hash(h, fields[i], strlen(fields[i]) + 1) < 0; /* with its NUL */
 		bad |= found[i].len && gnutls_hash(h, found[i].data, found[i].len) < 0;
 		bad |= gnutls_hash(h, "\n", 1) < 0;
 	}

@@ -27,23 +27,23 @@
 #include "util.h"
 
 #define DEFAULT_TIMEOUT 60
-#define IDLE_MAX_SECONDS (25 * 60)      /* RFC 2177: re-issue IDLE within 29 minutes */
+#define IDLE_MAX_SECONDS (25 * 60) /* RFC 2177: re-issue IDLE within 29 minutes */
 #define FETCH_BATCH_COUNT 64
 /* libetpan holds a whole response in memory: bodies come in runs of at most
  * this many bytes (a larger message alone), so a run of phone photos does
  * not take megabytes at once. 64 average messages are about 560 KiB. */
 #define FETCH_BATCH_BYTES (512u << 10)
-#define SET_MAX_RANGES 200              /* keeps command lines short */
-#define SEARCH_WINDOW 10000u            /* UIDs a SEARCH covers (see search()) */
+#define SET_MAX_RANGES 200   /* keeps command lines short */
+#define SEARCH_WINDOW 10000u /* UIDs a SEARCH covers (see search()) */
 #define SERVER_TEXT_MAX 200
 
 struct imap {
-	mailimap *session;       /* owned */
-	char label[300];         /* "imap HOST:PORT", starts every error */
+	mailimap *session; /* owned */
+	char label[300];   /* "imap HOST:PORT", starts every error */
 	char mailbox[256];
 	int port;
 	int timeout;
-	int broken;              /* connection unusable: never wait on it again */
+	int broken; /* connection unusable: never wait on it again */
 	int has_idle;
 	uint32_t uidvalidity;
 	uint32_t uidnext;
@@ -51,7 +51,7 @@ struct imap {
 	int looked_again;         /* idle() polled again for an unchanged count; not twice in a row */
 	long long renew_at;       /* the token's renewal time (unix seconds); 0: no token */
 	int token_expired;        /* the server ended the session: its token expired */
-	sigset_t outside;        /* the caller's signal mask, during a call */
+	sigset_t outside;         /* the caller's signal mask, during a call */
 };
 
 /* Signals are held during every libetpan call: libetpan treats an EINTR
@@ -86,7 +86,7 @@ static int wake_pipe[2] = { -1, -1 };
 
 static void *need(void *p)
 {
-	if (p == NULL) {
+	if (!p) {
 		log_error("imap: out of memory");
 		abort();
 	}
@@ -125,7 +125,7 @@ static const char *server_text(const struct imap *im, char *out, size_t outlen)
 	const char *t = im->session ? im->session->imap_response : NULL;
 	size_t i;
 
-	if (t == NULL || *t == '\0')
+	if (!t || *t == '\0')
 		return "(no reason given)";
 	for (i = 0; t[i] && i + 1 < outlen && i < SERVER_TEXT_MAX; i++)
 		out[i] = (t[i] >= 0x20 && t[i] < 0x7f) ? t[i] : '?';
@@ -141,7 +141,7 @@ static int saw_token_expired(const struct imap *im)
 {
 	const mailimap *m = im->session;
 
-	if (m == NULL)
+	if (!m)
 		return 0;
 	if (m->imap_response && strstr(m->imap_response, "AccessTokenExpired"))
 		return 1;
@@ -150,16 +150,17 @@ static int saw_token_expired(const struct imap *im)
 }
 
 /* Explain a failed libetpan command. `doing` completes "while ...". */
-static void command_failed(struct imap *im, int r, const char *doing, double started,
-			   char *err, size_t errlen)
+static void command_failed(struct imap *im, int r, const char *doing, double started, char *err, size_t errlen)
 {
 	char text[SERVER_TEXT_MAX + 1];
 
 	if (im->renew_at && r != MAILIMAP_ERROR_MEMORY && saw_token_expired(im)) {
 		im->broken = 1;
 		im->token_expired = 1;
-		set_err(im, err, errlen, "the server ended the session while %s: its access token expired "
-			"(AccessTokenExpired); reconnecting with a new one", doing);
+		set_err(im, err, errlen,
+		        "the server ended the session while %s: its access token expired "
+		        "(AccessTokenExpired); reconnecting with a new one",
+		        doing);
 		return;
 	}
 	switch (r) {
@@ -177,14 +178,13 @@ static void command_failed(struct imap *im, int r, const char *doing, double sta
 		break;
 	case MAILIMAP_ERROR_FATAL:
 		im->broken = 1;
-		set_err(im, err, errlen, "server ended the session while %s: %s", doing,
-			server_text(im, text, sizeof(text)));
+		set_err(im, err, errlen, "server ended the session while %s: %s", doing, server_text(im, text, sizeof text));
 		break;
 	case MAILIMAP_ERROR_PROTOCOL:
 		/* BAD, or a reply with the wrong tag: we are out of step. */
 		im->broken = 1;
 		set_err(im, err, errlen, "server rejected the command while %s: %s", doing,
-			server_text(im, text, sizeof(text)));
+		        server_text(im, text, sizeof text));
 		break;
 	case MAILIMAP_ERROR_MEMORY:
 		set_err(im, err, errlen, "out of memory while %s", doing);
@@ -194,8 +194,7 @@ static void command_failed(struct imap *im, int r, const char *doing, double sta
 		set_err(im, err, errlen, "session in the wrong state while %s", doing);
 		break;
 	default:
-		set_err(im, err, errlen, "server refused while %s: %s", doing,
-			server_text(im, text, sizeof(text)));
+		set_err(im, err, errlen, "server refused while %s: %s", doing, server_text(im, text, sizeof text));
 		break;
 	}
 }
@@ -249,7 +248,7 @@ static void ignore_sigpipe(void)
 	struct sigaction sa;
 
 	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
-		memset(&sa, 0, sizeof(sa));
+		memset(&sa, 0, sizeof sa);
 		sa.sa_handler = SIG_IGN;
 		sigaction(SIGPIPE, &sa, NULL);
 	}
@@ -269,7 +268,7 @@ void imap_wake(void)
 
 	if (wake_pipe[1] >= 0) {
 		ssize_t r = write(wake_pipe[1], "w", 1);
-		(void)r;   /* a full pipe already means "wake up" */
+		(void)r; /* a full pipe already means "wake up" */
 	}
 	errno = saved;
 }
@@ -279,7 +278,7 @@ static int drain_wake_pipe(void)
 	char buf[64];
 	int woke = 0;
 
-	while (wake_pipe[0] >= 0 && read(wake_pipe[0], buf, sizeof(buf)) > 0)
+	while (wake_pipe[0] >= 0 && read(wake_pipe[0], buf, sizeof buf) > 0)
 		woke = 1;
 	return woke;
 }
@@ -303,17 +302,17 @@ static int tcp_connect(const char *host, int port, int timeout, char *why, size_
 	int fd = -1, r, soerr = 0;
 	socklen_t slen;
 
-	memset(&hints, 0, sizeof(hints));
+	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	snprintf(portstr, sizeof(portstr), "%d", port);
+	snprintf(portstr, sizeof portstr, "%d", port);
 	r = getaddrinfo(host, portstr, &hints, &res);
 	if (r != 0) {
 		snprintf(why, whylen, "cannot resolve host name: %s", gai_strerror(r));
 		return -1;
 	}
 	snprintf(why, whylen, "no usable address");
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
+	for (ai = res; ai; ai = ai->ai_next) {
 		struct pollfd pfd;
 
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
@@ -332,7 +331,7 @@ static int tcp_connect(const char *host, int port, int timeout, char *why, size_
 				snprintf(why, whylen, "timed out after %d s connecting", timeout);
 				goto next;
 			}
-			slen = sizeof(soerr);
+			slen = sizeof soerr;
 			if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &slen) != 0)
 				soerr = errno;
 			r = soerr ? -1 : 0;
@@ -357,13 +356,12 @@ static void tls_setup(struct mailstream_ssl_context *ctx, void *data)
 {
 	char *host = data;
 
-	if (!is_ip_literal(host))   /* RFC 6066: SNI carries DNS names only */
+	if (!is_ip_literal(host)) /* RFC 6066: SNI carries DNS names only */
 		mailstream_ssl_set_server_name(ctx, host);
 }
 
 /* Check the chain the server presented, before anything secret is sent. */
-static int verify_peer(struct imap *im, mailstream *stream, const char *host, const char *ca_file,
-		       char *err, size_t errlen)
+static int verify_peer(struct imap *im, mailstream *stream, const char *host, const char *ca_file, char *err, size_t errlen)
 {
 	carray *chain;
 	const unsigned char **der = NULL;
@@ -372,20 +370,20 @@ static int verify_peer(struct imap *im, mailstream *stream, const char *host, co
 	int ret = -1;
 
 	chain = mailstream_get_certificate_chain(stream);
-	if (chain == NULL || carray_count(chain) == 0) {
+	if (!chain || carray_count(chain) == 0) {
 		set_err(im, err, errlen, "server sent no certificate; not logging in");
 		goto fail;
 	}
 	n = carray_count(chain);
-	der = xcalloc(n, sizeof(*der));
-	len = xcalloc(n, sizeof(*len));
+	der = xcalloc(n, sizeof *der);
+	len = xcalloc(n, sizeof *len);
 	for (i = 0; i < n; i++) {
 		MMAPString *s = carray_get(chain, (unsigned)i);
 
 		der[i] = (const unsigned char *)s->str;
 		len[i] = s->len;
 	}
-	if (tls_verify_chain(der, len, n, host, ca_file, why, sizeof(why)) != 0) {
+	if (tls_verify_chain(der, len, n, host, ca_file, why, sizeof why) != 0) {
 		set_err(im, err, errlen, "%s; not logging in", why);
 		goto fail;
 	}
@@ -393,7 +391,7 @@ static int verify_peer(struct imap *im, mailstream *stream, const char *host, co
 fail:
 	free(der);
 	free(len);
-	if (chain != NULL)
+	if (chain)
 		mailstream_certificate_chain_free(chain);
 	return ret;
 }
@@ -409,7 +407,7 @@ static int refresh_capability(struct imap *im, char *err, size_t errlen)
 		command_failed(im, r, "asking for capabilities", started, err, errlen);
 		return -1;
 	}
-	mailimap_capability_data_free(cap);   /* a copy; the session keeps its own */
+	mailimap_capability_data_free(cap); /* a copy; the session keeps its own */
 	return 0;
 }
 
@@ -431,8 +429,7 @@ static int start_tls(struct imap *im, const struct imap_settings *s, char *err, 
 	 * if they were protected is the STARTTLS injection attack
 	 * (CVE-2020-15953). libetpan 1.9.4 refuses it too, as a plain
 	 * MAILIMAP_ERROR_STARTTLS; check again to say why. */
-	if ((r == MAILIMAP_NO_ERROR || r == MAILIMAP_ERROR_STARTTLS) &&
-	    im->session->imap_stream->read_buffer_len > 0) {
+	if ((r == MAILIMAP_NO_ERROR || r == MAILIMAP_ERROR_STARTTLS) && im->session->imap_stream->read_buffer_len > 0) {
 		im->broken = 1;
 		set_err(im, err, errlen, "server sent unexpected data after STARTTLS; not logging in");
 		return -1;
@@ -448,7 +445,7 @@ static int start_tls(struct imap *im, const struct imap_settings *s, char *err, 
 	set_blocking(fd, 1);
 	started = now_seconds();
 	tls = mailstream_low_tls_open_with_callback_timeout(fd, im->timeout, tls_setup, (void *)s->host);
-	if (tls == NULL) {
+	if (!tls) {
 		im->broken = 1;
 		if (now_seconds() - started >= im->timeout - 0.5)
 			set_err(im, err, errlen, "timed out after %d s in the TLS handshake", im->timeout);
@@ -456,7 +453,7 @@ static int start_tls(struct imap *im, const struct imap_settings *s, char *err, 
 			set_err(im, err, errlen, "TLS handshake after STARTTLS failed");
 		return -1;
 	}
-	mailstream_low_free(plain);   /* frees the plain driver, leaves fd open */
+	mailstream_low_free(plain); /* frees the plain driver, leaves fd open */
 	mailstream_set_low(im->session->imap_stream, tls);
 	close_is_an_error(im->session->imap_stream);
 	if (verify_peer(im, im->session->imap_stream, s->host, s->ca_file, err, errlen) < 0) {
@@ -477,16 +474,17 @@ static int login_token(struct imap *im, const struct imap_settings *s, char *err
 	int r;
 
 	if (!mailimap_has_xoauth2(im->session)) {
-		set_err(im, err, errlen, "server does not offer AUTH=XOAUTH2, so the OAuth2 token cannot be used "
-			"(auth = oauth2 is for Microsoft 365 and Google Workspace); not logging in");
+		set_err(im, err, errlen,
+		        "server does not offer AUTH=XOAUTH2, so the OAuth2 token cannot be used "
+		        "(auth = oauth2 is for Microsoft 365 and Google Workspace); not logging in");
 		return -1;
 	}
 	started = now_seconds();
 	r = mailimap_oauth2_authenticate(im->session, s->username, s->token);
 	if (r == MAILIMAP_ERROR_LOGIN || r == MAILIMAP_ERROR_PROTOCOL) {
 		set_err(im, err, errlen, "the server refused the OAuth2 token (AUTHENTICATE XOAUTH2 failed: %s)%s%s",
-			server_text(im, text, sizeof(text)), s->refused_advice ? "; " : "",
-			s->refused_advice ? s->refused_advice : "");
+		        server_text(im, text, sizeof text), s->refused_advice ? "; " : "",
+		        s->refused_advice ? s->refused_advice : "");
 		return -1;
 	}
 	if (r != MAILIMAP_NO_ERROR) {
@@ -502,18 +500,18 @@ static int login(struct imap *im, const struct imap_settings *s, char *err, size
 	double started;
 	int r;
 
-	if (s->token != NULL)
+	if (s->token)
 		return login_token(im, s, err, errlen);
 	if (mailimap_has_extension(im->session, "LOGINDISABLED")) {
 		set_err(im, err, errlen, "server does not allow login on this connection (LOGINDISABLED)%s",
-			s->security == NET_SECURITY_NONE ? "; use security = starttls or tls" : "");
+		        s->security == NET_SECURITY_NONE ? "; use security = starttls or tls" : "");
 		return -1;
 	}
 	started = now_seconds();
 	r = mailimap_login(im->session, s->username, s->password);
 	if (r == MAILIMAP_ERROR_LOGIN) {
 		set_err(im, err, errlen, "login refused (check username and password_file): %s",
-			server_text(im, text, sizeof(text)));
+		        server_text(im, text, sizeof text));
 		return -1;
 	}
 	if (r != MAILIMAP_NO_ERROR) {
@@ -532,8 +530,7 @@ static int select_mailbox(struct imap *im, char *err, size_t errlen)
 
 	r = mailimap_select(im->session, im->mailbox);
 	if (r == MAILIMAP_ERROR_SELECT) {
-		set_err(im, err, errlen, "cannot open mailbox \"%s\": %s", im->mailbox,
-			server_text(im, text, sizeof(text)));
+		set_err(im, err, errlen, "cannot open mailbox \"%s\": %s", im->mailbox, server_text(im, text, sizeof text));
 		return -1;
 	}
 	if (r != MAILIMAP_NO_ERROR) {
@@ -541,14 +538,12 @@ static int select_mailbox(struct imap *im, char *err, size_t errlen)
 		return -1;
 	}
 	sel = im->session->imap_selection_info;
-	if (sel == NULL || sel->sel_uidvalidity == 0) {
-		set_err(im, err, errlen, "server gave no UIDVALIDITY for \"%s\"; cannot track messages safely",
-			im->mailbox);
+	if (!sel || sel->sel_uidvalidity == 0) {
+		set_err(im, err, errlen, "server gave no UIDVALIDITY for \"%s\"; cannot track messages safely", im->mailbox);
 		return -1;
 	}
 	if (sel->sel_perm == MAILIMAP_MAILBOX_READONLY) {
-		set_err(im, err, errlen, "mailbox \"%s\" opened read-only; messages could not be marked seen",
-			im->mailbox);
+		set_err(im, err, errlen, "mailbox \"%s\" opened read-only; messages could not be marked seen", im->mailbox);
 		return -1;
 	}
 	im->uidvalidity = sel->sel_uidvalidity;
@@ -575,22 +570,24 @@ static int open_session(struct imap *im, const struct imap_settings *s, char *er
 	im->session = need(mailimap_new(0, NULL));
 	mailimap_set_timeout(im->session, im->timeout);
 
-	fd = tcp_connect(s->host, port, im->timeout, why, sizeof(why));
+	fd = tcp_connect(s->host, port, im->timeout, why, sizeof why);
 	if (fd < 0) {
 		set_err(im, err, errlen, "%s", why);
 		return -1;
 	}
 	if (s->security == NET_SECURITY_TLS) {
-		set_blocking(fd, 1);   /* see start_tls() */
+		set_blocking(fd, 1); /* see start_tls() */
 		started = now_seconds();
 		stream = mailstream_ssl_open_with_callback_timeout(fd, im->timeout, tls_setup, (void *)s->host);
-		if (stream == NULL) {
+		if (!stream) {
 			close(fd);
 			if (now_seconds() - started >= im->timeout - 0.5)
 				set_err(im, err, errlen, "timed out after %d s in the TLS handshake", im->timeout);
 			else
-				set_err(im, err, errlen, "TLS handshake failed (does port %d speak implicit TLS? "
-					"for port 143 use security = starttls)", port);
+				set_err(im, err, errlen,
+				        "TLS handshake failed (does port %d speak implicit TLS? "
+				        "for port 143 use security = starttls)",
+				        port);
 			return -1;
 		}
 		if (verify_peer(im, stream, s->host, s->ca_file, err, errlen) < 0) {
@@ -599,7 +596,7 @@ static int open_session(struct imap *im, const struct imap_settings *s, char *er
 		}
 	} else {
 		stream = mailstream_socket_open_timeout(fd, im->timeout);
-		if (stream == NULL) {
+		if (!stream) {
 			close(fd);
 			set_err(im, err, errlen, "out of memory");
 			return -1;
@@ -612,8 +609,7 @@ static int open_session(struct imap *im, const struct imap_settings *s, char *er
 	r = mailimap_connect(im->session, stream);
 	if (r == MAILIMAP_ERROR_DONT_ACCEPT_CONNECTION) {
 		im->broken = 1;
-		set_err(im, err, errlen, "server turned the connection away: %s",
-			server_text(im, why, sizeof(why)));
+		set_err(im, err, errlen, "server turned the connection away: %s", server_text(im, why, sizeof why));
 		return -1;
 	}
 	if (r != MAILIMAP_NO_ERROR_AUTHENTICATED && r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED) {
@@ -621,7 +617,7 @@ static int open_session(struct imap *im, const struct imap_settings *s, char *er
 		im->broken = 1;
 		if (r == MAILIMAP_ERROR_STREAM && s->security != NET_SECURITY_TLS && errlen > 0)
 			snprintf(err + strlen(err), errlen - strlen(err),
-				 " (if port %d expects TLS from the start, use security = tls)", port);
+			         " (if port %d expects TLS from the start, use security = tls)", port);
 		return -1;
 	}
 	preauth = (r == MAILIMAP_NO_ERROR_AUTHENTICATED);
@@ -630,14 +626,14 @@ static int open_session(struct imap *im, const struct imap_settings *s, char *er
 		if (preauth) {
 			/* No STARTTLS after PREAUTH: the session would stay in clear. */
 			im->broken = 1;
-			set_err(im, err, errlen, "server pre-authenticated the connection before STARTTLS; "
-				"refusing to continue without TLS");
+			set_err(im, err, errlen,
+			        "server pre-authenticated the connection before STARTTLS; "
+			        "refusing to continue without TLS");
 			return -1;
 		}
 		if (start_tls(im, s, err, errlen) < 0)
 			return -1;
-	} else if (im->session->imap_connection_info == NULL ||
-		   im->session->imap_connection_info->imap_capability == NULL) {
+	} else if (!im->session->imap_connection_info || !im->session->imap_connection_info->imap_capability) {
 		/* the greeting did not list them; login() needs LOGINDISABLED */
 		if (refresh_capability(im, err, errlen) < 0)
 			return -1;
@@ -650,8 +646,8 @@ static int open_session(struct imap *im, const struct imap_settings *s, char *er
 	im->has_idle = mailimap_has_idle(im->session) ? 1 : 0;
 	if (select_mailbox(im, err, errlen) < 0)
 		return -1;
-	log_debug("%s: mailbox open, uidvalidity %u, uidnext %u%s", im->label, im->uidvalidity,
-		  im->uidnext, im->has_idle ? ", IDLE" : "");
+	log_debug("%s: mailbox open, uidvalidity %u, uidnext %u%s", im->label, im->uidvalidity, im->uidnext,
+	          im->has_idle ? ", IDLE" : "");
 	return 0;
 }
 
@@ -659,14 +655,13 @@ static int open_session(struct imap *im, const struct imap_settings *s, char *er
  * login needs. */
 static int session_init(struct imap *im, const struct imap_settings *s, char *err, size_t errlen)
 {
-	memset(im, 0, sizeof(*im));
+	memset(im, 0, sizeof *im);
 	im->port = s->port > 0 ? s->port : (s->security == NET_SECURITY_TLS ? 993 : 143);
-	snprintf(im->label, sizeof(im->label), "imap %s:%d", s->host ? s->host : "(no host)", im->port);
-	snprintf(im->mailbox, sizeof(im->mailbox), "%s", s->mailbox && *s->mailbox ? s->mailbox : "INBOX");
+	snprintf(im->label, sizeof im->label, "imap %s:%d", s->host ? s->host : "(no host)", im->port);
+	snprintf(im->mailbox, sizeof im->mailbox, "%s", s->mailbox && *s->mailbox ? s->mailbox : "INBOX");
 	im->timeout = s->timeout > 0 ? s->timeout : DEFAULT_TIMEOUT;
 	im->renew_at = s->token ? s->renew_at : 0;
-	if (s->host == NULL || *s->host == '\0' || s->username == NULL ||
-	    (s->password == NULL && s->token == NULL)) {
+	if (!s->host || *s->host == '\0' || !s->username || (s->password == NULL && s->token == NULL)) {
 		set_err(im, err, errlen, "host, username and a password or token are required");
 		return -1;
 	}
@@ -676,15 +671,15 @@ static int session_init(struct imap *im, const struct imap_settings *s, char *er
 /* LOGOUT when the connection still works, then free the libetpan session. */
 static void session_end(struct imap *im)
 {
-	if (im->session != NULL) {
-		if (im->session->imap_stream != NULL) {
+	if (im->session) {
+		if (im->session->imap_stream) {
 			if (im->broken) {
 				/* LOGOUT would wait a full timeout on a dead peer. */
 				mailstream_close(im->session->imap_stream);
 				im->session->imap_stream = NULL;
 				im->session->imap_state = MAILIMAP_STATE_DISCONNECTED;
 			} else {
-				mailimap_logout(im->session);   /* closes the stream, even on error */
+				mailimap_logout(im->session); /* closes the stream, even on error */
 			}
 		}
 		mailimap_free(im->session);
@@ -698,7 +693,7 @@ int imap_open(const struct imap_settings *s, struct imap **out, char *err, size_
 	int r;
 
 	*out = NULL;
-	im = xcalloc(1, sizeof(*im));
+	im = xcalloc(1, sizeof *im);
 	if (session_init(im, s, err, errlen) < 0) {
 		free(im);
 		return -1;
@@ -777,7 +772,7 @@ static size_t sort_unique(uint32_t *v, size_t n)
 
 	if (n == 0)
 		return 0;
-	qsort(v, n, sizeof(*v), cmp_uid);
+	qsort(v, n, sizeof *v, cmp_uid);
 	for (i = 0; i < n; i++)
 		if (out == 0 || v[i] != v[out - 1])
 			v[out++] = v[i];
@@ -799,7 +794,7 @@ static void next_run(const uint32_t *uids, size_t n, size_t *i, uint32_t *lo, ui
 
 static int check_usable(struct imap *im, char *err, size_t errlen)
 {
-	if (im->broken || im->session == NULL || im->session->imap_stream == NULL) {
+	if (im->broken || !im->session || !im->session->imap_stream) {
 		set_err(im, err, errlen, "connection is broken; reconnect");
 		return -1;
 	}
@@ -850,8 +845,8 @@ static int announced_since_search(struct imap *im)
 
 /* One UID SEARCH for lo:hi (hi 0: lo:*), unseen ones only or all; the uids
  * found above after_uid are appended to *v (*count of *cap used). */
-static int search_window(struct imap *im, uint32_t lo, uint32_t hi, uint32_t after_uid, int unseen_only,
-			 uint32_t **v, size_t *count, size_t *cap, char *err, size_t errlen)
+static int search_window(struct imap *im, uint32_t lo, uint32_t hi, uint32_t after_uid, int unseen_only, uint32_t **v,
+                         size_t *count, size_t *cap, char *err, size_t errlen)
 {
 	struct mailimap_search_key *key;
 	clist *result = NULL;
@@ -863,9 +858,10 @@ static int search_window(struct imap *im, uint32_t lo, uint32_t hi, uint32_t aft
 	key = need(mailimap_search_key_new_uid(need(mailimap_set_new_interval(lo, hi))));
 	if (unseen_only) {
 		struct mailimap_search_key *all = need(mailimap_search_key_new_multiple_empty());
-		struct mailimap_search_key *unseen = need(mailimap_search_key_new(MAILIMAP_SEARCH_KEY_UNSEEN,
-			NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-			0, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL));
+		struct mailimap_search_key *unseen =
+			need(mailimap_search_key_new(MAILIMAP_SEARCH_KEY_UNSEEN, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+		                                     NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL,
+		                                     NULL, NULL, 0, NULL, NULL, NULL));
 
 		if (mailimap_search_key_multiple_add(all, key) != MAILIMAP_NO_ERROR ||
 		    mailimap_search_key_multiple_add(all, unseen) != MAILIMAP_NO_ERROR)
@@ -874,19 +870,19 @@ static int search_window(struct imap *im, uint32_t lo, uint32_t hi, uint32_t aft
 	}
 	started = now_seconds();
 	r = mailimap_uid_search(im->session, NULL, key, &result);
-	mailimap_search_key_free(key);   /* commands never take ownership */
+	mailimap_search_key_free(key); /* commands never take ownership */
 	if (r != MAILIMAP_NO_ERROR) {
 		command_failed(im, r, "searching for new messages", started, err, errlen);
 		return -1;
 	}
-	for (cur = clist_begin(result); cur != NULL; cur = clist_next(cur)) {
+	for (cur = clist_begin(result); cur; cur = clist_next(cur)) {
 		uint32_t uid = *(uint32_t *)clist_content(cur);
 
-		if (uid <= after_uid)   /* "n:*" always includes the newest message */
+		if (uid <= after_uid) /* "n:*" always includes the newest message */
 			continue;
 		if (*count == *cap) {
 			*cap = *cap ? *cap * 2 : 256;
-			*v = xrealloc(*v, *cap * sizeof(**v));
+			*v = xrealloc(*v, *cap * sizeof **v);
 		}
 		(*v)[(*count)++] = uid;
 	}
@@ -894,8 +890,7 @@ static int search_window(struct imap *im, uint32_t lo, uint32_t hi, uint32_t aft
 	return 0;
 }
 
-static int search(struct imap *im, uint32_t after_uid, int unseen_only, uint32_t **uids, size_t *n,
-		  char *err, size_t errlen)
+static int search(struct imap *im, uint32_t after_uid, int unseen_only, uint32_t **uids, size_t *n, char *err, size_t errlen)
 {
 	uint32_t *v = NULL, lo, hi;
 	size_t count = 0, cap = 0;
@@ -907,7 +902,7 @@ static int search(struct imap *im, uint32_t after_uid, int unseen_only, uint32_t
 	if (check_usable(im, err, errlen) < 0)
 		return -1;
 	if (after_uid == UINT32_MAX) {
-		forget_announcements(im);   /* no UID can come after: nothing to look for */
+		forget_announcements(im); /* no UID can come after: nothing to look for */
 		return 0;
 	}
 	/* Servers update a session's view of the mailbox between commands
@@ -950,9 +945,9 @@ static int search(struct imap *im, uint32_t after_uid, int unseen_only, uint32_t
 /* One message of a fetch: what we know and, during a batch, where its text is. */
 struct fetch_item {
 	uint32_t uid;
-	uint32_t size;     /* RFC822.SIZE */
-	int present;       /* the server still has it */
-	const char *raw;   /* into libetpan's result list, during one batch */
+	uint32_t size;   /* RFC822.SIZE */
+	int present;     /* the server still has it */
+	const char *raw; /* into libetpan's result list, during one batch */
 	size_t len;
 };
 
@@ -978,14 +973,14 @@ static void read_fetch_result(clist *result, struct fetch_item *items, size_t n,
 {
 	clistiter *cur, *acur;
 
-	for (cur = clist_begin(result); cur != NULL; cur = clist_next(cur)) {
+	for (cur = clist_begin(result); cur; cur = clist_next(cur)) {
 		struct mailimap_msg_att *att = clist_content(cur);
 		struct mailimap_msg_att_body_section *body = NULL;
 		struct fetch_item *it;
 		uint32_t uid = 0, size = 0;
 		int has_size = 0;
 
-		for (acur = clist_begin(att->att_list); acur != NULL; acur = clist_next(acur)) {
+		for (acur = clist_begin(att->att_list); acur; acur = clist_next(acur)) {
 			struct mailimap_msg_att_item *item = clist_content(acur);
 			struct mailimap_msg_att_static *st;
 
@@ -1002,12 +997,12 @@ static void read_fetch_result(clist *result, struct fetch_item *items, size_t n,
 		}
 		/* Unsolicited FETCH (a flag change elsewhere) has no UID we asked for. */
 		it = uid ? find_item(items, n, uid) : NULL;
-		if (it == NULL)
+		if (!it)
 			continue;
 		if (!want_body && has_size) {
 			it->size = size;
 			it->present = 1;
-		} else if (want_body && body != NULL && body->sec_body_part != NULL) {
+		} else if (want_body && body && body->sec_body_part) {
 			it->raw = body->sec_body_part;
 			it->len = body->sec_length;
 		}
@@ -1044,8 +1039,8 @@ char *imap_fetch_command(const uint32_t *uids, size_t n, int with_body, size_t p
  * answer: the server works on it while the caller hands over the last
  * answer's messages. fetch() leaves at most one unanswered, and reads its
  * answer before it sends any other command. */
-static int fetch_ask(struct imap *im, const uint32_t *uids, size_t n, int with_body, size_t partial,
-		     size_t *used, char *err, size_t errlen)
+static int fetch_ask(struct imap *im, const uint32_t *uids, size_t n, int with_body, size_t partial, size_t *used, char *err,
+                     size_t errlen)
 {
 	char *cmd = imap_fetch_command(uids, n, with_body, partial, used);
 	size_t len = strlen(cmd);
@@ -1053,9 +1048,8 @@ static int fetch_ask(struct imap *im, const uint32_t *uids, size_t n, int with_b
 	int r;
 
 	r = mailimap_send_current_tag(im->session);
-	if (r == MAILIMAP_NO_ERROR &&
-	    (mailstream_write(im->session->imap_stream, cmd, len) != (ssize_t)len ||
-	     mailstream_flush(im->session->imap_stream) == -1))
+	if (r == MAILIMAP_NO_ERROR && (mailstream_write(im->session->imap_stream, cmd, len) != (ssize_t)len ||
+	                               mailstream_flush(im->session->imap_stream) == -1))
 		r = MAILIMAP_ERROR_STREAM;
 	free(cmd);
 	if (r != MAILIMAP_NO_ERROR) {
@@ -1068,15 +1062,15 @@ static int fetch_ask(struct imap *im, const uint32_t *uids, size_t n, int with_b
 /* Reads the answer to the FETCH fetch_ask() sent, into items: sizes, or
  * bodies, which point into libetpan's result list, appended to `keep` for
  * the caller to free with free_results(). */
-static int fetch_answer(struct imap *im, int with_body, struct fetch_item *items, size_t nitems, clist *keep,
-			char *err, size_t errlen)
+static int fetch_answer(struct imap *im, int with_body, struct fetch_item *items, size_t nitems, clist *keep, char *err,
+                        size_t errlen)
 {
 	struct mailimap_response *response = NULL;
 	clist *result = NULL;
 	double started = now_seconds();
 	int r, state;
 
-	if (mailimap_read_line(im->session) == NULL)
+	if (!mailimap_read_line(im->session))
 		r = MAILIMAP_ERROR_STREAM;
 	else
 		r = mailimap_parse_response(im->session, &response);
@@ -1084,19 +1078,19 @@ static int fetch_answer(struct imap *im, int with_body, struct fetch_item *items
 		command_failed(im, r, "fetching messages", started, err, errlen);
 		return -1;
 	}
-	if (im->session->imap_response_info != NULL) {
+	if (im->session->imap_response_info) {
 		result = im->session->imap_response_info->rsp_fetch_list;
 		im->session->imap_response_info->rsp_fetch_list = NULL;
 	}
 	state = response->rsp_resp_done->rsp_data.rsp_tagged->rsp_cond_state->rsp_type;
 	mailimap_response_free(response);
 	if (state != MAILIMAP_RESP_COND_STATE_OK) {
-		if (result != NULL)
+		if (result)
 			mailimap_fetch_list_free(result);
 		command_failed(im, MAILIMAP_ERROR_UID_FETCH, "fetching messages", started, err, errlen);
 		return -1;
 	}
-	if (result == NULL)
+	if (!result)
 		return 0;
 	read_fetch_result(result, items, nitems, with_body);
 	if (!with_body)
@@ -1109,7 +1103,7 @@ static int fetch_answer(struct imap *im, int with_body, struct fetch_item *items
 /* UID FETCH uids (sorted), waiting for each answer; as fetch_ask and
  * fetch_answer. */
 static int uid_fetch(struct imap *im, const uint32_t *uids, size_t n, int with_body, size_t partial,
-		     struct fetch_item *items, size_t nitems, clist *keep, char *err, size_t errlen)
+                     struct fetch_item *items, size_t nitems, clist *keep, char *err, size_t errlen)
 {
 	size_t done = 0, used;
 
@@ -1127,7 +1121,7 @@ static void free_results(clist *keep)
 {
 	clistiter *cur;
 
-	if (keep == NULL)
+	if (!keep)
 		return;
 	while ((cur = clist_begin(keep)) != NULL) {
 		mailimap_fetch_list_free(clist_content(cur));
@@ -1138,8 +1132,8 @@ static void free_results(clist *keep)
 /* The next run of bodies to fetch, from items[start]: consecutive uids,
  * bounded in number and bytes. Fills full[] (whole bodies) and part[] (the
  * first max_size octets of larger messages); returns the run's end. */
-static size_t plan_run(const struct fetch_item *items, size_t count, size_t start, size_t max_size,
-		       uint32_t *full, size_t *nfull, uint32_t *part, size_t *npart)
+static size_t plan_run(const struct fetch_item *items, size_t count, size_t start, size_t max_size, uint32_t *full,
+                       size_t *nfull, uint32_t *part, size_t *npart)
 {
 	size_t end = start, bytes = 0, k;
 
@@ -1169,8 +1163,8 @@ static size_t plan_run(const struct fetch_item *items, size_t count, size_t star
  * bodies of the next run are asked for before this run's messages are
  * handed over, so the server reads and sends them meanwhile: one FETCH at
  * most is outstanding, and it is answered before any other command. */
-static int fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_size, imap_message_cb cb,
-		 void *arg, char *err, size_t errlen)
+static int fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_size, imap_message_cb cb, void *arg, char *err,
+                 size_t errlen)
 {
 	struct fetch_item *items = NULL;
 	clist *keep = NULL;
@@ -1184,10 +1178,10 @@ static int fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_siz
 		return 0;
 	if (max_size > UINT32_MAX)
 		max_size = 0;
-	sorted = xcalloc(n, sizeof(*sorted));
-	memcpy(sorted, uids, n * sizeof(*sorted));
+	sorted = xcalloc(n, sizeof *sorted);
+	memcpy(sorted, uids, n * sizeof *sorted);
 	count = sort_unique(sorted, n);
-	items = xcalloc(count, sizeof(*items));
+	items = xcalloc(count, sizeof *items);
 	keep = need(clist_new());
 	for (k = 0; k < count; k++)
 		items[k].uid = sorted[k];
@@ -1197,8 +1191,8 @@ static int fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_siz
 	if (uid_fetch(im, sorted, count, 0, 0, items, count, NULL, err, errlen) < 0)
 		goto fail;
 
-	full = xcalloc(count, sizeof(*full));
-	part = xcalloc(count, sizeof(*part));
+	full = xcalloc(count, sizeof *full);
+	part = xcalloc(count, sizeof *part);
 	/* A run holds at most FETCH_BATCH_COUNT uids: one command asks for all
 	 * of it. */
 	_Static_assert(FETCH_BATCH_COUNT <= SET_MAX_RANGES, "a run must fit one UID FETCH");
@@ -1225,7 +1219,7 @@ static int fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_siz
 			struct fetch_item *it = &items[k];
 			int truncated = max_size && it->size > max_size;
 
-			if (!it->present || it->raw == NULL) {
+			if (!it->present || !it->raw) {
 				log_debug("%s: message uid %u is gone, skipped", im->label, it->uid);
 				continue;
 			}
@@ -1415,8 +1409,7 @@ static int idle(struct imap *im, int seconds, int check_ms, char *err, size_t er
 	}
 }
 
-int imap_search(struct imap *im, uint32_t after_uid, int unseen_only, uint32_t **uids, size_t *n,
-		char *err, size_t errlen)
+int imap_search(struct imap *im, uint32_t after_uid, int unseen_only, uint32_t **uids, size_t *n, char *err, size_t errlen)
 {
 	int r;
 
@@ -1426,8 +1419,8 @@ int imap_search(struct imap *im, uint32_t after_uid, int unseen_only, uint32_t *
 	return r;
 }
 
-int imap_fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_size, imap_message_cb cb,
-	       void *arg, char *err, size_t errlen)
+int imap_fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_size, imap_message_cb cb, void *arg, char *err,
+               size_t errlen)
 {
 	int r;
 
@@ -1466,7 +1459,7 @@ void imap_close(struct imap *im)
 {
 	sigset_t outside;
 
-	if (im == NULL)
+	if (!im)
 		return;
 	hold_signals(&outside);
 	session_end(im);

@@ -27,29 +27,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "net.h"   /* enum net_security */
+#include "net.h" /* enum net_security */
 
 struct imap_settings {
-	const char *host;        /* DNS name or IP literal; certificate is checked against it */
-	int port;                /* 0: 993 for TLS, 143 otherwise */
-	enum net_security security;   /* TLS: implicit TLS (993); STARTTLS: required,
+	const char *host;           /* DNS name or IP literal; certificate is checked against it */
+	int port;                   /* 0: 993 for TLS, 143 otherwise */
+	enum net_security security; /* TLS: implicit TLS (993); STARTTLS: required,
 				       * never falls back to clear; NONE: no TLS at all,
 				       * only for a server on this machine */
-	const char *username;    /* the mailbox's login; with a token, the address it is for */
-	const char *password;    /* NULL when token is set */
-	const char *token;       /* an OAuth2 access token (login.h): SASL XOAUTH2 instead of
+	const char *username;       /* the mailbox's login; with a token, the address it is for */
+	const char *password;       /* NULL when token is set */
+	const char *token;          /* an OAuth2 access token (login.h): SASL XOAUTH2 instead of
 				  * LOGIN; NULL: the password */
-	long long renew_at;      /* with a token: when the session must be made again (unix
+	long long renew_at;         /* with a token: when the session must be made again (unix
 				  * seconds): imap_idle returns by then, imap_renewal_due says
 				  * so after; 0: never */
-	const char *refused_advice;   /* with a token: what to do when the server refuses it
+	const char *refused_advice; /* with a token: what to do when the server refuses it
 				       * (appended to err); NULL: nothing */
-	const char *mailbox;     /* NULL: "INBOX" */
-	const char *ca_file;     /* PEM CA file; NULL: system trust store */
-	int timeout;             /* seconds for each network step; <= 0: 60 */
+	const char *mailbox;        /* NULL: "INBOX" */
+	const char *ca_file;        /* PEM CA file; NULL: system trust store */
+	int timeout;                /* seconds for each network step; <= 0: 60 */
 };
 
-struct imap;   /* opaque; one session */
+struct imap; /* opaque; one session */
 
 /* Connect, (STARTTLS,) verify the certificate chain and host name, log in
  * (LOGIN, or with a token AUTHENTICATE XOAUTH2), SELECT the mailbox
@@ -91,8 +91,7 @@ uint32_t imap_uidnext(const struct imap *im);
  * with the newest message even when its UID is below n; those are dropped.)
  * On 0, *uids is a malloc'd array the caller frees (NULL when *n is 0).
  * On -1, *uids is NULL, *n is 0, err says why. */
-int imap_search(struct imap *im, uint32_t after_uid, int unseen_only, uint32_t **uids, size_t *n,
-		char *err, size_t errlen);
+int imap_search(struct imap *im, uint32_t after_uid, int unseen_only, uint32_t **uids, size_t *n, char *err, size_t errlen);
 
 /* Called once per fetched message, in ascending UID order.
  * raw/len: the whole message as stored on the server (RFC 5322, CRLF line
@@ -110,8 +109,8 @@ typedef int (*imap_message_cb)(void *arg, uint32_t uid, const char *raw, size_t 
  * max_size: 0 for no limit. UIDs that no longer exist (expunged meanwhile) are
  * skipped without a callback. Returns 0, or -1 on a connection/server error or
  * when cb returned -1. */
-int imap_fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_size, imap_message_cb cb,
-	       void *arg, char *err, size_t errlen);
+int imap_fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_size, imap_message_cb cb, void *arg, char *err,
+               size_t errlen);
 
 /* Add \Seen to every message with a UID from lo to hi (one UID STORE
  * +FLAGS.SILENT; UIDs with no message are no-ops). Call only for messages

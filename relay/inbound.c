@@ -37,8 +37,7 @@ static char *dedupe_key(const struct mail *m, const char *raw, size_t len)
  * when the source kept with it has this identity. A source since purged
  * cannot be compared and counts as this message, as it did before; a key
  * kept with no row (our own mail come back) stored nothing to store twice. */
-static int seen_before(struct relay *r, const struct mail *m, const char *raw, size_t len, const char *key,
-                       long long *row)
+static int seen_before(struct relay *r, const struct mail *m, const char *raw, size_t len, const char *key, long long *row)
 {
 	char *old, *stored = NULL, other[IDENTITY_KEY_LEN + 1];
 	size_t stored_len = 0;
@@ -101,8 +100,7 @@ int inbound_email(struct relay *r, const char *source_key, const char *raw, size
 		rc = db_inbound_add(r->db, source_key, known_row);
 		goto out;
 	}
-	if (m.from_address && !strcasecmp(m.from_address, r->cfg->from_address) &&
-	    mail_field_get(&m, r->cfg->loop_header)) {
+	if (m.from_address && !strcasecmp(m.from_address, r->cfg->from_address) && mail_field_get(&m, r->cfg->loop_header)) {
 		log_info("one of the relay's own messages came back; ignored (%s)", source_key);
 		rc = (db_inbound_add(r->db, source_key, 0) < 0 || db_inbound_add(r->db, key, 0) < 0) ? -1 : 0;
 		goto out;

@@ -81,16 +81,16 @@ static char *quote_source(const char *raw, size_t len)
 
 /* One set-aside message, as far as it could be read. */
 struct aside {
-	const char *channel;        /* "email" | "sms" */
-	const char *contact;        /* the sender's address or number; NULL: unknown */
-	const char *subject;        /* may be NULL */
-	const char *readable;       /* what could be read (an email's text, a text's body); may be NULL */
-	const struct mail *m;       /* the parsed email, for its attachment list; may be NULL */
-	const char *raw;            /* as received */
+	const char *channel;  /* "email" | "sms" */
+	const char *contact;  /* the sender's address or number; NULL: unknown */
+	const char *subject;  /* may be NULL */
+	const char *readable; /* what could be read (an email's text, a text's body); may be NULL */
+	const struct mail *m; /* the parsed email, for its attachment list; may be NULL */
+	const char *raw;      /* as received */
 	size_t len;
 	const char *reason;
-	const char *keys[2];        /* inbound keys that say "taken in"; NULL for none */
-	int bare;                   /* forward with the ordinary template (email/set_aside failed too) */
+	const char *keys[2]; /* inbound keys that say "taken in"; NULL for none */
+	int bare;            /* forward with the ordinary template (email/set_aside failed too) */
 };
 
 /* Stores, forwards and records a set-aside message; in the caller's savepoint. */
@@ -128,7 +128,8 @@ static int set_aside(struct relay *r, const struct aside *a, long long *row_out)
 	}
 	if (a->bare) {
 		char *note = xasprintf("Note:      could not be handled automatically: %s; kept as received "
-		                       "(relay show %s, relay retry %s).\n", a->reason, c.ref, c.ref);
+		                       "(relay show %s, relay retry %s).\n",
+		                       a->reason, c.ref, c.ref);
 		int k = outgoing_forward(r, &c, a->subject, buf_str(&text), a->m, row, note, 0);
 		free(note);
 		if (k < 0)
@@ -144,8 +145,8 @@ static int set_aside(struct relay *r, const struct aside *a, long long *row_out)
 		if (a->keys[i] && db_inbound_add(r->db, a->keys[i], row) < 0)
 			goto out;
 	log_warn("%s: a received %s could not be handled automatically (%s); kept as received and forwarded to the "
-	         "advisers; `relay retry %s` hands it back", c.ref, !strcmp(a->channel, "sms") ? "text" : "email",
-	         a->reason, c.ref);
+	         "advisers; `relay retry %s` hands it back",
+	         c.ref, !strcmp(a->channel, "sms") ? "text" : "email", a->reason, c.ref);
 	if (row_out)
 		*row_out = row;
 	rc = 0;
@@ -239,8 +240,8 @@ int intake_email(struct relay *r, const char *source_key, const char *raw, size_
 	return set_aside_email(r, source_key, raw, len, reason);
 }
 
-static int set_aside_text(struct relay *r, const char *provider, const char *id, const char *sender,
-                          const char *body, const char *reason)
+static int set_aside_text(struct relay *r, const char *provider, const char *id, const char *sender, const char *body,
+                          const char *reason)
 {
 	char *key = xasprintf("sms:%s:%s", provider, id);
 	char *text = utf8_sanitize(body ? body : "", body ? strlen(body) : 0);

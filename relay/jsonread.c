@@ -16,7 +16,7 @@ struct json_object *jsonread_parse(const char *s, size_t len, char *err, size_t 
 	enum json_tokener_error e;
 	size_t end;
 
-	if (s == NULL || len == 0) {
+	if (!s || len == 0) {
 		snprintf(err, errlen, "empty response");
 		return NULL;
 	}
@@ -25,7 +25,7 @@ struct json_object *jsonread_parse(const char *s, size_t len, char *err, size_t 
 		return NULL;
 	}
 	tok = json_tokener_new();
-	if (tok == NULL) {
+	if (!tok) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
@@ -33,9 +33,9 @@ struct json_object *jsonread_parse(const char *s, size_t len, char *err, size_t 
 	e = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
-	if (o == NULL || e != json_tokener_success) {
+	if (!o || e != json_tokener_success) {
 		snprintf(err, errlen, "response is not JSON (%s)",
-			 e == json_tokener_continue ? "truncated" : json_tokener_error_desc(e));
+		         e == json_tokener_continue ? "truncated" : json_tokener_error_desc(e));
 		json_object_put(o);
 		return NULL;
 	}

@@ -202,7 +202,7 @@ int jwt_random_id(char out[37])
 	unsigned char r[16];
 	if (RAND_bytes(r, sizeof r) != 1)
 		return -1;
-	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);   /* version 4 */
+	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40); /* version 4 */
 	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
 	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3],
 	         r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);

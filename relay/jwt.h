@@ -23,10 +23,10 @@ int jwt_sign_rs256(const char *key_pem, size_t key_len, const char *header_json,
 
 /* What the relay needs of an X.509 certificate (PEM). */
 struct jwt_cert {
-	char x5t[32];             /* base64url SHA-1 of the DER (27 characters) */
-	char x5t_s256[48];        /* base64url SHA-256 of the DER (43 characters) */
-	char sha1_hex[48];        /* the SHA-1 thumbprint as portals show it: 40 upper-case hex digits */
-	long long not_after;      /* unix seconds */
+	char x5t[32];        /* base64url SHA-1 of the DER (27 characters) */
+	char x5t_s256[48];   /* base64url SHA-256 of the DER (43 characters) */
+	char sha1_hex[48];   /* the SHA-1 thumbprint as portals show it: 40 upper-case hex digits */
+	long long not_after; /* unix seconds */
 	long long not_before;
 };
 

@@ -15,7 +15,7 @@
 static const char *log_prog = "relay";
 static int log_syslog;
 static enum log_level log_max = LOG_LVL_INFO;
-static int log_journal;   /* stderr is the journal: "<N>" prefixes, no time stamps */
+static int log_journal; /* stderr is the journal: "<N>" prefixes, no time stamps */
 
 /* JOURNAL_STREAM is "DEVICE:INODE" of the stream systemd connected. */
 static int stderr_is_journal(void)
@@ -72,7 +72,7 @@ static void __attribute__((format(printf, 2, 0))) log_vwrite(enum log_level lvl,
 	static const char *tag[] = { "error", "warning", "info", "debug" };
 	char line[2048];
 
-	if (lvl > log_max)   /* never an error: log_max is at least LOG_LVL_ERROR */
+	if (lvl > log_max) /* never an error: log_max is at least LOG_LVL_ERROR */
 		return;
 	vsnprintf(line, sizeof line, fmt, ap);
 	/* One event, one line: a stray newline would forge a second entry. */
@@ -107,13 +107,13 @@ static void __attribute__((format(printf, 2, 0))) log_vwrite(enum log_level lvl,
 	fprintf(stderr, "%s %s %s: %s\n", stamp, log_prog, tag[lvl], line);
 }
 
-#define LOG_FN(name, lvl)                         \
-	void name(const char *fmt, ...)           \
-	{                                         \
-		va_list ap;                       \
-		va_start(ap, fmt);                \
-		log_vwrite(lvl, fmt, ap);         \
-		va_end(ap);                       \
+#define LOG_FN(name, lvl)                 \
+	void name(const char *fmt, ...)   \
+	{                                 \
+		va_list ap;               \
+		va_start(ap, fmt);        \
+		log_vwrite(lvl, fmt, ap); \
+		va_end(ap);               \
 	}
 
 LOG_FN(log_error, LOG_LVL_ERROR)

@@ -15,7 +15,7 @@ enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
  * as "<N>" so the journal keeps the levels. */
 void log_init(const char *progname, int use_syslog, enum log_level level);
 void log_set_level(enum log_level level);
-int log_parse_level(const char *s, enum log_level *out);   /* 0 or -1 */
+int log_parse_level(const char *s, enum log_level *out); /* 0 or -1 */
 
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -45,7 +45,8 @@ static int renew(struct relay *r, struct imap *im, char *err, size_t errlen)
 		/* The server knows better than our clock: that token is done. */
 		login_token_refused(r->cfg);
 		log_info("mailbox %s: the server ended the session because its access token expired; logging in again "
-		         "with a new access token", r->cfg->imap_mailbox);
+		         "with a new access token",
+		         r->cfg->imap_mailbox);
 	} else {
 		log_info("mailbox %s: the access token is due for renewal; logging in again with a new access token",
 		         r->cfg->imap_mailbox);
@@ -89,9 +90,9 @@ static int one_message(void *arg, uint32_t uid, const char *raw, size_t len, int
 #define SEEN_EVERY 1000
 
 struct seen {
-	char source[300];   /* "imap-seen:MAILBOX" in the cursor table */
+	char source[300]; /* "imap-seen:MAILBOX" in the cursor table */
 	uint32_t validity;
-	uint32_t upto;      /* every UID up to this one is \Seen */
+	uint32_t upto; /* every UID up to this one is \Seen */
 };
 
 /* Marks (s->upto, position] seen and records it. A failure is logged, not
@@ -108,19 +109,18 @@ static void pay_seen(struct relay *r, struct imap *im, struct seen *s, uint32_t 
 		if (imap_renewal_due(im, (long long)time(NULL)) == 2)
 			return;
 		log_warn("mailbox: could not mark messages seen (%s); they are stored, will not be taken twice, and "
-		         "are marked at the next poll", err);
+		         "are marked at the next poll",
+		         err);
 		return;
 	}
 	s->upto = position;
 	/* Lost (a crash before the disk has it), the range is marked again:
 	 * the server does nothing. */
-	if (db_begin_lazy(r->db) < 0 || db_cursor_set(r->db, s->source, s->validity, position) < 0 ||
-	    db_commit(r->db) < 0)
+	if (db_begin_lazy(r->db) < 0 || db_cursor_set(r->db, s->source, s->validity, position) < 0 || db_commit(r->db) < 0)
 		db_rollback(r->db);
 }
 
-int mailbox_poll(struct relay *r, struct imap *im, mailbox_between_batches between, void *arg, char *err,
-                 size_t errlen)
+int mailbox_poll(struct relay *r, struct imap *im, mailbox_between_batches between, void *arg, char *err, size_t errlen)
 {
 	char source[300];
 	long long validity = 0, position = 0, seen_validity = 0, seen_upto = 0;
@@ -145,13 +145,14 @@ int mailbox_poll(struct relay *r, struct imap *im, mailbox_between_batches betwe
 	int first = have == 1;
 	if (!first && validity != (long long)uv) {
 		log_warn("mailbox %s: UIDVALIDITY changed (%lld to %u); rescanning, a message already taken in is known "
-		         "by what it is and skipped", r->cfg->imap_mailbox, validity, uv);
+		         "by what it is and skipped",
+		         r->cfg->imap_mailbox, validity, uv);
 		position = 0;
 	}
 	if (have_seen == 0 && seen_validity == (long long)uv)
 		seen.upto = (uint32_t)seen_upto;
 	else if (have_seen == 1)
-		seen.upto = (uint32_t)position;   /* a relay before the seen cursor marked each batch */
+		seen.upto = (uint32_t)position; /* a relay before the seen cursor marked each batch */
 	/* Owed since a poll that failed. */
 	pay_seen(r, im, &seen, (uint32_t)position);
 	if (imap_search(im, (uint32_t)position, first, &uids, &n, err, errlen) < 0) {
@@ -173,7 +174,7 @@ int mailbox_poll(struct relay *r, struct imap *im, mailbox_between_batches betwe
 	}
 	if (n)
 		log_info("mailbox %s: %zu new message%s", r->cfg->imap_mailbox, n, n == 1 ? "" : "s");
-	size_t per = (size_t)r->cfg->imap_batch_size;   /* messages per fetch batch */
+	size_t per = (size_t)r->cfg->imap_batch_size; /* messages per fetch batch */
 	for (size_t i = 0; i < n; i += per) {
 		size_t k = n - i < per ? n - i : per;
 		struct batch b = { r, uv, (uint32_t)position, 0 };
@@ -184,8 +185,8 @@ int mailbox_poll(struct relay *r, struct imap *im, mailbox_between_batches betwe
 			snprintf(err, errlen, "database: %s", db_error(r->db));
 			goto fail;
 		}
-		if (imap_fetch(im, uids + i, k, (size_t)r->cfg->imap_max_message_kb * 1024, one_message, &b, err,
-		               errlen) < 0) {
+		if (imap_fetch(im, uids + i, k, (size_t)r->cfg->imap_max_message_kb * 1024, one_message, &b, err, errlen) <
+		    0) {
 			db_rollback(r->db);
 			/* As for the search: the batch again, once, on a new session
 			 * (nothing of it was committed). */

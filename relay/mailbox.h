@@ -28,7 +28,6 @@ typedef void (*mailbox_between_batches)(void *arg);
 /* Takes in everything new, calling between(arg) after each batch (between
  * may be NULL). Returns the number of messages handled or -1. Talks to the
  * IMAP server and the database only; sending is the caller's (outbox.h). */
-int mailbox_poll(struct relay *r, struct imap *im, mailbox_between_batches between, void *arg, char *err,
-                 size_t errlen);
+int mailbox_poll(struct relay *r, struct imap *im, mailbox_between_batches between, void *arg, char *err, size_t errlen);
 
 #endif

@@ -95,8 +95,8 @@ static void set_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
-static int verbosity;   /* -q: -1, -v: 1 */
-static int stays_root;  /* [service] user = root, started as root */
+static int verbosity;  /* -q: -1, -v: 1 */
+static int stays_root; /* [service] user = root, started as root */
 
 /* The log's destination and level: the configuration's, unless -v or -q. */
 static void set_logging(const struct config *c)
@@ -175,8 +175,8 @@ static int parse_date(const char *text, long long *out)
 {
 	struct tm tm;
 	memset(&tm, 0, sizeof tm);
-	if (strlen(text) != 10 || strspn(text, "0123456789") != 4 || text[4] != '-' ||
-	    strspn(text + 5, "0123456789") != 2 || text[7] != '-' || strspn(text + 8, "0123456789") != 2)
+	if (strlen(text) != 10 || strspn(text, "0123456789") != 4 || text[4] != '-' || strspn(text + 5, "0123456789") != 2 ||
+	    text[7] != '-' || strspn(text + 8, "0123456789") != 2)
 		return -1;
 	const char *end = strptime(text, "%Y-%m-%d", &tm);
 	if (!end || *end || tm.tm_year < 70)
@@ -193,15 +193,22 @@ static int parse_date(const char *text, long long *out)
 /* The commands and what they take. */
 static const struct command_spec {
 	const char *name;
-	int ref;          /* takes a conversation reference */
-	int secrets;      /* needs passwords and the signing key (talks to servers) */
-	int sms;          /* opens the SMS gateway */
-	const char *flags;   /* the options it accepts, space-separated */
+	int ref;           /* takes a conversation reference */
+	int secrets;       /* needs passwords and the signing key (talks to servers) */
+	int sms;           /* opens the SMS gateway */
+	const char *flags; /* the options it accepts, space-separated */
 } commands[] = {
-	{ "run", 0, 1, 1, "" },          { "poll", 0, 1, 1, "" },      { "list", 0, 0, 0, "--open --urgent" },
-	{ "show", 1, 0, 0, "" },         { "close", 1, 0, 0, "" },     { "reopen", 1, 0, 0, "" },
-	{ "send", 1, 1, 1, "" },         { "stats", 0, 0, 0, "--since" }, { "export", 1, 0, 0, "" },
-	{ "purge", 0, 0, 0, "--dry-run" }, { "retry", 1, 1, 1, "" },
+	{ "run", 0, 1, 1, "" },
+	{ "poll", 0, 1, 1, "" },
+	{ "list", 0, 0, 0, "--open --urgent" },
+	{ "show", 1, 0, 0, "" },
+	{ "close", 1, 0, 0, "" },
+	{ "reopen", 1, 0, 0, "" },
+	{ "send", 1, 1, 1, "" },
+	{ "stats", 0, 0, 0, "--since" },
+	{ "export", 1, 0, 0, "" },
+	{ "purge", 0, 0, 0, "--dry-run" },
+	{ "retry", 1, 1, 1, "" },
 	{ "status", 0, 0, 0, "" },
 };
 
@@ -210,20 +217,34 @@ int main(int argc, char **argv)
 	const char *path = getenv("RELAY_CONFIG") ? getenv("RELAY_CONFIG") : DEFAULT_CONFIG;
 	int json = 0, opt;
 	static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
-	                                          { "config", required_argument, NULL, 'c' },
-	                                          { "json", no_argument, NULL, 'j' },
-	                                          { "version", no_argument, NULL, 'V' },
-	                                          { NULL, 0, NULL, 0 } };
+		                                  { "config", required_argument, NULL, 'c' },
+		                                  { "json", no_argument, NULL, 'j' },
+		                                  { "version", no_argument, NULL, 'V' },
+		                                  { NULL, 0, NULL, 0 } };
 
 	while ((opt = getopt_long(argc, argv, "+c:vqh", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'c': path = optarg; break;
-		case 'v': verbosity = 1; break;
-		case 'q': verbosity = -1; break;
-		case 'j': json = 1; break;
-		case 'h': usage(stdout); return EXIT_OK;
-		case 'V': printf("relay (%s)\n", relay_build()); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
+		case 'c':
+			path = optarg;
+			break;
+		case 'v':
+			verbosity = 1;
+			break;
+		case 'q':
+			verbosity = -1;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("relay (%s)\n", relay_build());
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
@@ -284,8 +305,10 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	long long since = 0;
 	if (since_text && parse_date(since_text, &since) < 0) {
-		termsafe_printf(stderr, 1, "relay: --since %s: not a date; expected YYYY-MM-DD, a day the calendar has "
-		                "(from 1970-01-01), e.g. 2026-02-28\n", since_text);
+		termsafe_printf(stderr, 1,
+		                "relay: --since %s: not a date; expected YYYY-MM-DD, a day the calendar has "
+		                "(from 1970-01-01), e.g. 2026-02-28\n",
+		                since_text);
 		config_free(c);
 		return EXIT_USAGE;
 	}
@@ -296,10 +319,13 @@ int main(int argc, char **argv)
 	int rc;
 	char *who = process_operator();
 	struct relay r = { .cfg = c, .db = db, .now = relay_clock(), .stopping = &stopping };
-	struct tools t = { .r = &r, .json = json, .operator = who };
+	struct tools t = { .r = &r, .json = json, .operator= who };
 	if (!strcmp(cmd, "run")) {
-		struct daemon_control d = { .config_path = path, .stopping = &stopping, .reloading = &reloading,
-		                             .load = reload, .stays_root = stays_root };
+		struct daemon_control d = { .config_path = path,
+			                    .stopping = &stopping,
+			                    .reloading = &reloading,
+			                    .load = reload,
+			                    .stays_root = stays_root };
 		rc = daemon_run(&d, &c, &db) == 0 ? EXIT_OK : EXIT_FAILED;
 	} else if (!strcmp(cmd, "poll"))
 		rc = daemon_poll(c, db, &stopping) == 0 ? EXIT_OK : EXIT_FAILED;
@@ -338,6 +364,6 @@ bad_args:
 		return EXIT_USAGE;
 	}
 	termsafe_printf(stderr, 1, "relay: usage: relay %s%s%s%s (try relay --help)\n", cmd, spec->ref ? " REF" : "",
-	        spec->flags[0] ? " " : "", spec->flags);
+	                spec->flags[0] ? " " : "", spec->flags);
 	return EXIT_USAGE;
 }

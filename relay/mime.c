@@ -108,8 +108,8 @@ char *mime_decode_header(const char *value)
 		return out;
 	/* libetpan stops at a malformed encoded-word and still reports success:
 	 * only a parse that consumed the whole value is trusted, else the raw text. */
-	if (mailmime_encoded_phrase_parse("windows-1252", value, strlen(value), &idx, "utf-8", &out) ==
-	            MAILIMF_NO_ERROR && out && idx >= strlen(value)) {
+	if (mailmime_encoded_phrase_parse("windows-1252", value, strlen(value), &idx, "utf-8", &out) == MAILIMF_NO_ERROR &&
+	    out && idx >= strlen(value)) {
 		char *s = utf8_sanitize(out, strlen(out));
 		free(out);
 		return strip_controls(s);
@@ -295,11 +295,11 @@ static void read_headers(struct mail *m, struct mailimf_fields *fields)
 struct body_walk {
 	struct mail *m;
 	const struct mail_limits *lim;
-	int *parts;        /* MIME parts seen, the whole message's */
-	struct buf text;   /* the text parts so far, HTML converted */
-	int from_html;     /* some of text was HTML */
-	int defer_html;    /* within an alternative: HTML is kept aside, converted only if chosen */
-	char *html;        /* owned: with defer_html, the first HTML part, not converted */
+	int *parts;      /* MIME parts seen, the whole message's */
+	struct buf text; /* the text parts so far, HTML converted */
+	int from_html;   /* some of text was HTML */
+	int defer_html;  /* within an alternative: HTML is kept aside, converted only if chosen */
+	char *html;      /* owned: with defer_html, the first HTML part, not converted */
 };
 
 static char *type_name(struct mailmime_content *ct)
@@ -309,23 +309,37 @@ static char *type_name(struct mailmime_content *ct)
 		return xstrdup("text/plain");
 	if (ct->ct_type->tp_type == MAILMIME_TYPE_DISCRETE_TYPE) {
 		switch (ct->ct_type->tp_data.tp_discrete_type->dt_type) {
-		case MAILMIME_DISCRETE_TYPE_TEXT: major = "text"; break;
-		case MAILMIME_DISCRETE_TYPE_IMAGE: major = "image"; break;
-		case MAILMIME_DISCRETE_TYPE_AUDIO: major = "audio"; break;
-		case MAILMIME_DISCRETE_TYPE_VIDEO: major = "video"; break;
+		case MAILMIME_DISCRETE_TYPE_TEXT:
+			major = "text";
+			break;
+		case MAILMIME_DISCRETE_TYPE_IMAGE:
+			major = "image";
+			break;
+		case MAILMIME_DISCRETE_TYPE_AUDIO:
+			major = "audio";
+			break;
+		case MAILMIME_DISCRETE_TYPE_VIDEO:
+			major = "video";
+			break;
 		case MAILMIME_DISCRETE_TYPE_EXTENSION:
 			major = ct->ct_type->tp_data.tp_discrete_type->dt_extension;
 			break;
-		default: break;
+		default:
+			break;
 		}
 	} else if (ct->ct_type->tp_data.tp_composite_type) {
 		switch (ct->ct_type->tp_data.tp_composite_type->ct_type) {
-		case MAILMIME_COMPOSITE_TYPE_MESSAGE: major = "message"; break;
-		case MAILMIME_COMPOSITE_TYPE_MULTIPART: major = "multipart"; break;
+		case MAILMIME_COMPOSITE_TYPE_MESSAGE:
+			major = "message";
+			break;
+		case MAILMIME_COMPOSITE_TYPE_MULTIPART:
+			major = "multipart";
+			break;
 		case MAILMIME_COMPOSITE_TYPE_EXTENSION:
 			major = ct->ct_type->tp_data.tp_composite_type->ct_token;
 			break;
-		default: break;
+		default:
+			break;
 		}
 	}
 	char *s = xasprintf("%s/%s", major ? major : "application", ct->ct_subtype ? ct->ct_subtype : "octet-stream");
@@ -402,8 +416,8 @@ static int decode_part(struct mailmime *mime, char **out, size_t *outlen)
 
 	if (!data || data->dt_type != MAILMIME_DATA_TEXT)
 		return -1;
-	if (mailmime_part_parse(data->dt_data.dt_text.dt_data, data->dt_data.dt_text.dt_length, &idx,
-	                        data->dt_encoding, &res, &rlen) != MAILIMF_NO_ERROR)
+	if (mailmime_part_parse(data->dt_data.dt_text.dt_data, data->dt_data.dt_text.dt_length, &idx, data->dt_encoding,
+	                        &res, &rlen) != MAILIMF_NO_ERROR)
 		return -1;
 	*out = xmalloc(rlen + 1);
 	memcpy(*out, res, rlen);
@@ -647,11 +661,11 @@ static char *defuse_return_path(const char *raw, size_t len)
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *eol = nl ? nl : end;
 		if (eol == p || (eol - p == 1 && *p == '\r'))
-			break;   /* the end of the header block */
+			break; /* the end of the header block */
 		if (*p != ' ' && *p != '\t')
 			in_field = eol - p >= 11 && !strncasecmp(p, "return-path", 11);
 		if (in_field) {
-			char next = 0;   /* the first address-ending character after q in this line */
+			char next = 0; /* the first address-ending character after q in this line */
 			for (const char *q = eol; q-- > p;) {
 				if (*q == '<' && next != '>') {
 					if (!copy) {
@@ -741,7 +755,8 @@ int mail_parse(const char *raw, size_t len, const struct mail_limits *lim, struc
 	struct mailmime *top = mime->mm_type == MAILMIME_MESSAGE ? mime->mm_data.mm_message.mm_msg_mime : mime;
 	m->content_type = top ? type_name(top->mm_content_type) : xstrdup("text/plain");
 	char *boundary = top && top->mm_type == MAILMIME_MULTIPLE && top->mm_content_type
-	                 ? mailmime_extract_boundary(top->mm_content_type) : NULL;   /* owned (libetpan's malloc) */
+	                         ? mailmime_extract_boundary(top->mm_content_type)
+	                         : NULL; /* owned (libetpan's malloc) */
 	int parts = 0;
 	struct body_walk w = { m, lim, &parts, { 0 }, 0, 0, NULL };
 	walk_part(&w, top, 0);

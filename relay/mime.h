@@ -12,14 +12,14 @@
 #include <stddef.h>
 
 struct mail_field {
-	char *name;    /* owned, as written */
-	char *value;   /* owned, decoded to UTF-8, unfolded */
+	char *name;  /* owned, as written */
+	char *value; /* owned, decoded to UTF-8, unfolded */
 };
 
 struct mail_attachment {
-	char *filename;       /* owned, decoded; "" when none */
-	char *content_type;   /* owned, "type/subtype" lowercase */
-	size_t size;          /* decoded bytes */
+	char *filename;     /* owned, decoded; "" when none */
+	char *content_type; /* owned, "type/subtype" lowercase */
+	size_t size;        /* decoded bytes */
 };
 
 /* What a hostile message may cost. Depth: the message's own body is at 0, the
@@ -35,40 +35,40 @@ struct mail_limits {
 	size_t max_size;
 };
 
-#define MAIL_MAX_DEPTH 20         /* the defaults, as [imap] max_depth and max_parts */
+#define MAIL_MAX_DEPTH 20 /* the defaults, as [imap] max_depth and max_parts */
 #define MAIL_MAX_PARTS 100
 /* Kept of a header with very many entries; the rest are ignored. Each new
  * entry is compared with those kept, so an unbounded list would make a
  * megabyte of To: addresses cost minutes. */
-#define MAIL_MAX_ADDRESSES 1000   /* recipients, and references */
-#define MAIL_MAX_FIELDS 1000      /* header fields in fields[] */
+#define MAIL_MAX_ADDRESSES 1000 /* recipients, and references */
+#define MAIL_MAX_FIELDS 1000    /* header fields in fields[] */
 
 struct mail {
-	char *message_id;       /* owned, without <>, NULL if absent */
-	char *in_reply_to;      /* owned, the first id, without <> */
-	char **references;      /* owned: References ids then In-Reply-To ids, de-duplicated (at most MAIL_MAX_ADDRESSES) */
+	char *message_id;  /* owned, without <>, NULL if absent */
+	char *in_reply_to; /* owned, the first id, without <> */
+	char **references; /* owned: References ids then In-Reply-To ids, de-duplicated (at most MAIL_MAX_ADDRESSES) */
 	size_t nreferences;
-	char *from_address;     /* owned, lowercase; NULL if absent */
-	char *from_name;        /* owned, decoded; NULL if absent */
-	char **recipients;      /* owned, lowercase: To, Cc, Delivered-To, X-Original-To (at most MAIL_MAX_ADDRESSES) */
+	char *from_address; /* owned, lowercase; NULL if absent */
+	char *from_name;    /* owned, decoded; NULL if absent */
+	char **recipients;  /* owned, lowercase: To, Cc, Delivered-To, X-Original-To (at most MAIL_MAX_ADDRESSES) */
 	size_t nrecipients;
-	char *subject;          /* owned, decoded, control characters removed; NULL if absent */
-	long long date;         /* unix seconds from Date:, 0 if absent or unreadable */
-	char *return_path;      /* owned: NULL if absent, "" for <> */
-	char *content_type;     /* owned, top-level "type/subtype" lowercase */
-	struct mail_field *fields;  /* owned: the headers other than the address and id headers (the first MAIL_MAX_FIELDS) */
+	char *subject;             /* owned, decoded, control characters removed; NULL if absent */
+	long long date;            /* unix seconds from Date:, 0 if absent or unreadable */
+	char *return_path;         /* owned: NULL if absent, "" for <> */
+	char *content_type;        /* owned, top-level "type/subtype" lowercase */
+	struct mail_field *fields; /* owned: the headers other than the address and id headers (the first MAIL_MAX_FIELDS) */
 	size_t nfields;
-	char *text;             /* owned, UTF-8: the message's text (never NULL): its text
+	char *text;                          /* owned, UTF-8: the message's text (never NULL): its text
 	                         * parts in order, a blank line between; of a
 	                         * multipart/alternative only the plain version (else
 	                         * the HTML one); a text part is text unless its
 	                         * disposition is "attachment", file name or not */
-	int text_from_html;     /* some of text was converted from HTML */
-	struct mail_attachment *attachments;  /* owned */
+	int text_from_html;                  /* some of text was converted from HTML */
+	struct mail_attachment *attachments; /* owned */
 	size_t nattachments;
-	char *cut;              /* owned: why only part of the message was read (which
+	char *cut;         /* owned: why only part of the message was read (which
 	                         * limit); NULL when it was read whole */
-	char *parse_error;      /* owned; NULL when parsed */
+	char *parse_error; /* owned; NULL when parsed */
 };
 
 /* Parses raw (len bytes, need not be NUL-terminated) within lim (NULL: the

@@ -22,7 +22,7 @@ int notify_send(const char *text)
 	sa.sun_family = AF_UNIX;
 	memcpy(sa.sun_path, path, n);
 	if (path[0] == '@')
-		sa.sun_path[0] = '\0';   /* the abstract namespace: no NUL at the end, the length says it */
+		sa.sun_path[0] = '\0'; /* the abstract namespace: no NUL at the end, the length says it */
 	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (path[0] == '/'));
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)

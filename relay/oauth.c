@@ -15,22 +15,22 @@
 #include "util.h"
 
 enum credential {
-	CRED_SECRET,              /* client_secret (microsoft, generic) */
-	CRED_CERTIFICATE,         /* a client assertion signed with the certificate's key (microsoft) */
-	CRED_SERVICE_ACCOUNT      /* a JWT bearer grant signed with the service account's key (google) */
+	CRED_SECRET,         /* client_secret (microsoft, generic) */
+	CRED_CERTIFICATE,    /* a client assertion signed with the certificate's key (microsoft) */
+	CRED_SERVICE_ACCOUNT /* a JWT bearer grant signed with the service account's key (google) */
 };
 
 struct oauth {
 	const struct config *c;
 	enum oauth_use use;
 	enum credential cred;
-	char *token_url;          /* owned */
-	char *scope;              /* owned */
-	char *client_id;          /* owned: [oauth] client_id, or the Google key file's client_email */
-	char *mailbox;            /* owned, google: the sub asked for */
-	struct oauth_google_key gkey;   /* google with a JSON key file; private_key wiped */
-	struct jwt_cert cert;     /* microsoft with a certificate */
-	char *token;              /* owned, wiped */
+	char *token_url;              /* owned */
+	char *scope;                  /* owned */
+	char *client_id;              /* owned: [oauth] client_id, or the Google key file's client_email */
+	char *mailbox;                /* owned, google: the sub asked for */
+	struct oauth_google_key gkey; /* google with a JSON key file; private_key wiped */
+	struct jwt_cert cert;         /* microsoft with a certificate */
+	char *token;                  /* owned, wiped */
 	long long expires_at;
 };
 
@@ -87,13 +87,17 @@ int oauth_open(const struct config *c, enum oauth_use use, struct oauth **out, c
 			goto fail;
 		}
 		o->token_url = c->oauth_token_url ? xstrdup(c->oauth_token_url)
-		               : xasprintf("https://login.microsoftonline.com/%s/oauth2/v2.0/token", c->oauth_tenant);
+		                                  : xasprintf("https://login.microsoftonline.com/%s/oauth2/v2.0/token",
+		                                              c->oauth_tenant);
 		o->scope = xstrdup(use == OAUTH_GRAPH ? "https://graph.microsoft.com/.default"
-		                   : c->oauth_scope ? c->oauth_scope : "https://outlook.office365.com/.default");
+		                   : c->oauth_scope   ? c->oauth_scope
+		                                      : "https://outlook.office365.com/.default");
 		if (c->oauth_certificate_file || c->oauth_private_key_file) {
 			if (!c->oauth_certificate_file || !c->oauth_private_key_file) {
-				snprintf(err, errlen, "%s: [oauth] certificate_file and private_key_file go together (the "
-				         "certificate registered with the app and its private key)", c->path);
+				snprintf(err, errlen,
+				         "%s: [oauth] certificate_file and private_key_file go together (the "
+				         "certificate registered with the app and its private key)",
+				         c->path);
 				goto fail;
 			}
 			if (!c->oauth_certificate || !c->oauth_private_key) {
@@ -109,8 +113,10 @@ int oauth_open(const struct config *c, enum oauth_use use, struct oauth **out, c
 		} else if (c->oauth_client_secret) {
 			o->cred = CRED_SECRET;
 		} else {
-			snprintf(err, errlen, "%s: provider = microsoft needs [oauth] certificate_file and private_key_file "
-			         "(preferred) or client_secret_file", c->path);
+			snprintf(err, errlen,
+			         "%s: provider = microsoft needs [oauth] certificate_file and private_key_file "
+			         "(preferred) or client_secret_file",
+			         c->path);
 			goto fail;
 		}
 	} else if (!strcmp(p, "google")) {
@@ -120,8 +126,10 @@ int oauth_open(const struct config *c, enum oauth_use use, struct oauth **out, c
 			goto fail;
 		}
 		if (!c->oauth_private_key_file || !c->oauth_private_key) {
-			snprintf(err, errlen, "%s: provider = google needs [oauth] private_key_file (the service account's "
-			         "JSON key file, or its private key as PEM with client_id = its client_email)", c->path);
+			snprintf(err, errlen,
+			         "%s: provider = google needs [oauth] private_key_file (the service account's "
+			         "JSON key file, or its private key as PEM with client_id = its client_email)",
+			         c->path);
 			goto fail;
 		}
 		if (key_is_json(c)) {
@@ -132,8 +140,9 @@ int oauth_open(const struct config *c, enum oauth_use use, struct oauth **out, c
 				goto fail;
 			}
 		}
-		o->token_url = xstrdup(c->oauth_token_url ? c->oauth_token_url
-		                       : o->gkey.token_uri ? o->gkey.token_uri : "https://oauth2.googleapis.com/token");
+		o->token_url = xstrdup(c->oauth_token_url  ? c->oauth_token_url
+		                       : o->gkey.token_uri ? o->gkey.token_uri
+		                                           : "https://oauth2.googleapis.com/token");
 		o->scope = xstrdup(c->oauth_scope ? c->oauth_scope : "https://mail.google.com/");
 		const char *mb = !strcmp(c->imap_auth, "oauth2") ? c->imap_username : c->smtp_username;
 		if (!mb) {
@@ -145,7 +154,8 @@ int oauth_open(const struct config *c, enum oauth_use use, struct oauth **out, c
 		o->cred = CRED_SERVICE_ACCOUNT;
 	} else {
 		if (!c->oauth_token_url || !c->oauth_scope) {
-			snprintf(err, errlen, "%s: [oauth] token_url and scope are required with provider = generic", c->path);
+			snprintf(err, errlen, "%s: [oauth] token_url and scope are required with provider = generic",
+			         c->path);
 			goto fail;
 		}
 		if (!c->oauth_client_secret) {
@@ -160,8 +170,10 @@ int oauth_open(const struct config *c, enum oauth_use use, struct oauth **out, c
 		/* The key file says whose key it is; client_id may repeat it (or the numeric ID). */
 		if (c->oauth_client_id && strcmp(c->oauth_client_id, o->gkey.client_email) &&
 		    (!o->gkey.client_id || strcmp(c->oauth_client_id, o->gkey.client_id))) {
-			snprintf(err, errlen, "%s: [oauth] client_id is not the client_email of the key in %s (%s): leave "
-			         "client_id out", c->path, c->oauth_private_key_file, o->gkey.client_email);
+			snprintf(err, errlen,
+			         "%s: [oauth] client_id is not the client_email of the key in %s (%s): leave "
+			         "client_id out",
+			         c->path, c->oauth_private_key_file, o->gkey.client_email);
 			goto fail;
 		}
 		o->client_id = xstrdup(o->gkey.client_email);
@@ -265,17 +277,17 @@ int oauth_parse_token_response(long status, const char *body, size_t len, char *
 	struct json_object *exp = NULL;
 	if (status == 200 && tok && *tok) {
 		(void)json_object_object_get_ex(j, "expires_in", &exp);
-		long life = !exp ? 0
-		            : json_object_is_type(exp, json_type_int) ? (long)json_object_get_int64(exp)
+		long life = !exp                                         ? 0
+		            : json_object_is_type(exp, json_type_int)    ? (long)json_object_get_int64(exp)
 		            : json_object_is_type(exp, json_type_string) ? strtol(json_object_get_string(exp), NULL, 10)
-		                                                          : 0;
+		                                                         : 0;
 		/* A token must fit an AUTH line's world and contain no separator of XOAUTH2. */
 		int clean = toklen <= 16384 && toklen == strlen(tok);
 		for (size_t i = 0; clean && i < toklen; i++)
 			clean = (unsigned char)tok[i] > 0x20 && (unsigned char)tok[i] < 0x7f;
 		if (!clean) {
-			snprintf(err, errlen, "HTTP %ld: the access_token is not a printable ASCII token of 16384 bytes or less",
-			         status);
+			snprintf(err, errlen,
+			         "HTTP %ld: the access_token is not a printable ASCII token of 16384 bytes or less", status);
 		} else if (life > 0) {
 			*token = xstrdup(tok);
 			*lifetime = life > 366L * 86400 ? 366L * 86400 : life;
@@ -304,7 +316,8 @@ int oauth_parse_token_response(long status, const char *body, size_t len, char *
 			if (strcasestr(d, google_descriptions[i].sign))
 				words = google_descriptions[i].words;
 		if (code && clen)
-			snprintf(err, errlen, "HTTP %ld: %s (AADSTS%.*s)", status, *ecode ? ecode : "error", (int)clen, code + 6);
+			snprintf(err, errlen, "HTTP %ld: %s (AADSTS%.*s)", status, *ecode ? ecode : "error", (int)clen,
+			         code + 6);
 		else if (words)
 			snprintf(err, errlen, "HTTP %ld: %s (%s)", status, *ecode ? ecode : "error", words);
 		else if (*ecode)
@@ -344,64 +357,84 @@ void oauth_advice(const char *refusal, const struct oauth_places *p, char *out, 
 
 	switch (code) {
 	case 7000215:
-		snprintf(out, outlen, "the client secret is wrong. In " ENTRA "%s > Certificates & secrets, add a client "
-		         "secret, put its Value (not its Secret ID) in %s (mode 0600), set [oauth] secret_expires, then "
-		         RELOAD, app, secret);
+		snprintf(
+			out, outlen,
+			"the client secret is wrong. In " ENTRA "%s > Certificates & secrets, add a client "
+			"secret, put its Value (not its Secret ID) in %s (mode 0600), set [oauth] secret_expires, then " RELOAD,
+			app, secret);
 		return;
 	case 7000222:
-		snprintf(out, outlen, "the client secret has expired. In " ENTRA "%s > Certificates & secrets, add a new "
+		snprintf(out, outlen,
+		         "the client secret has expired. In " ENTRA "%s > Certificates & secrets, add a new "
 		         "one (or better, a certificate), put its Value in %s, set [oauth] secret_expires to its expiry, "
-		         "then " RELOAD, app, secret);
+		         "then " RELOAD,
+		         app, secret);
 		return;
 	case 700016:
-		snprintf(out, outlen, "no application %s in tenant %s. Check [oauth] client_id (the Application (client) "
+		snprintf(out, outlen,
+		         "no application %s in tenant %s. Check [oauth] client_id (the Application (client) "
 		         "ID on the app's Overview page) and [oauth] tenant (the Directory (tenant) ID); the app must be "
-		         "registered in, or consented to by, that tenant", app, OR(p->tenant, "(not set)"));
+		         "registered in, or consented to by, that tenant",
+		         app, OR(p->tenant, "(not set)"));
 		return;
 	case 65001:
 		if (p->graph)
-			snprintf(out, outlen, "admin consent is missing. In " ENTRA "%s > API permissions, add Microsoft "
-			         "Graph > Application permissions > Mail.Send, then Grant admin consent", app);
+			snprintf(out, outlen,
+			         "admin consent is missing. In " ENTRA "%s > API permissions, add Microsoft "
+			         "Graph > Application permissions > Mail.Send, then Grant admin consent",
+			         app);
 		else
-			snprintf(out, outlen, "admin consent is missing. In " ENTRA "%s > API permissions, add Office 365 "
-			         "Exchange Online > Application permissions > IMAP.AccessAsApp and SMTP.SendAsApp, then Grant "
-			         "admin consent", app);
+			snprintf(
+				out, outlen,
+				"admin consent is missing. In " ENTRA "%s > API permissions, add Office 365 "
+				"Exchange Online > Application permissions > IMAP.AccessAsApp and SMTP.SendAsApp, then Grant "
+				"admin consent",
+				app);
 		return;
 	case 700027:
 	case 700023:
-		snprintf(out, outlen, "the certificate is not registered for the app, or the key is not its key. In " ENTRA
+		snprintf(out, outlen,
+		         "the certificate is not registered for the app, or the key is not its key. In " ENTRA
 		         "%s > Certificates & secrets > Certificates, upload %s (thumbprint %s); check %s is its key "
-		         "(relay check compares them)", app, OR(p->certificate_file, "[oauth] certificate_file"),
-		         OR(p->thumbprint, "?"), key);
+		         "(relay check compares them)",
+		         app, OR(p->certificate_file, "[oauth] certificate_file"), OR(p->thumbprint, "?"), key);
 		return;
 	case 700024:
-		snprintf(out, outlen, "the client assertion is outside its valid time: this machine's clock is wrong "
+		snprintf(out, outlen,
+		         "the client assertion is outside its valid time: this machine's clock is wrong "
 		         "(timedatectl; enable NTP)");
 		return;
 	case 90002:
-		snprintf(out, outlen, "tenant %s was not found. Set [oauth] tenant to the Directory (tenant) ID shown on "
+		snprintf(out, outlen,
+		         "tenant %s was not found. Set [oauth] tenant to the Directory (tenant) ID shown on "
 		         "the Overview page of Microsoft Entra admin center, or to a verified domain of the tenant",
 		         OR(p->tenant, "(not set)"));
 		return;
 	case 7000112:
-		snprintf(out, outlen, "the application %s is disabled (its access was revoked). In Entra admin center > "
+		snprintf(out, outlen,
+		         "the application %s is disabled (its access was revoked). In Entra admin center > "
 		         "Enterprise applications > the app > Properties, set Enabled for users to sign in to Yes, or "
-		         "register a new app", app);
+		         "register a new app",
+		         app);
 		return;
 	case 70011:
-		snprintf(out, outlen, "the scope %s is not valid for a client-credentials token: leave [oauth] scope out "
-		         "(the default is https://outlook.office365.com/.default)", OR(p->scope, "asked for"));
+		snprintf(out, outlen,
+		         "the scope %s is not valid for a client-credentials token: leave [oauth] scope out "
+		         "(the default is https://outlook.office365.com/.default)",
+		         OR(p->scope, "asked for"));
 		return;
 	case 7000218:
-		snprintf(out, outlen, "the app wants a credential: set [oauth] certificate_file and private_key_file, or "
+		snprintf(out, outlen,
+		         "the app wants a credential: set [oauth] certificate_file and private_key_file, or "
 		         "client_secret_file");
 		return;
 	default:
 		break;
 	}
 	if (code) {
-		snprintf(out, outlen, "Microsoft's explanation of AADSTS%ld: https://login.microsoftonline.com/error?code=%ld",
-		         code, code);
+		snprintf(out, outlen,
+		         "Microsoft's explanation of AADSTS%ld: https://login.microsoftonline.com/error?code=%ld", code,
+		         code);
 		return;
 	}
 	if (says(refusal, "unauthorized_client") && p->provider && !strcmp(p->provider, "google")) {
@@ -410,37 +443,47 @@ void oauth_advice(const char *refusal, const struct oauth_places *p, char *out, 
 			snprintf(id, sizeof id, "client ID %s", p->google_client_id);
 		else
 			snprintf(id, sizeof id, "numeric client ID of %s", OR(p->client_id, "the service account"));
-		snprintf(out, outlen, "domain-wide delegation is not granted. In the Google Admin console > Security > "
+		snprintf(out, outlen,
+		         "domain-wide delegation is not granted. In the Google Admin console > Security > "
 		         "Access and data control > API controls > Manage Domain Wide Delegation, add %s with the scope "
-		         "%s", id, OR(p->scope, "https://mail.google.com/"));
+		         "%s",
+		         id, OR(p->scope, "https://mail.google.com/"));
 		return;
 	}
 	if (says(refusal, "invalid JWT signature") || says(refusal, "client not found") ||
 	    says(refusal, "account not found") || says(refusal, "client deleted")) {
-		snprintf(out, outlen, "the service account's key was deleted or revoked, or is not this account's. In Google "
+		snprintf(out, outlen,
+		         "the service account's key was deleted or revoked, or is not this account's. In Google "
 		         "Cloud console > IAM & Admin > Service accounts > %s > Keys, add a JSON key, put it in %s (mode "
-		         "0600), then " RELOAD, OR(p->client_id, "the account"), key);
+		         "0600), then " RELOAD,
+		         OR(p->client_id, "the account"), key);
 		return;
 	}
 	if (says(refusal, "disabled_client") || says(refusal, "client disabled")) {
-		snprintf(out, outlen, "the client %s is disabled (revoked). Enable it again (Google Cloud console > IAM & "
-		         "Admin > Service accounts) or make a new one, then " RELOAD, OR(p->client_id, "(not set)"));
+		snprintf(out, outlen,
+		         "the client %s is disabled (revoked). Enable it again (Google Cloud console > IAM & "
+		         "Admin > Service accounts) or make a new one, then " RELOAD,
+		         OR(p->client_id, "(not set)"));
 		return;
 	}
 	if (says(refusal, "invalid email or user ID")) {
-		snprintf(out, outlen, "%s is not a user of the Workspace domain: set [imap] username (and [smtp] username) "
-		         "to the mailbox's primary address", OR(p->mailbox, "the mailbox"));
+		snprintf(out, outlen,
+		         "%s is not a user of the Workspace domain: set [imap] username (and [smtp] username) "
+		         "to the mailbox's primary address",
+		         OR(p->mailbox, "the mailbox"));
 		return;
 	}
 	if (says(refusal, "reasonable timeframe")) {
-		snprintf(out, outlen, "Google says the assertion is not within its time: this machine's clock is wrong "
+		snprintf(out, outlen,
+		         "Google says the assertion is not within its time: this machine's clock is wrong "
 		         "(timedatectl; enable NTP)");
 		return;
 	}
 	if (says(refusal, "invalid_grant") && p->provider && !strcmp(p->provider, "google")) {
-		snprintf(out, outlen, "Google refused the service account's assertion: check that %s is the current JSON "
-		         "key of %s, that the account is enabled, and that %s exists in the domain", key,
-		         OR(p->client_id, "the account"), OR(p->mailbox, "the mailbox"));
+		snprintf(out, outlen,
+		         "Google refused the service account's assertion: check that %s is the current JSON "
+		         "key of %s, that the account is enabled, and that %s exists in the domain",
+		         key, OR(p->client_id, "the account"), OR(p->mailbox, "the mailbox"));
 		return;
 	}
 	if (says(refusal, "invalid_client") || says(refusal, "unauthorized_client")) {
@@ -710,8 +753,7 @@ static int token_form(const struct oauth *o, long long now, struct buf *form, ch
 	return 0;
 }
 
-const char *oauth_token(struct oauth *o, long long now, int min_valid, long long *expires_at, char *err,
-                        size_t errlen)
+const char *oauth_token(struct oauth *o, long long now, int min_valid, long long *expires_at, char *err, size_t errlen)
 {
 	if (o->token && o->expires_at - now >= min_valid) {
 		if (expires_at)
@@ -725,8 +767,9 @@ const char *oauth_token(struct oauth *o, long long now, int min_valid, long long
 		snprintf(err, errlen, "oauth: [oauth] token_url is not a URL");
 		return NULL;
 	}
-	struct http_settings hs = { .base_url = base, .ca_file = c->oauth_ca_file, .timeout = c->oauth_timeout,
-	                            .max_body = 256 * 1024 };
+	struct http_settings hs = {
+		.base_url = base, .ca_file = c->oauth_ca_file, .timeout = c->oauth_timeout, .max_body = 256 * 1024
+	};
 	struct http *h = NULL;
 	char herr[256];
 	if (http_open(&hs, &h, herr, sizeof herr) < 0) {
@@ -753,7 +796,8 @@ const char *oauth_token(struct oauth *o, long long now, int min_valid, long long
 			char todo[600];
 			places(o, &p);
 			oauth_advice(perr, &p, todo, sizeof todo);
-			snprintf(err, errlen, "oauth: %s refused the token (%s): %s", base + strcspn(base, ":") + 3, perr, todo);
+			snprintf(err, errlen, "oauth: %s refused the token (%s): %s", base + strcspn(base, ":") + 3, perr,
+			         todo);
 		} else {
 			o->token = tok;
 			o->expires_at = now + life;
@@ -790,22 +834,30 @@ int oauth_check(const struct config *c, long long now,
 		} else {
 			char when[96];
 			enum oauth_expiry e = oauth_expiry_text(cert.not_after, now, when, sizeof when);
-			int match = c->oauth_private_key ? jwt_cert_matches_key(c->oauth_certificate, c->oauth_certificate_len,
-			                                                        c->oauth_private_key, c->oauth_private_key_len,
-			                                                        err, sizeof err)
-			                                 : -1;
+			int match = c->oauth_private_key
+			                    ? jwt_cert_matches_key(c->oauth_certificate, c->oauth_certificate_len,
+			                                           c->oauth_private_key, c->oauth_private_key_len, err,
+			                                           sizeof err)
+			                    : -1;
 			if (match == 0)
-				snprintf(line, sizeof line, "%s (thumbprint %s) %s; %s is not its private key", c->oauth_certificate_file,
-				         cert.sha1_hex, when, c->oauth_private_key_file ? c->oauth_private_key_file : "the key");
+				snprintf(line, sizeof line, "%s (thumbprint %s) %s; %s is not its private key",
+				         c->oauth_certificate_file, cert.sha1_hex, when,
+				         c->oauth_private_key_file ? c->oauth_private_key_file : "the key");
 			else if (e == OAUTH_EXPIRY_PAST)
-				snprintf(line, sizeof line, "%s (thumbprint %s) %s: make a new certificate, upload it to the app "
-				         "registration (Certificates & secrets), point certificate_file and private_key_file at it "
-				         "and reload", c->oauth_certificate_file, cert.sha1_hex, when);
+				snprintf(
+					line, sizeof line,
+					"%s (thumbprint %s) %s: make a new certificate, upload it to the app "
+					"registration (Certificates & secrets), point certificate_file and private_key_file at it "
+					"and reload",
+					c->oauth_certificate_file, cert.sha1_hex, when);
 			else if (e == OAUTH_EXPIRY_SOON)
-				snprintf(line, sizeof line, "WARNING: %s (thumbprint %s) %s: make a new one and upload it to the app "
-				         "registration before then", c->oauth_certificate_file, cert.sha1_hex, when);
+				snprintf(line, sizeof line,
+				         "WARNING: %s (thumbprint %s) %s: make a new one and upload it to the app "
+				         "registration before then",
+				         c->oauth_certificate_file, cert.sha1_hex, when);
 			else
-				snprintf(line, sizeof line, "%s (thumbprint %s) %s", c->oauth_certificate_file, cert.sha1_hex, when);
+				snprintf(line, sizeof line, "%s (thumbprint %s) %s", c->oauth_certificate_file,
+				         cert.sha1_hex, when);
 			REPORT(match != 0 && e != OAUTH_EXPIRY_PAST, "oauth certificate", line);
 		}
 	}
@@ -818,20 +870,25 @@ int oauth_check(const struct config *c, long long now,
 			enum oauth_expiry e = oauth_expiry_text(t, now, when, sizeof when);
 			const char *used = c->oauth_certificate_file ? " (not used: the certificate is)" : "";
 			if (e == OAUTH_EXPIRY_PAST)
-				snprintf(line, sizeof line, "%s %s%s: add a new client secret in Entra admin center > App "
-				         "registrations > the app > Certificates & secrets, put its Value in the file, update "
-				         "secret_expires and reload", c->oauth_client_secret_file, when, used);
+				snprintf(
+					line, sizeof line,
+					"%s %s%s: add a new client secret in Entra admin center > App "
+					"registrations > the app > Certificates & secrets, put its Value in the file, update "
+					"secret_expires and reload",
+					c->oauth_client_secret_file, when, used);
 			else if (e == OAUTH_EXPIRY_SOON)
-				snprintf(line, sizeof line, "WARNING: %s %s%s: add a new client secret before then (Certificates & "
-				         "secrets), put its Value in the file and update secret_expires", c->oauth_client_secret_file,
-				         when, used);
+				snprintf(line, sizeof line,
+				         "WARNING: %s %s%s: add a new client secret before then (Certificates & "
+				         "secrets), put its Value in the file and update secret_expires",
+				         c->oauth_client_secret_file, when, used);
 			else
 				snprintf(line, sizeof line, "%s %s%s", c->oauth_client_secret_file, when, used);
 			REPORT(e != OAUTH_EXPIRY_PAST || *used, "oauth client secret", line);
 		}
-	} else if (c->oauth_client_secret_file && !c->oauth_certificate_file &&
-	           c->oauth_provider && !strcmp(c->oauth_provider, "microsoft")) {
-		REPORT(1, "oauth client secret", "its expiry is not known: set [oauth] secret_expires (YYYY-MM-DD, as the "
+	} else if (c->oauth_client_secret_file && !c->oauth_certificate_file && c->oauth_provider &&
+	           !strcmp(c->oauth_provider, "microsoft")) {
+		REPORT(1, "oauth client secret",
+		       "its expiry is not known: set [oauth] secret_expires (YYYY-MM-DD, as the "
 		       "portal shows it) to be warned 30 days ahead");
 	}
 	int uses[2] = { !strcmp(c->imap_auth, "oauth2") || !strcmp(c->smtp_auth, "oauth2"),
@@ -849,8 +906,9 @@ int oauth_check(const struct config *c, long long now,
 			continue;
 		}
 		snprintf(what, sizeof what, "oauth %s token (%s, %s)", u ? "graph" : "mail", c->oauth_provider,
-		         o->cred == CRED_CERTIFICATE ? "certificate" : o->cred == CRED_SECRET ? "client secret"
-		                                                                              : "service account");
+		         o->cred == CRED_CERTIFICATE ? "certificate"
+		         : o->cred == CRED_SECRET    ? "client secret"
+		                                     : "service account");
 		long long exp = 0;
 		if (!oauth_token(o, now, 0, &exp, err, sizeof err)) {
 			REPORT(0, what, err + (strncmp(err, "oauth: ", 7) ? 0 : 7));
@@ -859,8 +917,8 @@ int oauth_check(const struct config *c, long long now,
 				snprintf(line, sizeof line, "had from %s for %s, scope %s, valid for %lld s", o->token_url,
 				         o->mailbox, o->scope, exp - now);
 			else
-				snprintf(line, sizeof line, "had from %s, scope %s, valid for %lld s", o->token_url, o->scope,
-				         exp - now);
+				snprintf(line, sizeof line, "had from %s, scope %s, valid for %lld s", o->token_url,
+				         o->scope, exp - now);
 			REPORT(1, what, line);
 		}
 	}

@@ -28,11 +28,11 @@
 struct config;
 
 enum oauth_use {
-	OAUTH_MAIL,     /* IMAP and SMTP logins */
-	OAUTH_GRAPH     /* Microsoft Graph */
+	OAUTH_MAIL, /* IMAP and SMTP logins */
+	OAUTH_GRAPH /* Microsoft Graph */
 };
 
-struct oauth;   /* opaque: one token source and its cached token */
+struct oauth; /* opaque: one token source and its cached token */
 
 /* Checks the [oauth] settings for this use and makes a token source; no
  * request is made yet. c is borrowed for the life of the source (its secrets
@@ -43,8 +43,7 @@ int oauth_open(const struct config *c, enum oauth_use use, struct oauth **out, c
  * fetched when the cached one would not. Borrowed: valid until the next call
  * on o or oauth_close. *expires_at (may be NULL) gets when it runs out (unix
  * seconds). NULL with err when none could be had. */
-const char *oauth_token(struct oauth *o, long long now, int min_valid, long long *expires_at, char *err,
-                        size_t errlen);
+const char *oauth_token(struct oauth *o, long long now, int min_valid, long long *expires_at, char *err, size_t errlen);
 
 /* The process's token source for this use: made on the first call
  * (oauth_open) and kept, with its token, across the daemon's cycles until
@@ -59,7 +58,7 @@ void oauth_reset(void);
  * asks again. */
 void oauth_forget(struct oauth *o);
 
-void oauth_close(struct oauth *o);   /* accepts NULL; wipes the token */
+void oauth_close(struct oauth *o); /* accepts NULL; wipes the token */
 
 /* The SASL XOAUTH2 client response before base64:
  * "user=" user "\x01auth=Bearer " token "\x01\x01". Owned; wipe it
@@ -78,17 +77,17 @@ int oauth_check(const struct config *c, long long now,
 
 /* What oauth_advice may name (borrowed; any may be NULL). */
 struct oauth_places {
-	const char *provider;          /* "microsoft", "google", "generic" */
+	const char *provider; /* "microsoft", "google", "generic" */
 	const char *tenant;
-	const char *client_id;         /* Microsoft: the application ID; Google: the client_email */
-	const char *google_client_id;  /* Google: the service account's numeric client ID (its key file) */
-	const char *secret_file;       /* [oauth] client_secret_file */
+	const char *client_id;        /* Microsoft: the application ID; Google: the client_email */
+	const char *google_client_id; /* Google: the service account's numeric client ID (its key file) */
+	const char *secret_file;      /* [oauth] client_secret_file */
 	const char *certificate_file;
-	const char *key_file;          /* [oauth] private_key_file */
-	const char *thumbprint;        /* the certificate's SHA-1 thumbprint, hex */
+	const char *key_file;   /* [oauth] private_key_file */
+	const char *thumbprint; /* the certificate's SHA-1 thumbprint, hex */
 	const char *scope;
-	const char *mailbox;           /* Google: the sub the token is asked for */
-	int graph;                     /* the token is for Microsoft Graph */
+	const char *mailbox; /* Google: the sub the token is asked for */
+	int graph;           /* the token is for Microsoft Graph */
 };
 
 /* What to do about a token endpoint's refusal, from what
@@ -115,10 +114,10 @@ char *oauth_google_assertion(const char *key_pem, size_t key_len, const char *ke
 /* Google's JSON key file (type service_account). Every field owned. */
 struct oauth_google_key {
 	char *client_email;
-	char *client_id;          /* numeric, what the Admin console's delegation asks for; may be NULL */
-	char *private_key;        /* PEM, wiped by oauth_google_key_free */
-	char *private_key_id;     /* may be NULL */
-	char *token_uri;          /* may be NULL */
+	char *client_id;      /* numeric, what the Admin console's delegation asks for; may be NULL */
+	char *private_key;    /* PEM, wiped by oauth_google_key_free */
+	char *private_key_id; /* may be NULL */
+	char *token_uri;      /* may be NULL */
 };
 /* 0, or -1 with err (never the key). */
 int oauth_google_key_parse(const char *json, size_t len, struct oauth_google_key *out, char *err, size_t errlen);

@@ -121,8 +121,9 @@ static int record(struct relay *r, const struct outbox_row *o, const struct smtp
 	case SMTP_TEMPORARY: {
 		long long wait = outbox_backoff(attempts, r->cfg->retry_min, r->cfg->retry_max, random01());
 		if (s->retry_after > wait)
-			wait = s->retry_after;   /* Graph's Retry-After */
-		log_warn("outbox %lld (%s, %s): temporary failure, retry in %llds: %s", o->id, o->kind, ref, wait, s->detail);
+			wait = s->retry_after; /* Graph's Retry-After */
+		log_warn("outbox %lld (%s, %s): temporary failure, retry in %llds: %s", o->id, o->kind, ref, wait,
+		         s->detail);
 		return db_outbox_mark(r->db, o->id, "pending", attempts, r->now + wait, s->detail, 0);
 	}
 	case SMTP_PERMANENT:
@@ -149,7 +150,7 @@ static int record(struct relay *r, const struct outbox_row *o, const struct smtp
 /* The provider ids recorded for a conversation's texts: a text found at the
  * gateway under one of them is another of ours, not the one looked for. */
 struct known_ids {
-	char **ids;     /* owned */
+	char **ids; /* owned */
 	size_t n;
 };
 
@@ -205,7 +206,9 @@ static int send_text(struct relay *r, struct outbox_row *o, int *slow)
 	if (!g) {
 		log_warn("outbox %lld: a text waits but [sms] provider is none", o->id);
 		return db_outbox_mark(r->db, o->id, "pending", attempts, r->now + r->cfg->retry_max,
-		                      "no SMS gateway configured", 0) < 0 ? -1 : 0;
+		                      "no SMS gateway configured", 0) < 0
+		               ? -1
+		               : 0;
 	}
 	if (unconfirmed) {
 		res = look_up(r, o, &id, err, sizeof err);
@@ -215,7 +218,8 @@ static int send_text(struct relay *r, struct outbox_row *o, int *slow)
 			res = SMS_TEMPORARY;
 		if (res == SMS_OK && !found)
 			log_info("outbox %lld (text %s): the gateway has no record of the attempt that got no answer; "
-			         "sending it", o->id, o->kind);
+			         "sending it",
+			         o->id, o->kind);
 	}
 	if (res == SMS_OK && !found) {
 		struct sms_count count;
@@ -237,7 +241,8 @@ static int send_text(struct relay *r, struct outbox_row *o, int *slow)
 	case SMS_OK:
 		if (found)
 			log_warn("outbox %lld (text %s, conversation %lld): the gateway had taken it although its answer "
-			         "was lost; recorded as sent, not sent again", o->id, o->kind, o->conversation_id);
+			         "was lost; recorded as sent, not sent again",
+			         o->id, o->kind, o->conversation_id);
 		else
 			log_info("outbox %lld (text %s, conversation %lld): accepted by the gateway", o->id, o->kind,
 			         o->conversation_id);
@@ -249,8 +254,8 @@ static int send_text(struct relay *r, struct outbox_row *o, int *slow)
 		/* It may have gone: the next attempt looks it up first. */
 		long long wait = outbox_backoff(attempts, r->cfg->retry_min, r->cfg->retry_max, random01());
 		char why[600];
-		snprintf(why, sizeof why, "%s (%s); it is looked up at the gateway before any new attempt",
-		         err, unconfirmed ? "no answer to the look-up" : "no answer to the send");
+		snprintf(why, sizeof why, "%s (%s); it is looked up at the gateway before any new attempt", err,
+		         unconfirmed ? "no answer to the look-up" : "no answer to the send");
 		log_warn("outbox %lld (text %s): %s; next try in %llds", o->id, o->kind, why, wait);
 		rc = db_outbox_mark(r->db, o->id, "pending", attempts, r->now + wait, why, 0) < 0 ||
 		     (!unconfirmed && db_outbox_set_delivery(r->db, o->id, NULL, "unconfirmed") < 0);
@@ -261,7 +266,8 @@ static int send_text(struct relay *r, struct outbox_row *o, int *slow)
 		long long wait = outbox_backoff(attempts, r->cfg->retry_min, r->cfg->retry_max, random01());
 		if (res == SMS_AUTH)
 			log_error("outbox %lld: the SMS gateway refused our credentials (%s): check [sms] password_file; "
-			          "the text is kept and retried in %llds", o->id, err, wait);
+			          "the text is kept and retried in %llds",
+			          o->id, err, wait);
 		else
 			log_warn("outbox %lld (text %s): temporary failure, retry in %llds: %s", o->id, o->kind, wait, err);
 		rc = db_outbox_mark(r->db, o->id, "pending", attempts, r->now + wait, err, 0) < 0;
@@ -271,7 +277,8 @@ static int send_text(struct relay *r, struct outbox_row *o, int *slow)
 	case SMS_PERMANENT: {
 		char why[700];
 		if (res == SMS_OPTED_OUT) {
-			snprintf(why, sizeof why, "the young person's number has opted out of texts from the service (it "
+			snprintf(why, sizeof why,
+			         "the young person's number has opted out of texts from the service (it "
 			         "texted STOP); no texts can reach it until it texts START");
 			rc = db_contact_set_opted_out(r->db, "sms", o->rcpt, r->now) < 0;
 		} else {
@@ -302,16 +309,16 @@ static int text_later(struct relay *r, const struct outbox_row *o)
 
 /* The SMTP or Graph session under way, and the rows it carries. */
 struct sending {
-	struct smtp_session *ss;        /* [smtp] transport = smtp */
+	struct smtp_session *ss; /* [smtp] transport = smtp */
 	struct smtp_settings settings;
-	struct graph_session *gs;       /* [smtp] transport = graph */
+	struct graph_session *gs; /* [smtp] transport = graph */
 	struct graph_settings graph;
-	struct outbox_row *rows;        /* owned */
+	struct outbox_row *rows; /* owned */
 	size_t n;
-	struct smtp_outgoing *msgs;     /* owned */
-	const char ***rcpts;            /* owned arrays of pointers into rows[i].rcpt */
-	char **receipt;                 /* owned: "ID MESSAGE-ID\n" per row */
-	int *recorded;                  /* per row: its outcome is committed */
+	struct smtp_outgoing *msgs; /* owned */
+	const char ***rcpts;        /* owned arrays of pointers into rows[i].rcpt */
+	char **receipt;             /* owned: "ID MESSAGE-ID\n" per row */
+	int *recorded;              /* per row: its outcome is committed */
 	int sent;
 	int dberr;
 };
@@ -382,7 +389,8 @@ static int receipts_ready(struct relay *r, char *err, size_t errlen)
 	 * twice. */
 	if (receipts_settle(db_path(r->db), record_receipts, r, err, errlen) < 0)
 		log_warn("outbox: %s: the receipts of a relay that stopped cannot be read; messages it sent may go "
-		         "again", err);
+		         "again",
+		         err);
 	return receipts_open(db_path(r->db), &r->receipts, err, errlen);
 }
 
@@ -488,7 +496,7 @@ static int session_finish(struct relay *r, char *err, size_t errlen)
 		;
 	int rc = sending_end(g, err, errlen);
 	if (rc < 0 && g->settings.token && strstr(err, "refused the OAuth2 token"))
-		login_token_refused(r->cfg);   /* the next session asks for a new one (as mailbox.c does) */
+		login_token_refused(r->cfg); /* the next session asks for a new one (as mailbox.c does) */
 	if (rc < 0)
 		health_fail(r->health, HEALTH_SMTP, err, relay_clock());
 	else
@@ -586,7 +594,7 @@ int outbox_flush(struct relay *r, char *err, size_t errlen)
 {
 	int sent = 0, failed = 0;
 	long long last_first = -1;
-	int slow = 0;   /* a text got no answer in time: the others wait for the next cycle */
+	int slow = 0; /* a text got no answer in time: the others wait for the next cycle */
 
 	/* The session started beside the intake first: its rows are not due
 	 * twice. */
@@ -609,7 +617,7 @@ int outbox_flush(struct relay *r, char *err, size_t errlen)
 
 		if (r->stopping && *r->stopping)
 			break;
-		notify_keepalive();   /* each session of a long backlog, as outbox_pump */
+		notify_keepalive(); /* each session of a long backlog, as outbox_pump */
 		if (db_outbox_due(r->db, r->now, r->cfg->batch_size, &rows, &n) < 0) {
 			snprintf(err, errlen, "database: %s", db_error(r->db));
 			return -1;
@@ -684,8 +692,9 @@ int outbox_track_deliveries(struct relay *r)
 			bad = db_contact_set_opted_out(r->db, "sms", rows[i].rcpt, r->now) < 0;
 		if (!bad && (d == SMS_DELIVERY_FAILED || d == SMS_DELIVERY_UNDELIVERED)) {
 			char why[400];
-			snprintf(why, sizeof why, "%s%s%s", opted_out ? "the young person's number has opted out of texts"
-			                                              : "the gateway reports that the text was not delivered to the phone",
+			snprintf(why, sizeof why, "%s%s%s",
+			         opted_out ? "the young person's number has opted out of texts"
+			                   : "the gateway reports that the text was not delivered to the phone",
 			         err[0] ? ": " : "", err);
 			bad = undeliverable(r, &rows[i], why) < 0;
 		}
@@ -717,9 +726,10 @@ int outbox_alert_stale(struct relay *r)
 		if (!bad && to_young_person) {
 			struct conversation c;
 			char why[600];
-			snprintf(why, sizeof why, "it is still not delivered after %d hours (%d attempts; last: %s). It stays "
-			         "queued and is retried; this alert is not repeated.", r->cfg->alert_after_hours, o->attempts,
-			         o->last_error ? o->last_error : "none");
+			snprintf(why, sizeof why,
+			         "it is still not delivered after %d hours (%d attempts; last: %s). It stays "
+			         "queued and is retried; this alert is not repeated.",
+			         r->cfg->alert_after_hours, o->attempts, o->last_error ? o->last_error : "none");
 			if (o->conversation_id && db_conversation_by_id(r->db, o->conversation_id, &c) == 0) {
 				bad = outgoing_delayed(r, &c, o->kind, why) < 0;
 				conversation_free(&c);

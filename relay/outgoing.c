@@ -18,7 +18,7 @@
 #include "template.h"
 #include "util.h"
 
-#define MAX_REFERENCES 12   /* keep References short: the first and the latest */
+#define MAX_REFERENCES 12 /* keep References short: the first and the latest */
 
 struct thread {
 	const char *in_reply_to;
@@ -78,8 +78,8 @@ static int queue_email(struct relay *r, struct conversation *c, const char *kind
 	}
 	/* RFC 3834: our automatic mail says so, and asks Exchange not to answer it. */
 	if (auto_submitted)
-		extra[nextra++] = (struct compose_header){ "Auto-Submitted",
-		                                           auto_submitted == 2 ? "auto-replied" : "auto-generated" };
+		extra[nextra++] =
+			(struct compose_header){ "Auto-Submitted", auto_submitted == 2 ? "auto-replied" : "auto-generated" };
 	extra[nextra++] = (struct compose_header){ "X-Auto-Response-Suppress", "All" };
 	extra[nextra++] = (struct compose_header){ r->cfg->loop_header, r->cfg->from_address };
 	if (urgent)
@@ -178,8 +178,8 @@ static char *forward_subject(struct conversation *c, const char *rendered)
 static char *thread_subject(struct relay *r, struct conversation *c)
 {
 	struct template_var vars[] = { { "channel", !strcmp(c->channel, "sms") ? "text" : "email" },
-	                               { "service_name", r->cfg->name },
-	                               { "reference", c->ref } };
+		                       { "service_name", r->cfg->name },
+		                       { "reference", c->ref } };
 	struct template t;
 	struct buf s;
 	char err[256];
@@ -202,7 +202,8 @@ static void attachment_lines(const struct mail *m, struct buf *out)
 		return;
 	buf_adds(out, "Attachments (kept in the relay, not forwarded):\n");
 	for (size_t i = 0; i < m->nattachments; i++)
-		buf_printf(out, "- %s (%s, %zu bytes)\n", m->attachments[i].filename[0] ? m->attachments[i].filename : "unnamed",
+		buf_printf(out, "- %s (%s, %zu bytes)\n",
+		           m->attachments[i].filename[0] ? m->attachments[i].filename : "unnamed",
 		           m->attachments[i].content_type, m->attachments[i].size);
 	buf_adds(out, "\n");
 }
@@ -212,7 +213,8 @@ char *outgoing_contact(const struct config *cfg, const struct conversation *c)
 	if (!c->contact || !c->contact[0])
 		return xstrdup("(removed after the retention period)");
 	if (cfg->show_contact && !strcmp(cfg->show_contact, "none"))
-		return xstrdup(!strcmp(c->channel, "sms") ? "(a mobile number, not shown)" : "(an email address, not shown)");
+		return xstrdup(!strcmp(c->channel, "sms") ? "(a mobile number, not shown)"
+		                                          : "(an email address, not shown)");
 	if (cfg->show_contact && !strcmp(cfg->show_contact, "full"))
 		return xstrdup(c->contact);
 	return !strcmp(c->channel, "sms") ? phone_mask(c->contact) : mask_email(c->contact);
@@ -288,7 +290,7 @@ static int forward_message(struct relay *r, struct conversation *c, const char *
 		{ "attachments", buf_str(&att) },
 	};
 	size_t n = 7;
-	for (size_t i = 0; i < nextra && n < sizeof vars / sizeof vars[0]; i++)   /* room for 3 */
+	for (size_t i = 0; i < nextra && n < sizeof vars / sizeof vars[0]; i++) /* room for 3 */
 		vars[n++] = extra[i];
 	int rc = forward_with(r, c, tmpl, vars, n, message_row, urgent);
 	free(masked);
@@ -296,18 +298,20 @@ static int forward_message(struct relay *r, struct conversation *c, const char *
 	return rc;
 }
 
-int outgoing_forward(struct relay *r, struct conversation *c, const char *subject_in, const char *text,
-                     const struct mail *m, long long message_row, const char *remarks, int urgent)
+int outgoing_forward(struct relay *r, struct conversation *c, const char *subject_in, const char *text, const struct mail *m,
+                     long long message_row, const char *remarks, int urgent)
 {
 	struct template_var extra[] = {
-		{ "subject", subject_in ? subject_in : !strcmp(c->channel, "sms") ? "(text message)" : "(none)" },
+		{ "subject", subject_in                   ? subject_in
+		             : !strcmp(c->channel, "sms") ? "(text message)"
+		                                          : "(none)" },
 		{ "remarks", remarks ? remarks : "" },
 	};
 	return forward_message(r, c, "email/forward", extra, 2, text, m, message_row, urgent);
 }
 
-int outgoing_set_aside(struct relay *r, struct conversation *c, const char *reason, const char *text,
-                       const struct mail *m, long long message_row)
+int outgoing_set_aside(struct relay *r, struct conversation *c, const char *reason, const char *text, const struct mail *m,
+                       long long message_row)
 {
 	struct template_var extra[] = { { "reason", reason } };
 	return forward_message(r, c, "email/set_aside", extra, 1, text, m, message_row, 0);
@@ -387,8 +391,10 @@ int outgoing_autoreply(struct relay *r, struct conversation *c, const char *tmpl
 	const char *to[1] = { c->contact };
 
 	signpost_load(r, &sp);
-	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c->ref },
-	                               { "next_open", sp.next_open },    { "hours", sp.hours } };
+	struct template_var vars[] = { { "service_name", r->cfg->name },
+		                       { "reference", c->ref },
+		                       { "next_open", sp.next_open },
+		                       { "hours", sp.hours } };
 	if (template_fill(r->cfg->templates, tmpl, vars, 4, &tsubject, &body, err, sizeof err) < 0) {
 		log_error("%s: %s", c->ref, err);
 		signpost_free(&sp);
@@ -402,8 +408,7 @@ int outgoing_autoreply(struct relay *r, struct conversation *c, const char *tmpl
 		free(subject);
 		subject = xstrdup(tsubject);
 	}
-	rc = queue_email(r, c, "autoreply", to, 1, r->cfg->from_address, subject, yt.last_id ? &yt.th : NULL, 2, body, 0,
-	                 0);
+	rc = queue_email(r, c, "autoreply", to, 1, r->cfg->from_address, subject, yt.last_id ? &yt.th : NULL, 2, body, 0, 0);
 	young_thread_free(&yt);
 out:
 	signpost_free(&sp);
@@ -422,9 +427,8 @@ static int receipt(struct relay *r, struct conversation *c, const char *adviser,
 	char *reply_to = tag_address(r->cfg->from_address, c->ref, r->cfg->secret, r->cfg->secret_len);
 	struct adviser_thread at;
 	int rc = -1;
-	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c->ref },
-	                               { "adviser", adviser },           { "channel", c->channel },
-	                               { "how", how },                   { "text", sent } };
+	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c->ref }, { "adviser", adviser },
+		                       { "channel", c->channel },        { "how", how },          { "text", sent } };
 
 	memset(&at, 0, sizeof at);
 	if (template_fill(r->cfg->templates, "email/receipt", vars, 6, &rsubject, &rbody, err, sizeof err) < 0) {
@@ -488,9 +492,11 @@ static char *render_text(struct relay *r, struct conversation *c, const char *tm
 	char *subject = NULL, *body = NULL;
 	struct signpost sp;
 	signpost_load(r, &sp);
-	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c->ref },
-	                               { "next_open", sp.next_open },    { "hours", sp.hours },
-	                               { "text", text } };
+	struct template_var vars[] = { { "service_name", r->cfg->name },
+		                       { "reference", c->ref },
+		                       { "next_open", sp.next_open },
+		                       { "hours", sp.hours },
+		                       { "text", text } };
 	int rc = template_fill(r->cfg->templates, tmpl, vars, text ? 5 : 4, &subject, &body, err, sizeof err);
 	signpost_free(&sp);
 	if (rc < 0) {
@@ -527,8 +533,7 @@ int outgoing_text_template(struct relay *r, struct conversation *c, const char *
 	return rc;
 }
 
-int outgoing_reply(struct relay *r, struct conversation *c, const char *adviser, const char *text,
-                   long long message_row)
+int outgoing_reply(struct relay *r, struct conversation *c, const char *adviser, const char *text, long long message_row)
 {
 	char err[512];
 	char *tsubject = NULL, *body = NULL, *subject = NULL;
@@ -607,9 +612,11 @@ static int adviser_notice(struct relay *r, struct conversation *c, const char *k
 
 int outgoing_held(struct relay *r, struct conversation *c, const char *sender, const char *reason, const char *text)
 {
-	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c ? c->ref : "(unknown)" },
-	                               { "sender", sender },             { "reason", reason },
-	                               { "text", text } };
+	struct template_var vars[] = { { "service_name", r->cfg->name },
+		                       { "reference", c ? c->ref : "(unknown)" },
+		                       { "sender", sender },
+		                       { "reason", reason },
+		                       { "text", text } };
 	return adviser_notice(r, c, "notice", "email/held", vars, 5, (const char *const *)r->cfg->forward_to.items,
 	                      r->cfg->forward_to.n);
 }
@@ -619,16 +626,18 @@ int outgoing_budget(struct relay *r, struct conversation *c, int budget, long lo
 	char count[32], when[128];
 	snprintf(count, sizeof count, "%d", budget);
 	relay_format_time(until, when, sizeof when);
-	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c->ref },
-	                               { "budget", count },              { "until", when } };
+	struct template_var vars[] = {
+		{ "service_name", r->cfg->name }, { "reference", c->ref }, { "budget", count }, { "until", when }
+	};
 	return adviser_notice(r, c, "notice", "email/budget", vars, 4, (const char *const *)r->cfg->forward_to.items,
 	                      r->cfg->forward_to.n);
 }
 
 int outgoing_refused(struct relay *r, struct conversation *c, const char *adviser, const char *reason)
 {
-	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c ? c->ref : "(unknown)" },
-	                               { "reason", reason } };
+	struct template_var vars[] = { { "service_name", r->cfg->name },
+		                       { "reference", c ? c->ref : "(unknown)" },
+		                       { "reason", reason } };
 	const char *to[1] = { adviser };
 	return adviser_notice(r, c, "notice", "email/refused", vars, 3, to, 1);
 }
@@ -636,18 +645,22 @@ int outgoing_refused(struct relay *r, struct conversation *c, const char *advise
 int outgoing_cleaning_held(struct relay *r, struct conversation *c, const char *adviser, const char *reason,
                            const char *text)
 {
-	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c ? c->ref : "(unknown)" },
-	                               { "reason", reason },             { "text", text } };
+	struct template_var vars[] = { { "service_name", r->cfg->name },
+		                       { "reference", c ? c->ref : "(unknown)" },
+		                       { "reason", reason },
+		                       { "text", text } };
 	const char *to[1] = { adviser };
 	return adviser_notice(r, c, "notice", "email/cleaning_held", vars, 4, to, 1);
 }
 
 int outgoing_undelivered(struct relay *r, struct conversation *c, const char *kind, const char *reason)
 {
-	const char *what = !strcmp(kind, "reply") ? "an adviser's reply" : !strcmp(kind, "autoreply") ? "an automatic reply"
-	                                                                                               : "a message";
-	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c->ref },
-	                               { "what", what },                 { "reason", reason } };
+	const char *what = !strcmp(kind, "reply")       ? "an adviser's reply"
+	                   : !strcmp(kind, "autoreply") ? "an automatic reply"
+	                                                : "a message";
+	struct template_var vars[] = {
+		{ "service_name", r->cfg->name }, { "reference", c->ref }, { "what", what }, { "reason", reason }
+	};
 	return adviser_notice(r, c, "notice", "email/undelivered", vars, 4, (const char *const *)r->cfg->forward_to.items,
 	                      r->cfg->forward_to.n);
 }
@@ -655,8 +668,9 @@ int outgoing_undelivered(struct relay *r, struct conversation *c, const char *ki
 int outgoing_delayed(struct relay *r, struct conversation *c, const char *kind, const char *reason)
 {
 	const char *what = !strcmp(kind, "reply") ? "an adviser's reply" : "an automatic reply";
-	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c->ref },
-	                               { "what", what },                 { "reason", reason } };
+	struct template_var vars[] = {
+		{ "service_name", r->cfg->name }, { "reference", c->ref }, { "what", what }, { "reason", reason }
+	};
 	return adviser_notice(r, c, "notice", "email/delayed", vars, 4, (const char *const *)r->cfg->forward_to.items,
 	                      r->cfg->forward_to.n);
 }

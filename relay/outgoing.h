@@ -13,14 +13,14 @@
 /* Forwards a young person's message to the advisers. m (may be NULL for a
  * text) supplies the attachment list. remarks: extra lines for the advisers,
  * may be NULL. */
-int outgoing_forward(struct relay *r, struct conversation *c, const char *subject, const char *text,
-                     const struct mail *m, long long message_row, const char *remarks, int urgent);
+int outgoing_forward(struct relay *r, struct conversation *c, const char *subject, const char *text, const struct mail *m,
+                     long long message_row, const char *remarks, int urgent);
 
 /* Forwards a received message that could not be handled automatically
  * (intake.h) to the advisers: the reason, and text (what could be read and
  * the source as received, made safe by the caller). m may be NULL. */
-int outgoing_set_aside(struct relay *r, struct conversation *c, const char *reason, const char *text,
-                       const struct mail *m, long long message_row);
+int outgoing_set_aside(struct relay *r, struct conversation *c, const char *reason, const char *text, const struct mail *m,
+                       long long message_row);
 
 /* An auto-reply by email from templates/email/TMPL (first_contact,
  * out_of_hours, urgent), threaded on the young person's email. */
@@ -31,8 +31,7 @@ int outgoing_autoreply(struct relay *r, struct conversation *c, const char *tmpl
  * for a text, in how many parts. Check a text first with outgoing_text_fits(). */
 /* adviser: the adviser's address, or who typed it at the server ("operator
  * alice", no '@'), when the receipt goes to forward_to only. */
-int outgoing_reply(struct relay *r, struct conversation *c, const char *adviser, const char *text,
-                   long long message_row);
+int outgoing_reply(struct relay *r, struct conversation *c, const char *adviser, const char *text, long long message_row);
 
 /* The text an adviser's answer becomes by SMS (template, GSM-7 where possible)
  * and its part count. Returns 1 when it fits in [sms] max_parts, 0 when not,

@@ -88,7 +88,7 @@ static enum phone_kind international(const char *d, char *out, size_t outlen)
 		return PHONE_INVALID;
 	if (strncmp(d, "44", 2) == 0) {
 		const char *nsn = d + 2;
-		if (*nsn == '0')        /* "+44 07700 ...": the trunk 0 written anyway */
+		if (*nsn == '0') /* "+44 07700 ...": the trunk 0 written anyway */
 			nsn++;
 		if (!uk_nsn_valid(nsn))
 			return PHONE_INVALID;
@@ -112,7 +112,7 @@ static int sender_id_valid(const char *t)
 	free(clean);
 	for (const unsigned char *p = (const unsigned char *)t; valid && *p; p++) {
 		if ((*p & 0xC0) == 0x80)
-			continue;       /* inside a character already counted */
+			continue; /* inside a character already counted */
 		chars++;
 		if (*p >= 0x80 || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z'))
 			letter = 1;
@@ -126,7 +126,7 @@ enum phone_kind phone_normalise(const char *in, char *out, size_t outlen)
 {
 	enum phone_kind kind = PHONE_INVALID;
 	char *t = xstrdup(in ? in : "");
-	char s[PHONE_MAX];     /* the digits and + once separators are gone */
+	char s[PHONE_MAX]; /* the digits and + once separators are gone */
 	size_t sn = 0;
 	int other = 0;
 
@@ -142,7 +142,7 @@ enum phone_kind phone_normalise(const char *in, char *out, size_t outlen)
 			p += 3;
 		} else if ((*p >= '0' && *p <= '9') || *p == '+') {
 			if (sn + 1 >= sizeof s) {
-				other = 1;      /* far too long to be a number */
+				other = 1; /* far too long to be a number */
 				break;
 			}
 			s[sn++] = *p++;

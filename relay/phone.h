@@ -10,13 +10,13 @@
 
 #include <stddef.h>
 
-#define PHONE_MAX 32   /* room for any E.164 number, short code or sender ID, and the NUL */
+#define PHONE_MAX 32 /* room for any E.164 number, short code or sender ID, and the NUL */
 
 enum phone_kind {
 	PHONE_INVALID = 0,
-	PHONE_NUMBER,          /* E.164: can be replied to */
-	PHONE_SHORT_CODE,      /* 3-8 digits, no + and no leading 0 */
-	PHONE_ALPHANUMERIC,    /* a sender ID with letters, at most 11 characters */
+	PHONE_NUMBER,       /* E.164: can be replied to */
+	PHONE_SHORT_CODE,   /* 3-8 digits, no + and no leading 0 */
+	PHONE_ALPHANUMERIC, /* a sender ID with letters, at most 11 characters */
 };
 
 /* Normalises a sender or recipient, reading national forms by UK rules:

@@ -12,11 +12,14 @@
 enum policy_keyword policy_keyword(const char *text)
 {
 	/* The words SMS platforms honour (Twilio, RapidPro, Ofcom guidance). */
-	static const struct { const char *word; enum policy_keyword k; } words[] = {
-		{ "STOP", KEYWORD_STOP },     { "STOPALL", KEYWORD_STOP },  { "UNSUBSCRIBE", KEYWORD_STOP },
-		{ "CANCEL", KEYWORD_STOP },   { "END", KEYWORD_STOP },      { "QUIT", KEYWORD_STOP },
-		{ "START", KEYWORD_START },   { "UNSTOP", KEYWORD_START },  { "RESUME", KEYWORD_START },
-		{ "HELP", KEYWORD_HELP },     { "INFO", KEYWORD_HELP },
+	static const struct {
+		const char *word;
+		enum policy_keyword k;
+	} words[] = {
+		{ "STOP", KEYWORD_STOP },   { "STOPALL", KEYWORD_STOP }, { "UNSUBSCRIBE", KEYWORD_STOP },
+		{ "CANCEL", KEYWORD_STOP }, { "END", KEYWORD_STOP },     { "QUIT", KEYWORD_STOP },
+		{ "START", KEYWORD_START }, { "UNSTOP", KEYWORD_START }, { "RESUME", KEYWORD_START },
+		{ "HELP", KEYWORD_HELP },   { "INFO", KEYWORD_HELP },
 	};
 	char word[16];
 	size_t n = 0;
@@ -68,8 +71,7 @@ static void apply_budget(const struct policy_settings *s, const struct policy_in
 	out->why = "the hour's auto-reply budget is spent: forwarded, not answered";
 }
 
-static void decide_reply(const struct policy_settings *s, const struct policy_input *in,
-                         struct policy_actions *out);
+static void decide_reply(const struct policy_settings *s, const struct policy_input *in, struct policy_actions *out);
 
 void policy_decide(const struct policy_settings *s, const struct policy_input *in, struct policy_actions *out)
 {
@@ -77,8 +79,7 @@ void policy_decide(const struct policy_settings *s, const struct policy_input *i
 	apply_budget(s, in, out);
 }
 
-static void decide_reply(const struct policy_settings *s, const struct policy_input *in,
-                         struct policy_actions *out)
+static void decide_reply(const struct policy_settings *s, const struct policy_input *in, struct policy_actions *out)
 {
 	memset(out, 0, sizeof *out);
 	/* Every message from a young person reaches the advisers, keywords
@@ -164,6 +165,7 @@ void policy_decide_at(const struct policy_settings *s, const struct office_hours
                       const char *subject, const char *text, struct policy_input *in, struct policy_actions *out)
 {
 	in->in_hours = hours ? hours_is_open(hours, in->now) : 1;
-	in->urgent = urgent && ((text && triage_match(urgent, text, NULL)) || (subject && triage_match(urgent, subject, NULL)));
+	in->urgent =
+		urgent && ((text && triage_match(urgent, text, NULL)) || (subject && triage_match(urgent, subject, NULL)));
 	policy_decide(s, in, out);
 }

@@ -12,50 +12,50 @@
 enum policy_keyword { KEYWORD_NONE = 0, KEYWORD_STOP, KEYWORD_START, KEYWORD_HELP };
 
 struct policy_settings {
-	long autoreply_window;     /* seconds: at most one auto-reply per conversation per window */
-	int sender_limit;          /* auto-replies to one sender per ten minutes, across conversations */
-	long urgent_repeat;        /* seconds: urgent signposting at most once per this, per conversation */
-	int autoreply_budget;      /* auto-replies per budget period (an hour), all conversations; 0: no limit */
+	long autoreply_window; /* seconds: at most one auto-reply per conversation per window */
+	int sender_limit;      /* auto-replies to one sender per ten minutes, across conversations */
+	long urgent_repeat;    /* seconds: urgent signposting at most once per this, per conversation */
+	int autoreply_budget;  /* auto-replies per budget period (an hour), all conversations; 0: no limit */
 };
 
 struct policy_input {
 	long long now;
-	int new_conversation;          /* this message started the conversation */
-	int automatic;                 /* automatic mail (bounce, out-of-office, list): never answered */
-	int cannot_reply;              /* alphanumeric sender or short code: no reply can reach it */
-	int bounce;                    /* a delivery failure known by its subject: forwarded, never answered */
-	int opted_out;                 /* the number texted STOP earlier */
-	enum policy_keyword keyword;   /* texts only */
-	long long last_autoreply_at;   /* 0: never */
-	long long last_adviser_reply_at;  /* 0: never */
-	int in_hours;                  /* the service is open now (office hours, not a bank holiday) */
-	int urgent;                    /* the message matched the urgent list */
-	long long last_urgent_at;      /* urgent signposting last sent in this conversation, 0: never */
-	int sender_recent;             /* auto-replies sent to this sender in the last ten minutes */
-	int blocked;                   /* an adviser blocked the contact (#block) */
-	int budget_used;               /* auto-replies queued so far in this budget period */
+	int new_conversation;            /* this message started the conversation */
+	int automatic;                   /* automatic mail (bounce, out-of-office, list): never answered */
+	int cannot_reply;                /* alphanumeric sender or short code: no reply can reach it */
+	int bounce;                      /* a delivery failure known by its subject: forwarded, never answered */
+	int opted_out;                   /* the number texted STOP earlier */
+	enum policy_keyword keyword;     /* texts only */
+	long long last_autoreply_at;     /* 0: never */
+	long long last_adviser_reply_at; /* 0: never */
+	int in_hours;                    /* the service is open now (office hours, not a bank holiday) */
+	int urgent;                      /* the message matched the urgent list */
+	long long last_urgent_at;        /* urgent signposting last sent in this conversation, 0: never */
+	int sender_recent;               /* auto-replies sent to this sender in the last ten minutes */
+	int blocked;                     /* an adviser blocked the contact (#block) */
+	int budget_used;                 /* auto-replies queued so far in this budget period */
 };
 
 enum policy_autoreply {
 	POLICY_NO_AUTOREPLY = 0,
-	POLICY_FIRST_CONTACT,          /* the signposting auto-reply, in office hours */
-	POLICY_OUT_OF_HOURS,           /* when the service reopens, and the Emergency Duty Team */
-	POLICY_URGENT,                 /* 999 first, at once */
-	POLICY_STOP_CONFIRMATION,      /* still names 999 and Childline */
+	POLICY_FIRST_CONTACT,     /* the signposting auto-reply, in office hours */
+	POLICY_OUT_OF_HOURS,      /* when the service reopens, and the Emergency Duty Team */
+	POLICY_URGENT,            /* 999 first, at once */
+	POLICY_STOP_CONFIRMATION, /* still names 999 and Childline */
 	POLICY_START_CONFIRMATION,
-	POLICY_HELP,                   /* the signposting text, on request */
+	POLICY_HELP, /* the signposting text, on request */
 };
 
 enum policy_opt { POLICY_OPT_KEEP = 0, POLICY_OPT_OUT, POLICY_OPT_IN };
 
 struct policy_actions {
-	int forward;                   /* send the message to the advisers */
-	int urgent;                    /* mark the conversation urgent; [URGENT], X-Priority 1, copy to urgent_to */
+	int forward; /* send the message to the advisers */
+	int urgent;  /* mark the conversation urgent; [URGENT], X-Priority 1, copy to urgent_to */
 	enum policy_autoreply autoreply;
-	enum policy_opt opt;           /* change the contact's opt-out */
-	int over_budget;               /* an auto-reply was due but the period's budget is spent: none is sent;
+	enum policy_opt opt; /* change the contact's opt-out */
+	int over_budget;     /* an auto-reply was due but the period's budget is spent: none is sent;
 	                                * the advisers are told, once per period (policy_budget_notice) */
-	const char *why;               /* one short reason for the log: static text */
+	const char *why;     /* one short reason for the log: static text */
 };
 
 void policy_decide(const struct policy_settings *s, const struct policy_input *in, struct policy_actions *out);

@@ -21,8 +21,10 @@ int process_drop_root(const char *user, char *err, size_t errlen)
 	errno = 0;
 	struct passwd *pw = getpwnam(user);
 	if (!pw) {
-		snprintf(err, errlen, "[service] user: there is no user '%s' on this system: create it with "
-		         "`useradd --system --home-dir /var/lib/relay --shell /usr/sbin/nologin %s`, or name another", user, user);
+		snprintf(err, errlen,
+		         "[service] user: there is no user '%s' on this system: create it with "
+		         "`useradd --system --home-dir /var/lib/relay --shell /usr/sbin/nologin %s`, or name another",
+		         user, user);
 		return -1;
 	}
 	if (pw->pw_uid == 0) {

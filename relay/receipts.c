@@ -16,7 +16,7 @@
 
 struct receipts {
 	int fd;
-	char *path;     /* owned */
+	char *path; /* owned */
 };
 
 /* The receipts in the file open on fd, from its start, pointing into *text
@@ -126,7 +126,7 @@ int receipts_settle(const char *db_path, receipts_record_fn record, void *arg, c
 			if (settled >= 0)
 				settled += (int)n;
 		}
-		close(fd);   /* drops the lock */
+		close(fd); /* drops the lock */
 		free(path);
 	}
 	closedir(d);

@@ -23,8 +23,8 @@ struct receipts;
 
 /* One receipt. */
 struct receipt {
-	long long id;                   /* the outbox row */
-	const char *message_id;         /* borrowed for the call */
+	long long id;           /* the outbox row */
+	const char *message_id; /* borrowed for the call */
 };
 
 /* record: marks the outbox rows of r[0..n-1] as sent at `at` (unix seconds),

@@ -112,14 +112,14 @@ static char *attachment_text(const struct mail *m)
 		return NULL;
 	buf_init(&b);
 	for (size_t i = 0; i < m->nattachments; i++)
-		buf_printf(&b, "%s (%s, %zu bytes)\n", m->attachments[i].filename[0] ? m->attachments[i].filename : "unnamed",
+		buf_printf(&b, "%s (%s, %zu bytes)\n",
+		           m->attachments[i].filename[0] ? m->attachments[i].filename : "unnamed",
 		           m->attachments[i].content_type, m->attachments[i].size);
 	return buf_take(&b);
 }
 
-int received_store(struct relay *r, const struct conversation *c, const char *kind, const struct mail *m,
-                   const char *raw, size_t len, const char *author, const char *body, const char *detail,
-                   long long *row)
+int received_store(struct relay *r, const struct conversation *c, const char *kind, const struct mail *m, const char *raw,
+                   size_t len, const char *author, const char *body, const char *detail, long long *row)
 {
 	/* An adviser's reply is recorded as what went out, on the channel it went out on. */
 	const char *channel = !strcmp(kind, "reply") ? c->channel : "email";

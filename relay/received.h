@@ -22,17 +22,17 @@
 
 /* Who sent a received email, seen from the service. */
 enum sender_role {
-	ROLE_YOUNG_PERSON,   /* writes to the service */
-	ROLE_ADVISER,        /* an allowed adviser answering a forward */
-	ROLE_OUTSIDER,       /* anyone else answering the advisers' side of a conversation */
+	ROLE_YOUNG_PERSON, /* writes to the service */
+	ROLE_ADVISER,      /* an allowed adviser answering a forward */
+	ROLE_OUTSIDER,     /* anyone else answering the advisers' side of a conversation */
 };
 
 /* Where the threads of an email point. */
 struct threading {
-	long long tagged;           /* conversation named by a valid reply tag, 0 none */
-	int bad_tag;                /* a tag whose signature does not verify */
-	long long adviser_side;     /* conversation whose adviser-facing mail it answers */
-	long long young_side;       /* conversation whose young-person mail it answers */
+	long long tagged;       /* conversation named by a valid reply tag, 0 none */
+	int bad_tag;            /* a tag whose signature does not verify */
+	long long adviser_side; /* conversation whose adviser-facing mail it answers */
+	long long young_side;   /* conversation whose young-person mail it answers */
 	char subject_ref[REFERENCE_MAX];
 };
 
@@ -54,8 +54,7 @@ enum automatic_reason received_classify(const struct relay *r, const struct mail
  * overrides the mail's text; author and detail may be NULL. An adviser's
  * reply is recorded on the conversation's channel, everything else as email.
  * *row gets the new row. 0 or -1. */
-int received_store(struct relay *r, const struct conversation *c, const char *kind, const struct mail *m,
-                   const char *raw, size_t len, const char *author, const char *body, const char *detail,
-                   long long *row);
+int received_store(struct relay *r, const struct conversation *c, const char *kind, const struct mail *m, const char *raw,
+                   size_t len, const char *author, const char *body, const char *detail, long long *row);
 
 #endif

@@ -82,8 +82,8 @@ char *tag_address(const char *service_address, const char *ref, const unsigned c
 	return xasprintf("%.*s+%s.%s%s", (int)(at - service_address), service_address, ref, sig, at);
 }
 
-int tag_parse(const char *address, const char *service_address, const char *prefix, const unsigned char *key,
-              size_t keylen, char ref[REFERENCE_MAX], int *valid)
+int tag_parse(const char *address, const char *service_address, const char *prefix, const unsigned char *key, size_t keylen,
+              char ref[REFERENCE_MAX], int *valid)
 {
 	const char *sat = strrchr(service_address, '@'), *at = strrchr(address, '@');
 	size_t local = sat ? (size_t)(sat - service_address) : 0;

@@ -5,11 +5,11 @@
 
 #include <stddef.h>
 
-#define REFERENCE_MAX 16          /* "PREFIX-XXXXX" and NUL, with room */
+#define REFERENCE_MAX 16 /* "PREFIX-XXXXX" and NUL, with room */
 #define REFERENCE_CODE_LEN 5
 /* No 0/O, 1/I/L: an adviser reads a reference aloud or types it from paper. */
 #define REFERENCE_ALPHABET "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-#define TAG_SIG_LEN 12            /* hex digits of HMAC-SHA256 */
+#define TAG_SIG_LEN 12 /* hex digits of HMAC-SHA256 */
 
 /* Builds "PREFIX-XXXXX" from 5 random bytes (pure: the caller supplies them). */
 void reference_make(const char *prefix, const unsigned char random[REFERENCE_CODE_LEN], char out[REFERENCE_MAX]);
@@ -29,8 +29,8 @@ char *tag_address(const char *service_address, const char *ref, const unsigned c
 
 /* If address is a tag on the service address, returns 1 and fills ref (upper
  * case) and whether its signature is valid; 0 when it is not a tag at all. */
-int tag_parse(const char *address, const char *service_address, const char *prefix, const unsigned char *key,
-              size_t keylen, char ref[REFERENCE_MAX], int *valid);
+int tag_parse(const char *address, const char *service_address, const char *prefix, const unsigned char *key, size_t keylen,
+              char ref[REFERENCE_MAX], int *valid);
 
 /* Masks an email address for advisers: "s***@example.org". Owned result. */
 char *mask_email(const char *address);

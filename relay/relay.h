@@ -13,14 +13,14 @@ struct receipts;
 struct health;
 
 struct relay {
-	struct config *cfg;     /* borrowed */
-	struct db *db;          /* borrowed */
-	long long now;          /* the time of the current step (unix seconds) */
-	volatile sig_atomic_t *stopping;   /* set by SIGTERM/SIGINT; may be NULL */
-	struct sms_gateway *sms;           /* borrowed; NULL when [sms] provider = none */
-	struct sending *sending;           /* owned by outbox.c: the SMTP session under way, or NULL */
-	struct receipts *receipts;         /* owned by outbox.c: this process's receipt file, or NULL */
-	struct health *health;             /* borrowed: where the daemon notes each part's outcome, or NULL */
+	struct config *cfg;              /* borrowed */
+	struct db *db;                   /* borrowed */
+	long long now;                   /* the time of the current step (unix seconds) */
+	volatile sig_atomic_t *stopping; /* set by SIGTERM/SIGINT; may be NULL */
+	struct sms_gateway *sms;         /* borrowed; NULL when [sms] provider = none */
+	struct sending *sending;         /* owned by outbox.c: the SMTP session under way, or NULL */
+	struct receipts *receipts;       /* owned by outbox.c: this process's receipt file, or NULL */
+	struct health *health;           /* borrowed: where the daemon notes each part's outcome, or NULL */
 };
 
 /* Seconds since the epoch. In a test build only (compiled with

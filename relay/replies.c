@@ -41,8 +41,10 @@ static const char *unreachable(const struct conversation *c, char *buf, size_t b
 	enum address_problem p = address_normalise(c->contact, NULL);
 	if (p == ADDRESS_OK)
 		return NULL;
-	snprintf(buf, buflen, "the young person's email address cannot be answered: %s. Their messages still reach "
-	         "you; writing the reply again will not help.", address_problem_text(p));
+	snprintf(buf, buflen,
+	         "the young person's email address cannot be answered: %s. Their messages still reach "
+	         "you; writing the reply again will not help.",
+	         address_problem_text(p));
 	return buf;
 }
 
@@ -88,8 +90,9 @@ static int apply_commands(struct relay *r, struct conversation *c, const struct 
 	for (size_t i = 0; i < cmds->n; i++) {
 		const struct command *k = &cmds->list[i];
 		char line[160];
-		struct message_row mr = { .conversation_id = c->id, .kind = "command", .channel = "email", .at = r->now,
-		                          .author = adviser };
+		struct message_row mr = {
+			.conversation_id = c->id, .kind = "command", .channel = "email", .at = r->now, .author = adviser
+		};
 		switch (k->kind) {
 		case COMMAND_NOTE:
 			mr.kind = "note";
@@ -107,7 +110,8 @@ static int apply_commands(struct relay *r, struct conversation *c, const struct 
 		case COMMAND_BLOCK:
 			/* Indefinitely is a date far beyond any retention. */
 			if (db_contact_set_blocked(r->db, c->channel, c->contact,
-			                           k->days ? r->now + (long long)k->days * 86400 : r->now + 100LL * 365 * 86400) < 0)
+			                           k->days ? r->now + (long long)k->days * 86400
+			                                   : r->now + 100LL * 365 * 86400) < 0)
 				return -1;
 			break;
 		case COMMAND_UNBLOCK:
@@ -132,8 +136,8 @@ static int apply_commands(struct relay *r, struct conversation *c, const struct 
 	return db_conversation_update(r->db, c);
 }
 
-int replies_receive(struct relay *r, const struct mail *m, const struct threading *t, enum sender_role role,
-                    const char *raw, size_t len, long long *row)
+int replies_receive(struct relay *r, const struct mail *m, const struct threading *t, enum sender_role role, const char *raw,
+                    size_t len, long long *row)
 {
 	struct conversation c;
 	long long conv = t->tagged ? t->tagged : t->adviser_side;
@@ -151,7 +155,8 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 	 * forwarded one ("Re: [RUS-7K3F2] Undeliverable: ..."): judged as a reply. */
 	if (automatic && !automatic_forwarded(automatic)) {
 		/* An out-of-office or bounce from the advisers' side: logged and kept, never relayed. */
-		if (cp && received_store(r, cp, "automatic", m, raw, len, m->from_address, NULL, automatic_reason_text(automatic), row) < 0)
+		if (cp && received_store(r, cp, "automatic", m, raw, len, m->from_address, NULL,
+		                         automatic_reason_text(automatic), row) < 0)
 			goto out;
 		log_info("%s: automatic mail from the advisers' side not relayed: %s", cp ? cp->ref : "-",
 		         automatic_reason_text(automatic));
@@ -166,10 +171,14 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 		char found[600], why[900];
 		if (!adviser_authenticated(r, m, raw, len, found, sizeof found)) {
 			/* A forged From is a stranger's reply: held, every adviser told. */
-			snprintf(why, sizeof why, "it has an allowed adviser's address in From, but nothing proves it was "
-			         "sent by them: %s ([advisers] authentication = %s needs %sa DMARC pass or a DKIM signature of "
-			         "the adviser's domain)", found, r->cfg->adviser_authentication,
-			         !strcmp(r->cfg->adviser_authentication, "exchange") ? "a mailbox of the organisation, or " : "");
+			snprintf(
+				why, sizeof why,
+				"it has an allowed adviser's address in From, but nothing proves it was "
+				"sent by them: %s ([advisers] authentication = %s needs %sa DMARC pass or a DKIM signature of "
+				"the adviser's domain)",
+				found, r->cfg->adviser_authentication,
+				!strcmp(r->cfg->adviser_authentication, "exchange") ? "a mailbox of the organisation, or "
+										    : "");
 			rc = hold(r, cp, m, raw, len, m->from_address, why, row);
 			goto out;
 		}
@@ -182,7 +191,8 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 	}
 	if (!t->tagged && !t->adviser_side) {
 		rc = hold(r, cp, m, raw, len, m->from_address,
-		          "it does not answer a forward from the relay (no reply tag, no known In-Reply-To or References)", row);
+		          "it does not answer a forward from the relay (no reply tag, no known In-Reply-To or References)",
+		          row);
 		goto out;
 	}
 	int reopens = 0;
@@ -192,12 +202,21 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 	}
 	if (!still_answerable(r, &c, &reopens)) {
 		char why[600];
-		snprintf(why, sizeof why, "%s closed more than %d days ago ([policy] reopen_days), so a reply to its forwards "
-		         "no longer reaches the young person. To write to them, use \"relay send %s\" at the server; if they "
-		         "write again, answer the new forward.", c.ref, r->cfg->reopen_days, c.ref);
-		rc = received_store(r, cp, "held", m, raw, len, m->from_address, NULL, "the conversation closed more than "
-		                    "reopen_days ago", row) < 0 || outgoing_refused(r, cp, m->from_address, why) < 0 ? -1 : 0;
-		log_warn("%s: adviser reply held: the conversation closed more than %d days ago", c.ref, r->cfg->reopen_days);
+		snprintf(
+			why, sizeof why,
+			"%s closed more than %d days ago ([policy] reopen_days), so a reply to its forwards "
+			"no longer reaches the young person. To write to them, use \"relay send %s\" at the server; if they "
+			"write again, answer the new forward.",
+			c.ref, r->cfg->reopen_days, c.ref);
+		rc = received_store(r, cp, "held", m, raw, len, m->from_address, NULL,
+		                    "the conversation closed more than "
+		                    "reopen_days ago",
+		                    row) < 0 ||
+		                     outgoing_refused(r, cp, m->from_address, why) < 0
+		             ? -1
+		             : 0;
+		log_warn("%s: adviser reply held: the conversation closed more than %d days ago", c.ref,
+		         r->cfg->reopen_days);
 		goto out;
 	}
 	/* Cleaned against the conversation's own texts: what matches them is
@@ -221,10 +240,14 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 		buf_init(&why);
 		buf_adds(&why, "there is a problem with its commands:\n\n");
 		buf_adds(&why, cmds.error ? cmds.error : "an unknown command");
-		buf_adds(&why, "\n\nKnown commands, on lines at the top of a reply: #note TEXT, #close, #reopen, #urgent, "
-		               "#block [DAYS], #unblock. Nothing was sent and no command was carried out; please send it again.");
-		rc = received_store(r, cp, "held", m, raw, len, m->from_address, NULL, "adviser command not understood", row) < 0 ||
-		     outgoing_refused(r, cp, m->from_address, buf_str(&why)) < 0 ? -1 : 0;
+		buf_adds(&why,
+		         "\n\nKnown commands, on lines at the top of a reply: #note TEXT, #close, #reopen, #urgent, "
+		         "#block [DAYS], #unblock. Nothing was sent and no command was carried out; please send it again.");
+		rc = received_store(r, cp, "held", m, raw, len, m->from_address, NULL, "adviser command not understood",
+		                    row) < 0 ||
+		                     outgoing_refused(r, cp, m->from_address, buf_str(&why)) < 0
+		             ? -1
+		             : 0;
 		log_warn("%s: adviser reply held: a command was not understood", c.ref);
 		buf_free(&why);
 		commands_free(&cmds);
@@ -236,7 +259,9 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 		 * command carried out, so that sending it again does not repeat one. */
 		const char *reason = clean_hold_text(cleaned.hold);
 		rc = received_store(r, cp, "held", m, raw, len, m->from_address, NULL, reason, row) < 0 ||
-		     outgoing_cleaning_held(r, cp, m->from_address, reason, cleaned.text) < 0 ? -1 : 0;
+		                     outgoing_cleaning_held(r, cp, m->from_address, reason, cleaned.text) < 0
+		             ? -1
+		             : 0;
 		log_warn("%s: adviser reply held: %s", c.ref,
 		         cleaned.hold == CLEAN_HOLD_EMPTY ? "nothing left after cleaning" : "cleaning not certain");
 		commands_free(&cmds);
@@ -263,7 +288,8 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 		goto out;
 	}
 	if (str_is_blank(text)) {
-		if (received_store(r, cp, "held", m, raw, len, m->from_address, NULL, "nothing left after removing quotes", row) < 0) {
+		if (received_store(r, cp, "held", m, raw, len, m->from_address, NULL, "nothing left after removing quotes",
+		                   row) < 0) {
 			free(text);
 			goto out;
 		}
@@ -278,12 +304,15 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 	if (why_not) {
 		/* Kept and refused: the adviser hears why, and the mailbox moves on. */
 		rc = received_store(r, cp, "held", m, raw, len, m->from_address, text, "the young person cannot be reached",
-		                    row) < 0 || outgoing_refused(r, cp, m->from_address, why_not) < 0 ? -1 : 0;
+		                    row) < 0 ||
+		                     outgoing_refused(r, cp, m->from_address, why_not) < 0
+		             ? -1
+		             : 0;
 		log_warn("%s: adviser reply held: the young person cannot be reached", c.ref);
 		free(text);
 		goto out;
 	}
-	char *sent_text = NULL;   /* what the young person will receive, when it differs from text */
+	char *sent_text = NULL; /* what the young person will receive, when it differs from text */
 	if (!strcmp(c.channel, "sms")) {
 		char *prepared = NULL;
 		int parts = 0, fits = outgoing_text_fits(r, cp, text, &prepared, &parts);
@@ -297,9 +326,12 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 		}
 		if (!fits) {
 			char why[300];
-			snprintf(why, sizeof why, "it would need %d text message parts and the most one reply may take is %d "
-			         "([sms] max_parts); nothing was sent: please write a shorter reply.", parts, r->cfg->sms_max_parts);
-			if (received_store(r, cp, "held", m, raw, len, m->from_address, text, "too long for a text message", row) < 0 ||
+			snprintf(why, sizeof why,
+			         "it would need %d text message parts and the most one reply may take is %d "
+			         "([sms] max_parts); nothing was sent: please write a shorter reply.",
+			         parts, r->cfg->sms_max_parts);
+			if (received_store(r, cp, "held", m, raw, len, m->from_address, text, "too long for a text message",
+			                   row) < 0 ||
 			    outgoing_refused(r, cp, m->from_address, why) < 0) {
 				free(text);
 				goto out;
@@ -362,14 +394,20 @@ int replies_from_console(struct relay *r, struct conversation *c, const char *wh
 		if (fits < 0)
 			goto out;
 		if (!fits) {
-			snprintf(err, errlen, "it would need %d text message parts and the most one reply may take is %d "
-			         "([sms] max_parts); nothing was sent: write a shorter message", parts, r->cfg->sms_max_parts);
+			snprintf(err, errlen,
+			         "it would need %d text message parts and the most one reply may take is %d "
+			         "([sms] max_parts); nothing was sent: write a shorter message",
+			         parts, r->cfg->sms_max_parts);
 			rc = 1;
 			goto out;
 		}
 	}
-	struct message_row mr = { .conversation_id = c->id, .kind = "reply", .channel = c->channel, .at = r->now,
-	                          .author = who, .body = sent_text ? sent_text : text };
+	struct message_row mr = { .conversation_id = c->id,
+		                  .kind = "reply",
+		                  .channel = c->channel,
+		                  .at = r->now,
+		                  .author = who,
+		                  .body = sent_text ? sent_text : text };
 	if (db_message_add(r->db, &mr, &row) < 0 || outgoing_reply(r, c, who, text, row) < 0)
 		goto out;
 	c->last_adviser_reply_at = r->now;

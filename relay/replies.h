@@ -21,8 +21,8 @@
  * closed no more than [policy] reopen_days ago (the reply then reopens it);
  * otherwise it is held and the advisers told. *row gets the stored transcript
  * row (0 when none). 0, or -1 on a database error. */
-int replies_receive(struct relay *r, const struct mail *m, const struct threading *t, enum sender_role role,
-                    const char *raw, size_t len, long long *row);
+int replies_receive(struct relay *r, const struct mail *m, const struct threading *t, enum sender_role role, const char *raw,
+                    size_t len, long long *row);
 
 /* A message to the young person typed at the server (`relay send`) by who
  * ("operator alice"): cleaned and limited like an adviser's emailed reply,

@@ -23,9 +23,9 @@
 int retention_due(struct relay *r, size_t *n);
 
 struct retention_outcome {
-	size_t due;      /* conversations whose text had outlived retention_days */
-	size_t purged;   /* of those, removed: fewer when the relay was asked to stop */
-	int wal_busy;    /* the write-ahead log could not be emptied (a reader held it; logged) */
+	size_t due;    /* conversations whose text had outlived retention_days */
+	size_t purged; /* of those, removed: fewer when the relay was asked to stop */
+	int wal_busy;  /* the write-ahead log could not be emptied (a reader held it; logged) */
 };
 
 /* Removes the text of every conversation due at r->now, recording actor

@@ -19,7 +19,7 @@
 
 /* One report over the pipe. */
 struct wire {
-	char kind;              /* 'S' accepted now, 'R' final outcome, 'T' the transport's note (outcome: what),
+	char kind; /* 'S' accepted now, 'R' final outcome, 'T' the transport's note (outcome: what),
 	                           'E' no session (detail: why), 'D' done */
 	uint32_t index;
 	int32_t outcome;
@@ -32,22 +32,22 @@ struct wire {
 _Static_assert(sizeof(struct wire) < PIPE_BUF, "a report must fit in one pipe write");
 
 struct session {
-	struct smtp_outgoing *msgs;   /* borrowed */
+	struct smtp_outgoing *msgs; /* borrowed */
 	size_t n;
-	const struct session_transport *t;   /* borrowed; NULL until forked */
-	void *arg;              /* borrowed: t's */
-	pid_t pid;              /* the child; 0 when none was started */
-	int fd;                 /* the pipe's read end; -1 once the child is done */
-	unsigned char *reported;      /* owned: per message, its 'S' was passed on */
-	int over;               /* every message has its outcome */
-	int failed;             /* no session could be made: err */
+	const struct session_transport *t; /* borrowed; NULL until forked */
+	void *arg;                         /* borrowed: t's */
+	pid_t pid;                         /* the child; 0 when none was started */
+	int fd;                            /* the pipe's read end; -1 once the child is done */
+	unsigned char *reported;           /* owned: per message, its 'S' was passed on */
+	int over;                          /* every message has its outcome */
+	int failed;                        /* no session could be made: err */
 	char err[640];
 };
 
 struct session_child {
-	struct session *ss;     /* the child's copy */
-	int fd;                 /* the pipe's write end */
-	int receipt_fd;         /* the receipt file, or -1 */
+	struct session *ss; /* the child's copy */
+	int fd;             /* the pipe's write end */
+	int receipt_fd;     /* the receipt file, or -1 */
 };
 
 static void wire_send(int fd, char kind, size_t index, const struct smtp_outgoing *o, const char *text)
@@ -163,8 +163,8 @@ void session_abandon(struct session *ss, const char *why)
 	session_free(ss);
 }
 
-int session_fork(struct session *ss, const struct session_transport *t, void *arg, int receipt_fd,
-                 unsigned alarm_secs, char *err, size_t errlen)
+int session_fork(struct session *ss, const struct session_transport *t, void *arg, int receipt_fd, unsigned alarm_secs,
+                 char *err, size_t errlen)
 {
 	int fds[2];
 	if (pipe2(fds, O_CLOEXEC) < 0) {
@@ -174,7 +174,7 @@ int session_fork(struct session *ss, const struct session_transport *t, void *ar
 	/* Room for every report of a long session while the parent is busy
 	 * taking in mail (best effort: the child waits when it is full). */
 	(void)fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);
-	fflush(NULL);   /* nothing buffered may be written twice */
+	fflush(NULL); /* nothing buffered may be written twice */
 	ss->t = t;
 	ss->arg = arg;
 	pid_t parent = getpid(), pid = fork();
@@ -205,7 +205,7 @@ int session_fork(struct session *ss, const struct session_transport *t, void *ar
 		if (t->child_exit)
 			t->child_exit(arg);
 		session_free(ss);
-		_exit(0);   /* no atexit handlers, no stdio flush: those belong to the parent */
+		_exit(0); /* no atexit handlers, no stdio flush: those belong to the parent */
 	}
 	close(fds[1]);
 	ss->pid = pid;
@@ -250,7 +250,7 @@ int session_take(struct session *ss, int wait, smtp_sent_cb on_sent, void *arg)
 			broke = 1;
 			break;
 		}
-		wait = 0;   /* one report waited for; the rest only if already there */
+		wait = 0; /* one report waited for; the rest only if already there */
 		if (m.kind == 'T') {
 			if (ss->t->told)
 				ss->t->told(ss->arg, m.outcome);
@@ -266,7 +266,7 @@ int session_take(struct session *ss, int wait, smtp_sent_cb on_sent, void *arg)
 			break;
 		}
 		if (m.index >= ss->n || ss->reported[m.index])
-			continue;   /* an 'R' after its 'S': passed on already */
+			continue; /* an 'R' after its 'S': passed on already */
 		struct smtp_outgoing *o = &ss->msgs[m.index];
 		o->outcome = (enum smtp_outcome)m.outcome;
 		o->retry_after = m.retry_after;

@@ -20,13 +20,13 @@
 
 #include "handover.h"
 
-struct session;         /* the parent's side */
-struct session_child;   /* the child's side: what run reports through */
+struct session;       /* the parent's side */
+struct session_child; /* the child's side: what run reports through */
 
 /* What differs between transports. Every function gets the arg given to
  * session_fork(). */
 struct session_transport {
-	const char *name;   /* "SMTP", "Graph": "cannot start the SMTP session: ..." */
+	const char *name; /* "SMTP", "Graph": "cannot start the SMTP session: ..." */
 	/* In the child: carries the batch, reporting every message it offered
 	 * through c (session_child_sent, session_child_outcome), and
 	 * session_child_failed() when no session could be made. */
@@ -55,8 +55,8 @@ struct session *session_new(struct smtp_outgoing *msgs, size_t n);
  * receipts. t and arg are borrowed until session_end(); the child has its
  * own copy of arg. 0, or -1 with err ("cannot start the Graph session: ...");
  * ss is then still the caller's, for session_abandon(). */
-int session_fork(struct session *ss, const struct session_transport *t, void *arg, int receipt_fd,
-                 unsigned alarm_secs, char *err, size_t errlen);
+int session_fork(struct session *ss, const struct session_transport *t, void *arg, int receipt_fd, unsigned alarm_secs,
+                 char *err, size_t errlen);
 
 /* As smtp_session_take(): passes the messages reported accepted since the
  * last call to on_sent (may be NULL). 1 once the session is over. */

@@ -51,7 +51,8 @@ void settings_smtp(const struct config *c, struct smtp_settings *s)
 		s->password = NULL;
 		s->token = login_token(c, &renew_at, why, sizeof why);
 		if (!s->token) {
-			snprintf(no_token, sizeof no_token, "SMTP host %s: no access token to log in with: %s", c->smtp_host, why);
+			snprintf(no_token, sizeof no_token, "SMTP host %s: no access token to log in with: %s", c->smtp_host,
+			         why);
 			s->no_token = no_token;
 		}
 		s->refused_advice = login_refused_advice(c, 1);
@@ -62,7 +63,8 @@ int settings_graph(const struct config *c, struct graph_settings *s, char *err, 
 {
 	memset(s, 0, sizeof *s);
 	if (c->oauth_provider && !strcmp(c->oauth_provider, "google")) {
-		snprintf(err, errlen, "[smtp] transport = graph needs [oauth] provider = microsoft (or generic): Graph is "
+		snprintf(err, errlen,
+		         "[smtp] transport = graph needs [oauth] provider = microsoft (or generic): Graph is "
 		         "Microsoft's");
 		return -1;
 	}

@@ -10,7 +10,7 @@
 /* One row per provider. Adding a provider: its file, and one row here. */
 static const struct {
 	const struct sms_provider *provider;
-	int needs_account;      /* the account goes into its URLs (Twilio) or requests (Esendex) */
+	int needs_account; /* the account goes into its URLs (Twilio) or requests (Esendex) */
 } providers[] = {
 	{ &sms_twilio, 1 },
 	{ &sms_esendex, 1 },
@@ -38,13 +38,13 @@ int sms_open(const struct sms_settings *s, struct sms_gateway **out, char *err, 
 		snprintf(err, errlen, "no SMS provider configured");
 		return -1;
 	}
-	for (i = 0; i < sizeof(providers) / sizeof(providers[0]); i++) {
+	for (i = 0; i < sizeof providers / sizeof providers[0]; i++) {
 		if (str_casecmp_ascii(s->provider, providers[i].provider->name) == 0) {
 			p = providers[i].provider;
 			needs_account = providers[i].needs_account;
 		}
 	}
-	if (p == NULL) {
+	if (!p) {
 		snprintf(err, errlen, "unknown SMS provider \"%.40s\"", s->provider);
 		return -1;
 	}
@@ -78,14 +78,14 @@ int sms_open(const struct sms_settings *s, struct sms_gateway **out, char *err, 
 		return -1;
 	}
 
-	memset(&hs, 0, sizeof(hs));
+	memset(&hs, 0, sizeof hs);
 	hs.base_url = s->url;
 	hs.username = present(s->username) ? s->username : s->account;
 	hs.password = s->password;
 	hs.ca_file = s->ca_file;
 	hs.timeout = s->timeout;
 
-	g = xcalloc(1, sizeof(*g));
+	g = xcalloc(1, sizeof *g);
 	g->provider = p;
 	g->settings = *s;
 	if (g->settings.send_timeout == 0)
@@ -102,7 +102,7 @@ int sms_open(const struct sms_settings *s, struct sms_gateway **out, char *err, 
 
 void sms_close(struct sms_gateway *g)
 {
-	if (g == NULL)
+	if (!g)
 		return;
 	http_close(g->http);
 	free(g);
@@ -112,7 +112,7 @@ void sms_texts_free(struct sms_text *t, size_t n)
 {
 	size_t i;
 
-	if (t == NULL)
+	if (!t)
 		return;
 	for (i = 0; i < n; i++) {
 		free(t[i].id);
@@ -127,12 +127,18 @@ void sms_texts_free(struct sms_text *t, size_t n)
 const char *sms_result_name(enum sms_result r)
 {
 	switch (r) {
-	case SMS_OK: return "ok";
-	case SMS_TEMPORARY: return "temporary";
-	case SMS_PERMANENT: return "permanent";
-	case SMS_AUTH: return "auth";
-	case SMS_OPTED_OUT: return "opted-out";
-	case SMS_UNKNOWN: return "unknown";
+	case SMS_OK:
+		return "ok";
+	case SMS_TEMPORARY:
+		return "temporary";
+	case SMS_PERMANENT:
+		return "permanent";
+	case SMS_AUTH:
+		return "auth";
+	case SMS_OPTED_OUT:
+		return "opted-out";
+	case SMS_UNKNOWN:
+		return "unknown";
 	}
 	return "unknown";
 }
@@ -140,12 +146,18 @@ const char *sms_result_name(enum sms_result r)
 const char *sms_delivery_name(enum sms_delivery d)
 {
 	switch (d) {
-	case SMS_DELIVERY_UNKNOWN: return "unknown";
-	case SMS_DELIVERY_QUEUED: return "queued";
-	case SMS_DELIVERY_SENT: return "sent";
-	case SMS_DELIVERY_DELIVERED: return "delivered";
-	case SMS_DELIVERY_UNDELIVERED: return "undelivered";
-	case SMS_DELIVERY_FAILED: return "failed";
+	case SMS_DELIVERY_UNKNOWN:
+		return "unknown";
+	case SMS_DELIVERY_QUEUED:
+		return "queued";
+	case SMS_DELIVERY_SENT:
+		return "sent";
+	case SMS_DELIVERY_DELIVERED:
+		return "delivered";
+	case SMS_DELIVERY_UNDELIVERED:
+		return "undelivered";
+	case SMS_DELIVERY_FAILED:
+		return "failed";
 	}
 	return "unknown";
 }
@@ -218,8 +230,8 @@ static int same_number(const char *a, const char *b)
 	}
 }
 
-long sms_sent_match(const struct sms_text *t, size_t n, const char *from, const char *to, const char *text,
-                    long long since, sms_id_known_fn known, void *arg)
+long sms_sent_match(const struct sms_text *t, size_t n, const char *from, const char *to, const char *text, long long since,
+                    sms_id_known_fn known, void *arg)
 {
 	long best = -1;
 

@@ -17,11 +17,11 @@
 
 enum sms_result {
 	SMS_OK = 0,
-	SMS_TEMPORARY,      /* 429, 5xx, timeout, dropped connection: retry with backoff */
-	SMS_PERMANENT,      /* refused for good (4xx other than 401/403/429) */
-	SMS_AUTH,           /* 401/403: credentials or account wrong; retry later, report it */
-	SMS_OPTED_OUT,      /* the recipient has opted out (Twilio 21610): treat as STOP */
-	SMS_UNKNOWN,        /* send() only: the request went out but no answer came (timeout, dropped,
+	SMS_TEMPORARY, /* 429, 5xx, timeout, dropped connection: retry with backoff */
+	SMS_PERMANENT, /* refused for good (4xx other than 401/403/429) */
+	SMS_AUTH,      /* 401/403: credentials or account wrong; retry later, report it */
+	SMS_OPTED_OUT, /* the recipient has opted out (Twilio 21610): treat as STOP */
+	SMS_UNKNOWN,   /* send() only: the request went out but no answer came (timeout, dropped,
 	                     * over-long): the gateway may have taken it. Look it up before sending again. */
 };
 
@@ -36,32 +36,32 @@ enum sms_delivery {
 
 /* One inbound text. */
 struct sms_text {
-	char *id;               /* owned: unique per provider (Android: "id|sender|createdAt", its ids repeat) */
-	char *from;             /* owned: the sender as the gateway gave it (normalised by the caller) */
-	char *to;               /* owned, may be NULL */
-	char *body;             /* owned: UTF-8, the full text (Esendex: fetched from the body URI) */
-	long long received_at;  /* unix seconds, 0 unknown */
-	char *ack;              /* owned, provider's handle for acknowledge(), may be NULL */
+	char *id;              /* owned: unique per provider (Android: "id|sender|createdAt", its ids repeat) */
+	char *from;            /* owned: the sender as the gateway gave it (normalised by the caller) */
+	char *to;              /* owned, may be NULL */
+	char *body;            /* owned: UTF-8, the full text (Esendex: fetched from the body URI) */
+	long long received_at; /* unix seconds, 0 unknown */
+	char *ack;             /* owned, provider's handle for acknowledge(), may be NULL */
 };
 
 struct sms_settings {
-	const char *provider;   /* "twilio" | "esendex" | "android" */
-	const char *url;        /* base URL */
-	const char *account;    /* Twilio AccountSid; Esendex account reference */
+	const char *provider; /* "twilio" | "esendex" | "android" */
+	const char *url;      /* base URL */
+	const char *account;  /* Twilio AccountSid; Esendex account reference */
 	const char *username;
 	const char *password;
-	const char *number;     /* the service's own number, E.164 */
+	const char *number; /* the service's own number, E.164 */
 	const char *ca_file;
 	int timeout;
-	int send_timeout;       /* seconds for a send and a look-up (sms_send, sms_find_sent); 0: 10. Never
+	int send_timeout; /* seconds for a send and a look-up (sms_send, sms_find_sent); 0: 10. Never
 	                         * more than timeout. Short: a slow gateway must not hold up the intake, and
 	                         * a send that runs out of time is looked up, never simply made again. */
-	int page_size;          /* texts per page asked for; 0: provider default */
+	int page_size;    /* texts per page asked for; 0: provider default */
 };
 
 struct sms_gateway {
 	const struct sms_provider *provider;
-	struct sms_settings settings;   /* strings borrowed from the caller, who keeps them alive */
+	struct sms_settings settings; /* strings borrowed from the caller, who keeps them alive */
 	struct http *http;
 };
 
@@ -78,8 +78,8 @@ struct sms_provider {
 	enum sms_result (*acknowledge)(struct sms_gateway *g, const struct sms_text *t, char *err, size_t errlen);
 	/* Sends text (UTF-8) to an E.164 number; unicode: the text needs UCS-2.
 	 * *id (owned) is the provider's id for status(). */
-	enum sms_result (*send)(struct sms_gateway *g, const char *to, const char *text, int unicode, char **id,
-	                        char *err, size_t errlen);
+	enum sms_result (*send)(struct sms_gateway *g, const char *to, const char *text, int unicode, char **id, char *err,
+	                        size_t errlen);
 	enum sms_result (*status)(struct sms_gateway *g, const char *id, enum sms_delivery *d, char *err, size_t errlen);
 	/* A cheap authenticated request for `relay check`. */
 	enum sms_result (*check)(struct sms_gateway *g, char *err, size_t errlen);
@@ -128,8 +128,8 @@ enum sms_result sms_find_sent(struct sms_gateway *g, const char *to, const char 
  * oldest such, so two identical texts pair with two listings in order.
  * Numbers compare by their digits ("+447700900123" = "447700900123").
  * -1 when none, -2 when known() failed. */
-long sms_sent_match(const struct sms_text *t, size_t n, const char *from, const char *to, const char *text,
-                    long long since, sms_id_known_fn known, void *arg);
+long sms_sent_match(const struct sms_text *t, size_t n, const char *from, const char *to, const char *text, long long since,
+                    sms_id_known_fn known, void *arg);
 
 /* The class of an HTTP status: 2xx OK, 401/403 AUTH, 429 and 5xx TEMPORARY, other 4xx PERMANENT. */
 enum sms_result sms_classify_status(long status);

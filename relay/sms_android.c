@@ -22,7 +22,7 @@
 #include "util.h"
 
 #define DEFAULT_PAGE_SIZE 50
-#define MAX_PAGE_SIZE 500       /* the app refuses larger limits */
+#define MAX_PAGE_SIZE 500 /* the app refuses larger limits */
 #define MAX_PAGES 1000
 
 
@@ -49,7 +49,7 @@ int android_parse_time(const char *s, long long *out)
 	int year, mon, day, hour, min, sec = 0, zh = 0, zm = 0, zone = 0;
 	time_t t;
 
-	if (s == NULL)
+	if (!s)
 		return -1;
 	if (read_num(&p, 4, &year) < 0 || *p++ != '-' || read_num(&p, 2, &mon) < 0 || *p++ != '-' ||
 	    read_num(&p, 2, &day) < 0)
@@ -63,7 +63,7 @@ int android_parse_time(const char *s, long long *out)
 		p++;
 		if (read_num(&p, 2, &sec) < 0)
 			return -1;
-		if (*p == '.' || *p == ',') {   /* fractions: kept to the second */
+		if (*p == '.' || *p == ',') { /* fractions: kept to the second */
 			p++;
 			if (!isdigit((unsigned char)*p))
 				return -1;
@@ -91,7 +91,7 @@ int android_parse_time(const char *s, long long *out)
 	if (year < 1970 || mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
 		return -1;
 
-	memset(&tm, 0, sizeof(tm));
+	memset(&tm, 0, sizeof tm);
 	tm.tm_year = year - 1900;
 	tm.tm_mon = mon - 1;
 	tm.tm_mday = day;
@@ -99,7 +99,7 @@ int android_parse_time(const char *s, long long *out)
 	tm.tm_min = min;
 	tm.tm_sec = sec;
 	t = timegm(&tm);
-	if (t == (time_t)-1 || tm.tm_mday != day)   /* 31 Feb normalises into March: refuse */
+	if (t == (time_t)-1 || tm.tm_mday != day) /* 31 Feb normalises into March: refuse */
 		return -1;
 	*out = (long long)t - zone;
 	return 0;
@@ -107,7 +107,7 @@ int android_parse_time(const char *s, long long *out)
 
 enum sms_delivery android_delivery(const char *state)
 {
-	if (state == NULL)
+	if (!state)
 		return SMS_DELIVERY_UNKNOWN;
 	if (strcmp(state, "Pending") == 0 || strcmp(state, "Processed") == 0)
 		return SMS_DELIVERY_QUEUED;
@@ -124,15 +124,15 @@ void android_strings_free(char **s, size_t n)
 {
 	size_t i;
 
-	if (s == NULL)
+	if (!s)
 		return;
 	for (i = 0; i < n; i++)
 		free(s[i]);
 	free(s);
 }
 
-int android_parse_inbox(const char *json, size_t len, struct sms_text **texts, size_t *n, char ***created,
-			size_t *count, char *err, size_t errlen)
+int android_parse_inbox(const char *json, size_t len, struct sms_text **texts, size_t *n, char ***created, size_t *count,
+                        char *err, size_t errlen)
 {
 	struct json_object *root;
 	struct sms_text *out = NULL;
@@ -145,8 +145,8 @@ int android_parse_inbox(const char *json, size_t len, struct sms_text **texts, s
 	*count = 0;
 	if (created)
 		*created = NULL;
-	root = jsonread_parse(json, len, why, sizeof(why));
-	if (root == NULL) {
+	root = jsonread_parse(json, len, why, sizeof why);
+	if (!root) {
 		snprintf(err, errlen, "android gateway: inbox: %s", why);
 		return -1;
 	}
@@ -156,8 +156,8 @@ int android_parse_inbox(const char *json, size_t len, struct sms_text **texts, s
 		return -1;
 	}
 	total = json_object_array_length(root);
-	out = xcalloc(total ? total : 1, sizeof(*out));
-	when = xcalloc(total ? total : 1, sizeof(*when));
+	out = xcalloc(total ? total : 1, sizeof *out);
+	when = xcalloc(total ? total : 1, sizeof *when);
 	for (i = 0; i < total; i++) {
 		struct json_object *m = json_object_array_get_idx(root, i), *idv = NULL;
 		const char *type = jsonread_str(m, "type", NULL), *sender = jsonread_str(m, "sender", NULL);
@@ -174,7 +174,7 @@ int android_parse_inbox(const char *json, size_t len, struct sms_text **texts, s
 			id = jsonread_dup(m, "id");
 		else if (idv && json_object_is_type(idv, json_type_int))
 			id = xasprintf("%lld", (long long)json_object_get_int64(idv));
-		if (id == NULL || *id == '\0' || sender == NULL || *sender == '\0' || at == NULL || *at == '\0') {
+		if (!id || *id == '\0' || !sender || *sender == '\0' || !at || *at == '\0') {
 			free(id);
 			skipped++;
 			continue;
@@ -186,7 +186,7 @@ int android_parse_inbox(const char *json, size_t len, struct sms_text **texts, s
 		out[kept].from = jsonread_dup(m, "sender");
 		out[kept].to = jsonread_dup(m, "recipient");
 		out[kept].body = jsonread_dup(m, "contentPreview");
-		if (out[kept].body == NULL)
+		if (!out[kept].body)
 			out[kept].body = xstrdup("");
 		if (android_parse_time(at, &t) < 0)
 			t = 0;
@@ -197,7 +197,7 @@ int android_parse_inbox(const char *json, size_t len, struct sms_text **texts, s
 	json_object_put(root);
 	if (skipped)
 		log_warn("android gateway: skipped %zu inbox entr%s without an id, sender or time", skipped,
-			 skipped == 1 ? "y" : "ies");
+		         skipped == 1 ? "y" : "ies");
 	*texts = out;
 	*n = kept;
 	*count = total;
@@ -209,7 +209,7 @@ int android_parse_inbox(const char *json, size_t len, struct sms_text **texts, s
 }
 
 int android_parse_sent(const char *json, size_t len, struct sms_text **texts, size_t *n, size_t *count, char *err,
-		       size_t errlen)
+                       size_t errlen)
 {
 	struct json_object *root;
 	struct sms_text *out = NULL;
@@ -219,8 +219,8 @@ int android_parse_sent(const char *json, size_t len, struct sms_text **texts, si
 	*texts = NULL;
 	*n = 0;
 	*count = 0;
-	root = jsonread_parse(json, len, why, sizeof(why));
-	if (root == NULL) {
+	root = jsonread_parse(json, len, why, sizeof why);
+	if (!root) {
 		snprintf(err, errlen, "android gateway: messages: %s", why);
 		return -1;
 	}
@@ -235,7 +235,7 @@ int android_parse_sent(const char *json, size_t len, struct sms_text **texts, si
 		const char *id = jsonread_str(m, "id", NULL);
 		long long t = 0;
 
-		if (id == NULL || *id == '\0' || !json_object_object_get_ex(m, "recipients", &rcpts) ||
+		if (!id || *id == '\0' || !json_object_object_get_ex(m, "recipients", &rcpts) ||
 		    !json_object_is_type(rcpts, json_type_array))
 			continue;
 		if (android_parse_time(jsonread_str(m, "createdAt", NULL), &t) < 0)
@@ -266,8 +266,7 @@ int android_parse_sent(const char *json, size_t len, struct sms_text **texts, si
 	return 0;
 }
 
-int android_parse_message(const char *json, size_t len, char **id, enum sms_delivery *d, char *err,
-			  size_t errlen)
+int android_parse_message(const char *json, size_t len, char **id, enum sms_delivery *d, char *err, size_t errlen)
 {
 	struct json_object *root, *recipients;
 	const char *s, *state;
@@ -276,20 +275,20 @@ int android_parse_message(const char *json, size_t len, char **id, enum sms_deli
 	*id = NULL;
 	if (d)
 		*d = SMS_DELIVERY_UNKNOWN;
-	root = jsonread_parse(json, len, why, sizeof(why));
-	if (root == NULL) {
+	root = jsonread_parse(json, len, why, sizeof why);
+	if (!root) {
 		snprintf(err, errlen, "android gateway: message: %s", why);
 		return -1;
 	}
 	s = jsonread_str(root, "id", NULL);
-	if (s == NULL || *s == '\0') {
+	if (!s || *s == '\0') {
 		snprintf(err, errlen, "android gateway: message has no id");
 		json_object_put(root);
 		return -1;
 	}
 	*id = jsonread_dup(root, "id");
 	state = jsonread_str(root, "state", NULL);
-	if (state == NULL && json_object_object_get_ex(root, "recipients", &recipients) &&
+	if (!state && json_object_object_get_ex(root, "recipients", &recipients) &&
 	    json_object_is_type(recipients, json_type_array) && json_object_array_length(recipients) > 0)
 		state = jsonread_str(json_object_array_get_idx(recipients, 0), "state", NULL);
 	if (d)
@@ -326,7 +325,7 @@ static void refusal_reason(const struct http_response *resp, char *out, size_t o
 	size_t i, digits = 0;
 
 	out[0] = '\0';
-	root = jsonread_parse(resp->body, resp->len, why, sizeof(why));
+	root = jsonread_parse(resp->body, resp->len, why, sizeof why);
 	m = root ? jsonread_str(root, "message", NULL) : NULL;
 	if (m && strlen(m) < 100 && strlen(m) + 3 < outlen) {
 		for (i = 0; m[i]; i++) {
@@ -343,30 +342,32 @@ static void refusal_reason(const struct http_response *resp, char *out, size_t o
 /* One request; a non-2xx answer becomes a class and err. resp is kept on
  * SMS_OK only (free it with http_response_free either way). */
 static enum sms_result call(struct sms_gateway *g, const char *method, const char *path, const char *body,
-			    struct http_response *resp, char *err, size_t errlen)
+                            struct http_response *resp, char *err, size_t errlen)
 {
 	char why[256], reason[128];
 	enum sms_result r;
 
-	if (http_request(g->http, method, path, body ? "application/json" : NULL, body, body ? strlen(body) : 0,
-			 resp, why, sizeof(why)) < 0) {
+	if (http_request(g->http, method, path, body ? "application/json" : NULL, body, body ? strlen(body) : 0, resp, why,
+	                 sizeof why) < 0) {
 		snprintf(err, errlen, "android gateway: %s", why);
 		return SMS_TEMPORARY;
 	}
 	r = sms_classify_status(resp->status);
 	if (r == SMS_OK)
 		return SMS_OK;
-	refusal_reason(resp, reason, sizeof(reason));
+	refusal_reason(resp, reason, sizeof reason);
 	snprintf(err, errlen, "android gateway: %s (HTTP %ld%s)",
-		 r == SMS_AUTH ? "credentials refused" : r == SMS_TEMPORARY ? "try later" : "refused", resp->status,
-		 reason);
+	         r == SMS_AUTH        ? "credentials refused"
+	         : r == SMS_TEMPORARY ? "try later"
+	                              : "refused",
+	         resp->status, reason);
 	http_response_free(resp);
 	return r;
 }
 
 
-static enum sms_result android_fetch(struct sms_gateway *g, const char *cursor, struct sms_text **texts,
-				     size_t *n, char **next_cursor, char *err, size_t errlen)
+static enum sms_result android_fetch(struct sms_gateway *g, const char *cursor, struct sms_text **texts, size_t *n,
+                                     char **next_cursor, char *err, size_t errlen)
 {
 	struct http_response resp = { 0 };
 	struct sms_text *all = NULL, *page = NULL;
@@ -386,7 +387,7 @@ static enum sms_result android_fetch(struct sms_gateway *g, const char *cursor, 
 			snprintf(err, errlen, "android gateway: stored cursor is not an ISO 8601 time");
 			return SMS_PERMANENT;
 		}
-		from = http_urlencode(cursor);   /* "+03:00": an unencoded + is a space */
+		from = http_urlencode(cursor); /* "+03:00": an unencoded + is a space */
 	}
 	if (limit > MAX_PAGE_SIZE)
 		limit = MAX_PAGE_SIZE;
@@ -406,7 +407,7 @@ static enum sms_result android_fetch(struct sms_gateway *g, const char *cursor, 
 		r = call(g, "GET", path, NULL, &resp, err, errlen);
 		if (r != SMS_OK)
 			goto fail;
-		if (android_parse_inbox(resp.body, resp.len, &page, &got, &when, &listed, why, sizeof(why)) < 0) {
+		if (android_parse_inbox(resp.body, resp.len, &page, &got, &when, &listed, why, sizeof why) < 0) {
 			snprintf(err, errlen, "%s", why);
 			r = SMS_TEMPORARY;
 			goto fail;
@@ -432,12 +433,12 @@ static enum sms_result android_fetch(struct sms_gateway *g, const char *cursor, 
 		when = NULL;
 		if (count + got > cap) {
 			cap = (count + got) * 2;
-			all = xrealloc(all, cap * sizeof(*all));
+			all = xrealloc(all, cap * sizeof *all);
 		}
-		if (got)   /* all may still be NULL: memcpy(NULL, .., 0) is undefined */
-			memcpy(all + count, page, got * sizeof(*all));
+		if (got) /* all may still be NULL: memcpy(NULL, .., 0) is undefined */
+			memcpy(all + count, page, got * sizeof *all);
 		count += got;
-		free(page);   /* its strings now belong to all */
+		free(page); /* its strings now belong to all */
 		page = NULL;
 
 		/* X-Total-Count decides when present: a server may serve less than
@@ -465,31 +466,30 @@ fail:
 	return r;
 }
 
-static enum sms_result android_acknowledge(struct sms_gateway *g, const struct sms_text *t, char *err,
-					   size_t errlen)
+static enum sms_result android_acknowledge(struct sms_gateway *g, const struct sms_text *t, char *err, size_t errlen)
 {
 	(void)g;
 	(void)t;
 	(void)err;
 	(void)errlen;
-	return SMS_OK;   /* the local API keeps no read flag */
+	return SMS_OK; /* the local API keeps no read flag */
 }
 
-static enum sms_result android_send(struct sms_gateway *g, const char *to, const char *text, int unicode,
-				    char **id, char *err, size_t errlen)
+static enum sms_result android_send(struct sms_gateway *g, const char *to, const char *text, int unicode, char **id,
+                                    char *err, size_t errlen)
 {
 	struct http_response resp = { 0 };
 	char *body, why[256];
 	enum sms_result r;
 
-	(void)unicode;   /* the phone picks the encoding */
+	(void)unicode; /* the phone picks the encoding */
 	*id = NULL;
 	body = android_send_body(to, text);
 	r = call(g, "POST", "/message", body, &resp, err, errlen);
-	if (r == SMS_OK && android_parse_message(resp.body, resp.len, id, NULL, why, sizeof(why)) < 0) {
+	if (r == SMS_OK && android_parse_message(resp.body, resp.len, id, NULL, why, sizeof why) < 0) {
 		/* The phone took it (2xx): sending again would send it twice. */
-		log_warn("android gateway: text accepted (HTTP %ld) but %s: its delivery cannot be followed",
-			 resp.status, why);
+		log_warn("android gateway: text accepted (HTTP %ld) but %s: its delivery cannot be followed", resp.status,
+		         why);
 		*id = NULL;
 	}
 	http_response_free(&resp);
@@ -497,22 +497,21 @@ static enum sms_result android_send(struct sms_gateway *g, const char *to, const
 	return r;
 }
 
-static enum sms_result android_status(struct sms_gateway *g, const char *id, enum sms_delivery *d, char *err,
-				      size_t errlen)
+static enum sms_result android_status(struct sms_gateway *g, const char *id, enum sms_delivery *d, char *err, size_t errlen)
 {
 	struct http_response resp = { 0 };
 	char *eid, *path, *got = NULL, why[256];
 	enum sms_result r;
 
 	*d = SMS_DELIVERY_UNKNOWN;
-	if (id == NULL || *id == '\0') {
+	if (!id || *id == '\0') {
 		snprintf(err, errlen, "android gateway: no message id to ask about");
 		return SMS_PERMANENT;
 	}
 	eid = http_urlencode(id);
 	path = xasprintf("/message/%s", eid);
 	r = call(g, "GET", path, NULL, &resp, err, errlen);
-	if (r == SMS_OK && android_parse_message(resp.body, resp.len, &got, d, why, sizeof(why)) < 0) {
+	if (r == SMS_OK && android_parse_message(resp.body, resp.len, &got, d, why, sizeof why) < 0) {
 		snprintf(err, errlen, "%s", why);
 		r = SMS_TEMPORARY;
 	}
@@ -539,7 +538,7 @@ static enum sms_result android_check(struct sms_gateway *g, char *err, size_t er
 /* GET /messages from since on (the app's from= filter on createdAt), paged
  * by offset as the inbox is, X-Total-Count deciding when present. */
 static enum sms_result android_list_sent(struct sms_gateway *g, const char *to, const char *text, long long since,
-					 struct sms_text **texts, size_t *n, char *err, size_t errlen)
+                                         struct sms_text **texts, size_t *n, char *err, size_t errlen)
 {
 	struct http_response resp = { 0 };
 	struct sms_text *all = NULL, *page = NULL;
@@ -566,7 +565,7 @@ static enum sms_result android_list_sent(struct sms_gateway *g, const char *to, 
 		free(path);
 		if (r != SMS_OK)
 			goto fail;
-		if (android_parse_sent(resp.body, resp.len, &page, &got, &listed, why, sizeof(why)) < 0) {
+		if (android_parse_sent(resp.body, resp.len, &page, &got, &listed, why, sizeof why) < 0) {
 			snprintf(err, errlen, "%s", why);
 			r = SMS_TEMPORARY;
 			goto fail;

@@ -23,9 +23,9 @@
  * 0, or -1 with err when the body is not a JSON array. On 0 free *texts with
  * sms_texts_free and *created with android_strings_free; on -1 nothing is
  * returned. */
-int android_parse_inbox(const char *json, size_t len, struct sms_text **texts, size_t *n, char ***created,
-			size_t *count, char *err, size_t errlen);
-void android_strings_free(char **s, size_t n);   /* accepts NULL */
+int android_parse_inbox(const char *json, size_t len, struct sms_text **texts, size_t *n, char ***created, size_t *count,
+                        char *err, size_t errlen);
+void android_strings_free(char **s, size_t n); /* accepts NULL */
 
 /* ISO 8601 date-time ("2020-01-01T00:00:00Z", "…T12:34:56.789+03:00",
  * "…+0300"; no zone means UTC) to unix seconds. 0 or -1. */
@@ -35,8 +35,7 @@ int android_parse_time(const char *s, long long *out);
  * [{"phoneNumber","state","error"}]}. *id (owned) and *d from "state" (else
  * from the first recipient's). 0, or -1 with err when there is no id.
  * d may be NULL. */
-int android_parse_message(const char *json, size_t len, char **id, enum sms_delivery *d, char *err,
-			  size_t errlen);
+int android_parse_message(const char *json, size_t len, char **id, enum sms_delivery *d, char *err, size_t errlen);
 
 /* Parses one GET /messages page (the texts the phone was asked to send), a
  * JSON array of {"id","state","createdAt","textMessage":{"text"},
@@ -47,7 +46,7 @@ int android_parse_message(const char *json, size_t len, char **id, enum sms_deli
  * array, for paging. 0, or -1 with err when the body is not a JSON array; on
  * 0 free *texts with sms_texts_free. */
 int android_parse_sent(const char *json, size_t len, struct sms_text **texts, size_t *n, size_t *count, char *err,
-		       size_t errlen);
+                       size_t errlen);
 
 /* Pending/Processed → QUEUED, Sent → SENT, Delivered → DELIVERED,
  * Failed → FAILED, anything else (or NULL) → UNKNOWN. */

@@ -388,8 +388,8 @@ int esendex_parse_time(const char *s, long long *out)
 	struct tm tm;
 	time_t t;
 
-	if (!s || digits(&s, 4, &y) < 0 || *s++ != '-' || digits(&s, 2, &mo) < 0 || *s++ != '-' ||
-	    digits(&s, 2, &d) < 0 || (*s != 'T' && *s != 't' && *s != ' '))
+	if (!s || digits(&s, 4, &y) < 0 || *s++ != '-' || digits(&s, 2, &mo) < 0 || *s++ != '-' || digits(&s, 2, &d) < 0 ||
+	    (*s != 'T' && *s != 't' && *s != ' '))
 		return -1;
 	s++;
 	if (digits(&s, 2, &h) < 0 || *s++ != ':' || digits(&s, 2, &mi) < 0 || *s++ != ':' || digits(&s, 2, &sec) < 0)
@@ -439,19 +439,33 @@ void esendex_xml_escape(struct buf *b, const char *s)
 
 	for (; *p; p++) {
 		switch (*p) {
-		case '&': buf_adds(b, "&amp;"); break;
-		case '<': buf_adds(b, "&lt;"); break;
-		case '>': buf_adds(b, "&gt;"); break;   /* also breaks any "]]>" */
-		case '"': buf_adds(b, "&quot;"); break;
-		case '\'': buf_adds(b, "&apos;"); break;
-		case '\r': buf_adds(b, "&#13;"); break; /* a raw CR would be normalised away */
+		case '&':
+			buf_adds(b, "&amp;");
+			break;
+		case '<':
+			buf_adds(b, "&lt;");
+			break;
+		case '>':
+			buf_adds(b, "&gt;");
+			break; /* also breaks any "]]>" */
+		case '"':
+			buf_adds(b, "&quot;");
+			break;
+		case '\'':
+			buf_adds(b, "&apos;");
+			break;
+		case '\r':
+			buf_adds(b, "&#13;");
+			break; /* a raw CR would be normalised away */
 		case '\t':
-		case '\n': buf_addc(b, (char)*p); break;
+		case '\n':
+			buf_addc(b, (char)*p);
+			break;
 		default:
 			if (*p < 0x20) {
-				buf_addc(b, ' ');   /* not even &#N; is allowed for these in XML 1.0 */
+				buf_addc(b, ' '); /* not even &#N; is allowed for these in XML 1.0 */
 			} else if (p[0] == 0xEF && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF)) {
-				buf_addc(b, ' ');   /* U+FFFE, U+FFFF: not XML characters */
+				buf_addc(b, ' '); /* U+FFFE, U+FFFF: not XML characters */
 				p += 2;
 			} else {
 				buf_addc(b, (char)*p);
@@ -461,8 +475,7 @@ void esendex_xml_escape(struct buf *b, const char *s)
 	free(clean);
 }
 
-char *esendex_build_dispatch(const char *account, const char *to, const char *text, int unicode, char *err,
-                             size_t errlen)
+char *esendex_build_dispatch(const char *account, const char *to, const char *text, int unicode, char *err, size_t errlen)
 {
 	struct buf b;
 	const char *digits_to;
@@ -484,8 +497,7 @@ char *esendex_build_dispatch(const char *account, const char *to, const char *te
 	buf_printf(&b, "</accountreference>\n<message>\n<to>%s</to>\n<body>", digits_to);
 	esendex_xml_escape(&b, text);
 	/* Without a characterset Esendex assumes GSM and mangles anything else. */
-	buf_printf(&b, "</body>\n<characterset>%s</characterset>\n</message>\n</messages>\n",
-	           unicode ? "Unicode" : "Auto");
+	buf_printf(&b, "</body>\n<characterset>%s</characterset>\n</message>\n</messages>\n", unicode ? "Unicode" : "Auto");
 	return buf_take(&b);
 }
 
@@ -543,22 +555,22 @@ static const char *account_of(const struct sms_gateway *g)
 
 /* One request; err names what was asked for and the HTTP status, never a
  * body (it may hold a text) or a credential. */
-static enum sms_result call(struct sms_gateway *g, const char *method, const char *path, const char *body,
-                            const char *what, struct http_response *resp, char *err, size_t errlen)
+static enum sms_result call(struct sms_gateway *g, const char *method, const char *path, const char *body, const char *what,
+                            struct http_response *resp, char *err, size_t errlen)
 {
 	char herr[256] = "";
 	enum sms_result r;
 
 	memset(resp, 0, sizeof *resp);
-	if (http_request(g->http, method, path, body ? "application/xml" : NULL, body, body ? strlen(body) : 0, resp,
-	                 herr, sizeof herr) < 0) {
+	if (http_request(g->http, method, path, body ? "application/xml" : NULL, body, body ? strlen(body) : 0, resp, herr,
+	                 sizeof herr) < 0) {
 		snprintf(err, errlen, "esendex %s: %s", what, herr);
 		return SMS_TEMPORARY;
 	}
 	r = sms_classify_status(resp->status);
 	if (r == SMS_AUTH)
-		snprintf(err, errlen, "esendex %s: HTTP %ld: the username, password or account reference was refused",
-		         what, resp->status);
+		snprintf(err, errlen, "esendex %s: HTTP %ld: the username, password or account reference was refused", what,
+		         resp->status);
 	else if (r == SMS_TEMPORARY && resp->status == 429)
 		snprintf(err, errlen, "esendex %s: HTTP 429: rate limited, will retry", what);
 	else if (r != SMS_OK)
@@ -589,9 +601,9 @@ static char *inbox_path(const struct sms_gateway *g, long long start, long long 
 /* A text found unread in the inbox, before its body is fetched. */
 struct unread {
 	struct sms_text t;
-	char *summary;   /* owned: the fallback when the full body cannot be had */
-	size_t order;    /* position in the inbox listing */
-	int keep;        /* 0: neither body nor summary could be had */
+	char *summary; /* owned: the fallback when the full body cannot be had */
+	size_t order;  /* position in the inbox listing */
+	int keep;      /* 0: neither body nor summary could be had */
 };
 
 static void unread_free(struct unread *u, size_t n)
@@ -665,7 +677,7 @@ static enum sms_result esendex_fetch(struct sms_gateway *g, const char *cursor, 
 	enum sms_result r = SMS_OK;
 	char e[256];
 
-	(void)cursor;   /* Esendex's read flag is the cursor */
+	(void)cursor; /* Esendex's read flag is the cursor */
 	*texts = NULL;
 	*n = 0;
 	if (next_cursor)
@@ -717,8 +729,7 @@ static enum sms_result esendex_fetch(struct sms_gateway *g, const char *cursor, 
 		listed += page.n;
 		more = esendex_next_page(&page, start, asked, &next) && ++pages < ESENDEX_MAX_PAGES;
 		if (!more && page.totalcount > start + (long long)page.n)
-			log_warn("esendex: inbox claims %lld texts; stopped after %zu this poll",
-			         page.totalcount, listed);
+			log_warn("esendex: inbox claims %lld texts; stopped after %zu this poll", page.totalcount, listed);
 		esendex_page_free(&page);
 		if (!more)
 			break;

@@ -46,10 +46,10 @@ struct esendex_header {
 
 /* One inbox page: <messageheaders startindex count totalcount>. */
 struct esendex_page {
-	long long startindex;   /* as the answer gave them; -1 when absent */
+	long long startindex; /* as the answer gave them; -1 when absent */
 	long long count;
 	long long totalcount;
-	struct esendex_header *headers;   /* owned array of n */
+	struct esendex_header *headers; /* owned array of n */
 	size_t n;
 };
 
@@ -108,8 +108,7 @@ void esendex_xml_escape(struct buf *b, const char *s);
  * text: UTF-8; unicode: characterset Unicode instead of Auto. Returns an
  * owned document, or NULL with err when to is not a phone number or account
  * is empty. */
-char *esendex_build_dispatch(const char *account, const char *to, const char *text, int unicode, char *err,
-                             size_t errlen);
+char *esendex_build_dispatch(const char *account, const char *to, const char *text, int unicode, char *err, size_t errlen);
 
 /* failurereason made safe for an error message: at most 120 bytes, control
  * characters removed, and any run of five or more digits (a phone number)

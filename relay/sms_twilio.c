@@ -20,15 +20,14 @@
 
 #define API "/2010-04-01/Accounts/"
 #define DEFAULT_PAGE_SIZE 50
-#define MAX_PAGE_SIZE 1000      /* Twilio's own maximum */
-#define MAX_PAGES 1000          /* a gateway that pages forever must not hold the relay */
-#define MAX_LOOKUP_PAGES 20     /* looking for one text sent a moment ago */
+#define MAX_PAGE_SIZE 1000  /* Twilio's own maximum */
+#define MAX_PAGES 1000      /* a gateway that pages forever must not hold the relay */
+#define MAX_LOOKUP_PAGES 20 /* looking for one text sent a moment ago */
 
 
 /* --- pure parsing ------------------------------------------------------------ */
 
-static const char *const months[] = { "jan", "feb", "mar", "apr", "may", "jun",
-				      "jul", "aug", "sep", "oct", "nov", "dec" };
+static const char *const months[] = { "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec" };
 
 static int read_num(const char **p, int min_digits, int max_digits, int *out)
 {
@@ -58,10 +57,10 @@ int twilio_parse_date(const char *s, long long *out)
 	int day, year, hour, min, sec = 0, mon = -1, zone = 0, zh, zm, i;
 	time_t t;
 
-	if (s == NULL)
+	if (!s)
 		return -1;
 	skip_space(&p);
-	if (isalpha((unsigned char)p[0])) {   /* optional weekday */
+	if (isalpha((unsigned char)p[0])) { /* optional weekday */
 		while (isalpha((unsigned char)*p))
 			p++;
 		if (*p++ != ',')
@@ -110,7 +109,7 @@ int twilio_parse_date(const char *s, long long *out)
 	if (day < 1 || day > 31 || year < 1970 || year > 9999 || hour > 23 || min > 59 || sec > 60)
 		return -1;
 
-	memset(&tm, 0, sizeof(tm));
+	memset(&tm, 0, sizeof tm);
 	tm.tm_year = year - 1900;
 	tm.tm_mon = mon;
 	tm.tm_mday = day;
@@ -118,7 +117,7 @@ int twilio_parse_date(const char *s, long long *out)
 	tm.tm_min = min;
 	tm.tm_sec = sec;
 	t = timegm(&tm);
-	if (t == (time_t)-1 || tm.tm_mday != day)   /* 31 Feb normalises to March: refuse */
+	if (t == (time_t)-1 || tm.tm_mday != day) /* 31 Feb normalises to March: refuse */
 		return -1;
 	*out = (long long)t - zone;
 	return 0;
@@ -130,7 +129,7 @@ char *twilio_cursor(long long t)
 	struct tm tm;
 	char date[32];
 
-	if (gmtime_r(&tt, &tm) == NULL || strftime(date, sizeof(date), "%Y-%m-%d", &tm) == 0)
+	if (!gmtime_r(&tt, &tm) || strftime(date, sizeof date, "%Y-%m-%d", &tm) == 0)
 		return xstrdup("1970-01-01");
 	return xstrdup(date);
 }
@@ -139,7 +138,7 @@ int twilio_cursor_valid(const char *c)
 {
 	int i;
 
-	if (c == NULL || strlen(c) != 10)
+	if (!c || strlen(c) != 10)
 		return 0;
 	for (i = 0; i < 10; i++) {
 		if (i == 4 || i == 7) {
@@ -158,17 +157,17 @@ enum sms_delivery twilio_delivery(const char *status)
 		const char *name;
 		enum sms_delivery d;
 	} map[] = {
-		{ "accepted", SMS_DELIVERY_QUEUED },   { "scheduled", SMS_DELIVERY_QUEUED },
-		{ "queued", SMS_DELIVERY_QUEUED },     { "sending", SMS_DELIVERY_QUEUED },
-		{ "sent", SMS_DELIVERY_SENT },         { "delivered", SMS_DELIVERY_DELIVERED },
-		{ "read", SMS_DELIVERY_DELIVERED },    { "undelivered", SMS_DELIVERY_UNDELIVERED },
-		{ "failed", SMS_DELIVERY_FAILED },     { "canceled", SMS_DELIVERY_FAILED },
+		{ "accepted", SMS_DELIVERY_QUEUED }, { "scheduled", SMS_DELIVERY_QUEUED },
+		{ "queued", SMS_DELIVERY_QUEUED },   { "sending", SMS_DELIVERY_QUEUED },
+		{ "sent", SMS_DELIVERY_SENT },       { "delivered", SMS_DELIVERY_DELIVERED },
+		{ "read", SMS_DELIVERY_DELIVERED },  { "undelivered", SMS_DELIVERY_UNDELIVERED },
+		{ "failed", SMS_DELIVERY_FAILED },   { "canceled", SMS_DELIVERY_FAILED },
 	};
 	size_t i;
 
-	if (status == NULL)
+	if (!status)
 		return SMS_DELIVERY_UNKNOWN;
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+	for (i = 0; i < sizeof map / sizeof map[0]; i++)
 		if (strcmp(status, map[i].name) == 0)
 			return map[i].d;
 	return SMS_DELIVERY_UNKNOWN;
@@ -180,18 +179,18 @@ size_t twilio_length(const char *text)
 	const unsigned char *p;
 
 	for (p = (const unsigned char *)text; p && *p; p++)
-		if ((*p & 0xC0) != 0x80)   /* count lead bytes only */
+		if ((*p & 0xC0) != 0x80) /* count lead bytes only */
 			n++;
 	return n;
 }
 
 void twilio_page_free(struct twilio_page *page)
 {
-	if (page == NULL)
+	if (!page)
 		return;
 	sms_texts_free(page->texts, page->n);
 	free(page->next_page_uri);
-	memset(page, 0, sizeof(*page));
+	memset(page, 0, sizeof *page);
 }
 
 /* A next_page_uri we are willing to request: a path on the same server. */
@@ -214,9 +213,9 @@ static int parse_page(const char *json, size_t len, struct twilio_page *page, in
 	size_t i, count, skipped = 0;
 	char why[128];
 
-	memset(page, 0, sizeof(*page));
-	root = jsonread_parse(json, len, why, sizeof(why));
-	if (root == NULL) {
+	memset(page, 0, sizeof *page);
+	root = jsonread_parse(json, len, why, sizeof why);
+	if (!root) {
 		snprintf(err, errlen, "twilio: message list: %s", why);
 		return -1;
 	}
@@ -225,7 +224,7 @@ static int parse_page(const char *json, size_t len, struct twilio_page *page, in
 		snprintf(err, errlen, "twilio: message list has no \"messages\" array");
 		goto fail;
 	}
-	if (json_object_object_get_ex(root, "next_page_uri", &next) && next != NULL) {
+	if (json_object_object_get_ex(root, "next_page_uri", &next) && next) {
 		if (!json_object_is_type(next, json_type_string) || !path_ok(json_object_get_string(next))) {
 			snprintf(err, errlen, "twilio: message list has a bad next_page_uri");
 			goto fail;
@@ -234,7 +233,7 @@ static int parse_page(const char *json, size_t len, struct twilio_page *page, in
 	}
 
 	count = json_object_array_length(msgs);
-	page->texts = xcalloc(count ? count : 1, sizeof(*page->texts));
+	page->texts = xcalloc(count ? count : 1, sizeof *page->texts);
 	for (i = 0; i < count; i++) {
 		struct json_object *m = json_object_array_get_idx(msgs, i);
 		struct sms_text *t = &page->texts[page->n];
@@ -243,11 +242,10 @@ static int parse_page(const char *json, size_t len, struct twilio_page *page, in
 		long long when = 0;
 
 		/* outbound-api and outbound-reply are texts; outbound-call is not ours */
-		if (direction == NULL || (sent ? strncmp(direction, "outbound-", 9) != 0 ||
-		                                         strcmp(direction, "outbound-call") == 0
-		                               : strcmp(direction, "inbound") != 0))
+		if (!direction || (sent ? strncmp(direction, "outbound-", 9) != 0 || strcmp(direction, "outbound-call") == 0
+		                        : strcmp(direction, "inbound") != 0))
 			continue;
-		if (sid == NULL || *sid == '\0' || (!sent && (from == NULL || *from == '\0'))) {
+		if (!sid || *sid == '\0' || (!sent && (from == NULL || *from == '\0'))) {
 			skipped++;
 			continue;
 		}
@@ -255,19 +253,19 @@ static int parse_page(const char *json, size_t len, struct twilio_page *page, in
 		t->from = jsonread_dup(m, "from");
 		t->to = jsonread_dup(m, "to");
 		t->body = jsonread_dup(m, "body");
-		if (t->body == NULL)
+		if (!t->body)
 			t->body = xstrdup("");
 		/* A sent text is found by when it was made: one still queued has no date_sent. */
 		if (sent ? twilio_parse_date(jsonread_str(m, "date_created", NULL), &when) < 0
 		         : twilio_parse_date(jsonread_str(m, "date_sent", NULL), &when) < 0 &&
-		                   twilio_parse_date(jsonread_str(m, "date_created", NULL), &when) < 0)
+		                    twilio_parse_date(jsonread_str(m, "date_created", NULL), &when) < 0)
 			when = 0;
 		t->received_at = when;
 		page->n++;
 	}
 	if (skipped)
 		log_warn("twilio: skipped %zu %s message(s) without a sid%s", skipped, sent ? "sent" : "inbound",
-			 sent ? "" : " or sender");
+		         sent ? "" : " or sender");
 	json_object_put(root);
 	return 0;
 
@@ -295,7 +293,7 @@ enum sms_result twilio_parse_error(long status, const char *json, size_t len, ch
 	char why[128];
 	enum sms_result r;
 
-	root = jsonread_parse(json, len, why, sizeof(why));
+	root = jsonread_parse(json, len, why, sizeof why);
 	if (root && json_object_object_get_ex(root, "code", &code) && json_object_is_type(code, json_type_int)) {
 		c = json_object_get_int64(code);
 		have_code = 1;
@@ -307,16 +305,20 @@ enum sms_result twilio_parse_error(long status, const char *json, size_t len, ch
 		return SMS_OPTED_OUT;
 	}
 	r = (have_code && c == 20429) || status == 429 ? SMS_TEMPORARY : sms_classify_status(status);
-	if (r == SMS_OK)   /* an error body with a 2xx status: not a success we understand */
+	if (r == SMS_OK) /* an error body with a 2xx status: not a success we understand */
 		r = SMS_TEMPORARY;
 	if (have_code)
 		snprintf(err, errlen, "twilio: %s (HTTP %ld, error %lld, https://www.twilio.com/docs/errors/%lld)",
-			 r == SMS_AUTH ? "credentials refused" : r == SMS_TEMPORARY ? "try later" : "refused",
-			 status, c, c);
+		         r == SMS_AUTH        ? "credentials refused"
+		         : r == SMS_TEMPORARY ? "try later"
+		                              : "refused",
+		         status, c, c);
 	else
 		snprintf(err, errlen, "twilio: %s (HTTP %ld)",
-			 r == SMS_AUTH ? "credentials refused" : r == SMS_TEMPORARY ? "try later" : "refused",
-			 status);
+		         r == SMS_AUTH        ? "credentials refused"
+		         : r == SMS_TEMPORARY ? "try later"
+		                              : "refused",
+		         status);
 	return r;
 }
 
@@ -329,13 +331,13 @@ int twilio_parse_message(const char *json, size_t len, char **sid, enum sms_deli
 	*sid = NULL;
 	if (d)
 		*d = SMS_DELIVERY_UNKNOWN;
-	root = jsonread_parse(json, len, why, sizeof(why));
-	if (root == NULL) {
+	root = jsonread_parse(json, len, why, sizeof why);
+	if (!root) {
 		snprintf(err, errlen, "twilio: message: %s", why);
 		return -1;
 	}
 	s = jsonread_str(root, "sid", NULL);
-	if (s == NULL || *s == '\0') {
+	if (!s || *s == '\0') {
 		snprintf(err, errlen, "twilio: message has no sid");
 		json_object_put(root);
 		return -1;
@@ -362,13 +364,13 @@ static char *account_path(const struct sms_gateway *g)
 /* One request; a non-2xx answer becomes a class and err. resp is filled on
  * SMS_OK only (free it with http_response_free either way). */
 static enum sms_result call(struct sms_gateway *g, const char *method, const char *path, const char *body,
-			    struct http_response *resp, char *err, size_t errlen)
+                            struct http_response *resp, char *err, size_t errlen)
 {
 	char why[256];
 	enum sms_result r;
 
 	if (http_request(g->http, method, path, body ? "application/x-www-form-urlencoded" : NULL, body,
-			 body ? strlen(body) : 0, resp, why, sizeof(why)) < 0) {
+	                 body ? strlen(body) : 0, resp, why, sizeof why) < 0) {
 		snprintf(err, errlen, "twilio: %s", why);
 		return SMS_TEMPORARY;
 	}
@@ -380,7 +382,7 @@ static enum sms_result call(struct sms_gateway *g, const char *method, const cha
 }
 
 static enum sms_result twilio_fetch(struct sms_gateway *g, const char *cursor, struct sms_text **texts, size_t *n,
-				    char **next_cursor, char *err, size_t errlen)
+                                    char **next_cursor, char *err, size_t errlen)
 {
 	struct http_response resp = { 0 };
 	struct twilio_page page = { 0 };
@@ -402,7 +404,7 @@ static enum sms_result twilio_fetch(struct sms_gateway *g, const char *cursor, s
 		size = MAX_PAGE_SIZE;
 
 	acct = account_path(g);
-	to = http_urlencode(g->settings.number);   /* "+44…": an unencoded + is a space */
+	to = http_urlencode(g->settings.number); /* "+44…": an unencoded + is a space */
 	if (cursor)
 		path = xasprintf("%s/Messages.json?To=%s&DateSent%%3E=%s&PageSize=%d", acct, to, cursor, size);
 	else
@@ -418,7 +420,7 @@ static enum sms_result twilio_fetch(struct sms_gateway *g, const char *cursor, s
 		r = call(g, "GET", path, NULL, &resp, err, errlen);
 		if (r != SMS_OK)
 			goto fail;
-		if (twilio_parse_page(resp.body, resp.len, &page, why, sizeof(why)) < 0) {
+		if (twilio_parse_page(resp.body, resp.len, &page, why, sizeof why) < 0) {
 			snprintf(err, errlen, "%s", why);
 			r = SMS_TEMPORARY;
 			goto fail;
@@ -426,12 +428,12 @@ static enum sms_result twilio_fetch(struct sms_gateway *g, const char *cursor, s
 		http_response_free(&resp);
 		if (count + page.n > cap) {
 			cap = (count + page.n) * 2;
-			all = xrealloc(all, cap * sizeof(*all));
+			all = xrealloc(all, cap * sizeof *all);
 		}
-		if (page.n)   /* all may still be NULL: memcpy(NULL, .., 0) is undefined */
-			memcpy(all + count, page.texts, page.n * sizeof(*all));
+		if (page.n) /* all may still be NULL: memcpy(NULL, .., 0) is undefined */
+			memcpy(all + count, page.texts, page.n * sizeof *all);
 		count += page.n;
-		page.n = 0;   /* moved: the page frees only its array */
+		page.n = 0; /* moved: the page frees only its array */
 		if (page.next_page_uri && strcmp(page.next_page_uri, path) == 0) {
 			snprintf(err, errlen, "twilio: message list pages loop");
 			r = SMS_TEMPORARY;
@@ -470,18 +472,18 @@ static enum sms_result twilio_acknowledge(struct sms_gateway *g, const struct sm
 	(void)t;
 	(void)err;
 	(void)errlen;
-	return SMS_OK;   /* Twilio has no read flag: the cursor and sid dedupe are enough */
+	return SMS_OK; /* Twilio has no read flag: the cursor and sid dedupe are enough */
 }
 
 static enum sms_result twilio_send(struct sms_gateway *g, const char *to, const char *text, int unicode, char **id,
-				   char *err, size_t errlen)
+                                   char *err, size_t errlen)
 {
 	struct http_response resp = { 0 };
 	char *path = NULL, *body = NULL, *eto, *efrom, *etext, why[256];
 	size_t chars = twilio_length(text);
 	enum sms_result r;
 
-	(void)unicode;   /* Twilio chooses GSM-7 or UCS-2 itself */
+	(void)unicode; /* Twilio chooses GSM-7 or UCS-2 itself */
 	*id = NULL;
 	if (chars > TWILIO_MAX_BODY) {
 		snprintf(err, errlen, "twilio: text too long (%zu characters, at most %d)", chars, TWILIO_MAX_BODY);
@@ -500,10 +502,9 @@ static enum sms_result twilio_send(struct sms_gateway *g, const char *to, const 
 	free(eto);
 
 	r = call(g, "POST", path, body, &resp, err, errlen);
-	if (r == SMS_OK && twilio_parse_message(resp.body, resp.len, id, NULL, why, sizeof(why)) < 0) {
+	if (r == SMS_OK && twilio_parse_message(resp.body, resp.len, id, NULL, why, sizeof why) < 0) {
 		/* Twilio took it (2xx): sending again would send it twice. */
-		log_warn("twilio: text accepted (HTTP %ld) but %s: its delivery cannot be followed", resp.status,
-			 why);
+		log_warn("twilio: text accepted (HTTP %ld) but %s: its delivery cannot be followed", resp.status, why);
 		*id = NULL;
 	}
 	http_response_free(&resp);
@@ -512,15 +513,14 @@ static enum sms_result twilio_send(struct sms_gateway *g, const char *to, const 
 	return r;
 }
 
-static enum sms_result twilio_status(struct sms_gateway *g, const char *id, enum sms_delivery *d, char *err,
-				     size_t errlen)
+static enum sms_result twilio_status(struct sms_gateway *g, const char *id, enum sms_delivery *d, char *err, size_t errlen)
 {
 	struct http_response resp = { 0 };
 	char *acct, *sid, *path, *got = NULL, why[256];
 	enum sms_result r;
 
 	*d = SMS_DELIVERY_UNKNOWN;
-	if (id == NULL || *id == '\0') {
+	if (!id || *id == '\0') {
 		snprintf(err, errlen, "twilio: no message id to ask about");
 		return SMS_PERMANENT;
 	}
@@ -528,7 +528,7 @@ static enum sms_result twilio_status(struct sms_gateway *g, const char *id, enum
 	sid = http_urlencode(id);
 	path = xasprintf("%s/Messages/%s.json", acct, sid);
 	r = call(g, "GET", path, NULL, &resp, err, errlen);
-	if (r == SMS_OK && twilio_parse_message(resp.body, resp.len, &got, d, why, sizeof(why)) < 0) {
+	if (r == SMS_OK && twilio_parse_message(resp.body, resp.len, &got, d, why, sizeof why) < 0) {
 		snprintf(err, errlen, "%s", why);
 		r = SMS_TEMPORARY;
 	}
@@ -558,7 +558,7 @@ static enum sms_result twilio_check(struct sms_gateway *g, char *err, size_t err
  * still queued does not match: no date_sent yet), so sent is told from
  * received by direction and from by sms_sent_match. */
 static enum sms_result twilio_list_sent(struct sms_gateway *g, const char *to, const char *text, long long since,
-					struct sms_text **texts, size_t *n, char *err, size_t errlen)
+                                        struct sms_text **texts, size_t *n, char *err, size_t errlen)
 {
 	struct http_response resp = { 0 };
 	struct twilio_page page = { 0 };
@@ -583,13 +583,13 @@ static enum sms_result twilio_list_sent(struct sms_gateway *g, const char *to, c
 		r = call(g, "GET", path, NULL, &resp, err, errlen);
 		if (r != SMS_OK)
 			goto fail;
-		if (twilio_parse_sent_page(resp.body, resp.len, &page, why, sizeof(why)) < 0) {
+		if (twilio_parse_sent_page(resp.body, resp.len, &page, why, sizeof why) < 0) {
 			snprintf(err, errlen, "%s", why);
 			r = SMS_TEMPORARY;
 			goto fail;
 		}
 		http_response_free(&resp);
-		all = xrealloc(all, (count + page.n + 1) * sizeof(*all));
+		all = xrealloc(all, (count + page.n + 1) * sizeof *all);
 		for (size_t i = 0; i < page.n; i++) {
 			older |= page.texts[i].received_at && page.texts[i].received_at < since;
 			all[count++] = page.texts[i];

@@ -10,13 +10,13 @@
 
 #include "sms.h"
 
-#define TWILIO_MAX_BODY 1600   /* characters Twilio accepts in one Body */
+#define TWILIO_MAX_BODY 1600 /* characters Twilio accepts in one Body */
 
 /* One page of GET .../Messages.json. */
 struct twilio_page {
-	struct sms_text *texts;   /* owned: the page's inbound texts, in the page's order (newest first) */
+	struct sms_text *texts; /* owned: the page's inbound texts, in the page's order (newest first) */
 	size_t n;
-	char *next_page_uri;      /* owned: path of the next page, relative to the base URL; NULL on the last */
+	char *next_page_uri; /* owned: path of the next page, relative to the base URL; NULL on the last */
 };
 
 /* Parses a list page: keeps only direction "inbound" entries that have a sid
@@ -30,7 +30,7 @@ int twilio_parse_page(const char *json, size_t len, struct twilio_page *page, ch
  * (direction "outbound-api" or "outbound-reply") that have a sid;
  * received_at from date_created (a queued text has no date_sent yet). */
 int twilio_parse_sent_page(const char *json, size_t len, struct twilio_page *page, char *err, size_t errlen);
-void twilio_page_free(struct twilio_page *page);   /* accepts NULL; leaves it empty */
+void twilio_page_free(struct twilio_page *page); /* accepts NULL; leaves it empty */
 
 /* RFC 2822 date as Twilio writes it ("Wed, 18 Aug 2010 20:01:40 +0000",
  * zone +hhmm/-hhmm/GMT/UT/UTC/Z, weekday optional) to unix seconds. 0 or -1. */

@@ -28,7 +28,8 @@ int smsbox_poll(struct relay *r, char *err, size_t errlen)
 	if (res != SMS_OK) {
 		if (res == SMS_AUTH)
 			log_error("sms %s: the gateway refused our credentials (%s): check [sms] account, username and "
-			          "password_file; texts wait on the gateway", g->provider->name, err);
+			          "password_file; texts wait on the gateway",
+			          g->provider->name, err);
 		goto out;
 	}
 	if (db_begin(r->db) < 0)

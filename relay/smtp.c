@@ -28,17 +28,20 @@ static int settings_check(const struct smtp_settings *s, struct watch *w, char *
 	w->s = s;
 	w->fd = -1;
 	snprintf(w->phase, sizeof w->phase, "greeting");
-	if (s->host == NULL || *s->host == '\0') {
+	if (!s->host || *s->host == '\0') {
 		snprintf(err, errlen, "no SMTP host is configured");
 		return -1;
 	}
-	if (strchr(s->host, ':') != NULL) {
-		snprintf(err, errlen, "SMTP host %s: IPv6 addresses cannot be used with libESMTP; "
-		         "give a host name", s->host);
+	if (strchr(s->host, ':')) {
+		snprintf(err, errlen,
+		         "SMTP host %s: IPv6 addresses cannot be used with libESMTP; "
+		         "give a host name",
+		         s->host);
 		return -1;
 	}
 	if (s->security == NET_SECURITY_TLS) {
-		snprintf(err, errlen, "SMTP security \"tls\" (implicit TLS, port 465) is not supported "
+		snprintf(err, errlen,
+		         "SMTP security \"tls\" (implicit TLS, port 465) is not supported "
 		         "by libESMTP; use \"starttls\" (usually port 587)");
 		return -1;
 	}
@@ -50,16 +53,18 @@ static int settings_check(const struct smtp_settings *s, struct watch *w, char *
 		snprintf(err, errlen, "SMTP port %d is out of range", s->port);
 		return -1;
 	}
-	if (s->username != NULL && s->password == NULL && s->token == NULL) {
-		snprintf(err, errlen, "%s", s->no_token ? s->no_token : "an SMTP user name is configured without a password");
+	if (s->username && !s->password && !s->token) {
+		snprintf(err, errlen, "%s",
+		         s->no_token ? s->no_token : "an SMTP user name is configured without a password");
 		return -1;
 	}
-	if (s->username != NULL && s->token != NULL && s->security == NET_SECURITY_NONE) {
+	if (s->username && s->token && s->security == NET_SECURITY_NONE) {
 		snprintf(err, errlen, "refusing to send the OAuth2 token without TLS: set SMTP security to \"starttls\"");
 		return -1;
 	}
-	if (s->username != NULL && s->security == NET_SECURITY_NONE) {
-		snprintf(err, errlen, "refusing to send the SMTP password without TLS: "
+	if (s->username && s->security == NET_SECURITY_NONE) {
+		snprintf(err, errlen,
+		         "refusing to send the SMTP password without TLS: "
 		         "set SMTP security to \"starttls\"");
 		return -1;
 	}
@@ -80,9 +85,9 @@ static int settings_check(const struct smtp_settings *s, struct watch *w, char *
 
 struct smtp_session {
 	struct watch w;
-	struct job *jobs;       /* owned */
+	struct job *jobs; /* owned */
 	size_t njobs;
-	struct session *core;   /* owned: freed by session_end or session_abandon */
+	struct session *core; /* owned: freed by session_end or session_abandon */
 };
 
 /* Frees ss, not ss->core. */
@@ -125,14 +130,18 @@ static void child_broke(void *arg, int status, char *why, size_t whylen)
 		snprintf(why, whylen, "SMTP host %s port %d: the session took too long and was cut off", ss->w.s->host,
 		         ss->w.port);
 	else
-		snprintf(why, whylen, "SMTP host %s port %d: the session broke off (the server dropped the "
-		         "connection, and libESMTP failed%s)", ss->w.s->host, ss->w.port,
-		         WIFSIGNALED(status) ? " with a crash" : "");
+		snprintf(why, whylen,
+		         "SMTP host %s port %d: the session broke off (the server dropped the "
+		         "connection, and libESMTP failed%s)",
+		         ss->w.s->host, ss->w.port, WIFSIGNALED(status) ? " with a crash" : "");
 	log_warn("%s; the messages it had not taken will be tried again", why);
 }
 
 static const struct session_transport smtp_transport = {
-	.name = "SMTP", .run = child_run, .child_exit = child_exit, .broke = child_broke,
+	.name = "SMTP",
+	.run = child_run,
+	.child_exit = child_exit,
+	.broke = child_broke,
 };
 
 int smtp_session_start(const struct smtp_settings *s, struct smtp_outgoing *msgs, size_t n, int receipt_fd,
@@ -153,7 +162,7 @@ int smtp_session_start(const struct smtp_settings *s, struct smtp_outgoing *msgs
 
 		if (!smtp_address_ok(o->mail_from, 1)) {
 			snprintf(o->detail, sizeof o->detail, "the envelope sender is not a usable address");
-		} else if (o->nrcpt == 0 || o->rcpt == NULL) {
+		} else if (o->nrcpt == 0 || !o->rcpt) {
 			snprintf(o->detail, sizeof o->detail, "the message has no recipient");
 		} else if (smtp_message_check(o->data, o->len, &eightbit, o->detail, sizeof o->detail) == 0) {
 			for (k = 0; k < o->nrcpt && smtp_address_ok(o->rcpt[k], 0); k++)
@@ -162,8 +171,8 @@ int smtp_session_start(const struct smtp_settings *s, struct smtp_outgoing *msgs
 				ss->jobs[ss->njobs++].out = o;
 				continue;
 			}
-			snprintf(o->detail, sizeof o->detail, "recipient %zu of %zu is not a usable address",
-			         k + 1, o->nrcpt);
+			snprintf(o->detail, sizeof o->detail, "recipient %zu of %zu is not a usable address", k + 1,
+			         o->nrcpt);
 		}
 		o->outcome = SMTP_PERMANENT;
 	}

@@ -44,19 +44,19 @@
 
 /* All pointers borrowed for the duration of the call. */
 struct smtp_settings {
-	const char *host;               /* name or IPv4 address (no IPv6 literal: libESMTP cannot parse one) */
-	int port;                       /* 0: 587 for starttls, 25 for none */
-	enum net_security security;     /* NET_SECURITY_TLS is refused */
-	const char *username;           /* NULL: no AUTH; with token, the mailbox it is for */
-	const char *password;           /* required with username, unless token */
-	const char *ca_file;            /* NULL: system store */
-	const char *helo;               /* NULL: the system's host name */
-	int timeout;                    /* seconds for each phase, connect included; <= 0: 60 */
-	const char *token;              /* an OAuth2 access token: AUTH XOAUTH2 (two steps) instead of the
+	const char *host;           /* name or IPv4 address (no IPv6 literal: libESMTP cannot parse one) */
+	int port;                   /* 0: 587 for starttls, 25 for none */
+	enum net_security security; /* NET_SECURITY_TLS is refused */
+	const char *username;       /* NULL: no AUTH; with token, the mailbox it is for */
+	const char *password;       /* required with username, unless token */
+	const char *ca_file;        /* NULL: system store */
+	const char *helo;           /* NULL: the system's host name */
+	int timeout;                /* seconds for each phase, connect included; <= 0: 60 */
+	const char *token;          /* an OAuth2 access token: AUTH XOAUTH2 (two steps) instead of the
 	                                   password; never logged or written anywhere */
-	const char *no_token;           /* with username and neither: why no token could be had (the
+	const char *no_token;       /* with username and neither: why no token could be had (the
 	                                   session fails with these words) */
-	const char *refused_advice;     /* with token: what to do when the server refuses it */
+	const char *refused_advice; /* with token: what to do when the server refuses it */
 };
 
 /* Sends every message in one SMTP session to s->host.
@@ -78,8 +78,7 @@ struct smtp_settings {
  * addresses, the greeting, every reply), so a session takes at most a few
  * timeouts per message. A timeout after the final dot can mean the server
  * did take the message: TEMPORARY then risks a duplicate, never a loss. */
-int smtp_send(const struct smtp_settings *s, struct smtp_outgoing *msgs, size_t n,
-              char *err, size_t errlen);
+int smtp_send(const struct smtp_settings *s, struct smtp_outgoing *msgs, size_t n, char *err, size_t errlen);
 
 /* The same session, running beside the caller, who takes its reports when
  * convenient (between batches of incoming mail, say).
@@ -123,17 +122,16 @@ int smtp_check(const struct smtp_settings *s, char *err, size_t errlen);
 /* One server reply as libESMTP recorded it. code 0: never attempted or no reply. */
 struct smtp_reply {
 	int code;
-	int enh_class, enh_subject, enh_detail;   /* 0.0.0 when the server sent none */
-	const char *text;                         /* may be NULL; may contain addresses */
+	int enh_class, enh_subject, enh_detail; /* 0.0.0 when the server sent none */
+	const char *text;                       /* may be NULL; may contain addresses */
 };
 
 /* Judges one message from its replies: mail (MAIL FROM), rcpt[0..nrcpt-1]
  * and data (the reply after the final dot). Fills *accepted with the
  * recipients taken (0 unless the data was accepted) and detail with the
  * deciding reply ("" when SMTP_SENT). */
-enum smtp_outcome smtp_judge(const struct smtp_reply *mail, const struct smtp_reply *rcpt,
-                             size_t nrcpt, const struct smtp_reply *data,
-                             size_t *accepted, char *detail, size_t detaillen);
+enum smtp_outcome smtp_judge(const struct smtp_reply *mail, const struct smtp_reply *rcpt, size_t nrcpt,
+                             const struct smtp_reply *data, size_t *accepted, char *detail, size_t detaillen);
 
 /* Writes "CODE X.Y.Z text (where)" into out: text cut to one line, controls
  * dropped, every word containing '@' replaced by "<address>". */

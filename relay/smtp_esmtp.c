@@ -73,9 +73,9 @@ static void watch_reply_line(struct watch *w)
 	char *l = w->line;
 	int code;
 
-	if (w->linelen < 4 || l[0] < '1' || l[0] > '5' || l[1] < '0' || l[1] > '9' ||
-	    l[2] < '0' || l[2] > '9' || l[3] == '-')
-		return;   /* not a reply, or not its last line */
+	if (w->linelen < 4 || l[0] < '1' || l[0] > '5' || l[1] < '0' || l[1] > '9' || l[2] < '0' || l[2] > '9' ||
+	    l[3] == '-')
+		return; /* not a reply, or not its last line */
 	code = (l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0');
 	if (code >= 400 && strcmp(w->phase, "QUIT") != 0) {
 		smtp_reply_set(&w->refusal, w->refusal_text, sizeof w->refusal_text, code, l + 4);
@@ -119,13 +119,13 @@ static void monitor_cb(const char *buf, int len, int writing, void *arg)
 				break;
 		}
 		if (i == sizeof verbs / sizeof verbs[0])
-			return;   /* an AUTH continuation, or data */
+			return; /* an AUTH continuation, or data */
 		snprintf(w->phase, sizeof w->phase, "%s", verbs[i]);
 		if (strcmp(verbs[i], "AUTH") == 0) {
 			w->auth_sent = 1;
 			w->awaiting_auth = 1;
 			if (!w->tls_ok)
-				cut_line(w);   /* never reached: TLS is required with credentials */
+				cut_line(w); /* never reached: TLS is required with credentials */
 		}
 		return;
 	}
@@ -253,7 +253,7 @@ static int probe(const struct watch *w, char *server, size_t serverlen, char *er
 		snprintf(err, errlen, "cannot find SMTP host %s: %s", w->s->host, gai_strerror(rc));
 		return -1;
 	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
+	for (ai = res; ai; ai = ai->ai_next) {
 		struct pollfd pfd;
 		int soerr = 0;
 		socklen_t sl = sizeof soerr;
@@ -308,7 +308,7 @@ static int interact_cb(auth_client_request_t req, char **result, int fields, voi
 		else if (req[i].flags & AUTH_PASS)
 			result[i] = (char *)s->password;
 		else
-			return 0;   /* a realm or the like: we have none */
+			return 0; /* a realm or the like: we have none */
 	}
 	return 1;
 }
@@ -318,13 +318,13 @@ static const char *data_cb(void **ctx, int *len, void *arg)
 {
 	struct job *j = arg;
 
-	(void)ctx;   /* libESMTP free()s whatever we put there */
-	if (len == NULL) {
+	(void)ctx; /* libESMTP free()s whatever we put there */
+	if (!len) {
 		j->given = 0;
 		return NULL;
 	}
 	if (j->abort) {
-		errno = ECANCELED;   /* makes libESMTP drop the line before the final dot */
+		errno = ECANCELED; /* makes libESMTP drop the line before the final dot */
 		*len = 0;
 		return NULL;
 	}
@@ -344,58 +344,70 @@ static void session_failure(const struct watch *w, char *err, size_t errlen)
 	char reply[200], lib[128], why[512];
 	int e = smtp_errno();
 
-	if (smtp_strerror(e, lib, sizeof lib) == NULL)
+	if (!smtp_strerror(e, lib, sizeof lib))
 		snprintf(lib, sizeof lib, "error %d", e);
 	if (!w->connected) {
 		snprintf(err, errlen, "cannot connect to SMTP host %s port %d: %s", host, w->port, lib);
 	} else if (w->verify_error != 0 && w->nchain > 0 &&
-	           tls_verify_chain((const unsigned char *const *)w->chain, w->chainlen, w->nchain, host,
-	                            w->s->ca_file, why, sizeof why) < 0) {
+	           tls_verify_chain((const unsigned char *const *)w->chain, w->chainlen, w->nchain, host, w->s->ca_file, why,
+	                            sizeof why) < 0) {
 		/* OpenSSL refused it; GnuTLS says why in the words used for IMAP. */
 		snprintf(err, errlen, "SMTP host %s port %d: %s; nothing was sent", host, w->port, why);
 	} else if (w->verify_error != 0) {
-		snprintf(err, errlen, "the TLS certificate of SMTP host %s was not accepted: %s "
-		         "(trusting %s); nothing was sent", host,
-		         X509_verify_cert_error_string(w->verify_error),
+		snprintf(err, errlen,
+		         "the TLS certificate of SMTP host %s was not accepted: %s "
+		         "(trusting %s); nothing was sent",
+		         host, X509_verify_cert_error_string(w->verify_error),
 		         w->s->ca_file ? w->s->ca_file : "the system CA store");
 	} else if (w->wrong_name) {
-		snprintf(err, errlen, "the TLS certificate of SMTP host %s is not issued for that name; "
-		         "nothing was sent", host);
+		snprintf(err, errlen,
+		         "the TLS certificate of SMTP host %s is not issued for that name; "
+		         "nothing was sent",
+		         host);
 	} else if (w->weak_cipher) {
 		snprintf(err, errlen, "SMTP host %s offered only a weak TLS cipher; nothing was sent", host);
 	} else if (w->client_cert) {
-		snprintf(err, errlen, "libESMTP found an unusable client certificate or CA file under "
+		snprintf(err, errlen,
+		         "libESMTP found an unusable client certificate or CA file under "
 		         "$HOME/.config/libesmtp (files there must be the user's own, mode 0600)");
 	} else if (w->no_starttls) {
-		snprintf(err, errlen, "SMTP host %s port %d does not offer STARTTLS; refusing to go on "
-		         "without TLS", host, w->port);
+		snprintf(err, errlen,
+		         "SMTP host %s port %d does not offer STARTTLS; refusing to go on "
+		         "without TLS",
+		         host, w->port);
 	} else if (strcmp(w->phase, "STARTTLS") == 0 && !w->tls_ok && e == SMTP_ERR_CLIENT_ERROR) {
 		snprintf(err, errlen, "the TLS handshake with SMTP host %s failed; nothing was sent", host);
 	} else if (w->auth_refused) {
 		smtp_describe(&w->auth_reply, "AUTH", reply, sizeof reply);
-		snprintf(err, errlen, "SMTP host %s refused the login: %s; check the user name and "
-		         "password", host, reply);
+		snprintf(err, errlen,
+		         "SMTP host %s refused the login: %s; check the user name and "
+		         "password",
+		         host, reply);
 	} else if (w->want_auth && !w->auth_sent && w->blocked) {
-		snprintf(err, errlen, "SMTP host %s offered no login this client can use (PLAIN, LOGIN "
-		         "or CRAM-MD5) after STARTTLS; nothing was sent", host);
+		snprintf(err, errlen,
+		         "SMTP host %s offered no login this client can use (PLAIN, LOGIN "
+		         "or CRAM-MD5) after STARTTLS; nothing was sent",
+		         host);
 	} else if (w->no_8bitmime) {
 		snprintf(err, errlen, "SMTP host %s does not accept 8-bit messages (no 8BITMIME)", host);
 	} else if (w->refusal.code != 0) {
 		smtp_describe(&w->refusal, w->refusal_phase, reply, sizeof reply);
 		snprintf(err, errlen, "SMTP host %s refused the session: %s", host, reply);
 	} else if (e == SMTP_ERR_DROPPED_CONNECTION) {
-		snprintf(err, errlen, "SMTP host %s closed the connection or did not answer within %d s "
-		         "(at %s)", host, w->timeout, w->phase);
+		snprintf(err, errlen,
+		         "SMTP host %s closed the connection or did not answer within %d s "
+		         "(at %s)",
+		         host, w->timeout, w->phase);
 	} else {
-		snprintf(err, errlen, "the session with SMTP host %s ended at %s before any message: %s",
-		         host, w->phase, lib);
+		snprintf(err, errlen, "the session with SMTP host %s ended at %s before any message: %s", host, w->phase,
+		         lib);
 	}
 }
 
 static void copy_reply(struct smtp_reply *r, const smtp_status_t *st)
 {
 	memset(r, 0, sizeof *r);
-	if (st == NULL)
+	if (!st)
 		return;
 	r->code = st->code;
 	r->enh_class = st->enh_class;
@@ -415,8 +427,7 @@ static void judge_job(struct job *j)
 	copy_reply(&data, smtp_message_transfer_status(j->msg));
 	for (i = 0; i < o->nrcpt; i++)
 		copy_reply(&rcpt[i], smtp_recipient_status(j->rcpt[i]));
-	o->outcome = smtp_judge(&mail, rcpt, o->nrcpt, &data, &o->rcpt_accepted,
-	                        o->detail, sizeof o->detail);
+	o->outcome = smtp_judge(&mail, rcpt, o->nrcpt, &data, &o->rcpt_accepted, o->detail, sizeof o->detail);
 	free(rcpt);
 }
 
@@ -455,8 +466,7 @@ static int run_etpan(struct watch *w, struct job *jobs, size_t n, char *err, siz
 
 /* Runs one session over jobs[0..n-1] (n >= 1). Returns 0 when it reached
  * MAIL FROM for the first message, else -1 with err. */
-int smtp_run_session(struct watch *w, struct job *jobs, size_t n, int require_all,
-                     char *err, size_t errlen)
+int smtp_run_session(struct watch *w, struct job *jobs, size_t n, int require_all, char *err, size_t errlen)
 {
 	static const int phases[] = {
 		Timeout_GREETING, Timeout_ENVELOPE, Timeout_DATA, Timeout_TRANSFER, Timeout_DATA2,
@@ -469,16 +479,16 @@ int smtp_run_session(struct watch *w, struct job *jobs, size_t n, int require_al
 	size_t i, k;
 	int rc = -1;
 
-	if (s->username != NULL && s->token != NULL)
+	if (s->username && s->token)
 		return run_etpan(w, jobs, n, err, errlen);
 	if (probe(w, server, sizeof server, err, errlen) < 0)
 		return -1;
 	session = smtp_create_session();
-	if (session == NULL || !smtp_set_server(session, server)) {
+	if (!session || !smtp_set_server(session, server)) {
 		snprintf(err, errlen, "libESMTP cannot create a session");
 		goto fail;
 	}
-	if (s->helo != NULL && !smtp_set_hostname(session, s->helo)) {
+	if (s->helo && !smtp_set_hostname(session, s->helo)) {
 		snprintf(err, errlen, "libESMTP refused the HELO name");
 		goto fail;
 	}
@@ -486,16 +496,16 @@ int smtp_run_session(struct watch *w, struct job *jobs, size_t n, int require_al
 		smtp_set_timeout(session, phases[i] | Timeout_OVERRIDE_RFC2822_MINIMUM, w->timeout * 1000L);
 	if (s->security == NET_SECURITY_STARTTLS) {
 		ctx = smtp_tls_context(w, err, errlen);
-		if (ctx == NULL)
+		if (!ctx)
 			goto fail;
-		smtp_starttls_set_ctx(session, ctx);   /* takes its own reference */
+		smtp_starttls_set_ctx(session, ctx); /* takes its own reference */
 		smtp_starttls_enable(session, Starttls_REQUIRED);
 	} else {
 		smtp_starttls_enable(session, Starttls_DISABLED);
 	}
 	if (w->want_auth) {
 		auth = auth_create_context();
-		if (auth == NULL) {
+		if (!auth) {
 			snprintf(err, errlen, "libESMTP cannot create a login context");
 			goto fail;
 		}
@@ -515,7 +525,7 @@ int smtp_run_session(struct watch *w, struct job *jobs, size_t n, int require_al
 		char tmp[8];
 
 		j->msg = smtp_add_message(session);
-		if (j->msg == NULL || !smtp_set_reverse_path(j->msg, j->out->mail_from) ||
+		if (!j->msg || !smtp_set_reverse_path(j->msg, j->out->mail_from) ||
 		    !smtp_set_messagecb(j->msg, data_cb, j)) {
 			snprintf(err, errlen, "libESMTP cannot add a message");
 			goto fail;
@@ -523,18 +533,17 @@ int smtp_run_session(struct watch *w, struct job *jobs, size_t n, int require_al
 		j->rcpt = xcalloc(j->out->nrcpt ? j->out->nrcpt : 1, sizeof *j->rcpt);
 		for (k = 0; k < j->out->nrcpt; k++) {
 			j->rcpt[k] = smtp_add_recipient(j->msg, j->out->rcpt[k]);
-			if (j->rcpt[k] == NULL) {
+			if (!j->rcpt[k]) {
 				snprintf(err, errlen, "libESMTP cannot add a recipient");
 				goto fail;
 			}
 		}
-		if (!j->abort && smtp_message_check(j->out->data, j->out->len, &eightbit, tmp, sizeof tmp) == 0 &&
-		    eightbit)
+		if (!j->abort && smtp_message_check(j->out->data, j->out->len, &eightbit, tmp, sizeof tmp) == 0 && eightbit)
 			smtp_8bitmime_set_body(j->msg, E8bitmime_8BITMIME);
 	}
 
 	log_debug("smtp: session with %s port %d for %zu message(s)", s->host, w->port, n);
-	smtp_start_session(session);   /* its result says nothing about delivery */
+	smtp_start_session(session); /* its result says nothing about delivery */
 	if (smtp_reverse_path_status(jobs[0].msg)->code == 0) {
 		session_failure(w, err, errlen);
 		goto fail;
@@ -544,12 +553,12 @@ int smtp_run_session(struct watch *w, struct job *jobs, size_t n, int require_al
 			judge_job(&jobs[i]);
 	rc = 0;
 fail:
-	if (session != NULL)
+	if (session)
 		smtp_destroy_session(session);
-	if (auth != NULL)
+	if (auth)
 		auth_destroy_context(auth);
 	SSL_CTX_free(ctx);
 	smtp_tls_forget_chain(w);
-	ERR_clear_error();   /* libESMTP leaves OpenSSL's error queue as it was */
+	ERR_clear_error(); /* libESMTP leaves OpenSSL's error queue as it was */
 	return rc;
 }

@@ -41,8 +41,8 @@ struct etpan {
 	const struct smtp_settings *s;
 	int port;
 	int timeout;
-	mailsmtp *smtp;          /* owned */
-	int broken;              /* the connection is gone: no more commands */
+	mailsmtp *smtp; /* owned */
+	int broken;     /* the connection is gone: no more commands */
 };
 
 static int is_ip_literal(const char *host)
@@ -70,7 +70,7 @@ static int connect_host(const char *host, int port, int timeout, char *why, size
 		return -1;
 	}
 	snprintf(why, whylen, "no address");
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
+	for (ai = res; ai; ai = ai->ai_next) {
 		struct pollfd pfd;
 		int soerr = 0;
 		socklen_t sl = sizeof soerr;
@@ -115,7 +115,7 @@ static void tls_setup(struct mailstream_ssl_context *ctx, void *data)
 {
 	const char *host = data;
 
-	if (!is_ip_literal(host))   /* RFC 6066: SNI carries DNS names only */
+	if (!is_ip_literal(host)) /* RFC 6066: SNI carries DNS names only */
 		mailstream_ssl_set_server_name(ctx, (char *)host);
 }
 
@@ -128,7 +128,7 @@ static int verify_peer(struct etpan *e, char *err, size_t errlen)
 	char why[600];
 	int ret = -1;
 
-	if (chain == NULL || carray_count(chain) == 0) {
+	if (!chain || carray_count(chain) == 0) {
 		snprintf(err, errlen, "SMTP host %s port %d sent no certificate; nothing was sent", e->s->host, e->port);
 		goto done;
 	}
@@ -148,7 +148,7 @@ static int verify_peer(struct etpan *e, char *err, size_t errlen)
 done:
 	free(der);
 	free(len);
-	if (chain != NULL)
+	if (chain)
 		mailstream_certificate_chain_free(chain);
 	return ret;
 }
@@ -159,8 +159,7 @@ static void describe_last(const struct etpan *e, const char *where, char *out, s
 	struct smtp_reply r;
 	char text[200];
 
-	smtp_reply_set(&r, text, sizeof text, e->smtp->response_code,
-	               e->smtp->response ? e->smtp->response : "");
+	smtp_reply_set(&r, text, sizeof text, e->smtp->response_code, e->smtp->response ? e->smtp->response : "");
 	smtp_describe(&r, where, out, outlen);
 }
 
@@ -168,7 +167,7 @@ static void describe_last(const struct etpan *e, const char *where, char *out, s
  * broke (no reply). */
 static void take_reply(struct etpan *e, int rc, struct smtp_reply *r, char *store, size_t storelen)
 {
-	if (rc == MAILSMTP_ERROR_STREAM || e->smtp->stream == NULL) {
+	if (rc == MAILSMTP_ERROR_STREAM || !e->smtp->stream) {
 		e->broken = 1;
 		memset(r, 0, sizeof *r);
 		return;
@@ -201,11 +200,11 @@ static int starttls(struct etpan *e, char *err, size_t errlen)
 	mailstream_low *plain = mailstream_get_low(e->smtp->stream);
 	int fd = mailstream_low_get_fd(plain);
 	mailstream_low *tls = mailstream_low_tls_open_with_callback_timeout(fd, e->timeout, tls_setup, (void *)host);
-	if (tls == NULL) {
+	if (!tls) {
 		snprintf(err, errlen, "the TLS handshake with SMTP host %s failed; nothing was sent", host);
 		return -1;
 	}
-	mailstream_low_free(plain);   /* the plain driver; fd stays open */
+	mailstream_low_free(plain); /* the plain driver; fd stays open */
 	mailstream_set_low(e->smtp->stream, tls);
 	if (verify_peer(e, err, errlen) < 0)
 		return -1;
@@ -245,8 +244,10 @@ static int login(struct etpan *e, char *err, size_t errlen)
 	char reply[200];
 
 	if (!offers_xoauth2(e)) {
-		snprintf(err, errlen, "SMTP host %s offered no XOAUTH2 login after STARTTLS, so the OAuth2 token cannot be "
-		         "used; nothing was sent", s->host);
+		snprintf(err, errlen,
+		         "SMTP host %s offered no XOAUTH2 login after STARTTLS, so the OAuth2 token cannot be "
+		         "used; nothing was sent",
+		         s->host);
 		return -1;
 	}
 	int rc = mailsmtp_oauth2_outlook_authenticate(e->smtp, s->username, s->token);
@@ -259,13 +260,13 @@ static int login(struct etpan *e, char *err, size_t errlen)
 	if (rc == MAILSMTP_NO_ERROR)
 		return 0;
 	if (rc == MAILSMTP_ERROR_STREAM || e->smtp->response_code == 0) {
-		snprintf(err, errlen, "SMTP host %s closed the connection or did not answer within %d s (at AUTH)",
-		         s->host, e->timeout);
+		snprintf(err, errlen, "SMTP host %s closed the connection or did not answer within %d s (at AUTH)", s->host,
+		         e->timeout);
 		return -1;
 	}
 	describe_last(e, "AUTH", reply, sizeof reply);
-	snprintf(err, errlen, "SMTP host %s refused the OAuth2 token: %s%s%s", s->host, reply,
-	         s->refused_advice ? "; " : "", s->refused_advice ? s->refused_advice : "");
+	snprintf(err, errlen, "SMTP host %s refused the OAuth2 token: %s%s%s", s->host, reply, s->refused_advice ? "; " : "",
+	         s->refused_advice ? s->refused_advice : "");
 	return -1;
 }
 
@@ -325,8 +326,8 @@ static void send_one(struct etpan *e, struct smtp_outgoing *o)
 	free(rcpt_text);
 }
 
-int smtp_etpan_session(const struct smtp_settings *s, int port, int timeout, struct smtp_outgoing *const *msgs,
-                       size_t n, smtp_taken_fn on_taken, void *arg, char *err, size_t errlen)
+int smtp_etpan_session(const struct smtp_settings *s, int port, int timeout, struct smtp_outgoing *const *msgs, size_t n,
+                       smtp_taken_fn on_taken, void *arg, char *err, size_t errlen)
 {
 	struct etpan e = { .s = s, .port = port, .timeout = timeout };
 	char why[256], reply[200];
@@ -341,23 +342,24 @@ int smtp_etpan_session(const struct smtp_settings *s, int port, int timeout, str
 		return -1;
 	}
 	mailstream *stream = mailstream_socket_open_timeout(fd, timeout);
-	if (stream == NULL) {
+	if (!stream) {
 		close(fd);
 		snprintf(err, errlen, "cannot connect to SMTP host %s port %d: out of memory", s->host, port);
 		return -1;
 	}
 	e.smtp = mailsmtp_new(0, NULL);
-	if (e.smtp == NULL) {
+	if (!e.smtp) {
 		mailstream_close(stream);
 		snprintf(err, errlen, "cannot start an SMTP session: out of memory");
 		return -1;
 	}
 	mailsmtp_set_timeout(e.smtp, timeout);
-	rc = mailsmtp_connect(e.smtp, stream);   /* closes the stream when it fails */
+	rc = mailsmtp_connect(e.smtp, stream); /* closes the stream when it fails */
 	if (rc != MAILSMTP_NO_ERROR) {
 		if (rc == MAILSMTP_ERROR_STREAM || e.smtp->response_code == 0) {
-			snprintf(err, errlen, "SMTP host %s closed the connection or did not answer within %d s (at greeting)",
-			         s->host, timeout);
+			snprintf(err, errlen,
+			         "SMTP host %s closed the connection or did not answer within %d s (at greeting)", s->host,
+			         timeout);
 		} else {
 			describe_last(&e, "greeting", reply, sizeof reply);
 			snprintf(err, errlen, "SMTP host %s refused the session: %s", s->host, reply);
@@ -392,10 +394,10 @@ int smtp_etpan_session(const struct smtp_settings *s, int port, int timeout, str
 			on_taken(arg, msgs[i]);
 	}
 done:
-	if (e.smtp->stream != NULL && !e.broken && ret == 0)
+	if (e.smtp->stream && !e.broken && ret == 0)
 		(void)mailsmtp_quit(e.smtp);
-	else if (e.smtp->stream != NULL) {
-		mailstream_close(e.smtp->stream);   /* no QUIT on a session out of step */
+	else if (e.smtp->stream) {
+		mailstream_close(e.smtp->stream); /* no QUIT on a session out of step */
 		e.smtp->stream = NULL;
 	}
 	mailsmtp_free(e.smtp);

@@ -29,7 +29,7 @@ void smtp_describe(const struct smtp_reply *r, const char *where, char *out, siz
 
 	if (outlen == 0)
 		return;
-	if (r == NULL || r->code == 0) {
+	if (!r || r->code == 0) {
 		snprintf(out, outlen, "no reply (%s)", where);
 		return;
 	}
@@ -48,7 +48,7 @@ void smtp_describe(const struct smtp_reply *r, const char *where, char *out, siz
 		for (w = p; w < end && !is_space((unsigned char)*w); w++)
 			;
 		buf_addc(&b, ' ');
-		if (memchr(p, '@', (size_t)(w - p)) != NULL) {
+		if (memchr(p, '@', (size_t)(w - p))) {
 			buf_adds(&b, "<address>");
 		} else {
 			for (; p < w; p++)
@@ -62,7 +62,7 @@ void smtp_describe(const struct smtp_reply *r, const char *where, char *out, siz
 	if (b.len > room && room > 0) {
 		b.len = room;
 		while (b.len > 0 && ((unsigned char)b.data[b.len - 1] & 0xc0) == 0x80)
-			b.len--;   /* do not split a UTF-8 sequence */
+			b.len--; /* do not split a UTF-8 sequence */
 		if (b.len > 0 && (unsigned char)b.data[b.len - 1] >= 0xc0)
 			b.len--;
 		b.data[b.len] = '\0';
@@ -80,9 +80,8 @@ static int reply_class(int code, int accept_code)
 	return code / 100 == 5 ? 2 : 1;
 }
 
-enum smtp_outcome smtp_judge(const struct smtp_reply *mail, const struct smtp_reply *rcpt,
-                             size_t nrcpt, const struct smtp_reply *data,
-                             size_t *accepted, char *detail, size_t detaillen)
+enum smtp_outcome smtp_judge(const struct smtp_reply *mail, const struct smtp_reply *rcpt, size_t nrcpt,
+                             const struct smtp_reply *data, size_t *accepted, char *detail, size_t detaillen)
 {
 	const struct smtp_reply *first[3] = { NULL, NULL, NULL };
 	char where[3][64];
@@ -104,7 +103,7 @@ enum smtp_outcome smtp_judge(const struct smtp_reply *mail, const struct smtp_re
 			c = reply_class(rcpt[i].code, 0);
 			if (c == 0) {
 				ok++;
-			} else if (first[c] == NULL) {
+			} else if (!first[c]) {
 				first[c] = &rcpt[i];
 				snprintf(where[c], sizeof where[c], "recipient %zu of %zu", i + 1, nrcpt);
 			}
@@ -114,21 +113,21 @@ enum smtp_outcome smtp_judge(const struct smtp_reply *mail, const struct smtp_re
 			c = reply_class(data->code, 250);
 			if (c == 0) {
 				*accepted = ok;
-			} else if (first[c] == NULL) {
+			} else if (!first[c]) {
 				/* 354 and nothing after: the connection broke during the data. */
 				first[c] = data->code / 100 == 3 ? &nodata : data;
 				snprintf(where[c], sizeof where[c], "DATA");
 			}
-		} else if (nrcpt == 0 && first[1] == NULL) {
+		} else if (nrcpt == 0 && !first[1]) {
 			first[1] = &nodata;
 			snprintf(where[1], sizeof where[1], "no recipients");
 		}
 	}
-	if (first[1] != NULL) {
+	if (first[1]) {
 		smtp_describe(first[1], where[1], detail, detaillen);
 		return SMTP_TEMPORARY;
 	}
-	if (first[2] != NULL) {
+	if (first[2]) {
 		smtp_describe(first[2], where[2], detail, detaillen);
 		return SMTP_PERMANENT;
 	}
@@ -148,11 +147,11 @@ int smtp_message_check(const char *data, size_t len, int *eightbit, char *err, s
 	int in_header = 1, has_date = 0, has_from = 0, has_id = 0;
 
 	*eightbit = 0;
-	if (data == NULL || len == 0) {
+	if (!data || len == 0) {
 		snprintf(err, errlen, "the message is empty");
 		return -1;
 	}
-	if (len > INT_MAX / 2) {   /* libESMTP counts in int */
+	if (len > INT_MAX / 2) { /* libESMTP counts in int */
 		snprintf(err, errlen, "the message is too large (%zu octets)", len);
 		return -1;
 	}
@@ -192,8 +191,10 @@ int smtp_message_check(const char *data, size_t len, int *eightbit, char *err, s
 			else if (header_is(line, n, "Message-ID"))
 				has_id = 1;
 			else if (header_is(line, n, "Bcc")) {
-				snprintf(err, errlen, "the message has a Bcc header (line %zu), which libESMTP "
-				         "would pass to every recipient", lineno);
+				snprintf(err, errlen,
+				         "the message has a Bcc header (line %zu), which libESMTP "
+				         "would pass to every recipient",
+				         lineno);
 				return -1;
 			}
 		}
@@ -206,7 +207,9 @@ int smtp_message_check(const char *data, size_t len, int *eightbit, char *err, s
 	}
 	if (!has_date || !has_from || !has_id) {
 		snprintf(err, errlen, "the message has no %s header (libESMTP would invent one)",
-		         !has_date ? "Date" : !has_from ? "From" : "Message-ID");
+		         !has_date   ? "Date"
+		         : !has_from ? "From"
+		                     : "Message-ID");
 		return -1;
 	}
 	return 0;
@@ -214,7 +217,7 @@ int smtp_message_check(const char *data, size_t len, int *eightbit, char *err, s
 
 int smtp_address_ok(const char *addr, int null_ok)
 {
-	if (addr == NULL)
+	if (!addr)
 		return 0;
 	if (*addr == '\0')
 		return null_ok;

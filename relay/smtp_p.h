@@ -22,47 +22,47 @@ struct watch {
 	int port;
 	int timeout;
 	int want_auth;
-	int is_ip;              /* host is an IPv4 literal */
+	int is_ip; /* host is an IPv4 literal */
 
-	int fd;                 /* the socket, known once TLS is up; -1 before */
+	int fd; /* the socket, known once TLS is up; -1 before */
 	int connected;
-	int tls_ok;             /* STARTTLS done, certificate and name verified */
-	int no_starttls;        /* STARTTLS needed but not offered */
-	long verify_error;      /* X509_V_ERR_* seen in the handshake; 0 none */
-	unsigned char *chain[MAX_CHAIN];  /* owned: DER of the refused chain, leaf first */
+	int tls_ok;                      /* STARTTLS done, certificate and name verified */
+	int no_starttls;                 /* STARTTLS needed but not offered */
+	long verify_error;               /* X509_V_ERR_* seen in the handshake; 0 none */
+	unsigned char *chain[MAX_CHAIN]; /* owned: DER of the refused chain, leaf first */
 	size_t chainlen[MAX_CHAIN];
 	size_t nchain;
-	int wrong_name;         /* certificate not issued for host */
+	int wrong_name; /* certificate not issued for host */
 	int weak_cipher;
-	int client_cert;        /* libESMTP found an unusable client cert under $HOME */
+	int client_cert; /* libESMTP found an unusable client cert under $HOME */
 	int no_8bitmime;
 	int auth_sent, auth_ok, auth_refused;
-	int blocked;            /* we cut the line before MAIL FROM */
+	int blocked; /* we cut the line before MAIL FROM */
 
-	char phase[12];         /* last command written: "greeting", "EHLO", ... */
-	int awaiting_auth;      /* the next final reply answers AUTH */
-	struct smtp_reply refusal;  /* last 4xx/5xx reply, but to QUIT */
+	char phase[12];            /* last command written: "greeting", "EHLO", ... */
+	int awaiting_auth;         /* the next final reply answers AUTH */
+	struct smtp_reply refusal; /* last 4xx/5xx reply, but to QUIT */
 	char refusal_text[200];
 	char refusal_phase[12];
 	struct smtp_reply auth_reply;
 	char auth_text[200];
-	char line[512];         /* reply line being assembled */
+	char line[512]; /* reply line being assembled */
 	size_t linelen;
 
-	struct smtp_outgoing *msgs;   /* the caller's array, for report indexes */
-	struct job *jobs;       /* the session's messages, for per-message reports */
+	struct smtp_outgoing *msgs; /* the caller's array, for report indexes */
+	struct job *jobs;           /* the session's messages, for per-message reports */
 	size_t njobs;
-	struct session_child *child;  /* in the session's child: where reports go; NULL otherwise */
+	struct session_child *child; /* in the session's child: where reports go; NULL otherwise */
 };
 
 /* One message as libESMTP reads it. */
 struct job {
 	struct smtp_outgoing *out;
-	struct smtp_message *msg;   /* libESMTP's smtp_message_t */
-	struct smtp_recipient **rcpt;   /* owned array of nrcpt handles (smtp_recipient_t) */
-	int given;                  /* data handed over since the last rewind */
-	int abort;                  /* smtp_check: never hand over any data */
-	int reported;               /* session_child_sent already called for it */
+	struct smtp_message *msg;     /* libESMTP's smtp_message_t */
+	struct smtp_recipient **rcpt; /* owned array of nrcpt handles (smtp_recipient_t) */
+	int given;                    /* data handed over since the last rewind */
+	int abort;                    /* smtp_check: never hand over any data */
+	int reported;                 /* session_child_sent already called for it */
 };
 
 /* Runs one session over jobs[0..n-1] (n >= 1) for w (settings checked,
@@ -96,7 +96,7 @@ typedef void (*smtp_taken_fn)(void *arg, struct smtp_outgoing *msg);
  * the login succeeded); every message then has its outcome (SMTP_TEMPORARY
  * "no reply" for those the broken session never offered). -1 with err, as
  * smtp_send() says, when no session could be made. */
-int smtp_etpan_session(const struct smtp_settings *s, int port, int timeout, struct smtp_outgoing *const *msgs,
-                       size_t n, smtp_taken_fn on_taken, void *arg, char *err, size_t errlen);
+int smtp_etpan_session(const struct smtp_settings *s, int port, int timeout, struct smtp_outgoing *const *msgs, size_t n,
+                       smtp_taken_fn on_taken, void *arg, char *err, size_t errlen);
 
 #endif

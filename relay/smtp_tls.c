@@ -22,7 +22,7 @@ int smtp_tls_host_matches(const struct watch *w, SSL *ssl)
 	if (SSL_get_verify_result(ssl) != X509_V_OK)
 		return 0;
 	cert = SSL_get1_peer_certificate(ssl);
-	if (cert == NULL)
+	if (!cert)
 		return 0;
 	if (w->is_ip)
 		ok = X509_check_ip_asc(cert, w->s->host, 0) == 1;
@@ -37,7 +37,7 @@ static void keep_cert(struct watch *w, X509 *x)
 	unsigned char *p;
 	int n;
 
-	if (x == NULL || w->nchain == MAX_CHAIN || (n = i2d_X509(x, NULL)) <= 0)
+	if (!x || w->nchain == MAX_CHAIN || (n = i2d_X509(x, NULL)) <= 0)
 		return;
 	w->chain[w->nchain] = xmalloc((size_t)n);
 	p = w->chain[w->nchain];
@@ -59,7 +59,7 @@ void smtp_tls_forget_chain(struct watch *w)
  * the server sent, for the message (see session_failure). */
 static int verify_cb(int preverify_ok, X509_STORE_CTX *xs)
 {
-	STACK_OF(X509) *sent;
+	STACK_OF(X509) * sent;
 	X509 *leaf;
 	SSL *ssl;
 	struct watch *w;
@@ -69,13 +69,13 @@ static int verify_cb(int preverify_ok, X509_STORE_CTX *xs)
 		return 1;
 	ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
 	w = ssl ? SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)) : NULL;
-	if (w != NULL && w->verify_error == 0) {
+	if (w && w->verify_error == 0) {
 		w->verify_error = X509_STORE_CTX_get_error(xs);
 		leaf = X509_STORE_CTX_get0_cert(xs);
 		sent = X509_STORE_CTX_get0_untrusted(xs);
 		keep_cert(w, leaf);
-		for (i = 0; sent != NULL && i < sk_X509_num(sent); i++)
-			if (leaf == NULL || X509_cmp(sk_X509_value(sent, i), leaf) != 0)
+		for (i = 0; sent && i < sk_X509_num(sent); i++)
+			if (!leaf || X509_cmp(sk_X509_value(sent, i), leaf) != 0)
 				keep_cert(w, sk_X509_value(sent, i));
 	}
 	return 0;
@@ -92,7 +92,7 @@ static void info_cb(const SSL *cssl, int where, int ret)
 	if (!(where & SSL_CB_HANDSHAKE_START))
 		return;
 	w = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
-	if (w != NULL && !w->is_ip && SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) == NULL)
+	if (w && !w->is_ip && !SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name))
 		SSL_set_tlsext_host_name(ssl, w->s->host);
 }
 
@@ -104,7 +104,7 @@ SSL_CTX *smtp_tls_context(struct watch *w, char *err, size_t errlen)
 	int ok;
 
 	ctx = SSL_CTX_new(TLS_client_method());
-	if (ctx == NULL) {
+	if (!ctx) {
 		snprintf(err, errlen, "cannot set up TLS: %s", ERR_reason_error_string(ERR_get_error()));
 		return NULL;
 	}
@@ -115,7 +115,7 @@ SSL_CTX *smtp_tls_context(struct watch *w, char *err, size_t errlen)
 	 * handshake. */
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
-	if (s->ca_file != NULL)
+	if (s->ca_file)
 		ok = SSL_CTX_load_verify_locations(ctx, s->ca_file, NULL) == 1;
 	else
 		ok = SSL_CTX_set_default_verify_paths(ctx) == 1;
@@ -123,15 +123,13 @@ SSL_CTX *smtp_tls_context(struct watch *w, char *err, size_t errlen)
 		unsigned long e = ERR_get_error();
 
 		snprintf(err, errlen, "cannot load the CA certificates from %s: %s",
-		         s->ca_file ? s->ca_file : "the system store",
-		         e ? ERR_reason_error_string(e) : "unknown error");
+		         s->ca_file ? s->ca_file : "the system store", e ? ERR_reason_error_string(e) : "unknown error");
 		goto fail;
 	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
 	param = SSL_CTX_get0_param(ctx);
 	X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-	ok = w->is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, s->host)
-	              : X509_VERIFY_PARAM_set1_host(param, s->host, 0);
+	ok = w->is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, s->host) : X509_VERIFY_PARAM_set1_host(param, s->host, 0);
 	if (ok != 1) {
 		snprintf(err, errlen, "cannot check certificates for host %s", s->host);
 		goto fail;

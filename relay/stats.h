@@ -10,19 +10,19 @@
 #include "hours.h"
 
 struct stats_channel {
-	long in;           /* messages from young people */
-	long out;          /* advisers' replies */
-	long autoreplies;  /* automatic signposting */
+	long in;          /* messages from young people */
+	long out;         /* advisers' replies */
+	long autoreplies; /* automatic signposting */
 };
 
 struct stats {
 	struct stats_channel email, sms;
-	long in_hours, out_of_hours;     /* young people's messages, by the office hours at the time */
-	long conversations;              /* started in the period */
-	long urgent;                     /* of them, marked urgent */
-	long answered;                   /* of them, with an adviser's reply */
+	long in_hours, out_of_hours; /* young people's messages, by the office hours at the time */
+	long conversations;          /* started in the period */
+	long urgent;                 /* of them, marked urgent */
+	long answered;               /* of them, with an adviser's reply */
 	long open_now;
-	long long median_wait;           /* seconds from first message to first adviser reply; -1: none answered */
+	long long median_wait; /* seconds from first message to first adviser reply; -1: none answered */
 	long long p90_wait;
 	/* private */
 	long long *waits;
@@ -30,7 +30,7 @@ struct stats {
 };
 
 void stats_init(struct stats *s);
-void stats_free(struct stats *s);   /* accepts NULL */
+void stats_free(struct stats *s); /* accepts NULL */
 
 /* One message: kind "inbound", "reply" or "autoreply"; channel "email" or
  * "sms"; at its time. hours classifies inbound messages (may be NULL). */

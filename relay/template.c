@@ -14,8 +14,9 @@ static const struct {
 	{ "email/first_contact", { "service_name", "reference", "next_open", "hours", NULL } },
 	{ "email/out_of_hours", { "service_name", "reference", "next_open", "hours", NULL } },
 	{ "email/urgent", { "service_name", "reference", "next_open", "hours", NULL } },
-	{ "email/forward", { "service_name", "reference", "channel", "received", "contact", "subject", "text",
-	                     "attachments", "remarks", NULL } },
+	{ "email/forward",
+	  { "service_name", "reference", "channel", "received", "contact", "subject", "text", "attachments", "remarks",
+	    NULL } },
 	{ "email/reply", { "service_name", "reference", "text", NULL } },
 	{ "email/receipt", { "service_name", "reference", "adviser", "channel", "how", "text", NULL } },
 	{ "email/held", { "service_name", "reference", "sender", "reason", "text", NULL } },
@@ -24,8 +25,8 @@ static const struct {
 	{ "email/undelivered", { "service_name", "reference", "what", "reason", NULL } },
 	{ "email/delayed", { "service_name", "reference", "what", "reason", NULL } },
 	{ "email/budget", { "service_name", "reference", "budget", "until", NULL } },
-	{ "email/set_aside", { "service_name", "reference", "channel", "received", "contact", "reason", "text",
-	                       "attachments", NULL } },
+	{ "email/set_aside",
+	  { "service_name", "reference", "channel", "received", "contact", "reason", "text", "attachments", NULL } },
 	{ "sms/first_contact", { "service_name", "reference", "next_open", "hours", NULL } },
 	{ "sms/stop", { "service_name", "reference", "next_open", "hours", NULL } },
 	{ "sms/start", { "service_name", "reference", "next_open", "hours", NULL } },
@@ -34,18 +35,17 @@ static const struct {
 	{ "sms/urgent", { "service_name", "reference", "next_open", "hours", NULL } },
 	{ "sms/reply", { "service_name", "reference", "text", NULL } },
 	/* Health alerts (alerts.c): never a young person's words or contact. */
-	{ "email/health_alert", { "service_name", "kind", "part", "what", "todo", "reason", "since", "duration",
-	                          "remind", NULL } },
+	{ "email/health_alert",
+	  { "service_name", "kind", "part", "what", "todo", "reason", "since", "duration", "remind", NULL } },
 	{ "email/health_recovered", { "service_name", "part", "since", "duration", NULL } },
-	{ "sms/health_alert", { "service_name", "kind", "part", "what", "todo", "reason", "since", "duration",
-	                        "remind", NULL } },
+	{ "sms/health_alert",
+	  { "service_name", "kind", "part", "what", "todo", "reason", "since", "duration", "remind", NULL } },
 	{ "sms/health_recovered", { "service_name", "part", "since", "duration", NULL } },
 };
 
 #define NREGISTRY (sizeof registry / sizeof registry[0])
 
-int template_render(const char *text, const struct template_var *vars, size_t n, struct buf *out, char *err,
-                    size_t errlen)
+int template_render(const char *text, const struct template_var *vars, size_t n, struct buf *out, char *err, size_t errlen)
 {
 	struct buf b;
 	const char *p = text;
@@ -96,7 +96,7 @@ int template_render(const char *text, const struct template_var *vars, size_t n,
 
 static struct cached {
 	char *path;
-	struct stat st;     /* the file when it was read */
+	struct stat st; /* the file when it was read */
 	struct template t;
 } cache[CACHE_SLOTS];
 
@@ -199,8 +199,8 @@ void template_free(struct template *t)
 	memset(t, 0, sizeof *t);
 }
 
-int template_fill(const char *dir, const char *name, const struct template_var *vars, size_t n, char **subject,
-                  char **body, char *err, size_t errlen)
+int template_fill(const char *dir, const char *name, const struct template_var *vars, size_t n, char **subject, char **body,
+                  char *err, size_t errlen)
 {
 	struct template t;
 	struct buf s, b;

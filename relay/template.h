@@ -14,18 +14,18 @@
 
 struct template_var {
 	const char *name;
-	const char *value;   /* NULL renders as "" */
+	const char *value; /* NULL renders as "" */
 };
 
-struct template {
-	char *subject;       /* owned, NULL when the file has no Subject line */
-	char *body;          /* owned */
+struct template
+{
+	char *subject; /* owned, NULL when the file has no Subject line */
+	char *body;    /* owned */
 };
 
 /* Replaces each {{name}} in text (spaces inside the braces allowed). An
  * unknown name is an error: -1 with err naming it; out then holds nothing new. */
-int template_render(const char *text, const struct template_var *vars, size_t n, struct buf *out, char *err,
-                    size_t errlen);
+int template_render(const char *text, const struct template_var *vars, size_t n, struct buf *out, char *err, size_t errlen);
 
 /* Loads dir/NAME.txt (from memory while the file is unchanged). 0 or -1
  * with err. */
@@ -35,8 +35,8 @@ void template_forget(void);
 void template_free(struct template *t);
 
 /* Loads and renders NAME with vars into owned *subject (may be NULL) and *body. */
-int template_fill(const char *dir, const char *name, const struct template_var *vars, size_t n, char **subject,
-                  char **body, char *err, size_t errlen);
+int template_fill(const char *dir, const char *name, const struct template_var *vars, size_t n, char **subject, char **body,
+                  char *err, size_t errlen);
 
 /* Checks every registered template in dir: present, readable, only known
  * placeholders. Calls report(arg, name, NULL) for each good one and

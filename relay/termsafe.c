@@ -32,7 +32,7 @@ void termsafe_append(struct buf *out, const char *s, size_t n, enum termsafe_mod
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, keep = 0;   /* p[keep..i) passes and is copied as it is */
+	size_t i = 0, keep = 0; /* p[keep..i) passes and is copied as it is */
 	uint32_t cp;
 
 	buf_add(out, "", 0);
@@ -44,7 +44,7 @@ void termsafe_append(struct buf *out, const char *s, size_t n, enum termsafe_mod
 		}
 		buf_add(out, p + keep, i - keep);
 		if (p[i] == '\r' && mode == TERMSAFE_TEXT && i + 1 < n && p[i + 1] == '\n') {
-			i++;   /* CRLF shows as the newline it ends with */
+			i++; /* CRLF shows as the newline it ends with */
 		} else if (cp != 0xFFFFFFFFu && cp >= 0x80) {
 			char u[16];
 			snprintf(u, sizeof u, "<U+%04X>", (unsigned)cp);

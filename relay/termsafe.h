@@ -30,8 +30,8 @@
 #include "util.h"
 
 enum termsafe_mode {
-	TERMSAFE_TEXT,   /* many lines: newline and tab kept */
-	TERMSAFE_LINE,   /* one line: newline and CR escaped */
+	TERMSAFE_TEXT, /* many lines: newline and tab kept */
+	TERMSAFE_LINE, /* one line: newline and CR escaped */
 };
 
 /* Appends the n bytes at s (any bytes, NUL included) to out, escaped. */

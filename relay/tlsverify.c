@@ -12,11 +12,10 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
-#define MAX_CHAIN 16   /* longer chains than this are not real servers */
+#define MAX_CHAIN 16 /* longer chains than this are not real servers */
 
 /* Append "; reason" (or the first reason) to err, truncating quietly. */
-static void add_reason(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void add_reason(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void add_reason(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -38,8 +37,7 @@ static void format_time(time_t t, char *out, size_t outlen)
 {
 	struct tm tm;
 
-	if (t == (time_t)-1 || gmtime_r(&t, &tm) == NULL ||
-	    strftime(out, outlen, "%Y-%m-%d %H:%M UTC", &tm) == 0)
+	if (t == (time_t)-1 || !gmtime_r(&t, &tm) || strftime(out, outlen, "%Y-%m-%d %H:%M UTC", &tm) == 0)
 		snprintf(out, outlen, "unknown date");
 }
 
@@ -49,9 +47,8 @@ static void cert_dn(gnutls_x509_crt_t crt, int issuer, char *out, size_t outlen)
 	gnutls_datum_t dn = { NULL, 0 };
 	int r;
 
-	r = issuer ? gnutls_x509_crt_get_issuer_dn3(crt, &dn, 0)
-		   : gnutls_x509_crt_get_dn3(crt, &dn, 0);
-	if (r < 0 || dn.data == NULL)
+	r = issuer ? gnutls_x509_crt_get_issuer_dn3(crt, &dn, 0) : gnutls_x509_crt_get_dn3(crt, &dn, 0);
+	if (r < 0 || !dn.data)
 		snprintf(out, outlen, "(unknown)");
 	else
 		snprintf(out, outlen, "%.*s", (int)dn.size, (const char *)dn.data);
@@ -79,10 +76,10 @@ static void cert_names(gnutls_x509_crt_t crt, char *out, size_t outlen)
 			name[size] = '\0';
 			shown = name;
 		} else if (type == GNUTLS_SAN_IPADDRESS && (size == 4 || size == 16)) {
-			if (inet_ntop(size == 4 ? AF_INET : AF_INET6, name, ipbuf, sizeof(ipbuf)))
+			if (inet_ntop(size == 4 ? AF_INET : AF_INET6, name, ipbuf, sizeof ipbuf))
 				shown = ipbuf;
 		}
-		if (shown == NULL)
+		if (!shown)
 			continue;
 		if (used + 1 < outlen)
 			used += (size_t)snprintf(out + used, outlen - used, "%s%s", any ? ", " : "", shown);
@@ -107,8 +104,8 @@ static int is_self_signed(gnutls_x509_crt_t crt)
 }
 
 /* Turn GnuTLS verification status bits into reasons a person can act on. */
-static void explain_status(unsigned status, gnutls_x509_crt_t *chain, size_t ncrt, size_t n,
-			   const char *host, const char *ca_file, char *err, size_t errlen)
+static void explain_status(unsigned status, gnutls_x509_crt_t *chain, size_t ncrt, size_t n, const char *host,
+                           const char *ca_file, char *err, size_t errlen)
 {
 	char text[512], when[40];
 	time_t now = time(NULL);
@@ -120,9 +117,9 @@ static void explain_status(unsigned status, gnutls_x509_crt_t *chain, size_t ncr
 		if (n == 1 && is_self_signed(chain[0])) {
 			add_reason(err, errlen, "certificate not trusted (self-signed)");
 		} else {
-			cert_dn(chain[ncrt - 1], 1, text, sizeof(text));
-			add_reason(err, errlen, "certificate not trusted (issuer \"%s\" is not in %s%s)",
-				   text, ca_file ? "CA file " : "the system trust store", ca_file ? ca_file : "");
+			cert_dn(chain[ncrt - 1], 1, text, sizeof text);
+			add_reason(err, errlen, "certificate not trusted (issuer \"%s\" is not in %s%s)", text,
+			           ca_file ? "CA file " : "the system trust store", ca_file ? ca_file : "");
 		}
 	}
 	if (status & GNUTLS_CERT_SIGNER_NOT_CA)
@@ -139,31 +136,34 @@ static void explain_status(unsigned status, gnutls_x509_crt_t *chain, size_t ncr
 			time_t from = gnutls_x509_crt_get_activation_time(chain[i]);
 
 			if (until != (time_t)-1 && until < now) {
-				format_time(until, when, sizeof(when));
+				format_time(until, when, sizeof when);
 				if (i == 0) {
 					add_reason(err, errlen, "certificate expired (not valid after %s)", when);
 				} else {
-					cert_dn(chain[i], 0, text, sizeof(text));
-					add_reason(err, errlen, "CA certificate \"%s\" expired (not valid after %s)", text, when);
+					cert_dn(chain[i], 0, text, sizeof text);
+					add_reason(err, errlen, "CA certificate \"%s\" expired (not valid after %s)", text,
+					           when);
 				}
 				break;
 			}
 			if (from != (time_t)-1 && from > now) {
-				format_time(from, when, sizeof(when));
+				format_time(from, when, sizeof when);
 				if (i == 0) {
-					add_reason(err, errlen, "certificate not yet valid (valid from %s; check the clock)", when);
+					add_reason(err, errlen, "certificate not yet valid (valid from %s; check the clock)",
+					           when);
 				} else {
-					cert_dn(chain[i], 0, text, sizeof(text));
-					add_reason(err, errlen, "CA certificate \"%s\" not yet valid (valid from %s)", text, when);
+					cert_dn(chain[i], 0, text, sizeof text);
+					add_reason(err, errlen, "CA certificate \"%s\" not yet valid (valid from %s)", text,
+					           when);
 				}
 				break;
 			}
 		}
-		if (i == ncrt)   /* the trusted root itself, not sent by the server */
+		if (i == ncrt) /* the trusted root itself, not sent by the server */
 			add_reason(err, errlen, "a CA certificate is expired or not yet valid");
 	}
 	if (status & GNUTLS_CERT_UNEXPECTED_OWNER) {
-		cert_names(chain[0], text, sizeof(text));
+		cert_names(chain[0], text, sizeof text);
 		add_reason(err, errlen, "certificate does not match host name %s (certificate is for %s)", host, text);
 	}
 	if (status & GNUTLS_CERT_PURPOSE_MISMATCH)
@@ -179,8 +179,8 @@ static void explain_status(unsigned status, gnutls_x509_crt_t *chain, size_t ncr
 	}
 }
 
-int tls_verify_chain(const unsigned char *const *der, const size_t *derlen, size_t n,
-		     const char *host, const char *ca_file, char *err, size_t errlen)
+int tls_verify_chain(const unsigned char *const *der, const size_t *derlen, size_t n, const char *host, const char *ca_file,
+                     char *err, size_t errlen)
 {
 	gnutls_x509_crt_t chain[MAX_CHAIN];
 	gnutls_x509_trust_list_t tl = NULL;
@@ -201,7 +201,7 @@ int tls_verify_chain(const unsigned char *const *der, const size_t *derlen, size
 		snprintf(err, errlen, "server sent %zu certificates, more than %d", n, MAX_CHAIN);
 		return -1;
 	}
-	if (host == NULL || host[0] == '\0') {
+	if (!host || host[0] == '\0') {
 		snprintf(err, errlen, "no host name to check the certificate against");
 		return -1;
 	}
@@ -225,7 +225,7 @@ int tls_verify_chain(const unsigned char *const *der, const size_t *derlen, size
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (ca_file != NULL) {
+	if (ca_file) {
 		if (access(ca_file, R_OK) != 0) {
 			snprintf(err, errlen, "CA file %s: %s", ca_file, strerror(errno));
 			goto fail;
@@ -248,12 +248,12 @@ int tls_verify_chain(const unsigned char *const *der, const size_t *derlen, size
 	}
 
 	/* An IP literal must be matched as an address, never as a DNS name. */
-	snprintf(hostbuf, sizeof(hostbuf), "%s", host);
+	snprintf(hostbuf, sizeof hostbuf, "%s", host);
 	if (hostbuf[0] == '[' && hostbuf[strlen(hostbuf) - 1] == ']') {
 		memmove(hostbuf, hostbuf + 1, strlen(hostbuf));
 		hostbuf[strlen(hostbuf) - 1] = '\0';
 	}
-	memset(vdata, 0, sizeof(vdata));
+	memset(vdata, 0, sizeof vdata);
 	if (inet_pton(AF_INET, hostbuf, ip) == 1) {
 		vdata[0].type = GNUTLS_DT_IP_ADDRESS;
 		vdata[0].data = ip;
@@ -281,15 +281,14 @@ int tls_verify_chain(const unsigned char *const *der, const size_t *derlen, size
 		explain_status(status, chain, ncrt, n, host, ca_file, err, errlen);
 
 fail:
-	if (tl != NULL)
+	if (tl)
 		gnutls_x509_trust_list_deinit(tl, 1);
 	for (i = 0; i < ncrt; i++)
 		gnutls_x509_crt_deinit(chain[i]);
 	return ret;
 }
 
-int tls_verify_chain_pem(const char *const *pem, size_t n, const char *host, const char *ca_file,
-			 char *err, size_t errlen)
+int tls_verify_chain_pem(const char *const *pem, size_t n, const char *host, const char *ca_file, char *err, size_t errlen)
 {
 	gnutls_datum_t der[MAX_CHAIN];
 	const unsigned char *ders[MAX_CHAIN];

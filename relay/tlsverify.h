@@ -30,15 +30,14 @@
  * "certificate does not match host name 127.0.0.2 (certificate is for
  * wrong.example.invalid)", "CA file /x: no certificates found"; several
  * problems are joined with "; ". */
-int tls_verify_chain(const unsigned char *const *der, const size_t *derlen, size_t n,
-		     const char *host, const char *ca_file, char *err, size_t errlen);
+int tls_verify_chain(const unsigned char *const *der, const size_t *derlen, size_t n, const char *host, const char *ca_file,
+                     char *err, size_t errlen);
 
 /* The same for a chain in PEM, as libcurl reports it (CURLINFO_CERTINFO):
  * pem[i] holds one "-----BEGIN CERTIFICATE-----" block, leaf first; borrowed.
  * Used to say why a library that verified for us refused a certificate:
  * libcurl with GnuTLS says only "verification failed", whatever the reason.
  * A block that does not decode fails with "server certificate N unreadable". */
-int tls_verify_chain_pem(const char *const *pem, size_t n, const char *host, const char *ca_file,
-			 char *err, size_t errlen);
+int tls_verify_chain_pem(const char *const *pem, size_t n, const char *host, const char *ca_file, char *err, size_t errlen);
 
 #endif

@@ -109,7 +109,7 @@ static const char *entry_title(const struct message_row *m)
 
 struct listing {
 	struct tools *t;
-	struct json_object *array;   /* --json */
+	struct json_object *array; /* --json */
 	int count;
 };
 
@@ -138,8 +138,8 @@ static void list_one(void *arg, const struct conversation *c, const struct conve
 		local_time(c->last_activity, at, sizeof at);
 		snprintf(flags, sizeof flags, "%s%s%s%s", c->urgent ? "urgent " : "", s->blocked ? "blocked " : "",
 		         s->opted_out ? "opted-out " : "", s->set_aside ? "set-aside " : "");
-		say(l->t, "%-12s %-6s %-5s %-26s %5d  %-16s %s\n", c->ref, c->state, !strcmp(c->channel, "sms") ? "text" : "email",
-		    contact, s->messages, at, flags);
+		say(l->t, "%-12s %-6s %-5s %-26s %5d  %-16s %s\n", c->ref, c->state,
+		    !strcmp(c->channel, "sms") ? "text" : "email", contact, s->messages, at, flags);
 	}
 	free(contact);
 }
@@ -148,8 +148,8 @@ int tools_list(struct tools *t, enum db_list_filter filter)
 {
 	struct listing l = { t, t->json ? json_object_new_array() : NULL, 0 };
 	if (!t->json)
-		say(t, "%-12s %-6s %-5s %-26s %5s  %-16s %s\n", "REFERENCE", "STATE", "BY", "CONTACT", "MSGS", "LAST ACTIVITY",
-		    "FLAGS");
+		say(t, "%-12s %-6s %-5s %-26s %5s  %-16s %s\n", "REFERENCE", "STATE", "BY", "CONTACT", "MSGS",
+		    "LAST ACTIVITY", "FLAGS");
 	if (db_list_conversations(t->r->db, filter, t->r->now, list_one, &l) < 0) {
 		json_object_put(l.array);
 		complain("relay: database: %s\n", db_error(t->r->db));
@@ -158,7 +158,10 @@ int tools_list(struct tools *t, enum db_list_filter filter)
 	if (t->json)
 		json_print(l.array);
 	else if (!l.count)
-		say(t, "(no conversations%s)\n", filter == DB_LIST_OPEN ? " open" : filter == DB_LIST_URGENT ? " urgent and open" : "");
+		say(t, "(no conversations%s)\n",
+		    filter == DB_LIST_OPEN     ? " open"
+		    : filter == DB_LIST_URGENT ? " urgent and open"
+		                               : "");
 	return 0;
 }
 
@@ -166,8 +169,8 @@ int tools_list(struct tools *t, enum db_list_filter filter)
 
 struct transcript {
 	struct tools *t;
-	int document;                /* export: full dates */
-	struct json_object *messages, *deliveries, *audit;   /* --json */
+	int document;                                      /* export: full dates */
+	struct json_object *messages, *deliveries, *audit; /* --json */
 };
 
 static void show_message(void *arg, const struct message_row *m)
@@ -206,7 +209,8 @@ static void show_message(void *arg, const struct message_row *m)
 		say(tr->t, "    subject: %s\n", subject);
 	if (m->attachments)
 		say(tr->t, "    attachments (not forwarded):\n      %s", m->attachments);
-	say(tr->t, "%s%s", m->body ? m->body : "", m->body && m->body[0] && m->body[strlen(m->body) - 1] != '\n' ? "\n" : "");
+	say(tr->t, "%s%s", m->body ? m->body : "",
+	    m->body && m->body[0] && m->body[strlen(m->body) - 1] != '\n' ? "\n" : "");
 out:
 	free(author);
 	free(detail);
@@ -237,8 +241,8 @@ static void show_delivery(void *arg, const struct outbox_row *o)
 		         delivery ? ", delivery: " : "", delivery ? delivery : "");
 	else if (!strcmp(o->state, "sent"))
 		snprintf(what, sizeof what, "accepted by the mail server");
-	say(tr->t, "  %s  %-9s %-7s %s (attempts %d)%s%s\n", at, o->kind, o->state, what, o->attempts,
-	    error ? ": " : "", error ? error : "");
+	say(tr->t, "  %s  %-9s %-7s %s (attempts %d)%s%s\n", at, o->kind, o->state, what, o->attempts, error ? ": " : "",
+	    error ? error : "");
 	free(delivery);
 	free(error);
 }
@@ -297,7 +301,8 @@ static int transcript(struct tools *t, const char *ref, int document)
 			json_object_object_add(o, "exported", json_time(t->r->now));
 			json_object_object_add(o, "exported_by", json_object_new_string(t->operator));
 		}
-		if (db_transcript(t->r->db, c.id, show_message, &tr) < 0 || db_outbox_for(t->r->db, c.id, show_delivery, &tr) < 0 ||
+		if (db_transcript(t->r->db, c.id, show_message, &tr) < 0 ||
+		    db_outbox_for(t->r->db, c.id, show_delivery, &tr) < 0 ||
 		    (document && db_audit_for(t->r->db, c.id, show_audit, &tr) < 0)) {
 			json_object_put(o);
 			json_object_put(tr.messages);
@@ -318,8 +323,9 @@ static int transcript(struct tools *t, const char *ref, int document)
 		relay_format_time(t->r->now, exported, sizeof exported);
 		if (c.closed_at)
 			relay_format_time(c.closed_at, closed, sizeof closed);
-		say(t, "%s: conversation %s\nExported %s by %s, for a safeguarding referral.\n"
-		       "Confidential: it holds what a young person told the service.\n\n",
+		say(t,
+		    "%s: conversation %s\nExported %s by %s, for a safeguarding referral.\n"
+		    "Confidential: it holds what a young person told the service.\n\n",
 		    t->r->cfg->name, c.ref, exported, t->operator);
 	} else {
 		local_time(c.created_at, started, sizeof started);
@@ -373,8 +379,12 @@ int tools_set_state(struct tools *t, const char *ref, int open)
 		conversation_free(&c);
 		return 0;
 	}
-	struct message_row mr = { .conversation_id = c.id, .kind = "command", .channel = "email", .at = t->r->now,
-	                          .author = t->operator, .body = open ? "#reopen" : "#close" };
+	struct message_row mr = { .conversation_id = c.id,
+		                  .kind = "command",
+		                  .channel = "email",
+		                  .at = t->r->now,
+		                  .author = t->operator,
+		                  .body = open ? "#reopen" : "#close" };
 	lifecycle_set_open(&c, open, t->r->now);
 	if (db_begin(t->r->db) < 0 || db_message_add(t->r->db, &mr, NULL) < 0 || db_conversation_update(t->r->db, &c) < 0 ||
 	    db_commit(t->r->db) < 0) {
@@ -399,7 +409,7 @@ int tools_set_state(struct tools *t, const char *ref, int open)
 /* ---- send --------------------------------------------------------------- */
 
 struct last_reply {
-	long long after;   /* outbox rows created from this time */
+	long long after; /* outbox rows created from this time */
 	char *state, *error;
 	int parts;
 	char channel[8];
@@ -468,12 +478,13 @@ int tools_send(struct tools *t, const char *ref, FILE *in)
 		json_print(o);
 	} else if (sent) {
 		if (!strcmp(l.channel, "sms"))
-			say(t, "%s: sent by text in %d part%s; the advisers have a receipt\n", c.ref, l.parts, l.parts == 1 ? "" : "s");
+			say(t, "%s: sent by text in %d part%s; the advisers have a receipt\n", c.ref, l.parts,
+			    l.parts == 1 ? "" : "s");
 		else
 			say(t, "%s: sent by email; the advisers have a receipt\n", c.ref);
 	} else {
-		say(t, "%s: queued%s%s%s; the running relay will send it\n", c.ref, l.error ? " (" : "", l.error ? l.error : "",
-		    l.error ? ")" : "");
+		say(t, "%s: queued%s%s%s; the running relay will send it\n", c.ref, l.error ? " (" : "",
+		    l.error ? l.error : "", l.error ? ")" : "");
 	}
 	free(l.state);
 	free(l.error);
@@ -546,8 +557,10 @@ int tools_stats(struct tools *t, long long since)
 		json_object_object_add(o, "conversations", json_object_new_int64(s->conversations));
 		json_object_object_add(o, "urgent", json_object_new_int64(s->urgent));
 		json_object_object_add(o, "answered", json_object_new_int64(s->answered));
-		json_object_object_add(o, "first_reply_median_seconds", s->median_wait < 0 ? NULL : json_object_new_int64(s->median_wait));
-		json_object_object_add(o, "first_reply_p90_seconds", s->p90_wait < 0 ? NULL : json_object_new_int64(s->p90_wait));
+		json_object_object_add(o, "first_reply_median_seconds",
+		                       s->median_wait < 0 ? NULL : json_object_new_int64(s->median_wait));
+		json_object_object_add(o, "first_reply_p90_seconds",
+		                       s->p90_wait < 0 ? NULL : json_object_new_int64(s->p90_wait));
 		json_object_object_add(o, "open_now", json_object_new_int64(s->open_now));
 		json_print(o);
 	} else {
@@ -557,9 +570,10 @@ int tools_stats(struct tools *t, long long since)
 		say(t, "%-8s %10s %10s %13s\n", "", "received", "replies", "auto-replies");
 		say(t, "%-8s %10ld %10ld %13ld\n", "email", s->email.in, s->email.out, s->email.autoreplies);
 		say(t, "%-8s %10ld %10ld %13ld\n", "text", s->sms.in, s->sms.out, s->sms.autoreplies);
-		say(t, "\nMessages from young people: %ld in office hours, %ld out of hours\n", s->in_hours, s->out_of_hours);
-		say(t, "Conversations started:     %ld (%ld urgent, %ld answered by an adviser)\n", s->conversations, s->urgent,
-		    s->answered);
+		say(t, "\nMessages from young people: %ld in office hours, %ld out of hours\n", s->in_hours,
+		    s->out_of_hours);
+		say(t, "Conversations started:     %ld (%ld urgent, %ld answered by an adviser)\n", s->conversations,
+		    s->urgent, s->answered);
 		say(t, "Time to first adviser reply: median %s, 90th percentile %s\n", median, p90);
 		say(t, "Open conversations now:    %ld\n", s->open_now);
 	}
@@ -699,10 +713,10 @@ int tools_status(struct tools *t)
 	/* The daemon writes at least once a poll interval (more often under a
 	 * watchdog); a record much older than that is a daemon gone. */
 	long long stale_after = 2LL * r->cfg->poll_interval + 300;
-	const char *daemon = !s.have_relay                                   ? "never run"
-	                     : strcmp(s.relay_state, "running")             ? "stopped"
-	                     : r->now - s.updated > stale_after             ? "not responding"
-	                                                                    : "running";
+	const char *daemon = !s.have_relay                      ? "never run"
+	                     : strcmp(s.relay_state, "running") ? "stopped"
+	                     : r->now - s.updated > stale_after ? "not responding"
+	                                                        : "running";
 	int daemon_ok = !strcmp(daemon, "running");
 	int failing = health_failing(&s.h) || !daemon_ok;
 

@@ -15,10 +15,10 @@
 #include "relay.h"
 
 struct tools {
-	struct relay *r;        /* borrowed: configuration, database, clock, SMS gateway (send) */
-	int json;               /* print JSON instead of a table */
-	const char *operator;   /* "operator alice": who is at the console, for the audit trail */
-	int exact;              /* print text as it is: set for an export that is not going to a terminal;
+	struct relay *r;      /* borrowed: configuration, database, clock, SMS gateway (send) */
+	int json;             /* print JSON instead of a table */
+	const char *operator; /* "operator alice": who is at the console, for the audit trail */
+	int exact;            /* print text as it is: set for an export that is not going to a terminal;
 	                         * otherwise control characters are shown escaped (termsafe.h) */
 };
 

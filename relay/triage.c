@@ -81,7 +81,7 @@ static const struct {
 	{ "selfharm", { "self harm" } },
 };
 #define NSPEAK (sizeof speak / sizeof speak[0])
-#define READ_WORDS_MAX 2   /* words in one reading */
+#define READ_WORDS_MAX 2 /* words in one reading */
 
 /* The second word of a split contraction ("he s", "don t"; "ll" collapses
  * to "l"), and pairs that young people write apart. */
@@ -93,33 +93,33 @@ static const struct {
 };
 
 struct word {
-	char *text;        /* owned, normalised */
+	char *text; /* owned, normalised */
 	size_t len;
-	int reading;       /* index into speak[], or -1 */
-	int first;         /* first phrase (list order) that starts with this word, or -1 */
-	int last;          /* last phrase on that chain, for appending */
+	int reading; /* index into speak[], or -1 */
+	int first;   /* first phrase (list order) that starts with this word, or -1 */
+	int last;    /* last phrase on that chain, for appending */
 };
 
-struct reading {       /* speak[i]'s readings as word ids; -1: in no phrase */
+struct reading { /* speak[i]'s readings as word ids; -1: in no phrase */
 	int n;
 	int len[READINGS_MAX];
 	int id[READINGS_MAX][READ_WORDS_MAX];
 };
 
 struct phrase {
-	char *text;        /* owned: as written, trimmed */
-	int *ids;          /* owned */
+	char *text; /* owned: as written, trimmed */
+	int *ids;   /* owned */
 	size_t n;
-	int next;          /* next phrase with the same first word, or -1 */
+	int next; /* next phrase with the same first word, or -1 */
 };
 
 struct triage {
-	struct phrase *phrases;  /* owned */
+	struct phrase *phrases; /* owned */
 	size_t nphrases, phrases_cap;
-	struct word *words;      /* owned: the vocabulary */
+	struct word *words; /* owned: the vocabulary */
 	size_t nwords, words_cap;
-	int *slots;              /* owned: open addressing into words, -1 empty */
-	size_t nslots;           /* a power of two */
+	int *slots;    /* owned: open addressing into words, -1 empty */
+	size_t nslots; /* a power of two */
 	struct reading readings[NSPEAK];
 };
 
@@ -155,7 +155,7 @@ static enum cclass classify(uint32_t cp, uint32_t out[2], int *nout)
 	if (cp == 0xA0)
 		return C_SPACE;
 	if (cp == 0xAD)
-		return C_IGNORE;  /* soft hyphen */
+		return C_IGNORE; /* soft hyphen */
 	if (cp == 0xB4)
 		return C_APOS;
 	if (cp < 0xC0)
@@ -164,7 +164,7 @@ static enum cclass classify(uint32_t cp, uint32_t out[2], int *nout)
 		/* Latin-1 and Extended-A: the relay's one folding table (util.c). */
 		const char *fold = fold_latin_codepoint(cp);
 		if (!fold)
-			return C_SEP;   /* multiplication and division signs */
+			return C_SEP; /* multiplication and division signs */
 		out[0] = (unsigned char)fold[0];
 		if (fold[1]) {
 			out[1] = (unsigned char)fold[1];
@@ -189,9 +189,9 @@ static enum cclass classify(uint32_t cp, uint32_t out[2], int *nout)
 	if (cp == 0x2BC || cp == 0x2018 || cp == 0x2019 || cp == 0x2032 || cp == 0xFF07)
 		return C_APOS;
 	if (cp >= 0x2B0 && cp <= 0x2FF)
-		return C_SEP;      /* modifier letters: stress marks and the like */
+		return C_SEP; /* modifier letters: stress marks and the like */
 	if (cp >= 0x300 && cp <= 0x36F)
-		return C_IGNORE;   /* combining accents: "e" + U+0301 is "e" */
+		return C_IGNORE; /* combining accents: "e" + U+0301 is "e" */
 	if (cp >= 0x391 && cp <= 0x3A9) {
 		out[0] = cp + 0x20;
 		return C_LETTER;
@@ -205,12 +205,11 @@ static enum cclass classify(uint32_t cp, uint32_t out[2], int *nout)
 		return C_LETTER;
 	}
 	if (cp == 0x200B)
-		return C_SPACE;    /* zero-width space: a word break */
-	if ((cp >= 0x200C && cp <= 0x200D) || cp == 0x2060 || cp == 0xFEFF ||
-	    (cp >= 0xFE00 && cp <= 0xFE0F) || (cp >= 0xE0000 && cp <= 0xE01EF))
-		return C_IGNORE;   /* zero-width, joiners, variation selectors, tags */
-	if ((cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
-	    cp == 0x205F || cp == 0x3000)
+		return C_SPACE; /* zero-width space: a word break */
+	if ((cp >= 0x200C && cp <= 0x200D) || cp == 0x2060 || cp == 0xFEFF || (cp >= 0xFE00 && cp <= 0xFE0F) ||
+	    (cp >= 0xE0000 && cp <= 0xE01EF))
+		return C_IGNORE; /* zero-width, joiners, variation selectors, tags */
+	if ((cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000)
 		return C_SPACE;
 	if (cp >= 0x2010 && cp <= 0x2015)
 		return C_HYPHEN;
@@ -226,12 +225,11 @@ static enum cclass classify(uint32_t cp, uint32_t out[2], int *nout)
 		out[0] = cp - 0xFF10 + '0';
 		return C_DIGIT;
 	}
-	if ((cp >= 0x2000 && cp <= 0x2BFF) || (cp >= 0x2E00 && cp <= 0x2E7F) ||
-	    (cp >= 0x3000 && cp <= 0x303F) || (cp >= 0xE000 && cp <= 0xF8FF) ||
-	    (cp >= 0xFE10 && cp <= 0xFE6F) || (cp >= 0xFF00 && cp <= 0xFFFF) ||
+	if ((cp >= 0x2000 && cp <= 0x2BFF) || (cp >= 0x2E00 && cp <= 0x2E7F) || (cp >= 0x3000 && cp <= 0x303F) ||
+	    (cp >= 0xE000 && cp <= 0xF8FF) || (cp >= 0xFE10 && cp <= 0xFE6F) || (cp >= 0xFF00 && cp <= 0xFFFF) ||
 	    (cp >= 0x1F000 && cp <= 0x1FBFF) || cp >= 0xF0000)
-		return C_SEP;      /* punctuation, symbols, emoji, private use */
-	return C_LETTER;           /* other scripts' letters, as they are */
+		return C_SEP; /* punctuation, symbols, emoji, private use */
+	return C_LETTER;      /* other scripts' letters, as they are */
 }
 
 static void buf_add_utf8(struct buf *b, uint32_t cp)
@@ -264,8 +262,8 @@ static void buf_add_utf8(struct buf *b, uint32_t cp)
 /* ---- words --------------------------------------------------------------- */
 
 struct token {
-	size_t off, len;   /* in the word list's chars, NUL-terminated there */
-	int soft;          /* only spaces, apostrophes or hyphens since the previous word */
+	size_t off, len; /* in the word list's chars, NUL-terminated there */
+	int soft;        /* only spaces, apostrophes or hyphens since the previous word */
 };
 
 struct wordlist {
@@ -465,7 +463,7 @@ static int valid_utf8(const char *s, size_t n, size_t *chars)
 }
 
 struct ids {
-	int *v;            /* owned */
+	int *v; /* owned */
 	size_t n, cap;
 };
 
@@ -714,10 +712,10 @@ struct edge {
  * that some phrase uses. Node i precedes token i; multi-word readings pass
  * through nodes numbered after the tokens'. */
 struct graph {
-	struct edge *e;    /* owned; sorted by from once built */
+	struct edge *e; /* owned; sorted by from once built */
 	size_t ne, cap;
 	int nnodes;
-	int *start;        /* owned: edges of node v are e[start[v] .. start[v+1]) */
+	int *start; /* owned: edges of node v are e[start[v] .. start[v+1]) */
 };
 
 static void edge_add(struct graph *g, int from, int to, int id)
@@ -735,8 +733,8 @@ static void edge_add(struct graph *g, int from, int to, int id)
 }
 
 /* Edges for word w spanning nodes from..to. */
-static void word_edges(const struct triage *t, struct graph *g, struct buf *scratch, const char *w, size_t n,
-		       int from, int to)
+static void word_edges(const struct triage *t, struct graph *g, struct buf *scratch, const char *w, size_t n, int from,
+                       int to)
 {
 	int id = vocab_find(t, w, n);
 

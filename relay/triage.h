@@ -80,10 +80,10 @@
 
 #include <stddef.h>
 
-#define TRIAGE_PHRASE_MAX 200        /* characters in one phrase, as written */
+#define TRIAGE_PHRASE_MAX 200         /* characters in one phrase, as written */
 #define TRIAGE_FILE_MAX (1024 * 1024) /* bytes in a phrase list file */
 
-struct triage;   /* opaque: the compiled phrase list */
+struct triage; /* opaque: the compiled phrase list */
 
 /* Loads phrases from path: one phrase per line; '#' starts a comment (a
  * whole line or the rest of one: '#' is never part of a phrase); blank lines

@@ -258,13 +258,13 @@ char *utf8_sanitize(const char *s, size_t n)
 {
 	struct buf b;
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, keep = 0;   /* p[keep..i) is valid and copied as it is */
+	size_t i = 0, keep = 0; /* p[keep..i) is valid and copied as it is */
 
 	buf_init(&b);
 	buf_add(&b, "", 0);
 	while (i < n) {
 		if (p[i] >= 0x01 && p[i] < 0x80) {
-			i++;   /* ASCII, the common case */
+			i++; /* ASCII, the common case */
 			continue;
 		}
 		uint32_t cp;
@@ -275,8 +275,8 @@ char *utf8_sanitize(const char *s, size_t n)
 		}
 		buf_add(&b, p + keep, i - keep);
 		if (k == 0)
-			buf_adds(&b, "\xEF\xBF\xBD");   /* not UTF-8: U+FFFD */
-		i++;                                   /* a NUL is dropped */
+			buf_adds(&b, "\xEF\xBF\xBD"); /* not UTF-8: U+FFFD */
+		i++;                                  /* a NUL is dropped */
 		keep = i;
 	}
 	buf_add(&b, p + keep, i - keep);
@@ -288,20 +288,21 @@ char *utf8_sanitize(const char *s, size_t n)
 const char *fold_latin_codepoint(unsigned cp)
 {
 	static const char *latin1[64] = {
-		"a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
-		"d", "n", "o", "o", "o", "o", "o", NULL, "o", "u", "u", "u", "u", "y", "th", "ss",
-		"a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
-		"d", "n", "o", "o", "o", "o", "o", NULL, "o", "u", "u", "u", "u", "y", "th", "y",
+		"a", "a", "a", "a", "a", "a", "ae", "c",  "e", "e", "e", "e", "i", "i", "i",  "i",
+		"d", "n", "o", "o", "o", "o", "o",  NULL, "o", "u", "u", "u", "u", "y", "th", "ss",
+		"a", "a", "a", "a", "a", "a", "ae", "c",  "e", "e", "e", "e", "i", "i", "i",  "i",
+		"d", "n", "o", "o", "o", "o", "o",  NULL, "o", "u", "u", "u", "u", "y", "th", "y",
 	};
-	static const struct { unsigned lo, hi; const char *to; } exta[] = {
-		{ 0x100, 0x105, "a" }, { 0x106, 0x10D, "c" }, { 0x10E, 0x111, "d" },
-		{ 0x112, 0x11B, "e" }, { 0x11C, 0x123, "g" }, { 0x124, 0x127, "h" },
-		{ 0x128, 0x131, "i" }, { 0x132, 0x133, "ij" }, { 0x134, 0x135, "j" },
-		{ 0x136, 0x138, "k" }, { 0x139, 0x142, "l" }, { 0x143, 0x14B, "n" },
-		{ 0x14C, 0x151, "o" }, { 0x152, 0x153, "oe" }, { 0x154, 0x159, "r" },
-		{ 0x15A, 0x161, "s" }, { 0x162, 0x167, "t" }, { 0x168, 0x173, "u" },
-		{ 0x174, 0x175, "w" }, { 0x176, 0x178, "y" }, { 0x179, 0x17E, "z" },
-		{ 0x17F, 0x17F, "s" },
+	static const struct {
+		unsigned lo, hi;
+		const char *to;
+	} exta[] = {
+		{ 0x100, 0x105, "a" }, { 0x106, 0x10D, "c" },  { 0x10E, 0x111, "d" }, { 0x112, 0x11B, "e" },
+		{ 0x11C, 0x123, "g" }, { 0x124, 0x127, "h" },  { 0x128, 0x131, "i" }, { 0x132, 0x133, "ij" },
+		{ 0x134, 0x135, "j" }, { 0x136, 0x138, "k" },  { 0x139, 0x142, "l" }, { 0x143, 0x14B, "n" },
+		{ 0x14C, 0x151, "o" }, { 0x152, 0x153, "oe" }, { 0x154, 0x159, "r" }, { 0x15A, 0x161, "s" },
+		{ 0x162, 0x167, "t" }, { 0x168, 0x173, "u" },  { 0x174, 0x175, "w" }, { 0x176, 0x178, "y" },
+		{ 0x179, 0x17E, "z" }, { 0x17F, 0x17F, "s" },
 	};
 	if (cp == 0xA0)
 		return " ";

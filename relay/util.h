@@ -11,13 +11,13 @@
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
-char *xstrdup(const char *s);              /* NULL in, NULL out */
+char *xstrdup(const char *s); /* NULL in, NULL out */
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A growable byte buffer, always NUL-terminated. data is owned by the buf. */
 struct buf {
-	char *data;   /* owned; NULL until first append */
+	char *data; /* owned; NULL until first append */
 	size_t len;
 	size_t cap;
 };
@@ -28,16 +28,16 @@ void buf_adds(struct buf *b, const char *s);
 void buf_addc(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-void buf_reset(struct buf *b);             /* len = 0, keeps memory */
-const char *buf_str(const struct buf *b);  /* "" when empty; valid until next change */
-char *buf_take(struct buf *b);             /* caller owns result (never NULL); b is reset */
-void buf_free(struct buf *b);              /* accepts a zeroed buf */
+void buf_reset(struct buf *b);            /* len = 0, keeps memory */
+const char *buf_str(const struct buf *b); /* "" when empty; valid until next change */
+char *buf_take(struct buf *b);            /* caller owns result (never NULL); b is reset */
+void buf_free(struct buf *b);             /* accepts a zeroed buf */
 
 /* String helpers. */
 int str_casecmp_ascii(const char *a, const char *b);
 int str_ncasecmp_ascii(const char *a, const char *b, size_t n);
 int str_startswith_ci(const char *s, const char *prefix);
-char *str_trim(char *s);                   /* trims ASCII space in place; returns s */
+char *str_trim(char *s); /* trims ASCII space in place; returns s */
 int str_is_blank(const char *s);
 
 /* The lowercase ASCII a Latin-1 Supplement or Latin Extended-A code point

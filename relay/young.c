@@ -80,8 +80,7 @@ static void decide(struct relay *r, const struct conversation *c, const char *su
 /* The conversation a young person's message joins. A closed one reopens
  * when written to within reopen_days; after that a new conversation starts
  * and names the old reference. *fresh is set for a new conversation. */
-static int join_conversation(struct relay *r, const char *channel, const char *contact, struct conversation *c,
-                             int *fresh)
+static int join_conversation(struct relay *r, const char *channel, const char *contact, struct conversation *c, int *fresh)
 {
 	*fresh = 0;
 	if (c->id && !strcmp(c->state, "closed")) {
@@ -114,7 +113,8 @@ int young_conversation(struct relay *r, const char *channel, const char *contact
 {
 	int fresh;
 	memset(c, 0, sizeof *c);
-	if (db_conversation_latest_for(r->db, channel, contact, c) < 0 || join_conversation(r, channel, contact, c, &fresh) < 0) {
+	if (db_conversation_latest_for(r->db, channel, contact, c) < 0 ||
+	    join_conversation(r, channel, contact, c, &fresh) < 0) {
 		conversation_free(c);
 		return -1;
 	}
@@ -126,42 +126,50 @@ static void previous_remark(const struct conversation *c, char *out, size_t outl
 {
 	size_t k = strlen(out);
 	if (c->previous_ref)
-		snprintf(out + k, outlen - k, "Note:      this young person wrote before, in %s (closed).\n", c->previous_ref);
+		snprintf(out + k, outlen - k, "Note:      this young person wrote before, in %s (closed).\n",
+		         c->previous_ref);
 }
 
 /* ---- one path for every channel ---------------------------------------------- */
 
 /* A young person's message as its channel read it. */
 struct young_message {
-	const char *channel;           /* "email" | "sms" */
-	const char *contact;           /* the sender in the form replies go to; NULL: none could be read */
-	long long thread;              /* a conversation its threads answer (email), 0 none */
-	const struct mail *m;          /* the email; NULL for a text */
-	const char *raw;               /* the email as received */
+	const char *channel;  /* "email" | "sms" */
+	const char *contact;  /* the sender in the form replies go to; NULL: none could be read */
+	long long thread;     /* a conversation its threads answer (email), 0 none */
+	const struct mail *m; /* the email; NULL for a text */
+	const char *raw;      /* the email as received */
 	size_t len;
-	const char *subject;           /* may be NULL */
-	const char *text;              /* the words, for triage and the forward */
-	const char *detail;            /* for the transcript row; may be NULL */
-	const char *key;               /* inbound key that says "taken in" (a text's), NULL: the caller adds its own */
+	const char *subject; /* may be NULL */
+	const char *text;    /* the words, for triage and the forward */
+	const char *detail;  /* for the transcript row; may be NULL */
+	const char *key;     /* inbound key that says "taken in" (a text's), NULL: the caller adds its own */
 	enum automatic_reason automatic;
-	int bounce;                    /* a delivery failure known by its subject: forwarded, never answered */
+	int bounce; /* a delivery failure known by its subject: forwarded, never answered */
 	int cannot_reply;
 	int opted_out;
 	enum policy_keyword keyword;
-	const char *remarks;           /* the channel's lines for the advisers */
+	const char *remarks; /* the channel's lines for the advisers */
 };
 
 static const char *autoreply_template(const char *channel, enum policy_autoreply a)
 {
 	int sms = !strcmp(channel, "sms");
 	switch (a) {
-	case POLICY_FIRST_CONTACT: return sms ? "sms/first_contact" : "email/first_contact";
-	case POLICY_OUT_OF_HOURS: return sms ? "sms/out_of_hours" : "email/out_of_hours";
-	case POLICY_URGENT: return sms ? "sms/urgent" : "email/urgent";
-	case POLICY_STOP_CONFIRMATION: return sms ? "sms/stop" : NULL;
-	case POLICY_START_CONFIRMATION: return sms ? "sms/start" : NULL;
-	case POLICY_HELP: return sms ? "sms/help" : NULL;
-	default: return NULL;
+	case POLICY_FIRST_CONTACT:
+		return sms ? "sms/first_contact" : "email/first_contact";
+	case POLICY_OUT_OF_HOURS:
+		return sms ? "sms/out_of_hours" : "email/out_of_hours";
+	case POLICY_URGENT:
+		return sms ? "sms/urgent" : "email/urgent";
+	case POLICY_STOP_CONFIRMATION:
+		return sms ? "sms/stop" : NULL;
+	case POLICY_START_CONFIRMATION:
+		return sms ? "sms/start" : NULL;
+	case POLICY_HELP:
+		return sms ? "sms/help" : NULL;
+	default:
+		return NULL;
 	}
 }
 
@@ -190,15 +198,16 @@ static int receive(struct relay *r, const struct young_message *y, long long *ro
 		return -1;
 	}
 	if (y->contact && strcasecmp(y->contact, c.contact) != 0)
-		snprintf(remarks, sizeof remarks, "Note:      written from a different address than this conversation's; "
+		snprintf(remarks, sizeof remarks,
+		         "Note:      written from a different address than this conversation's; "
 		         "replies still go to the conversation's address.\n");
 	if (y->remarks) {
 		size_t k = strlen(remarks);
 		snprintf(remarks + k, sizeof remarks - k, "%s", y->remarks);
 	}
 	if (y->m) {
-		if (received_store(r, &c, y->automatic ? "automatic" : "inbound", y->m, y->raw, y->len, NULL, NULL, y->detail,
-		                   row) < 0)
+		if (received_store(r, &c, y->automatic ? "automatic" : "inbound", y->m, y->raw, y->len, NULL, NULL,
+		                   y->detail, row) < 0)
 			goto out;
 	} else {
 		struct message_row mr = {
@@ -235,10 +244,10 @@ static int receive(struct relay *r, const struct young_message *y, long long *ro
 			goto out;
 		char *own_words = clean_known(y->text, (const char *const *)sent.texts, sent.n);
 		history_texts_free(&sent);
-		const char *subject = y->subject && !str_startswith_ci(y->subject, "re:") &&
-		                                      !str_startswith_ci(y->subject, "aw:")
-		                              ? y->subject
-		                              : NULL;
+		const char *subject =
+			y->subject && !str_startswith_ci(y->subject, "re:") && !str_startswith_ci(y->subject, "aw:")
+				? y->subject
+				: NULL;
 		decide(r, &c, subject, own_words, &pi, &act);
 		free(own_words);
 	} else {
@@ -252,8 +261,8 @@ static int receive(struct relay *r, const struct young_message *y, long long *ro
 	}
 	if (act.urgent)
 		c.urgent = 1;
-	if (act.forward && outgoing_forward(r, &c, y->subject, y->text, y->m, *row, remarks[0] ? remarks : NULL,
-	                                    act.urgent) < 0)
+	if (act.forward &&
+	    outgoing_forward(r, &c, y->subject, y->text, y->m, *row, remarks[0] ? remarks : NULL, act.urgent) < 0)
 		goto out;
 	if (act.opt != POLICY_OPT_KEEP &&
 	    db_contact_set_opted_out(r->db, y->channel, c.contact, act.opt == POLICY_OPT_OUT ? r->now : 0) < 0)
@@ -293,11 +302,11 @@ out:
 
 /* ---- what each channel reads ------------------------------------------------- */
 
-int young_email(struct relay *r, const struct mail *m, long long thread, const char *raw, size_t len,
-                long long *row)
+int young_email(struct relay *r, const struct mail *m, long long thread, const char *raw, size_t len, long long *row)
 {
-	const char *written = m->from_address ? m->from_address : (m->return_path && *m->return_path ? m->return_path : NULL);
-	char normal[ADDRESS_MAX + 1];   /* the form replies go to (address.h) */
+	const char *written =
+		m->from_address ? m->from_address : (m->return_path && *m->return_path ? m->return_path : NULL);
+	char normal[ADDRESS_MAX + 1]; /* the form replies go to (address.h) */
 	enum address_problem unusable = address_normalise_buf(written, normal, sizeof normal);
 	enum automatic_reason automatic = received_classify(r, m);
 	char remarks[1024] = "";
@@ -308,8 +317,10 @@ int young_email(struct relay *r, const struct mail *m, long long thread, const c
 		automatic = AUTOMATIC_NONE;
 	if (m->parse_error) {
 		size_t k = strlen(remarks);
-		snprintf(remarks + k, sizeof remarks - k, "Note:      this message could not be read as email (%s); "
-		         "it is shown raw.\n", m->parse_error);
+		snprintf(remarks + k, sizeof remarks - k,
+		         "Note:      this message could not be read as email (%s); "
+		         "it is shown raw.\n",
+		         m->parse_error);
 	}
 	if (m->cut) {
 		size_t k = strlen(remarks);
@@ -317,12 +328,15 @@ int young_email(struct relay *r, const struct mail *m, long long thread, const c
 	}
 	if (unusable) {
 		size_t k = strlen(remarks);
-		snprintf(remarks + k, sizeof remarks - k, "Note:      no reply can be sent to the sender: %s; "
-		         "no automatic reply was sent.\n", address_problem_text(unusable));
+		snprintf(remarks + k, sizeof remarks - k,
+		         "Note:      no reply can be sent to the sender: %s; "
+		         "no automatic reply was sent.\n",
+		         address_problem_text(unusable));
 	}
 	if (bounce) {
 		size_t k = strlen(remarks);
-		snprintf(remarks + k, sizeof remarks - k, "Note:      this looks like a delivery failure report; no "
+		snprintf(remarks + k, sizeof remarks - k,
+		         "Note:      this looks like a delivery failure report; no "
 		         "automatic reply was sent.\n");
 	}
 	struct young_message y = {

@@ -27,8 +27,7 @@
  * In-Reply-To or References answer (struct threading's young_side), 0 for
  * none. *row gets its transcript row. 0, or -1 on a database error (or a
  * forward or reply that cannot be built). */
-int young_email(struct relay *r, const struct mail *m, long long thread, const char *raw, size_t len,
-                long long *row);
+int young_email(struct relay *r, const struct mail *m, long long thread, const char *raw, size_t len, long long *row);
 
 /* One received text message. provider names the gateway ("twilio"); id is
  * its unique id for the text; sender, body as received (may be NULL). The

@@ -26,13 +26,13 @@ static inline void fuzz_quiet(void)
 }
 
 /* The LLVMFuzzerInitialize of a harness that needs nothing but quiet. */
-#define FUZZ_QUIET_INITIALIZE                              \
+#define FUZZ_QUIET_INITIALIZE                             \
 	int LLVMFuzzerInitialize(int *argc, char ***argv) \
-	{                                                  \
-		(void)argc;                                \
-		(void)argv;                                \
-		fuzz_quiet();                              \
-		return 0;                                  \
+	{                                                 \
+		(void)argc;                               \
+		(void)argv;                               \
+		fuzz_quiet();                             \
+		return 0;                                 \
 	}
 
 /* The input as a NUL-terminated string (an embedded NUL ends it early, as it
@@ -54,12 +54,12 @@ static inline int fuzz_valid_utf8(const char *s)
 	return same;
 }
 
-#define fuzz_require(cond)                                                                   \
-	do {                                                                                 \
-		if (!(cond)) {                                                               \
+#define fuzz_require(cond)                                                                         \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
 			fprintf(stderr, "%s:%d: promise broken: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                             \
-		}                                                                            \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 #endif

@@ -39,7 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_require(n == 0 || (res.text[0] != '\n' && res.text[n - 1] != '\n'));
 	fuzz_require(!strstr(res.text, "\n\n\n"));
 	fuzz_require((res.hold == CLEAN_HOLD_EMPTY) == str_is_blank(res.text));
-	fuzz_require(res.hold != CLEAN_HOLD_SHARE || res.unsure_bytes * 100 > (size_t)percent * (res.kept_bytes + res.unsure_bytes));
+	fuzz_require(res.hold != CLEAN_HOLD_SHARE ||
+	             res.unsure_bytes * 100 > (size_t)percent * (res.kept_bytes + res.unsure_bytes));
 	if (fuzz_valid_utf8(reply)) {
 		/* each line of the result stands in the reply */
 		for (char *line = res.text; *line;) {

@@ -10,7 +10,7 @@ FUZZ_QUIET_INITIALIZE
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char trace[] = "Received: from mx.example.net by mail.example.org;\r\n\tSat, 21 Nov 2026\r\n"
-	                            "Delivered-To: rusafe@example.org\r\n";
+				    "Delivered-To: rusafe@example.org\r\n";
 	char key[IDENTITY_KEY_LEN + 1], again[IDENTITY_KEY_LEN + 1];
 	/* exactly size bytes, so that ASan sees any read past them */
 	static const char id[] = "Message-ID: <fuzz@example.net>\r\n";

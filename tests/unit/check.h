@@ -11,45 +11,44 @@
 static int check_passed, check_failed;
 static int check_verbose = 0;
 
-#define CHECK(name, cond)                                                        \
-	do {                                                                     \
-		if (cond) {                                                      \
-			check_passed++;                                          \
-			if (check_verbose)                                       \
-				printf("PASS %s\n", (name));                     \
-		} else {                                                         \
-			check_failed++;                                          \
+#define CHECK(name, cond)                                                                   \
+	do {                                                                                \
+		if (cond) {                                                                 \
+			check_passed++;                                                     \
+			if (check_verbose)                                                  \
+				printf("PASS %s\n", (name));                                \
+		} else {                                                                    \
+			check_failed++;                                                     \
 			printf("FAIL %s (%s:%d): %s\n", (name), __FILE__, __LINE__, #cond); \
-		}                                                                \
+		}                                                                           \
 	} while (0)
 
 /* String equality with both values shown on failure. NULL-safe. */
-#define CHECK_STR(name, got, want)                                               \
-	do {                                                                     \
-		const char *g_ = (got), *w_ = (want);                            \
-		if ((g_ == NULL && w_ == NULL) || (g_ && w_ && strcmp(g_, w_) == 0)) { \
-			check_passed++;                                          \
-			if (check_verbose)                                       \
-				printf("PASS %s\n", (name));                     \
-		} else {                                                         \
-			check_failed++;                                          \
-			printf("FAIL %s (%s:%d):\n  got:  [%s]\n  want: [%s]\n", (name), \
-			       __FILE__, __LINE__, g_ ? g_ : "(null)", w_ ? w_ : "(null)"); \
-		}                                                                \
+#define CHECK_STR(name, got, want)                                                                           \
+	do {                                                                                                 \
+		const char *g_ = (got), *w_ = (want);                                                        \
+		if ((g_ == NULL && w_ == NULL) || (g_ && w_ && strcmp(g_, w_) == 0)) {                       \
+			check_passed++;                                                                      \
+			if (check_verbose)                                                                   \
+				printf("PASS %s\n", (name));                                                 \
+		} else {                                                                                     \
+			check_failed++;                                                                      \
+			printf("FAIL %s (%s:%d):\n  got:  [%s]\n  want: [%s]\n", (name), __FILE__, __LINE__, \
+			       g_ ? g_ : "(null)", w_ ? w_ : "(null)");                                      \
+		}                                                                                            \
 	} while (0)
 
-#define CHECK_INT(name, got, want)                                               \
-	do {                                                                     \
-		long long g_ = (long long)(got), w_ = (long long)(want);         \
-		if (g_ == w_) {                                                  \
-			check_passed++;                                          \
-			if (check_verbose)                                       \
-				printf("PASS %s\n", (name));                     \
-		} else {                                                         \
-			check_failed++;                                          \
-			printf("FAIL %s (%s:%d): got %lld, want %lld\n", (name), \
-			       __FILE__, __LINE__, g_, w_);                      \
-		}                                                                \
+#define CHECK_INT(name, got, want)                                                                            \
+	do {                                                                                                  \
+		long long g_ = (long long)(got), w_ = (long long)(want);                                      \
+		if (g_ == w_) {                                                                               \
+			check_passed++;                                                                       \
+			if (check_verbose)                                                                    \
+				printf("PASS %s\n", (name));                                                  \
+		} else {                                                                                      \
+			check_failed++;                                                                       \
+			printf("FAIL %s (%s:%d): got %lld, want %lld\n", (name), __FILE__, __LINE__, g_, w_); \
+		}                                                                                             \
 	} while (0)
 
 static inline int check_done(void)

@@ -47,32 +47,40 @@ static void check_normal_form(const char *name, const char *normal)
 
 static void test_usable(void)
 {
-	static const struct { const char *in, *want; } cases[] = {
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
 		{ "sam@example.org", "sam@example.org" },
-		{ "Sam@Example.ORG", "Sam@example.org" },          /* the local part keeps its case */
+		{ "Sam@Example.ORG", "Sam@example.org" }, /* the local part keeps its case */
 		{ "sam.young+help@example.org", "sam.young+help@example.org" },
 		{ "!#$%&'*+-/=?^_`{|}~@example.org", "!#$%&'*+-/=?^_`{|}~@example.org" },
 		/* quoted local parts */
 		{ "\"sam young\"@example.org", "\"sam young\"@example.org" },
-		{ "\"sam\"@example.org", "sam@example.org" },       /* needless quotes go */
+		{ "\"sam\"@example.org", "sam@example.org" }, /* needless quotes go */
 		{ "\"sam.young\"@example.org", "sam.young@example.org" },
 		{ "\"sam..young\"@example.org", "\"sam..young\"@example.org" },
 		{ "\".sam\"@example.org", "\".sam\"@example.org" },
 		{ "\"a\\\"b\"@example.org", "\"a\\\"b\"@example.org" },
-		{ "\"a\\b\"@example.org", "ab@example.org" },        /* a needless quoted-pair */
+		{ "\"a\\b\"@example.org", "ab@example.org" }, /* a needless quoted-pair */
 		{ "\"a\\\\b\"@example.org", "\"a\\\\b\"@example.org" },
 		{ "\"a@b\"@example.org", "\"a@b\"@example.org" },
 		{ "\"a,b;c:<d>\"@example.org", "\"a,b;c:<d>\"@example.org" },
 		{ "\"\"@example.org", "\"\"@example.org" },
 		{ "\" \"@example.org", "\" \"@example.org" },
 		/* domains */
-		{ "sam@example.org.", "sam@example.org" },          /* trailing dot */
+		{ "sam@example.org.", "sam@example.org" }, /* trailing dot */
 		{ "sam@localhost", "sam@localhost" },
-		{ "sam@b\xC3\xBC" "cher.example", "sam@xn--bcher-kva.example" },
-		{ "sam@B\xC3\x9C" "CHER.example", "sam@xn--bcher-kva.example" },
-		{ "sam@b\xC3\xBC" "cher.example.", "sam@xn--bcher-kva.example" },
+		{ "sam@b\xC3\xBC"
+		  "cher.example",
+		  "sam@xn--bcher-kva.example" },
+		{ "sam@B\xC3\x9C"
+		  "CHER.example",
+		  "sam@xn--bcher-kva.example" },
+		{ "sam@b\xC3\xBC"
+		  "cher.example.",
+		  "sam@xn--bcher-kva.example" },
 		{ "sam@m\xC3\xBCnchen.de", "sam@xn--mnchen-3ya.de" },
-		{ "sam@fa\xC3\x9F.de", "sam@xn--fa-hia.de" },        /* IDNA2008: sharp s stays */
+		{ "sam@fa\xC3\x9F.de", "sam@xn--fa-hia.de" }, /* IDNA2008: sharp s stays */
 		{ "sam@\xE4\xBE\x8B\xE3\x81\x88.\xE3\x83\x86\xE3\x82\xB9\xE3\x83\x88", "sam@xn--r8jz45g.xn--zckzah" },
 		{ "sam@xn--bcher-kva.example", "sam@xn--bcher-kva.example" },
 		/* address literals */
@@ -122,7 +130,10 @@ static void test_long_local_parts(void)
 
 static void test_refused(void)
 {
-	static const struct { const char *in; enum address_problem want; } cases[] = {
+	static const struct {
+		const char *in;
+		enum address_problem want;
+	} cases[] = {
 		{ "", ADDRESS_MISSING },
 		/* header and SMTP command injection */
 		{ "sam@example.org\r\nBcc: x@example.net", ADDRESS_CONTROL },
@@ -137,10 +148,12 @@ static void test_refused(void)
 		{ "s\xC3\xA4m@example.org", ADDRESS_UTF8_LOCAL },
 		{ "\"s\xC3\xA4m young\"@example.org", ADDRESS_UTF8_LOCAL },
 		{ "\xE5\xA4\xAA\xE9\x83\x8E@\xE4\xBE\x8B\xE3\x81\x88.jp", ADDRESS_UTF8_LOCAL },
-		{ "s\xFFm@example.org", ADDRESS_SYNTAX },            /* not even UTF-8 */
+		{ "s\xFFm@example.org", ADDRESS_SYNTAX }, /* not even UTF-8 */
 		{ "s\xC3@example.org", ADDRESS_SYNTAX },
 		/* domains */
-		{ "sam@b\xFF" "cher.example", ADDRESS_SYNTAX },
+		{ "sam@b\xFF"
+		  "cher.example",
+		  ADDRESS_SYNTAX },
 		{ "sam@ex\xE2\x80\xA8mple.org", ADDRESS_BAD_DOMAIN }, /* U+2028 */
 		{ "sam@\xE2\x80\x8B.org", ADDRESS_BAD_DOMAIN },       /* zero width space alone */
 		{ "sam@", ADDRESS_SYNTAX },
@@ -173,9 +186,9 @@ static void test_refused(void)
 		{ "sam.@example.org", ADDRESS_SYNTAX },
 		{ "sa..m@example.org", ADDRESS_SYNTAX },
 		{ "sam young@example.org", ADDRESS_SYNTAX },
-		{ "\"sam young@example.org", ADDRESS_SYNTAX },       /* unterminated */
+		{ "\"sam young@example.org", ADDRESS_SYNTAX }, /* unterminated */
 		{ "\"sam\"young@example.org", ADDRESS_SYNTAX },
-		{ "\"sam\\\"@example.org", ADDRESS_SYNTAX },         /* the quote is escaped */
+		{ "\"sam\\\"@example.org", ADDRESS_SYNTAX }, /* the quote is escaped */
 		{ "<sam@example.org>", ADDRESS_SYNTAX },
 		{ "sam(comment)@example.org", ADDRESS_SYNTAX },
 		{ "sam,x@example.org", ADDRESS_SYNTAX },
@@ -203,9 +216,18 @@ static void test_sendable(void)
 	CHECK_INT("trailing dot not for headers", compose_address_valid("sam@example.org."), 0);
 	CHECK_INT("needless quotes sendable", address_sendable("\"sam\"@example.org"), 1);
 	CHECK_INT("needless quotes not for headers", compose_address_valid("\"sam\"@example.org"), 0);
-	CHECK_INT("U-label usable", address_usable("sam@b\xC3\xBC" "cher.example"), 1);
-	CHECK_INT("U-label not sendable", address_sendable("sam@b\xC3\xBC" "cher.example"), 0);
-	CHECK_INT("U-label not for headers", compose_address_valid("sam@b\xC3\xBC" "cher.example"), 0);
+	CHECK_INT("U-label usable",
+	          address_usable("sam@b\xC3\xBC"
+	                         "cher.example"),
+	          1);
+	CHECK_INT("U-label not sendable",
+	          address_sendable("sam@b\xC3\xBC"
+	                           "cher.example"),
+	          0);
+	CHECK_INT("U-label not for headers",
+	          compose_address_valid("sam@b\xC3\xBC"
+	                                "cher.example"),
+	          0);
 	CHECK_INT("smtp postmaster", smtp_address_ok("Postmaster", 0), 1);
 	CHECK_INT("smtp null sender", smtp_address_ok("", 1), 1);
 	CHECK_INT("smtp quoted with space", smtp_address_ok("\"sam young\"@example.org", 0), 1);
@@ -236,7 +258,9 @@ static void test_problem_text(void)
 
 static void test_from_header(void)
 {
-	static const struct { const char *raw, *want; } cases[] = {
+	static const struct {
+		const char *raw, *want;
+	} cases[] = {
 		{ "From: \"sam young\"@example.org\r\nTo: help@example.net\r\n\r\nbody", "\"sam young\"@example.org" },
 		{ "From: Sam Young <\"sam young\"@example.org>\r\n\r\n", "\"sam young\"@example.org" },
 		{ "from:   \"sam  young\"@example.org  \r\n\r\n", "\"sam  young\"@example.org" },
@@ -251,7 +275,10 @@ static void test_from_header(void)
 		{ "From: \"a\\\"b\" <\"a\\\" b\"@example.org>\r\n\r\n", "\"a\\\" b\"@example.org" },
 		{ "Subject: x\nFrom: sam@example.org\n\n", "sam@example.org" },
 		{ "From: sam@example.org\r\nBcc: x@example.net\r\n\r\n", "sam@example.org" },
-		{ "From: =?utf-8?q?S=C3=A4m?= <sam@b\xC3\xBC" "cher.example>\r\n\r\n", "sam@b\xC3\xBC" "cher.example" },
+		{ "From: =?utf-8?q?S=C3=A4m?= <sam@b\xC3\xBC"
+		  "cher.example>\r\n\r\n",
+		  "sam@b\xC3\xBC"
+		  "cher.example" },
 		{ "From: a@example.org\r\nFrom: b@example.org\r\n\r\n", "a@example.org" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -262,7 +289,7 @@ static void test_from_header(void)
 		free(got);
 	}
 	static const char *const none[] = {
-		"To: help@example.net\r\n\r\nFrom: sam@example.org\r\n",   /* in the body */
+		"To: help@example.net\r\n\r\nFrom: sam@example.org\r\n", /* in the body */
 		"X-From: sam@example.org\r\n\r\n",
 		"From: nobody\r\n\r\n",
 		"From:\r\n\r\n",

@@ -18,8 +18,8 @@ static void parsing(void)
 {
 	struct authres a;
 	const char *v = " mx.example.org 1; (a comment (nested)) dkim=pass (good signature) header.d=Example.ORG "
-	                "header.i=@example.org header.s=sel;\r\n\tspf=pass smtp.mailfrom=example.org;\r\n"
-	                " dmarc = pass reason=\"aligned; ok\" (p=reject) header.from=example.org";
+			"header.i=@example.org header.s=sel;\r\n\tspf=pass smtp.mailfrom=example.org;\r\n"
+			" dmarc = pass reason=\"aligned; ok\" (p=reject) header.from=example.org";
 	CHECK_INT("parse: a full field", authres_parse(v, strlen(v), &a), 0);
 	CHECK_STR("parse: authserv-id", a.authserv_id, "mx.example.org");
 	CHECK_INT("parse: three results", a.nresults, 3);
@@ -116,13 +116,13 @@ static void verdicts(void)
 	                  "example.org", why, sizeof why),
 	          AUTHRES_PASS);
 	CHECK_INT("dkim pass not aligned: fails",
-	          verdict("Authentication-Results: mx.example.org; dkim=pass header.d=example.com\r\n" BODY,
-	                  "example.org", why, sizeof why),
+	          verdict("Authentication-Results: mx.example.org; dkim=pass header.d=example.com\r\n" BODY, "example.org",
+	                  why, sizeof why),
 	          AUTHRES_FAIL);
 	CHECK("not aligned: names the signer", strstr(why, "dkim=pass (example.com)") != NULL);
 	CHECK_INT("dkim fail of the right domain: fails",
-	          verdict("Authentication-Results: mx.example.org; dkim=fail header.d=example.org\r\n" BODY,
-	                  "example.org", why, sizeof why),
+	          verdict("Authentication-Results: mx.example.org; dkim=fail header.d=example.org\r\n" BODY, "example.org",
+	                  why, sizeof why),
 	          AUTHRES_FAIL);
 	CHECK_INT("spf pass alone: fails",
 	          verdict("Authentication-Results: mx.example.org; spf=pass smtp.mailfrom=example.org\r\n" BODY,
@@ -177,8 +177,8 @@ static void verdicts(void)
 	          AUTHRES_FAIL);
 	CHECK_INT("nothing at all: missing", authres_verify("", 0, ID, "example.org", NULL, 0), AUTHRES_MISSING);
 	const char *good = "Authentication-Results: mx.example.org; dmarc=pass header.from=example.org\r\n" BODY;
-	CHECK_INT("no authserv-id configured: missing", authres_verify(good, strlen(good), NULL, "example.org", why, sizeof why),
-	          AUTHRES_MISSING);
+	CHECK_INT("no authserv-id configured: missing",
+	          authres_verify(good, strlen(good), NULL, "example.org", why, sizeof why), AUTHRES_MISSING);
 	CHECK_INT("the header cut before its end: still read up to the cut",
 	          authres_verify(good, 60, ID, "example.org", why, sizeof why), AUTHRES_FAIL);
 	char tiny[8];
@@ -192,52 +192,58 @@ static enum authres_verdict exo(const char *raw, char *why, size_t whylen)
 	return authres_verify_exchange(raw, strlen(raw), "example.org", why, whylen);
 }
 
-#define EXO_AR "Authentication-Results: spf=pass (sender IP is 40.107.1.2)\r\n smtp.mailfrom=example.org; dkim=pass " \
-               "(signature was verified)\r\n header.d=example.org;dmarc=pass action=none\r\n header.from=example.org;" \
-               "compauth=pass reason=100\r\n"
+#define EXO_AR                                                                                                  \
+	"Authentication-Results: spf=pass (sender IP is 40.107.1.2)\r\n smtp.mailfrom=example.org; dkim=pass "  \
+	"(signature was verified)\r\n header.d=example.org;dmarc=pass action=none\r\n header.from=example.org;" \
+	"compauth=pass reason=100\r\n"
 #define EXO_TAIL "X-MS-Exchange-Organization-AuthSource: AM0PR01MB1234.eurprd01.prod.exchangelabs.com\r\n"
 
 static void exchange(void)
 {
 	char why[300];
-	const char *internal = "Received: from AM0PR01MB1234 by AM0PR01MB5678 with HTTPS\r\n"
-	                       "From: Adviser <adviser1@example.org>\r\nTo: rusafe@example.org\r\nSubject: RE: x\r\n"
-	                       "X-MS-Exchange-Organization-AuthAs: Internal\r\nX-MS-Exchange-Organization-AuthMechanism: 04\r\n"
-	                       EXO_TAIL "\r\nHello\r\n";
+	const char *internal =
+		"Received: from AM0PR01MB1234 by AM0PR01MB5678 with HTTPS\r\n"
+		"From: Adviser <adviser1@example.org>\r\nTo: rusafe@example.org\r\nSubject: RE: x\r\n"
+		"X-MS-Exchange-Organization-AuthAs: Internal\r\nX-MS-Exchange-Organization-AuthMechanism: 04\r\n" EXO_TAIL
+		"\r\nHello\r\n";
 	CHECK_INT("exchange: sent inside the organisation (AuthAs: Internal, below the message's fields): pass",
 	          exo(internal, why, sizeof why), AUTHRES_PASS);
 	CHECK("exchange: why names AuthAs", strstr(why, "AuthAs: Internal") != NULL);
 	const char *anonymous = "Received: from mail.example.org by AM0PR01MB5678\r\n" EXO_AR
-	                        "From: Adviser <adviser1@example.org>\r\nTo: rusafe@example.org\r\nSubject: RE: x\r\n"
-	                        "X-MS-Exchange-Organization-AuthAs: Anonymous\r\n" EXO_TAIL "\r\nHello\r\n";
+				"From: Adviser <adviser1@example.org>\r\nTo: rusafe@example.org\r\nSubject: RE: x\r\n"
+				"X-MS-Exchange-Organization-AuthAs: Anonymous\r\n" EXO_TAIL "\r\nHello\r\n";
 	CHECK_INT("exchange: from outside with Exchange's DMARC pass for the domain: pass", exo(anonymous, why, sizeof why),
 	          AUTHRES_PASS);
-	const char *fail = "Authentication-Results: spf=fail (sender IP is 192.0.2.9) smtp.mailfrom=example.org; "
-	                   "dkim=none (message not signed) header.d=none;dmarc=fail action=quarantine header.from=example.org;"
-	                   "compauth=fail reason=000\r\n" BODY;
+	const char *fail =
+		"Authentication-Results: spf=fail (sender IP is 192.0.2.9) smtp.mailfrom=example.org; "
+		"dkim=none (message not signed) header.d=none;dmarc=fail action=quarantine header.from=example.org;"
+		"compauth=fail reason=000\r\n" BODY;
 	CHECK_INT("exchange: DMARC fail: fail", exo(fail, why, sizeof why), AUTHRES_FAIL);
 	CHECK_INT("exchange: nothing at all (a spoof with no AuthAs and no header): missing", exo(BODY, why, sizeof why),
 	          AUTHRES_MISSING);
-	const char *below = "Received: from x by y\r\nFrom: Adviser <adviser1@example.org>\r\nTo: rusafe@example.org\r\n"
-	                    EXO_AR "Subject: RE: x\r\n\r\nHello\r\n";
+	const char *below =
+		"Received: from x by y\r\nFrom: Adviser <adviser1@example.org>\r\nTo: rusafe@example.org\r\n" EXO_AR
+		"Subject: RE: x\r\n\r\nHello\r\n";
 	CHECK_INT("exchange: a pass written below the message's own fields (by the sender): missing",
 	          exo(below, why, sizeof why), AUTHRES_MISSING);
-	const char *second = "Authentication-Results: spf=none; dkim=none;dmarc=none action=none header.from=example.org\r\n"
-	                     EXO_AR BODY;
+	const char *second =
+		"Authentication-Results: spf=none; dkim=none;dmarc=none action=none header.from=example.org\r\n" EXO_AR BODY;
 	CHECK_INT("exchange: only the topmost field counts (a pass under Exchange's own none): fail",
 	          exo(second, why, sizeof why), AUTHRES_FAIL);
 	const char *other_id = "Authentication-Results: mx.evil.example; dmarc=pass header.from=example.org\r\n" BODY;
-	CHECK_INT("exchange: a topmost field with an authserv-id is not Exchange's: missing",
-	          exo(other_id, why, sizeof why), AUTHRES_MISSING);
+	CHECK_INT("exchange: a topmost field with an authserv-id is not Exchange's: missing", exo(other_id, why, sizeof why),
+	          AUTHRES_MISSING);
 	const char *anon_first = "From: Adviser <adviser1@example.org>\r\nX-MS-Exchange-Organization-AuthAs: Anonymous\r\n"
-	                         "X-MS-Exchange-Organization-AuthAs: Internal\r\n\r\nHello\r\n";
+				 "X-MS-Exchange-Organization-AuthAs: Internal\r\n\r\nHello\r\n";
 	CHECK_INT("exchange: the first AuthAs field decides (Anonymous, then a second saying Internal): missing",
 	          exo(anon_first, why, sizeof why), AUTHRES_MISSING);
-	const char *two_from = "From: a@example.org\r\nFrom: b@example.org\r\nX-MS-Exchange-Organization-AuthAs: Internal\r\n"
-	                       "\r\nHi\r\n";
+	const char *two_from =
+		"From: a@example.org\r\nFrom: b@example.org\r\nX-MS-Exchange-Organization-AuthAs: Internal\r\n"
+		"\r\nHi\r\n";
 	CHECK_INT("exchange: two From fields never pass", exo(two_from, why, sizeof why), AUTHRES_FAIL);
-	const char *other_domain = "Authentication-Results: spf=pass smtp.mailfrom=evil.example; dkim=pass header.d=evil.example;"
-	                           "dmarc=pass action=none header.from=evil.example\r\n" BODY;
+	const char *other_domain =
+		"Authentication-Results: spf=pass smtp.mailfrom=evil.example; dkim=pass header.d=evil.example;"
+		"dmarc=pass action=none header.from=evil.example\r\n" BODY;
 	CHECK_INT("exchange: a pass for another domain: fail", exo(other_domain, why, sizeof why), AUTHRES_FAIL);
 	CHECK_INT("exchange: nothing: missing", authres_verify_exchange("", 0, "example.org", NULL, 0), AUTHRES_MISSING);
 }

@@ -10,15 +10,15 @@
 
 #include "util.h"
 
-#define EMOJI "\xF0\x9F\x98\x8A"  /* U+1F60A */
+#define EMOJI "\xF0\x9F\x98\x8A" /* U+1F60A */
 #define NBSP "\xC2\xA0"
 
 struct tcase {
 	const char *name;
 	const char *in;
-	const char *cmds;    /* rendered by render() */
+	const char *cmds; /* rendered by render() */
 	const char *answer;
-	const char *error;   /* a substring of the error, or NULL for none */
+	const char *error; /* a substring of the error, or NULL for none */
 };
 
 static const struct tcase cases[] = {
@@ -34,8 +34,8 @@ static const struct tcase cases[] = {
 	/* --- commands and an answer ------------------------------------------------ */
 	{ "close then answer", "#close\nThanks Sam, take care.", "close", "Thanks Sam, take care.", NULL },
 	{ "close, blank, answer", "#close\n\nThanks Sam,\n\nJo", "close", "Thanks Sam,\n\nJo", NULL },
-	{ "note, blank, answer", "#note Called the school\n\nHi Sam,\nWe spoke today.",
-	  "note(Called the school)", "Hi Sam,\nWe spoke today.", NULL },
+	{ "note, blank, answer", "#note Called the school\n\nHi Sam,\nWe spoke today.", "note(Called the school)",
+	  "Hi Sam,\nWe spoke today.", NULL },
 	{ "several commands then answer", "#urgent\n#note Dad again\n#block 30\n\nHi Sam",
 	  "urgent|note(Dad again)|block(30)", "Hi Sam", NULL },
 	{ "blank lines between commands", "#close\n\n\n#note x\n\n  \n#urgent\n\nBye", "close|note(x)|urgent", "Bye", NULL },
@@ -79,8 +79,8 @@ static const struct tcase cases[] = {
 
 	/* --- problems that go back to the adviser ------------------------------------------ */
 	{ "unknown clsoe", "#clsoe\nThanks Sam", "unknown(#clsoe)", "Thanks Sam", "\"#clsoe\" is not a command" },
-	{ "unknown keeps the line as written", "#Nots: dad was here\n\nHi",
-	  "unknown(#Nots: dad was here)", "Hi", "\"#Nots\" is not a command" },
+	{ "unknown keeps the line as written", "#Nots: dad was here\n\nHi", "unknown(#Nots: dad was here)", "Hi",
+	  "\"#Nots\" is not a command" },
 	{ "unknown with the known ones", "#close\n#ugrent\n#block 2\nHi", "close|unknown(#ugrent)|block(2)", "Hi",
 	  "#note, #close, #reopen, #urgent, #block and #unblock" },
 	{ "name glued to more", "#note-to-self call back\n\nHi", "unknown(#note-to-self call back)", "Hi",
@@ -92,8 +92,10 @@ static const struct tcase cases[] = {
 	  "no space after '#', e.g. \"#note\"" },
 	{ "note without text", "#note\n\nHi Sam", "", "Hi Sam", "#note needs the note" },
 	{ "note with only a colon", "#note:   \nHi", "note(Hi)", "", NULL },
-	{ "close with words after it", "#close now please\nOk", "", "Ok", "#close takes nothing after it; found \"now please\"" },
-	{ "close and reopen together", "#close\n#reopen\nOk", "close|reopen", "Ok", "#close and #reopen cannot go together" },
+	{ "close with words after it", "#close now please\nOk", "", "Ok",
+	  "#close takes nothing after it; found \"now please\"" },
+	{ "close and reopen together", "#close\n#reopen\nOk", "close|reopen", "Ok",
+	  "#close and #reopen cannot go together" },
 	{ "block and unblock together", "#block\n#unblock", "block(0)|unblock", "", "#block and #unblock cannot go" },
 	{ "block twice with different days", "#block 2\n#block 5", "block(2)|block(5)", "", "given twice" },
 	{ "block twice the same is fine", "#block 2\n#BLOCK 2", "block(2)|block(2)", "", NULL },
@@ -216,7 +218,7 @@ static void test_edges(void)
 	CHECK("NULL reply: no list", c.list == NULL);
 	commands_free(&c);
 	CHECK("free zeroes", c.answer == NULL && c.error == NULL && c.n == 0);
-	commands_free(&c);  /* twice: harmless */
+	commands_free(&c); /* twice: harmless */
 	commands_free(NULL);
 	CHECK("free NULL", 1);
 }

@@ -41,8 +41,8 @@ static int ew_decode(const char *w, size_t n, struct buf *out)
 	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	int q;
 
-	if (n < 12 || strncmp(w, "=?UTF-8?", 8) != 0 || (w[8] != 'Q' && w[8] != 'B') ||
-	    w[9] != '?' || strncmp(w + n - 2, "?=", 2) != 0)
+	if (n < 12 || strncmp(w, "=?UTF-8?", 8) != 0 || (w[8] != 'Q' && w[8] != 'B') || w[9] != '?' ||
+	    strncmp(w + n - 2, "?=", 2) != 0)
 		return -1;
 	q = w[8] == 'Q';
 	w += 10;
@@ -59,8 +59,8 @@ static int ew_decode(const char *w, size_t n, struct buf *out)
 					return -1;
 				buf_addc(out, (char)(hi * 16 + lo));
 				i += 2;
-			} else if (strchr("!*+-/", w[i]) || (w[i] >= 'a' && w[i] <= 'z') ||
-				   (w[i] >= 'A' && w[i] <= 'Z') || (w[i] >= '0' && w[i] <= '9')) {
+			} else if (strchr("!*+-/", w[i]) || (w[i] >= 'a' && w[i] <= 'z') || (w[i] >= 'A' && w[i] <= 'Z') ||
+			           (w[i] >= '0' && w[i] <= '9')) {
 				buf_addc(out, w[i]);
 			} else {
 				return -1;
@@ -169,8 +169,7 @@ static char *etpan_decode(const char *raw)
 	char *d = NULL;
 	size_t idx = 0;
 
-	if (mailmime_encoded_phrase_parse("utf-8", raw, strlen(raw), &idx, "utf-8", &d) !=
-	    MAILIMF_NO_ERROR)
+	if (mailmime_encoded_phrase_parse("utf-8", raw, strlen(raw), &idx, "utf-8", &d) != MAILIMF_NO_ERROR)
 		return NULL;
 	return d;
 }
@@ -264,9 +263,9 @@ static int header_sound(const char *name, const char *value, const char **why)
 	    clist_count(fields->fld_list) != 1)
 		goto out;
 	struct mailimf_field *f = clist_content(clist_begin(fields->fld_list));
-	const char *raw = f->fld_type == MAILIMF_FIELD_SUBJECT ? f->fld_data.fld_subject->sbj_value
-			: f->fld_type == MAILIMF_FIELD_OPTIONAL_FIELD ? f->fld_data.fld_optional_field->fld_value
-			: NULL;
+	const char *raw = f->fld_type == MAILIMF_FIELD_SUBJECT          ? f->fld_data.fld_subject->sbj_value
+	                  : f->fld_type == MAILIMF_FIELD_OPTIONAL_FIELD ? f->fld_data.fld_optional_field->fld_value
+	                                                                : NULL;
 	*why = "decoded text differs";
 	if (!raw || !(got = etpan_decode(raw)) || strcmp(got, want) != 0)
 		goto out;
@@ -285,7 +284,9 @@ out:
 
 static void test_header_text(void)
 {
-	static const struct { const char *name, *in, *want; } cases[] = {
+	static const struct {
+		const char *name, *in, *want;
+	} cases[] = {
 		{ "ascii", "Hello there", "Hello there" },
 		{ "empty", "", "" },
 		{ "only controls", "\r\n\t\x01\x1b\x7f", "" },
@@ -294,19 +295,42 @@ static void test_header_text(void)
 		{ "bare CR", "a\rb", "a b" },
 		{ "runs collapse", "a \r\n\t  b", "a b" },
 		{ "trimmed", "  a b  ", "a b" },
-		{ "U+2028", "a\xE2\x80\xA8" "b", "a b" },
-		{ "U+2029", "a\xE2\x80\xA9" "b", "a b" },
-		{ "U+0085", "a\xC2\x85" "b", "a b" },
-		{ "C1 range", "a\xC2\x80\xC2\x9F" "b", "a b" },
-		{ "DEL", "a\x7f" "b", "a b" },
+		{ "U+2028",
+		  "a\xE2\x80\xA8"
+		  "b",
+		  "a b" },
+		{ "U+2029",
+		  "a\xE2\x80\xA9"
+		  "b",
+		  "a b" },
+		{ "U+0085",
+		  "a\xC2\x85"
+		  "b",
+		  "a b" },
+		{ "C1 range",
+		  "a\xC2\x80\xC2\x9F"
+		  "b",
+		  "a b" },
+		{ "DEL",
+		  "a\x7f"
+		  "b",
+		  "a b" },
 		{ "ESC", "\x1b[31mred", "[31mred" },
 		{ "accented kept", "caf\xC3\xA9", "caf\xC3\xA9" },
 		{ "emoji kept", "\xF0\x9F\x98\x80", "\xF0\x9F\x98\x80" },
-		{ "invalid byte", "a\xFF" "b", "a\xEF\xBF\xBD" "b" },
+		{ "invalid byte",
+		  "a\xFF"
+		  "b",
+		  "a\xEF\xBF\xBD"
+		  "b" },
 		{ "truncated sequence", "a\xC3", "a\xEF\xBF\xBD" },
 		{ "surrogate", "\xED\xA0\x80", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" },
 		{ "overlong", "\xC0\xAF", "\xEF\xBF\xBD\xEF\xBF\xBD" },
-		{ "U+00A0 kept", "a\xC2\xA0" "b", "a\xC2\xA0" "b" },
+		{ "U+00A0 kept",
+		  "a\xC2\xA0"
+		  "b",
+		  "a\xC2\xA0"
+		  "b" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		char *got = compose_header_text(cases[i].in);
@@ -322,22 +346,31 @@ static void test_header_text(void)
 
 static void test_header_exact(void)
 {
-	static const struct { const char *name, *field, *in, *want; } cases[] = {
+	static const struct {
+		const char *name, *field, *in, *want;
+	} cases[] = {
 		{ "ascii", "Subject", "Hello world", "Subject: Hello world\r\n" },
 		{ "empty", "Subject", "", "Subject:\r\n" },
 		{ "only controls", "Subject", "\r\n\r\n\x01", "Subject:\r\n" },
 		{ "injection flattened", "Subject", "hi\r\nBcc: x@y", "Subject: hi Bcc: x@y\r\n" },
 		{ "accented B when shorter", "Subject", "caf\xC3\xA9", "Subject: =?UTF-8?B?Y2Fmw6k=?=\r\n" },
-		{ "accented Q when no longer", "Subject", "M\xC3\xA4" "dchen", "Subject: =?UTF-8?Q?M=C3=A4dchen?=\r\n" },
-		{ "mixed keeps tag plain", "Subject", "[RUS-7K3F2] M\xC3\xA4" "dchen ok",
+		{ "accented Q when no longer", "Subject",
+		  "M\xC3\xA4"
+		  "dchen",
+		  "Subject: =?UTF-8?Q?M=C3=A4dchen?=\r\n" },
+		{ "mixed keeps tag plain", "Subject",
+		  "[RUS-7K3F2] M\xC3\xA4"
+		  "dchen ok",
 		  "Subject: [RUS-7K3F2] =?UTF-8?Q?M=C3=A4dchen?= ok\r\n" },
-		{ "run keeps inner space", "Subject", "M\xC3\xA4" "dchenhandel M\xC3\xA4" "dchenhandel x",
+		{ "run keeps inner space", "Subject",
+		  "M\xC3\xA4"
+		  "dchenhandel M\xC3\xA4"
+		  "dchenhandel x",
 		  "Subject: =?UTF-8?Q?M=C3=A4dchenhandel_M=C3=A4dchenhandel?= x\r\n" },
 		{ "emoji B", "Subject", "\xF0\x9F\x98\x80", "Subject: =?UTF-8?B?8J+YgA==?=\r\n" },
-		{ "CJK B", "Subject", "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E",
-		  "Subject: =?UTF-8?B?5pel5pys6Kqe?=\r\n" },
-		{ "encoded-word lookalike encoded", "Subject", "=?UTF-8?B?QmNjOiB4QHk=?=",
-		  "Subject: =?UTF-8?B?PT9VVEYtOD9CP1FtTmpPaUI0UUhrPT89?=\r\n" },
+		{ "CJK B", "Subject", "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", "Subject: =?UTF-8?B?5pel5pys6Kqe?=\r\n" },
+		{ "encoded-word lookalike encoded", "Subject",
+		  "=?UTF-8?B?QmNjOiB4QHk=?=", "Subject: =?UTF-8?B?PT9VVEYtOD9CP1FtTmpPaUI0UUhrPT89?=\r\n" },
 		{ "auto-submitted", "Auto-Submitted", "auto-replied", "Auto-Submitted: auto-replied\r\n" },
 		{ "bad name colon", "Bcc:", "x", "(refused)" },
 		{ "bad name space", "X Bad", "x", "(refused)" },
@@ -360,8 +393,8 @@ static void test_header_exact(void)
 	}
 	char *got = header_of("Subject", "one two three four five six seven eight nine ten eleven twelve thirteen");
 	CHECK_STR("header long ascii folds at a space", got,
-		  "Subject: one two three four five six seven eight nine ten eleven twelve\r\n"
-		  " thirteen\r\n");
+	          "Subject: one two three four five six seven eight nine ten eleven twelve\r\n"
+	          " thirteen\r\n");
 	free(got);
 }
 
@@ -369,16 +402,19 @@ static void test_header_sound(void)
 {
 	char *long_ascii = repeat("word ", 60);
 	char *long_word = repeat("x", 300);
-	char *k10 = repeat("\xC3\xA9t\xC3\xA9 ", 2000);          /* ~10 kB */
-	char *k10_emoji = repeat("\xF0\x9F\x98\x80", 2600);      /* ~10 kB, no spaces */
+	char *k10 = repeat("\xC3\xA9t\xC3\xA9 ", 2000);     /* ~10 kB */
+	char *k10_emoji = repeat("\xF0\x9F\x98\x80", 2600); /* ~10 kB, no spaces */
 	char *k10_cjk = repeat("\xE6\x97\xA5\xE6\x9C\xAC", 1700);
 	char *k10_ctl = repeat("\r\n.\r\n", 2000);
-	struct { const char *name, *field, *in; } cases[] = {
+	struct {
+		const char *name, *field, *in;
+	} cases[] = {
 		{ "ascii", "Subject", "Hello world" },
 		{ "long ascii", "Subject", long_ascii },
 		{ "long word", "Subject", long_word },
 		{ "accented", "Subject", "R\xC3\xA9ponse \xC3\xA0 votre message, \xC3\xA7\xC3\xA0 va?" },
-		{ "emoji", "Subject", "Help \xF0\x9F\x98\xA2\xF0\x9F\x98\xA2 please \xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7" },
+		{ "emoji", "Subject",
+		  "Help \xF0\x9F\x98\xA2\xF0\x9F\x98\xA2 please \xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7" },
 		{ "CJK", "Subject", "\xE5\x8A\xA9\xE3\x81\x91\xE3\x81\xA6\xE3\x81\x8F\xE3\x81\xA0\xE3\x81\x95\xE3\x81\x84" },
 		{ "10 kB accented", "Subject", k10 },
 		{ "10 kB emoji", "Subject", k10_emoji },
@@ -388,7 +424,9 @@ static void test_header_sound(void)
 		{ "only controls", "Subject", "\x01\x02\r\n\x7f" },
 		{ "specials", "Subject", "a \"quoted\" (comment) <x@y> , ; : \\ =? ?= _ =" },
 		{ "lookalike", "Subject", "=?utf-8?q?=0D=0ABcc:_x@y?=" },
-		{ "extra header", "X-Relay-Note", "n\xC3\xA4" "chste Nachricht \xF0\x9F\x98\x80" },
+		{ "extra header", "X-Relay-Note",
+		  "n\xC3\xA4"
+		  "chste Nachricht \xF0\x9F\x98\x80" },
 		{ "long name", "X-A-Long-Header-Name-That-Eats-Much-Of-The-Line-X", "caf\xC3\xA9 caf\xC3\xA9" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -404,8 +442,9 @@ static void test_header_sound(void)
 	for (size_t pad = 0; pad < 80 && splits_ok; pad++) {
 		char *p = repeat("a", pad);
 		char *v = xasprintf("%s \xC3\xA9\xE6\x97\xA5\xF0\x9F\x98\x80x\xC3\xA9\xE6\x97\xA5\xF0\x9F\x98\x80"
-				    "\xC3\xA9\xE6\x97\xA5\xF0\x9F\x98\x80\xC3\xA9\xE6\x97\xA5\xF0\x9F\x98\x80"
-				    "\xC3\xA9\xE6\x97\xA5\xF0\x9F\x98\x80\xC3\xA9\xE6\x97\xA5\xF0\x9F\x98\x80", p);
+		                    "\xC3\xA9\xE6\x97\xA5\xF0\x9F\x98\x80\xC3\xA9\xE6\x97\xA5\xF0\x9F\x98\x80"
+		                    "\xC3\xA9\xE6\x97\xA5\xF0\x9F\x98\x80\xC3\xA9\xE6\x97\xA5\xF0\x9F\x98\x80",
+		                    p);
 		const char *why = "";
 		splits_ok = header_sound("Subject", v, &why);
 		if (!splits_ok)
@@ -431,7 +470,9 @@ static void test_qp(void)
 	char *w75dot = xasprintf("%s=\r\n=2E\r\n", a75), *w75from = xasprintf("%s=\r\n=46rom x\r\n", a75);
 	char *w74e = xasprintf("%s=\r\n=C3=A9\r\n", a74), *w75 = xasprintf("%s\r\n", a75);
 	char *w76 = xasprintf("%s=\r\na\r\n", a75);
-	struct { const char *name, *in, *want; } cases[] = {
+	struct {
+		const char *name, *in, *want;
+	} cases[] = {
 		{ "empty", "", "" },
 		{ "plain", "hello", "hello\r\n" },
 		{ "final newline kept single", "hello\n", "hello\r\n" },
@@ -496,7 +537,10 @@ static void test_qp(void)
 
 static void test_address(void)
 {
-	static const struct { const char *addr; int want; } cases[] = {
+	static const struct {
+		const char *addr;
+		int want;
+	} cases[] = {
 		{ "a@example.org", 1 },
 		{ "first.last@example.org", 1 },
 		{ "relay+RUS-7K3F2.ab12@relay.example.org", 1 },
@@ -521,7 +565,7 @@ static void test_address(void)
 		{ "a@b_c.d", 0 },
 		{ "a b@c", 0 },
 		{ "\"a b\"@c", 1 },
-		{ "\"a\"@c", 0 },             /* needless quotes: not the normal form */
+		{ "\"a\"@c", 0 }, /* needless quotes: not the normal form */
 		{ "a@[1.2.3.4]", 1 },
 		{ "a@[IPv6:2001:db8::1]", 1 },
 		{ "a@[1.2.3]", 0 },
@@ -551,7 +595,7 @@ static void test_address(void)
 	char *l64 = repeat("l", 64), *l65 = repeat("l", 65), *lab63 = repeat("d", 63), *lab64 = repeat("d", 64);
 	char *a = xasprintf("%s@x.org", l64), *b = xasprintf("%s@x.org", l65);
 	char *c = xasprintf("a@%s.org", lab63), *d = xasprintf("a@%s.org", lab64);
-	char *e = xasprintf("%s@%s.%s.%s.x", l64, lab63, lab63, lab63);  /* 64+1+63*3+3+2 = 259 */
+	char *e = xasprintf("%s@%s.%s.%s.x", l64, lab63, lab63, lab63); /* 64+1+63*3+3+2 = 259 */
 	CHECK_INT("address local 64", compose_address_valid(a), 1);
 	CHECK_INT("address local 65 (deliverable, address.h)", compose_address_valid(b), 1);
 	CHECK_INT("address label 63", compose_address_valid(c), 1);
@@ -562,7 +606,9 @@ static void test_address(void)
 
 static void test_message_id(void)
 {
-	static const struct { const char *domain, *unique, *want; } cases[] = {
+	static const struct {
+		const char *domain, *unique, *want;
+	} cases[] = {
 		{ "relay.example.org", "outbox-42.7f3a", "outbox-42.7f3a@relay.example.org" },
 		{ "relay.example.org", "a b", "a=20b@relay.example.org" },
 		{ "relay.example.org", "a=b", "a=3Db@relay.example.org" },
@@ -592,7 +638,8 @@ static struct compose_message base_message(void)
 {
 	struct compose_message m = {
 		.from = { "R-U-Safe? Advice", "relay@relay.example.org" },
-		.to = base_to, .nto = 1,
+		.to = base_to,
+		.nto = 1,
 		.subject = "[RUS-7K3F2] Hello",
 		.message_id = "outbox-1@relay.example.org",
 		.date = 1700000000,
@@ -611,52 +658,58 @@ static void test_build(void)
 	buf_adds(&b, "prefix|");
 	CHECK_INT("build ok", compose_build(&m, &b, err, sizeof err), 0);
 	CHECK_STR("build whole message", buf_str(&b),
-		  "prefix|"
-		  "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
-		  "From: \"R-U-Safe? Advice\" <relay@relay.example.org>\r\n"
-		  "To: \"Young Person\" <yp@example.org>\r\n"
-		  "Subject: [RUS-7K3F2] Hello\r\n"
-		  "Message-ID: <outbox-1@relay.example.org>\r\n"
-		  "MIME-Version: 1.0\r\n"
-		  "Content-Type: text/plain; charset=utf-8\r\n"
-		  "Content-Transfer-Encoding: quoted-printable\r\n"
-		  "\r\n"
-		  "Hello.\r\n");
+	          "prefix|"
+	          "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
+	          "From: \"R-U-Safe? Advice\" <relay@relay.example.org>\r\n"
+	          "To: \"Young Person\" <yp@example.org>\r\n"
+	          "Subject: [RUS-7K3F2] Hello\r\n"
+	          "Message-ID: <outbox-1@relay.example.org>\r\n"
+	          "MIME-Version: 1.0\r\n"
+	          "Content-Type: text/plain; charset=utf-8\r\n"
+	          "Content-Transfer-Encoding: quoted-printable\r\n"
+	          "\r\n"
+	          "Hello.\r\n");
 
-	const struct compose_address to2[] = { { NULL, "a@example.org" }, { "", "b@example.org" },
-					       { "Say \"hi\" \\o/", "c@example.org" } };
+	const struct compose_address to2[] = { { NULL, "a@example.org" },
+		                               { "", "b@example.org" },
+		                               { "Say \"hi\" \\o/", "c@example.org" } };
 	const struct compose_address cc[] = { { "Caf\xC3\xA9", "d@example.org" } };
 	const struct compose_address rt = { NULL, "relay+RUS-7K3F2.sig@relay.example.org" };
 	const char *refs[] = { "first@x.org", "bad id@x", "<angled@x>", "lit@[10.0.0.1]", "last@x.org" };
 	const struct compose_header extra[] = { { "Auto-Submitted", "auto-replied" },
-						{ "X-Auto-Response-Suppress", "All" } };
+		                                { "X-Auto-Response-Suppress", "All" } };
 	m.to = to2, m.nto = 3, m.cc = cc, m.ncc = 1, m.reply_to = &rt;
 	m.in_reply_to = "last@x.org", m.references = refs, m.nreferences = 5;
 	m.extra = extra, m.nextra = 2, m.date = 0, m.subject = "";
 	buf_reset(&b);
 	CHECK_INT("build full ok", compose_build(&m, &b, err, sizeof err), 0);
 	CHECK_STR("build full message", buf_str(&b),
-		  "Date: Thu, 01 Jan 1970 00:00:00 +0000\r\n"
-		  "From: \"R-U-Safe? Advice\" <relay@relay.example.org>\r\n"
-		  "Reply-To: relay+RUS-7K3F2.sig@relay.example.org\r\n"
-		  "To: a@example.org, b@example.org, \"Say \\\"hi\\\" \\\\o/\" <c@example.org>\r\n"
-		  "Cc: =?UTF-8?B?Q2Fmw6k=?= <d@example.org>\r\n"
-		  "Subject:\r\n"
-		  "Message-ID: <outbox-1@relay.example.org>\r\n"
-		  "In-Reply-To: <last@x.org>\r\n"
-		  "References: <first@x.org> <lit@[10.0.0.1]> <last@x.org>\r\n"
-		  "Auto-Submitted: auto-replied\r\n"
-		  "X-Auto-Response-Suppress: All\r\n"
-		  "MIME-Version: 1.0\r\n"
-		  "Content-Type: text/plain; charset=utf-8\r\n"
-		  "Content-Transfer-Encoding: quoted-printable\r\n"
-		  "\r\n"
-		  "Hello.\r\n");
+	          "Date: Thu, 01 Jan 1970 00:00:00 +0000\r\n"
+	          "From: \"R-U-Safe? Advice\" <relay@relay.example.org>\r\n"
+	          "Reply-To: relay+RUS-7K3F2.sig@relay.example.org\r\n"
+	          "To: a@example.org, b@example.org, \"Say \\\"hi\\\" \\\\o/\" <c@example.org>\r\n"
+	          "Cc: =?UTF-8?B?Q2Fmw6k=?= <d@example.org>\r\n"
+	          "Subject:\r\n"
+	          "Message-ID: <outbox-1@relay.example.org>\r\n"
+	          "In-Reply-To: <last@x.org>\r\n"
+	          "References: <first@x.org> <lit@[10.0.0.1]> <last@x.org>\r\n"
+	          "Auto-Submitted: auto-replied\r\n"
+	          "X-Auto-Response-Suppress: All\r\n"
+	          "MIME-Version: 1.0\r\n"
+	          "Content-Type: text/plain; charset=utf-8\r\n"
+	          "Content-Transfer-Encoding: quoted-printable\r\n"
+	          "\r\n"
+	          "Hello.\r\n");
 
 	/* refusals leave out untouched */
-	static const struct { const char *name, *addr; } bad_addrs[] = {
-		{ "CRLF", "x@y.org\r\nBcc: evil@x.org" }, { "list", "x@y.org, evil@x.org" },
-		{ "angle", "x@y.org>" }, { "empty", "" }, { "quoted", "\"a\"@y.org" },
+	static const struct {
+		const char *name, *addr;
+	} bad_addrs[] = {
+		{ "CRLF", "x@y.org\r\nBcc: evil@x.org" },
+		{ "list", "x@y.org, evil@x.org" },
+		{ "angle", "x@y.org>" },
+		{ "empty", "" },
+		{ "quoted", "\"a\"@y.org" },
 	};
 	for (size_t i = 0; i < sizeof bad_addrs / sizeof *bad_addrs; i++) {
 		for (int where = 0; where < 4; where++) {
@@ -677,12 +730,23 @@ static void test_build(void)
 			err[0] = '\0';
 			snprintf(name, sizeof name, "build refuses %s address in field %d", bad_addrs[i].name, where);
 			CHECK(name, compose_build(&bm, &b, err, sizeof err) == -1 && strcmp(buf_str(&b), "keep") == 0 &&
-				    err[0] && !strstr(err, "evil"));
+			                    err[0] && !strstr(err, "evil"));
 		}
 	}
-	static const char *const bad_names[] = { "Bcc", "bcc", "To", "Subject", "Message-Id", "content-type",
-						 "Content-Disposition", "Resent-To", "Sender", "MIME-Version",
-						 "X Bad", "X:Bad", "", "X-\r\nBcc" };
+	static const char *const bad_names[] = { "Bcc",
+		                                 "bcc",
+		                                 "To",
+		                                 "Subject",
+		                                 "Message-Id",
+		                                 "content-type",
+		                                 "Content-Disposition",
+		                                 "Resent-To",
+		                                 "Sender",
+		                                 "MIME-Version",
+		                                 "X Bad",
+		                                 "X:Bad",
+		                                 "",
+		                                 "X-\r\nBcc" };
 	for (size_t i = 0; i < sizeof bad_names / sizeof *bad_names; i++) {
 		struct compose_message bm = base_message();
 		struct compose_header h = { bad_names[i], "x" };
@@ -711,9 +775,9 @@ static void test_build(void)
 		bm = base_message();
 		bm.in_reply_to = "x@y>\r\nBcc: evil@x";
 		buf_reset(&b);
-		CHECK("build drops a hostile In-Reply-To",
-		      compose_build(&bm, &b, err, sizeof err) == 0 && !strstr(buf_str(&b), "In-Reply-To") &&
-			      !strstr(buf_str(&b), "evil"));
+		CHECK("build drops a hostile In-Reply-To", compose_build(&bm, &b, err, sizeof err) == 0 &&
+		                                                   !strstr(buf_str(&b), "In-Reply-To") &&
+		                                                   !strstr(buf_str(&b), "evil"));
 	}
 	buf_free(&b);
 }
@@ -731,16 +795,77 @@ static unsigned rnd(unsigned n)
 }
 
 static const char *const hostile[] = {
-	"\r", "\n", "\r\n", "\r\n.\r\n", "\n.\n", "\r.\r", ".\r\n", "\r\n\r\n", "\n\n", ".", "..",
-	"\xE2\x80\xA8", "\xE2\x80\xA9", "\xC2\x85", "\xC2\x80", "\xC2\x9F", "\x1b[31m", "\x7f", "\x01",
-	"\t", "  ", "\v\f", "Bcc: x@y", "\r\nTo: evil@x", "\r\nBcc: evil@x\r\n", "\nCc: evil@x",
-	"\r\nContent-Type: text/html", "\r\n\r\n<html>", "From ", "\nFrom ", ">From ",
-	"\xFF", "\xC3", "\xED\xA0\x80", "\xC0\xAF", "\xF0\x9F\x98", "\xF4\x90\x80\x80", "\xE2\x82",
-	"\xF0\x9F\x98\x80", "\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7", "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E",
-	"\xC3\xA9", "\xD0\x9F\xD1\x80\xD0\xB8", "\xD9\x85\xD8\xB1\xD8\xAD\xD8\xA8\xD8\xA7", "\xE2\x80\xAE",
-	"=?UTF-8?B?DQpCY2M6IHhAeQ==?=", "=?utf-8?q?=0D=0ABcc:_x@y?=", "=?", "?=", "=?x?Z?y?=", "_", "=",
-	"=2E", "\"", "\\", "<", ">", ",", ";", ":", "@", "(", ")", "[", "]", "evil@x.org", "\0tail",
-	" \r\n ", "\r\n\t", "MAIL FROM:<x@y>", "\r\n.\r\nRCPT TO:<evil@x>\r\n",
+	"\r",
+	"\n",
+	"\r\n",
+	"\r\n.\r\n",
+	"\n.\n",
+	"\r.\r",
+	".\r\n",
+	"\r\n\r\n",
+	"\n\n",
+	".",
+	"..",
+	"\xE2\x80\xA8",
+	"\xE2\x80\xA9",
+	"\xC2\x85",
+	"\xC2\x80",
+	"\xC2\x9F",
+	"\x1b[31m",
+	"\x7f",
+	"\x01",
+	"\t",
+	"  ",
+	"\v\f",
+	"Bcc: x@y",
+	"\r\nTo: evil@x",
+	"\r\nBcc: evil@x\r\n",
+	"\nCc: evil@x",
+	"\r\nContent-Type: text/html",
+	"\r\n\r\n<html>",
+	"From ",
+	"\nFrom ",
+	">From ",
+	"\xFF",
+	"\xC3",
+	"\xED\xA0\x80",
+	"\xC0\xAF",
+	"\xF0\x9F\x98",
+	"\xF4\x90\x80\x80",
+	"\xE2\x82",
+	"\xF0\x9F\x98\x80",
+	"\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7",
+	"\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E",
+	"\xC3\xA9",
+	"\xD0\x9F\xD1\x80\xD0\xB8",
+	"\xD9\x85\xD8\xB1\xD8\xAD\xD8\xA8\xD8\xA7",
+	"\xE2\x80\xAE",
+	"=?UTF-8?B?DQpCY2M6IHhAeQ==?=",
+	"=?utf-8?q?=0D=0ABcc:_x@y?=",
+	"=?",
+	"?=",
+	"=?x?Z?y?=",
+	"_",
+	"=",
+	"=2E",
+	"\"",
+	"\\",
+	"<",
+	">",
+	",",
+	";",
+	":",
+	"@",
+	"(",
+	")",
+	"[",
+	"]",
+	"evil@x.org",
+	"\0tail",
+	" \r\n ",
+	"\r\n\t",
+	"MAIL FROM:<x@y>",
+	"\r\n.\r\nRCPT TO:<evil@x>\r\n",
 };
 
 static void gen_text(struct buf *b, int allow_big)
@@ -760,7 +885,7 @@ static void gen_text(struct buf *b, int allow_big)
 		case 1:
 		case 2: {
 			const char *h = hostile[rnd(sizeof hostile / sizeof *hostile)];
-			buf_add(b, h, h[0] ? strlen(h) : 5);  /* "\0tail" keeps its NUL */
+			buf_add(b, h, h[0] ? strlen(h) : 5); /* "\0tail" keeps its NUL */
 			break;
 		}
 		case 3:
@@ -768,8 +893,8 @@ static void gen_text(struct buf *b, int allow_big)
 			break;
 		case 4: {
 			static const unsigned long ranges[][2] = {
-				{ 0x80, 0x9F }, { 0xA0, 0x24F }, { 0x400, 0x4FF }, { 0x2000, 0x206F },
-				{ 0x3040, 0x30FF }, { 0x4E00, 0x9FFF }, { 0xAC00, 0xD7A3 }, { 0xFFF0, 0xFFFD },
+				{ 0x80, 0x9F },       { 0xA0, 0x24F },       { 0x400, 0x4FF },   { 0x2000, 0x206F },
+				{ 0x3040, 0x30FF },   { 0x4E00, 0x9FFF },    { 0xAC00, 0xD7A3 }, { 0xFFF0, 0xFFFD },
 				{ 0x1F300, 0x1FAFF }, { 0x10000, 0x10FFFF },
 			};
 			const unsigned long *r = ranges[rnd(sizeof ranges / sizeof *ranges)];
@@ -795,8 +920,9 @@ static void gen_text(struct buf *b, int allow_big)
 			/* a rare 10 kB run */
 			if (rnd(200) != 0)
 				break;
-			static const char *const units[] = { "a", "\xC3\xA9", "\xF0\x9F\x98\x80", " ", "\r\n.\r\n",
-							    "ab ", "\xE6\x97\xA5", "=?", "\n.\n" };
+			static const char *const units[] = { "a",         "\xC3\xA9", "\xF0\x9F\x98\x80", " ",
+				                             "\r\n.\r\n", "ab ",      "\xE6\x97\xA5",     "=?",
+				                             "\n.\n" };
 			const char *u = units[rnd(sizeof units / sizeof *units)];
 			size_t ul = strlen(u);
 			for (size_t n = 0; n < 10240; n += ul)
@@ -808,11 +934,16 @@ static void gen_text(struct buf *b, int allow_big)
 }
 
 static const char *const good_addrs[] = {
-	"yp1@example.org", "young.person@example.org", "relay+RUS-7K3F2.ab12cd@relay.example.org",
-	"adviser@advice.example.net", "o'brien@example.co.uk", "a@b.c", "x_y-z@sub.domain.example",
+	"yp1@example.org",
+	"young.person@example.org",
+	"relay+RUS-7K3F2.ab12cd@relay.example.org",
+	"adviser@advice.example.net",
+	"o'brien@example.co.uk",
+	"a@b.c",
+	"x_y-z@sub.domain.example",
 };
-static const char *const extra_names[] = { "Auto-Submitted", "X-Auto-Response-Suppress", "X-Relay-Loop",
-					   "X-Priority", "X-Relay-Reference" };
+static const char *const extra_names[] = { "Auto-Submitted", "X-Auto-Response-Suppress", "X-Relay-Loop", "X-Priority",
+	                                   "X-Relay-Reference" };
 
 struct expect {
 	const char *names[32];
@@ -876,7 +1007,7 @@ static int mailbox_list_ok(struct mailimf_mailbox_list *ml, const struct compose
 	char *clean = compose_header_text(want->name);
 	char *d = mb->mb_display_name ? etpan_decode(mb->mb_display_name) : NULL;
 	int ok = strcmp(mb->mb_addr_spec, want->address) == 0 &&
-		 (clean[0] ? d && strcmp(d, clean) == 0 : mb->mb_display_name == NULL);
+	         (clean[0] ? d && strcmp(d, clean) == 0 : mb->mb_display_name == NULL);
 	free(d);
 	free(clean);
 	return ok;
@@ -887,8 +1018,8 @@ static int mailbox_list_ok(struct mailimf_mailbox_list *ml, const struct compose
  * Its documented hook takes that one case: a strict copy that refuses
  * invalid UTF-8 (iconv would write '?'). Other charsets still go to iconv;
  * the table tests above run with plain iconv. */
-static int utf8_identity(const char *tocode, const char *fromcode, const char *str, size_t length,
-			 char *result, size_t *result_len)
+static int utf8_identity(const char *tocode, const char *fromcode, const char *str, size_t length, char *result,
+                         size_t *result_len)
 {
 	if (strcasecmp(tocode, "utf-8") != 0 || strcasecmp(fromcode, "utf-8") != 0)
 		return MAIL_CHARCONV_ERROR_UNKNOWN_CHARSET;
@@ -913,21 +1044,25 @@ static void test_build_odd_addresses(void)
 {
 	struct compose_message m = base_message();
 	const struct compose_address to[] = { { NULL, "\"sam young\"@example.org" },
-					      { "Sam", "sam@xn--bcher-kva.example" },
-					      { NULL, "sam@[IPv6:2001:db8::1]" } };
+		                              { "Sam", "sam@xn--bcher-kva.example" },
+		                              { NULL, "sam@[IPv6:2001:db8::1]" } };
 	struct buf b;
 	char err[128];
 
 	m.to = to, m.nto = 3;
 	buf_init(&b);
 	CHECK_INT("odd addresses build", compose_build(&m, &b, err, sizeof err), 0);
-	CHECK("odd addresses: To header", strstr(buf_str(&b), "\r\nTo: \"sam young\"@example.org, \"Sam\"\r\n"
-	      " <sam@xn--bcher-kva.example>, sam@[IPv6:2001:db8::1]\r\n") != NULL ||
-	      strstr(buf_str(&b), "\r\nTo: \"sam young\"@example.org, \"Sam\" <sam@xn--bcher-kva.example>,\r\n"
-	      " sam@[IPv6:2001:db8::1]\r\n") != NULL);
+	CHECK("odd addresses: To header",
+	      strstr(buf_str(&b), "\r\nTo: \"sam young\"@example.org, \"Sam\"\r\n"
+	                          " <sam@xn--bcher-kva.example>, sam@[IPv6:2001:db8::1]\r\n") != NULL ||
+	              strstr(buf_str(&b), "\r\nTo: \"sam young\"@example.org, \"Sam\" <sam@xn--bcher-kva.example>,\r\n"
+	                                  " sam@[IPv6:2001:db8::1]\r\n") != NULL);
 	/* the not-normal forms are refused, not repaired */
-	const struct compose_address bad[] = { { NULL, "sam@example.org." }, { NULL, "sam@b\xC3\xBC" "cher.example" },
-					       { NULL, "\"sam\"@example.org" }, { NULL, "s\xC3\xA4m@example.org" } };
+	const struct compose_address bad[] = { { NULL, "sam@example.org." },
+		                               { NULL, "sam@b\xC3\xBC"
+		                                       "cher.example" },
+		                               { NULL, "\"sam\"@example.org" },
+		                               { NULL, "s\xC3\xA4m@example.org" } };
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		m.to = &bad[i], m.nto = 1;
 		buf_reset(&b);
@@ -1013,7 +1148,7 @@ static void test_property(void)
 			const char *h = hostile[rnd(sizeof hostile / sizeof *hostile)];
 			static const char forbidden[] = " \r\n<>,;:\"()[]\\\x7f\xc3";
 			snprintf(hostile_addr, sizeof hostile_addr, "yp%c%.30s@example.org",
-				 forbidden[rnd(sizeof forbidden - 1)], h);
+			         forbidden[rnd(sizeof forbidden - 1)], h);
 			to[rnd((unsigned)m.nto)].address = hostile_addr;
 			refusals++;
 			buf_reset(&out);
@@ -1192,8 +1327,8 @@ bad:
 	snprintf(name, sizeof name, "property: %u hostile messages built and re-parsed", iterations);
 	CHECK(name, failures == 0);
 	CHECK("property: every hostile address refused", refused_ok == refusals && refusals > 0);
-	printf("property: %u messages, %u with hostile addresses, %u failures, %.1f s CPU\n", iterations,
-	       refusals, failures, (double)(clock() - t0) / CLOCKS_PER_SEC);
+	printf("property: %u messages, %u with hostile addresses, %u failures, %.1f s CPU\n", iterations, refusals, failures,
+	       (double)(clock() - t0) / CLOCKS_PER_SEC);
 
 	extended_charconv = NULL;
 	buf_free(&subject), buf_free(&body), buf_free(&out);

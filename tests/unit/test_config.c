@@ -9,24 +9,23 @@
 
 static char dir[] = "/tmp/relay-test-config-XXXXXX";
 
-static const char *base =
-	"[hours]\n"
-	"bank_holidays =\n"
-	"[policy]\n"
-	"urgent_phrases =\n"
-	"[service]\n"
-	"secret_file = secret\n"
-	"database = relay.db\n"
-	"[imap]\n"
-	"host = imap.example.org\n"
-	"username = rusafe@example.org\n"
-	"password_file = pw\n"
-	"[smtp]\n"
-	"host = smtp.example.org\n"
-	"from = R-U-Safe? <rusafe@example.org>\n"
-	"[advisers]\n"
-	"forward_to = a1@example.org, A2@Example.org\n"
-	"allowed = a1@example.org\n";
+static const char *base = "[hours]\n"
+			  "bank_holidays =\n"
+			  "[policy]\n"
+			  "urgent_phrases =\n"
+			  "[service]\n"
+			  "secret_file = secret\n"
+			  "database = relay.db\n"
+			  "[imap]\n"
+			  "host = imap.example.org\n"
+			  "username = rusafe@example.org\n"
+			  "password_file = pw\n"
+			  "[smtp]\n"
+			  "host = smtp.example.org\n"
+			  "from = R-U-Safe? <rusafe@example.org>\n"
+			  "[advisers]\n"
+			  "forward_to = a1@example.org, A2@Example.org\n"
+			  "allowed = a1@example.org\n";
 
 static char *write_conf(const char *name, const char *text)
 {
@@ -123,26 +122,33 @@ int main(void)
 			config_free(c);
 		}
 	}
-	expect_error("batch_size 0 refused", "[imap]\nbatch_size = 0\n", "relay.conf:19: [imap] batch_size: '0' is not a whole number from 1 to 1000");
+	expect_error("batch_size 0 refused", "[imap]\nbatch_size = 0\n",
+	             "relay.conf:19: [imap] batch_size: '0' is not a whole number from 1 to 1000");
 	expect_error("batch_size over 1000 refused", "[imap]\nbatch_size = 1001\n", "messages, 1 to 1000");
-	expect_error("check_interval_ms too short", "[imap]\ncheck_interval_ms = 10\n", "relay.conf:19: [imap] check_interval_ms: 10 would keep the server busy; use 0 (never) or 50 to 60000");
+	expect_error("check_interval_ms too short", "[imap]\ncheck_interval_ms = 10\n",
+	             "relay.conf:19: [imap] check_interval_ms: 10 would keep the server busy; use 0 (never) or 50 to 60000");
 	expect_error("check_interval_ms too long", "[imap]\ncheck_interval_ms = 60001\n", "from 0 to 60000");
 	expect_error("max_parts 0 refused", "[imap]\nmax_parts = 0\n", "relay.conf:19: [imap] max_parts:");
 	expect_error("max_parts over 1000 refused", "[imap]\nmax_parts = 1001\n", "MIME parts, 1 to 1000");
 	expect_error("max_depth 0 refused", "[imap]\nmax_depth = 0\n", "MIME nesting levels, 1 to 100");
 	expect_error("max_depth over 100 refused", "[imap]\nmax_depth = 101\n", "relay.conf:19: [imap] max_depth:");
 	expect_error("max_depth not a number", "[imap]\nmax_depth = deep\n", "'deep' is not a whole number");
-	expect_error("unknown key names line and key", "poll_intervall = 5\n", "relay.conf:18: [advisers] poll_intervall: unknown key");
-	expect_error("bad integer", "[service]\npoll_interval = soon\n", "relay.conf:19: [service] poll_interval: 'soon' is not a whole number");
+	expect_error("unknown key names line and key", "poll_intervall = 5\n",
+	             "relay.conf:18: [advisers] poll_intervall: unknown key");
+	expect_error("bad integer", "[service]\npoll_interval = soon\n",
+	             "relay.conf:19: [service] poll_interval: 'soon' is not a whole number");
 	expect_error("integer out of range", "[service]\npoll_interval = 1\n", "from 5 to 86400");
-	expect_error("bad security", "[imap]\nsecurity = ssl\n", "relay.conf:19: [imap] security: 'ssl' is not one of tls, starttls, none");
+	expect_error("bad security", "[imap]\nsecurity = ssl\n",
+	             "relay.conf:19: [imap] security: 'ssl' is not one of tls, starttls, none");
 	expect_error("set twice", "[imap]\nhost = other\n", "relay.conf:19: [imap] host: set twice (first on line 9)");
-	expect_error("none refused off loopback", "[imap]\nsecurity = none\n", "[imap] security: none is refused for imap.example.org");
+	expect_error("none refused off loopback", "[imap]\nsecurity = none\n",
+	             "[imap] security: none is refused for imap.example.org");
 	expect_error("smtp implicit tls refused", "[smtp]\nsecurity = tls\n", "use starttls on port 587");
 	expect_error("bad address", "[advisers]\nurgent_to = not-an-address\n", "'not-an-address' is not an email address");
 	expect_error("bad prefix", "[service]\nreference_prefix = rus\n", "2 to 6 capital letters");
 	expect_error("bad bool", "[imap]\nidle = maybe\n", "'maybe' is not yes or no");
-	expect_error("username needs password_file", "[smtp]\nusername = x@example.org\n", "[smtp] password_file is required");
+	expect_error("username needs password_file", "[smtp]\nusername = x@example.org\n",
+	             "[smtp] password_file is required");
 	expect_error("not a key=value line", "this is not ini\n", "relay.conf:18: not a valid line");
 	/* Adviser replies: authenticated by the receiving server unless told otherwise. */
 	expect_error("authserv_id needed by the default", "# authserv_id left out\n",
@@ -166,7 +172,9 @@ int main(void)
 	config_free(c);
 	c = NULL;
 	expect_error("loop header must be X-", "[service]\nloop_header = Subject\n", "not an X- header");
-	expect_error("own address cannot be an adviser", "[advisers]\nurgent_to = x@example.org\n[smtp]\nusername = rusafe@example.org\n", "password_file is required");
+	expect_error("own address cannot be an adviser",
+	             "[advisers]\nurgent_to = x@example.org\n[smtp]\nusername = rusafe@example.org\n",
+	             "password_file is required");
 
 	{
 		char *text = xasprintf("%s", base);
@@ -174,7 +182,8 @@ int main(void)
 		memcpy(p, "from = R-U-Safe? rusafe.example.org  ", 37);
 		char *path = write_conf("badfrom.conf", text);
 		CHECK("bad from named", config_load(path, &c, err, sizeof err) == -1 &&
-		                                strstr(err, "badfrom.conf:14: [smtp] from:") && strstr(err, "Name <address@domain>"));
+		                                strstr(err, "badfrom.conf:14: [smtp] from:") &&
+		                                strstr(err, "Name <address@domain>"));
 		free(path);
 		free(text);
 	}
@@ -189,11 +198,12 @@ int main(void)
 	{
 		char *text = xasprintf("%s", base);
 		char *p = strstr(text, "host = imap.example.org\n");
-		memmove(p + 6, p + 23, strlen(p + 23) + 1);   /* "host =\n" */
+		memmove(p + 6, p + 23, strlen(p + 23) + 1); /* "host =\n" */
 		char *path = write_conf("emptyhost.conf", text);
 		CHECK("a required key left empty is named on its line",
 		      config_load(path, &c, err, sizeof err) == -1 &&
-		      strstr(err, "emptyhost.conf:9: [imap] host: empty; expected the IMAP server's host name") != NULL);
+		              strstr(err, "emptyhost.conf:9: [imap] host: empty; expected the IMAP server's host name") !=
+		                      NULL);
 		free(path);
 		free(text);
 	}
@@ -205,7 +215,8 @@ int main(void)
 	}
 	{
 		char *path = xasprintf("%s/nope.conf", dir);
-		CHECK("missing file named", config_load(path, &c, err, sizeof err) == -1 && strstr(err, "nope.conf: cannot open") != NULL);
+		CHECK("missing file named",
+		      config_load(path, &c, err, sizeof err) == -1 && strstr(err, "nope.conf: cannot open") != NULL);
 		free(path);
 	}
 	{
@@ -217,7 +228,8 @@ int main(void)
 			buf_addc(&b, 'x');
 		buf_adds(&b, "\n");
 		char *path = write_conf("long.conf", b.data);
-		CHECK("over-long line refused", config_load(path, &c, err, sizeof err) == -1 && strstr(err, "long.conf:19: line too long"));
+		CHECK("over-long line refused",
+		      config_load(path, &c, err, sizeof err) == -1 && strstr(err, "long.conf:19: line too long"));
 		free(path);
 		buf_free(&b);
 	}
@@ -241,7 +253,8 @@ int main(void)
 		char *cdir = xstrdup(p);
 		*strrchr(cdir, '/') = '\0';
 		setenv("CREDENTIALS_DIRECTORY", cdir, 1);
-		CHECK("a 0440 credential from systemd accepted", secret_file_read(p, &s, &n, err, sizeof err) == 0 && n == 32);
+		CHECK("a 0440 credential from systemd accepted",
+		      secret_file_read(p, &s, &n, err, sizeof err) == 0 && n == 32);
 		free(s);
 		s = NULL;
 		chmod(p, 0444);
@@ -250,15 +263,18 @@ int main(void)
 		CHECK("a writable credential refused", secret_file_read(p, &s, &n, err, sizeof err) == -1);
 		char *sneaky = xasprintf("%s/../%s/secret", cdir, strrchr(cdir, '/') + 1);
 		chmod(p, 0440);
-		CHECK("a path that leaves the credentials cdirectory is not one", secret_file_read(sneaky, &s, &n, err, sizeof err) == -1);
+		CHECK("a path that leaves the credentials cdirectory is not one",
+		      secret_file_read(sneaky, &s, &n, err, sizeof err) == -1);
 		unsetenv("CREDENTIALS_DIRECTORY");
 		chmod(p, 0600);
 		free(sneaky);
 		free(cdir);
 		free(p);
 	}
-	CHECK("loopback localhost", host_is_loopback("localhost") && host_is_loopback("127.0.0.2") && host_is_loopback("::1"));
-	CHECK("not loopback", !host_is_loopback("127.example.org") && !host_is_loopback("10.0.0.1") && !host_is_loopback(NULL));
+	CHECK("loopback localhost",
+	      host_is_loopback("localhost") && host_is_loopback("127.0.0.2") && host_is_loopback("::1"));
+	CHECK("not loopback",
+	      !host_is_loopback("127.example.org") && !host_is_loopback("10.0.0.1") && !host_is_loopback(NULL));
 
 	char *cmd = xasprintf("rm -rf %s", dir);
 	if (system(cmd) != 0)

@@ -29,7 +29,9 @@ static int run(const char *path, const char *sql)
 {
 	sqlite3 *h = NULL;
 	int rc = sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
-	         sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+	                         sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK
+	                 ? 0
+	                 : -1;
 	sqlite3_close(h);
 	return rc;
 }
@@ -55,9 +57,15 @@ static int plan_uses(const char *path, const char *sql, const char *index)
 static struct outbox_row email(const char *message_id, const char *data)
 {
 	struct outbox_row o = {
-		.kind = "forward", .channel = "email", .message_id = (char *)message_id,
-		.mail_from = "relay@example.org", .rcpt = "adviser@example.org\n",
-		.data = (char *)data, .len = strlen(data), .next_attempt_at = 100, .created_at = 100,
+		.kind = "forward",
+		.channel = "email",
+		.message_id = (char *)message_id,
+		.mail_from = "relay@example.org",
+		.rcpt = "adviser@example.org\n",
+		.data = (char *)data,
+		.len = strlen(data),
+		.next_attempt_at = 100,
+		.created_at = 100,
 	};
 	return o;
 }
@@ -71,19 +79,26 @@ static int store_batch(struct db *db, const char *ref, int n, size_t size)
 	for (size_t i = 0; i < size; i++)
 		text[i] = (char)('a' + (i * 7 + i / 76) % 26);
 	text[size] = '\0';
-	struct conversation c = { .ref = (char *)ref, .channel = "email", .contact = "yp@example.net",
-	                          .created_at = 1, .last_activity = 1 };
+	struct conversation c = {
+		.ref = (char *)ref, .channel = "email", .contact = "yp@example.net", .created_at = 1, .last_activity = 1
+	};
 	int rc = db_begin(db) == 0 && db_conversation_create(db, &c) == 0 ? 0 : -1;
 	for (int i = 0; i < n && rc == 0; i++) {
-		struct message_row m = { .conversation_id = c.id, .kind = "inbound", .channel = "email", .at = 1,
-		                         .subject = "photo", .body = text, .raw = text, .raw_len = size };
+		struct message_row m = { .conversation_id = c.id,
+			                 .kind = "inbound",
+			                 .channel = "email",
+			                 .at = 1,
+			                 .subject = "photo",
+			                 .body = text,
+			                 .raw = text,
+			                 .raw_len = size };
 		rc = db_message_add(db, &m, NULL);
 	}
 	if (rc == 0)
 		rc = db_commit(db);
 	if (rc < 0)
 		db_rollback(db);
-	free(c.state);   /* db_conversation_create's; the rest is ours */
+	free(c.state); /* db_conversation_create's; the rest is ours */
 	free(text);
 	return rc;
 }
@@ -133,10 +148,14 @@ static void large_messages(const char *dir)
 	db_close(db);
 	sqlite3_vfs_unregister(&counting_vfs);
 	CHECK_INT("large: every message stored", scalar(path, "SELECT count(*) FROM message"), 17);
-	CHECK_INT("large: whole", scalar(path, "SELECT count(*) FROM message WHERE length(raw) = 300 * 1024 AND "
-	                                       "length(body) = 300 * 1024"), 12);
-	CHECK_INT("large: integrity", scalar(path, "SELECT count(*) FROM pragma_integrity_check WHERE "
-	                                         "integrity_check = 'ok'"), 1);
+	CHECK_INT("large: whole",
+	          scalar(path, "SELECT count(*) FROM message WHERE length(raw) = 300 * 1024 AND "
+	                       "length(body) = 300 * 1024"),
+	          12);
+	CHECK_INT("large: integrity",
+	          scalar(path, "SELECT count(*) FROM pragma_integrity_check WHERE "
+	                       "integrity_check = 'ok'"),
+	          1);
 	unlink(path);
 }
 
@@ -179,7 +198,7 @@ static int sqlite_limit_child(const char *dir)
 	snprintf(path, sizeof path, "%s/limit.db", dir);
 	sqlite3_shutdown();
 	sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 256 << 10);
-	sqlite3_initialize();   /* db_open cannot change it now */
+	sqlite3_initialize(); /* db_open cannot change it now */
 	if (db_open(path, &db, err, sizeof err) < 0)
 		return 2;
 	int rc = store_batch(db, "RUS-LIMIT1", 2, 300 << 10);
@@ -229,10 +248,10 @@ static void honest_reports(const char *dir)
 	CHECK_INT("SQLITE_FULL, disk empty: storing fails, not counted as the disk's",
 	          in_child(dir, sqlite_limit_child, &log), 0);
 	CHECK("SQLITE_FULL, disk empty: not called a full disk", log && !says_full(log));
-	CHECK("SQLITE_FULL, disk empty: SQLite's words and code", log && strstr(log, "database or disk is full") &&
-	                                                          strstr(log, "(SQLITE_FULL)"));
-	CHECK("SQLITE_FULL, disk empty: says the disk has room", log && strstr(log, "MiB free") &&
-	                                                         strstr(log, "not a full disk"));
+	CHECK("SQLITE_FULL, disk empty: SQLite's words and code",
+	      log && strstr(log, "database or disk is full") && strstr(log, "(SQLITE_FULL)"));
+	CHECK("SQLITE_FULL, disk empty: says the disk has room",
+	      log && strstr(log, "MiB free") && strstr(log, "not a full disk"));
 	if (log && says_full(log))
 		printf("  log: %s", log);
 	free(log);
@@ -289,10 +308,14 @@ int main(void)
 	for (int i = 0; i < 5; i++) {
 		char id[32];
 		snprintf(id, sizeof id, "<b%d@x>", i);
-		struct outbox_row b = email(id, "0123456789");   /* ten bytes each */
+		struct outbox_row b = email(id, "0123456789"); /* ten bytes each */
 		CHECK_INT("bounded: add", db_outbox_add(db, &b, i ? NULL : &first), 0);
 	}
-	struct { int limit; size_t bytes; size_t want; } bounds[] = {
+	struct {
+		int limit;
+		size_t bytes;
+		size_t want;
+	} bounds[] = {
 		{ 10, 0, 5 }, { 3, 0, 3 }, { 10, 30, 3 }, { 10, 25, 3 }, { 10, 31, 4 }, { 10, 1, 1 }, { 2, 1000, 2 },
 	};
 	for (size_t k = 0; k < sizeof bounds / sizeof bounds[0]; k++) {
@@ -307,8 +330,10 @@ int main(void)
 	for (int i = 0; i < 5; i++)
 		CHECK_INT("bounded: sent", db_outbox_mark(db, first + i, "sent", 1, 100, NULL, 150), 0);
 	db_close(db);
-	CHECK_INT("fresh: no data column in outbox", scalar(fresh, "SELECT count(*) FROM pragma_table_info('outbox') "
-	                                                          "WHERE name = 'data'"), 0);
+	CHECK_INT("fresh: no data column in outbox",
+	          scalar(fresh, "SELECT count(*) FROM pragma_table_info('outbox') "
+	                        "WHERE name = 'data'"),
+	          0);
 	CHECK_INT("fresh: every message kept (the refused one left nothing)",
 	          scalar(fresh, "SELECT count(*) FROM outbox_data"), 6);
 	CHECK_INT("fresh: every row has its message",
@@ -318,17 +343,22 @@ int main(void)
 	/* As db.c asks, with bound values: a scan of the whole outbox instead
 	 * would cost every poll of a long-running relay. */
 	CHECK("fresh: what is due is found by its index",
-	      plan_uses(fresh, "SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? AND "
-	                       "channel = 'email' ORDER BY id LIMIT ?", "INDEX outbox_due"));
-	CHECK("fresh: every due row too",
-	      plan_uses(fresh, "SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? "
-	                       "ORDER BY id LIMIT ?", "INDEX outbox_due"));
+	      plan_uses(fresh,
+	                "SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? AND "
+	                "channel = 'email' ORDER BY id LIMIT ?",
+	                "INDEX outbox_due"));
+	CHECK("fresh: every due row too", plan_uses(fresh,
+	                                            "SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? "
+	                                            "ORDER BY id LIMIT ?",
+	                                            "INDEX outbox_due"));
 	CHECK("fresh: texts awaiting a report are found by theirs",
-	      plan_uses(fresh, "SELECT id FROM outbox WHERE channel = 'sms' AND state = 'sent' AND "
-	                       "provider_id IS NOT NULL AND coalesce(delivery, 'queued') IN ('queued', 'sent', 'unknown') "
-	                       "AND created_at >= ? ORDER BY id LIMIT ?", "INDEX outbox_delivery"));
-	CHECK_INT("fresh: still there once sent",
-	          scalar(fresh, "SELECT length(data) FROM outbox_data ORDER BY id LIMIT 1"), (long long)strlen(a.data));
+	      plan_uses(fresh,
+	                "SELECT id FROM outbox WHERE channel = 'sms' AND state = 'sent' AND "
+	                "provider_id IS NOT NULL AND coalesce(delivery, 'queued') IN ('queued', 'sent', 'unknown') "
+	                "AND created_at >= ? ORDER BY id LIMIT ?",
+	                "INDEX outbox_delivery"));
+	CHECK_INT("fresh: still there once sent", scalar(fresh, "SELECT length(data) FROM outbox_data ORDER BY id LIMIT 1"),
+	          (long long)strlen(a.data));
 
 	/* A database of schema 5 (before this change), with a pending email and
 	 * a sent one in a conversation past its retention. */
@@ -341,7 +371,8 @@ int main(void)
 	                   "INSERT INTO outbox(id, conversation_id, kind, channel, message_id, rcpt, data, state, "
 	                   "next_attempt_at, created_at) VALUES (1, NULL, 'forward', 'email', '<p@x>', 'a@x\n', "
 	                   "X'50454E44494E47', 'pending', 10, 10), (2, 7, 'autoreply', 'email', '<s@x>', "
-	                   "'yp@example.org\n', X'53454E54', 'sent', 10, 10);"), 0);
+	                   "'yp@example.org\n', X'53454E54', 'sent', 10, 10);"),
+	          0);
 	CHECK_INT("old: brought up to date", db_open(old, &db, err, sizeof err), 0);
 	CHECK_INT("old: schema 8", db_schema_version(db), 8);
 	CHECK_INT("old: pending row still due", db_outbox_due(db, 20, 10, &rows, &n), 0);
@@ -353,10 +384,11 @@ int main(void)
 	outbox_rows_free(rows, n);
 	CHECK_INT("purge", db_purge_conversation(db, 7, 1000, "relay"), 0);
 	db_close(db);
-	CHECK_INT("old: no data column left", scalar(old, "SELECT count(*) FROM pragma_table_info('outbox') "
-	                                                  "WHERE name = 'data'"), 0);
-	CHECK_INT("purge: the sent message's text is gone", scalar(old, "SELECT count(*) FROM outbox_data WHERE id = 2"),
+	CHECK_INT("old: no data column left",
+	          scalar(old, "SELECT count(*) FROM pragma_table_info('outbox') "
+	                      "WHERE name = 'data'"),
 	          0);
+	CHECK_INT("purge: the sent message's text is gone", scalar(old, "SELECT count(*) FROM outbox_data WHERE id = 2"), 0);
 	CHECK_INT("purge: its address is gone", scalar(old, "SELECT length(rcpt) FROM outbox WHERE id = 2"), 0);
 	CHECK_INT("purge: the row stays (counts, audit)", scalar(old, "SELECT count(*) FROM outbox WHERE id = 2"), 1);
 	CHECK_INT("purge: another conversation's pending message is untouched",

@@ -136,8 +136,8 @@ int main(void)
 	chmod(p, 0777);
 	CHECK("the templates directory at 0777", finds(&c, 1, "templates", "chmod go-w"));
 	chmod(p, 01777);
-	CHECK("the templates directory sticky at 01777 (not root's own /tmp): still refused", root ?
-	      finds(&c, 1, "templates", "chmod go-w") : 1);
+	CHECK("the templates directory sticky at 01777 (not root's own /tmp): still refused",
+	      root ? finds(&c, 1, "templates", "chmod go-w") : 1);
 	free(p);
 	fresh(&c);
 	p = at("templates/email");

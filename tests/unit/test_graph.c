@@ -23,23 +23,28 @@ static void test_judge(void)
 	CHECK("200: says so", strstr(d, "instead of 202") != NULL);
 
 	const char *bad_rcpt = "{\"error\":{\"code\":\"ErrorInvalidRecipients\",\"message\":\"At least one recipient is "
-	                       "not valid., Recipient 'kid@example.com' is not resolved.\",\"innerError\":{\"date\":"
-	                       "\"2026-12-04T08:00:00\",\"request-id\":\"r\",\"client-request-id\":\"r\"}}}";
+			       "not valid., Recipient 'kid@example.com' is not resolved.\",\"innerError\":{\"date\":"
+			       "\"2026-12-04T08:00:00\",\"request-id\":\"r\",\"client-request-id\":\"r\"}}}";
 	CHECK_INT("400 ErrorInvalidRecipients: permanent", judge(400, bad_rcpt, NULL, &wait, d), GRAPH_PERMANENT);
 	CHECK("400: code named", strstr(d, "HTTP 400 ErrorInvalidRecipients: At least one") != NULL);
 	CHECK("400: address hidden", strstr(d, "kid@") == NULL && strstr(d, "<address>") != NULL);
 	CHECK_INT("400 base64: permanent",
-	          judge(400, "{\"error\":{\"code\":\"ErrorMimeContentInvalidBase64String\",\"message\":\"Invalid base64 "
-	                     "string for MIME content.\"}}", NULL, &wait, d), GRAPH_PERMANENT);
+	          judge(400,
+	                "{\"error\":{\"code\":\"ErrorMimeContentInvalidBase64String\",\"message\":\"Invalid base64 "
+	                "string for MIME content.\"}}",
+	                NULL, &wait, d),
+	          GRAPH_PERMANENT);
 	CHECK_INT("400 size: permanent",
 	          judge(400, "{\"error\":{\"code\":\"ErrorMessageSizeExceeded\",\"message\":\"x\"}}", NULL, &wait, d),
 	          GRAPH_PERMANENT);
 	CHECK_INT("413: permanent", judge(413, NULL, NULL, &wait, d), GRAPH_PERMANENT);
-	CHECK_INT("401: renew the token", judge(401, "{\"error\":{\"code\":\"InvalidAuthenticationToken\"}}", NULL, &wait, d),
-	          GRAPH_TOKEN);
+	CHECK_INT("401: renew the token",
+	          judge(401, "{\"error\":{\"code\":\"InvalidAuthenticationToken\"}}", NULL, &wait, d), GRAPH_TOKEN);
 	CHECK_INT("403 access policy: refused",
-	          judge(403, "{\"error\":{\"code\":\"ErrorAccessDenied\",\"message\":\"Access to OData is disabled: "
-	                     "[RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings.\"}}", NULL, &wait, d),
+	          judge(403,
+	                "{\"error\":{\"code\":\"ErrorAccessDenied\",\"message\":\"Access to OData is disabled: "
+	                "[RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings.\"}}",
+	                NULL, &wait, d),
 	          GRAPH_REFUSED);
 	CHECK("403: names New-ApplicationAccessPolicy and Mail.Send",
 	      strstr(d, "New-ApplicationAccessPolicy") != NULL && strstr(d, "Mail.Send") != NULL);
@@ -135,12 +140,12 @@ static char *decode(const struct buf *b64)
 }
 
 static const char MSG[] = "Date: Thu, 21 Nov 2024 10:00:00 +0000\r\n"
-                          "From: R-U-Safe? <rusafe@example.org>\r\n"
-                          "To: adviser1@example.org,\r\n adviser2@example.org\r\n"
-                          "Message-ID: <abc.123@example.org>\r\n"
-                          "Subject: [RUS-1] hello\r\n"
-                          "\r\n"
-                          "body\r\n";
+			  "From: R-U-Safe? <rusafe@example.org>\r\n"
+			  "To: adviser1@example.org,\r\n adviser2@example.org\r\n"
+			  "Message-ID: <abc.123@example.org>\r\n"
+			  "Subject: [RUS-1] hello\r\n"
+			  "\r\n"
+			  "body\r\n";
 
 static void test_mime(void)
 {
@@ -174,8 +179,8 @@ static void test_mime(void)
 	o.rcpt = fewer;
 	o.nrcpt = 1;
 	CHECK_INT("To beyond the envelope: refused", graph_mime(&o, &b, err, sizeof err), -1);
-	CHECK("To beyond the envelope: says why, no address", strstr(err, "envelope does not") != NULL &&
-	      strchr(err, '@') == NULL);
+	CHECK("To beyond the envelope: says why, no address",
+	      strstr(err, "envelope does not") != NULL && strchr(err, '@') == NULL);
 	CHECK_INT("refused: nothing written", b.len, 0);
 
 	o.data = "no header block";

@@ -10,14 +10,12 @@
 /* The GSM 03.38 default alphabet by position, written out independently of
  * gsm.c (0x1B, the escape, is "" here). */
 static const char *const basic[128] = {
-	"@", "£", "$", "¥", "è", "é", "ù", "ì", "ò", "Ç", "\n", "Ø", "ø", "\r", "Å", "å",
-	"Δ", "_", "Φ", "Γ", "Λ", "Ω", "Π", "Ψ", "Σ", "Θ", "Ξ", "", "Æ", "æ", "ß", "É",
-	" ", "!", "\"", "#", "¤", "%", "&", "'", "(", ")", "*", "+", ",", "-", ".", "/",
-	"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", ":", ";", "<", "=", ">", "?",
-	"¡", "A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O",
-	"P", "Q", "R", "S", "T", "U", "V", "W", "X", "Y", "Z", "Ä", "Ö", "Ñ", "Ü", "§",
-	"¿", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o",
-	"p", "q", "r", "s", "t", "u", "v", "w", "x", "y", "z", "ä", "ö", "ñ", "ü", "à",
+	"@", "£", "$", "¥", "è", "é", "ù", "ì", "ò", "Ç", "\n", "Ø", "ø",  "\r", "Å", "å", "Δ", "_", "Φ", "Γ", "Λ", "Ω",
+	"Π", "Ψ", "Σ", "Θ", "Ξ", "",  "Æ", "æ", "ß", "É", " ",  "!", "\"", "#",  "¤", "%", "&", "'", "(", ")", "*", "+",
+	",", "-", ".", "/", "0", "1", "2", "3", "4", "5", "6",  "7", "8",  "9",  ":", ";", "<", "=", ">", "?", "¡", "A",
+	"B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L",  "M", "N",  "O",  "P", "Q", "R", "S", "T", "U", "V", "W",
+	"X", "Y", "Z", "Ä", "Ö", "Ñ", "Ü", "§", "¿", "a", "b",  "c", "d",  "e",  "f", "g", "h", "i", "j", "k", "l", "m",
+	"n", "o", "p", "q", "r", "s", "t", "u", "v", "w", "x",  "y", "z",  "ä",  "ö", "ñ", "ü", "à",
 };
 static const char *const extension[] = { "\f", "^", "{", "}", "\\", "[", "~", "]", "|", "€" };
 #define NEXT (sizeof extension / sizeof extension[0])
@@ -59,17 +57,17 @@ static char *make(int reps, const char *rep, const char *mid, int reps2, const c
 	return buf_take(&b);
 }
 
-#define AS "\xC3\xA1"          /* á: not GSM */
+#define AS "\xC3\xA1"            /* á: not GSM */
 #define EMOJI "\xF0\x9F\x98\x80" /* U+1F600, a surrogate pair */
 
 static const struct count_case {
 	const char *name;
-	int reps;                 /* text: reps * rep, then mid, then reps2 * rep2 */
+	int reps; /* text: reps * rep, then mid, then reps2 * rep2 */
 	const char *rep;
 	const char *mid;
 	int reps2;
 	const char *rep2;
-	int prepare;              /* run gsm_prepare first */
+	int prepare; /* run gsm_prepare first */
 	int unicode, units, parts, per_part;
 } counts[] = {
 	{ "empty", 0, "", "", 0, "", 0, 0, 0, 0, 160 },
@@ -127,8 +125,14 @@ static const struct count_case {
 	{ "backtick is not GSM", 0, "", "`", 0, "", 0, 1, 1, 1, 70 },
 	{ "curly quote unprepared is UCS-2", 0, "", "It’s", 0, "", 0, 1, 4, 1, 70 },
 	{ "curly quotes and dashes prepared", 0, "", "“Call us” – it’s free — 24/7…", 0, "", 1, 0, 31, 1, 160 },
-	{ "NBSP unprepared is UCS-2", 0, "", "a\xC2\xA0" "b", 0, "", 0, 1, 3, 1, 70 },
-	{ "NBSP prepared", 0, "", "a\xC2\xA0" "b", 0, "", 1, 0, 3, 1, 160 },
+	{ "NBSP unprepared is UCS-2", 0, "",
+	  "a\xC2\xA0"
+	  "b",
+	  0, "", 0, 1, 3, 1, 70 },
+	{ "NBSP prepared", 0, "",
+	  "a\xC2\xA0"
+	  "b",
+	  0, "", 1, 0, 3, 1, 160 },
 	{ "prepared 160 with ellipsis", 157, "a", "…", 0, "", 1, 0, 160, 1, 160 },
 	{ "prepared ellipsis tips to 2 parts", 158, "a", "…", 0, "", 1, 0, 161, 2, 153 },
 	{ "prepare keeps emoji: still UCS-2", 0, "", "It’s ok " EMOJI, 0, "", 1, 1, 10, 1, 70 },
@@ -156,31 +160,76 @@ static const struct prepare_case {
 	{ "non-breaking hyphen", "e‑mail", "e-mail" },
 	{ "ellipsis", "wait…", "wait..." },
 	{ "two-dot and one-dot leaders", "‥․", "..." },
-	{ "NBSP", "a\xC2\xA0" "b", "a b" },
-	{ "narrow NBSP", "10\xE2\x80\xAF" "am", "10 am" },
-	{ "thin, en, em and hair spaces", "a\xE2\x80\x89" "b\xE2\x80\x82" "c\xE2\x80\x83" "d\xE2\x80\x8A" "e", "a b c d e" },
-	{ "ideographic and math spaces", "a\xE3\x80\x80" "b\xE2\x81\x9F" "c", "a b c" },
+	{ "NBSP",
+	  "a\xC2\xA0"
+	  "b",
+	  "a b" },
+	{ "narrow NBSP",
+	  "10\xE2\x80\xAF"
+	  "am",
+	  "10 am" },
+	{ "thin, en, em and hair spaces",
+	  "a\xE2\x80\x89"
+	  "b\xE2\x80\x82"
+	  "c\xE2\x80\x83"
+	  "d\xE2\x80\x8A"
+	  "e",
+	  "a b c d e" },
+	{ "ideographic and math spaces",
+	  "a\xE3\x80\x80"
+	  "b\xE2\x81\x9F"
+	  "c",
+	  "a b c" },
 	{ "tab", "a\tb", "a b" },
-	{ "soft hyphen removed", "safe\xC2\xAD" "guarding", "safeguarding" },
-	{ "zero-width space removed", "a\xE2\x80\x8B" "b", "ab" },
-	{ "word joiner and BOM removed", "\xEF\xBB\xBF" "a\xE2\x81\xA0" "b", "ab" },
+	{ "soft hyphen removed",
+	  "safe\xC2\xAD"
+	  "guarding",
+	  "safeguarding" },
+	{ "zero-width space removed",
+	  "a\xE2\x80\x8B"
+	  "b",
+	  "ab" },
+	{ "word joiner and BOM removed",
+	  "\xEF\xBB\xBF"
+	  "a\xE2\x81\xA0"
+	  "b",
+	  "ab" },
 	{ "bullet", "• one\n• two", "- one\n- two" },
 	{ "Word's Symbol bullet", "\xEF\x82\xB7 item", "- item" },
 	{ "other bullets", "‣◦▪●∙⁃", "------" },
 	{ "fraction slash", "1⁄2", "1/2" },
-	{ "line and paragraph separators", "a\xE2\x80\xA8" "b\xE2\x80\xA9" "c", "a\nb\nc" },
-	{ "NEL", "a\xC2\x85" "b", "a\nb" },
-	{ "control characters removed", "a\x07" "b\x1B" "c\x7F" "d", "abcd" },
+	{ "line and paragraph separators",
+	  "a\xE2\x80\xA8"
+	  "b\xE2\x80\xA9"
+	  "c",
+	  "a\nb\nc" },
+	{ "NEL",
+	  "a\xC2\x85"
+	  "b",
+	  "a\nb" },
+	{ "control characters removed",
+	  "a\x07"
+	  "b\x1B"
+	  "c\x7F"
+	  "d",
+	  "abcd" },
 	{ "form feed kept (it is GSM)", "a\fb", "a\fb" },
 	{ "stray LRM in GSM text removed", "\xE2\x80\x8EHello", "Hello" },
-	{ "stray ZWJ in GSM text removed", "a\xE2\x80\x8D" "b", "ab" },
+	{ "stray ZWJ in GSM text removed",
+	  "a\xE2\x80\x8D"
+	  "b",
+	  "ab" },
 	{ "ZWJ emoji sequence kept", "👨\xE2\x80\x8D👩\xE2\x80\x8D👧", "👨\xE2\x80\x8D👩\xE2\x80\x8D👧" },
 	{ "ZWJ kept, quotes folded beside emoji", "“hi” 👨\xE2\x80\x8D👩", "\"hi\" 👨\xE2\x80\x8D👩" },
 	{ "RLM kept in Arabic", "مرحبا\xE2\x80\x8F!", "مرحبا\xE2\x80\x8F!" },
 	{ "emoji left alone", "Hi 😀", "Hi 😀" },
 	{ "accented letters GSM lacks left alone", "á í ó ú â ê ç", "á í ó ú â ê ç" },
 	{ "Greek and CJK left alone", "αβ 你好", "αβ 你好" },
-	{ "invalid byte", "a\xFF" "b", "a\xEF\xBF\xBD" "b" },
+	{ "invalid byte",
+	  "a\xFF"
+	  "b",
+	  "a\xEF\xBF\xBD"
+	  "b" },
 	{ "overlong sequence", "\xC0\xAF", "\xEF\xBF\xBD\xEF\xBF\xBD" },
 	{ "surrogate", "\xED\xA0\x80", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" },
 	{ "truncated at end", "x\xE2\x80", "x\xEF\xBF\xBD\xEF\xBF\xBD" },
@@ -213,8 +262,7 @@ static uint32_t decode_one(const char *s)
 		return (uint32_t)(p[0] & 0x1F) << 6 | (p[1] & 0x3F);
 	if (p[0] < 0xF0)
 		return (uint32_t)(p[0] & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F);
-	return (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3F) << 12 | (uint32_t)(p[2] & 0x3F) << 6 |
-	       (p[3] & 0x3F);
+	return (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3F) << 12 | (uint32_t)(p[2] & 0x3F) << 6 | (p[3] & 0x3F);
 }
 
 int main(void)
@@ -232,8 +280,8 @@ int main(void)
 		}
 		gsm_count(text, &c);
 		snprintf(name, sizeof name, "count: %s", k->name);
-		CHECK(name, c.unicode == k->unicode && c.units == k->units && c.parts == k->parts &&
-		                    c.per_part == k->per_part);
+		CHECK(name,
+		      c.unicode == k->unicode && c.units == k->units && c.parts == k->parts && c.per_part == k->per_part);
 		if (!(c.unicode == k->unicode && c.units == k->units && c.parts == k->parts && c.per_part == k->per_part))
 			printf("  got unicode=%d units=%d parts=%d per_part=%d\n", c.unicode, c.units, c.parts, c.per_part);
 		snprintf(name, sizeof name, "is_gsm7 agrees: %s", k->name);

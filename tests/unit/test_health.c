@@ -96,8 +96,8 @@ static void short_failures(void)
 	health_fail(&h, HEALTH_INBOX, "timeout", 1701);
 	CHECK_INT("flapping keeps the incident's start", h.part[HEALTH_INBOX].failing_since, 1000);
 	CHECK_INT("and no second alert", health_decide(&h, HEALTH_INBOX, 1702, &T), HEALTH_NOTHING);
-	CHECK_INT("a NULL health notes nothing", (health_ok(NULL, HEALTH_INBOX, 1), health_fail(NULL, HEALTH_SMTP, "x", 1), 0),
-	          0);
+	CHECK_INT("a NULL health notes nothing",
+	          (health_ok(NULL, HEALTH_INBOX, 1), health_fail(NULL, HEALTH_SMTP, "x", 1), 0), 0);
 	health_fail(&h, HEALTH_DISK, NULL, 5);
 	CHECK_STR("no reason given", h.part[HEALTH_DISK].reason, "no reason given");
 	health_fail(&h, HEALTH_DISK, "line one\nline two\r\tend", 5);
@@ -160,8 +160,7 @@ static void routes(void)
 	CHECK_INT("backlog while smtp fails: a text", health_route(&h, HEALTH_BACKLOG, 1, 1), HEALTH_BY_TEXT);
 	CHECK_INT("inbox while smtp fails: a text", health_route(&h, HEALTH_INBOX, 1, 1), HEALTH_BY_TEXT);
 	health_fail(&h, HEALTH_SMS_SEND, "credentials refused", 1);
-	CHECK_INT("both failing: email (the other is the fallback)", health_route(&h, HEALTH_SMTP, 1, 1),
-	          HEALTH_BY_EMAIL);
+	CHECK_INT("both failing: email (the other is the fallback)", health_route(&h, HEALTH_SMTP, 1, 1), HEALTH_BY_EMAIL);
 	CHECK_INT("only a number: a text", health_route(&h, HEALTH_INBOX, 0, 1), HEALTH_BY_TEXT);
 	h.sms = 0;
 	health_ok(&h, HEALTH_SMS_SEND, 2);
@@ -180,14 +179,16 @@ static void advice(void)
 		.database = "/var/lib/relay/relay.db",
 	};
 	char what[300], todo[600];
-	health_advice(HEALTH_INBOX, "imap localhost:993: login refused (check username and password_file): "
-	              "[AUTHENTICATIONFAILED] Authentication failed.", &w, what, sizeof what, todo, sizeof todo);
+	health_advice(HEALTH_INBOX,
+	              "imap localhost:993: login refused (check username and password_file): "
+	              "[AUTHENTICATIONFAILED] Authentication failed.",
+	              &w, what, sizeof what, todo, sizeof todo);
 	CHECK_STR("inbox password: words", what, "the mailbox password was refused");
 	CHECK_STR("inbox password: what to do", todo,
 	          "update /etc/relay/secrets/imap.password (and [imap] username if it changed) and reload: "
 	          "systemctl reload relay");
-	health_advice(HEALTH_INBOX, "imap localhost:993: cannot connect: connection refused", &w, what, sizeof what,
-	              todo, sizeof todo);
+	health_advice(HEALTH_INBOX, "imap localhost:993: cannot connect: connection refused", &w, what, sizeof what, todo,
+	              sizeof todo);
 	CHECK_STR("inbox down", what, "the mail server imap.example.org cannot be reached");
 	health_advice(HEALTH_INBOX, "imap h:993: certificate does not match host name", &w, what, sizeof what, todo,
 	              sizeof todo);
@@ -201,8 +202,7 @@ static void advice(void)
 	              sizeof todo);
 	CHECK_STR("smtp password", what, "the outgoing mail password was refused");
 	CHECK("smtp password: names the file", strstr(todo, "/etc/relay/secrets/smtp.password") != NULL);
-	health_advice(HEALTH_SMS_POLL, "twilio: credentials refused (HTTP 401)", &w, what, sizeof what, todo,
-	              sizeof todo);
+	health_advice(HEALTH_SMS_POLL, "twilio: credentials refused (HTTP 401)", &w, what, sizeof what, todo, sizeof todo);
 	CHECK_STR("sms credentials", what, "the SMS gateway (twilio) refused the relay's credentials");
 	CHECK("sms credentials: names the file", strstr(todo, "/etc/relay/secrets/sms.password") != NULL);
 	health_advice(HEALTH_SMS_SEND, "twilio: try later (HTTP 503)", &w, what, sizeof what, todo, sizeof todo);
@@ -266,7 +266,7 @@ static void metrics(void)
 	CHECK("backlog oldest", strstr(m, "relay_backlog_oldest_timestamp_seconds 40\n") != NULL);
 	CHECK("unhealthy", strstr(m, "relay_healthy 0\n") != NULL);
 	CHECK("every sample has its TYPE", strstr(m, "# TYPE relay_healthy gauge\n") != NULL &&
-	                                        strstr(m, "# TYPE relay_alerts_sent_total counter\n") != NULL);
+	                                           strstr(m, "# TYPE relay_alerts_sent_total counter\n") != NULL);
 	CHECK("ends in a newline", b.len && m[b.len - 1] == '\n');
 	buf_free(&b);
 }

@@ -45,7 +45,7 @@ static void test_parse(void)
 	static const struct {
 		const char *text;
 		int ok, open, from, to;
-		const char *err_has;   /* a phrase the error must contain */
+		const char *err_has; /* a phrase the error must contain */
 	} cases[] = {
 		{ "09:00-17:30", 1, 1, 540, 1050, NULL },
 		{ "9:00-17:30", 1, 1, 540, 1050, NULL },
@@ -53,7 +53,9 @@ static void test_parse(void)
 		{ "  09:00-17:00  ", 1, 1, 540, 1020, NULL },
 		{ "9:30-12:00", 1, 1, 570, 720, NULL },
 		{ "00:00-24:00", 1, 1, 0, 1440, NULL },
-		{ "09:00\xe2\x80\x93" "17:30", 1, 1, 540, 1050, NULL },
+		{ "09:00\xe2\x80\x93"
+		  "17:30",
+		  1, 1, 540, 1050, NULL },
 		{ "09:00\t-\t17:30", 1, 1, 540, 1050, NULL },
 		{ "closed", 1, 0, 0, 0, NULL },
 		{ "Closed", 1, 0, 0, 0, NULL },
@@ -97,7 +99,7 @@ static void test_parse(void)
 		} else {
 			CHECK_INT(name, rc, -1);
 			CHECK(name, strstr(err, cases[i].err_has) != NULL);
-			CHECK(name, d.open == 7 && d.from_min == 7 && d.to_min == 7);  /* untouched */
+			CHECK(name, d.open == 7 && d.from_min == 7 && d.to_min == 7); /* untouched */
 		}
 	}
 	/* NULL is "no hours given", not a crash. */
@@ -149,8 +151,8 @@ static void test_defaults(void)
 					wrong++;
 				}
 			}
-			snprintf(name, sizeof name, "every minute of %s %d/%d/%d", names[wd],
-			         weeks[w][2] + i, weeks[w][1], weeks[w][0]);
+			snprintf(name, sizeof name, "every minute of %s %d/%d/%d", names[wd], weeks[w][2] + i, weeks[w][1],
+			         weeks[w][0]);
 			CHECK_INT(name, wrong, 0);
 			snprintf(name, sizeof name, "open minutes on %s in %s", names[wd], w ? "July" : "January");
 			CHECK_INT(name, opens, want_from[wd] >= 0 ? want_to[wd] - want_from[wd] : 0);
@@ -163,9 +165,9 @@ static void test_defaults(void)
 
 struct when_case {
 	const char *name;
-	int y, mo, d, hh, mm;           /* local time in Europe/London */
+	int y, mo, d, hh, mm; /* local time in Europe/London */
 	int open;
-	int ny, nmo, nd, nhh, nmm;      /* the next opening, local; ignored when open */
+	int ny, nmo, nd, nhh, nmm; /* the next opening, local; ignored when open */
 	const char *text;
 };
 
@@ -256,8 +258,8 @@ static void test_summer_acceptance(void)
 	long long t = check_utc(2026, 7, 16, 16, 45);
 	CHECK_STR("16:45 UTC reads 17:45 BST", clock_of(t), "2026-07-16 17:45 BST");
 	CHECK_INT("July Thursday 17:45 BST closed", hours_is_open(&h, t), 0);
-	CHECK_INT("July Thursday 17:45 BST next open Friday 09:00 BST = 08:00 UTC",
-	          hours_next_open(&h, t), check_utc(2026, 7, 17, 8, 0));
+	CHECK_INT("July Thursday 17:45 BST next open Friday 09:00 BST = 08:00 UTC", hours_next_open(&h, t),
+	          check_utc(2026, 7, 17, 8, 0));
 	text = hours_next_open_text(&h, t);
 	CHECK_STR("July Thursday 17:45 BST wording", text, "tomorrow at 9am");
 	free(text);
@@ -368,7 +370,8 @@ static void test_clock_changes(void)
 	}
 	/* The 23-hour day: Friday 17:00 GMT to Monday 09:00 BST is 63 hours, not 64. */
 	long long fri = check_utc(2026, 3, 27, 17, 0);
-	CHECK_INT("spring: Friday 17:00 GMT next open Monday 09:00 BST", hours_next_open(&h, fri), check_utc(2026, 3, 30, 8, 0));
+	CHECK_INT("spring: Friday 17:00 GMT next open Monday 09:00 BST", hours_next_open(&h, fri),
+	          check_utc(2026, 3, 30, 8, 0));
 	CHECK_INT("spring: 63 hours from Friday close to Monday open", hours_next_open(&h, fri) - fri, 63 * 3600);
 	text = hours_next_open_text(&h, fri);
 	CHECK_STR("spring: Friday evening wording", text, "Monday at 9am");
@@ -381,8 +384,8 @@ static void test_clock_changes(void)
 	CHECK_INT("spring Monday 09:00 BST open", hours_is_open(&h, check_utc(2026, 3, 30, 8, 0)), 1);
 	CHECK_INT("spring Monday 17:29 BST open", hours_is_open(&h, check_utc(2026, 3, 30, 16, 29)), 1);
 	CHECK_INT("spring Monday 17:30 BST closed", hours_is_open(&h, check_utc(2026, 3, 30, 16, 30)), 0);
-	CHECK_INT("spring Monday 17:30 BST next Tuesday 09:00 BST",
-	          hours_next_open(&h, check_utc(2026, 3, 30, 16, 30)), check_utc(2026, 3, 31, 8, 0));
+	CHECK_INT("spring Monday 17:30 BST next Tuesday 09:00 BST", hours_next_open(&h, check_utc(2026, 3, 30, 16, 30)),
+	          check_utc(2026, 3, 31, 8, 0));
 
 	/* Autumn: Sunday 25 October 2026, 02:00 BST becomes 01:00 GMT; 01:00-01:59
 	 * happens twice (00:00-00:59 UTC as BST, 01:00-01:59 UTC as GMT). */
@@ -396,8 +399,9 @@ static void test_clock_changes(void)
 		snprintf(name, sizeof name, "autumn change day next open from %s", clock_of(t));
 		CHECK_INT(name, hours_next_open(&h, t), check_utc(2026, 10, 26, 9, 0));
 	}
-	fri = check_utc(2026, 10, 23, 16, 0);   /* Friday 17:00 BST */
-	CHECK_INT("autumn: Friday 17:00 BST next open Monday 09:00 GMT", hours_next_open(&h, fri), check_utc(2026, 10, 26, 9, 0));
+	fri = check_utc(2026, 10, 23, 16, 0); /* Friday 17:00 BST */
+	CHECK_INT("autumn: Friday 17:00 BST next open Monday 09:00 GMT", hours_next_open(&h, fri),
+	          check_utc(2026, 10, 26, 9, 0));
 	CHECK_INT("autumn: 65 hours from Friday close to Monday open", hours_next_open(&h, fri) - fri, 65 * 3600);
 	text = hours_next_open_text(&h, fri);
 	CHECK_STR("autumn: Friday evening wording", text, "Monday at 9am");
@@ -419,8 +423,8 @@ static void test_clock_changes(void)
 	CHECK_INT("night spring: 02:00 BST open", hours_is_open(&night, check_utc(2026, 3, 29, 1, 0)), 1);
 	CHECK_INT("night spring: 02:59 BST open", hours_is_open(&night, check_utc(2026, 3, 29, 1, 59)), 1);
 	CHECK_INT("night spring: 03:00 BST closed", hours_is_open(&night, check_utc(2026, 3, 29, 2, 0)), 0);
-	CHECK_INT("night spring: next open from 00:00 GMT is the jump", hours_next_open(&night, check_utc(2026, 3, 29, 0, 0)),
-	          check_utc(2026, 3, 29, 1, 0));
+	CHECK_INT("night spring: next open from 00:00 GMT is the jump",
+	          hours_next_open(&night, check_utc(2026, 3, 29, 0, 0)), check_utc(2026, 3, 29, 1, 0));
 	CHECK_INT("night spring: next open from Saturday noon is the jump",
 	          hours_next_open(&night, check_utc(2026, 3, 28, 12, 0)), check_utc(2026, 3, 29, 1, 0));
 	text = hours_next_open_text(&night, check_utc(2026, 3, 29, 0, 0));
@@ -438,9 +442,10 @@ static void test_clock_changes(void)
 	          hours_next_open(&night, check_utc(2026, 10, 24, 11, 0)), check_utc(2026, 10, 25, 0, 30));
 	/* Clocks go back to 01:00: the wall clock is before 01:30 again, so
 	 * closed until the second 01:30 (GMT). */
-	CHECK_INT("night autumn: 01:10 GMT (second time round) closed", hours_is_open(&night, check_utc(2026, 10, 25, 1, 10)), 0);
-	CHECK_INT("night autumn: from 01:10 GMT next is 01:30 GMT",
-	          hours_next_open(&night, check_utc(2026, 10, 25, 1, 10)), check_utc(2026, 10, 25, 1, 30));
+	CHECK_INT("night autumn: 01:10 GMT (second time round) closed",
+	          hours_is_open(&night, check_utc(2026, 10, 25, 1, 10)), 0);
+	CHECK_INT("night autumn: from 01:10 GMT next is 01:30 GMT", hours_next_open(&night, check_utc(2026, 10, 25, 1, 10)),
+	          check_utc(2026, 10, 25, 1, 30));
 	text = hours_next_open_text(&night, check_utc(2026, 10, 25, 1, 10));
 	CHECK_STR("night autumn: wording", text, "today at 1.30am");
 	free(text);
@@ -505,7 +510,7 @@ static void test_year_properties(void)
 	CHECK_INT("2026: next open is open", not_open, 0);
 	CHECK_INT("2026: the second before next open is closed", not_first, 0);
 	CHECK_INT("2026: every opening is at 09:00 local", not_boundary, 0);
-	CHECK(    "2026: 13-hourly samples taken", samples > 600);
+	CHECK("2026: 13-hourly samples taken", samples > 600);
 	CHECK_INT("2026: nothing open between t and next open", gap_open, 0);
 	/* 2026 has 209 days Monday to Thursday (53 Thursdays) and 52 Fridays;
 	 * its bank holidays take 6 of the first and 2 Fridays. */
@@ -527,12 +532,13 @@ static void test_wording(void)
 	free(s);
 
 	static const struct {
-		const char *days[7];   /* Sunday first, as struct tm counts */
+		const char *days[7]; /* Sunday first, as struct tm counts */
 		const char *want;
 	} weeks[] = {
 		{ { "closed", "09:30-12:00", "09:30-12:00", "closed", "12:00-17:30", "12:00-17:30", "10:00-14:00" },
 		  "Monday and Tuesday 9.30am to 12pm, Thursday and Friday 12pm to 5.30pm, Saturday 10am to 2pm" },
-		{ { "08:00-20:00", "08:00-20:00", "08:00-20:00", "08:00-20:00", "08:00-20:00", "08:00-20:00", "08:00-20:00" },
+		{ { "08:00-20:00", "08:00-20:00", "08:00-20:00", "08:00-20:00", "08:00-20:00", "08:00-20:00",
+		    "08:00-20:00" },
 		  "Monday to Sunday 8am to 8pm" },
 		{ { "00:00-24:00", "closed", "closed", "closed", "closed", "closed", "00:00-24:00" },
 		  "Saturday and Sunday all day" },
@@ -558,10 +564,10 @@ static void test_wording(void)
 	/* Times in the wording: 9.30am, 12pm, 5.30pm, 12am. */
 	struct office_hours odd;
 	hours_default(&odd);
-	hours_parse_day("09:30-12:00", &odd.day[1], err, sizeof err);   /* Monday */
-	hours_parse_day("12:00-13:00", &odd.day[2], err, sizeof err);   /* Tuesday */
-	hours_parse_day("17:30-20:00", &odd.day[3], err, sizeof err);   /* Wednesday */
-	hours_parse_day("00:00-01:00", &odd.day[4], err, sizeof err);   /* Thursday */
+	hours_parse_day("09:30-12:00", &odd.day[1], err, sizeof err); /* Monday */
+	hours_parse_day("12:00-13:00", &odd.day[2], err, sizeof err); /* Tuesday */
+	hours_parse_day("17:30-20:00", &odd.day[3], err, sizeof err); /* Wednesday */
+	hours_parse_day("00:00-01:00", &odd.day[4], err, sizeof err); /* Thursday */
 	hours_parse_day("closed", &odd.day[5], err, sizeof err);
 	static const struct when_case cases[] = {
 		{ "odd: Mon 09:00", 2026, 1, 19, 9, 0, 0, 2026, 1, 19, 9, 30, "today at 9.30am" },
@@ -595,8 +601,8 @@ static void test_wording(void)
 	CHECK("never open: no wording", hours_next_open_text(&never, check_utc(2026, 1, 19, 12, 0)) == NULL);
 
 	/* A year that is all holidays but one Monday far away: still found within 400 days. */
-	CHECK_INT("mondays: next open is found a week on",
-	          hours_next_open(&mondays, check_local(2026, 1, 19, 17, 30)), check_local(2026, 1, 26, 9, 0));
+	CHECK_INT("mondays: next open is found a week on", hours_next_open(&mondays, check_local(2026, 1, 19, 17, 30)),
+	          check_local(2026, 1, 26, 9, 0));
 	hours_free(&h);
 	hours_free(&odd);
 	hours_free(&mondays);
@@ -629,17 +635,16 @@ static void test_loader(void)
 	hours_default(&h);
 
 	/* Comments, blanks, CRLF, tabs, repeats and any order. */
-	write_file(path,
-	           "# Bank holidays\r\n"
-	           "\r\n"
-	           "2027-01-01  # New Year's Day\r\n"
-	           "   # an indented comment\n"
-	           "2026-12-28\t# Boxing Day (substitute day)\n"
-	           "2026-12-25#Christmas\n"
-	           "  2026-04-03  \n"
-	           "2026-12-25  # again\n"
-	           "2028-02-29  # a leap day\n"
-	           "2026-05-04");                     /* no final newline */
+	write_file(path, "# Bank holidays\r\n"
+	                 "\r\n"
+	                 "2027-01-01  # New Year's Day\r\n"
+	                 "   # an indented comment\n"
+	                 "2026-12-28\t# Boxing Day (substitute day)\n"
+	                 "2026-12-25#Christmas\n"
+	                 "  2026-04-03  \n"
+	                 "2026-12-25  # again\n"
+	                 "2028-02-29  # a leap day\n"
+	                 "2026-05-04"); /* no final newline */
 	CHECK_INT("load good file", hours_load_holidays(&h, path, err, sizeof err), 0);
 	CHECK_INT("load good file: count, repeats dropped", h.nholidays, 6);
 	if (h.nholidays == 6) {
@@ -654,7 +659,7 @@ static void test_loader(void)
 	/* A bad line: the error names file and line, and h is untouched. */
 	static const struct {
 		const char *text;
-		const char *want;   /* after the path */
+		const char *want; /* after the path */
 	} bad[] = {
 		{ "# ok\n2026-01-01\n\n26-12-25  # short year\n", ":4: \"26-12-25\" is not a date as YYYY-MM-DD" },
 		{ "2026-01-01\n2026-02-30\n", ":2: 2026-02-30 is not a day of the calendar" },
@@ -698,7 +703,7 @@ static void test_loader(void)
 	CHECK_INT("shipped file count after reload", h.nholidays, 24);
 	hours_free(&h);
 	CHECK("freed: empty", h.holidays == NULL && h.nholidays == 0);
-	hours_free(&h);   /* twice is fine */
+	hours_free(&h); /* twice is fine */
 
 	unlink(path);
 	rmdir(dir);
@@ -720,8 +725,8 @@ static void test_new_york(void)
 	CHECK_INT("New York: Thu 17:30 EST closed", hours_is_open(&h, check_utc(2026, 1, 22, 22, 30)), 0);
 	CHECK_INT("New York: Thu 04:30 EST closed", hours_is_open(&h, check_utc(2026, 1, 22, 9, 30)), 0);
 	CHECK_INT("New York: Thu 09:00 EST open", hours_is_open(&h, check_utc(2026, 1, 22, 14, 0)), 1);
-	CHECK_INT("New York: Thu 17:30 EST next open Fri 09:00 EST",
-	          hours_next_open(&h, check_utc(2026, 1, 22, 22, 30)), check_utc(2026, 1, 23, 14, 0));
+	CHECK_INT("New York: Thu 17:30 EST next open Fri 09:00 EST", hours_next_open(&h, check_utc(2026, 1, 22, 22, 30)),
+	          check_utc(2026, 1, 23, 14, 0));
 	text = hours_next_open_text(&h, check_utc(2026, 1, 22, 22, 30));
 	CHECK_STR("New York: wording", text, "tomorrow at 9am");
 	free(text);
@@ -732,8 +737,8 @@ static void test_new_york(void)
 	CHECK_INT("New York: Mon 9 Mar 09:00 EDT open", hours_is_open(&h, check_utc(2026, 3, 9, 13, 0)), 1);
 	/* Holidays are local dates: 28 December in New York. */
 	CHECK_INT("New York: 28 Dec 2026 12:00 EST closed", hours_is_open(&h, check_utc(2026, 12, 28, 17, 0)), 0);
-	CHECK_INT("New York: 28 Dec 2026 next open 29 Dec 09:00 EST",
-	          hours_next_open(&h, check_utc(2026, 12, 28, 17, 0)), check_utc(2026, 12, 29, 14, 0));
+	CHECK_INT("New York: 28 Dec 2026 next open 29 Dec 09:00 EST", hours_next_open(&h, check_utc(2026, 12, 28, 17, 0)),
+	          check_utc(2026, 12, 29, 14, 0));
 	/* 29 Dec 2026 at 04:00 UTC is still the 28th in New York (closed), the 29th in London. */
 	CHECK_INT("New York: 23:00 EST on the 28th closed", hours_is_open(&h, check_utc(2026, 12, 29, 4, 0)), 0);
 	hours_free(&h);

@@ -70,8 +70,7 @@ static void test_base_urls(void)
 	CHECK("url: refusal names the host", strstr(err, "api.twilio.com") != NULL);
 	CHECK_INT("url: http LAN address refused", opens("http://192.168.1.20:8080", err, sizeof(err)), -1);
 	CHECK_INT("url: http 128.0.0.1 refused", opens("http://128.0.0.1", err, sizeof(err)), -1);
-	CHECK_INT("url: http localhost.evil refused", opens("http://localhost.evil.example:80", err, sizeof(err)),
-		  -1);
+	CHECK_INT("url: http localhost.evil refused", opens("http://localhost.evil.example:80", err, sizeof(err)), -1);
 	CHECK_INT("url: http 127.0.0.1.nip.io refused", opens("http://127.0.0.1.nip.io", err, sizeof(err)), -1);
 	CHECK_INT("url: http [::2] refused", opens("http://[::2]:80", err, sizeof(err)), -1);
 	CHECK_INT("url: ftp refused", opens("ftp://127.0.0.1", err, sizeof(err)), -1);
@@ -92,7 +91,7 @@ static void test_transport_error(void)
 	char err[256] = "";
 	int r;
 
-	s.base_url = "http://127.0.0.1:1";   /* nothing listens on port 1 */
+	s.base_url = "http://127.0.0.1:1"; /* nothing listens on port 1 */
 	s.username = "AC0000";
 	s.password = "s3cret-token";
 	s.timeout = 5;
@@ -147,8 +146,8 @@ static void test_no_answer(void)
 	CHECK_INT("no answer: open", http_open(&s, &h, err, sizeof err), 0);
 	if (h) {
 		http_set_timeout(h, 1);
-		CHECK_INT("no answer: the request fails", http_request(h, "POST", "/message", "application/json", "{}", 2,
-		                                                      &resp, err, sizeof err), -1);
+		CHECK_INT("no answer: the request fails",
+		          http_request(h, "POST", "/message", "application/json", "{}", 2, &resp, err, sizeof err), -1);
 		CHECK("no answer: within the shorter limit", strstr(err, "timed out (limit 1 s)") != NULL);
 		CHECK_INT("no answer: the request may have arrived", http_may_have_arrived(h), 1);
 		http_response_free(&resp);

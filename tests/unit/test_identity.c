@@ -6,26 +6,28 @@
 
 #include <stdlib.h>
 
-#define HDR "From: Sam <sam.young@example.net>\r\n" \
-	    "To: rusafe@example.org\r\n" \
-	    "Subject: can I talk to someone\r\n" \
-	    "Date: Sat, 21 Nov 2026 10:00:00 +0000\r\n" \
-	    "Message-ID: <same.1@example.net>\r\n" \
-	    "MIME-Version: 1.0\r\n" \
-	    "Content-Type: text/plain; charset=utf-8\r\n" \
-	    "Content-Transfer-Encoding: 8bit\r\n"
+#define HDR                                           \
+	"From: Sam <sam.young@example.net>\r\n"       \
+	"To: rusafe@example.org\r\n"                  \
+	"Subject: can I talk to someone\r\n"          \
+	"Date: Sat, 21 Nov 2026 10:00:00 +0000\r\n"   \
+	"Message-ID: <same.1@example.net>\r\n"        \
+	"MIME-Version: 1.0\r\n"                       \
+	"Content-Type: text/plain; charset=utf-8\r\n" \
+	"Content-Transfer-Encoding: 8bit\r\n"
 #define BODY "Hi, something happened at a party.\r\nI don't know who to tell.\r\n"
 #define BASE HDR "\r\n" BODY
 
 /* A transport's additions, at the top as MTAs and MDAs put them. */
-#define TRACE "Return-Path: <sam.young@example.net>\r\n" \
-	      "Delivered-To: help@example.org\r\n" \
-	      "X-Original-To: help@example.org\r\n" \
-	      "Received: from mx.example.net (mx.example.net [192.0.2.1])\r\n" \
-	      "\tby mail.example.org (Postfix) with ESMTPS id 4Abc\r\n" \
-	      "\tfor <help@example.org>; Sat, 21 Nov 2026 10:00:02 +0000 (GMT)\r\n" \
-	      "Authentication-Results: mail.example.org; dkim=pass\r\n" \
-	      "X-Spam-Status: No, score=-0.1\r\n"
+#define TRACE                                                                 \
+	"Return-Path: <sam.young@example.net>\r\n"                            \
+	"Delivered-To: help@example.org\r\n"                                  \
+	"X-Original-To: help@example.org\r\n"                                 \
+	"Received: from mx.example.net (mx.example.net [192.0.2.1])\r\n"      \
+	"\tby mail.example.org (Postfix) with ESMTPS id 4Abc\r\n"             \
+	"\tfor <help@example.org>; Sat, 21 Nov 2026 10:00:02 +0000 (GMT)\r\n" \
+	"Authentication-Results: mail.example.org; dkim=pass\r\n"             \
+	"X-Spam-Status: No, score=-0.1\r\n"
 
 static char *key_of(const char *raw, size_t len)
 {
@@ -56,8 +58,8 @@ static const struct pair same[] = {
 	{ "DKIM and ARC headers added", BASE,
 	  "ARC-Seal: i=1; a=rsa-sha256; cv=none;\r\n d=example.org; s=arc\r\n"
 	  "DKIM-Signature: v=1; a=rsa-sha256;\r\n\tbh=abc\r\n" BASE },
-	{ "LF line ends for CRLF",
-	  BASE, "From: Sam <sam.young@example.net>\nTo: rusafe@example.org\nSubject: can I talk to someone\n"
+	{ "LF line ends for CRLF", BASE,
+	  "From: Sam <sam.young@example.net>\nTo: rusafe@example.org\nSubject: can I talk to someone\n"
 	  "Date: Sat, 21 Nov 2026 10:00:00 +0000\nMessage-ID: <same.1@example.net>\nMIME-Version: 1.0\n"
 	  "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
 	  "Hi, something happened at a party.\nI don't know who to tell.\n" },
@@ -78,10 +80,13 @@ static const struct pair same[] = {
 	  "Date: Sat, 21 Nov 2026 10:00:00 +0000\r\nMessage-ID: <same.1@example.net>\r\n"
 	  "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" BODY },
 	{ "line ends added at the end of the body", BASE, BASE "\r\n\r\n" },
-	{ "line ends removed at the end of the body", BASE, HDR "\r\nHi, something happened at a party.\r\n"
-	  "I don't know who to tell." },
-	{ "no Message-ID, trace added", "From: a@example.net\r\nDate: Sat, 21 Nov 2026 10:00:00 +0000\r\n"
-	  "Subject: hi\r\n\r\nhello\r\n", "Received: by x; y\r\nFrom: a@example.net\r\n"
+	{ "line ends removed at the end of the body", BASE,
+	  HDR "\r\nHi, something happened at a party.\r\n"
+	      "I don't know who to tell." },
+	{ "no Message-ID, trace added",
+	  "From: a@example.net\r\nDate: Sat, 21 Nov 2026 10:00:00 +0000\r\n"
+	  "Subject: hi\r\n\r\nhello\r\n",
+	  "Received: by x; y\r\nFrom: a@example.net\r\n"
 	  "Date: Sat, 21 Nov 2026 10:00:00 +0000\r\nSubject: hi\r\n\r\nhello\r\n" },
 	{ "no Date, trace added", "From: a@example.net\r\nMessage-ID: <a@b>\r\n\r\nhello\r\n",
 	  "Received: by x; y\r\nFrom: a@example.net\r\nMessage-ID: <a@b>\r\n\r\nhello\r\n" },
@@ -97,7 +102,8 @@ static const struct pair same[] = {
 static const struct pair differ[] = {
 	{ "another body, same Message-ID", BASE, HDR "\r\nPlease ignore my last message.\r\n" },
 	{ "another sender, same Message-ID", BASE,
-	  "From: Alex <alex@example.com>\r\n" "Subject: can I talk to someone\r\nDate: Sat, 21 Nov 2026 10:00:00 +0000\r\n"
+	  "From: Alex <alex@example.com>\r\n"
+	  "Subject: can I talk to someone\r\nDate: Sat, 21 Nov 2026 10:00:00 +0000\r\n"
 	  "Message-ID: <same.1@example.net>\r\nContent-Type: text/plain; charset=utf-8\r\n"
 	  "Content-Transfer-Encoding: 8bit\r\n\r\n" BODY },
 	{ "another date", BASE,
@@ -120,10 +126,12 @@ static const struct pair differ[] = {
 	  "Subject: x\r\nContent-Transfer-Encoding: 7bit\r\n\r\naGk=\r\n" },
 	{ "a Message-ID against none", "Message-ID: <a@b>\r\nSubject: hi\r\n\r\nhello\r\n", "Subject: hi\r\n\r\nhello\r\n" },
 	{ "a field twice against once", "Subject: hi\r\nSubject: hi\r\n\r\nx\r\n", "Subject: hi\r\n\r\nx\r\n" },
-	{ "words moved from From to Subject", "From: a b\r\nSubject: c\r\n\r\nx\r\n", "From: a\r\nSubject: b c\r\n\r\nx\r\n" },
+	{ "words moved from From to Subject", "From: a b\r\nSubject: c\r\n\r\nx\r\n",
+	  "From: a\r\nSubject: b c\r\n\r\nx\r\n" },
 	{ "a value that looks like a length", "Subject: 1:a\r\n\r\nx\r\n", "Subject: 1:a\r\nSubject:\r\n\r\nx\r\n" },
 	{ "a header line against the body", "Subject: hi\r\n\r\nx\r\n", "Subject: hi\r\n\r\nSubject: hi\r\n\r\nx\r\n" },
-	{ "blanks inside the body count", BASE, HDR "\r\nHi,  something happened at a party.\r\nI don't know who to tell.\r\n" },
+	{ "blanks inside the body count", BASE,
+	  HDR "\r\nHi,  something happened at a party.\r\nI don't know who to tell.\r\n" },
 	{ "a lone CR is not a line end", "Subject: x\r\n\r\na\rb\r\n", "Subject: x\r\n\r\na\nb\r\n" },
 	{ "different text without headers", "\x01garbage without headers\r\nplease help\r\n", "\x01garbage\r\nother\r\n" },
 	{ "a body line added at the end", BASE, BASE "-- \r\n" },

@@ -7,8 +7,8 @@
 #include "check.h"
 #include "imap.h"
 
-static void fixed(const char *name, const uint32_t *uids, size_t n, int with_body, size_t partial,
-		  const char *want, size_t want_used)
+static void fixed(const char *name, const uint32_t *uids, size_t n, int with_body, size_t partial, const char *want,
+                  size_t want_used)
 {
 	size_t used = 0;
 	char *got = imap_fetch_command(uids, n, with_body, partial, &used);
@@ -36,7 +36,7 @@ static long parse_back(const char *cmd, uint32_t *out, size_t max, size_t *range
 		p = end;
 		if (*p == ':') {
 			hi = strtoul(p + 1, &end, 10);
-			if (end == p + 1 || hi <= lo)   /* a range is written only for two or more */
+			if (end == p + 1 || hi <= lo) /* a range is written only for two or more */
 				return -1;
 			p = end;
 		}
@@ -66,8 +66,7 @@ int main(void)
 	fixed("one uid, first 65536 octets", one, 1, 1, 65536, "UID FETCH 7 (UID BODY.PEEK[]<0.65536>)\r\n", 1);
 	fixed("a run is one range", run, 6, 1, 0, "UID FETCH 4:9 (UID BODY.PEEK[])\r\n", 6);
 	fixed("runs and single uids", mixed, 10, 0, 0, "UID FETCH 4:9,12,14:15,4000000000 (UID RFC822.SIZE)\r\n", 10);
-	fixed("partial applies to every uid", mixed + 6, 3, 1, 1024, "UID FETCH 12,14:15 (UID BODY.PEEK[]<0.1024>)\r\n",
-	      3);
+	fixed("partial applies to every uid", mixed + 6, 3, 1, 1024, "UID FETCH 12,14:15 (UID BODY.PEEK[]<0.1024>)\r\n", 3);
 
 	/* 450 uids, every other one: 450 ranges, so 200 in the first command,
 	 * and *used says where the next must start. */
@@ -82,8 +81,8 @@ int main(void)
 		long k = parse_back(cmd, back, 450, &ranges);
 		CHECK("sparse: each command is well formed", k >= 0);
 		CHECK("sparse: at most 200 ranges a command", ranges <= 200);
-		CHECK("sparse: it covers what *used says", k == (long)used && used > 0 &&
-		      memcmp(back, sparse + done, used * sizeof *back) == 0);
+		CHECK("sparse: it covers what *used says",
+		      k == (long)used && used > 0 && memcmp(back, sparse + done, used * sizeof *back) == 0);
 		free(cmd);
 		done += used ? used : 450;
 		commands++;

@@ -83,7 +83,8 @@ static struct config *make_config(void)
 	         "[sms]\nprovider = twilio\nurl = http://127.0.0.1:9/\naccount = AC1\npassword_file = sms.password\n"
 	         "number = +447700900000\n",
 	         cwd, cwd, cwd);
-	if (write_file("relay.conf", conf, 0600) < 0 || write_file("secret", "test-secret-0123456789abcdef0123456789\n", 0600) < 0 ||
+	if (write_file("relay.conf", conf, 0600) < 0 ||
+	    write_file("secret", "test-secret-0123456789abcdef0123456789\n", 0600) < 0 ||
 	    write_file("imap.password", "pw\n", 0600) < 0 || write_file("smtp.password", "pw\n", 0600) < 0 ||
 	    write_file("sms.password", "tok\n", 0600) < 0)
 		return NULL;
@@ -129,8 +130,11 @@ static void test_email(struct relay *r)
 	char got[2048], sql[512], forward_id[300], msg[2048];
 
 	/* A young person's first email: stored, forwarded, answered. */
-	CHECK_INT("first email: handled", email(r, "imap:INBOX:1:1", YOUNG "Subject: hello\r\nMessage-ID: <s1@example.net>\r\n\r\n"
-	                                        "I need to talk to someone.\r\n"), 0);
+	CHECK_INT("first email: handled",
+	          email(r, "imap:INBOX:1:1",
+	                YOUNG "Subject: hello\r\nMessage-ID: <s1@example.net>\r\n\r\n"
+	                      "I need to talk to someone.\r\n"),
+	          0);
 	query("SELECT channel || ':' || contact || ':' || state FROM conversation", got, sizeof got);
 	CHECK_STR("first email: one conversation, by the normal form of the sender", got, "email:sam@example.net:open");
 	query("SELECT kind || ':' || channel || ':' || rtrim(body, char(13, 10)) FROM message", got, sizeof got);
@@ -144,17 +148,22 @@ static void test_email(struct relay *r)
 	CHECK("first email: its source key is kept", strstr(got, "imap:INBOX:1:1") != NULL);
 
 	/* The same email again, under another key: skipped. */
-	CHECK_INT("copy: handled", email(r, "imap:INBOX:1:2", YOUNG "Subject: hello\r\nMessage-ID: <s1@example.net>\r\n\r\n"
-	                                  "I need to talk to someone.\r\n"), 0);
+	CHECK_INT("copy: handled",
+	          email(r, "imap:INBOX:1:2",
+	                YOUNG "Subject: hello\r\nMessage-ID: <s1@example.net>\r\n\r\n"
+	                      "I need to talk to someone.\r\n"),
+	          0);
 	CHECK_INT("copy: nothing more stored", count("SELECT count(*) FROM message"), 1);
 	CHECK_INT("copy: nothing more queued", count("SELECT count(*) FROM outbox"), 2);
 
 	/* A follow-up from another address, threaded by In-Reply-To to the first. */
 	r->now += 60;
 	CHECK_INT("follow-up: handled",
-	          email(r, "imap:INBOX:1:3", "From: Sam <sam.other@example.net>\r\nTo: rusafe@example.org\r\n"
+	          email(r, "imap:INBOX:1:3",
+	                "From: Sam <sam.other@example.net>\r\nTo: rusafe@example.org\r\n"
 	                "Subject: Re: hello\r\nMessage-ID: <s2@example.net>\r\nIn-Reply-To: <s1@example.net>\r\n\r\n"
-	                "Are you there?\r\n"), 0);
+	                "Are you there?\r\n"),
+	          0);
 	CHECK_INT("follow-up: the same conversation", count("SELECT count(*) FROM conversation"), 1);
 	query("SELECT kind || ':' || conversation_id || ':' || ifnull(refs, '-') FROM message ORDER BY id", got, sizeof got);
 	CHECK_STR("follow-up: its row, with its threads", got, "inbound:1:-,inbound:1:s1@example.net");
@@ -162,7 +171,8 @@ static void test_email(struct relay *r)
 	CHECK_STR("follow-up: forwarded; no second first-contact reply", got, "forward,autoreply,forward");
 	CHECK_INT("follow-up: the forward says it came from another address",
 	          count("SELECT count(*) FROM outbox o JOIN outbox_data d ON d.id = o.id WHERE o.kind = 'forward' "
-	                "AND CAST(d.data AS TEXT) LIKE '%written from a different address%'"), 1);
+	                "AND CAST(d.data AS TEXT) LIKE '%written from a different address%'"),
+	          1);
 
 	/* An adviser's reply to the first forward, proved by the receiving server. */
 	query("SELECT message_id FROM outbox WHERE kind = 'forward' ORDER BY id LIMIT 1", forward_id, sizeof forward_id);
@@ -174,10 +184,11 @@ static void test_email(struct relay *r)
 	snprintf(msg, sizeof msg,
 	         "Authentication-Results: mx.example.org; dmarc=pass header.from=example.org\r\n"
 	         "From: Adviser One <adviser1@example.org>\r\nTo: rusafe@example.org\r\nSubject: Re: hello\r\n"
-	         "Message-ID: <a1@example.org>\r\nIn-Reply-To: <%s>\r\n\r\nWe are here for you, Sam.\r\n", id);
+	         "Message-ID: <a1@example.org>\r\nIn-Reply-To: <%s>\r\n\r\nWe are here for you, Sam.\r\n",
+	         id);
 	CHECK_INT("adviser reply: handled", email(r, "imap:INBOX:1:4", msg), 0);
-	query("SELECT kind || ':' || channel || ':' || author || ':' || rtrim(body, char(13, 10)) FROM message ORDER BY id DESC LIMIT 1", got,
-	      sizeof got);
+	query("SELECT kind || ':' || channel || ':' || author || ':' || rtrim(body, char(13, 10)) FROM message ORDER BY id DESC LIMIT 1",
+	      got, sizeof got);
 	CHECK_STR("adviser reply: recorded as a reply", got, "reply:email:adviser1@example.org:We are here for you, Sam.");
 	query("SELECT group_concat(kind || ':' || rcpt, '|') FROM (SELECT kind, rcpt FROM outbox WHERE id > 3 ORDER BY id)",
 	      got, sizeof got);
@@ -190,7 +201,8 @@ static void test_email(struct relay *r)
 	long long queued = count("SELECT count(*) FROM outbox");
 	snprintf(msg, sizeof msg,
 	         "From: Adviser One <adviser1@example.org>\r\nTo: rusafe@example.org\r\nSubject: Re: hello\r\n"
-	         "Message-ID: <a2@example.org>\r\nIn-Reply-To: <%s>\r\n\r\nGive me your address.\r\n", id);
+	         "Message-ID: <a2@example.org>\r\nIn-Reply-To: <%s>\r\n\r\nGive me your address.\r\n",
+	         id);
 	CHECK_INT("forged adviser: handled", email(r, "imap:INBOX:1:5", msg), 0);
 	query("SELECT kind || ':' || (detail LIKE '%nothing proves it%') FROM message ORDER BY id DESC LIMIT 1", got,
 	      sizeof got);
@@ -202,7 +214,8 @@ static void test_email(struct relay *r)
 	/* A stranger answering the forward: held. */
 	snprintf(msg, sizeof msg,
 	         "From: someone@example.com\r\nTo: rusafe@example.org\r\nSubject: Re: hello\r\n"
-	         "Message-ID: <x1@example.com>\r\nIn-Reply-To: <%s>\r\n\r\nHello?\r\n", id);
+	         "Message-ID: <x1@example.com>\r\nIn-Reply-To: <%s>\r\n\r\nHello?\r\n",
+	         id);
 	CHECK_INT("stranger: handled", email(r, "imap:INBOX:1:6", msg), 0);
 	query("SELECT kind || ':' || author || ':' || detail FROM message ORDER BY id DESC LIMIT 1", got, sizeof got);
 	CHECK_STR("stranger: held", got, "held:someone@example.com:the sender is not one of the allowed advisers");
@@ -212,8 +225,10 @@ static void test_email(struct relay *r)
 	/* Automatic mail from a young person's side: kept, neither forwarded nor answered. */
 	queued = count("SELECT count(*) FROM outbox");
 	CHECK_INT("automatic: handled",
-	          email(r, "imap:INBOX:1:7", "From: kim@example.net\r\nTo: rusafe@example.org\r\nSubject: Away\r\n"
-	                "Auto-Submitted: auto-replied\r\nMessage-ID: <k1@example.net>\r\n\r\nI am away.\r\n"), 0);
+	          email(r, "imap:INBOX:1:7",
+	                "From: kim@example.net\r\nTo: rusafe@example.org\r\nSubject: Away\r\n"
+	                "Auto-Submitted: auto-replied\r\nMessage-ID: <k1@example.net>\r\n\r\nI am away.\r\n"),
+	          0);
 	query("SELECT kind || ':' || (detail IS NOT NULL) FROM message ORDER BY id DESC LIMIT 1", got, sizeof got);
 	CHECK_STR("automatic: stored as automatic, with why", got, "automatic:1");
 	CHECK_INT("automatic: nothing queued", count("SELECT count(*) FROM outbox") - queued, 0);
@@ -228,7 +243,8 @@ static void test_text(struct relay *r)
 
 	r->now += 60;
 	CHECK_INT("first text: handled", text(r, "SM1", "07700 900123", "Can someone help me?"), 0);
-	query("SELECT channel || ':' || contact || ':' || state FROM conversation ORDER BY id DESC LIMIT 1", got, sizeof got);
+	query("SELECT channel || ':' || contact || ':' || state FROM conversation ORDER BY id DESC LIMIT 1", got,
+	      sizeof got);
 	CHECK_STR("first text: a conversation by the number's E.164 form", got, "sms:+447700900123:open");
 	query("SELECT kind || ':' || channel || ':' || body FROM message ORDER BY id DESC LIMIT 1", got, sizeof got);
 	CHECK_STR("first text: its transcript row", got, "inbound:sms:Can someone help me?");
@@ -252,7 +268,8 @@ static void test_text(struct relay *r)
 	CHECK_STR("STOP: the keyword noted", got, "keyword STOP");
 	CHECK_INT("STOP: the number opted out",
 	          count("SELECT count(*) FROM contact WHERE channel = 'sms' AND address = '+447700900123' "
-	                "AND opted_out_at IS NOT NULL"), 1);
+	                "AND opted_out_at IS NOT NULL"),
+	          1);
 	CHECK_INT("STOP: still one conversation for the number",
 	          count("SELECT count(*) FROM conversation WHERE contact = '+447700900123'"), 1);
 }

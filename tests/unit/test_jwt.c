@@ -53,7 +53,7 @@ static void test_b64url(void)
 {
 	static const struct {
 		const char *in, *out;
-	} t[] = { { "", "" },         { "f", "Zg" },         { "fo", "Zm8" },         { "foo", "Zm9v" },
+	} t[] = { { "", "" },           { "f", "Zg" },          { "fo", "Zm8" },         { "foo", "Zm9v" },
 		  { "foob", "Zm9vYg" }, { "fooba", "Zm9vYmE" }, { "foobar", "Zm9vYmFy" } };
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		char *s = jwt_b64url(t[i].in, strlen(t[i].in));
@@ -87,16 +87,15 @@ static void test_sign(void)
 	}
 	char *h = jwt_b64url(header, strlen(header)), *c = jwt_b64url(claims, strlen(claims));
 	char *input = xasprintf("%s.%s", h, c);
-	CHECK("jwt starts with the encoded header and claims", !strncmp(jwt, input, strlen(input)) &&
-	      jwt[strlen(input)] == '.');
+	CHECK("jwt starts with the encoded header and claims",
+	      !strncmp(jwt, input, strlen(input)) && jwt[strlen(input)] == '.');
 	const char *sig = strrchr(jwt, '.') + 1;
 	CHECK_INT("RS256 2048-bit signature is 342 base64url characters", strlen(sig), 342);
 	CHECK("signature has no padding or + /", strcspn(sig, "=+/") == strlen(sig));
 
 	/* openssl signs the same input; PKCS#1 v1.5 is deterministic: equal signatures. */
 	spit("input", input, strlen(input));
-	CHECK_INT("openssl signs",
-	          sh("openssl dgst -sha256 -sign %s/key.pem -out %s/sig.bin %s/input", dir), 0);
+	CHECK_INT("openssl signs", sh("openssl dgst -sha256 -sign %s/key.pem -out %s/sig.bin %s/input", dir), 0);
 	size_t slen;
 	char *osig = slurp("sig.bin", &slen);
 	char *osig64 = osig ? jwt_b64url(osig, slen) : NULL;
@@ -164,25 +163,31 @@ static void test_cert(void)
 	/* openssl's SHA-1 fingerprint, colons dropped, is the portal's thumbprint */
 	CHECK_INT("openssl fingerprint",
 	          sh("openssl x509 -in %s/cert.pem -noout -fingerprint -sha1 | sed 's/.*=//; s/://g' | tr -d '\\n' > %s/fp1",
-	             dir), 0);
+	             dir),
+	          0);
 	size_t n;
 	char *fp = slurp("fp1", &n);
 	CHECK_STR("SHA-1 thumbprint as the portal shows it", c.sha1_hex, fp);
 	free(fp);
 	CHECK_INT("x5t from openssl",
 	          sh("openssl x509 -in %s/cert.pem -outform DER | openssl dgst -sha1 -binary | basenc --base64url | "
-	             "tr -d '=\\n' > %s/x5t", dir), 0);
+	             "tr -d '=\\n' > %s/x5t",
+	             dir),
+	          0);
 	fp = slurp("x5t", &n);
 	CHECK_STR("x5t is the base64url SHA-1 of the DER", c.x5t, fp);
 	free(fp);
 	CHECK_INT("x5t#S256 from openssl",
 	          sh("openssl x509 -in %s/cert.pem -outform DER | openssl dgst -sha256 -binary | basenc --base64url | "
-	             "tr -d '=\\n' > %s/x5t256", dir), 0);
+	             "tr -d '=\\n' > %s/x5t256",
+	             dir),
+	          0);
 	fp = slurp("x5t256", &n);
 	CHECK_STR("x5t#S256 is the base64url SHA-256 of the DER", c.x5t_s256, fp);
 	free(fp);
 	long long now = (long long)time(NULL);
-	CHECK("notAfter is 45 days on (openssl -days 45)", c.not_after > now + 44 * 86400 && c.not_after <= now + 45 * 86400 + 60);
+	CHECK("notAfter is 45 days on (openssl -days 45)",
+	      c.not_after > now + 44 * 86400 && c.not_after <= now + 45 * 86400 + 60);
 	CHECK("notBefore is about now", c.not_before > now - 3600 && c.not_before <= now + 60);
 
 	size_t klen, olen;
@@ -218,7 +223,8 @@ int main(void)
 	            "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ec.pem 2>/dev/null && "
 	            "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out small.pem 2>/dev/null && "
 	            "openssl pkey -in key.pem -aes256 -passout pass:pw -out enc.pem 2>/dev/null && "
-	            "openssl req -x509 -new -key key.pem -days 45 -subj /CN=relay -out cert.pem 2>/dev/null", dir);
+	            "openssl req -x509 -new -key key.pem -days 45 -subj /CN=relay -out cert.pem 2>/dev/null",
+	            dir);
 	CHECK_INT("openssl made the test keys", rc, 0);
 	test_b64url();
 	test_sign();

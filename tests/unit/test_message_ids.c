@@ -10,18 +10,25 @@
 
 static long long conversation(struct db *db, const char *ref, const char *contact)
 {
-	struct conversation c = { .ref = (char *)ref, .channel = "email", .contact = (char *)contact,
-	                          .created_at = 100, .last_activity = 100 };
+	struct conversation c = {
+		.ref = (char *)ref, .channel = "email", .contact = (char *)contact, .created_at = 100, .last_activity = 100
+	};
 	long long id = db_conversation_create(db, &c) == 0 ? c.id : -1;
-	free(c.state);   /* db_conversation_create sets it; the rest is borrowed */
+	free(c.state); /* db_conversation_create sets it; the rest is borrowed */
 	return id;
 }
 
 static long long message(struct db *db, long long conv, const char *kind, const char *message_id, const char *raw,
                          size_t len)
 {
-	struct message_row m = { .conversation_id = conv, .kind = kind, .channel = "email", .at = 100,
-	                         .message_id = message_id, .body = "text", .raw = raw, .raw_len = len };
+	struct message_row m = { .conversation_id = conv,
+		                 .kind = kind,
+		                 .channel = "email",
+		                 .at = 100,
+		                 .message_id = message_id,
+		                 .body = "text",
+		                 .raw = raw,
+		                 .raw_len = len };
 	long long id = -1;
 	return db_message_add(db, &m, &id) == 0 ? id : -1;
 }
@@ -55,9 +62,16 @@ int main(void)
 
 	/* --- db_conversation_by_message_id ------------------------------------- */
 	CHECK_STR("an unknown id names none", names(db, "nobody@x"), "none");
-	struct outbox_row o = { .conversation_id = a, .kind = "autoreply", .channel = "email",
-	                        .message_id = "ours.1@rusafe", .mail_from = "r@x", .rcpt = "a@example.net\n",
-	                        .data = "x", .len = 1, .next_attempt_at = 100, .created_at = 100 };
+	struct outbox_row o = { .conversation_id = a,
+		                .kind = "autoreply",
+		                .channel = "email",
+		                .message_id = "ours.1@rusafe",
+		                .mail_from = "r@x",
+		                .rcpt = "a@example.net\n",
+		                .data = "x",
+		                .len = 1,
+		                .next_attempt_at = 100,
+		                .created_at = 100 };
 	CHECK_INT("our auto-reply", db_outbox_add(db, &o, NULL), 0);
 	snprintf(want, sizeof want, "%lld autoreply", a);
 	CHECK_STR("our own id names its conversation", names(db, "ours.1@rusafe"), want);
@@ -73,8 +87,8 @@ int main(void)
 	CHECK("b's message reusing the id", message(db, b, "inbound", "m.1@example.net", NULL, 0) > 0);
 	CHECK_STR("an id shared by two conversations names neither", names(db, "m.1@example.net"), "none");
 
-	CHECK("a shares an id with b", message(db, a, "inbound", "s.1@x", NULL, 0) > 0 &&
-	                               message(db, b, "inbound", "s.1@x", NULL, 0) > 0);
+	CHECK("a shares an id with b",
+	      message(db, a, "inbound", "s.1@x", NULL, 0) > 0 && message(db, b, "inbound", "s.1@x", NULL, 0) > 0);
 	o.conversation_id = b;
 	o.kind = "forward";
 	o.message_id = "s.1@x";
@@ -97,8 +111,8 @@ int main(void)
 	long long m = message(db, b, "inbound", "k.1@x", src, sizeof src - 1);
 	CHECK_INT("a key with its row", db_inbound_add(db, "mid:k.1@x", m), 0);
 	CHECK_INT("is known", db_inbound_message(db, "mid:k.1@x", &row, &raw, &len), 0);
-	CHECK("... with its row and source, NUL and all", row == m && raw && len == sizeof src - 1 &&
-	      memcmp(raw, src, len) == 0 && raw[len] == '\0');
+	CHECK("... with its row and source, NUL and all",
+	      row == m && raw && len == sizeof src - 1 && memcmp(raw, src, len) == 0 && raw[len] == '\0');
 	free(raw);
 
 	long long e = message(db, b, "inbound", "k.2@x", "", 0);

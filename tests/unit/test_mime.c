@@ -22,8 +22,8 @@ static char *decode_reference(const char *value)
 {
 	size_t idx = 0;
 	char *out = NULL, *s;
-	if (mailmime_encoded_phrase_parse("windows-1252", value, strlen(value), &idx, "utf-8", &out) ==
-	            MAILIMF_NO_ERROR && out && idx >= strlen(value)) {
+	if (mailmime_encoded_phrase_parse("windows-1252", value, strlen(value), &idx, "utf-8", &out) == MAILIMF_NO_ERROR &&
+	    out && idx >= strlen(value)) {
 		s = xstrdup(out);
 	} else {
 		s = xstrdup(value);
@@ -46,8 +46,8 @@ static char *decode_reference(const char *value)
  * decode exactly as libetpan decodes them. */
 static void plain_headers_as_libetpan(int rounds)
 {
-	static const char *const pieces[] = { "a", "Bc", " ", "  ", "\t", "\r\n\t", "\r\n ", "(", ")", "\"", "<",
-	                                      ">", "=", "?", ";", ":", ",", "\\", "@", "x=?", "?=", "[1.2.3.4]" };
+	static const char *const pieces[] = { "a", "Bc", " ", "  ", "\t", "\r\n\t", "\r\n ", "(", ")",   "\"", "<",
+		                              ">", "=",  "?", ";",  ":",  ",",      "\\",    "@", "x=?", "?=", "[1.2.3.4]" };
 	unsigned seed = 8;
 	int same = 0, shortcut = 0;
 	for (int i = 0; i < rounds; i++) {
@@ -60,7 +60,7 @@ static void plain_headers_as_libetpan(int rounds)
 		char *got = mime_decode_header(v), *want = decode_reference(v);
 		if (strcmp(got, want) == 0)
 			same++;
-		else if (i - same < 6)   /* report the first few differences */
+		else if (i - same < 6) /* report the first few differences */
 			fprintf(stderr, "plain header [%s]: got [%s], libetpan [%s]\n", v, got, want);
 		if (!strstr(v, "=?"))
 			shortcut++;
@@ -95,10 +95,13 @@ static char *parts(int k, int forwarded)
 	             "--p\r\nContent-Type: text/plain\r\n\r\nfirst words\r\n");
 	for (int i = 2; i < k; i++) {
 		if (forwarded)
-			buf_printf(&b, "--p\r\nContent-Type: message/rfc822\r\n\r\nFrom: b@example.net\r\n\r\nold %d\r\n", i);
+			buf_printf(&b, "--p\r\nContent-Type: message/rfc822\r\n\r\nFrom: b@example.net\r\n\r\nold %d\r\n",
+			           i);
 		else
-			buf_printf(&b, "--p\r\nContent-Type: application/octet-stream\r\n"
-			               "Content-Disposition: attachment; filename=a%d.bin\r\n\r\nxx\r\n", i);
+			buf_printf(&b,
+			           "--p\r\nContent-Type: application/octet-stream\r\n"
+			           "Content-Disposition: attachment; filename=a%d.bin\r\n\r\nxx\r\n",
+			           i);
 	}
 	buf_adds(&b, "--p--\r\n");
 	return buf_take(&b);
@@ -120,7 +123,8 @@ static void test_limits(void)
 			CHECK_STR("depth under/at limit: words read", m.text, "deep words");
 		} else {
 			CHECK("depth over limit: cut", m.cut && strstr(m.cut, "nest deeper than 5 levels"));
-			CHECK("depth over limit: raw kept", m.text && strstr(m.text, "boundary=b005") && strstr(m.text, "deep words"));
+			CHECK("depth over limit: raw kept",
+			      m.text && strstr(m.text, "boundary=b005") && strstr(m.text, "deep words"));
 			CHECK("depth over limit: parsed, not an error", m.parse_error == NULL);
 		}
 		mail_free(&m);
@@ -310,8 +314,8 @@ static void attachment_sizes_as_libetpan(int rounds)
 {
 	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	static const char *const stray[] = { " ", "\t", "!", "=", "-", "\xc3\xa9", "==", "\r\n" };
-	static const char *const encodings[] = { "base64", "base64", "base64", "quoted-printable", "7bit", "8bit",
-	                                         "binary", "x-unknown" };
+	static const char *const encodings[] = { "base64", "base64", "base64", "quoted-printable",
+		                                 "7bit",   "8bit",   "binary", "x-unknown" };
 	unsigned seed = 20261121;
 	int bad = 0;
 
@@ -336,22 +340,26 @@ static void attachment_sizes_as_libetpan(int rounds)
 		}
 		if (!strcmp(enc, "base64") && seed % 3 == 0)
 			buf_add(&body, "==", 2);
-		buf_printf(&raw, "From: a@example.net\r\nMIME-Version: 1.0\r\n"
-		                 "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
-		                 "--b1\r\nContent-Type: text/plain\r\n\r\nsee\r\n"
-		                 "--b1\r\nContent-Type: application/octet-stream\r\n"
-		                 "Content-Disposition: attachment; filename=\"f.bin\"\r\n"
-		                 "Content-Transfer-Encoding: %s\r\n\r\n", enc);
+		buf_printf(&raw,
+		           "From: a@example.net\r\nMIME-Version: 1.0\r\n"
+		           "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+		           "--b1\r\nContent-Type: text/plain\r\n\r\nsee\r\n"
+		           "--b1\r\nContent-Type: application/octet-stream\r\n"
+		           "Content-Disposition: attachment; filename=\"f.bin\"\r\n"
+		           "Content-Transfer-Encoding: %s\r\n\r\n",
+		           enc);
 		buf_add(&raw, body.data ? body.data : "", body.len);
 		buf_printf(&raw, "\r\n--b1--\r\n");
 
 		struct mail m;
 		mail_parse(raw.data, raw.len, NULL, &m);
 		/* the part as libetpan holds it: the body less the CRLF before the boundary */
-		int mech = !strcmp(enc, "base64") ? MAILMIME_MECHANISM_BASE64 :
-		           !strcmp(enc, "quoted-printable") ? MAILMIME_MECHANISM_QUOTED_PRINTABLE :
-		           !strcmp(enc, "7bit") ? MAILMIME_MECHANISM_7BIT : !strcmp(enc, "8bit") ? MAILMIME_MECHANISM_8BIT :
-		           !strcmp(enc, "binary") ? MAILMIME_MECHANISM_BINARY : MAILMIME_MECHANISM_TOKEN;
+		int mech = !strcmp(enc, "base64")             ? MAILMIME_MECHANISM_BASE64
+		           : !strcmp(enc, "quoted-printable") ? MAILMIME_MECHANISM_QUOTED_PRINTABLE
+		           : !strcmp(enc, "7bit")             ? MAILMIME_MECHANISM_7BIT
+		           : !strcmp(enc, "8bit")             ? MAILMIME_MECHANISM_8BIT
+		           : !strcmp(enc, "binary")           ? MAILMIME_MECHANISM_BINARY
+		                                              : MAILMIME_MECHANISM_TOKEN;
 		size_t idx = 0, want = 0;
 		char *out = NULL;
 		if (mailmime_part_parse(body.data ? body.data : "", body.len, &idx, mech, &out, &want) == MAILIMF_NO_ERROR)
@@ -394,10 +402,11 @@ static void test_inline_text(void)
 	CHECK("inline text after a first text part: plain text", !m.text_from_html);
 	mail_free(&m);
 
-	m = parse("From: a@example.net\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
-	          "--b\r\nContent-Type: text/plain\r\n\r\nsee my notes\r\n"
-	          "--b\r\nContent-Type: text/plain; name=notes.txt\r\nContent-Disposition: attachment; filename=notes.txt\r\n"
-	          "\r\nthe notes themselves\r\n--b--\r\n");
+	m = parse(
+		"From: a@example.net\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+		"--b\r\nContent-Type: text/plain\r\n\r\nsee my notes\r\n"
+		"--b\r\nContent-Type: text/plain; name=notes.txt\r\nContent-Disposition: attachment; filename=notes.txt\r\n"
+		"\r\nthe notes themselves\r\n--b--\r\n");
 	CHECK_STR("attachment disposition: not the text", m.text, "see my notes");
 	CHECK_INT("attachment disposition: an attachment", m.nattachments, 1);
 	if (m.nattachments) {
@@ -439,12 +448,14 @@ static void test_inline_text(void)
 	mail_free(&m);
 
 	/* The boundary declared is not the one used: nothing would be read. */
-	m = parse("From: sam@example.net\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"declared-7\"\r\n\r\n"
-	          "--other\r\nContent-Type: text/plain\r\n\r\nplease someone help me\r\n--other--\r\n");
+	m = parse(
+		"From: sam@example.net\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"declared-7\"\r\n\r\n"
+		"--other\r\nContent-Type: text/plain\r\n\r\nplease someone help me\r\n--other--\r\n");
 	CHECK("a boundary never used: the body is shown", m.text && strstr(m.text, "please someone help me") != NULL);
 	CHECK("a boundary never used: not the header block (it holds the contact)",
 	      m.text && strstr(m.text, "sam@example.net") == NULL);
-	CHECK("a boundary never used: said why", m.parse_error && strstr(m.parse_error, "do not use the boundary it declares"));
+	CHECK("a boundary never used: said why",
+	      m.parse_error && strstr(m.parse_error, "do not use the boundary it declares"));
 	mail_free(&m);
 
 	m = parse("From: sam@example.net\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
@@ -452,8 +463,9 @@ static void test_inline_text(void)
 	CHECK("an empty multipart that does use its boundary: parsed", m.parse_error == NULL);
 	mail_free(&m);
 
-	m = parse("From: sam@example.net\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
-	          "--b\r\nContent-Type: image/png\r\nContent-Disposition: attachment; filename=a.png\r\n\r\niVBO\r\n--b--\r\n");
+	m = parse(
+		"From: sam@example.net\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+		"--b\r\nContent-Type: image/png\r\nContent-Disposition: attachment; filename=a.png\r\n\r\niVBO\r\n--b--\r\n");
 	CHECK("a photo and no words: parsed, not raw", m.parse_error == NULL && m.nattachments == 1);
 	mail_free(&m);
 }
@@ -507,11 +519,12 @@ int main(void)
 	CHECK_STR("html text", m.text, "Hello there\n\nLine two\nthree\n\n> old text\n");
 	mail_free(&m);
 
-	m = parse("From: a@example.net\r\nMIME-Version: 1.0\r\n"
-	          "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
-	          "--b1\r\nContent-Type: text/plain\r\n\r\nsee photo\r\n"
-	          "--b1\r\nContent-Type: image/jpeg; name=\"p.jpg\"\r\nContent-Disposition: attachment; filename=\"p.jpg\"\r\n"
-	          "Content-Transfer-Encoding: base64\r\n\r\nAAECAwQF\r\n--b1--\r\n");
+	m = parse(
+		"From: a@example.net\r\nMIME-Version: 1.0\r\n"
+		"Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+		"--b1\r\nContent-Type: text/plain\r\n\r\nsee photo\r\n"
+		"--b1\r\nContent-Type: image/jpeg; name=\"p.jpg\"\r\nContent-Disposition: attachment; filename=\"p.jpg\"\r\n"
+		"Content-Transfer-Encoding: base64\r\n\r\nAAECAwQF\r\n--b1--\r\n");
 	CHECK_STR("mixed text", m.text, "see photo");
 	CHECK_INT("one attachment", m.nattachments, 1);
 	if (m.nattachments) {
@@ -527,10 +540,11 @@ int main(void)
 	CHECK_STR("report content type", m.content_type, "multipart/report");
 	mail_free(&m);
 
-	m = parse("From: a@example.net\r\nAuto-Submitted: auto-replied\r\nX-Evil: =?UTF-8?Q?a=0D=0ABcc:_x@y?=\r\n\r\nhi\r\n");
+	m = parse(
+		"From: a@example.net\r\nAuto-Submitted: auto-replied\r\nX-Evil: =?UTF-8?Q?a=0D=0ABcc:_x@y?=\r\n\r\nhi\r\n");
 	CHECK_STR("optional field kept", mail_field_get(&m, "auto-submitted"), "auto-replied");
-	CHECK("decoded header has no CR/LF", strchr(mail_field_get(&m, "X-Evil"), '\n') == NULL &&
-	                                             strchr(mail_field_get(&m, "X-Evil"), '\r') == NULL);
+	CHECK("decoded header has no CR/LF",
+	      strchr(mail_field_get(&m, "X-Evil"), '\n') == NULL && strchr(mail_field_get(&m, "X-Evil"), '\r') == NULL);
 	mail_free(&m);
 
 	m = parse("Return-Path: <>\r\nFrom: MAILER-DAEMON@example.org\r\n\r\nbounce\r\n");
@@ -542,7 +556,8 @@ int main(void)
 	CHECK("garbage has text", m.text && strstr(m.text, "body") != NULL);
 	mail_free(&m);
 
-	m = parse("To: rusafe+RUS-AB234.0123456789ab@example.org, other@example.org\r\nDelivered-To: rusafe+RUS-AB234.0123456789ab@example.org\r\nFrom: x@example.org\r\n\r\n.");
+	m = parse(
+		"To: rusafe+RUS-AB234.0123456789ab@example.org, other@example.org\r\nDelivered-To: rusafe+RUS-AB234.0123456789ab@example.org\r\nFrom: x@example.org\r\n\r\n.");
 	CHECK_INT("recipients deduped", m.nrecipients, 2);
 	mail_free(&m);
 

@@ -103,8 +103,7 @@ static struct json_object *jwt_part(const char *jwt, int part)
 static long long jint(struct json_object *j, const char *k)
 {
 	struct json_object *v;
-	return json_object_object_get_ex(j, k, &v) && json_object_is_type(v, json_type_int) ? json_object_get_int64(v)
-	                                                                                     : -1;
+	return json_object_object_get_ex(j, k, &v) && json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
 }
 
 /* openssl verifies the JWT's signature with the public key in pub.pem. */
@@ -137,7 +136,7 @@ static void parse_bad(const char *name, long status, const char *body, size_t le
 	char *tok = (char *)"unset", err[160] = "";
 	long life = -1;
 	if (!len)
-		len = strlen(body);   /* the literal's length; bodies with NULs give theirs */
+		len = strlen(body); /* the literal's length; bodies with NULs give theirs */
 	int rc = oauth_parse_token_response(status, body, len, &tok, &life, err, sizeof err);
 	CHECK_INT(name, rc, -1);
 	CHECK(name, tok == NULL);
@@ -148,16 +147,18 @@ static void parse_bad(const char *name, long status, const char *body, size_t le
 
 static void test_parse(void)
 {
-	parse_ok("Entra's answer", 200,
-	         "{\"token_type\":\"Bearer\",\"expires_in\":3599,\"ext_expires_in\":3599,\"access_token\":\"eyJ0.eyJ1.c2ln\"}",
-	         "eyJ0.eyJ1.c2ln", 3599);
+	parse_ok(
+		"Entra's answer", 200,
+		"{\"token_type\":\"Bearer\",\"expires_in\":3599,\"ext_expires_in\":3599,\"access_token\":\"eyJ0.eyJ1.c2ln\"}",
+		"eyJ0.eyJ1.c2ln", 3599);
 	parse_ok("Google's answer", 200, "{\"access_token\":\"ya29.c.abc\",\"expires_in\":3599,\"token_type\":\"Bearer\"}",
 	         "ya29.c.abc", 3599);
 	parse_ok("expires_in as a string", 200, "{\"access_token\":\"t\",\"expires_in\":\"60\"}", "t", 60);
 	parse_ok("a lifetime of years is held to one", 200, "{\"access_token\":\"t\",\"expires_in\":999999999}", "t",
 	         366L * 86400);
 
-	parse_bad("no expires_in", 200, "{\"access_token\":\"t\"}", 0, "HTTP 200: the token came without a usable expires_in");
+	parse_bad("no expires_in", 200, "{\"access_token\":\"t\"}", 0,
+	          "HTTP 200: the token came without a usable expires_in");
 	parse_bad("expires_in 0", 200, "{\"access_token\":\"t\",\"expires_in\":0}", 0, NULL);
 	parse_bad("expires_in negative", 200, "{\"access_token\":\"t\",\"expires_in\":-5}", 0, NULL);
 	parse_bad("expires_in an object", 200, "{\"access_token\":\"t\",\"expires_in\":{}}", 0, NULL);
@@ -168,7 +169,8 @@ static void test_parse(void)
 	          "{\"access_token\":\"a b\",\"expires_in\":60}", 0, NULL);
 	parse_bad("a token with \\u0001", 200, "{\"access_token\":\"a\\u0001b\",\"expires_in\":60}", 0, NULL);
 	parse_bad("a token with a NUL", 200, "{\"access_token\":\"a\\u0000b\",\"expires_in\":60}", 0, NULL);
-	parse_bad("a token on a 400", 400, "{\"access_token\":\"t\",\"expires_in\":60}", 0, "HTTP 400: no access_token in the answer");
+	parse_bad("a token on a 400", 400, "{\"access_token\":\"t\",\"expires_in\":60}", 0,
+	          "HTTP 400: no access_token in the answer");
 	parse_bad("not JSON", 502, "<html>Bad gateway</html>", 0, NULL);
 	parse_bad("empty body", 500, "", 0, NULL);
 	parse_bad("an array", 200, "[1,2]", 0, "HTTP 200 and an answer that is not a JSON object");
@@ -177,11 +179,15 @@ static void test_parse(void)
 
 	parse_bad("AADSTS from the description", 401,
 	          "{\"error\":\"invalid_client\",\"error_description\":\"AADSTS7000215: Invalid client secret provided. "
-	          "Trace ID: 1\",\"error_codes\":[7000215]}", 0, "HTTP 401: invalid_client (AADSTS7000215)");
+	          "Trace ID: 1\",\"error_codes\":[7000215]}",
+	          0, "HTTP 401: invalid_client (AADSTS7000215)");
 	parse_bad("Google's delegation error", 401,
 	          "{\"error\":\"unauthorized_client\",\"error_description\":\"Client is unauthorized to retrieve access "
-	          "tokens using this method, or client not authorized for any of the scopes requested.\"}", 0, "HTTP 401: unauthorized_client (not authorized for the scope)");
-	parse_bad("Google's bad signature", 400, "{\"error\":\"invalid_grant\",\"error_description\":\"Invalid JWT Signature.\"}", 0, "HTTP 400: invalid_grant (invalid JWT signature)");
+	          "tokens using this method, or client not authorized for any of the scopes requested.\"}",
+	          0, "HTTP 401: unauthorized_client (not authorized for the scope)");
+	parse_bad("Google's bad signature", 400,
+	          "{\"error\":\"invalid_grant\",\"error_description\":\"Invalid JWT Signature.\"}", 0,
+	          "HTTP 400: invalid_grant (invalid JWT signature)");
 	parse_bad("Google's unknown user", 400,
 	          "{\"error\":\"invalid_grant\",\"error_description\":\"Invalid email or User ID\"}", 0,
 	          "HTTP 400: invalid_grant (invalid email or user ID)");
@@ -190,7 +196,8 @@ static void test_parse(void)
 	          "HTTP 400: invalid_request");
 	parse_bad("a hostile error code is cut at its first odd character", 400,
 	          "{\"error\":\"bad\\r\\nInjected: yes\",\"error_description\":7}", 0, "HTTP 400: bad");
-	parse_bad("an error code that is not a string", 400, "{\"error\":[1]}", 0, "HTTP 400: no access_token in the answer");
+	parse_bad("an error code that is not a string", 400, "{\"error\":[1]}", 0,
+	          "HTTP 400: no access_token in the answer");
 	{
 		/* A very long error code and AADSTS number are held short. */
 		struct buf b;
@@ -261,9 +268,10 @@ static void advice(const char *name, const char *refusal, const struct oauth_pla
 		}
 	check_passed++;
 	/* What oauth_token hands back, and a caller's prefix, fit a health reason. */
-	snprintf(err, sizeof err, "imap outlook.office365.com:993: oauth: login.microsoftonline.com refused the token (%s): %s",
-	         refusal, out);
-	if (strlen(err) >= sizeof ((struct health_part_state *)0)->reason) {
+	snprintf(err, sizeof err,
+	         "imap outlook.office365.com:993: oauth: login.microsoftonline.com refused the token (%s): %s", refusal,
+	         out);
+	if (strlen(err) >= sizeof((struct health_part_state *)0)->reason) {
 		printf("FAIL %s: %zu bytes do not fit a health reason: %s\n", name, strlen(err), err);
 		check_failed++;
 	} else {
@@ -301,9 +309,10 @@ static void test_advice(void)
 	advice("an AADSTS code not known", "HTTP 400: invalid_request (AADSTS50126)", &ms,
 	       W("AADSTS50126", "https://login.microsoftonline.com/error?code=50126"));
 	advice("Google: delegation missing", "HTTP 401: unauthorized_client (not authorized for the scope)", &google,
-	       W("domain-wide delegation is not granted", "Google Admin console", "Security > Access and data control > "
-	         "API controls > Manage Domain Wide Delegation", "client ID 113625588310939184236",
-	         "https://mail.google.com/"));
+	       W("domain-wide delegation is not granted", "Google Admin console",
+	         "Security > Access and data control > "
+	         "API controls > Manage Domain Wide Delegation",
+	         "client ID 113625588310939184236", "https://mail.google.com/"));
 	struct oauth_places gpem = google;
 	gpem.google_client_id = NULL;
 	advice("Google: delegation missing, PEM key", "HTTP 401: unauthorized_client (not authorized for the scope)", &gpem,
@@ -360,7 +369,8 @@ static void test_assertions(void)
 		{
 			const char *p = strchr(a, '.') + 1;
 			char *raw = b64url_decode(p, strcspn(p, "."), NULL);
-			CHECK("claims written compact, slashes not escaped", strstr(raw, "\"aud\":\"https://login.") != NULL);
+			CHECK("claims written compact, slashes not escaped",
+			      strstr(raw, "\"aud\":\"https://login.") != NULL);
 			free(raw);
 		}
 		CHECK_STR("iss = client_id", jsonread_str(c, "iss", NULL), "6731de76-14a6-49ae-97bc-6eba6914391e");
@@ -437,21 +447,24 @@ static void test_google_key(void)
 	CHECK_STR("token_uri", k.token_uri, "https://oauth2.googleapis.com/token");
 	CHECK_STR("private_key, newlines restored", k.private_key, key);
 	oauth_google_key_free(&k);
-	oauth_google_key_free(&k);   /* twice: harmless */
+	oauth_google_key_free(&k); /* twice: harmless */
 
 	static const struct {
 		const char *name, *json, *want;
 	} bad[] = {
 		{ "not JSON", "-----BEGIN PRIVATE KEY-----", "not Google's JSON key file" },
 		{ "an array", "[]", "not an object" },
-		{ "wrong type", "{\"type\":\"authorized_user\",\"client_email\":\"a@b\",\"private_key\":\"-----BEGIN PRIVATE KEY-----\"}",
+		{ "wrong type",
+		  "{\"type\":\"authorized_user\",\"client_email\":\"a@b\",\"private_key\":\"-----BEGIN PRIVATE KEY-----\"}",
 		  "authorized_user" },
 		{ "no client_email", "{\"type\":\"service_account\",\"private_key\":\"-----BEGIN PRIVATE KEY-----\"}",
 		  "no client_email" },
 		{ "no key", "{\"type\":\"service_account\",\"client_email\":\"a@b\"}", "no PEM private_key" },
 		{ "key a number", "{\"client_email\":\"a@b\",\"private_key\":5}", "no PEM private_key" },
-		{ "token_uri not https", "{\"client_email\":\"a@b\",\"private_key\":\"-----BEGIN PRIVATE KEY-----\","
-		  "\"token_uri\":\"file:///etc/passwd\"}", "token_uri" },
+		{ "token_uri not https",
+		  "{\"client_email\":\"a@b\",\"private_key\":\"-----BEGIN PRIVATE KEY-----\","
+		  "\"token_uri\":\"file:///etc/passwd\"}",
+		  "token_uri" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		err[0] = '\0';
@@ -479,15 +492,15 @@ static void test_dates(void)
 	CHECK_INT("... ", t, 1709164800LL);
 	CHECK_INT("2000-03-01", oauth_parse_date("2000-03-01", &t), 0);
 	CHECK_INT("... ", t, 951868800LL);
-	static const char *const bad[] = { "2026-02-29", "1900-02-29", "2026-13-01", "2026-00-10", "2026-04-31",
-		                           "2026-1-01",  "26-01-01",   "2026-01-01x", "2026/01/01", "",
-		                           "2026-01-0a", "1969-12-31" };
+	static const char *const bad[] = { "2026-02-29", "1900-02-29", "2026-13-01", "2026-00-10",
+		                           "2026-04-31", "2026-1-01",  "26-01-01",   "2026-01-01x",
+		                           "2026/01/01", "",           "2026-01-0a", "1969-12-31" };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		CHECK_INT(bad[i], oauth_parse_date(bad[i], &t), -1);
 	CHECK_INT("NULL", oauth_parse_date(NULL, &t), -1);
 
 	char out[96];
-	long long now = 1796342400LL;   /* 2026-12-04 00:00 UTC */
+	long long now = 1796342400LL; /* 2026-12-04 00:00 UTC */
 	const long long day = 86400;
 	CHECK_INT("31 days ahead: fine", oauth_expiry_text(now + 31 * day, now, out, sizeof out), OAUTH_EXPIRY_FINE);
 	CHECK_STR("31 days text", out, "runs out on 2027-01-04 (in 31 days)");
@@ -533,8 +546,9 @@ static void test_open(void)
 	c.oauth_provider = (char *)"microsoft";
 	c.oauth_tenant = (char *)"contoso.onmicrosoft.com";
 	c.oauth_client_id = (char *)"id";
-	open_fails("microsoft without a credential", &c, "certificate_file and private_key_file (preferred) or "
-	                                                 "client_secret_file");
+	open_fails("microsoft without a credential", &c,
+	           "certificate_file and private_key_file (preferred) or "
+	           "client_secret_file");
 	c.oauth_certificate_file = (char *)"/c";
 	open_fails("a certificate without its key", &c, "go together");
 	c.oauth_private_key_file = (char *)"/k";
@@ -561,7 +575,7 @@ static void test_open(void)
 	open_fails("google without a key", &c, "private_key_file");
 	c.oauth_private_key_file = (char *)"/k.json";
 	c.oauth_private_key = (char *)"{\"client_email\":\"sa@p.iam.gserviceaccount.com\",\"client_id\":\"42\","
-	                              "\"private_key\":\"-----BEGIN PRIVATE KEY-----\\n\"}";
+				      "\"private_key\":\"-----BEGIN PRIVATE KEY-----\\n\"}";
 	c.oauth_private_key_len = strlen(c.oauth_private_key);
 	open_fails("google: client_id not the key's", &c, "not the client_email of the key in /k.json");
 	c.oauth_client_id = (char *)"42";
@@ -587,15 +601,17 @@ static void test_open(void)
 
 static void test_health_words(void)
 {
-	struct health_places w = { .imap_host = "outlook.office365.com", .imap_password_file = NULL,
-		                   .smtp_host = "smtp.office365.com", .database = "/var/lib/relay/relay.db" };
+	struct health_places w = { .imap_host = "outlook.office365.com",
+		                   .imap_password_file = NULL,
+		                   .smtp_host = "smtp.office365.com",
+		                   .database = "/var/lib/relay/relay.db" };
 	char what[300], todo[600];
 	const char *reason = "imap outlook.office365.com:993: oauth: login.microsoftonline.com refused the token (HTTP "
-	                     "401: invalid_client (AADSTS7000215)): the client secret is wrong. In Entra admin center";
+			     "401: invalid_client (AADSTS7000215)): the client secret is wrong. In Entra admin center";
 	health_advice(HEALTH_INBOX, reason, &w, what, sizeof what, todo, sizeof todo);
 	CHECK_STR("inbox: no token, in words", what, "the relay cannot get an access token (OAuth2) for the mailbox");
 	CHECK("inbox: what to do is the instruction", !strncmp(todo, "login.microsoftonline.com refused the token", 43) &&
-	      strstr(todo, "the client secret is wrong"));
+	                                                      strstr(todo, "the client secret is wrong"));
 	CHECK("not mistaken for a refused password", !strstr(what, "password"));
 	health_advice(HEALTH_SMTP, reason + 31, &w, what, sizeof what, todo, sizeof todo);
 	CHECK_STR("smtp: no token, in words", what, "the relay cannot get an access token (OAuth2) for outgoing mail");
@@ -614,7 +630,8 @@ int main(void)
 	          sh("cd %s && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out key.pem 2>/dev/null && "
 	             "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out key2.pem 2>/dev/null && "
 	             "openssl pkey -in key.pem -pubout -out pub.pem && "
-	             "openssl req -x509 -new -key key.pem -days 400 -subj /CN=relay -out cert.pem 2>/dev/null"), 0);
+	             "openssl req -x509 -new -key key.pem -days 400 -subj /CN=relay -out cert.pem 2>/dev/null"),
+	          0);
 	test_parse();
 	test_advice();
 	test_assertions();

@@ -9,10 +9,14 @@
 static const char *kind_name(enum phone_kind k)
 {
 	switch (k) {
-	case PHONE_INVALID: return "invalid";
-	case PHONE_NUMBER: return "number";
-	case PHONE_SHORT_CODE: return "short code";
-	case PHONE_ALPHANUMERIC: return "alphanumeric";
+	case PHONE_INVALID:
+		return "invalid";
+	case PHONE_NUMBER:
+		return "number";
+	case PHONE_SHORT_CODE:
+		return "short code";
+	case PHONE_ALPHANUMERIC:
+		return "alphanumeric";
 	}
 	return "?";
 }
@@ -35,8 +39,12 @@ static const struct {
 	{ "07700.900.123", PHONE_NUMBER, "+447700900123" },
 	{ "  07700 900999\n", PHONE_NUMBER, "+447700900999" },
 	{ "+44 07700 900000", PHONE_NUMBER, "+447700900000" },
-	{ "07700\xC2\xA0" "900123", PHONE_NUMBER, "+447700900123" },
-	{ "07700\xE2\x80\x93" "900123", PHONE_NUMBER, "+447700900123" },
+	{ "07700\xC2\xA0"
+	  "900123",
+	  PHONE_NUMBER, "+447700900123" },
+	{ "07700\xE2\x80\x93"
+	  "900123",
+	  PHONE_NUMBER, "+447700900123" },
 	/* UK landlines and non-geographic numbers */
 	{ "01296 383962", PHONE_NUMBER, "+441296383962" },
 	{ "020 7946 0123", PHONE_NUMBER, "+442079460123" },
@@ -77,16 +85,16 @@ static const struct {
 	{ "<script>", PHONE_INVALID, "<script>" },
 	{ "a@b.c", PHONE_INVALID, "a@b.c" },
 	{ "+44 7700 9OO123", PHONE_INVALID, "+44 7700 9OO123" },
-	{ "0770090012", PHONE_INVALID, "0770090012" },                 /* a 10-digit 07 number */
-	{ "077009001234", PHONE_INVALID, "077009001234" },             /* 12 digits */
+	{ "0770090012", PHONE_INVALID, "0770090012" },     /* a 10-digit 07 number */
+	{ "077009001234", PHONE_INVALID, "077009001234" }, /* 12 digits */
 	{ "+4477009001234", PHONE_INVALID, "+4477009001234" },
-	{ "+44 4000 123456", PHONE_INVALID, "+44 4000 123456" },       /* no UK numbers start 04 */
+	{ "+44 4000 123456", PHONE_INVALID, "+44 4000 123456" }, /* no UK numbers start 04 */
 	{ "06123 456789", PHONE_INVALID, "06123 456789" },
-	{ "+1234567890123456", PHONE_INVALID, "+1234567890123456" },   /* 16 digits */
-	{ "+1234567", PHONE_INVALID, "+1234567" },                     /* 7 digits */
+	{ "+1234567890123456", PHONE_INVALID, "+1234567890123456" }, /* 16 digits */
+	{ "+1234567", PHONE_INVALID, "+1234567" },                   /* 7 digits */
 	{ "+0123456789", PHONE_INVALID, "+0123456789" },
-	{ "7700900123", PHONE_INVALID, "7700900123" },                 /* UK without its 0: ambiguous */
-	{ "44770090012", PHONE_INVALID, "44770090012" },               /* 44 but not a UK number */
+	{ "7700900123", PHONE_INVALID, "7700900123" },   /* UK without its 0: ambiguous */
+	{ "44770090012", PHONE_INVALID, "44770090012" }, /* 44 but not a UK number */
 	{ "12", PHONE_INVALID, "12" },
 	{ "07700+900123", PHONE_INVALID, "07700+900123" },
 	{ "++447700900123", PHONE_INVALID, "++447700900123" },
@@ -98,18 +106,18 @@ static const struct {
 static const struct {
 	const char *in, *want;
 } masks[] = {
-	{ "+447700900123", "+44 7*** ***123" },      /* UK mobile */
-	{ "+441296383962", "+44 1*** ***962" },      /* UK landline */
+	{ "+447700900123", "+44 7*** ***123" }, /* UK mobile */
+	{ "+441296383962", "+44 1*** ***962" }, /* UK landline */
 	{ "+448001111", "+44 8*** 111" },
-	{ "+14155550100", "+1 4*** ***100" },        /* US */
-	{ "+33612345678", "+33 6*** **678" },        /* France */
-	{ "+353851234567", "+353 8*** **567" },     /* Ireland: three-digit code */
+	{ "+14155550100", "+1 4*** ***100" },   /* US */
+	{ "+33612345678", "+33 6*** **678" },   /* France */
+	{ "+353851234567", "+353 8*** **567" }, /* Ireland: three-digit code */
 	{ "+4915123456789", "+49 1*** ****789" },
 	{ "+79123456789", "+7 9*** ***789" },
 	{ "+8613800138000", "+86 1*** ****000" },
 	{ "+85212345678", "+852 1*** *678" },
-	{ "+2991234567", "+299 1*** 567" },          /* Greenland, 6-digit national number */
-	{ "+29912345", "+299 1*** *" },               /* too short to show a tail */
+	{ "+2991234567", "+299 1*** 567" }, /* Greenland, 6-digit national number */
+	{ "+29912345", "+299 1*** *" },     /* too short to show a tail */
 	{ "", "***" },
 	{ "88440", "***" },
 	{ "BANK", "***" },
@@ -140,8 +148,8 @@ int main(void)
 	char small[8];
 	CHECK("number too big for out is invalid",
 	      phone_normalise("07700 900123", small, sizeof small) == PHONE_INVALID && strlen(small) == 7);
-	CHECK("short code fits small out", phone_normalise("88440", small, sizeof small) == PHONE_SHORT_CODE &&
-	                                           !strcmp(small, "88440"));
+	CHECK("short code fits small out",
+	      phone_normalise("88440", small, sizeof small) == PHONE_SHORT_CODE && !strcmp(small, "88440"));
 	CHECK("zero-length out is safe", phone_normalise("07700 900123", out, 0) == PHONE_INVALID);
 	char tiny[4];
 	phone_normalise("ééé garbage", tiny, sizeof tiny);

@@ -19,7 +19,7 @@ static enum policy_autoreply first_contact_at(const struct policy_settings *s, c
 }
 
 #define H 3600LL
-#define NOW 1795109460LL   /* Thursday 19 November 2026 17:31 UTC */
+#define NOW 1795109460LL /* Thursday 19 November 2026 17:31 UTC */
 
 struct row {
 	const char *name;
@@ -33,60 +33,133 @@ int main(void)
 {
 	const struct policy_settings s = { .autoreply_window = 24 * H, .sender_limit = 3, .urgent_repeat = H };
 	const struct row rows[] = {
-		{ "first contact in hours: forward and the in-hours reply", { .now = NOW, .new_conversation = 1, .in_hours = 1 },
-		  1, POLICY_FIRST_CONTACT, 0 },
-		{ "first contact out of hours: the out-of-hours reply", { .now = NOW, .new_conversation = 1 }, 1,
-		  POLICY_OUT_OF_HOURS, 0 },
-		{ "automatic mail: stored, not forwarded, not answered", { .now = NOW, .new_conversation = 1, .automatic = 1 },
-		  0, POLICY_NO_AUTOREPLY, 0 },
-		{ "no sender: forwarded, not answered", { .now = NOW, .new_conversation = 1, .cannot_reply = 1 }, 1,
-		  POLICY_NO_AUTOREPLY, 0 },
+		{ "first contact in hours: forward and the in-hours reply",
+		  { .now = NOW, .new_conversation = 1, .in_hours = 1 },
+		  1,
+		  POLICY_FIRST_CONTACT,
+		  0 },
+		{ "first contact out of hours: the out-of-hours reply",
+		  { .now = NOW, .new_conversation = 1 },
+		  1,
+		  POLICY_OUT_OF_HOURS,
+		  0 },
+		{ "automatic mail: stored, not forwarded, not answered",
+		  { .now = NOW, .new_conversation = 1, .automatic = 1 },
+		  0,
+		  POLICY_NO_AUTOREPLY,
+		  0 },
+		{ "no sender: forwarded, not answered",
+		  { .now = NOW, .new_conversation = 1, .cannot_reply = 1 },
+		  1,
+		  POLICY_NO_AUTOREPLY,
+		  0 },
 		{ "follow-up within the window: no auto-reply",
-		  { .now = NOW, .last_autoreply_at = NOW - 23 * H }, 1, POLICY_NO_AUTOREPLY, 0 },
+		  { .now = NOW, .last_autoreply_at = NOW - 23 * H },
+		  1,
+		  POLICY_NO_AUTOREPLY,
+		  0 },
 		{ "follow-up at exactly the window: auto-reply again",
-		  { .now = NOW, .last_autoreply_at = NOW - 24 * H, .in_hours = 1 }, 1, POLICY_FIRST_CONTACT, 0 },
+		  { .now = NOW, .last_autoreply_at = NOW - 24 * H, .in_hours = 1 },
+		  1,
+		  POLICY_FIRST_CONTACT,
+		  0 },
 		{ "follow-up after the window, out of hours",
-		  { .now = NOW, .last_autoreply_at = NOW - 25 * H }, 1, POLICY_OUT_OF_HOURS, 0 },
+		  { .now = NOW, .last_autoreply_at = NOW - 25 * H },
+		  1,
+		  POLICY_OUT_OF_HOURS,
+		  0 },
 		{ "adviser answered within the window: no auto-reply",
-		  { .now = NOW, .last_autoreply_at = NOW - 48 * H, .last_adviser_reply_at = NOW - 2 * H }, 1,
-		  POLICY_NO_AUTOREPLY, 0 },
+		  { .now = NOW, .last_autoreply_at = NOW - 48 * H, .last_adviser_reply_at = NOW - 2 * H },
+		  1,
+		  POLICY_NO_AUTOREPLY,
+		  0 },
 		{ "adviser answered long ago: auto-reply",
-		  { .now = NOW, .last_autoreply_at = NOW - 48 * H, .last_adviser_reply_at = NOW - 30 * H, .in_hours = 1 }, 1,
-		  POLICY_FIRST_CONTACT, 0 },
-		{ "STOP: opt out and confirm", { .now = NOW, .keyword = KEYWORD_STOP }, 1, POLICY_STOP_CONFIRMATION,
+		  { .now = NOW, .last_autoreply_at = NOW - 48 * H, .last_adviser_reply_at = NOW - 30 * H, .in_hours = 1 },
+		  1,
+		  POLICY_FIRST_CONTACT,
+		  0 },
+		{ "STOP: opt out and confirm",
+		  { .now = NOW, .keyword = KEYWORD_STOP },
+		  1,
+		  POLICY_STOP_CONFIRMATION,
 		  POLICY_OPT_OUT },
 		{ "STOP on first contact: confirm, not the welcome",
-		  { .now = NOW, .new_conversation = 1, .keyword = KEYWORD_STOP }, 1, POLICY_STOP_CONFIRMATION, POLICY_OPT_OUT },
-		{ "START: opt in and confirm", { .now = NOW, .opted_out = 1, .keyword = KEYWORD_START }, 1,
-		  POLICY_START_CONFIRMATION, POLICY_OPT_IN },
-		{ "HELP: signposting even when opted out", { .now = NOW, .opted_out = 1, .keyword = KEYWORD_HELP }, 1,
-		  POLICY_HELP, 0 },
-		{ "opted out: forwarded, nothing automatic", { .now = NOW, .opted_out = 1, .new_conversation = 1 }, 1,
-		  POLICY_NO_AUTOREPLY, 0 },
-		{ "short code: forwarded, never answered", { .now = NOW, .new_conversation = 1, .cannot_reply = 1 }, 1,
-		  POLICY_NO_AUTOREPLY, 0 },
-		{ "short code texting STOP: nothing sent back", { .now = NOW, .cannot_reply = 1, .keyword = KEYWORD_STOP },
-		  1, POLICY_NO_AUTOREPLY, 0 },
-		{ "urgent on first contact: 999 signposting first", { .now = NOW, .new_conversation = 1, .urgent = 1 }, 1,
-		  POLICY_URGENT, 0 },
+		  { .now = NOW, .new_conversation = 1, .keyword = KEYWORD_STOP },
+		  1,
+		  POLICY_STOP_CONFIRMATION,
+		  POLICY_OPT_OUT },
+		{ "START: opt in and confirm",
+		  { .now = NOW, .opted_out = 1, .keyword = KEYWORD_START },
+		  1,
+		  POLICY_START_CONFIRMATION,
+		  POLICY_OPT_IN },
+		{ "HELP: signposting even when opted out",
+		  { .now = NOW, .opted_out = 1, .keyword = KEYWORD_HELP },
+		  1,
+		  POLICY_HELP,
+		  0 },
+		{ "opted out: forwarded, nothing automatic",
+		  { .now = NOW, .opted_out = 1, .new_conversation = 1 },
+		  1,
+		  POLICY_NO_AUTOREPLY,
+		  0 },
+		{ "short code: forwarded, never answered",
+		  { .now = NOW, .new_conversation = 1, .cannot_reply = 1 },
+		  1,
+		  POLICY_NO_AUTOREPLY,
+		  0 },
+		{ "short code texting STOP: nothing sent back",
+		  { .now = NOW, .cannot_reply = 1, .keyword = KEYWORD_STOP },
+		  1,
+		  POLICY_NO_AUTOREPLY,
+		  0 },
+		{ "urgent on first contact: 999 signposting first",
+		  { .now = NOW, .new_conversation = 1, .urgent = 1 },
+		  1,
+		  POLICY_URGENT,
+		  0 },
 		{ "urgent inside the auto-reply window: still at once",
-		  { .now = NOW, .urgent = 1, .last_autoreply_at = NOW - 60 }, 1, POLICY_URGENT, 0 },
-		{ "urgent past the sender limit: still at once", { .now = NOW, .urgent = 1, .sender_recent = 10 }, 1,
-		  POLICY_URGENT, 0 },
-		{ "urgent again within the hour: not again", { .now = NOW, .urgent = 1, .last_urgent_at = NOW - 59 * 60 }, 1,
-		  POLICY_NO_AUTOREPLY, 0 },
-		{ "urgent again after an hour: again", { .now = NOW, .urgent = 1, .last_urgent_at = NOW - H }, 1,
-		  POLICY_URGENT, 0 },
-		{ "urgent but opted out: forwarded, nothing texted", { .now = NOW, .urgent = 1, .opted_out = 1 }, 1,
-		  POLICY_NO_AUTOREPLY, 0 },
-		{ "sender limit reached: no auto-reply", { .now = NOW, .new_conversation = 1, .sender_recent = 3 }, 1,
-		  POLICY_NO_AUTOREPLY, 0 },
-		{ "just under the sender limit: auto-reply", { .now = NOW, .new_conversation = 1, .sender_recent = 2 }, 1,
-		  POLICY_OUT_OF_HOURS, 0 },
+		  { .now = NOW, .urgent = 1, .last_autoreply_at = NOW - 60 },
+		  1,
+		  POLICY_URGENT,
+		  0 },
+		{ "urgent past the sender limit: still at once",
+		  { .now = NOW, .urgent = 1, .sender_recent = 10 },
+		  1,
+		  POLICY_URGENT,
+		  0 },
+		{ "urgent again within the hour: not again",
+		  { .now = NOW, .urgent = 1, .last_urgent_at = NOW - 59 * 60 },
+		  1,
+		  POLICY_NO_AUTOREPLY,
+		  0 },
+		{ "urgent again after an hour: again",
+		  { .now = NOW, .urgent = 1, .last_urgent_at = NOW - H },
+		  1,
+		  POLICY_URGENT,
+		  0 },
+		{ "urgent but opted out: forwarded, nothing texted",
+		  { .now = NOW, .urgent = 1, .opted_out = 1 },
+		  1,
+		  POLICY_NO_AUTOREPLY,
+		  0 },
+		{ "sender limit reached: no auto-reply",
+		  { .now = NOW, .new_conversation = 1, .sender_recent = 3 },
+		  1,
+		  POLICY_NO_AUTOREPLY,
+		  0 },
+		{ "just under the sender limit: auto-reply",
+		  { .now = NOW, .new_conversation = 1, .sender_recent = 2 },
+		  1,
+		  POLICY_OUT_OF_HOURS,
+		  0 },
 		{ "blocked: stored only", { .now = NOW, .new_conversation = 1, .blocked = 1 }, 0, POLICY_NO_AUTOREPLY, 0 },
 		{ "blocked and urgent: stored only", { .now = NOW, .blocked = 1, .urgent = 1 }, 0, POLICY_NO_AUTOREPLY, 0 },
-		{ "automatic and urgent wording: not answered", { .now = NOW, .automatic = 1, .urgent = 1 }, 0,
-		  POLICY_NO_AUTOREPLY, 0 },
+		{ "automatic and urgent wording: not answered",
+		  { .now = NOW, .automatic = 1, .urgent = 1 },
+		  0,
+		  POLICY_NO_AUTOREPLY,
+		  0 },
 	};
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		struct policy_actions a;
@@ -104,14 +177,30 @@ int main(void)
 		CHECK(name, a.why != NULL);
 	}
 
-	const struct { const char *text; enum policy_keyword k; } words[] = {
-		{ "STOP", KEYWORD_STOP },      { "stop", KEYWORD_STOP },        { " Stop. ", KEYWORD_STOP },
-		{ "STOP!", KEYWORD_STOP },     { "unsubscribe", KEYWORD_STOP }, { "STOPALL", KEYWORD_STOP },
-		{ "START", KEYWORD_START },    { "unstop", KEYWORD_START },     { "help", KEYWORD_HELP },
-		{ "HELP\n", KEYWORD_HELP },    { "info", KEYWORD_HELP },        { "please stop", KEYWORD_NONE },
-		{ "stop it he hurts me", KEYWORD_NONE }, { "help me", KEYWORD_NONE }, { "STOPP", KEYWORD_NONE },
-		{ "", KEYWORD_NONE },          { "   ", KEYWORD_NONE },         { "endless", KEYWORD_NONE },
-		{ "S T O P", KEYWORD_NONE },   { "averyveryverylongwordthatisnotakeyword", KEYWORD_NONE },
+	const struct {
+		const char *text;
+		enum policy_keyword k;
+	} words[] = {
+		{ "STOP", KEYWORD_STOP },
+		{ "stop", KEYWORD_STOP },
+		{ " Stop. ", KEYWORD_STOP },
+		{ "STOP!", KEYWORD_STOP },
+		{ "unsubscribe", KEYWORD_STOP },
+		{ "STOPALL", KEYWORD_STOP },
+		{ "START", KEYWORD_START },
+		{ "unstop", KEYWORD_START },
+		{ "help", KEYWORD_HELP },
+		{ "HELP\n", KEYWORD_HELP },
+		{ "info", KEYWORD_HELP },
+		{ "please stop", KEYWORD_NONE },
+		{ "stop it he hurts me", KEYWORD_NONE },
+		{ "help me", KEYWORD_NONE },
+		{ "STOPP", KEYWORD_NONE },
+		{ "", KEYWORD_NONE },
+		{ "   ", KEYWORD_NONE },
+		{ "endless", KEYWORD_NONE },
+		{ "S T O P", KEYWORD_NONE },
+		{ "averyveryverylongwordthatisnotakeyword", KEYWORD_NONE },
 	};
 	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
 		char name[96];
@@ -131,7 +220,12 @@ int main(void)
 	h.nholidays = 0;
 	CHECK("holidays load", hours_load_holidays(&h, "config/bank-holidays-england-and-wales.txt", err, sizeof err) == 0);
 	CHECK("urgent list loads", triage_load("config/urgent.txt", &t, err, sizeof err) == 0);
-	const struct { const char *name; int y, mo, d, hh, mi; const char *text; enum policy_autoreply want; } at[] = {
+	const struct {
+		const char *name;
+		int y, mo, d, hh, mi;
+		const char *text;
+		enum policy_autoreply want;
+	} at[] = {
 		{ "Thursday 17:29", 2026, 11, 19, 17, 29, "hi", POLICY_FIRST_CONTACT },
 		{ "Thursday 17:30", 2026, 11, 19, 17, 30, "hi", POLICY_OUT_OF_HOURS },
 		{ "Thursday 17:31", 2026, 11, 19, 17, 31, "hi", POLICY_OUT_OF_HOURS },
@@ -163,7 +257,9 @@ int main(void)
 	for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
 		char name[128];
 		snprintf(name, sizeof name, "at %s", at[i].name);
-		CHECK_INT(name, first_contact_at(&s, &h, t, check_local(at[i].y, at[i].mo, at[i].d, at[i].hh, at[i].mi), at[i].text),
+		CHECK_INT(name,
+		          first_contact_at(&s, &h, t, check_local(at[i].y, at[i].mo, at[i].d, at[i].hh, at[i].mi),
+		                           at[i].text),
 		          at[i].want);
 	}
 	/* Every shipped bank holiday, at noon: out of hours. */
@@ -179,27 +275,28 @@ int main(void)
 	triage_free(t);
 	/* --- the overall auto-reply budget ------------------------------------------------------ */
 	{
-		const struct policy_settings b = { .autoreply_window = 24 * H, .sender_limit = 3, .urgent_repeat = H,
-		                                   .autoreply_budget = 200 };
+		const struct policy_settings b = {
+			.autoreply_window = 24 * H, .sender_limit = 3, .urgent_repeat = H, .autoreply_budget = 200
+		};
 		struct policy_actions a;
 		struct policy_input in = { .now = NOW, .new_conversation = 1, .in_hours = 1, .budget_used = 199 };
 
 		policy_decide(&b, &in, &a);
-		CHECK("budget: the 200th auto-reply of the hour goes", a.autoreply == POLICY_FIRST_CONTACT && a.forward &&
-		      !a.over_budget);
+		CHECK("budget: the 200th auto-reply of the hour goes",
+		      a.autoreply == POLICY_FIRST_CONTACT && a.forward && !a.over_budget);
 		in.budget_used = 200;
 		policy_decide(&b, &in, &a);
-		CHECK("budget: beyond it, forwarded but not answered", a.forward && a.autoreply == POLICY_NO_AUTOREPLY &&
-		      a.over_budget);
+		CHECK("budget: beyond it, forwarded but not answered",
+		      a.forward && a.autoreply == POLICY_NO_AUTOREPLY && a.over_budget);
 		in.urgent = 1;
 		policy_decide(&b, &in, &a);
-		CHECK("budget: an urgent message is still answered, at once", a.autoreply == POLICY_URGENT &&
-		      !a.over_budget && a.urgent && a.forward);
+		CHECK("budget: an urgent message is still answered, at once",
+		      a.autoreply == POLICY_URGENT && !a.over_budget && a.urgent && a.forward);
 		in.urgent = 0;
 		in.keyword = KEYWORD_STOP;
 		policy_decide(&b, &in, &a);
-		CHECK("budget: a STOP is still confirmed", a.autoreply == POLICY_STOP_CONFIRMATION && a.opt == POLICY_OPT_OUT &&
-		      !a.over_budget);
+		CHECK("budget: a STOP is still confirmed",
+		      a.autoreply == POLICY_STOP_CONFIRMATION && a.opt == POLICY_OPT_OUT && !a.over_budget);
 		in.keyword = KEYWORD_HELP;
 		policy_decide(&b, &in, &a);
 		CHECK("budget: HELP waits like any auto-reply", a.autoreply == POLICY_NO_AUTOREPLY && a.over_budget);
@@ -207,8 +304,8 @@ int main(void)
 		in.new_conversation = 0;
 		in.last_autoreply_at = NOW - H;
 		policy_decide(&b, &in, &a);
-		CHECK("budget: no auto-reply due anyway is not over budget", a.autoreply == POLICY_NO_AUTOREPLY &&
-		      !a.over_budget);
+		CHECK("budget: no auto-reply due anyway is not over budget",
+		      a.autoreply == POLICY_NO_AUTOREPLY && !a.over_budget);
 		in.new_conversation = 1;
 		in.automatic = 1;
 		policy_decide(&b, &in, &a);
@@ -223,8 +320,9 @@ int main(void)
 		CHECK_INT("budget period: its first second", policy_budget_period(check_utc(2026, 12, 4, 10, 0)),
 		          check_utc(2026, 12, 4, 10, 0));
 		CHECK("notice: once per period", policy_budget_notice(1, NOW, 0) &&
-		      !policy_budget_notice(1, NOW, policy_budget_period(NOW)) &&
-		      policy_budget_notice(1, NOW + H, policy_budget_period(NOW)) && !policy_budget_notice(0, NOW, 0));
+		                                         !policy_budget_notice(1, NOW, policy_budget_period(NOW)) &&
+		                                         policy_budget_notice(1, NOW + H, policy_budget_period(NOW)) &&
+		                                         !policy_budget_notice(0, NOW, 0));
 	}
 	/* --- a bounce known by its subject ---------------------------------------------------- */
 	{

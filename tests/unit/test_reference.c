@@ -18,7 +18,10 @@ int main(void)
 	CHECK("wrong prefix or length", !reference_valid("RUS", "ABC-7K3F2") && !reference_valid("RUS", "RUS-7K3F") &&
 	                                        !reference_valid("RUS", "RUS-7K3F22"));
 
-	struct { const char *subject; const char *want; } subjects[] = {
+	struct {
+		const char *subject;
+		const char *want;
+	} subjects[] = {
 		{ "[RUS-7K3F2] New message by email", "RUS-7K3F2" },
 		{ "RE: [RUS-7K3F2] New message by email", "RUS-7K3F2" },
 		{ "AW: SV: Fwd: [rus-7k3f2] x", "RUS-7K3F2" },
@@ -36,24 +39,27 @@ int main(void)
 	CHECK("NULL subject", !reference_in_subject(NULL, "RUS", out));
 
 	char *tag = tag_address("rusafe@example.org", "RUS-7K3F2", key, 32);
-	CHECK("tag form", strncmp(tag, "rusafe+RUS-7K3F2.", 17) == 0 && strstr(tag, "@example.org") && strlen(tag) == 17 + 12 + 12);
-	CHECK("tag parses and verifies", tag_parse(tag, "rusafe@example.org", "RUS", key, 32, out, &valid) == 1 && valid &&
-	                                         !strcmp(out, "RUS-7K3F2"));
+	CHECK("tag form",
+	      strncmp(tag, "rusafe+RUS-7K3F2.", 17) == 0 && strstr(tag, "@example.org") && strlen(tag) == 17 + 12 + 12);
+	CHECK("tag parses and verifies",
+	      tag_parse(tag, "rusafe@example.org", "RUS", key, 32, out, &valid) == 1 && valid && !strcmp(out, "RUS-7K3F2"));
 	for (char *p = tag; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
-	CHECK("lower-cased tag still verifies", tag_parse(tag, "rusafe@example.org", "RUS", key, 32, out, &valid) == 1 && valid);
+	CHECK("lower-cased tag still verifies",
+	      tag_parse(tag, "rusafe@example.org", "RUS", key, 32, out, &valid) == 1 && valid);
 	char *forged = xasprintf("%s", tag);
 	forged[17] = forged[17] == 'a' ? 'b' : 'a';
 	CHECK("forged signature is a tag but not valid",
 	      tag_parse(forged, "rusafe@example.org", "RUS", key, 32, out, &valid) == 1 && !valid);
 	CHECK("other key does not verify",
-	      tag_parse(tag, "rusafe@example.org", "RUS", (const unsigned char *)"another-key-another-key-another!!", 32, out, &valid) == 1 && !valid);
-	CHECK("missing signature is not valid",
-	      tag_parse("rusafe+RUS-7K3F2@example.org", "rusafe@example.org", "RUS", key, 32, out, &valid) == 0 ||
+	      tag_parse(tag, "rusafe@example.org", "RUS", (const unsigned char *)"another-key-another-key-another!!", 32,
+	                out, &valid) == 1 &&
 	              !valid);
-	CHECK("other domain is not our tag", tag_parse("rusafe+RUS-7K3F2.0123456789ab@example.com", "rusafe@example.org", "RUS",
-	                                               key, 32, out, &valid) == 0);
+	CHECK("missing signature is not valid",
+	      tag_parse("rusafe+RUS-7K3F2@example.org", "rusafe@example.org", "RUS", key, 32, out, &valid) == 0 || !valid);
+	CHECK("other domain is not our tag", tag_parse("rusafe+RUS-7K3F2.0123456789ab@example.com", "rusafe@example.org",
+	                                               "RUS", key, 32, out, &valid) == 0);
 	CHECK("plain service address is not a tag",
 	      tag_parse("rusafe@example.org", "rusafe@example.org", "RUS", key, 32, out, &valid) == 0);
 	free(forged);

@@ -142,7 +142,7 @@ int main(void)
 			       res.hold != CLEAN_SEND ? "held: " : "", clean_hold_text(res.hold), res.text, want);
 		right += ok;
 		if (res.hold == CLEAN_SEND)
-			history[nhistory++] = res.text;   /* freed below */
+			history[nhistory++] = res.text; /* freed below */
 		else
 			clean_result_free(&res);
 		free(text);

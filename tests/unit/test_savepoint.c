@@ -9,8 +9,13 @@
 
 static long long add(struct db *db, long long conv, const char *kind, const char *raw, size_t len)
 {
-	struct message_row m = { .conversation_id = conv, .kind = kind, .channel = "email", .at = 100,
-	                         .raw = raw, .raw_len = len, .detail = "why" };
+	struct message_row m = { .conversation_id = conv,
+		                 .kind = kind,
+		                 .channel = "email",
+		                 .at = 100,
+		                 .raw = raw,
+		                 .raw_len = len,
+		                 .detail = "why" };
 	long long id = 0;
 	return db_message_add(db, &m, &id) < 0 ? -1 : id;
 }
@@ -43,8 +48,11 @@ int main(void)
 	struct db *db = NULL;
 	CHECK_INT("opens", db_open(path, &db, err, sizeof err), 0);
 
-	struct conversation c = { .ref = xstrdup("RUS-AAAAA"), .channel = xstrdup("email"),
-	                          .contact = xstrdup("a@example.net"), .created_at = 100, .last_activity = 100 };
+	struct conversation c = { .ref = xstrdup("RUS-AAAAA"),
+		                  .channel = xstrdup("email"),
+		                  .contact = xstrdup("a@example.net"),
+		                  .created_at = 100,
+		                  .last_activity = 100 };
 	CHECK_INT("a conversation", db_conversation_create(db, &c), 0);
 
 	/* A batch: the first message's work kept, the second's undone, the third's kept. */

@@ -32,7 +32,7 @@ static void fake_run(struct session_child *c, void *arg)
 		f->msgs[1].outcome = SMTP_PERMANENT;
 		snprintf(f->msgs[1].detail, sizeof f->msgs[1].detail, "550 no such user (recipient 1 of 1)");
 		session_child_outcome(c, 1);
-		f->msgs[0].outcome = SMTP_TEMPORARY;   /* an 'R' after its 'S' changes nothing */
+		f->msgs[0].outcome = SMTP_TEMPORARY; /* an 'R' after its 'S' changes nothing */
 		session_child_outcome(c, 0);
 		f->msgs[2].outcome = SMTP_TEMPORARY;
 		f->msgs[2].retry_after = 60;
@@ -68,7 +68,10 @@ static void fake_broke(void *arg, int status, char *why, size_t whylen)
 }
 
 static const struct session_transport fake_transport = {
-	.name = "Fake", .run = fake_run, .told = fake_told, .broke = fake_broke,
+	.name = "Fake",
+	.run = fake_run,
+	.told = fake_told,
+	.broke = fake_broke,
 };
 
 static void on_sent(void *arg, const size_t *index, size_t n, struct smtp_outgoing *msgs)
@@ -88,7 +91,7 @@ static void reset(struct smtp_outgoing *m, size_t n)
 		m[i].mail_from = "";
 		m[i].rcpt = rcpt;
 		m[i].nrcpt = 1;
-		m[i].outcome = SMTP_SENT;          /* session_new resets these */
+		m[i].outcome = SMTP_SENT; /* session_new resets these */
 		m[i].retry_after = 5;
 		snprintf(m[i].detail, sizeof m[i].detail, "stale");
 	}
@@ -174,7 +177,7 @@ static void test_failed(void)
 
 	reset(m, 2);
 	struct session *ss = session_new(m, 2);
-	m[1].outcome = SMTP_PERMANENT;   /* refused before the session */
+	m[1].outcome = SMTP_PERMANENT; /* refused before the session */
 	snprintf(m[1].detail, sizeof m[1].detail, "the message has no recipient");
 	CHECK_INT("failed: fork", session_fork(ss, &fake_transport, &f, -1, 30, err, sizeof err), 0);
 	CHECK_INT("failed: end says so", session_end(ss, err, sizeof err), -1);

@@ -34,18 +34,18 @@ static void test_inbox(void)
 	char **created = NULL, err[256];
 	size_t n = 0, count = 0;
 
-	CHECK_INT("inbox parses", android_parse_inbox(inbox, strlen(inbox), &t, &n, &created, &count, err,
-						       sizeof(err)), 0);
+	CHECK_INT("inbox parses", android_parse_inbox(inbox, strlen(inbox), &t, &n, &created, &count, err, sizeof(err)), 0);
 	CHECK_INT("inbox: all entries counted for paging", count, 5);
 	CHECK_INT("inbox: SMS only", n, 4);
 	if (n == 4) {
-		CHECK_STR("id: id|sender|createdAt", t[0].id, "text:-1129870522|+447700900123|2024-03-05T10:00:02.250+00:00");
+		CHECK_STR("id: id|sender|createdAt", t[0].id,
+		          "text:-1129870522|+447700900123|2024-03-05T10:00:02.250+00:00");
 		CHECK_STR("repeated id made unique by time", t[1].id,
-			  "text:-1129870522|+447700900123|2024-03-05T10:00:01.000+00:00");
+		          "text:-1129870522|+447700900123|2024-03-05T10:00:01.000+00:00");
 		CHECK_STR("repeated id made unique by sender", t[2].id,
-			  "text:-1129870522|+447700900456|2024-03-05T10:00:01.000+00:00");
-		CHECK("three distinct ids", strcmp(t[0].id, t[1].id) && strcmp(t[1].id, t[2].id) &&
-						    strcmp(t[0].id, t[2].id));
+		          "text:-1129870522|+447700900456|2024-03-05T10:00:01.000+00:00");
+		CHECK("three distinct ids",
+		      strcmp(t[0].id, t[1].id) && strcmp(t[1].id, t[2].id) && strcmp(t[0].id, t[2].id));
 		CHECK_STR("from", t[0].from, "+447700900123");
 		CHECK_STR("to", t[0].to, "+447700900001");
 		CHECK("null recipient: NULL", t[2].to == NULL);
@@ -59,8 +59,8 @@ static void test_inbox(void)
 	android_strings_free(created, n);
 
 	/* created may be NULL when the caller does not want it. */
-	CHECK_INT("inbox without created", android_parse_inbox(inbox, strlen(inbox), &t, &n, NULL, &count, err,
-								sizeof(err)), 0);
+	CHECK_INT("inbox without created", android_parse_inbox(inbox, strlen(inbox), &t, &n, NULL, &count, err, sizeof(err)),
+	          0);
 	sms_texts_free(t, n);
 }
 
@@ -78,8 +78,17 @@ static void expect_inbox_error(const char *name, const char *json, size_t len)
 static void test_malformed(void)
 {
 	static const char *bad[] = {
-		"", "[", "{}", "null", "\"x\"", "7", "{\"messages\": []}", "[] []", "[{\"id\": \"a\",]",
-		"[{\"id\": \"a\"}", "\xff\xfe[]",
+		"",
+		"[",
+		"{}",
+		"null",
+		"\"x\"",
+		"7",
+		"{\"messages\": []}",
+		"[] []",
+		"[{\"id\": \"a\",]",
+		"[{\"id\": \"a\"}",
+		"\xff\xfe[]",
 	};
 	static const char odd[] =
 		"[1, null, \"x\", [], {}, "
@@ -113,8 +122,7 @@ static void test_malformed(void)
 	sms_texts_free(t, n);
 	android_strings_free(created, n);
 
-	CHECK_INT("odd entries parse", android_parse_inbox(odd, strlen(odd), &t, &n, &created, &count, err,
-							    sizeof(err)), 0);
+	CHECK_INT("odd entries parse", android_parse_inbox(odd, strlen(odd), &t, &n, &created, &count, err, sizeof(err)), 0);
 	CHECK_INT("odd entries: counted", count, 13);
 	CHECK_INT("odd entries: kept", n, 3);
 	if (n == 3) {
@@ -179,24 +187,23 @@ static void test_messages(void)
 	CHECK_INT("failed parses", android_parse_message(failed, strlen(failed), &id, &d, err, sizeof(err)), 0);
 	CHECK_INT("failed: failed", d, SMS_DELIVERY_FAILED);
 	free(id);
-	CHECK_INT("recipient state", android_parse_message(recipient_only, strlen(recipient_only), &id, &d, err,
-							    sizeof(err)), 0);
+	CHECK_INT("recipient state",
+	          android_parse_message(recipient_only, strlen(recipient_only), &id, &d, err, sizeof(err)), 0);
 	CHECK_INT("recipient state: delivered", d, SMS_DELIVERY_DELIVERED);
 	free(id);
-	CHECK_INT("no delivery wanted", android_parse_message(accepted, strlen(accepted), &id, NULL, err, sizeof(err)),
-		  0);
+	CHECK_INT("no delivery wanted", android_parse_message(accepted, strlen(accepted), &id, NULL, err, sizeof(err)), 0);
 	free(id);
 
 	CHECK_INT("no id", android_parse_message("{\"state\": \"Sent\"}", 17, &id, &d, err, sizeof(err)), -1);
 	CHECK("no id: NULL", id == NULL);
 	CHECK_INT("array", android_parse_message("[]", 2, &id, &d, err, sizeof(err)), -1);
 	CHECK_INT("not JSON", android_parse_message("Accepted", 8, &id, &d, err, sizeof(err)), -1);
-	CHECK_INT("recipients not array", android_parse_message("{\"id\": \"a\", \"recipients\": 3}", 28, &id, &d,
-								 err, sizeof(err)), 0);
+	CHECK_INT("recipients not array",
+	          android_parse_message("{\"id\": \"a\", \"recipients\": 3}", 28, &id, &d, err, sizeof(err)), 0);
 	CHECK_INT("recipients not array: unknown", d, SMS_DELIVERY_UNKNOWN);
 	free(id);
-	CHECK_INT("recipients of wrong things", android_parse_message("{\"id\": \"a\", \"recipients\": [7]}", 30, &id,
-								       &d, err, sizeof(err)), 0);
+	CHECK_INT("recipients of wrong things",
+	          android_parse_message("{\"id\": \"a\", \"recipients\": [7]}", 30, &id, &d, err, sizeof(err)), 0);
 	CHECK_INT("recipients of wrong things: unknown", d, SMS_DELIVERY_UNKNOWN);
 	free(id);
 
@@ -216,13 +223,11 @@ static void test_send_body(void)
 
 	CHECK("send body is JSON", root != NULL);
 	CHECK("textMessage.text", json_object_object_get_ex(root, "textMessage", &m) &&
-					  json_object_object_get_ex(m, "text", &v) &&
-					  strcmp(json_object_get_string(v), "line 1\n\"quoted\" / caf\xc3\xa9") == 0);
-	CHECK("phoneNumbers", json_object_object_get_ex(root, "phoneNumbers", &v) &&
-				      json_object_array_length(v) == 1 &&
-				      strcmp(json_object_get_string(json_object_array_get_idx(v, 0)), "+447700900123") == 0);
-	CHECK("withDeliveryReport", json_object_object_get_ex(root, "withDeliveryReport", &v) &&
-					    json_object_get_boolean(v));
+	                                  json_object_object_get_ex(m, "text", &v) &&
+	                                  strcmp(json_object_get_string(v), "line 1\n\"quoted\" / caf\xc3\xa9") == 0);
+	CHECK("phoneNumbers", json_object_object_get_ex(root, "phoneNumbers", &v) && json_object_array_length(v) == 1 &&
+	                              strcmp(json_object_get_string(json_object_array_get_idx(v, 0)), "+447700900123") == 0);
+	CHECK("withDeliveryReport", json_object_object_get_ex(root, "withDeliveryReport", &v) && json_object_get_boolean(v));
 	CHECK("slash not escaped", strstr(body, "\\/") == NULL);
 	json_object_put(root);
 	free(body);

@@ -49,27 +49,26 @@ static const char page1[] =
 	" </messageheader>\n"
 	"</messageheaders>\n";
 
-static const char page2[] =
-	"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-	"<messageheaders startindex=\"3\" count=\"4\" totalcount=\"7\" " NS ">\n"
-	" <messageheader id=\"unread-4\" uri=\"u\">\n"
-	"  <receivedat>2024-02-29T23:59:59</receivedat>\n"
-	"  <from><phonenumber> 447700900789 </phonenumber></from>\n"
-	"  <summary>hello</summary>\n"
-	"  <direction>inbound</direction>\n"
-	" </messageheader>\n"
-	" <messageheader id=\"unread-5\" uri=\"u\">\n"
-	"  <receivedat>2024-02-29T20:00:00+01:00</receivedat>\n"
-	"  <from><phonenumber>447700900321</phonenumber></from>\n"
-	"  <direction>Inbound</direction>\n"
-	"  <readat></readat>\n"
-	" </messageheader>\n"
-	" <messageheader uri=\"no-id\">\n"
-	"  <direction>Inbound</direction>\n"
-	" </messageheader>\n"
-	" <messageheader id=\"bare-7\">\n"
-	" </messageheader>\n"
-	"</messageheaders>\n";
+static const char page2[] = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+			    "<messageheaders startindex=\"3\" count=\"4\" totalcount=\"7\" " NS ">\n"
+			    " <messageheader id=\"unread-4\" uri=\"u\">\n"
+			    "  <receivedat>2024-02-29T23:59:59</receivedat>\n"
+			    "  <from><phonenumber> 447700900789 </phonenumber></from>\n"
+			    "  <summary>hello</summary>\n"
+			    "  <direction>inbound</direction>\n"
+			    " </messageheader>\n"
+			    " <messageheader id=\"unread-5\" uri=\"u\">\n"
+			    "  <receivedat>2024-02-29T20:00:00+01:00</receivedat>\n"
+			    "  <from><phonenumber>447700900321</phonenumber></from>\n"
+			    "  <direction>Inbound</direction>\n"
+			    "  <readat></readat>\n"
+			    " </messageheader>\n"
+			    " <messageheader uri=\"no-id\">\n"
+			    "  <direction>Inbound</direction>\n"
+			    " </messageheader>\n"
+			    " <messageheader id=\"bare-7\">\n"
+			    " </messageheader>\n"
+			    "</messageheaders>\n";
 
 static const char body_ok[] =
 	"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
@@ -86,18 +85,17 @@ static const char dispatch_ok[] =
 	"id=\"1183C73D-2E62-4F60-B610-30F160BDFBD5\" />\n"
 	"</messageheaders>\n";
 
-static const char lol[] =
-	"<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n <!ENTITY lol \"lol\">\n"
-	" <!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n"
-	" <!ENTITY lol2 \"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;\">\n"
-	" <!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">\n"
-	" <!ENTITY lol4 \"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;\">\n"
-	" <!ENTITY lol5 \"&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;\">\n"
-	" <!ENTITY lol6 \"&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;\">\n"
-	" <!ENTITY lol7 \"&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;\">\n"
-	" <!ENTITY lol8 \"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;\">\n"
-	" <!ENTITY lol9 \"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">\n"
-	"]>\n<messagebody " NS "><bodytext>&lol9;</bodytext></messagebody>\n";
+static const char lol[] = "<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n <!ENTITY lol \"lol\">\n"
+			  " <!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n"
+			  " <!ENTITY lol2 \"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;\">\n"
+			  " <!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">\n"
+			  " <!ENTITY lol4 \"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;\">\n"
+			  " <!ENTITY lol5 \"&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;\">\n"
+			  " <!ENTITY lol6 \"&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;\">\n"
+			  " <!ENTITY lol7 \"&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;\">\n"
+			  " <!ENTITY lol8 \"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;\">\n"
+			  " <!ENTITY lol9 \"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">\n"
+			  "]>\n<messagebody " NS "><bodytext>&lol9;</bodytext></messagebody>\n";
 
 static long long utc(int y, int mo, int d, int h, int mi, int s)
 {
@@ -130,7 +128,7 @@ static void test_inbox_pages(void)
 	CHECK_INT("page1 next start", next, 3);
 	esendex_page_free(&p);
 	CHECK_INT("freed page empty", p.n, 0);
-	esendex_page_free(&p);   /* twice is harmless */
+	esendex_page_free(&p); /* twice is harmless */
 	esendex_page_free(NULL);
 
 	CHECK("page2 parses", parse_inbox_s(page2, &p, err, sizeof err) == 0);
@@ -143,7 +141,7 @@ static void test_inbox_pages(void)
 	CHECK("page2[1] no summary", p.headers[1].summary == NULL);
 	CHECK("page2[2] no id", p.headers[2].id == NULL);
 	CHECK("page2[3] bare header", p.headers[3].from == NULL && p.headers[3].to == NULL &&
-	                                  p.headers[3].received_at == 0 && p.headers[3].inbound && !p.headers[3].read);
+	                                      p.headers[3].received_at == 0 && p.headers[3].inbound && !p.headers[3].read);
 	CHECK("page2 is last", esendex_next_page(&p, 3, 3, &next) == 0);
 	esendex_page_free(&p);
 }
@@ -157,22 +155,22 @@ static void test_paging_limits(void)
 	p.headers = h;
 	p.n = 3;
 	p.startindex = -1;
-	p.totalcount = 1000000000LL;   /* huge, but a number */
+	p.totalcount = 1000000000LL; /* huge, but a number */
 	CHECK("huge total pages on", esendex_next_page(&p, 0, 3, &next) == 1 && next == 3);
 	CHECK("huge total stops at the limit", esendex_next_page(&p, ESENDEX_MAX_HEADERS - 3, 3, &next) == 0);
 	CHECK("huge total: just under the limit", esendex_next_page(&p, ESENDEX_MAX_HEADERS - 4, 3, &next) == 1);
-	p.startindex = 0;   /* the server answered page 0 again */
+	p.startindex = 0; /* the server answered page 0 again */
 	CHECK("page 0 again ends", esendex_next_page(&p, 3, 3, &next) == 0);
 	p.startindex = 3;
 	CHECK("the page asked for", esendex_next_page(&p, 3, 3, &next) == 1 && next == 6);
 	p.startindex = -1;
-	p.totalcount = 2;   /* claims fewer than were listed */
+	p.totalcount = 2; /* claims fewer than were listed */
 	CHECK("total already passed", esendex_next_page(&p, 0, 3, &next) == 0);
-	p.totalcount = -1;   /* absent: a full page means maybe more */
+	p.totalcount = -1; /* absent: a full page means maybe more */
 	CHECK("no total, full page", esendex_next_page(&p, 0, 3, &next) == 1 && next == 3);
 	CHECK("no total, short page", esendex_next_page(&p, 0, 100, &next) == 0);
 	p.totalcount = 50;
-	p.n = 0;   /* an empty page ends it, whatever the total says */
+	p.n = 0; /* an empty page ends it, whatever the total says */
 	CHECK("empty page ends", esendex_next_page(&p, 0, 3, &next) == 0);
 	CHECK("NULL page", esendex_next_page(NULL, 0, 3, &next) == 0);
 }
@@ -190,11 +188,11 @@ static void test_inbox_counts(void)
 	CHECK("overflowing totalcount refused", parse_inbox_s(huge, &p, err, sizeof err) < 0 && p.n == 0);
 	CHECK("negative totalcount refused", parse_inbox_s(neg, &p, err, sizeof err) < 0);
 	CHECK("junk totalcount refused", parse_inbox_s(junk, &p, err, sizeof err) < 0);
-	CHECK("LLONG_MAX totalcount read", parse_inbox_s(big, &p, err, sizeof err) == 0 &&
-	                                       p.totalcount == 9223372036854775807LL && p.n == 0);
+	CHECK("LLONG_MAX totalcount read",
+	      parse_inbox_s(big, &p, err, sizeof err) == 0 && p.totalcount == 9223372036854775807LL && p.n == 0);
 	esendex_page_free(&p);
-	CHECK("no counts at all", parse_inbox_s(none, &p, err, sizeof err) == 0 && p.totalcount == -1 &&
-	                              p.count == -1 && p.startindex == -1);
+	CHECK("no counts at all",
+	      parse_inbox_s(none, &p, err, sizeof err) == 0 && p.totalcount == -1 && p.count == -1 && p.startindex == -1);
 	esendex_page_free(&p);
 }
 
@@ -205,16 +203,17 @@ static void test_body(void)
 	const char *empty = "<messagebody " NS "><bodytext/></messagebody>";
 	const char *missing = "<messagebody " NS "><characterset>GSM</characterset></messagebody>";
 	const char *prefixed = "<e:messagebody xmlns:e=\"http://api.esendex.com/ns/\"><e:bodytext>hi</e:bodytext>"
-	                       "</e:messagebody>";
+			       "</e:messagebody>";
 	const char *plain = "<messagebody><bodytext>no namespace</bodytext></messagebody>";
 	const char *wrong_root = "<messagebody xmlns=\"urn:not-esendex\"><bodytext>x</bodytext></messagebody>";
 	const char *wrong_child = "<messagebody " NS "><x:bodytext xmlns:x=\"urn:evil\">x</x:bodytext></messagebody>";
 	const char *latin1 = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><messagebody " NS
-	                     "><bodytext>caf\xC3\xA9</bodytext></messagebody>";
+			     "><bodytext>caf\xC3\xA9</bodytext></messagebody>";
 
 	CHECK("body parses", esendex_parse_body(body_ok, strlen(body_ok), &t, err, sizeof err) == 0);
-	CHECK_STR("body text exact", t,
-	          "Caf\xC3\xA9 & chips? \xE2\x80\x9Cscared\xE2\x80\x9D \xF0\x9F\x98\x9F <3 \xC3\xA9\xF0\x9F\x98\x80\nline two");
+	CHECK_STR(
+		"body text exact", t,
+		"Caf\xC3\xA9 & chips? \xE2\x80\x9Cscared\xE2\x80\x9D \xF0\x9F\x98\x9F <3 \xC3\xA9\xF0\x9F\x98\x80\nline two");
 	free(t);
 	CHECK("cdata body", esendex_parse_body(cdata, strlen(cdata), &t, err, sizeof err) == 0);
 	CHECK_STR("cdata text", t, "a <b> & c d");
@@ -243,9 +242,9 @@ static void test_hostile(void)
 	char *t = NULL, err[256] = "";
 	clock_t t0 = clock();
 	const char *xxe = "<?xml version=\"1.0\"?><!DOCTYPE m [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
-	                  "<messagebody " NS "><bodytext>&x;</bodytext></messagebody>";
+			  "<messagebody " NS "><bodytext>&x;</bodytext></messagebody>";
 	const char *ext = "<!DOCTYPE messagebody SYSTEM \"http://127.0.0.1:9/evil.dtd\">"
-	                  "<messagebody " NS "><bodytext>&evil;</bodytext></messagebody>";
+			  "<messagebody " NS "><bodytext>&evil;</bodytext></messagebody>";
 	const char *undeclared = "<messagebody " NS "><bodytext>&nbsp;</bodytext></messagebody>";
 	/* A DTD in UTF-16 hides from the byte scan; the forced UTF-8 read then
 	 * fails on it instead. */
@@ -317,7 +316,7 @@ static void test_dispatch_answer(void)
 	const char *noid = "<messageheaders batchid=\"b\" " NS "><messageheader uri=\"u\"/></messageheaders>";
 	const char *none = "<messageheaders batchid=\"b\" " NS "/>";
 	const char *two = "<messageheaders " NS "><messageheader id=\"first\"/><messageheader id=\"second\"/>"
-	                  "</messageheaders>";
+			  "</messageheaders>";
 
 	CHECK("dispatch parses", esendex_parse_dispatch(dispatch_ok, strlen(dispatch_ok), &id, err, sizeof err) == 0);
 	CHECK_STR("dispatch id", id, "1183C73D-2E62-4F60-B610-30F160BDFBD5");
@@ -335,24 +334,24 @@ static void test_status(void)
 		const char *status;
 		enum sms_delivery d;
 	} cases[] = {
-		{ "Submitted", SMS_DELIVERY_QUEUED },      { "Scheduled", SMS_DELIVERY_QUEUED },
-		{ "Queued", SMS_DELIVERY_QUEUED },         { "Sent", SMS_DELIVERY_SENT },
-		{ "Connecting", SMS_DELIVERY_SENT },       { "Delivered", SMS_DELIVERY_DELIVERED },
+		{ "Submitted", SMS_DELIVERY_QUEUED },       { "Scheduled", SMS_DELIVERY_QUEUED },
+		{ "Queued", SMS_DELIVERY_QUEUED },          { "Sent", SMS_DELIVERY_SENT },
+		{ "Connecting", SMS_DELIVERY_SENT },        { "Delivered", SMS_DELIVERY_DELIVERED },
 		{ "Acknowledged", SMS_DELIVERY_DELIVERED }, { "delivered", SMS_DELIVERY_DELIVERED },
-		{ "Expired", SMS_DELIVERY_UNDELIVERED },   { "PartiallyDelivered", SMS_DELIVERY_UNDELIVERED },
-		{ "Failed", SMS_DELIVERY_FAILED },         { "FailedAuthorisation", SMS_DELIVERY_FAILED },
-		{ "Rejected", SMS_DELIVERY_FAILED },       { "Cancelled", SMS_DELIVERY_FAILED },
-		{ "SomethingNew", SMS_DELIVERY_UNKNOWN },  { "", SMS_DELIVERY_UNKNOWN },
+		{ "Expired", SMS_DELIVERY_UNDELIVERED },    { "PartiallyDelivered", SMS_DELIVERY_UNDELIVERED },
+		{ "Failed", SMS_DELIVERY_FAILED },          { "FailedAuthorisation", SMS_DELIVERY_FAILED },
+		{ "Rejected", SMS_DELIVERY_FAILED },        { "Cancelled", SMS_DELIVERY_FAILED },
+		{ "SomethingNew", SMS_DELIVERY_UNKNOWN },   { "", SMS_DELIVERY_UNKNOWN },
 	};
 	char *reason = NULL, err[256];
 	enum sms_delivery d;
 	const char *failed = "<messageheader id=\"x\" " NS "><status>Failed</status>"
-	                     "<failurereason><code>4</code><description>Number 447700900123 unobtainable</description>"
-	                     "<permanentfailure>true</permanentfailure></failurereason></messageheader>";
+			     "<failurereason><code>4</code><description>Number 447700900123 unobtainable</description>"
+			     "<permanentfailure>true</permanentfailure></failurereason></messageheader>";
 	const char *failed_flat = "<messageheader " NS "><status> Expired </status>"
-	                          "<failurereason>Validity period passed</failurereason></messageheader>";
+				  "<failurereason>Validity period passed</failurereason></messageheader>";
 	const char *delivered = "<messageheader " NS "><status>Delivered</status>"
-	                        "<deliveredat>2024-03-01T10:00:00Z</deliveredat></messageheader>";
+				"<deliveredat>2024-03-01T10:00:00Z</deliveredat></messageheader>";
 	const char *nostatus = "<messageheader " NS "><failurereason>x</failurereason></messageheader>";
 	const char *wrongroot = "<messageheaders " NS "><status>Delivered</status></messageheaders>";
 
@@ -375,7 +374,7 @@ static void test_status(void)
 	CHECK("delivered: no reason", d == SMS_DELIVERY_DELIVERED && reason == NULL);
 	CHECK("reason pointer optional", esendex_parse_status(failed, strlen(failed), &d, NULL, err, sizeof err) == 0);
 	CHECK("missing status", esendex_parse_status(nostatus, strlen(nostatus), &d, &reason, err, sizeof err) < 0 &&
-	                            !reason && d == SMS_DELIVERY_UNKNOWN);
+	                                !reason && d == SMS_DELIVERY_UNKNOWN);
 	CHECK("wrong root", esendex_parse_status(wrongroot, strlen(wrongroot), &d, &reason, err, sizeof err) < 0);
 }
 
@@ -397,14 +396,14 @@ static void test_reason_safe(void)
 	CHECK("opted out NULL", !esendex_reason_opted_out(NULL));
 	memset(longer, 0, sizeof longer);
 	for (size_t i = 0; i + 2 < 300; i += 2)
-		memcpy(longer + i, "\xC3\xA9", 2);   /* é, two bytes each */
+		memcpy(longer + i, "\xC3\xA9", 2); /* é, two bytes each */
 	s = esendex_reason_safe(longer);
 	CHECK_INT("capped at 120", strlen(s), 120);
 	free(s);
 	memset(longer, 0, sizeof longer);
 	longer[0] = 'x';
 	for (size_t i = 1; i + 2 < 300; i += 2)
-		memcpy(longer + i, "\xC3\xA9", 2);   /* odd offset: 120 falls mid-character */
+		memcpy(longer + i, "\xC3\xA9", 2); /* odd offset: 120 falls mid-character */
 	s = esendex_reason_safe(longer);
 	CHECK_INT("cut before a split character", strlen(s), 119);
 	free(s);
@@ -418,8 +417,8 @@ static void test_time(void)
 	CHECK("time fraction", esendex_parse_time("2012-01-01T12:00:01.05Z", &t) == 0 && t == utc(2012, 1, 1, 12, 0, 1));
 	CHECK("time no zone", esendex_parse_time("2012-01-01T12:00:02.000", &t) == 0 && t == utc(2012, 1, 1, 12, 0, 2));
 	CHECK("time offset", esendex_parse_time("2012-06-01T12:00:00+01:00", &t) == 0 && t == utc(2012, 6, 1, 11, 0, 0));
-	CHECK("time negative offset", esendex_parse_time("2012-06-01T12:00:00-0530", &t) == 0 &&
-	                                  t == utc(2012, 6, 1, 17, 30, 0));
+	CHECK("time negative offset",
+	      esendex_parse_time("2012-06-01T12:00:00-0530", &t) == 0 && t == utc(2012, 6, 1, 17, 30, 0));
 	CHECK("leap day", esendex_parse_time("2024-02-29T00:00:00Z", &t) == 0 && t == utc(2024, 2, 29, 0, 0, 0));
 	CHECK("31 February", esendex_parse_time("2023-02-31T00:00:00Z", &t) < 0);
 	CHECK("month 13", esendex_parse_time("2023-13-01T00:00:00Z", &t) < 0);
@@ -477,11 +476,28 @@ static void test_build(void)
 		{ "quotes", "\"double\" 'single' `back`", NULL },
 		{ "newlines", "line 1\nline 2\r\nline 3\rend\ttab", NULL },
 		{ "emoji and accents",
-		  "\xF0\x9F\x98\x80 caf\xC3\xA9 \xE2\x82\xAC \xE4\xBD\xA0\xE5\xA5\xBD \xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD", NULL },
-		{ "C0 controls", "a\x01" "b\x08" "c\x0B" "d\x0C" "e\x1B" "f\x1F" "g", "a b c d e f g" },
+		  "\xF0\x9F\x98\x80 caf\xC3\xA9 \xE2\x82\xAC \xE4\xBD\xA0\xE5\xA5\xBD \xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD",
+		  NULL },
+		{ "C0 controls",
+		  "a\x01"
+		  "b\x08"
+		  "c\x0B"
+		  "d\x0C"
+		  "e\x1B"
+		  "f\x1F"
+		  "g",
+		  "a b c d e f g" },
 		{ "DEL and C1 kept", "x\x7Fy\xC2\x85z", NULL },
-		{ "noncharacters", "a\xEF\xBF\xBE" "b\xEF\xBF\xBF" "c\xEF\xBF\xBD", "a b c\xEF\xBF\xBD" },
-		{ "invalid UTF-8", "bad\xFF\xC3" "end", "bad\xEF\xBF\xBD\xEF\xBF\xBD" "end" },
+		{ "noncharacters",
+		  "a\xEF\xBF\xBE"
+		  "b\xEF\xBF\xBF"
+		  "c\xEF\xBF\xBD",
+		  "a b c\xEF\xBF\xBD" },
+		{ "invalid UTF-8",
+		  "bad\xFF\xC3"
+		  "end",
+		  "bad\xEF\xBF\xBD\xEF\xBF\xBD"
+		  "end" },
 		{ "empty", "", NULL },
 	};
 	char err[256];
@@ -560,7 +576,7 @@ static void test_mutations(void)
 			m[at] = junk[(rng >> 8) % (sizeof junk - 1)];
 		}
 		rng = rng * 1103515245u + 12345u;
-		size_t cut = (round % 7 == 0) ? (rng >> 8) % len : len;   /* sometimes truncated */
+		size_t cut = (round % 7 == 0) ? (rng >> 8) % len : len; /* sometimes truncated */
 		if (esendex_parse_inbox(m, cut, &p, err, sizeof err) == 0)
 			esendex_page_free(&p);
 		else if (p.n || p.headers)

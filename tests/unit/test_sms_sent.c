@@ -11,7 +11,7 @@
 #include "sms_twilio.h"
 #include "util.h"
 
-static const char *claimed;   /* the id known() says is another text's */
+static const char *claimed; /* the id known() says is another text's */
 
 static int known(void *arg, const char *id)
 {
@@ -53,12 +53,12 @@ static void test_match(void)
 	CHECK_INT("no such body", sms_sent_match(t, n, us, to, "Hello", 0, NULL, NULL), -1);
 	CHECK_INT("another sender's text is not ours", sms_sent_match(t + 4, 1, us, to, "hello", 0, NULL, NULL), -1);
 	CHECK_INT("a listing without from (Android) passes",
-	          sms_sent_match(&(struct sms_text){ .id = "P", .to = "+447700900123", .body = "hi", .received_at = 5 }, 1, us, to,
-	                         "hi", 0, NULL, NULL),
+	          sms_sent_match(&(struct sms_text){ .id = "P", .to = "+447700900123", .body = "hi", .received_at = 5 }, 1,
+	                         us, to, "hi", 0, NULL, NULL),
 	          0);
 	CHECK_INT("an entry without an id cannot be recorded",
-	          sms_sent_match(&(struct sms_text){ .to = "+447700900123", .body = "hi", .received_at = 5 }, 1, us, to, "hi", 0,
-	                         NULL, NULL),
+	          sms_sent_match(&(struct sms_text){ .to = "+447700900123", .body = "hi", .received_at = 5 }, 1, us, to,
+	                         "hi", 0, NULL, NULL),
 	          -1);
 	CHECK_INT("known() failing is reported", sms_sent_match(t, n, us, to, "hello", 0, broken, NULL), -2);
 	CHECK_INT("empty list", sms_sent_match(NULL, 0, us, to, "hello", 0, NULL, NULL), -1);

@@ -12,13 +12,13 @@
 
 /* A message resource as Twilio lists it. */
 #define MSG(sid, dir, from, to, body, sent)                                                         \
-	"{\"account_sid\": \"" ACCT "\", \"api_version\": \"2010-04-01\", \"body\": " body ", "       \
-	"\"date_created\": \"" sent "\", \"date_sent\": \"" sent "\", "                              \
-	"\"date_updated\": \"" sent "\", \"direction\": \"" dir "\", \"error_code\": null, "         \
-	"\"error_message\": null, \"from\": \"" from "\", \"messaging_service_sid\": null, "          \
-	"\"num_media\": \"0\", \"num_segments\": \"1\", \"price\": null, \"price_unit\": \"USD\", "   \
-	"\"sid\": \"" sid "\", \"status\": \"received\", \"subresource_uris\": {\"media\": "          \
-	"\"/2010-04-01/Accounts/" ACCT "/Messages/" sid "/Media.json\"}, \"to\": \"" to "\", "        \
+	"{\"account_sid\": \"" ACCT "\", \"api_version\": \"2010-04-01\", \"body\": " body ", "     \
+	"\"date_created\": \"" sent "\", \"date_sent\": \"" sent "\", "                             \
+	"\"date_updated\": \"" sent "\", \"direction\": \"" dir "\", \"error_code\": null, "        \
+	"\"error_message\": null, \"from\": \"" from "\", \"messaging_service_sid\": null, "        \
+	"\"num_media\": \"0\", \"num_segments\": \"1\", \"price\": null, \"price_unit\": \"USD\", " \
+	"\"sid\": \"" sid "\", \"status\": \"received\", \"subresource_uris\": {\"media\": "        \
+	"\"/2010-04-01/Accounts/" ACCT "/Messages/" sid "/Media.json\"}, \"to\": \"" to "\", "      \
 	"\"uri\": \"/2010-04-01/Accounts/" ACCT "/Messages/" sid ".json\"}"
 
 /* Page 0 of 2 (newest first), with outbound entries mixed in. */
@@ -26,25 +26,24 @@ static const char page0[] =
 	"{\"end\": 2, \"first_page_uri\": \"" LIST "?To=%2B447700900001&PageSize=3&Page=0\", "
 	"\"next_page_uri\": \"" LIST "?To=%2B447700900001&PageSize=3&Page=1&PageToken=PASM0003\", "
 	"\"page\": 0, \"page_size\": 3, \"previous_page_uri\": null, \"start\": 0, "
-	"\"uri\": \"" LIST "?To=%2B447700900001&PageSize=3&Page=0\", \"messages\": ["
-	MSG("SM0003", "inbound", "+447700900123", "+447700900001", "\"are you there?\"",
-	    "Tue, 05 Mar 2024 10:00:00 +0000") ", "
-	MSG("SM0002", "outbound-api", "+447700900001", "+447700900123", "\"Thanks for your message\"",
-	    "Mon, 04 Mar 2024 23:59:59 +0000") ", "
-	MSG("SM0001", "inbound", "+447700900456", "+447700900001", "\"caf\\u00e9 \\ud83d\\ude00 & \\\"quotes\\\"\"",
-	    "Mon, 04 Mar 2024 23:59:59 +0000")
-	"]}";
+	"\"uri\": \"" LIST "?To=%2B447700900001&PageSize=3&Page=0\", \"messages\": [" MSG(
+		"SM0003", "inbound", "+447700900123", "+447700900001", "\"are you there?\"",
+		"Tue, 05 Mar 2024 10:00:00 +0000") ", " MSG("SM0002", "outbound-api", "+447700900001", "+447700900123",
+                                                            "\"Thanks for your message\"",
+                                                            "Mon, 04 Mar 2024 23:59:59 +0000") ", " MSG("SM0001", "inbound",
+                                                                                                        "+447700900456",
+                                                                                                        "+447700900001",
+                                                                                                        "\"caf\\u00e9 \\ud83d\\ude00 & \\\"quotes\\\"\"",
+                                                                                                        "Mon, 04 Mar 2024 23:59:59 +0000") "]}";
 
 static const char page1[] =
 	"{\"end\": 4, \"first_page_uri\": \"" LIST "?To=%2B447700900001&PageSize=3&Page=0\", "
 	"\"next_page_uri\": null, \"page\": 1, \"page_size\": 3, "
 	"\"previous_page_uri\": \"" LIST "?To=%2B447700900001&PageSize=3&Page=0\", \"start\": 3, "
-	"\"uri\": \"" LIST "?To=%2B447700900001&PageSize=3&Page=1&PageToken=PASM0003\", \"messages\": ["
-	MSG("SM0000", "inbound", "+447700900123", "+447700900001", "\"hello\"",
-	    "Mon, 04 Mar 2024 09:00:00 +0000") ", "
-	MSG("SMffff", "outbound-reply", "+447700900001", "+447700900123", "\"auto reply\"",
-	    "Mon, 04 Mar 2024 09:00:01 +0000")
-	"]}";
+	"\"uri\": \"" LIST "?To=%2B447700900001&PageSize=3&Page=1&PageToken=PASM0003\", \"messages\": [" MSG(
+		"SM0000", "inbound", "+447700900123", "+447700900001", "\"hello\"",
+		"Mon, 04 Mar 2024 09:00:00 +0000") ", " MSG("SMffff", "outbound-reply", "+447700900001", "+447700900123",
+                                                            "\"auto reply\"", "Mon, 04 Mar 2024 09:00:01 +0000") "]}";
 
 static int parse(const char *json, struct twilio_page *p)
 {
@@ -100,7 +99,7 @@ out:
 static void test_oldest_first_stable(void)
 {
 	struct sms_text t[4];
-	const char *ids[] = { "d", "c", "b", "a" };   /* newest first, as listed */
+	const char *ids[] = { "d", "c", "b", "a" }; /* newest first, as listed */
 	long long at[] = { 300, 200, 200, 100 };
 	int i;
 
@@ -133,12 +132,21 @@ static void expect_page_error(const char *name, const char *json, size_t len)
 static void test_malformed_pages(void)
 {
 	static const char *bad[] = {
-		"", "{", "[]", "null", "42", "\"messages\"", "{\"messages\": {}}", "{\"messages\": null}",
+		"",
+		"{",
+		"[]",
+		"null",
+		"42",
+		"\"messages\"",
+		"{\"messages\": {}}",
+		"{\"messages\": null}",
 		"{\"messages\": [], \"next_page_uri\": 5}",
 		"{\"messages\": [], \"next_page_uri\": \"https://evil.example/x\"}",
 		"{\"messages\": [], \"next_page_uri\": \"//evil.example/x\"}",
 		"{\"messages\": [], \"next_page_uri\": \"/a b\"}",
-		"{\"messages\": []} trailing", "{\"messages\": [}", "{\"messages\": [] ",
+		"{\"messages\": []} trailing",
+		"{\"messages\": [}",
+		"{\"messages\": [] ",
 	};
 	struct twilio_page p;
 	char err[256], *deep;
@@ -192,11 +200,14 @@ static void test_malformed_pages(void)
 	/* Invalid UTF-8 reaches the relay as U+FFFD, not as raw bytes. */
 	{
 		static const char raw[] = "{\"messages\": [{\"direction\": \"inbound\", \"sid\": \"SM1\", "
-					  "\"from\": \"+447700900123\", \"body\": \"a\xff" "b\"}]}";
+					  "\"from\": \"+447700900123\", \"body\": \"a\xff"
+					  "b\"}]}";
 
 		CHECK_INT("bad utf-8: parses", parse(raw, &p), 0);
 		if (p.n == 1)
-			CHECK_STR("bad utf-8: replaced", p.texts[0].body, "a\xef\xbf\xbd" "b");
+			CHECK_STR("bad utf-8: replaced", p.texts[0].body,
+			          "a\xef\xbf\xbd"
+			          "b");
 		twilio_page_free(&p);
 	}
 }
@@ -238,7 +249,7 @@ static void test_cursor(void)
 	c = twilio_cursor(1709632800LL);
 	CHECK_STR("cursor: date", c, "2024-03-05");
 	free(c);
-	c = twilio_cursor(1709596799LL);   /* 23:59:59 UTC on the 4th */
+	c = twilio_cursor(1709596799LL); /* 23:59:59 UTC on the 4th */
 	CHECK_STR("cursor: UTC day", c, "2024-03-04");
 	free(c);
 	CHECK("cursor valid", twilio_cursor_valid("2024-03-05"));
@@ -263,24 +274,24 @@ static void test_errors(void)
 	char err[256];
 
 	expect_error("21610 opted out", 400,
-		     "{\"code\": 21610, \"message\": \"Attempt to send to unsubscribed recipient\", "
-		     "\"more_info\": \"https://www.twilio.com/docs/errors/21610\", \"status\": 400}",
-		     SMS_OPTED_OUT);
+	             "{\"code\": 21610, \"message\": \"Attempt to send to unsubscribed recipient\", "
+	             "\"more_info\": \"https://www.twilio.com/docs/errors/21610\", \"status\": 400}",
+	             SMS_OPTED_OUT);
 	expect_error("20429 too many requests", 429,
-		     "{\"code\": 20429, \"message\": \"Too Many Requests\", "
-		     "\"more_info\": \"https://www.twilio.com/docs/errors/20429\", \"status\": 429}",
-		     SMS_TEMPORARY);
+	             "{\"code\": 20429, \"message\": \"Too Many Requests\", "
+	             "\"more_info\": \"https://www.twilio.com/docs/errors/20429\", \"status\": 429}",
+	             SMS_TEMPORARY);
 	expect_error("20429 under another status", 400, "{\"code\": 20429}", SMS_TEMPORARY);
 	expect_error("429 without a body", 429, "", SMS_TEMPORARY);
 	expect_error("401 auth", 401,
-		     "{\"code\": 20003, \"message\": \"Authenticate\", "
-		     "\"more_info\": \"https://www.twilio.com/docs/errors/20003\", \"status\": 401}",
-		     SMS_AUTH);
+	             "{\"code\": 20003, \"message\": \"Authenticate\", "
+	             "\"more_info\": \"https://www.twilio.com/docs/errors/20003\", \"status\": 401}",
+	             SMS_AUTH);
 	expect_error("403 auth", 403, "{\"code\": 20003}", SMS_AUTH);
 	expect_error("invalid number: permanent, number not quoted", 400,
-		     "{\"code\": 21211, \"message\": \"The 'To' number +447700900123 is not a valid phone number.\", "
-		     "\"more_info\": \"https://www.twilio.com/docs/errors/21211\", \"status\": 400}",
-		     SMS_PERMANENT);
+	             "{\"code\": 21211, \"message\": \"The 'To' number +447700900123 is not a valid phone number.\", "
+	             "\"more_info\": \"https://www.twilio.com/docs/errors/21211\", \"status\": 400}",
+	             SMS_PERMANENT);
 	expect_error("404 permanent", 404, "{\"code\": 20404, \"message\": \"not found\"}", SMS_PERMANENT);
 	expect_error("500 temporary", 500, "<html>Internal Server Error</html>", SMS_TEMPORARY);
 	expect_error("503 temporary", 503, NULL, SMS_TEMPORARY);
@@ -322,8 +333,8 @@ static void test_message_and_status(void)
 	CHECK_INT("sid a number", twilio_parse_message("{\"sid\": 5}", 10, &sid, &d, err, sizeof(err)), -1);
 	CHECK_INT("not JSON", twilio_parse_message("<xml/>", 6, &sid, &d, err, sizeof(err)), -1);
 	CHECK_INT("empty", twilio_parse_message("", 0, &sid, &d, err, sizeof(err)), -1);
-	CHECK_INT("status a number: unknown", twilio_parse_message("{\"sid\": \"SM1\", \"status\": 3}", 27, &sid, &d,
-								    err, sizeof(err)), 0);
+	CHECK_INT("status a number: unknown",
+	          twilio_parse_message("{\"sid\": \"SM1\", \"status\": 3}", 27, &sid, &d, err, sizeof(err)), 0);
 	CHECK_INT("status a number: unknown d", d, SMS_DELIVERY_UNKNOWN);
 	free(sid);
 
@@ -357,8 +368,8 @@ static void test_length(void)
 	free(long_text);
 }
 
-static int try_open(const char *provider, const char *url, const char *account, const char *user,
-		    const char *password, const char *number, int page_size, char *err, size_t errlen)
+static int try_open(const char *provider, const char *url, const char *account, const char *user, const char *password,
+                    const char *number, int page_size, char *err, size_t errlen)
 {
 	struct sms_settings s = { 0 };
 	struct sms_gateway *g = NULL;
@@ -388,8 +399,8 @@ static void test_open(void)
 
 	CHECK_INT("open twilio", try_open("twilio", u, ACCT, NULL, "tok", n, 0, err, sizeof(err)), 0);
 	CHECK_INT("open twilio with API key", try_open("twilio", u, ACCT, "SK1", "tok", n, 0, err, sizeof(err)), 0);
-	CHECK_INT("open android", try_open("android", "http://127.0.0.1:8080", NULL, "sms", "pw", n, 0, err,
-					    sizeof(err)), 0);
+	CHECK_INT("open android", try_open("android", "http://127.0.0.1:8080", NULL, "sms", "pw", n, 0, err, sizeof(err)),
+	          0);
 	CHECK_INT("unknown provider", try_open("nexmo", u, ACCT, NULL, "tok", n, 0, err, sizeof(err)), -1);
 	CHECK("unknown provider: named", strstr(err, "nexmo") != NULL);
 	CHECK_INT("no provider", try_open(NULL, u, ACCT, NULL, "tok", n, 0, err, sizeof(err)), -1);
@@ -398,10 +409,10 @@ static void test_open(void)
 	CHECK_INT("no number", try_open("twilio", u, ACCT, NULL, "tok", NULL, 0, err, sizeof(err)), -1);
 	CHECK_INT("twilio: no account", try_open("twilio", u, NULL, "SK1", "tok", n, 0, err, sizeof(err)), -1);
 	CHECK_INT("no password", try_open("twilio", u, ACCT, NULL, NULL, n, 0, err, sizeof(err)), -1);
-	CHECK_INT("android: no username", try_open("android", "https://phone.example", NULL, NULL, "pw", n, 0, err,
-						    sizeof(err)), -1);
-	CHECK_INT("http to a public host", try_open("twilio", "http://api.twilio.com", ACCT, NULL, "tok", n, 0, err,
-						     sizeof(err)), -1);
+	CHECK_INT("android: no username",
+	          try_open("android", "https://phone.example", NULL, NULL, "pw", n, 0, err, sizeof(err)), -1);
+	CHECK_INT("http to a public host",
+	          try_open("twilio", "http://api.twilio.com", ACCT, NULL, "tok", n, 0, err, sizeof(err)), -1);
 	CHECK("http refusal: never the token", strstr(err, "tok") == NULL);
 	CHECK_INT("negative page size", try_open("twilio", u, ACCT, NULL, "tok", n, -1, err, sizeof(err)), -1);
 	sms_close(NULL);

@@ -5,18 +5,23 @@
 #include "check.h"
 #include "smtp.h"
 
-#define R(c, t) { (c), 0, 0, 0, (t) }
-#define RE(c, a, b, d, t) { (c), (a), (b), (d), (t) }
+#define R(c, t)                   \
+	{                         \
+		(c), 0, 0, 0, (t) \
+	}
+#define RE(c, a, b, d, t)               \
+	{                               \
+		(c), (a), (b), (d), (t) \
+	}
 
-static const char GOOD[] =
-	"Date: Thu, 21 Nov 2024 10:00:00 +0000\r\n"
-	"From: R-U-Safe? <rusafe@example.org>\r\n"
-	"To: adviser@example.org\r\n"
-	"Message-ID: <abc.123@example.org>\r\n"
-	"Subject: [RUS-1] hello\r\n"
-	"\r\n"
-	".leading dot is libESMTP's to stuff\r\n"
-	"body\r\n";
+static const char GOOD[] = "Date: Thu, 21 Nov 2024 10:00:00 +0000\r\n"
+			   "From: R-U-Safe? <rusafe@example.org>\r\n"
+			   "To: adviser@example.org\r\n"
+			   "Message-ID: <abc.123@example.org>\r\n"
+			   "Subject: [RUS-1] hello\r\n"
+			   "\r\n"
+			   ".leading dot is libESMTP's to stuff\r\n"
+			   "body\r\n";
 
 static enum smtp_outcome judge(const struct smtp_reply *mail, const struct smtp_reply *rcpt, size_t n,
                                const struct smtp_reply *data, size_t *acc, char *d)
@@ -35,7 +40,9 @@ static void test_judge(void)
 	char d[256];
 	size_t acc = 99;
 
-	rcpts[0] = ok_rcpt; rcpts[1] = ok_rcpt; rcpts[2] = ok_rcpt;
+	rcpts[0] = ok_rcpt;
+	rcpts[1] = ok_rcpt;
+	rcpts[2] = ok_rcpt;
 	CHECK_INT("all accepted: sent", judge(&ok, rcpts, 3, &ok_data, &acc, d), SMTP_SENT);
 	CHECK_INT("all accepted: 3 recipients", acc, 3);
 	CHECK_STR("sent: no detail", d, "");
@@ -120,7 +127,8 @@ static void test_describe(void)
 	char out[256], small[40];
 	struct smtp_reply r = RE(550, 5, 1, 1, "<kid@example.com>: Recipient rejected\r\nsecond line x@y");
 	struct smtp_reply plain = R(421, "mx.example.org Service not available\r\n");
-	struct smtp_reply ctl = R(550, "bad\x01\x7f" "ctl  text");
+	struct smtp_reply ctl = R(550, "bad\x01\x7f"
+	                               "ctl  text");
 	struct smtp_reply nul = R(452, NULL);
 	struct smtp_reply longr = R(550, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
 
@@ -139,7 +147,9 @@ static void test_describe(void)
 	CHECK("describe: cut keeps where", strstr(small, "(DATA)") != NULL);
 	CHECK("describe: cut fits", strlen(small) < sizeof small);
 	{
-		struct smtp_reply u = R(550, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9");
+		struct smtp_reply u = R(
+			550,
+			"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9");
 		char s2[24];
 		size_t i, ok = 1;
 
@@ -211,8 +221,7 @@ static void test_message_check(void)
 		CHECK_STR("no Date: says so", err, "the message has no Date header (libESMTP would invent one)");
 		CHECK_INT("no From refused", mcheck(nofrom, strlen(nofrom), &eb, err), -1);
 		CHECK_INT("no Message-ID refused", mcheck(noid, strlen(noid), &eb, err), -1);
-		CHECK_STR("no Message-ID: says so", err,
-		          "the message has no Message-ID header (libESMTP would invent one)");
+		CHECK_STR("no Message-ID: says so", err, "the message has no Message-ID header (libESMTP would invent one)");
 		CHECK_INT("Message-ID in the body does not count", mcheck(idbody, strlen(idbody), &eb, err), -1);
 		CHECK_INT("X-Message-ID does not count", mcheck(xid, strlen(xid), &eb, err), -1);
 		CHECK_INT("header names in any case", mcheck(lower, strlen(lower), &eb, err), 0);
@@ -237,7 +246,7 @@ static void test_address(void)
 	CHECK_INT("space refused", smtp_address_ok("a b@c.org", 0), 0);
 	CHECK_INT("8-bit refused (no SMTPUTF8)", smtp_address_ok("\xc3\xa9@b.org", 0), 0);
 	memset(longa, 'a', 251);
-	memcpy(longa + 251, "@b.o", 5);   /* 255 octets */
+	memcpy(longa + 251, "@b.o", 5); /* 255 octets */
 	CHECK_INT("over 254 octets refused", smtp_address_ok(longa, 0), 0);
 	longa[254] = '\0';
 	CHECK_INT("254 octets accepted", smtp_address_ok(longa, 0), 1);

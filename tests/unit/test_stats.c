@@ -50,11 +50,11 @@ static void tallies(void)
 	/* Thursday 19 November 2026: 10:00 open, 17:31 closed (GMT = UTC in November) */
 	stats_add_message(&s, &h, "inbound", "email", check_utc(2026, 11, 19, 10, 0));
 	stats_add_message(&s, &h, "inbound", "sms", check_utc(2026, 11, 19, 17, 31));
-	stats_add_message(&s, &h, "inbound", "sms", check_utc(2026, 11, 21, 12, 0));   /* Saturday */
+	stats_add_message(&s, &h, "inbound", "sms", check_utc(2026, 11, 21, 12, 0)); /* Saturday */
 	stats_add_message(&s, &h, "reply", "sms", check_utc(2026, 11, 19, 10, 5));
 	stats_add_message(&s, &h, "autoreply", "email", check_utc(2026, 11, 19, 10, 0));
 	stats_add_message(&s, &h, "autoreply", "sms", check_utc(2026, 11, 19, 17, 31));
-	stats_add_message(&s, &h, "note", "email", check_utc(2026, 11, 19, 10, 0));   /* not counted */
+	stats_add_message(&s, &h, "note", "email", check_utc(2026, 11, 19, 10, 0)); /* not counted */
 	CHECK_INT("email in", (int)s.email.in, 1);
 	CHECK_INT("texts in", (int)s.sms.in, 2);
 	CHECK_INT("email out", (int)s.email.out, 0);
@@ -66,10 +66,10 @@ static void tallies(void)
 
 	stats_add_conversation(&s, 1, 1000, 1000 + 300);
 	stats_add_conversation(&s, 0, 1000, 1000 + 60);
-	stats_add_conversation(&s, 0, 1000, 0);             /* not answered */
-	stats_add_conversation(&s, 0, 0, 0);                /* nothing yet */
-	stats_add_conversation(&s, 0, 2000, 1000);          /* a reply before the message: ignored */
-	for (int i = 0; i < 200; i++)                       /* grow past the first allocation */
+	stats_add_conversation(&s, 0, 1000, 0);    /* not answered */
+	stats_add_conversation(&s, 0, 0, 0);       /* nothing yet */
+	stats_add_conversation(&s, 0, 2000, 1000); /* a reply before the message: ignored */
+	for (int i = 0; i < 200; i++)              /* grow past the first allocation */
 		stats_add_conversation(&s, 0, 10, 10 + 3600);
 	stats_finish(&s);
 	CHECK_INT("conversations", (int)s.conversations, 205);
@@ -78,7 +78,7 @@ static void tallies(void)
 	CHECK_INT("median wait", (int)s.median_wait, 3600);
 	CHECK_INT("p90 wait", (int)s.p90_wait, 3600);
 	stats_free(&s);
-	stats_free(&s);   /* twice is harmless */
+	stats_free(&s); /* twice is harmless */
 	stats_free(NULL);
 
 	stats_init(&s);

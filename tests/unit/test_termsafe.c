@@ -96,7 +96,7 @@ static void every_code_point(void)
 	for (uint32_t cp = 0x80; cp <= 0x10FFFF; cp++) {
 		char in[4], want[16];
 		if (cp >= 0xD800 && cp <= 0xDFFF)
-			continue;   /* surrogates are not UTF-8: below */
+			continue; /* surrogates are not UTF-8: below */
 		size_t n = encode(cp, in);
 		int control = cp < 0xA0 || cp == 0x061C || cp == 0x200E || cp == 0x200F || (cp >= 0x202A && cp <= 0x202E) ||
 		              (cp >= 0x2066 && cp <= 0x2069);
@@ -123,7 +123,10 @@ static void invalid_utf8(void)
 		const char *want;
 	} cases[] = {
 		{ "lone continuation byte", "a\x80z", 3, "a\\x80z" },
-		{ "raw C1 CSI byte (8-bit terminals)", "\x9b" "31m", 4, "\\x9b31m" },
+		{ "raw C1 CSI byte (8-bit terminals)",
+		  "\x9b"
+		  "31m",
+		  4, "\\x9b31m" },
 		{ "overlong ESC (C0 9B)", "\xC0\x9B", 2, "\\xc0\\x9b" },
 		{ "overlong slash (C0 AF)", "\xC0\xAF", 2, "\\xc0\\xaf" },
 		{ "overlong 3-byte (E0 80 9B)", "\xE0\x80\x9B", 3, "\\xe0\\x80\\x9b" },
@@ -176,15 +179,19 @@ static void attacks(void)
 		  "\\x1b]52;c;Y3VybCBldmlsfHNo\\x07" },
 		{ "OSC 52, ST-terminated", "\x1b]52;c;eA==\x1b\\", TERMSAFE_TEXT, "\\x1b]52;c;eA==\\x1b\\" },
 		{ "RLO reorders", "file\xE2\x80\xAEgpj.exe", TERMSAFE_TEXT, "file<U+202E>gpj.exe" },
-		{ "isolates and marks", "\xE2\x81\xA6x\xE2\x81\xA9\xE2\x80\x8F", TERMSAFE_TEXT, "<U+2066>x<U+2069><U+200F>" },
-		{ "C1 CSI as UTF-8", "\xC2\x9B" "2J", TERMSAFE_TEXT, "<U+009B>2J" },
+		{ "isolates and marks", "\xE2\x81\xA6x\xE2\x81\xA9\xE2\x80\x8F", TERMSAFE_TEXT,
+		  "<U+2066>x<U+2069><U+200F>" },
+		{ "C1 CSI as UTF-8",
+		  "\xC2\x9B"
+		  "2J",
+		  TERMSAFE_TEXT, "<U+009B>2J" },
 		{ "DEL", "a\x7f", TERMSAFE_TEXT, "a\\x7f" },
 		{ "a line keeps tab, escapes newline", "Subject\tone\nFrom: forged", TERMSAFE_LINE,
 		  "Subject\tone\\x0aFrom: forged" },
 		{ "a line escapes CRLF", "a\r\nb", TERMSAFE_LINE, "a\\x0d\\x0ab" },
 		{ "text keeps newline and tab", "a\n\tb\n", TERMSAFE_TEXT, "a\n\tb\n" },
-		{ "ordinary text untouched", "Caf\xC3\xA9 \xF0\x9F\x98\x80 \xD8\xB3\xD9\x84\xD8\xA7\xD9\x85 C:\\x1b", TERMSAFE_TEXT,
-		  "Caf\xC3\xA9 \xF0\x9F\x98\x80 \xD8\xB3\xD9\x84\xD8\xA7\xD9\x85 C:\\x1b" },
+		{ "ordinary text untouched", "Caf\xC3\xA9 \xF0\x9F\x98\x80 \xD8\xB3\xD9\x84\xD8\xA7\xD9\x85 C:\\x1b",
+		  TERMSAFE_TEXT, "Caf\xC3\xA9 \xF0\x9F\x98\x80 \xD8\xB3\xD9\x84\xD8\xA7\xD9\x85 C:\\x1b" },
 		{ "empty", "", TERMSAFE_TEXT, "" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -210,8 +217,8 @@ static void printing(void)
 	termsafe_printf(f, 1, "--- %s by %s\n", "young person\x1b[8m", "x\xE2\x80\xAE");
 	termsafe_printf(f, 0, "%s\n", "exact\x1b");
 	fclose(f);
-	CHECK_STR("termsafe_printf escapes the arguments, keeps the format's newlines, or passes all when asked",
-	          mem, "--- young person\\x1b[8m by x<U+202E>\nexact\x1b\n");
+	CHECK_STR("termsafe_printf escapes the arguments, keeps the format's newlines, or passes all when asked", mem,
+	          "--- young person\\x1b[8m by x<U+202E>\nexact\x1b\n");
 	free(mem);
 }
 

@@ -32,8 +32,8 @@ static void die(const char *what, int r)
 
 /* Make a certificate. issuer NULL: self-signed. names: NULL-terminated list
  * of "dns:NAME" / "ip:ADDR". purpose: key purpose OID or NULL. */
-static void make_cert(struct cert *c, const char *dn, const struct cert *issuer, int is_ca,
-		      time_t from, time_t until, const char *const *names, const char *purpose)
+static void make_cert(struct cert *c, const char *dn, const struct cert *issuer, int is_ca, time_t from, time_t until,
+                      const char *const *names, const char *purpose)
 {
 	unsigned char serial[4];
 	const char *errp;
@@ -41,8 +41,7 @@ static void make_cert(struct cert *c, const char *dn, const struct cert *issuer,
 
 	if ((r = gnutls_x509_privkey_init(&c->key)) < 0)
 		die("privkey_init", r);
-	r = gnutls_x509_privkey_generate(c->key, GNUTLS_PK_ECDSA,
-					 GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
+	r = gnutls_x509_privkey_generate(c->key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
 	if (r < 0)
 		die("privkey_generate", r);
 	if ((r = gnutls_x509_crt_init(&c->crt)) < 0)
@@ -71,15 +70,15 @@ static void make_cert(struct cert *c, const char *dn, const struct cert *issuer,
 	for (; names && *names; names++) {
 		if (strncmp(*names, "dns:", 4) == 0) {
 			r = gnutls_x509_crt_set_subject_alt_name(c->crt, GNUTLS_SAN_DNSNAME, *names + 4,
-								 (unsigned)strlen(*names + 4), GNUTLS_FSAN_APPEND);
+			                                         (unsigned)strlen(*names + 4), GNUTLS_FSAN_APPEND);
 		} else {
 			unsigned char ip[16];
 			int v6 = strchr(*names + 3, ':') != NULL;
 
 			if (inet_pton(v6 ? AF_INET6 : AF_INET, *names + 3, ip) != 1)
 				die("bad ip in test", 0);
-			r = gnutls_x509_crt_set_subject_alt_name(c->crt, GNUTLS_SAN_IPADDRESS, ip,
-								 v6 ? 16 : 4, GNUTLS_FSAN_APPEND);
+			r = gnutls_x509_crt_set_subject_alt_name(c->crt, GNUTLS_SAN_IPADDRESS, ip, v6 ? 16 : 4,
+			                                         GNUTLS_FSAN_APPEND);
 		}
 		if (r < 0)
 			die("set_subject_alt_name", r);
@@ -122,8 +121,8 @@ static void write_pem(const char *path, const struct cert *c)
 }
 
 /* Verify a chain of 1 or 2 certificates; returns the result, err filled. */
-static int verify(const struct cert *leaf, const struct cert *second, const char *host,
-		  const char *ca_file, char *err, size_t errlen)
+static int verify(const struct cert *leaf, const struct cert *second, const char *host, const char *ca_file, char *err,
+                  size_t errlen)
 {
 	const unsigned char *der[2];
 	size_t len[2], n = 1;
@@ -139,8 +138,8 @@ static int verify(const struct cert *leaf, const struct cert *second, const char
 }
 
 /* The same chain as PEM, as libcurl reports it. */
-static int verify_pem(const struct cert *leaf, const struct cert *second, const char *host,
-		      const char *ca_file, char *err, size_t errlen)
+static int verify_pem(const struct cert *leaf, const struct cert *second, const char *host, const char *ca_file, char *err,
+                      size_t errlen)
 {
 	gnutls_datum_t pem[2] = { { NULL, 0 }, { NULL, 0 } };
 	char *text[2] = { NULL, NULL };
@@ -174,8 +173,8 @@ int main(void)
 	char ca_path[512], empty_path[512], missing_path[512];
 	char err[512];
 	time_t now = time(NULL);
-	struct cert ca, other_ca, inter, good, ip4, ip6, self, expired, future, foreign, wild,
-		cn_only, client_only, via_inter, expired_ca, under_expired_ca;
+	struct cert ca, other_ca, inter, good, ip4, ip6, self, expired, future, foreign, wild, cn_only, client_only,
+		via_inter, expired_ca, under_expired_ca;
 	static const char *const good_names[] = { "dns:mail.example.test", "dns:imap.example.test", NULL };
 	static const char *const ip4_names[] = { "ip:127.0.0.1", NULL };
 	static const char *const ip6_names[] = { "ip:::1", NULL };
@@ -194,28 +193,24 @@ int main(void)
 	make_cert(&ca, "CN=Relay Test CA", NULL, 1, now - DAY, now + 365 * DAY, NULL, NULL);
 	make_cert(&other_ca, "CN=Some Other CA", NULL, 1, now - DAY, now + 365 * DAY, NULL, NULL);
 	make_cert(&inter, "CN=Relay Test Intermediate", &ca, 1, now - DAY, now + 365 * DAY, NULL, NULL);
-	make_cert(&good, "CN=mail.example.test", &ca, 0, now - DAY, now + 30 * DAY, good_names,
-		  GNUTLS_KP_TLS_WWW_SERVER);
+	make_cert(&good, "CN=mail.example.test", &ca, 0, now - DAY, now + 30 * DAY, good_names, GNUTLS_KP_TLS_WWW_SERVER);
 	make_cert(&ip4, "CN=loopback", &ca, 0, now - DAY, now + 30 * DAY, ip4_names, GNUTLS_KP_TLS_WWW_SERVER);
 	make_cert(&ip6, "CN=loopback6", &ca, 0, now - DAY, now + 30 * DAY, ip6_names, GNUTLS_KP_TLS_WWW_SERVER);
-	make_cert(&self, "CN=mail.example.test", NULL, 0, now - DAY, now + 30 * DAY, good_names,
-		  GNUTLS_KP_TLS_WWW_SERVER);
+	make_cert(&self, "CN=mail.example.test", NULL, 0, now - DAY, now + 30 * DAY, good_names, GNUTLS_KP_TLS_WWW_SERVER);
 	make_cert(&expired, "CN=mail.example.test", &ca, 0, now - 60 * DAY, now - 2 * DAY, good_names,
-		  GNUTLS_KP_TLS_WWW_SERVER);
+	          GNUTLS_KP_TLS_WWW_SERVER);
 	make_cert(&future, "CN=mail.example.test", &ca, 0, now + 2 * DAY, now + 60 * DAY, good_names,
-		  GNUTLS_KP_TLS_WWW_SERVER);
+	          GNUTLS_KP_TLS_WWW_SERVER);
 	make_cert(&foreign, "CN=mail.example.test", &other_ca, 0, now - DAY, now + 30 * DAY, good_names,
-		  GNUTLS_KP_TLS_WWW_SERVER);
+	          GNUTLS_KP_TLS_WWW_SERVER);
 	make_cert(&wild, "CN=wildcard", &ca, 0, now - DAY, now + 30 * DAY, wild_names, GNUTLS_KP_TLS_WWW_SERVER);
-	make_cert(&cn_only, "CN=legacy.example.test", &ca, 0, now - DAY, now + 30 * DAY, NULL,
-		  GNUTLS_KP_TLS_WWW_SERVER);
+	make_cert(&cn_only, "CN=legacy.example.test", &ca, 0, now - DAY, now + 30 * DAY, NULL, GNUTLS_KP_TLS_WWW_SERVER);
 	make_cert(&client_only, "CN=mail.example.test", &ca, 0, now - DAY, now + 30 * DAY, good_names,
-		  GNUTLS_KP_TLS_WWW_CLIENT);
-	make_cert(&via_inter, "CN=wrong", &inter, 0, now - DAY, now + 30 * DAY, wrong_names,
-		  GNUTLS_KP_TLS_WWW_SERVER);
+	          GNUTLS_KP_TLS_WWW_CLIENT);
+	make_cert(&via_inter, "CN=wrong", &inter, 0, now - DAY, now + 30 * DAY, wrong_names, GNUTLS_KP_TLS_WWW_SERVER);
 	make_cert(&expired_ca, "CN=Expired Intermediate", &ca, 1, now - 60 * DAY, now - DAY, NULL, NULL);
-	make_cert(&under_expired_ca, "CN=mail.example.test", &expired_ca, 0, now - 2 * DAY, now + 30 * DAY,
-		  good_names, GNUTLS_KP_TLS_WWW_SERVER);
+	make_cert(&under_expired_ca, "CN=mail.example.test", &expired_ca, 0, now - 2 * DAY, now + 30 * DAY, good_names,
+	          GNUTLS_KP_TLS_WWW_SERVER);
 
 	write_pem(ca_path, &ca);
 	f = fopen(empty_path, "w");
@@ -225,13 +220,16 @@ int main(void)
 	/* the good case, and each of its names */
 	CHECK_INT("good cert, first name", verify(&good, NULL, "mail.example.test", ca_path, err, sizeof(err)), 0);
 	CHECK_INT("good cert, second name", verify(&good, NULL, "imap.example.test", ca_path, err, sizeof(err)), 0);
-	CHECK_INT("good cert, name case-insensitive", verify(&good, NULL, "MAIL.Example.TEST", ca_path, err, sizeof(err)), 0);
+	CHECK_INT("good cert, name case-insensitive", verify(&good, NULL, "MAIL.Example.TEST", ca_path, err, sizeof(err)),
+	          0);
 	CHECK_INT("good cert with CA in chain too", verify(&good, &ca, "mail.example.test", ca_path, err, sizeof(err)), 0);
 
 	/* wrong name: names what the certificate is for */
 	CHECK_INT("wrong name rejected", verify(&good, NULL, "other.example.test", ca_path, err, sizeof(err)), -1);
 	CHECK("wrong name message",
-	      contains(err, "certificate does not match host name other.example.test (certificate is for mail.example.test, imap.example.test)"));
+	      contains(
+		      err,
+		      "certificate does not match host name other.example.test (certificate is for mail.example.test, imap.example.test)"));
 	CHECK_INT("dns cert for IP host rejected", verify(&good, NULL, "127.0.0.1", ca_path, err, sizeof(err)), -1);
 	CHECK("dns cert for IP host message", contains(err, "does not match host name 127.0.0.1"));
 
@@ -248,8 +246,10 @@ int main(void)
 	/* wildcards and CN fallback */
 	CHECK_INT("wildcard matches one label", verify(&wild, NULL, "a.example.test", ca_path, err, sizeof(err)), 0);
 	CHECK_INT("wildcard does not match bare domain", verify(&wild, NULL, "example.test", ca_path, err, sizeof(err)), -1);
-	CHECK_INT("wildcard does not match two labels", verify(&wild, NULL, "a.b.example.test", ca_path, err, sizeof(err)), -1);
-	CHECK_INT("CN-only cert matches its CN", verify(&cn_only, NULL, "legacy.example.test", ca_path, err, sizeof(err)), 0);
+	CHECK_INT("wildcard does not match two labels", verify(&wild, NULL, "a.b.example.test", ca_path, err, sizeof(err)),
+	          -1);
+	CHECK_INT("CN-only cert matches its CN", verify(&cn_only, NULL, "legacy.example.test", ca_path, err, sizeof(err)),
+	          0);
 	CHECK_INT("CN-only cert other name", verify(&cn_only, NULL, "x.example.test", ca_path, err, sizeof(err)), -1);
 	CHECK("CN-only message shows CN", contains(err, "(certificate is for legacy.example.test)"));
 
@@ -258,17 +258,20 @@ int main(void)
 	CHECK_STR("self-signed message", err, "certificate not trusted (self-signed)");
 	CHECK_INT("unknown CA rejected", verify(&foreign, NULL, "mail.example.test", ca_path, err, sizeof(err)), -1);
 	CHECK("unknown CA message", contains(err, "certificate not trusted (issuer \"CN=Some Other CA\" is not in CA file"));
-	CHECK_INT("unknown CA even with its root sent", verify(&foreign, &other_ca, "mail.example.test", ca_path, err, sizeof(err)), -1);
+	CHECK_INT("unknown CA even with its root sent",
+	          verify(&foreign, &other_ca, "mail.example.test", ca_path, err, sizeof(err)), -1);
 	CHECK("unknown CA root sent message", contains(err, "not trusted"));
 	CHECK_INT("test CA not in system store", verify(&good, NULL, "mail.example.test", NULL, err, sizeof(err)), -1);
 	CHECK("system store message", contains(err, "is not in the system trust store"));
 
 	/* intermediate: good chain, wrong name through it */
-	CHECK_INT("missing intermediate rejected", verify(&via_inter, NULL, "wrong.example.invalid", ca_path, err, sizeof(err)), -1);
-	CHECK_INT("leaf + intermediate ok", verify(&via_inter, &inter, "wrong.example.invalid", ca_path, err, sizeof(err)), 0);
+	CHECK_INT("missing intermediate rejected",
+	          verify(&via_inter, NULL, "wrong.example.invalid", ca_path, err, sizeof(err)), -1);
+	CHECK_INT("leaf + intermediate ok", verify(&via_inter, &inter, "wrong.example.invalid", ca_path, err, sizeof(err)),
+	          0);
 	CHECK_INT("leaf + intermediate wrong host", verify(&via_inter, &inter, "127.0.0.2", ca_path, err, sizeof(err)), -1);
 	CHECK_STR("wrong-name message exact", err,
-		  "certificate does not match host name 127.0.0.2 (certificate is for wrong.example.invalid)");
+	          "certificate does not match host name 127.0.0.2 (certificate is for wrong.example.invalid)");
 
 	/* dates */
 	CHECK_INT("expired rejected", verify(&expired, NULL, "mail.example.test", ca_path, err, sizeof(err)), -1);
@@ -277,11 +280,12 @@ int main(void)
 	CHECK_INT("not yet valid rejected", verify(&future, NULL, "mail.example.test", ca_path, err, sizeof(err)), -1);
 	CHECK("not yet valid message", contains(err, "certificate not yet valid (valid from "));
 	CHECK_INT("expired intermediate rejected",
-		  verify(&under_expired_ca, &expired_ca, "mail.example.test", ca_path, err, sizeof(err)), -1);
+	          verify(&under_expired_ca, &expired_ca, "mail.example.test", ca_path, err, sizeof(err)), -1);
 	CHECK("expired intermediate message", contains(err, "CA certificate \"CN=Expired Intermediate\" expired"));
 
 	/* purpose */
-	CHECK_INT("client-only cert rejected", verify(&client_only, NULL, "mail.example.test", ca_path, err, sizeof(err)), -1);
+	CHECK_INT("client-only cert rejected", verify(&client_only, NULL, "mail.example.test", ca_path, err, sizeof(err)),
+	          -1);
 	CHECK("client-only message", contains(err, "not meant for a TLS server"));
 
 	/* several problems at once are all reported */
@@ -305,22 +309,19 @@ int main(void)
 	}
 	/* PEM, as libcurl hands the chain over: the same verdicts and words */
 	CHECK_INT("pem: good chain", verify_pem(&good, NULL, "mail.example.test", ca_path, err, sizeof(err)), 0);
-	CHECK_INT("pem: via intermediate", verify_pem(&via_inter, &inter, "wrong.example.invalid", ca_path, err,
-						      sizeof(err)), 0);
-	CHECK_INT("pem: self-signed refused", verify_pem(&self, NULL, "mail.example.test", ca_path, err,
-							 sizeof(err)), -1);
+	CHECK_INT("pem: via intermediate",
+	          verify_pem(&via_inter, &inter, "wrong.example.invalid", ca_path, err, sizeof(err)), 0);
+	CHECK_INT("pem: self-signed refused", verify_pem(&self, NULL, "mail.example.test", ca_path, err, sizeof(err)), -1);
 	CHECK("pem: self-signed reason", contains(err, "certificate not trusted (self-signed)"));
-	CHECK_INT("pem: expired refused", verify_pem(&expired, NULL, "mail.example.test", ca_path, err,
-						     sizeof(err)), -1);
+	CHECK_INT("pem: expired refused", verify_pem(&expired, NULL, "mail.example.test", ca_path, err, sizeof(err)), -1);
 	CHECK("pem: expired reason", contains(err, "certificate expired (not valid after "));
-	CHECK_INT("pem: wrong name refused", verify_pem(&good, NULL, "other.example.test", ca_path, err,
-							sizeof(err)), -1);
+	CHECK_INT("pem: wrong name refused", verify_pem(&good, NULL, "other.example.test", ca_path, err, sizeof(err)), -1);
 	CHECK("pem: wrong name reason", contains(err, "does not match host name other.example.test"));
 	{
 		const char *junk[] = { "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n" };
 
-		CHECK_INT("pem: junk refused", tls_verify_chain_pem(junk, 1, "mail.example.test", ca_path, err,
-								    sizeof(err)), -1);
+		CHECK_INT("pem: junk refused", tls_verify_chain_pem(junk, 1, "mail.example.test", ca_path, err, sizeof(err)),
+		          -1);
 		CHECK("pem: junk reason", contains(err, "server certificate 1 unreadable"));
 	}
 

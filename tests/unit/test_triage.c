@@ -34,9 +34,9 @@ static const struct {
 	/* apostrophes: straight, curly, missing, split, spelt out */
 	{ "hes outside", "he's outside" },
 	{ "he s outside", "he's outside" },
-	{ "he\xE2\x80\x99s outside", "he's outside" },       /* ’ */
-	{ "he\xE2\x80\x98s outside", "he's outside" },       /* ‘ */
-	{ "he\xCA\xBCs outside", "he's outside" },           /* ʼ */
+	{ "he\xE2\x80\x99s outside", "he's outside" }, /* ’ */
+	{ "he\xE2\x80\x98s outside", "he's outside" }, /* ‘ */
+	{ "he\xCA\xBCs outside", "he's outside" },     /* ʼ */
 	{ "he`s outside", "he's outside" },
 	{ "he ' s outside", "he's outside" },
 	{ "he is outside", "he's outside" },
@@ -78,26 +78,34 @@ static const struct {
 	{ "your outside my house", "outside my house" },
 	{ "i dont want to be here any more", "don't want to be here anymore" },
 	/* accents and other encodings of the same letters */
-	{ "k\xC3\xADll mys\xC3\xA9lf", "kill myself" },                 /* kíll mysélf */
-	{ "HE\xE2\x80\x99S \xC3\x96UTSIDE", "he's outside" },           /* HE’S ÖUTSIDE */
-	{ "suici\xCC\x81" "de", "suicide" },                            /* combining acute */
-	{ "\xC5\x9E" "uicide", "suicide" },                             /* Şuicide */
+	{ "k\xC3\xADll mys\xC3\xA9lf", "kill myself" },       /* kíll mysélf */
+	{ "HE\xE2\x80\x99S \xC3\x96UTSIDE", "he's outside" }, /* HE’S ÖUTSIDE */
+	{ "suici\xCC\x81"
+	  "de",
+	  "suicide" }, /* combining acute */
+	{ "\xC5\x9E"
+	  "uicide",
+	  "suicide" }, /* Şuicide */
 	{ "\xEF\xBD\x8B\xEF\xBD\x89\xEF\xBD\x8C\xEF\xBD\x8C \xEF\xBD\x8D\xEF\xBD\x99\xEF\xBD\x93\xEF\xBD\x85\xEF\xBD\x8C\xEF\xBD\x86",
-	  "kill myself" },                                              /* fullwidth */
-	{ "i\xC2\xA0" "am\xC2\xA0" "in\xC2\xA0" "danger", "i'm in danger" }, /* no-break spaces */
-	{ "ki\xC2\xADll myself", "kill myself" },                       /* soft hyphen */
+	  "kill myself" }, /* fullwidth */
+	{ "i\xC2\xA0"
+	  "am\xC2\xA0"
+	  "in\xC2\xA0"
+	  "danger",
+	  "i'm in danger" },                      /* no-break spaces */
+	{ "ki\xC2\xADll myself", "kill myself" }, /* soft hyphen */
 	/* punctuation, emoji and spacing between words */
 	{ "kill...myself", "kill myself" },
 	{ "kill,myself", "kill myself" },
-	{ "kill \xF0\x9F\x98\xAD\xF0\x9F\x98\xAD myself", "kill myself" },   /* 😭😭 */
+	{ "kill \xF0\x9F\x98\xAD\xF0\x9F\x98\xAD myself", "kill myself" }, /* 😭😭 */
 	{ "he's!!! outside!!!", "he's outside" },
 	{ "help-me-now", "help me now" },
-	{ "kill\xE2\x80\x8Bmyself", "kill myself" },                    /* zero-width space */
+	{ "kill\xE2\x80\x8Bmyself", "kill myself" }, /* zero-width space */
 	{ "kill\nmyself", "kill myself" },
 	{ "kill   \r\n\t  myself", "kill myself" },
 	{ "outside\n\nmy\nhouse", "outside my house" },
-	{ "kill\xFFmyself", "kill myself" },                            /* invalid UTF-8 */
-	{ "\xF0\x9F\x86\x98 help me now \xF0\x9F\x86\x98", "help me now" },  /* 🆘 */
+	{ "kill\xFFmyself", "kill myself" },                                /* invalid UTF-8 */
+	{ "\xF0\x9F\x86\x98 help me now \xF0\x9F\x86\x98", "help me now" }, /* 🆘 */
 	/* when several phrases match, the first listed is reported */
 	{ "im going to hurt myself", "going to hurt myself" },
 	{ "i want to die, i'll kill myself", "kill myself" },
@@ -263,9 +271,9 @@ static void test_lists(void)
 
 	/* the phrase as written, trimmed, without its comment; first listed wins */
 	t = compile_ok("as written", "\xEF\xBB\xBF  hurt myself  # self-harm\r\n"
-				     "  He\xE2\x80\x99s   OUTSIDE  # added after case 12\n"
-				     "going to hurt myself\n"
-				     "he is outside\n");
+	                             "  He\xE2\x80\x99s   OUTSIDE  # added after case 12\n"
+	                             "going to hurt myself\n"
+	                             "he is outside\n");
 	CHECK_INT("as written count", triage_count(t), 4);
 	CHECK_INT("as written match", triage_match(t, "hes outside!!", &got), 1);
 	CHECK_STR("as written phrase", got, "He\xE2\x80\x99s   OUTSIDE");
@@ -277,8 +285,8 @@ static void test_lists(void)
 
 	/* phrases are normalised like messages */
 	t = compile_ok("normalised phrases", "caf\xC3\xA9 now\npleeease help\nKILL  MYSELF\n"
-					     "\xD0\x9F\xD0\xA0\xD0\x98\xD0\x92\xD0\x95\xD0\xA2\n"
-					     "im scared\nwith him\nur outside\n");
+	                                     "\xD0\x9F\xD0\xA0\xD0\x98\xD0\x92\xD0\x95\xD0\xA2\n"
+	                                     "im scared\nwith him\nur outside\n");
 	CHECK_INT("phrase accent", matches(t, "CAFE NOW"), 1);
 	CHECK_INT("phrase stretched", matches(t, "please help"), 1);
 	CHECK_INT("phrase capitals", matches(t, "kill myself"), 1);
@@ -360,9 +368,13 @@ static double ms_since(const struct timespec *a)
 static void test_big(const struct triage *t)
 {
 	static const char *const filler[] = {
-		"hi ", "im ", "gonna ", "go ", "to ", "the ", "shop ", "wiv ", "my ", "bf ", "he's ", "outsider ",
-		"skill ", "myself ", "can ", "get ", "home ", "2nite ", "pleeease ", "\xF0\x9F\x98\x82 ", "r ", "u ",
-		"ok?\n", "going ", "to ", "hurt ", "my ", "knee ", "dont ", "let ", "me ", "in ", "dangerous ",
+		"hi ",   "im ",       "gonna ",     "go ",       "to ",
+		"the ",  "shop ",     "wiv ",       "my ",       "bf ",
+		"he's ", "outsider ", "skill ",     "myself ",   "can ",
+		"get ",  "home ",     "2nite ",     "pleeease ", "\xF0\x9F\x98\x82 ",
+		"r ",    "u ",        "ok?\n",      "going ",    "to ",
+		"hurt ", "my ",       "knee ",      "dont ",     "let ",
+		"me ",   "in ",       "dangerous ",
 	};
 	size_t size = 100 * 1024, n = 0, k = 0;
 	char *msg = malloc(size + 64);
