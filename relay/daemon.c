@@ -134,8 +134,7 @@ static void notify_status(const struct health *h, long long now)
 		snprintf(last, sizeof last, "%s", line);
 }
 
-/* A database at the configuration's new path, for a reload. */
-static int open_db(struct config *c, struct db **db)
+int daemon_open_db(struct config *c, struct db **db)
 {
 	char err[1024];
 	if (db_open(c->database, db, err, sizeof err) < 0) {
@@ -177,7 +176,7 @@ int daemon_run(const struct daemon_control *d, struct config **cp, struct db **d
 			(void)notify_send("RELOADING=1");
 			if (d->load(d->config_path, &fresh) == 0) {
 				struct db *db2 = NULL;
-				if (strcmp(fresh->database, (*cp)->database) == 0 || open_db(fresh, &db2) == 0) {
+				if (strcmp(fresh->database, (*cp)->database) == 0 || daemon_open_db(fresh, &db2) == 0) {
 					imap_close(im);
 					im = NULL;
 					if (db2) {

@@ -39,6 +39,10 @@ struct daemon_control {
 /* The daemon: cycles until *d->stopping. *cp and *dbp are the caller's
  * (freed by it), replaced here on a reload (the old ones freed here).
  * Returns 0. */
+/* Opens c's database, logging why it cannot be (the start, and a reload
+ * that names another path). 0 or -1. */
+int daemon_open_db(struct config *c, struct db **db);
+
 int daemon_run(const struct daemon_control *d, struct config **cp, struct db **dbp);
 
 /* One complete cycle with the SMS gateway polled, then the outbox's session

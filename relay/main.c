@@ -153,16 +153,6 @@ fail:
 	return -1;
 }
 
-static int open_db(struct config *c, struct db **db)
-{
-	char err[1024];
-	if (db_open(c->database, db, err, sizeof err) < 0) {
-		log_error("database %s", err);
-		return -1;
-	}
-	return 0;
-}
-
 /* The daemon's reload (SIGHUP): as a start that talks to servers. */
 static int reload(const char *path, struct config **out)
 {
@@ -312,7 +302,7 @@ int main(int argc, char **argv)
 		config_free(c);
 		return EXIT_USAGE;
 	}
-	if (open_db(c, &db) < 0) {
+	if (daemon_open_db(c, &db) < 0) {
 		config_free(c);
 		return EXIT_FAILED;
 	}
