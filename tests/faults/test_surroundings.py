@@ -124,6 +124,18 @@ def wait_until(cond, timeout, step=0.2):
     return cond()
 
 
+def catches_sigterm(pid):
+    """Has process pid installed a handler for SIGTERM (/proc's SigCgt)?"""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("SigCgt:"):
+                    return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+    except OSError:
+        pass
+    return False
+
+
 class Daemon:
     """`relay run` with its log in a file."""
 
@@ -619,6 +631,11 @@ def sigterm(sb):
                 if int(tok[1:]) % 2:
                     text(gw, tok)
             daemon = Daemon(conf, log)
+            # The random moment counts from when the relay catches SIGTERM:
+            # before main() installs its handler (the loader, ASan's start on
+            # a loaded machine) the kernel's default would end it, which is
+            # not what this asks.
+            wait_until(lambda: catches_sigterm(daemon.proc.pid), 10, step=0.005)
             time.sleep(rng.uniform(0.05, 0.35))
             # What is left undone as the signal comes.
             left = (round_ + 1) * 10 - stored_count(conf, "T") + pending(conf)
