@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "kind.h"
 #include "mime.h"
 #include "util.h"
 
@@ -31,8 +32,7 @@ static void from_transcript(void *arg, const struct message_row *m)
 	if (!m->body || !m->body[0] || m->purged_at)
 		return;
 	/* what was said in the conversation: not a held reply's raw text, not a note */
-	if (strcmp(m->kind, "reply") != 0 && strcmp(m->kind, "autoreply") != 0 &&
-	    (g->to_young || strcmp(m->kind, "inbound") != 0))
+	if (!kind_reaches_young_person(m->kind) && (g->to_young || strcmp(m->kind, "inbound") != 0))
 		return;
 	add(g->h, xstrdup(m->body));
 }
@@ -42,7 +42,7 @@ static void from_outbox(void *arg, const struct outbox_row *o)
 	struct gather *g = arg;
 	if (!o->data || !o->len)
 		return;
-	if (g->to_young && strcmp(o->kind, "reply") != 0 && strcmp(o->kind, "autoreply") != 0)
+	if (g->to_young && !kind_reaches_young_person(o->kind))
 		return;
 	if (strcmp(o->channel, "email") != 0) {
 		add(g->h, utf8_sanitize(o->data, o->len));

@@ -11,6 +11,7 @@
 #include "graph.h"
 #include "gsm.h"
 #include "health.h"
+#include "kind.h"
 #include "log.h"
 #include "login.h"
 #include "notify.h"
@@ -133,7 +134,7 @@ static int record(struct relay *r, const struct outbox_row *o, const struct smtp
 		/* The advisers hear at once when the young person was not reached.
 		 * Mail to the advisers themselves is only logged: alerting them by the
 		 * route that just failed could loop. */
-		if (!strcmp(o->kind, "reply") || !strcmp(o->kind, "autoreply")) {
+		if (kind_reaches_young_person(o->kind)) {
 			char why[400];
 			snprintf(why, sizeof why, "the mail server refused it permanently: %s", s->detail);
 			return undeliverable(r, o, why);
@@ -719,7 +720,7 @@ int outbox_alert_stale(struct relay *r)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		struct outbox_row *o = &rows[i];
-		int to_young_person = !strcmp(o->kind, "reply") || !strcmp(o->kind, "autoreply");
+		int to_young_person = kind_reaches_young_person(o->kind);
 		if (db_begin(r->db) < 0)
 			break;
 		int bad = db_outbox_mark_alerted(r->db, o->id, r->now) < 0;

@@ -5,12 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kind.h"
 #include "util.h"
-
-static int is_adviser_kind(const char *kind)
-{
-	return kind && (!strcmp(kind, "forward") || !strcmp(kind, "receipt") || !strcmp(kind, "notice"));
-}
 
 int received_threads(struct relay *r, const struct mail *m, struct threading *t)
 {
@@ -47,7 +43,7 @@ int received_threads(struct relay *r, const struct mail *m, struct threading *t)
 			/* An answer to our auto-reply joins its conversation like any
 			 * other: it is a person's message unless it bears the signs of
 			 * automatic mail itself (automatic.h says why). */
-			if (is_adviser_kind(kind)) {
+			if (kind_reaches_advisers(kind)) {
 				if (!t->adviser_side)
 					t->adviser_side = conv;
 			} else if (!t->young_side && conv) {
