@@ -80,7 +80,7 @@ int inbound_email(struct relay *r, const char *source_key, const char *raw, size
 
 	known = db_inbound_known(r->db, source_key);
 	if (known != 0)
-		return known < 0 ? -1 : 0;
+		return known < 0 ? -1 : 1;
 	mail_parse(raw, len, &lim, &m);
 	if (truncated) {
 		free(m.cut);
@@ -97,7 +97,7 @@ int inbound_email(struct relay *r, const char *source_key, const char *raw, size
 	if (known) {
 		/* The same message again (a UIDVALIDITY rescan, a copy to two addresses). */
 		log_info("a message already received was skipped (%s)", source_key);
-		rc = db_inbound_add(r->db, source_key, known_row);
+		rc = db_inbound_add(r->db, source_key, known_row) < 0 ? -1 : 1;
 		goto out;
 	}
 	if (m.from_address && !strcasecmp(m.from_address, r->cfg->from_address) && mail_field_get(&m, r->cfg->loop_header)) {

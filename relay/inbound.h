@@ -19,8 +19,10 @@
  * "imap:INBOX:1700000000:42"); a key seen before is skipped. truncated: raw
  * is only the first [imap] max_message_kb of a larger message. The message is
  * read within [imap] max_parts and max_depth; one cut by any limit is still
- * handled, and its forward says it was cut. Returns 0 when handled (stored,
- * or a known duplicate) and -1 on a database error (roll back). */
+ * handled, and its forward says it was cut. Returns 0 when handled
+ * (stored, or our own mail come back and ignored), 1 when it was taken in
+ * before (its key, or the same message under another key: skipped), and -1
+ * on a database error (roll back): db.h's convention. */
 int inbound_email(struct relay *r, const char *source_key, const char *raw, size_t len, int truncated);
 
 #endif

@@ -231,8 +231,9 @@ int intake_email(struct relay *r, const char *source_key, const char *raw, size_
 	if (db_savepoint(r->db) < 0)
 		return -1;
 	log_error_mark();
-	if (inbound_email(r, source_key, raw, len, truncated) == 0)
-		return db_savepoint_release(r->db);
+	int rc = inbound_email(r, source_key, raw, len, truncated);
+	if (rc >= 0)
+		return db_savepoint_release(r->db) < 0 ? -1 : rc;
 	reason_text(r, reason, sizeof reason);
 	/* The disk, not the message: the batch is taken again once it works. */
 	if (db_savepoint_undo(r->db) < 0 || db_disk_failures(r->db) != disk)
@@ -298,7 +299,7 @@ static int retry_one(struct relay *r, const struct conversation *c, const struct
 		rc = young_text(r, "retry", key, c->contact, s->raw, r->now) < 0 ? -1 : 0;
 	else
 		rc = inbound_email(r, key, s->raw, s->len, 0);
-	if (rc == 0) {
+	if (rc >= 0) {
 		snprintf(note, sizeof note, "handed back by relay retry");
 		if (db_set_aside_done(r->db, s->id, note) < 0)
 			return -1;

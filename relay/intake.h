@@ -27,8 +27,9 @@
 #include "relay.h"
 
 /* A received email (see inbound_email for the arguments). Returns 0 when it
- * was handled, skipped as known, or set aside; -1 when the database failed:
- * the caller rolls the batch back. */
+ * was handled or set aside, 1 when it was taken in before (skipped), -1 when
+ * the database failed: the caller rolls the batch back. The same meanings as
+ * intake_text's and db.h's. */
 int intake_email(struct relay *r, const char *source_key, const char *raw, size_t len, int truncated);
 
 /* A received text (see young_text). Returns 0 when handled or set aside, 1
