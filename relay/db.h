@@ -23,12 +23,14 @@
 
 #include <stddef.h>
 
+#include "channel.h"
+
 struct db;
 
 struct conversation {
 	long long id;
-	char *ref;     /* owned, "RUS-7K3F2" */
-	char *channel; /* owned, "email" | "sms" */
+	char *ref; /* owned, "RUS-7K3F2" */
+	enum channel channel;
 	char *contact; /* owned: address or E.164 number (routing only, never logged) */
 	char *state;   /* owned, "open" | "closed" */
 	int urgent;
@@ -52,7 +54,7 @@ struct message_row {
 	long long id;
 	long long conversation_id;
 	const char *kind;
-	const char *channel;
+	enum channel channel;
 	long long at;
 	const char *message_id; /* RFC 5322 id without <>, may be NULL */
 	const char *refs;       /* its References ids, space-separated, may be NULL */
@@ -72,11 +74,11 @@ struct outbox_row {
 	long long conversation_id;
 	long long message_row; /* transcript row it carries, 0 for none */
 	char *kind;            /* owned when returned by db */
-	char *channel;         /* owned when returned by db: "email" | "sms" */
-	char *message_id;      /* owned when returned by db: our stable id, idempotency key */
-	char *mail_from;       /* owned when returned by db */
-	char *rcpt;            /* owned when returned by db: recipients, one per line */
-	char *data;            /* owned when returned by db: the complete message */
+	enum channel channel;
+	char *message_id; /* owned when returned by db: our stable id, idempotency key */
+	char *mail_from;  /* owned when returned by db */
+	char *rcpt;       /* owned when returned by db: recipients, one per line */
+	char *data;       /* owned when returned by db: the complete message */
 	size_t len;
 	char *state; /* owned when returned by db: "pending" | "sent" | "failed" */
 	int attempts;
@@ -132,8 +134,8 @@ int db_begin_lazy(struct db *db);
  * retry`: raw is the email's source or the text's body as received. */
 struct set_aside {
 	long long id;
-	char *channel; /* owned: "email" | "sms" */
-	char *raw;     /* owned, NUL-terminated, may hold NULs before len */
+	enum channel channel;
+	char *raw; /* owned, NUL-terminated, may hold NULs before len */
 	size_t len;
 };
 /* Oldest first; *out owned (db_set_aside_free). 0 or -1. */
@@ -154,14 +156,14 @@ int db_cursor_set_text(struct db *db, const char *source, const char *position);
 /* Contacts who texted STOP (or whom the gateway reports as opted out): a
  * question, 1 yes, 0 no, -1 error. Setting: 0 or -1; at = 0 clears the
  * opt-out (START). */
-int db_contact_opted_out(struct db *db, const char *channel, const char *address);
-int db_contact_set_opted_out(struct db *db, const char *channel, const char *address, long long at);
+int db_contact_opted_out(struct db *db, enum channel channel, const char *address);
+int db_contact_set_opted_out(struct db *db, enum channel channel, const char *address, long long at);
 
 /* Contacts an adviser blocked (#block): a question, 1 while blocked at now,
  * 0 not, -1 error. Setting: 0 or -1; until = 0 unblocks; a far-future time
  * blocks indefinitely. */
-int db_contact_blocked(struct db *db, const char *channel, const char *address, long long now);
-int db_contact_set_blocked(struct db *db, const char *channel, const char *address, long long until);
+int db_contact_blocked(struct db *db, enum channel channel, const char *address, long long now);
+int db_contact_set_blocked(struct db *db, enum channel channel, const char *address, long long until);
 
 /* Outbox rows of kind to rcpt created since `since` (per-sender auto-reply limit): a count, -1 on error. */
 int db_outbox_recent(struct db *db, const char *rcpt, const char *kind, long long since);
@@ -195,7 +197,7 @@ int db_inbound_message(struct db *db, const char *key, long long *message_row, c
  * 1 not found, -1 error. */
 int db_conversation_by_id(struct db *db, long long id, struct conversation *c);
 int db_conversation_by_ref(struct db *db, const char *ref, struct conversation *c);
-int db_conversation_latest_for(struct db *db, const char *channel, const char *contact, struct conversation *c);
+int db_conversation_latest_for(struct db *db, enum channel channel, const char *contact, struct conversation *c);
 /* The conversation that a Message-ID we stored or sent belongs to. *kind gets
  * the outbox kind ("forward", ...) or "inbound"... (owned, may be NULL).
  * One of our own ids first; else the earliest transcript row with that id,
@@ -284,7 +286,7 @@ int db_checkpoint(struct db *db);
 /* Statistics since a time: each inbound message, adviser reply and
  * auto-reply (kind "inbound", "reply", "autoreply"), then each conversation
  * started since with its first message and first adviser reply (0: none). */
-typedef void (*db_stats_message_cb)(void *arg, const char *kind, const char *channel, long long at);
+typedef void (*db_stats_message_cb)(void *arg, const char *kind, enum channel channel, long long at);
 int db_stats_messages(struct db *db, long long since, db_stats_message_cb cb, void *arg);
 typedef void (*db_stats_conversation_cb)(void *arg, int urgent, long long first_inbound, long long first_reply);
 int db_stats_conversations(struct db *db, long long since, db_stats_conversation_cb cb, void *arg);

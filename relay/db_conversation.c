@@ -11,7 +11,7 @@ static void conversation_read(sqlite3_stmt *st, struct conversation *c)
 {
 	c->id = sqlite3_column_int64(st, 0);
 	c->ref = db_col_text(st, 1);
-	c->channel = db_col_text(st, 2);
+	c->channel = channel_from_stored((const char *)sqlite3_column_text(st, 2));
 	c->contact = db_col_text(st, 3);
 	c->state = db_col_text(st, 4);
 	c->urgent = sqlite3_column_int(st, 5);
@@ -56,13 +56,13 @@ int db_conversation_by_ref(struct db *db, const char *ref, struct conversation *
 	return conversation_one(db, st, c);
 }
 
-int db_conversation_latest_for(struct db *db, const char *channel, const char *contact, struct conversation *c)
+int db_conversation_latest_for(struct db *db, enum channel channel, const char *contact, struct conversation *c)
 {
 	sqlite3_stmt *st = db_prepare(db, "SELECT " CONVERSATION_COLUMNS " FROM conversation "
 	                                  "WHERE channel = ? AND contact = ? ORDER BY id DESC LIMIT 1");
 	if (!st)
 		return -1;
-	db_bind_text(st, 1, channel);
+	db_bind_text(st, 1, channel_stored(channel));
 	db_bind_text(st, 2, contact);
 	return conversation_one(db, st, c);
 }
@@ -102,7 +102,7 @@ int db_conversation_create(struct db *db, struct conversation *c)
 	if (!st)
 		return -1;
 	db_bind_text(st, 1, c->ref);
-	db_bind_text(st, 2, c->channel);
+	db_bind_text(st, 2, channel_stored(c->channel));
 	db_bind_text(st, 3, c->contact);
 	sqlite3_bind_int(st, 4, c->urgent);
 	db_bind_text(st, 5, c->subject);
@@ -144,7 +144,6 @@ void conversation_free(struct conversation *c)
 	if (!c)
 		return;
 	free(c->ref);
-	free(c->channel);
 	free(c->contact);
 	free(c->state);
 	free(c->subject);

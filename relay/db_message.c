@@ -17,7 +17,7 @@ int db_message_add(struct db *db, const struct message_row *m, long long *id)
 		return -1;
 	sqlite3_bind_int64(st, 1, m->conversation_id);
 	db_bind_text(st, 2, m->kind);
-	db_bind_text(st, 3, m->channel);
+	db_bind_text(st, 3, channel_stored(m->channel));
 	sqlite3_bind_int64(st, 4, m->at);
 	db_bind_text(st, 5, m->message_id);
 	db_bind_text(st, 6, m->refs);
@@ -79,7 +79,7 @@ int db_set_aside_list(struct db *db, long long conversation_id, struct set_aside
 		size_t len = (size_t)sqlite3_column_bytes(st, 2);
 		a = xrealloc(a, (k + 1) * sizeof *a);
 		a[k].id = sqlite3_column_int64(st, 0);
-		a[k].channel = xstrdup((const char *)sqlite3_column_text(st, 1));
+		a[k].channel = channel_from_stored((const char *)sqlite3_column_text(st, 1));
 		a[k].raw = xmalloc(len + 1);
 		if (len)
 			memcpy(a[k].raw, raw, len);
@@ -100,7 +100,6 @@ int db_set_aside_list(struct db *db, long long conversation_id, struct set_aside
 void db_set_aside_free(struct set_aside *a, size_t n)
 {
 	for (size_t i = 0; a && i < n; i++) {
-		free(a[i].channel);
 		free(a[i].raw);
 	}
 	free(a);
@@ -131,7 +130,7 @@ int db_transcript(struct db *db, long long conversation_id, db_transcript_cb cb,
 		m.id = sqlite3_column_int64(st, 0);
 		m.conversation_id = conversation_id;
 		m.kind = (const char *)sqlite3_column_text(st, 1);
-		m.channel = (const char *)sqlite3_column_text(st, 2);
+		m.channel = channel_from_stored((const char *)sqlite3_column_text(st, 2));
 		m.at = sqlite3_column_int64(st, 3);
 		m.message_id = (const char *)sqlite3_column_text(st, 4);
 		m.author = (const char *)sqlite3_column_text(st, 5);

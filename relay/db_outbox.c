@@ -25,7 +25,7 @@ static int outbox_add(struct db *db, const struct outbox_row *o, long long *id)
 	else
 		sqlite3_bind_null(st, 2);
 	db_bind_text(st, 3, o->kind);
-	db_bind_text(st, 4, o->channel);
+	db_bind_text(st, 4, channel_stored(o->channel));
 	db_bind_text(st, 5, o->message_id);
 	db_bind_text(st, 6, o->mail_from);
 	db_bind_text(st, 7, o->rcpt);
@@ -71,7 +71,7 @@ static void outbox_read(sqlite3_stmt *st, struct outbox_row *o)
 	o->conversation_id = sqlite3_column_int64(st, 1);
 	o->message_row = sqlite3_column_int64(st, 2);
 	o->kind = db_col_text(st, 3);
-	o->channel = db_col_text(st, 4);
+	o->channel = channel_from_stored((const char *)sqlite3_column_text(st, 4));
 	o->message_id = db_col_text(st, 5);
 	o->mail_from = db_col_text(st, 6);
 	o->rcpt = db_col_text(st, 7);
@@ -230,7 +230,6 @@ int db_outbox_message_ids(struct db *db, long long conversation_id, const char *
 void outbox_row_clear(struct outbox_row *o)
 {
 	free(o->kind);
-	free(o->channel);
 	free(o->message_id);
 	free(o->mail_from);
 	free(o->rcpt);

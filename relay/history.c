@@ -44,7 +44,7 @@ static void from_outbox(void *arg, const struct outbox_row *o)
 		return;
 	if (g->to_young && !kind_reaches_young_person(o->kind))
 		return;
-	if (strcmp(o->channel, "email") != 0) {
+	if (o->channel != CHANNEL_EMAIL) {
 		add(g->h, utf8_sanitize(o->data, o->len));
 		return;
 	}

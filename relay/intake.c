@@ -81,7 +81,7 @@ static char *quote_source(const char *raw, size_t len)
 
 /* One set-aside message, as far as it could be read. */
 struct aside {
-	const char *channel;  /* "email" | "sms" */
+	enum channel channel;
 	const char *contact;  /* the sender's address or number; NULL: unknown */
 	const char *subject;  /* may be NULL */
 	const char *readable; /* what could be read (an email's text, a text's body); may be NULL */
@@ -121,7 +121,7 @@ static int set_aside(struct relay *r, const struct aside *a, long long *row_out)
 		buf_adds(&text, a->readable);
 	else
 		buf_adds(&text, "(nothing could be read as text)");
-	if (!strcmp(a->channel, "email")) {
+	if (a->channel == CHANNEL_EMAIL) {
 		char *q = quote_source(a->raw, a->len);
 		buf_printf(&text, "\n\nThe message as it arrived:\n\n%s", q);
 		free(q);
@@ -146,7 +146,7 @@ static int set_aside(struct relay *r, const struct aside *a, long long *row_out)
 			goto out;
 	log_warn("%s: a received %s could not be handled automatically (%s); kept as received and forwarded to the "
 	         "advisers; `relay retry %s` hands it back",
-	         c.ref, !strcmp(a->channel, "sms") ? "text" : "email", a->reason, c.ref);
+	         c.ref, channel_said(a->channel), a->reason, c.ref);
 	if (row_out)
 		*row_out = row;
 	rc = 0;
@@ -207,7 +207,7 @@ static int set_aside_email(struct relay *r, const char *source_key, const char *
 	}
 	mail_parse(raw, len, &lim, &m);
 	struct aside a = {
-		.channel = "email",
+		.channel = CHANNEL_EMAIL,
 		.contact = m.from_address ? m.from_address : (m.return_path && *m.return_path ? m.return_path : NULL),
 		.subject = m.subject,
 		.readable = m.text,
@@ -247,7 +247,7 @@ static int set_aside_text(struct relay *r, const char *provider, const char *id,
 	char *key = xasprintf("sms:%s:%s", provider, id);
 	char *text = utf8_sanitize(body ? body : "", body ? strlen(body) : 0);
 	struct aside a = {
-		.channel = "sms",
+		.channel = CHANNEL_SMS,
 		.contact = sender && *sender ? sender : NULL,
 		.readable = text,
 		.raw = body ? body : "",
@@ -295,7 +295,7 @@ static int retry_one(struct relay *r, const struct conversation *c, const struct
 	if (db_savepoint(r->db) < 0)
 		return -1;
 	log_error_mark();
-	if (!strcmp(s->channel, "sms"))
+	if (s->channel == CHANNEL_SMS)
 		rc = young_text(r, "retry", key, c->contact, s->raw, r->now) < 0 ? -1 : 0;
 	else
 		rc = inbound_email(r, key, s->raw, s->len, 0);

@@ -158,7 +158,7 @@ struct known_ids {
 static void collect_id(void *arg, const struct outbox_row *o)
 {
 	struct known_ids *k = arg;
-	if (!o->provider_id || strcmp(o->channel, "sms") != 0)
+	if (!o->provider_id || o->channel != CHANNEL_SMS)
 		return;
 	k->ids = xrealloc(k->ids, (k->n + 1) * sizeof *k->ids);
 	k->ids[k->n++] = xstrdup(o->provider_id);
@@ -281,7 +281,7 @@ static int send_text(struct relay *r, struct outbox_row *o, int *slow)
 			snprintf(why, sizeof why,
 			         "the young person's number has opted out of texts from the service (it "
 			         "texted STOP); no texts can reach it until it texts START");
-			rc = db_contact_set_opted_out(r->db, "sms", o->rcpt, r->now) < 0;
+			rc = db_contact_set_opted_out(r->db, CHANNEL_SMS, o->rcpt, r->now) < 0;
 		} else {
 			snprintf(why, sizeof why, "the SMS gateway refused the text permanently: %s", err);
 		}
@@ -631,7 +631,7 @@ int outbox_flush(struct relay *r, char *err, size_t errlen)
 		/* Texts go one by one to the gateway; emails share one SMTP session. */
 		struct outbox_row *emails = xcalloc(n, sizeof *emails);
 		for (size_t i = 0; i < n; i++) {
-			if (!strcmp(rows[i].channel, "sms")) {
+			if (rows[i].channel == CHANNEL_SMS) {
 				int k = slow ? text_later(r, &rows[i]) : send_text(r, &rows[i], &slow);
 				if (k < 0) {
 					snprintf(err, errlen, "database: %s", db_error(r->db));
@@ -690,7 +690,7 @@ int outbox_track_deliveries(struct relay *r)
 			break;
 		int bad = db_outbox_set_delivery(r->db, rows[i].id, NULL, name) < 0;
 		if (!bad && opted_out)
-			bad = db_contact_set_opted_out(r->db, "sms", rows[i].rcpt, r->now) < 0;
+			bad = db_contact_set_opted_out(r->db, CHANNEL_SMS, rows[i].rcpt, r->now) < 0;
 		if (!bad && (d == SMS_DELIVERY_FAILED || d == SMS_DELIVERY_UNDELIVERED)) {
 			char why[400];
 			snprintf(why, sizeof why, "%s%s%s",
@@ -740,8 +740,9 @@ int outbox_alert_stale(struct relay *r)
 			db_rollback(r->db);
 			break;
 		}
-		log_error("outbox %lld (%s, %s): still not delivered after %d hours; %s", o->id, o->kind, o->channel,
-		          r->cfg->alert_after_hours, to_young_person ? "advisers alerted" : "check the mail server");
+		log_error("outbox %lld (%s, %s): still not delivered after %d hours; %s", o->id, o->kind,
+		          channel_stored(o->channel), r->cfg->alert_after_hours,
+		          to_young_person ? "advisers alerted" : "check the mail server");
 		alerted++;
 	}
 	outbox_rows_free(rows, n);

@@ -110,7 +110,7 @@ static int queue_email(struct relay *r, struct conversation *c, const char *kind
 		.conversation_id = c ? c->id : 0,
 		.message_row = message_row,
 		.kind = (char *)kind,
-		.channel = "email",
+		.channel = CHANNEL_EMAIL,
 		.message_id = msgid,
 		.mail_from = r->cfg->from_address,
 		.rcpt = (char *)buf_str(&rcptlist),
@@ -177,7 +177,7 @@ static char *forward_subject(struct conversation *c, const char *rendered)
  * mail clients that thread by subject keep them together too. */
 static char *thread_subject(struct relay *r, struct conversation *c)
 {
-	struct template_var vars[] = { { "channel", !strcmp(c->channel, "sms") ? "text" : "email" },
+	struct template_var vars[] = { { "channel", channel_said(c->channel) },
 		                       { "service_name", r->cfg->name },
 		                       { "reference", c->ref } };
 	struct template t;
@@ -213,11 +213,10 @@ char *outgoing_contact(const struct config *cfg, const struct conversation *c)
 	if (!c->contact || !c->contact[0])
 		return xstrdup("(removed after the retention period)");
 	if (cfg->show_contact && !strcmp(cfg->show_contact, "none"))
-		return xstrdup(!strcmp(c->channel, "sms") ? "(a mobile number, not shown)"
-		                                          : "(an email address, not shown)");
+		return xstrdup(c->channel == CHANNEL_SMS ? "(a mobile number, not shown)" : "(an email address, not shown)");
 	if (cfg->show_contact && !strcmp(cfg->show_contact, "full"))
 		return xstrdup(c->contact);
-	return !strcmp(c->channel, "sms") ? phone_mask(c->contact) : mask_email(c->contact);
+	return c->channel == CHANNEL_SMS ? phone_mask(c->contact) : mask_email(c->contact);
 }
 
 /* Renders templates/TMPL with vars and queues it to the advisers (and, when
@@ -281,12 +280,8 @@ static int forward_message(struct relay *r, struct conversation *c, const char *
 	buf_init(&att);
 	attachment_lines(m, &att);
 	struct template_var vars[10] = {
-		{ "service_name", r->cfg->name },
-		{ "reference", c->ref },
-		{ "channel", !strcmp(c->channel, "sms") ? "text" : "email" },
-		{ "received", received },
-		{ "contact", masked },
-		{ "text", text ? text : "" },
+		{ "service_name", r->cfg->name }, { "reference", c->ref }, { "channel", channel_said(c->channel) },
+		{ "received", received },         { "contact", masked },   { "text", text ? text : "" },
 		{ "attachments", buf_str(&att) },
 	};
 	size_t n = 7;
@@ -302,9 +297,9 @@ int outgoing_forward(struct relay *r, struct conversation *c, const char *subjec
                      long long message_row, const char *remarks, int urgent)
 {
 	struct template_var extra[] = {
-		{ "subject", subject_in                   ? subject_in
-		             : !strcmp(c->channel, "sms") ? "(text message)"
-		                                          : "(none)" },
+		{ "subject", subject_in                  ? subject_in
+		             : c->channel == CHANNEL_SMS ? "(text message)"
+		                                         : "(none)" },
 		{ "remarks", remarks ? remarks : "" },
 	};
 	return forward_message(r, c, "email/forward", extra, 2, text, m, message_row, urgent);
@@ -427,8 +422,10 @@ static int receipt(struct relay *r, struct conversation *c, const char *adviser,
 	char *reply_to = tag_address(r->cfg->from_address, c->ref, r->cfg->secret, r->cfg->secret_len);
 	struct adviser_thread at;
 	int rc = -1;
-	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c->ref }, { "adviser", adviser },
-		                       { "channel", c->channel },        { "how", how },          { "text", sent } };
+	struct template_var vars[] = {
+		{ "service_name", r->cfg->name },          { "reference", c->ref }, { "adviser", adviser },
+		{ "channel", channel_stored(c->channel) }, { "how", how },          { "text", sent }
+	};
 
 	memset(&at, 0, sizeof at);
 	if (template_fill(r->cfg->templates, "email/receipt", vars, 6, &rsubject, &rbody, err, sizeof err) < 0) {
@@ -469,7 +466,7 @@ static int queue_text(struct relay *r, struct conversation *c, const char *kind,
 		.conversation_id = c->id,
 		.message_row = message_row,
 		.kind = (char *)kind,
-		.channel = "sms",
+		.channel = CHANNEL_SMS,
 		.message_id = msgid,
 		.rcpt = c->contact,
 		.data = (char *)text,
@@ -543,7 +540,7 @@ int outgoing_reply(struct relay *r, struct conversation *c, const char *adviser,
 	struct template_var vars[] = { { "service_name", r->cfg->name }, { "reference", c->ref }, { "text", text } };
 
 	memset(&yt, 0, sizeof yt);
-	if (!strcmp(c->channel, "sms")) {
+	if (c->channel == CHANNEL_SMS) {
 		int parts = 0;
 		char *prepared = NULL;
 		if (outgoing_text_fits(r, c, text, &prepared, &parts) != 1) {

@@ -118,7 +118,7 @@ int received_store(struct relay *r, const struct conversation *c, const char *ki
                    size_t len, const char *author, const char *body, const char *detail, long long *row)
 {
 	/* An adviser's reply is recorded as what went out, on the channel it went out on. */
-	const char *channel = !strcmp(kind, "reply") ? c->channel : "email";
+	enum channel channel = !strcmp(kind, "reply") ? c->channel : CHANNEL_EMAIL;
 	char *refs = join_refs(m), *att = attachment_text(m);
 	struct message_row mr = {
 		.conversation_id = c->id,

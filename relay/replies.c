@@ -33,7 +33,7 @@ static const char *unreachable(const struct conversation *c, char *buf, size_t b
 	if (!c->contact || !c->contact[0])
 		return "the young person's contact details were removed after the retention period (relay purge), "
 		       "so nothing can reach them from this conversation any more.";
-	if (strcmp(c->channel, "email") != 0)
+	if (c->channel != CHANNEL_EMAIL)
 		return NULL;
 	if (!strcmp(c->contact, "unknown"))
 		return "the young person's email had no sender address, so there is no address to answer. "
@@ -90,9 +90,11 @@ static int apply_commands(struct relay *r, struct conversation *c, const struct 
 	for (size_t i = 0; i < cmds->n; i++) {
 		const struct command *k = &cmds->list[i];
 		char line[160];
-		struct message_row mr = {
-			.conversation_id = c->id, .kind = "command", .channel = "email", .at = r->now, .author = adviser
-		};
+		struct message_row mr = { .conversation_id = c->id,
+			                  .kind = "command",
+			                  .channel = CHANNEL_EMAIL,
+			                  .at = r->now,
+			                  .author = adviser };
 		switch (k->kind) {
 		case COMMAND_NOTE:
 			mr.kind = "note";
@@ -313,7 +315,7 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 		goto out;
 	}
 	char *sent_text = NULL; /* what the young person will receive, when it differs from text */
-	if (!strcmp(c.channel, "sms")) {
+	if (c.channel == CHANNEL_SMS) {
 		char *prepared = NULL;
 		int parts = 0, fits = outgoing_text_fits(r, cp, text, &prepared, &parts);
 		if (fits == 1)
@@ -355,7 +357,7 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 	c.last_activity = r->now;
 	if (db_conversation_update(r->db, &c) < 0)
 		goto out;
-	log_info("%s: adviser reply relayed by %s", c.ref, !strcmp(c.channel, "sms") ? "text" : "email");
+	log_info("%s: adviser reply relayed by %s", c.ref, channel_said(c.channel));
 	rc = 0;
 out:
 	conversation_free(&c);
@@ -389,7 +391,7 @@ int replies_from_console(struct relay *r, struct conversation *c, const char *wh
 		rc = 1;
 		goto out;
 	}
-	if (!strcmp(c->channel, "sms")) {
+	if (c->channel == CHANNEL_SMS) {
 		int parts = 0, fits = outgoing_text_fits(r, c, text, &sent_text, &parts);
 		if (fits < 0)
 			goto out;

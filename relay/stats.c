@@ -22,10 +22,10 @@ void stats_free(struct stats *s)
 	s->nwaits = s->cap = 0;
 }
 
-void stats_add_message(struct stats *s, const struct office_hours *hours, const char *kind, const char *channel,
+void stats_add_message(struct stats *s, const struct office_hours *hours, const char *kind, enum channel channel,
                        long long at)
 {
-	struct stats_channel *ch = !strcmp(channel, "sms") ? &s->sms : &s->email;
+	struct stats_channel *ch = channel == CHANNEL_SMS ? &s->sms : &s->email;
 	if (!strcmp(kind, "inbound")) {
 		ch->in++;
 		if (hours && hours_is_open(hours, at))

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "channel.h"
 #include "hours.h"
 
 struct stats_channel {
@@ -32,9 +33,8 @@ struct stats {
 void stats_init(struct stats *s);
 void stats_free(struct stats *s); /* accepts NULL */
 
-/* One message: kind "inbound", "reply" or "autoreply"; channel "email" or
- * "sms"; at its time. hours classifies inbound messages (may be NULL). */
-void stats_add_message(struct stats *s, const struct office_hours *hours, const char *kind, const char *channel,
+/* One message: kind "inbound", "reply" or "autoreply"; channel its channel; at its time. hours classifies inbound messages (may be NULL). */
+void stats_add_message(struct stats *s, const struct office_hours *hours, const char *kind, enum channel channel,
                        long long at);
 
 /* One conversation: its first message and first adviser reply (0: none). */

@@ -123,7 +123,7 @@ static void list_one(void *arg, const struct conversation *c, const struct conve
 		struct json_object *o = json_object_new_object();
 		json_object_object_add(o, "reference", json_object_new_string(c->ref));
 		json_object_object_add(o, "state", json_object_new_string(c->state));
-		json_object_object_add(o, "channel", json_object_new_string(c->channel));
+		json_object_object_add(o, "channel", json_object_new_string(channel_stored(c->channel)));
 		json_object_object_add(o, "contact", json_object_new_string(contact));
 		json_object_object_add(o, "messages", json_object_new_int(s->messages));
 		json_object_object_add(o, "started", json_time(c->created_at));
@@ -138,8 +138,8 @@ static void list_one(void *arg, const struct conversation *c, const struct conve
 		local_time(c->last_activity, at, sizeof at);
 		snprintf(flags, sizeof flags, "%s%s%s%s", c->urgent ? "urgent " : "", s->blocked ? "blocked " : "",
 		         s->opted_out ? "opted-out " : "", s->set_aside ? "set-aside " : "");
-		say(l->t, "%-12s %-6s %-5s %-26s %5d  %-16s %s\n", c->ref, c->state,
-		    !strcmp(c->channel, "sms") ? "text" : "email", contact, s->messages, at, flags);
+		say(l->t, "%-12s %-6s %-5s %-26s %5d  %-16s %s\n", c->ref, c->state, channel_said(c->channel), contact,
+		    s->messages, at, flags);
 	}
 	free(contact);
 }
@@ -181,7 +181,7 @@ static void show_message(void *arg, const struct message_row *m)
 		struct json_object *o = json_object_new_object();
 		json_object_object_add(o, "at", json_time(m->at));
 		json_object_object_add(o, "kind", json_object_new_string(m->kind));
-		json_object_object_add(o, "channel", json_object_new_string(m->channel));
+		json_object_object_add(o, "channel", json_object_new_string(channel_stored(m->channel)));
 		json_object_object_add(o, "author", json_text(m->author));
 		json_object_object_add(o, "subject", json_text(m->subject));
 		json_object_object_add(o, "text", json_text(m->body));
@@ -197,8 +197,8 @@ static void show_message(void *arg, const struct message_row *m)
 		relay_format_time(m->at, at, sizeof at);
 	else
 		local_time(m->at, at, sizeof at);
-	say(tr->t, "\n--- %s  %s (%s)%s%s\n", at, entry_title(m), !strcmp(m->channel, "sms") ? "text" : "email",
-	    author ? "  by " : "", author ? author : "");
+	say(tr->t, "\n--- %s  %s (%s)%s%s\n", at, entry_title(m), channel_said(m->channel), author ? "  by " : "",
+	    author ? author : "");
 	if (m->purged_at) {
 		say(tr->t, "    (text removed after the retention period)\n");
 		goto out;
@@ -225,7 +225,7 @@ static void show_delivery(void *arg, const struct outbox_row *o)
 		struct json_object *j = json_object_new_object();
 		json_object_object_add(j, "queued", json_time(o->created_at));
 		json_object_object_add(j, "kind", json_object_new_string(o->kind));
-		json_object_object_add(j, "channel", json_object_new_string(o->channel));
+		json_object_object_add(j, "channel", json_object_new_string(channel_stored(o->channel)));
 		json_object_object_add(j, "state", json_object_new_string(o->state));
 		json_object_object_add(j, "attempts", json_object_new_int(o->attempts));
 		json_object_object_add(j, "parts", o->parts ? json_object_new_int(o->parts) : NULL);
@@ -236,7 +236,7 @@ static void show_delivery(void *arg, const struct outbox_row *o)
 	}
 	char *delivery = field(tr->t, o->delivery), *error = field(tr->t, o->last_error);
 	local_time(o->created_at, at, sizeof at);
-	if (!strcmp(o->channel, "sms"))
+	if (o->channel == CHANNEL_SMS)
 		snprintf(what, sizeof what, "text, %d part%s%s%s", o->parts, o->parts == 1 ? "" : "s",
 		         delivery ? ", delivery: " : "", delivery ? delivery : "");
 	else if (!strcmp(o->state, "sent"))
@@ -289,7 +289,7 @@ static int transcript(struct tools *t, const char *ref, int document)
 		tr.deliveries = json_object_new_array();
 		json_object_object_add(o, "service", json_object_new_string(t->r->cfg->name));
 		json_object_object_add(o, "reference", json_object_new_string(c.ref));
-		json_object_object_add(o, "channel", json_object_new_string(c.channel));
+		json_object_object_add(o, "channel", json_object_new_string(channel_stored(c.channel)));
 		json_object_object_add(o, "contact", json_object_new_string(contact));
 		json_object_object_add(o, "state", json_object_new_string(c.state));
 		json_object_object_add(o, "urgent", json_object_new_boolean(c.urgent));
@@ -332,7 +332,7 @@ static int transcript(struct tools *t, const char *ref, int document)
 		local_time(c.closed_at, closed, sizeof closed);
 	}
 	say(t, "Conversation %s\n  channel:  %s\n  contact:  %s\n  state:    %s%s\n  started:  %s\n", c.ref,
-	    !strcmp(c.channel, "sms") ? "text" : "email", contact, c.state, c.urgent ? " (URGENT)" : "", started);
+	    channel_said(c.channel), contact, c.state, c.urgent ? " (URGENT)" : "", started);
 	if (c.closed_at)
 		say(t, "  closed:   %s\n", closed);
 	if (c.previous_ref)
@@ -381,7 +381,7 @@ int tools_set_state(struct tools *t, const char *ref, int open)
 	}
 	struct message_row mr = { .conversation_id = c.id,
 		                  .kind = "command",
-		                  .channel = "email",
+		                  .channel = CHANNEL_EMAIL,
 		                  .at = t->r->now,
 		                  .author = t->operator,
 		                  .body = open ? "#reopen" : "#close" };
@@ -412,7 +412,7 @@ struct last_reply {
 	long long after; /* outbox rows created from this time */
 	char *state, *error;
 	int parts;
-	char channel[8];
+	enum channel channel;
 };
 
 static void note_reply(void *arg, const struct outbox_row *o)
@@ -425,7 +425,7 @@ static void note_reply(void *arg, const struct outbox_row *o)
 	l->state = xstrdup(o->state);
 	l->error = o->last_error ? xstrdup(o->last_error) : NULL;
 	l->parts = o->parts;
-	snprintf(l->channel, sizeof l->channel, "%s", o->channel);
+	l->channel = o->channel;
 }
 
 int tools_send(struct tools *t, const char *ref, FILE *in)
@@ -466,7 +466,7 @@ int tools_send(struct tools *t, const char *ref, FILE *in)
 	}
 	/* Deliver now; what the servers do not take stays queued for the daemon. */
 	(void)outbox_flush(t->r, err, sizeof err);
-	struct last_reply l = { t->r->now, NULL, NULL, 0, "" };
+	struct last_reply l = { .after = t->r->now };
 	db_outbox_for(t->r->db, c.id, note_reply, &l);
 	int sent = l.state && !strcmp(l.state, "sent");
 	if (t->json) {
@@ -477,7 +477,7 @@ int tools_send(struct tools *t, const char *ref, FILE *in)
 		json_object_object_add(o, "last_error", json_text(l.error));
 		json_print(o);
 	} else if (sent) {
-		if (!strcmp(l.channel, "sms"))
+		if (l.channel == CHANNEL_SMS)
 			say(t, "%s: sent by text in %d part%s; the advisers have a receipt\n", c.ref, l.parts,
 			    l.parts == 1 ? "" : "s");
 		else
@@ -505,7 +505,7 @@ struct tally {
 	const struct office_hours *hours;
 };
 
-static void tally_message(void *arg, const char *kind, const char *channel, long long at)
+static void tally_message(void *arg, const char *kind, enum channel channel, long long at)
 {
 	struct tally *ty = arg;
 	stats_add_message(&ty->s, ty->hours, kind, channel, at);

@@ -22,7 +22,7 @@
 #include "reference.h"
 #include "util.h"
 
-static int new_conversation(struct relay *r, const char *channel, const char *contact, struct conversation *c)
+static int new_conversation(struct relay *r, enum channel channel, const char *contact, struct conversation *c)
 {
 	for (int attempt = 0; attempt < 20; attempt++) {
 		unsigned char rnd[REFERENCE_CODE_LEN];
@@ -31,7 +31,7 @@ static int new_conversation(struct relay *r, const char *channel, const char *co
 		reference_make(r->cfg->reference_prefix, rnd, ref);
 		memset(c, 0, sizeof *c);
 		c->ref = xstrdup(ref);
-		c->channel = xstrdup(channel);
+		c->channel = channel;
 		c->contact = xstrdup(contact);
 		c->created_at = c->last_activity = r->now;
 		int rc = db_conversation_create(r->db, c);
@@ -80,7 +80,7 @@ static void decide(struct relay *r, const struct conversation *c, const char *su
 /* The conversation a young person's message joins. A closed one reopens
  * when written to within reopen_days; after that a new conversation starts
  * and names the old reference. *fresh is set for a new conversation. */
-static int join_conversation(struct relay *r, const char *channel, const char *contact, struct conversation *c, int *fresh)
+static int join_conversation(struct relay *r, enum channel channel, const char *contact, struct conversation *c, int *fresh)
 {
 	*fresh = 0;
 	if (c->id && !strcmp(c->state, "closed")) {
@@ -109,7 +109,7 @@ static int join_conversation(struct relay *r, const char *channel, const char *c
 	return 0;
 }
 
-int young_conversation(struct relay *r, const char *channel, const char *contact, struct conversation *c)
+int young_conversation(struct relay *r, enum channel channel, const char *contact, struct conversation *c)
 {
 	int fresh;
 	memset(c, 0, sizeof *c);
@@ -134,7 +134,7 @@ static void previous_remark(const struct conversation *c, char *out, size_t outl
 
 /* A young person's message as its channel read it. */
 struct young_message {
-	const char *channel;  /* "email" | "sms" */
+	enum channel channel;
 	const char *contact;  /* the sender in the form replies go to; NULL: none could be read */
 	long long thread;     /* a conversation its threads answer (email), 0 none */
 	const struct mail *m; /* the email; NULL for a text */
@@ -152,9 +152,9 @@ struct young_message {
 	const char *remarks; /* the channel's lines for the advisers */
 };
 
-static const char *autoreply_template(const char *channel, enum policy_autoreply a)
+static const char *autoreply_template(enum channel channel, enum policy_autoreply a)
 {
-	int sms = !strcmp(channel, "sms");
+	int sms = channel == CHANNEL_SMS;
 	switch (a) {
 	case POLICY_FIRST_CONTACT:
 		return sms ? "sms/first_contact" : "email/first_contact";
@@ -185,7 +185,7 @@ static int receive(struct relay *r, const struct young_message *y, long long *ro
 	/* Join by In-Reply-To/References to any id of ours or theirs, then by sender. */
 	if (y->thread && db_conversation_by_id(r->db, y->thread, &c) != 0)
 		memset(&c, 0, sizeof c);
-	if (c.id && c.channel && strcmp(c.channel, y->channel) != 0) {
+	if (c.id && c.channel != y->channel) {
 		conversation_free(&c);
 	}
 	if (!c.id && y->contact) {
@@ -340,7 +340,7 @@ int young_email(struct relay *r, const struct mail *m, long long thread, const c
 		         "automatic reply was sent.\n");
 	}
 	struct young_message y = {
-		.channel = "email",
+		.channel = CHANNEL_EMAIL,
 		.contact = unusable ? written : normal,
 		.thread = thread,
 		.m = m,
@@ -379,14 +379,14 @@ int young_text(struct relay *r, const char *provider, const char *id, const char
 		snprintf(number, sizeof number, "unknown");
 	char *text = utf8_sanitize(body ? body : "", body ? strlen(body) : 0);
 	enum policy_keyword keyword = policy_keyword(text);
-	int opted_out = db_contact_opted_out(r->db, "sms", number);
+	int opted_out = db_contact_opted_out(r->db, CHANNEL_SMS, number);
 	if (keyword)
 		snprintf(remarks, sizeof remarks, "Note:      the young person texted %s.\n", keyword_names[keyword] + 8);
 	else if (kind != PHONE_NUMBER)
 		snprintf(remarks, sizeof remarks, "Note:      sent from a %s; it cannot receive replies.\n",
 		         kind == PHONE_SHORT_CODE ? "short code" : "named sender");
 	struct young_message y = {
-		.channel = "sms",
+		.channel = CHANNEL_SMS,
 		.contact = number,
 		.text = text,
 		.detail = keyword_names[keyword],

@@ -39,6 +39,6 @@ int young_text(struct relay *r, const char *provider, const char *id, const char
 /* The conversation a message from contact on channel joins, as a young
  * person's message would (the latest one, reopened within reopen_days, else a
  * new one); c is filled (owned, conversation_free). 0 or -1. */
-int young_conversation(struct relay *r, const char *channel, const char *contact, struct conversation *c);
+int young_conversation(struct relay *r, enum channel channel, const char *contact, struct conversation *c);
 
 #endif

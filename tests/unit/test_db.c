@@ -58,7 +58,7 @@ static struct outbox_row email(const char *message_id, const char *data)
 {
 	struct outbox_row o = {
 		.kind = "forward",
-		.channel = "email",
+		.channel = CHANNEL_EMAIL,
 		.message_id = (char *)message_id,
 		.mail_from = "relay@example.org",
 		.rcpt = "adviser@example.org\n",
@@ -79,14 +79,16 @@ static int store_batch(struct db *db, const char *ref, int n, size_t size)
 	for (size_t i = 0; i < size; i++)
 		text[i] = (char)('a' + (i * 7 + i / 76) % 26);
 	text[size] = '\0';
-	struct conversation c = {
-		.ref = (char *)ref, .channel = "email", .contact = "yp@example.net", .created_at = 1, .last_activity = 1
-	};
+	struct conversation c = { .ref = (char *)ref,
+		                  .channel = CHANNEL_EMAIL,
+		                  .contact = "yp@example.net",
+		                  .created_at = 1,
+		                  .last_activity = 1 };
 	int rc = db_begin(db) == 0 && db_conversation_create(db, &c) == 0 ? 0 : -1;
 	for (int i = 0; i < n && rc == 0; i++) {
 		struct message_row m = { .conversation_id = c.id,
 			                 .kind = "inbound",
-			                 .channel = "email",
+			                 .channel = CHANNEL_EMAIL,
 			                 .at = 1,
 			                 .subject = "photo",
 			                 .body = text,

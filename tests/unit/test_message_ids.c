@@ -10,9 +10,11 @@
 
 static long long conversation(struct db *db, const char *ref, const char *contact)
 {
-	struct conversation c = {
-		.ref = (char *)ref, .channel = "email", .contact = (char *)contact, .created_at = 100, .last_activity = 100
-	};
+	struct conversation c = { .ref = (char *)ref,
+		                  .channel = CHANNEL_EMAIL,
+		                  .contact = (char *)contact,
+		                  .created_at = 100,
+		                  .last_activity = 100 };
 	long long id = db_conversation_create(db, &c) == 0 ? c.id : -1;
 	free(c.state); /* db_conversation_create sets it; the rest is borrowed */
 	return id;
@@ -23,7 +25,7 @@ static long long message(struct db *db, long long conv, const char *kind, const 
 {
 	struct message_row m = { .conversation_id = conv,
 		                 .kind = kind,
-		                 .channel = "email",
+		                 .channel = CHANNEL_EMAIL,
 		                 .at = 100,
 		                 .message_id = message_id,
 		                 .body = "text",
@@ -64,7 +66,7 @@ int main(void)
 	CHECK_STR("an unknown id names none", names(db, "nobody@x"), "none");
 	struct outbox_row o = { .conversation_id = a,
 		                .kind = "autoreply",
-		                .channel = "email",
+		                .channel = CHANNEL_EMAIL,
 		                .message_id = "ours.1@rusafe",
 		                .mail_from = "r@x",
 		                .rcpt = "a@example.net\n",

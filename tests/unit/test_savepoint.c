@@ -11,7 +11,7 @@ static long long add(struct db *db, long long conv, const char *kind, const char
 {
 	struct message_row m = { .conversation_id = conv,
 		                 .kind = kind,
-		                 .channel = "email",
+		                 .channel = CHANNEL_EMAIL,
 		                 .at = 100,
 		                 .raw = raw,
 		                 .raw_len = len,
@@ -49,7 +49,7 @@ int main(void)
 	CHECK_INT("opens", db_open(path, &db, err, sizeof err), 0);
 
 	struct conversation c = { .ref = xstrdup("RUS-AAAAA"),
-		                  .channel = xstrdup("email"),
+		                  .channel = CHANNEL_EMAIL,
 		                  .contact = xstrdup("a@example.net"),
 		                  .created_at = 100,
 		                  .last_activity = 100 };
@@ -88,7 +88,7 @@ int main(void)
 		CHECK("its id", list[0].id == aside);
 		CHECK_INT("its length", list[0].len, 16);
 		CHECK("its bytes", !memcmp(list[0].raw, "three\0with a NUL", 16));
-		CHECK_STR("its channel", list[0].channel, "email");
+		CHECK_STR("its channel", channel_stored(list[0].channel), "email");
 	}
 	db_set_aside_free(list, n);
 	CHECK_INT("handed back", db_set_aside_done(db, aside, "handed back by relay retry"), 0);

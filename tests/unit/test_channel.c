@@ -1,0 +1,151 @@
+/* Unit tests for channel.c and for the database's side of it: a channel is
+ * an enum in memory and a word on disk, and every table that keeps one
+ * (conversation, message, outbox, contact) gives back what it was given. */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "channel.h"
+#include "check.h"
+#include "db.h"
+#include "util.h"
+
+static char path[200];
+
+/* The words a table holds, joined by ','. */
+static void stored(const char *sql, char *out, size_t outlen)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	out[0] = '\0';
+	if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK)
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			size_t k = strlen(out);
+			snprintf(out + k, outlen - k, "%s%s", k ? "," : "", (const char *)sqlite3_column_text(st, 0));
+		}
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+}
+
+static void note_message(void *arg, const struct message_row *m)
+{
+	char *out = arg;
+	size_t k = strlen(out);
+	snprintf(out + k, 64 - k, "%s%s", k ? "," : "", channel_said(m->channel));
+}
+
+static void note_outbox(void *arg, const struct outbox_row *o)
+{
+	char *out = arg;
+	size_t k = strlen(out);
+	snprintf(out + k, 64 - k, "%s%s", k ? "," : "", channel_said(o->channel));
+}
+
+static void pure(void)
+{
+	CHECK_STR("email is stored as email", channel_stored(CHANNEL_EMAIL), "email");
+	CHECK_STR("a text is stored as sms", channel_stored(CHANNEL_SMS), "sms");
+	CHECK_STR("people read email", channel_said(CHANNEL_EMAIL), "email");
+	CHECK_STR("people read text", channel_said(CHANNEL_SMS), "text");
+	CHECK_INT("sms is read back as a text", channel_from_stored("sms"), CHANNEL_SMS);
+	CHECK_INT("email is read back as email", channel_from_stored("email"), CHANNEL_EMAIL);
+	CHECK_INT("each stored word reads back (email)", channel_from_stored(channel_stored(CHANNEL_EMAIL)), CHANNEL_EMAIL);
+	CHECK_INT("each stored word reads back (sms)", channel_from_stored(channel_stored(CHANNEL_SMS)), CHANNEL_SMS);
+	/* A word the relay never writes is never a text: no number is texted for it. */
+	static const char *odd[] = { "SMS", "sms ", "text", "", "smsx", NULL };
+	for (int i = 0; odd[i]; i++) {
+		char name[64];
+		snprintf(name, sizeof name, "'%s' is not a text", odd[i]);
+		CHECK_INT(name, channel_from_stored(odd[i]), CHANNEL_EMAIL);
+	}
+	CHECK_INT("NULL is not a text", channel_from_stored(NULL), CHANNEL_EMAIL);
+}
+
+static long long conversation(struct db *db, const char *ref, enum channel ch, const char *contact)
+{
+	struct conversation c = {
+		.ref = xstrdup(ref), .channel = ch, .contact = xstrdup(contact), .created_at = 100, .last_activity = 100
+	};
+	long long id = db_conversation_create(db, &c) == 0 ? c.id : -1;
+	conversation_free(&c);
+	return id;
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/channel-test-XXXXXX", err[512], got[256];
+	pure();
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(path, sizeof path, "%s/relay.db", dir);
+	struct db *db = NULL;
+	CHECK_INT("opens", db_open(path, &db, err, sizeof err), 0);
+
+	/* The same contact string on both channels: two conversations, each found by its own channel. */
+	long long mail = conversation(db, "RUS-AAAAA", CHANNEL_EMAIL, "+447700900123");
+	long long text = conversation(db, "RUS-BBBBB", CHANNEL_SMS, "+447700900123");
+	CHECK("two conversations", mail > 0 && text > 0);
+	stored("SELECT channel FROM conversation ORDER BY id", got, sizeof got);
+	CHECK_STR("conversation rows hold the words", got, "email,sms");
+	struct conversation c;
+	CHECK_INT("the text conversation is found", db_conversation_latest_for(db, CHANNEL_SMS, "+447700900123", &c), 0);
+	CHECK_INT("by its channel", c.id, text);
+	CHECK_INT("and read back as a text", c.channel, CHANNEL_SMS);
+	conversation_free(&c);
+	CHECK_INT("the email conversation is found", db_conversation_latest_for(db, CHANNEL_EMAIL, "+447700900123", &c), 0);
+	CHECK_INT("by its channel", c.id, mail);
+	CHECK_INT("and read back as email", c.channel, CHANNEL_EMAIL);
+	conversation_free(&c);
+	CHECK_INT("a ref is read back with its channel", db_conversation_by_ref(db, "RUS-BBBBB", &c), 0);
+	CHECK_INT("RUS-BBBBB is a text conversation", c.channel, CHANNEL_SMS);
+	conversation_free(&c);
+
+	/* Transcript rows and outbox rows. */
+	struct message_row m = {
+		.conversation_id = text, .kind = "inbound", .channel = CHANNEL_SMS, .at = 100, .body = "hi"
+	};
+	long long row = 0;
+	CHECK_INT("a text's transcript row", db_message_add(db, &m, &row), 0);
+	m.kind = "note";
+	m.channel = CHANNEL_EMAIL;
+	CHECK_INT("an email's transcript row", db_message_add(db, &m, &row), 0);
+	stored("SELECT channel FROM message ORDER BY id", got, sizeof got);
+	CHECK_STR("message rows hold the words", got, "sms,email");
+	char seen[64] = "";
+	CHECK_INT("the transcript reads", db_transcript(db, text, note_message, seen), 0);
+	CHECK_STR("and gives the channels back", seen, "text,email");
+
+	struct outbox_row o = { .conversation_id = text,
+		                .kind = "reply",
+		                .channel = CHANNEL_SMS,
+		                .message_id = "m1@example.org",
+		                .rcpt = "+447700900123",
+		                .data = "hi",
+		                .len = 2 };
+	CHECK_INT("a text queued", db_outbox_add(db, &o, &row), 0);
+	o.kind = "receipt";
+	o.channel = CHANNEL_EMAIL;
+	o.message_id = "m2@example.org";
+	o.rcpt = "adviser@example.org";
+	CHECK_INT("an email queued", db_outbox_add(db, &o, &row), 0);
+	stored("SELECT channel FROM outbox ORDER BY id", got, sizeof got);
+	CHECK_STR("outbox rows hold the words", got, "sms,email");
+	seen[0] = '\0';
+	CHECK_INT("the outbox reads", db_outbox_for(db, text, note_outbox, seen), 0);
+	CHECK_STR("and gives the channels back", seen, "text,email");
+
+	/* Contacts: an opt-out on one channel is not an opt-out on the other. */
+	CHECK_INT("STOP recorded for the number", db_contact_set_opted_out(db, CHANNEL_SMS, "+447700900123", 100), 0);
+	CHECK_INT("the number is opted out of texts", db_contact_opted_out(db, CHANNEL_SMS, "+447700900123"), 1);
+	CHECK_INT("the same string by email is not", db_contact_opted_out(db, CHANNEL_EMAIL, "+447700900123"), 0);
+	stored("SELECT channel FROM contact", got, sizeof got);
+	CHECK_STR("contact rows hold the word", got, "sms");
+
+	db_close(db);
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		return 1;
+	return check_done();
+}
