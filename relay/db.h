@@ -23,7 +23,7 @@
 
 #include <stddef.h>
 
-#include "channel.h"
+#include "domain.h"
 
 struct db;
 
@@ -32,7 +32,7 @@ struct conversation {
 	char *ref; /* owned, "RUS-7K3F2" */
 	enum channel channel;
 	char *contact; /* owned: address or E.164 number (routing only, never logged) */
-	char *state;   /* owned, "open" | "closed" */
+	enum conversation_state state;
 	int urgent;
 	char *subject; /* owned: the young person's latest subject (email), may be NULL */
 	long long created_at;
@@ -80,7 +80,7 @@ struct outbox_row {
 	char *rcpt;       /* owned when returned by db: recipients, one per line */
 	char *data;       /* owned when returned by db: the complete message */
 	size_t len;
-	char *state; /* owned when returned by db: "pending" | "sent" | "failed" */
+	enum outbox_state state;
 	int attempts;
 	long long next_attempt_at;
 	long long created_at;
@@ -228,7 +228,7 @@ int db_outbox_pending_count(struct db *db); /* a count, -1 on error */
  * when marked, 1 when none was (it was not pending), -1 on error. */
 int db_outbox_mark_received(struct db *db, long long id, const char *message_id, long long sent_at);
 /* A send's outcome: state, attempts, next try, error, sent time. 0 or -1. */
-int db_outbox_mark(struct db *db, long long id, const char *state, int attempts, long long next_attempt_at,
+int db_outbox_mark(struct db *db, long long id, enum outbox_state state, int attempts, long long next_attempt_at,
                    const char *last_error, long long sent_at);
 /* Records why a pending message waits, leaving its attempts and schedule alone. 0 or -1. */
 int db_outbox_set_error(struct db *db, long long id, const char *error);

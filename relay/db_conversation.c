@@ -13,7 +13,7 @@ static void conversation_read(sqlite3_stmt *st, struct conversation *c)
 	c->ref = db_col_text(st, 1);
 	c->channel = channel_from_stored((const char *)sqlite3_column_text(st, 2));
 	c->contact = db_col_text(st, 3);
-	c->state = db_col_text(st, 4);
+	c->state = conversation_state_from_stored((const char *)sqlite3_column_text(st, 4));
 	c->urgent = sqlite3_column_int(st, 5);
 	c->subject = db_col_text(st, 6);
 	c->created_at = sqlite3_column_int64(st, 7);
@@ -114,8 +114,7 @@ int db_conversation_create(struct db *db, struct conversation *c)
 	if (sqlite3_changes(db->h) == 0)
 		return 1;
 	c->id = sqlite3_last_insert_rowid(db->h);
-	free(c->state);
-	c->state = xstrdup("open");
+	c->state = CONVERSATION_OPEN;
 	return 0;
 }
 
@@ -126,7 +125,7 @@ int db_conversation_update(struct db *db, const struct conversation *c)
 	                                  "last_urgent_at = ?, closed_at = ? WHERE id = ?");
 	if (!st)
 		return -1;
-	db_bind_text(st, 1, c->state);
+	db_bind_text(st, 1, conversation_state_stored(c->state));
 	sqlite3_bind_int(st, 2, c->urgent);
 	db_bind_text(st, 3, c->subject);
 	sqlite3_bind_int64(st, 4, c->last_activity);
@@ -145,7 +144,6 @@ void conversation_free(struct conversation *c)
 		return;
 	free(c->ref);
 	free(c->contact);
-	free(c->state);
 	free(c->subject);
 	free(c->previous_ref);
 	memset(c, 0, sizeof *c);

@@ -80,7 +80,7 @@ static void outbox_read(sqlite3_stmt *st, struct outbox_row *o)
 	if (o->len)
 		memcpy(o->data, sqlite3_column_blob(st, 8), o->len);
 	o->data[o->len] = '\0';
-	o->state = db_col_text(st, 9);
+	o->state = outbox_state_from_stored((const char *)sqlite3_column_text(st, 9));
 	o->attempts = sqlite3_column_int(st, 10);
 	o->next_attempt_at = sqlite3_column_int64(st, 11);
 	o->created_at = sqlite3_column_int64(st, 12);
@@ -182,14 +182,14 @@ int db_outbox_mark_received(struct db *db, long long id, const char *message_id,
 	return sqlite3_changes(db->h) > 0 ? 0 : 1;
 }
 
-int db_outbox_mark(struct db *db, long long id, const char *state, int attempts, long long next_attempt_at,
+int db_outbox_mark(struct db *db, long long id, enum outbox_state state, int attempts, long long next_attempt_at,
                    const char *last_error, long long sent_at)
 {
 	sqlite3_stmt *st = db_prepare(db, "UPDATE outbox SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, "
 	                                  "sent_at = ? WHERE id = ?");
 	if (!st)
 		return -1;
-	db_bind_text(st, 1, state);
+	db_bind_text(st, 1, outbox_state_stored(state));
 	sqlite3_bind_int(st, 2, attempts);
 	sqlite3_bind_int64(st, 3, next_attempt_at);
 	db_bind_text(st, 4, last_error);
@@ -234,7 +234,6 @@ void outbox_row_clear(struct outbox_row *o)
 	free(o->mail_from);
 	free(o->rcpt);
 	free(o->data);
-	free(o->state);
 	free(o->last_error);
 	free(o->provider_id);
 	free(o->delivery);

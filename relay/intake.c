@@ -137,8 +137,7 @@ static int set_aside(struct relay *r, const struct aside *a, long long *row_out)
 	} else if (outgoing_set_aside(r, &c, a->reason, buf_str(&text), a->m, row) < 0)
 		goto out;
 	c.last_activity = c.last_inbound_at = r->now;
-	free(c.state);
-	c.state = xstrdup("open");
+	c.state = CONVERSATION_OPEN;
 	if (db_conversation_update(r->db, &c) < 0)
 		goto out;
 	for (size_t i = 0; i < 2; i++)

@@ -118,18 +118,18 @@ static int record(struct relay *r, const struct outbox_row *o, const struct smtp
 	switch (s->outcome) {
 	case SMTP_SENT:
 		log_info("outbox %lld (%s, %s): sent", o->id, o->kind, ref);
-		return db_outbox_mark(r->db, o->id, "sent", attempts, o->next_attempt_at, NULL, r->now);
+		return db_outbox_mark(r->db, o->id, OUTBOX_SENT, attempts, o->next_attempt_at, NULL, r->now);
 	case SMTP_TEMPORARY: {
 		long long wait = outbox_backoff(attempts, r->cfg->retry_min, r->cfg->retry_max, random01());
 		if (s->retry_after > wait)
 			wait = s->retry_after; /* Graph's Retry-After */
 		log_warn("outbox %lld (%s, %s): temporary failure, retry in %llds: %s", o->id, o->kind, ref, wait,
 		         s->detail);
-		return db_outbox_mark(r->db, o->id, "pending", attempts, r->now + wait, s->detail, 0);
+		return db_outbox_mark(r->db, o->id, OUTBOX_PENDING, attempts, r->now + wait, s->detail, 0);
 	}
 	case SMTP_PERMANENT:
 		log_error("outbox %lld (%s, %s): refused permanently, kept as failed: %s", o->id, o->kind, ref, s->detail);
-		if (db_outbox_mark(r->db, o->id, "failed", attempts, o->next_attempt_at, s->detail, 0) < 0)
+		if (db_outbox_mark(r->db, o->id, OUTBOX_FAILED, attempts, o->next_attempt_at, s->detail, 0) < 0)
 			return -1;
 		/* The advisers hear at once when the young person was not reached.
 		 * Mail to the advisers themselves is only logged: alerting them by the
@@ -206,7 +206,7 @@ static int send_text(struct relay *r, struct outbox_row *o, int *slow)
 
 	if (!g) {
 		log_warn("outbox %lld: a text waits but [sms] provider is none", o->id);
-		return db_outbox_mark(r->db, o->id, "pending", attempts, r->now + r->cfg->retry_max,
+		return db_outbox_mark(r->db, o->id, OUTBOX_PENDING, attempts, r->now + r->cfg->retry_max,
 		                      "no SMS gateway configured", 0) < 0
 		               ? -1
 		               : 0;
@@ -247,7 +247,7 @@ static int send_text(struct relay *r, struct outbox_row *o, int *slow)
 		else
 			log_info("outbox %lld (text %s, conversation %lld): accepted by the gateway", o->id, o->kind,
 			         o->conversation_id);
-		rc = db_outbox_mark(r->db, o->id, "sent", attempts, o->next_attempt_at, NULL, r->now) < 0 ||
+		rc = db_outbox_mark(r->db, o->id, OUTBOX_SENT, attempts, o->next_attempt_at, NULL, r->now) < 0 ||
 		     db_outbox_set_delivery(r->db, o->id, id, "queued") < 0;
 		sent = 1;
 		break;
@@ -258,7 +258,7 @@ static int send_text(struct relay *r, struct outbox_row *o, int *slow)
 		snprintf(why, sizeof why, "%s (%s); it is looked up at the gateway before any new attempt", err,
 		         unconfirmed ? "no answer to the look-up" : "no answer to the send");
 		log_warn("outbox %lld (text %s): %s; next try in %llds", o->id, o->kind, why, wait);
-		rc = db_outbox_mark(r->db, o->id, "pending", attempts, r->now + wait, why, 0) < 0 ||
+		rc = db_outbox_mark(r->db, o->id, OUTBOX_PENDING, attempts, r->now + wait, why, 0) < 0 ||
 		     (!unconfirmed && db_outbox_set_delivery(r->db, o->id, NULL, "unconfirmed") < 0);
 		break;
 	}
@@ -271,7 +271,7 @@ static int send_text(struct relay *r, struct outbox_row *o, int *slow)
 			          o->id, err, wait);
 		else
 			log_warn("outbox %lld (text %s): temporary failure, retry in %llds: %s", o->id, o->kind, wait, err);
-		rc = db_outbox_mark(r->db, o->id, "pending", attempts, r->now + wait, err, 0) < 0;
+		rc = db_outbox_mark(r->db, o->id, OUTBOX_PENDING, attempts, r->now + wait, err, 0) < 0;
 		break;
 	}
 	case SMS_OPTED_OUT:
@@ -287,7 +287,7 @@ static int send_text(struct relay *r, struct outbox_row *o, int *slow)
 		}
 		log_error("outbox %lld (text %s, conversation %lld): refused permanently, kept as failed: %s", o->id,
 		          o->kind, o->conversation_id, res == SMS_OPTED_OUT ? "recipient opted out" : err);
-		rc = rc || db_outbox_mark(r->db, o->id, "failed", attempts, o->next_attempt_at, why, 0) < 0 ||
+		rc = rc || db_outbox_mark(r->db, o->id, OUTBOX_FAILED, attempts, o->next_attempt_at, why, 0) < 0 ||
 		     undeliverable(r, o, why) < 0;
 		break;
 	}
@@ -304,7 +304,7 @@ static int send_text(struct relay *r, struct outbox_row *o, int *slow)
  * then, without counting an attempt. */
 static int text_later(struct relay *r, const struct outbox_row *o)
 {
-	return db_outbox_mark(r->db, o->id, "pending", o->attempts, r->now + 1,
+	return db_outbox_mark(r->db, o->id, OUTBOX_PENDING, o->attempts, r->now + 1,
 	                      "waiting: the SMS gateway was slow to answer another text", 0);
 }
 

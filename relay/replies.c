@@ -72,7 +72,7 @@ static int still_answerable(const struct relay *r, const struct conversation *c,
 {
 	long long closed_at = c->closed_at;
 	*reopens = 0;
-	if (!c->state || strcmp(c->state, "closed") != 0) {
+	if (c->state != CONVERSATION_CLOSED) {
 		long long idle_until = c->last_activity + (long long)r->cfg->close_after_days * 86400;
 		if (!c->last_activity || r->now <= idle_until)
 			return 1;

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "channel.h"
+#include "domain.h"
 #include "hours.h"
 
 struct stats_channel {

@@ -122,7 +122,7 @@ static void list_one(void *arg, const struct conversation *c, const struct conve
 	if (l->array) {
 		struct json_object *o = json_object_new_object();
 		json_object_object_add(o, "reference", json_object_new_string(c->ref));
-		json_object_object_add(o, "state", json_object_new_string(c->state));
+		json_object_object_add(o, "state", json_object_new_string(conversation_state_stored(c->state)));
 		json_object_object_add(o, "channel", json_object_new_string(channel_stored(c->channel)));
 		json_object_object_add(o, "contact", json_object_new_string(contact));
 		json_object_object_add(o, "messages", json_object_new_int(s->messages));
@@ -138,8 +138,8 @@ static void list_one(void *arg, const struct conversation *c, const struct conve
 		local_time(c->last_activity, at, sizeof at);
 		snprintf(flags, sizeof flags, "%s%s%s%s", c->urgent ? "urgent " : "", s->blocked ? "blocked " : "",
 		         s->opted_out ? "opted-out " : "", s->set_aside ? "set-aside " : "");
-		say(l->t, "%-12s %-6s %-5s %-26s %5d  %-16s %s\n", c->ref, c->state, channel_said(c->channel), contact,
-		    s->messages, at, flags);
+		say(l->t, "%-12s %-6s %-5s %-26s %5d  %-16s %s\n", c->ref, conversation_state_stored(c->state),
+		    channel_said(c->channel), contact, s->messages, at, flags);
 	}
 	free(contact);
 }
@@ -226,7 +226,7 @@ static void show_delivery(void *arg, const struct outbox_row *o)
 		json_object_object_add(j, "queued", json_time(o->created_at));
 		json_object_object_add(j, "kind", json_object_new_string(o->kind));
 		json_object_object_add(j, "channel", json_object_new_string(channel_stored(o->channel)));
-		json_object_object_add(j, "state", json_object_new_string(o->state));
+		json_object_object_add(j, "state", json_object_new_string(outbox_state_stored(o->state)));
 		json_object_object_add(j, "attempts", json_object_new_int(o->attempts));
 		json_object_object_add(j, "parts", o->parts ? json_object_new_int(o->parts) : NULL);
 		json_object_object_add(j, "delivery", json_text(o->delivery));
@@ -239,10 +239,10 @@ static void show_delivery(void *arg, const struct outbox_row *o)
 	if (o->channel == CHANNEL_SMS)
 		snprintf(what, sizeof what, "text, %d part%s%s%s", o->parts, o->parts == 1 ? "" : "s",
 		         delivery ? ", delivery: " : "", delivery ? delivery : "");
-	else if (!strcmp(o->state, "sent"))
+	else if (o->state == OUTBOX_SENT)
 		snprintf(what, sizeof what, "accepted by the mail server");
-	say(tr->t, "  %s  %-9s %-7s %s (attempts %d)%s%s\n", at, o->kind, o->state, what, o->attempts, error ? ": " : "",
-	    error ? error : "");
+	say(tr->t, "  %s  %-9s %-7s %s (attempts %d)%s%s\n", at, o->kind, outbox_state_stored(o->state), what, o->attempts,
+	    error ? ": " : "", error ? error : "");
 	free(delivery);
 	free(error);
 }
@@ -291,7 +291,7 @@ static int transcript(struct tools *t, const char *ref, int document)
 		json_object_object_add(o, "reference", json_object_new_string(c.ref));
 		json_object_object_add(o, "channel", json_object_new_string(channel_stored(c.channel)));
 		json_object_object_add(o, "contact", json_object_new_string(contact));
-		json_object_object_add(o, "state", json_object_new_string(c.state));
+		json_object_object_add(o, "state", json_object_new_string(conversation_state_stored(c.state)));
 		json_object_object_add(o, "urgent", json_object_new_boolean(c.urgent));
 		json_object_object_add(o, "started", json_time(c.created_at));
 		json_object_object_add(o, "closed", json_time(c.closed_at));
@@ -332,7 +332,7 @@ static int transcript(struct tools *t, const char *ref, int document)
 		local_time(c.closed_at, closed, sizeof closed);
 	}
 	say(t, "Conversation %s\n  channel:  %s\n  contact:  %s\n  state:    %s%s\n  started:  %s\n", c.ref,
-	    channel_said(c.channel), contact, c.state, c.urgent ? " (URGENT)" : "", started);
+	    channel_said(c.channel), contact, conversation_state_stored(c.state), c.urgent ? " (URGENT)" : "", started);
 	if (c.closed_at)
 		say(t, "  closed:   %s\n", closed);
 	if (c.previous_ref)
@@ -371,11 +371,11 @@ int tools_export(struct tools *t, const char *ref)
 int tools_set_state(struct tools *t, const char *ref, int open)
 {
 	struct conversation c;
-	const char *want = open ? "open" : "closed";
+	enum conversation_state want = open ? CONVERSATION_OPEN : CONVERSATION_CLOSED;
 	if (find(t, ref, &c) < 0)
 		return 1;
-	if (!strcmp(c.state, want)) {
-		say(t, "%s is already %s\n", c.ref, want);
+	if (c.state == want) {
+		say(t, "%s is already %s\n", c.ref, conversation_state_stored(want));
 		conversation_free(&c);
 		return 0;
 	}
@@ -397,7 +397,7 @@ int tools_set_state(struct tools *t, const char *ref, int open)
 	if (t->json) {
 		struct json_object *o = json_object_new_object();
 		json_object_object_add(o, "reference", json_object_new_string(c.ref));
-		json_object_object_add(o, "state", json_object_new_string(want));
+		json_object_object_add(o, "state", json_object_new_string(conversation_state_stored(want)));
 		json_print(o);
 	} else {
 		say(t, "%s %s\n", c.ref, open ? "reopened" : "closed");
@@ -409,8 +409,9 @@ int tools_set_state(struct tools *t, const char *ref, int open)
 /* ---- send --------------------------------------------------------------- */
 
 struct last_reply {
-	long long after; /* outbox rows created from this time */
-	char *state, *error;
+	long long after;         /* outbox rows created from this time */
+	enum outbox_state state; /* pending until a reply row is seen */
+	char *error;
 	int parts;
 	enum channel channel;
 };
@@ -420,9 +421,8 @@ static void note_reply(void *arg, const struct outbox_row *o)
 	struct last_reply *l = arg;
 	if (strcmp(o->kind, "reply") || o->created_at < l->after)
 		return;
-	free(l->state);
 	free(l->error);
-	l->state = xstrdup(o->state);
+	l->state = o->state;
 	l->error = o->last_error ? xstrdup(o->last_error) : NULL;
 	l->parts = o->parts;
 	l->channel = o->channel;
@@ -468,11 +468,11 @@ int tools_send(struct tools *t, const char *ref, FILE *in)
 	(void)outbox_flush(t->r, err, sizeof err);
 	struct last_reply l = { .after = t->r->now };
 	db_outbox_for(t->r->db, c.id, note_reply, &l);
-	int sent = l.state && !strcmp(l.state, "sent");
+	int sent = l.state == OUTBOX_SENT;
 	if (t->json) {
 		struct json_object *o = json_object_new_object();
 		json_object_object_add(o, "reference", json_object_new_string(c.ref));
-		json_object_object_add(o, "state", json_object_new_string(l.state ? l.state : "pending"));
+		json_object_object_add(o, "state", json_object_new_string(outbox_state_stored(l.state)));
 		json_object_object_add(o, "parts", l.parts ? json_object_new_int(l.parts) : NULL);
 		json_object_object_add(o, "last_error", json_text(l.error));
 		json_print(o);
@@ -486,7 +486,6 @@ int tools_send(struct tools *t, const char *ref, FILE *in)
 		say(t, "%s: queued%s%s%s; the running relay will send it\n", c.ref, l.error ? " (" : "",
 		    l.error ? l.error : "", l.error ? ")" : "");
 	}
-	free(l.state);
 	free(l.error);
 	rc = 0;
 	goto out;

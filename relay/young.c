@@ -83,7 +83,7 @@ static void decide(struct relay *r, const struct conversation *c, const char *su
 static int join_conversation(struct relay *r, enum channel channel, const char *contact, struct conversation *c, int *fresh)
 {
 	*fresh = 0;
-	if (c->id && !strcmp(c->state, "closed")) {
+	if (c->id && c->state == CONVERSATION_CLOSED) {
 		if (c->closed_at && r->now - c->closed_at <= (long long)r->cfg->reopen_days * 86400) {
 			lifecycle_set_open(c, 1, r->now);
 			log_info("%s: reopened: the young person wrote again", c->ref);
@@ -280,8 +280,7 @@ static int receive(struct relay *r, const struct young_message *y, long long *ro
 	c.last_activity = r->now;
 	if (!y->automatic) {
 		c.last_inbound_at = r->now;
-		free(c.state);
-		c.state = xstrdup("open");
+		c.state = CONVERSATION_OPEN;
 	}
 	if (db_conversation_update(r->db, &c) < 0 || (y->key && db_inbound_add(r->db, y->key, *row) < 0))
 		goto out;

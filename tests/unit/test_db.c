@@ -100,7 +100,6 @@ static int store_batch(struct db *db, const char *ref, int n, size_t size)
 		rc = db_commit(db);
 	if (rc < 0)
 		db_rollback(db);
-	free(c.state); /* db_conversation_create's; the rest is ours */
 	free(text);
 	return rc;
 }
@@ -300,7 +299,7 @@ int main(void)
 		CHECK_STR("due: Message-ID", rows[0].message_id, "<a@x>");
 	}
 	outbox_rows_free(rows, n);
-	CHECK_INT("mark sent", db_outbox_mark(db, ida, "sent", 1, 100, NULL, 150), 0);
+	CHECK_INT("mark sent", db_outbox_mark(db, ida, OUTBOX_SENT, 1, 100, NULL, 150), 0);
 	CHECK_INT("sent: nothing due", db_outbox_due(db, 200, 10, &rows, &n), 0);
 	CHECK_INT("sent: no row", n, 0);
 	outbox_rows_free(rows, n);
@@ -330,7 +329,7 @@ int main(void)
 		outbox_rows_free(rows, n);
 	}
 	for (int i = 0; i < 5; i++)
-		CHECK_INT("bounded: sent", db_outbox_mark(db, first + i, "sent", 1, 100, NULL, 150), 0);
+		CHECK_INT("bounded: sent", db_outbox_mark(db, first + i, OUTBOX_SENT, 1, 100, NULL, 150), 0);
 	db_close(db);
 	CHECK_INT("fresh: no data column in outbox",
 	          scalar(fresh, "SELECT count(*) FROM pragma_table_info('outbox') "

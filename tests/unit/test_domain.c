@@ -1,11 +1,12 @@
-/* Unit tests for channel.c and for the database's side of it: a channel is
- * an enum in memory and a word on disk, and every table that keeps one
- * (conversation, message, outbox, contact) gives back what it was given. */
+/* Unit tests for domain.c and for the database's side of it: a channel, a
+ * conversation's state and an outbox row's state are enums in memory and
+ * words on disk, and every table that keeps one (conversation, message,
+ * outbox, contact) gives back what it was given. */
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "channel.h"
+#include "domain.h"
 #include "check.h"
 #include "db.h"
 #include "util.h"
@@ -42,6 +43,16 @@ static void note_outbox(void *arg, const struct outbox_row *o)
 	snprintf(out + k, 64 - k, "%s%s", k ? "," : "", channel_said(o->channel));
 }
 
+static void note_state(void *arg, const struct outbox_row *o)
+{
+	char *out = arg;
+	size_t k = strlen(out);
+	snprintf(out + k, 64 - k, "%s%s", k ? "," : "",
+	         o->state == OUTBOX_SENT     ? "sent"
+	         : o->state == OUTBOX_FAILED ? "failed"
+	                                     : "pending");
+}
+
 static void pure(void)
 {
 	CHECK_STR("email is stored as email", channel_stored(CHANNEL_EMAIL), "email");
@@ -60,6 +71,28 @@ static void pure(void)
 		CHECK_INT(name, channel_from_stored(odd[i]), CHANNEL_EMAIL);
 	}
 	CHECK_INT("NULL is not a text", channel_from_stored(NULL), CHANNEL_EMAIL);
+
+	CHECK_STR("open is stored as open", conversation_state_stored(CONVERSATION_OPEN), "open");
+	CHECK_STR("closed is stored as closed", conversation_state_stored(CONVERSATION_CLOSED), "closed");
+	CHECK_INT("closed reads back", conversation_state_from_stored("closed"), CONVERSATION_CLOSED);
+	CHECK_INT("open reads back", conversation_state_from_stored("open"), CONVERSATION_OPEN);
+	CHECK_INT("an odd word is open (the schema's default)", conversation_state_from_stored("Closed"), CONVERSATION_OPEN);
+	CHECK_INT("NULL is open", conversation_state_from_stored(NULL), CONVERSATION_OPEN);
+
+	static const struct {
+		enum outbox_state s;
+		const char *word;
+	} states[] = { { OUTBOX_PENDING, "pending" }, { OUTBOX_SENT, "sent" }, { OUTBOX_FAILED, "failed" } };
+	for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
+		char name[64];
+		snprintf(name, sizeof name, "outbox state %s is stored as its word", states[i].word);
+		CHECK_STR(name, outbox_state_stored(states[i].s), states[i].word);
+		snprintf(name, sizeof name, "outbox state %s reads back", states[i].word);
+		CHECK_INT(name, outbox_state_from_stored(states[i].word), states[i].s);
+	}
+	/* A row of unknown standing is tried again, never taken as sent or failed. */
+	CHECK_INT("an odd outbox word is pending", outbox_state_from_stored("SENT"), OUTBOX_PENDING);
+	CHECK_INT("NULL is pending", outbox_state_from_stored(NULL), OUTBOX_PENDING);
 }
 
 static long long conversation(struct db *db, const char *ref, enum channel ch, const char *contact)
@@ -99,6 +132,20 @@ int main(void)
 	conversation_free(&c);
 	CHECK_INT("a ref is read back with its channel", db_conversation_by_ref(db, "RUS-BBBBB", &c), 0);
 	CHECK_INT("RUS-BBBBB is a text conversation", c.channel, CHANNEL_SMS);
+	CHECK_INT("a new conversation is open", c.state, CONVERSATION_OPEN);
+	c.state = CONVERSATION_CLOSED;
+	c.closed_at = 200;
+	CHECK_INT("closed", db_conversation_update(db, &c), 0);
+	conversation_free(&c);
+	stored("SELECT state FROM conversation ORDER BY id", got, sizeof got);
+	CHECK_STR("conversation rows hold the state words", got, "open,closed");
+	CHECK_INT("read again", db_conversation_by_ref(db, "RUS-BBBBB", &c), 0);
+	CHECK_INT("and read back closed", c.state, CONVERSATION_CLOSED);
+	c.state = CONVERSATION_OPEN;
+	CHECK_INT("reopened", db_conversation_update(db, &c), 0);
+	conversation_free(&c);
+	CHECK_INT("read once more", db_conversation_by_ref(db, "RUS-BBBBB", &c), 0);
+	CHECK_INT("and read back open", c.state, CONVERSATION_OPEN);
 	conversation_free(&c);
 
 	/* Transcript rows and outbox rows. */
@@ -128,12 +175,22 @@ int main(void)
 	o.channel = CHANNEL_EMAIL;
 	o.message_id = "m2@example.org";
 	o.rcpt = "adviser@example.org";
+	long long first = row;
 	CHECK_INT("an email queued", db_outbox_add(db, &o, &row), 0);
 	stored("SELECT channel FROM outbox ORDER BY id", got, sizeof got);
 	CHECK_STR("outbox rows hold the words", got, "sms,email");
 	seen[0] = '\0';
 	CHECK_INT("the outbox reads", db_outbox_for(db, text, note_outbox, seen), 0);
 	CHECK_STR("and gives the channels back", seen, "text,email");
+	stored("SELECT state FROM outbox ORDER BY id", got, sizeof got);
+	CHECK_STR("queued rows are pending", got, "pending,pending");
+	CHECK_INT("the text marked failed", db_outbox_mark(db, first, OUTBOX_FAILED, 1, 100, "refused", 0), 0);
+	CHECK_INT("the email marked sent", db_outbox_mark(db, row, OUTBOX_SENT, 1, 100, NULL, 150), 0);
+	stored("SELECT state FROM outbox ORDER BY id", got, sizeof got);
+	CHECK_STR("outbox rows hold the state words", got, "failed,sent");
+	seen[0] = '\0';
+	CHECK_INT("the outbox reads again", db_outbox_for(db, text, note_state, seen), 0);
+	CHECK_STR("and gives the states back", seen, "failed,sent");
 
 	/* Contacts: an opt-out on one channel is not an opt-out on the other. */
 	CHECK_INT("STOP recorded for the number", db_contact_set_opted_out(db, CHANNEL_SMS, "+447700900123", 100), 0);
