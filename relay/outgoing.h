@@ -22,8 +22,8 @@ int outgoing_forward(struct relay *r, struct conversation *c, const char *subjec
 int outgoing_set_aside(struct relay *r, struct conversation *c, const char *reason, const char *text, const struct mail *m,
                        long long message_row);
 
-/* An auto-reply by email from templates/email/TMPL (first_contact,
- * out_of_hours, urgent), threaded on the young person's email. */
+/* An auto-reply by email from templates/TMPL.txt ("email/first_contact",
+ * "email/out_of_hours", "email/urgent"), threaded on the young person's email. */
 int outgoing_autoreply(struct relay *r, struct conversation *c, const char *tmpl);
 
 /* An adviser's cleaned answer to the young person (by the conversation's
