@@ -214,8 +214,25 @@ void conversation_free(struct conversation *c);
 /* Adds a transcript entry; *id (when not NULL) its row. 0 or -1. */
 int db_message_add(struct db *db, const struct message_row *m, long long *id);
 
+/* Something to queue: all borrowed, read only. A new row is pending, with no
+ * attempts yet. */
+struct outbox_new {
+	long long conversation_id; /* 0: none (a notice about no conversation) */
+	long long message_row;     /* transcript row it carries, 0 for none */
+	const char *kind;
+	enum channel channel;
+	const char *message_id; /* our stable id, idempotency key */
+	const char *mail_from;  /* NULL for a text */
+	const char *rcpt;       /* recipients, one per line; a text's number */
+	const char *data;       /* the complete message, or a text's words */
+	size_t len;
+	long long next_attempt_at;
+	long long created_at;
+	int parts; /* SMS parts, 0 for email */
+};
+
 /* Adds a pending row and its message; *id (when not NULL) its row. 0 or -1. */
-int db_outbox_add(struct db *db, const struct outbox_row *o, long long *id);
+int db_outbox_add(struct db *db, const struct outbox_new *o, long long *id);
 /* Pending rows due at now, oldest first, at most limit. Free with outbox_rows_free. 0 or -1. */
 int db_outbox_due(struct db *db, long long now, int limit, struct outbox_row **rows, size_t *n);
 /* The same, emails only, and no more once their messages reach max_bytes

@@ -8,7 +8,7 @@
 
 #include "util.h"
 
-static int outbox_add(struct db *db, const struct outbox_row *o, long long *id)
+static int outbox_add(struct db *db, const struct outbox_new *o, long long *id)
 {
 	sqlite3_stmt *st =
 		db_prepare(db, "INSERT INTO outbox(conversation_id, message, kind, channel, message_id, mail_from, "
@@ -51,7 +51,7 @@ static int outbox_add(struct db *db, const struct outbox_row *o, long long *id)
 
 /* Inside the caller's transaction (which it rolls back on failure), or a
  * transaction of its own: never a row without its message. */
-int db_outbox_add(struct db *db, const struct outbox_row *o, long long *id)
+int db_outbox_add(struct db *db, const struct outbox_new *o, long long *id)
 {
 	int own = sqlite3_get_autocommit(db->h);
 	if (own && db_begin(db) < 0)

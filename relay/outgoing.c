@@ -106,14 +106,14 @@ static int queue_email(struct relay *r, struct conversation *c, const char *kind
 	}
 	for (size_t i = 0; i < nto; i++)
 		buf_printf(&rcptlist, "%s\n", normal[i]);
-	struct outbox_row o = {
+	struct outbox_new o = {
 		.conversation_id = c ? c->id : 0,
 		.message_row = message_row,
-		.kind = (char *)kind,
+		.kind = kind,
 		.channel = CHANNEL_EMAIL,
 		.message_id = msgid,
 		.mail_from = r->cfg->from_address,
-		.rcpt = (char *)buf_str(&rcptlist),
+		.rcpt = buf_str(&rcptlist),
 		.data = data.data,
 		.len = data.len,
 		.next_attempt_at = r->now,
@@ -462,14 +462,14 @@ static int queue_text(struct relay *r, struct conversation *c, const char *kind,
                       long long message_row)
 {
 	char *msgid = new_message_id(r, c->ref, kind);
-	struct outbox_row o = {
+	struct outbox_new o = {
 		.conversation_id = c->id,
 		.message_row = message_row,
-		.kind = (char *)kind,
+		.kind = kind,
 		.channel = CHANNEL_SMS,
 		.message_id = msgid,
 		.rcpt = c->contact,
-		.data = (char *)text,
+		.data = text,
 		.len = strlen(text),
 		.next_attempt_at = r->now,
 		.created_at = r->now,

@@ -54,15 +54,15 @@ static int plan_uses(const char *path, const char *sql, const char *index)
 	return found;
 }
 
-static struct outbox_row email(const char *message_id, const char *data)
+static struct outbox_new email(const char *message_id, const char *data)
 {
-	struct outbox_row o = {
+	struct outbox_new o = {
 		.kind = "forward",
 		.channel = CHANNEL_EMAIL,
-		.message_id = (char *)message_id,
+		.message_id = message_id,
 		.mail_from = "relay@example.org",
 		.rcpt = "adviser@example.org\n",
-		.data = (char *)data,
+		.data = data,
 		.len = strlen(data),
 		.next_attempt_at = 100,
 		.created_at = 100,
@@ -282,11 +282,11 @@ int main(void)
 	struct db *db = NULL;
 	CHECK_INT("fresh: opens", db_open(fresh, &db, err, sizeof err), 0);
 	CHECK_INT("fresh: schema 8", db_schema_version(db), 8);
-	struct outbox_row a = email("<a@x>", "Subject: one\r\n\r\nfirst\r\n");
+	struct outbox_new a = email("<a@x>", "Subject: one\r\n\r\nfirst\r\n");
 	long long ida = 0;
 	CHECK_INT("add outside a transaction", db_outbox_add(db, &a, &ida), 0);
 	CHECK("add: an id", ida > 0);
-	struct outbox_row dup = email("<a@x>", "Subject: again\r\n\r\nsame id\r\n");
+	struct outbox_new dup = email("<a@x>", "Subject: again\r\n\r\nsame id\r\n");
 	CHECK("the same Message-ID twice: refused", db_outbox_add(db, &dup, NULL) < 0);
 
 	struct outbox_row *rows = NULL;
@@ -309,7 +309,7 @@ int main(void)
 	for (int i = 0; i < 5; i++) {
 		char id[32];
 		snprintf(id, sizeof id, "<b%d@x>", i);
-		struct outbox_row b = email(id, "0123456789"); /* ten bytes each */
+		struct outbox_new b = email(id, "0123456789"); /* ten bytes each */
 		CHECK_INT("bounded: add", db_outbox_add(db, &b, i ? NULL : &first), 0);
 	}
 	struct {

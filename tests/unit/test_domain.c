@@ -163,7 +163,7 @@ int main(void)
 	CHECK_INT("the transcript reads", db_transcript(db, text, note_message, seen), 0);
 	CHECK_STR("and gives the channels back", seen, "text,email");
 
-	struct outbox_row o = { .conversation_id = text,
+	struct outbox_new o = { .conversation_id = text,
 		                .kind = "reply",
 		                .channel = CHANNEL_SMS,
 		                .message_id = "m1@example.org",

@@ -63,7 +63,7 @@ int main(void)
 
 	/* --- db_conversation_by_message_id ------------------------------------- */
 	CHECK_STR("an unknown id names none", names(db, "nobody@x"), "none");
-	struct outbox_row o = { .conversation_id = a,
+	struct outbox_new o = { .conversation_id = a,
 		                .kind = "autoreply",
 		                .channel = CHANNEL_EMAIL,
 		                .message_id = "ours.1@rusafe",
