@@ -20,6 +20,7 @@
 #include "config.h"
 #include "db.h"
 #include "intake.h"
+#include "outbox.h"
 #include "relay.h"
 #include "tools.h"
 #include "util.h"
@@ -104,7 +105,7 @@ static struct config *make_config(void)
 	         "[hours]\nbank_holidays = %s/config/bank-holidays-england-and-wales.txt\n\n"
 	         "[policy]\nurgent_phrases = %s/config/urgent.txt\n\n"
 	         "[imap]\nhost = localhost\nusername = rusafe@example.org\npassword_file = imap.password\n\n"
-	         "[smtp]\nhost = localhost\nusername = rusafe@example.org\npassword_file = smtp.password\n"
+	         "[smtp]\nhost = 127.0.0.1\nport = 9\nusername = rusafe@example.org\npassword_file = smtp.password\n"
 	         "from = R-U-Safe? <rusafe@example.org>\n\n"
 	         "[advisers]\nforward_to = adviser1@example.org, adviser2@example.org\n"
 	         "allowed = adviser1@example.org, adviser2@example.org\nurgent_to = oncall@example.org\n"
@@ -351,6 +352,27 @@ static void test_show(struct tools *t)
 	CHECK("show --json: no audit (export has it)", o && !json_get(o, "audit"));
 	json_object_put(o);
 
+	/* One field, one line: whatever a stored author, subject or detail holds,
+	 * it cannot forge a transcript entry or reach the terminal raw. */
+	struct message_row mr = { .conversation_id = sconv,
+		                  .kind = "held",
+		                  .channel = "email",
+		                  .at = t->r->now,
+		                  .author = "x@example.com\n--- forged author",
+		                  .subject = "Re: \x1b]0;title\a",
+		                  .body = "held text",
+		                  .detail = "the reason\r\n--- 2026-11-24 11:00  young person (text)" };
+	CHECK_INT("odd fields: stored", db_message_add(t->r->db, &mr, NULL), 0);
+	CHECK_INT("show odd fields: done", RUN(tools_show(t, sref)), 0);
+	CHECK("show odd fields: the author on its line",
+	      strstr(out, "HELD, not relayed (email)  by x@example.com\\x0a--- forged author\n") != NULL);
+	CHECK("show odd fields: the detail on its line",
+	      strstr(out, "    why: the reason\\x0d\\x0a--- 2026-11-24 11:00  young person (text)\n") != NULL);
+	CHECK("show odd fields: the subject escaped", strstr(out, "    subject: Re: \\x1b]0;title\\x07\n") != NULL);
+	CHECK("show odd fields: no ESC, BEL or CR", !has_byte(out, '\x1b') && !has_byte(out, '\a') && !has_byte(out, '\r'));
+	CHECK("show odd fields: no forged entry",
+	      !strstr(out, "\n--- forged") && !strstr(out, "\n--- 2026-11-24 11:00  young"));
+
 	/* An unknown reference. */
 	CHECK_INT("show unknown: exit 1", RUN(tools_show(t, "RUS-ZZZZZ")), 1);
 	CHECK_STR("show unknown: nothing on stdout", out, "");
@@ -532,6 +554,32 @@ static void test_send(struct tools *t)
 	          0);
 	CHECK_INT("send refused: no transaction left open", db_begin(t->r->db), 0);
 	db_rollback(t->r->db);
+
+	/* Queued. The relay is stopping (as when SIGTERM comes), so delivering at
+	 * once sends nothing and opens no connection: both stay queued for the
+	 * daemon, and what send says is about the text it queued, not the
+	 * receipt queued after it. */
+	volatile sig_atomic_t stop = 1;
+	t->r->stopping = &stop;
+	t->r->now += 60;
+	in = fmemopen((void *)"Hello from the office.\n", 23, "r");
+	CHECK_INT("send by text: done", RUN((t->json = 1, tools_send(t, sref, in))), 0);
+	fclose(in);
+	t->json = 0;
+	t->r->stopping = NULL;
+	struct json_object *o = json_tokener_parse(out);
+	CHECK_STR("send by text: its reference", o ? json_str(o, "reference") : NULL, sref);
+	CHECK_STR("send by text: the text is pending", o ? json_str(o, "state") : NULL, "pending");
+	CHECK_INT("send by text: in one part", o ? json_int(o, "parts") : -1, 1);
+	CHECK("send by text: no error yet", o && !json_get(o, "last_error"));
+	json_object_put(o);
+	char got[512];
+	queryf(got, sizeof got, "SELECT kind || ':' || channel || ':' || state FROM outbox WHERE id > %lld ORDER BY id",
+	       outbox);
+	CHECK_STR("send by text: the text and the receipt queued", got, "reply:sms:pending,receipt:email:pending");
+	queryf(got, sizeof got, "SELECT kind || ':' || author || ':' || body FROM message WHERE id > %lld", message);
+	CHECK_STR("send by text: recorded as the operator's", got, "reply:" OPERATOR ":Hello from the office.");
+	outbox_end(t->r);
 }
 
 static void test_retry_status(struct tools *t)
@@ -555,10 +603,10 @@ static void test_stats(struct tools *t)
 	snprintf(want, sizeof want, "%-8s %10d %10d %13d", "email", 1, 1, 1);
 	CHECK_STR("stats: email received, replies, auto-replies", line, want);
 	line_with(out, "text ", line, sizeof line);
-	snprintf(want, sizeof want, "%-8s %10d %10d %13d", "text", 1, 0, 1);
+	snprintf(want, sizeof want, "%-8s %10d %10d %13d", "text", 1, 1, 1);
 	CHECK_STR("stats: texts received, replies, auto-replies", line, want);
 	CHECK("stats: conversations",
-	      strstr(out, "Conversations started:     2 (0 urgent, 1 answered by an adviser)\n") != NULL);
+	      strstr(out, "Conversations started:     2 (0 urgent, 2 answered by an adviser)\n") != NULL);
 	CHECK("stats: open now", strstr(out, "Open conversations now:    1\n") != NULL);
 
 	CHECK_INT("stats --json: done", RUN((t->json = 1, tools_stats(t, 0))), 0);
@@ -568,9 +616,9 @@ static void test_stats(struct tools *t)
 	CHECK_INT("stats --json: email in", e ? json_int(e, "in") : -1, 1);
 	CHECK_INT("stats --json: email replies", e ? json_int(e, "replies") : -1, 1);
 	CHECK_INT("stats --json: text in", x ? json_int(x, "in") : -1, 1);
-	CHECK_INT("stats --json: text replies", x ? json_int(x, "replies") : -1, 0);
+	CHECK_INT("stats --json: text replies", x ? json_int(x, "replies") : -1, 1);
 	CHECK_INT("stats --json: conversations", o ? json_int(o, "conversations") : -1, 2);
-	CHECK_INT("stats --json: answered", o ? json_int(o, "answered") : -1, 1);
+	CHECK_INT("stats --json: answered", o ? json_int(o, "answered") : -1, 2);
 	CHECK_INT("stats --json: open now", o ? json_int(o, "open_now") : -1, 1);
 	json_object_put(o);
 }
@@ -590,7 +638,7 @@ static void test_purge(struct tools *t)
 	CHECK_STR("purge: says so", out, "1 conversation purged (text removed; counts kept for statistics)\n");
 	queryf(got, sizeof got,
 	       "SELECT kind || ':' || ifnull(body, '-') FROM message WHERE conversation_id = %lld ORDER BY id", sconv);
-	CHECK_STR("purge: the text gone, the entries kept", got, "inbound:-,command:-");
+	CHECK_STR("purge: the text gone, the entries kept", got, "inbound:-,held:-,command:-,reply:-");
 	queryf(got, sizeof got,
 	       "SELECT actor || ':' || action FROM audit WHERE conversation_id = %lld AND action = 'purged'", sconv);
 	CHECK_STR("purge: recorded", got, OPERATOR ":purged");
