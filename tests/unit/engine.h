@@ -1,4 +1,5 @@
-/* engine.h: what the engine's unit tests share (test_intake, test_outgoing):
+/* engine.h: what the engine's unit tests share (test_intake, test_outgoing,
+ * test_replies, test_tools):
  * a temporary directory with a configuration the test writes, and queries
  * of the database by a connection of the test's own.
  *
@@ -62,10 +63,11 @@ static inline int engine_write(const char *name, const char *text, mode_t mode)
 
 /* The directory and the configuration: the service, its advisers proved by
  * the receiving server's Authentication-Results (authserv_id), office hours
- * by default, a Twilio gateway that is never reached. service_extra: more
- * [service] lines ("show_contact = full\n"), "" for none. NULL on failure
- * (printed as a FAIL line). */
-static inline struct config *engine_setup(const char *service_extra)
+ * by default, an SMTP server and a Twilio gateway that are never reached.
+ * extra: more lines after it ("[policy]\nreopen_days = 7\n"; a section may
+ * be named again, a key may not), "" for none. NULL on failure (printed as a
+ * FAIL line). */
+static inline struct config *engine_setup(const char *extra)
 {
 	char cwd[200], conf[4096], path[300], err[512];
 	struct config *cfg = NULL;
@@ -74,18 +76,18 @@ static inline struct config *engine_setup(const char *service_extra)
 	snprintf(engine_db, sizeof engine_db, "%s/relay.db", engine_dir);
 	snprintf(conf, sizeof conf,
 	         "[service]\nname = R-U-Safe?\nreference_prefix = RUS\ndatabase = relay.db\ntemplates = %s/templates\n"
-	         "timezone = Europe/London\nsecret_file = secret\nuser = root\n%s\n"
+	         "timezone = Europe/London\nsecret_file = secret\nuser = root\n\n"
 	         "[hours]\nbank_holidays = %s/config/bank-holidays-england-and-wales.txt\n\n"
 	         "[policy]\nurgent_phrases = %s/config/urgent.txt\n\n"
 	         "[imap]\nhost = localhost\nusername = rusafe@example.org\npassword_file = imap.password\n\n"
-	         "[smtp]\nhost = localhost\nusername = rusafe@example.org\npassword_file = smtp.password\n"
+	         "[smtp]\nhost = 127.0.0.1\nport = 9\nusername = rusafe@example.org\npassword_file = smtp.password\n"
 	         "from = R-U-Safe? <rusafe@example.org>\n\n"
 	         "[advisers]\nforward_to = adviser1@example.org, adviser2@example.org\n"
-	         "allowed = adviser1@example.org, adviser2@example.org\nurgent_to = oncall@example.org\n"
-	         "authserv_id = mx.example.org\n\n"
+	         "allowed = adviser1@example.org, adviser2@example.org, adviser3@example.org\n"
+	         "urgent_to = oncall@example.org\nauthserv_id = mx.example.org\n\n"
 	         "[sms]\nprovider = twilio\nurl = http://127.0.0.1:9/\naccount = AC1\npassword_file = sms.password\n"
-	         "number = +447700900000\n",
-	         cwd, service_extra, cwd, cwd);
+	         "number = +447700900000\n\n%s",
+	         cwd, cwd, cwd, extra);
 	if (engine_write("relay.conf", conf, 0600) < 0 ||
 	    engine_write("secret", "test-secret-0123456789abcdef0123456789\n", 0600) < 0 ||
 	    engine_write("imap.password", "pw\n", 0600) < 0 || engine_write("smtp.password", "pw\n", 0600) < 0 ||

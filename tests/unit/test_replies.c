@@ -19,13 +19,12 @@
 #include "check.h"
 #include "config.h"
 #include "db.h"
+#include "engine.h"
 #include "intake.h"
 #include "relay.h"
 #include "replies.h"
 #include "util.h"
 
-static char dir[] = "/tmp/replies-test-XXXXXX";
-static char dbpath[300];
 
 #define DAY 86400LL
 /* An outbox row's message as text, quoted-printable soft line breaks undone
@@ -33,35 +32,6 @@ static char dbpath[300];
 #define DATA "replace(CAST(d.data AS TEXT), '=' || char(13, 10), '')"
 #define REOPEN_DAYS 7
 #define CLOSE_AFTER_DAYS 30
-
-/* The first column of each row of sql, joined by ','; "" for none. */
-static void query(const char *sql, char *out, size_t outlen)
-{
-	sqlite3 *h = NULL;
-	sqlite3_stmt *st = NULL;
-	out[0] = '\0';
-	if (sqlite3_open_v2(dbpath, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK) {
-		snprintf(out, outlen, "(query failed: %s)", h ? sqlite3_errmsg(h) : "no handle");
-		sqlite3_close(h);
-		return;
-	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		size_t k = strlen(out);
-		const unsigned char *v = sqlite3_column_text(st, 0);
-		snprintf(out + k, outlen - k, "%s%s", k ? "," : "", v ? (const char *)v : "NULL");
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-}
-
-/* A number sql selects; a query that fails is no number any check wants. */
-static long long count(const char *sql)
-{
-	char got[256];
-	query(sql, got, sizeof got);
-	return got[0] == '(' ? -1000000 : atoll(got);
-}
 
 /* query() with the SQL formatted first. */
 static void queryf(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -86,53 +56,6 @@ static long long countf(const char *fmt, ...)
 	return count(sql);
 }
 
-static int write_file(const char *name, const char *text, mode_t mode)
-{
-	char path[300];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return -1;
-	fputs(text, f);
-	fclose(f);
-	return chmod(path, mode);
-}
-
-/* The configuration of test_intake.c, with reopen_days and close_after_days
- * named: the advisers proved by the receiving server (authserv_id). */
-static struct config *make_config(void)
-{
-	char cwd[200], conf[4096], path[300], err[512];
-	struct config *cfg = NULL;
-	if (!getcwd(cwd, sizeof cwd))
-		return NULL;
-	snprintf(conf, sizeof conf,
-	         "[service]\nname = R-U-Safe?\nreference_prefix = RUS\ndatabase = relay.db\ntemplates = %s/templates\n"
-	         "timezone = Europe/London\nsecret_file = secret\nuser = root\n\n"
-	         "[hours]\nbank_holidays = %s/config/bank-holidays-england-and-wales.txt\n\n"
-	         "[policy]\nurgent_phrases = %s/config/urgent.txt\nreopen_days = %d\nclose_after_days = %d\n\n"
-	         "[imap]\nhost = localhost\nusername = rusafe@example.org\npassword_file = imap.password\n\n"
-	         "[smtp]\nhost = localhost\nusername = rusafe@example.org\npassword_file = smtp.password\n"
-	         "from = R-U-Safe? <rusafe@example.org>\n\n"
-	         "[advisers]\nforward_to = adviser1@example.org, adviser2@example.org\n"
-	         "allowed = adviser1@example.org, adviser2@example.org, adviser3@example.org\n"
-	         "urgent_to = oncall@example.org\nauthserv_id = mx.example.org\n\n"
-	         "[sms]\nprovider = twilio\nurl = http://127.0.0.1:9/\naccount = AC1\npassword_file = sms.password\n"
-	         "number = +447700900000\nmax_parts = 4\n",
-	         cwd, cwd, cwd, REOPEN_DAYS, CLOSE_AFTER_DAYS);
-	if (write_file("relay.conf", conf, 0600) < 0 ||
-	    write_file("secret", "test-secret-0123456789abcdef0123456789\n", 0600) < 0 ||
-	    write_file("imap.password", "pw\n", 0600) < 0 || write_file("smtp.password", "pw\n", 0600) < 0 ||
-	    write_file("sms.password", "tok\n", 0600) < 0)
-		return NULL;
-	snprintf(path, sizeof path, "%s/relay.conf", dir);
-	if (config_load(path, &cfg, err, sizeof err) < 0 || config_load_secrets(cfg, err, sizeof err) < 0) {
-		printf("FAIL configuration: %s\n", err);
-		config_free(cfg);
-		return NULL;
-	}
-	return cfg;
-}
 
 /* An email as the mailbox hands it over, in a batch of its own. */
 static int email(struct relay *r, const char *text)
@@ -724,16 +647,16 @@ static void test_console(struct relay *r, long long email_conv, long long sms_co
 
 int main(void)
 {
-	if (!mkdtemp(dir))
-		return 1;
-	snprintf(dbpath, sizeof dbpath, "%s/relay.db", dir);
-	struct config *cfg = make_config();
+	char extra[200];
+	snprintf(extra, sizeof extra, "[policy]\nreopen_days = %d\nclose_after_days = %d\n\n[sms]\nmax_parts = 4\n",
+	         REOPEN_DAYS, CLOSE_AFTER_DAYS);
+	struct config *cfg = engine_setup(extra);
 	CHECK("configuration loads", cfg != NULL);
 	if (!cfg)
 		return check_done();
 	struct db *db = NULL;
 	char err[512];
-	CHECK_INT("database opens", db_open(dbpath, &db, err, sizeof err), 0);
+	CHECK_INT("database opens", db_open(engine_db, &db, err, sizeof err), 0);
 	if (!db) {
 		config_free(cfg);
 		return check_done();
@@ -764,10 +687,6 @@ int main(void)
 
 	db_close(db);
 	config_free(cfg);
-	char cmd[400];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	/* KEEP=1 leaves the database to look at. */
-	if (!getenv("KEEP") && system(cmd) != 0)
-		printf("could not remove %s\n", dir);
+	engine_teardown();
 	return check_done();
 }

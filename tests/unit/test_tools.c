@@ -19,14 +19,13 @@
 #include "check.h"
 #include "config.h"
 #include "db.h"
+#include "engine.h"
 #include "intake.h"
 #include "outbox.h"
 #include "relay.h"
 #include "tools.h"
 #include "util.h"
 
-static char dir[] = "/tmp/tools-test-XXXXXX";
-static char dbpath[300];
 
 #define DAY 86400LL
 #define OPERATOR "operator alice"
@@ -34,27 +33,6 @@ static char dbpath[300];
  * OSC 52 (write the operator's clipboard). */
 #define HOSTILE "Help\x1b[2J\a me\x1b]52;c;ZXZpbA==\a"
 #define HOSTILE_SHOWN "Help\\x1b[2J\\x07 me\\x1b]52;c;ZXZpbA==\\x07"
-
-/* The first column of each row of sql, joined by ','; "" for none. */
-static void query(const char *sql, char *out, size_t outlen)
-{
-	sqlite3 *h = NULL;
-	sqlite3_stmt *st = NULL;
-	out[0] = '\0';
-	if (sqlite3_open_v2(dbpath, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK) {
-		snprintf(out, outlen, "(query failed: %s)", h ? sqlite3_errmsg(h) : "no handle");
-		sqlite3_close(h);
-		return;
-	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		size_t k = strlen(out);
-		const unsigned char *v = sqlite3_column_text(st, 0);
-		snprintf(out + k, outlen - k, "%s%s", k ? "," : "", v ? (const char *)v : "NULL");
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-}
 
 static void queryf(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void queryf(char *out, size_t outlen, const char *fmt, ...)
@@ -78,53 +56,6 @@ static long long countf(const char *fmt, ...)
 	va_end(ap);
 	query(sql, got, sizeof got);
 	return got[0] == '(' ? -1000000 : atoll(got);
-}
-
-static int write_file(const char *name, const char *text, mode_t mode)
-{
-	char path[300];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return -1;
-	fputs(text, f);
-	fclose(f);
-	return chmod(path, mode);
-}
-
-/* test_intake.c's configuration, with retention_days of 30. */
-static struct config *make_config(void)
-{
-	char cwd[200], conf[4096], path[300], err[512];
-	struct config *cfg = NULL;
-	if (!getcwd(cwd, sizeof cwd))
-		return NULL;
-	snprintf(conf, sizeof conf,
-	         "[service]\nname = R-U-Safe?\nreference_prefix = RUS\ndatabase = relay.db\ntemplates = %s/templates\n"
-	         "timezone = Europe/London\nsecret_file = secret\nuser = root\nretention_days = 30\n\n"
-	         "[hours]\nbank_holidays = %s/config/bank-holidays-england-and-wales.txt\n\n"
-	         "[policy]\nurgent_phrases = %s/config/urgent.txt\n\n"
-	         "[imap]\nhost = localhost\nusername = rusafe@example.org\npassword_file = imap.password\n\n"
-	         "[smtp]\nhost = 127.0.0.1\nport = 9\nusername = rusafe@example.org\npassword_file = smtp.password\n"
-	         "from = R-U-Safe? <rusafe@example.org>\n\n"
-	         "[advisers]\nforward_to = adviser1@example.org, adviser2@example.org\n"
-	         "allowed = adviser1@example.org, adviser2@example.org\nurgent_to = oncall@example.org\n"
-	         "authserv_id = mx.example.org\n\n"
-	         "[sms]\nprovider = twilio\nurl = http://127.0.0.1:9/\naccount = AC1\npassword_file = sms.password\n"
-	         "number = +447700900000\n",
-	         cwd, cwd, cwd);
-	if (write_file("relay.conf", conf, 0600) < 0 ||
-	    write_file("secret", "test-secret-0123456789abcdef0123456789\n", 0600) < 0 ||
-	    write_file("imap.password", "pw\n", 0600) < 0 || write_file("smtp.password", "pw\n", 0600) < 0 ||
-	    write_file("sms.password", "tok\n", 0600) < 0)
-		return NULL;
-	snprintf(path, sizeof path, "%s/relay.conf", dir);
-	if (config_load(path, &cfg, err, sizeof err) < 0 || config_load_secrets(cfg, err, sizeof err) < 0) {
-		printf("FAIL configuration: %s\n", err);
-		config_free(cfg);
-		return NULL;
-	}
-	return cfg;
 }
 
 static int email(struct relay *r, const char *key, const char *text)
@@ -173,11 +104,11 @@ static void capture(void)
 	fflush(stderr);
 	saved_out = dup(STDOUT_FILENO);
 	saved_err = dup(STDERR_FILENO);
-	snprintf(path, sizeof path, "%s/stdout", dir);
+	snprintf(path, sizeof path, "%s/stdout", engine_dir);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	dup2(fd, STDOUT_FILENO);
 	close(fd);
-	snprintf(path, sizeof path, "%s/stderr", dir);
+	snprintf(path, sizeof path, "%s/stderr", engine_dir);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	dup2(fd, STDERR_FILENO);
 	close(fd);
@@ -193,9 +124,9 @@ static void captured(void)
 	dup2(saved_err, STDERR_FILENO);
 	close(saved_out);
 	close(saved_err);
-	snprintf(path, sizeof path, "%s/stdout", dir);
+	snprintf(path, sizeof path, "%s/stdout", engine_dir);
 	slurp(path, out, sizeof out);
-	snprintf(path, sizeof path, "%s/stderr", dir);
+	snprintf(path, sizeof path, "%s/stderr", engine_dir);
 	slurp(path, errout, sizeof errout);
 }
 
@@ -356,7 +287,7 @@ static void test_show(struct tools *t)
 	 * it cannot forge a transcript entry or reach the terminal raw. */
 	struct message_row mr = { .conversation_id = sconv,
 		                  .kind = "held",
-		                  .channel = "email",
+		                  .channel = CHANNEL_EMAIL,
 		                  .at = t->r->now,
 		                  .author = "x@example.com\n--- forged author",
 		                  .subject = "Re: \x1b]0;title\a",
@@ -655,16 +586,13 @@ static void test_purge(struct tools *t)
 
 int main(void)
 {
-	if (!mkdtemp(dir))
-		return 1;
-	snprintf(dbpath, sizeof dbpath, "%s/relay.db", dir);
-	struct config *cfg = make_config();
+	struct config *cfg = engine_setup("[service]\nretention_days = 30\n");
 	CHECK("configuration loads", cfg != NULL);
 	if (!cfg)
 		return check_done();
 	struct db *db = NULL;
 	char err[512];
-	CHECK_INT("database opens", db_open(dbpath, &db, err, sizeof err), 0);
+	CHECK_INT("database opens", db_open(engine_db, &db, err, sizeof err), 0);
 	if (!db) {
 		config_free(cfg);
 		return check_done();
@@ -710,10 +638,6 @@ int main(void)
 
 	db_close(db);
 	config_free(cfg);
-	char cmd[400];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	/* KEEP=1 leaves the database to look at. */
-	if (!getenv("KEEP") && system(cmd) != 0)
-		printf("could not remove %s\n", dir);
+	engine_teardown();
 	return check_done();
 }
