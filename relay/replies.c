@@ -271,25 +271,74 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 		goto out;
 	}
 	clean_result_free(&cleaned);
-	if (reopens && cmds.answer && !str_is_blank(cmds.answer)) {
+	char *text = xstrdup(cmds.answer ? cmds.answer : "");
+	int had_commands = cmds.n > 0, answered = !str_is_blank(text);
+	char *sent_text = NULL; /* what the young person will receive, when it differs from text */
+	/* Whether the answer can go is known before any command is carried out:
+	 * a reply given back to the adviser carries out none, so that sending it
+	 * again does not repeat one (a #note twice, a #block restarted). */
+	if (answered) {
+		char nowhere[512], why[700];
+		const char *why_not = unreachable(&c, nowhere, sizeof nowhere), *held = "the young person cannot be reached";
+		int parts = 0;
+		if (!why_not && c.channel == CHANNEL_SMS) {
+			int fits = outgoing_text_fits(r, cp, text, &sent_text, &parts);
+			if (fits < 0) {
+				free(sent_text);
+				free(text);
+				commands_free(&cmds);
+				goto out;
+			}
+			if (!fits) {
+				snprintf(nowhere, sizeof nowhere,
+				         "it would need %d text message parts and the most one reply may take is %d "
+				         "([sms] max_parts); nothing was sent: please write a shorter reply.",
+				         parts, r->cfg->sms_max_parts);
+				why_not = nowhere;
+				held = "too long for a text message";
+				free(sent_text);
+				sent_text = NULL;
+			}
+		}
+		if (why_not) {
+			/* Kept and refused: the adviser hears why, and the mailbox moves on. */
+			snprintf(why, sizeof why, "%s%s", why_not,
+			         had_commands ? " No command in it was carried out either; send the commands again if "
+			                        "they are still wanted."
+			                      : "");
+			rc = received_store(r, cp, "held", m, raw, len, m->from_address, text, held, row) < 0 ||
+			                     outgoing_refused(r, cp, m->from_address, why) < 0
+			             ? -1
+			             : 0;
+			if (parts)
+				log_warn("%s: adviser reply needs %d parts (limit %d); refused, adviser told", c.ref, parts,
+				         r->cfg->sms_max_parts);
+			else
+				log_warn("%s: adviser reply held: the young person cannot be reached", c.ref);
+			free(text);
+			commands_free(&cmds);
+			goto out;
+		}
+	}
+	if (reopens && answered) {
 		/* A reply for the young person reopens it, as their writing would. */
 		lifecycle_set_open(&c, 1, r->now);
 		log_info("%s: reopened: an adviser replied", c.ref);
 	}
 	if (cmds.n && apply_commands(r, &c, &cmds, m->from_address) < 0) {
+		free(sent_text);
+		free(text);
 		commands_free(&cmds);
 		goto out;
 	}
-	char *text = xstrdup(cmds.answer ? cmds.answer : "");
-	int had_commands = cmds.n > 0;
 	commands_free(&cmds);
-	if (had_commands && str_is_blank(text)) {
+	if (had_commands && !answered) {
 		/* Commands only: nothing for the young person. */
 		free(text);
 		rc = 0;
 		goto out;
 	}
-	if (str_is_blank(text)) {
+	if (!answered) {
 		if (received_store(r, cp, "held", m, raw, len, m->from_address, NULL, "nothing left after removing quotes",
 		                   row) < 0) {
 			free(text);
@@ -300,50 +349,6 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 		                      "after removing the quoted history and signature, nothing was left to send.");
 		free(text);
 		goto out;
-	}
-	char nowhere[512];
-	const char *why_not = unreachable(&c, nowhere, sizeof nowhere);
-	if (why_not) {
-		/* Kept and refused: the adviser hears why, and the mailbox moves on. */
-		rc = received_store(r, cp, "held", m, raw, len, m->from_address, text, "the young person cannot be reached",
-		                    row) < 0 ||
-		                     outgoing_refused(r, cp, m->from_address, why_not) < 0
-		             ? -1
-		             : 0;
-		log_warn("%s: adviser reply held: the young person cannot be reached", c.ref);
-		free(text);
-		goto out;
-	}
-	char *sent_text = NULL; /* what the young person will receive, when it differs from text */
-	if (c.channel == CHANNEL_SMS) {
-		char *prepared = NULL;
-		int parts = 0, fits = outgoing_text_fits(r, cp, text, &prepared, &parts);
-		if (fits == 1)
-			sent_text = prepared;
-		else
-			free(prepared);
-		if (fits < 0) {
-			free(text);
-			goto out;
-		}
-		if (!fits) {
-			char why[300];
-			snprintf(why, sizeof why,
-			         "it would need %d text message parts and the most one reply may take is %d "
-			         "([sms] max_parts); nothing was sent: please write a shorter reply.",
-			         parts, r->cfg->sms_max_parts);
-			if (received_store(r, cp, "held", m, raw, len, m->from_address, text, "too long for a text message",
-			                   row) < 0 ||
-			    outgoing_refused(r, cp, m->from_address, why) < 0) {
-				free(text);
-				goto out;
-			}
-			log_warn("%s: adviser reply needs %d parts (limit %d); refused, adviser told", c.ref, parts,
-			         r->cfg->sms_max_parts);
-			free(text);
-			rc = 0;
-			goto out;
-		}
 	}
 	if (received_store(r, cp, "reply", m, raw, len, m->from_address, sent_text ? sent_text : text, NULL, row) < 0 ||
 	    outgoing_reply(r, cp, m->from_address, text, *row) < 0) {

@@ -243,6 +243,33 @@ static void test_reply_sms(struct relay *r, long long conv, const char *fwd)
 	                 " LIKE '%%need 8 text message parts and the most one reply may take is 4%%'",
 	                 m.outbox),
 	          1);
+
+	/* The same with commands above it: given back whole, no command carried
+	 * out, so that sending it again does not note twice or restart a block. */
+	buf_init(&b);
+	buf_adds(&b, "#note Called the school\r\n#block 7\r\n\r\n");
+	for (int i = 0; i < 25; i++)
+		buf_adds(&b, "Please call us back when you can, any time. ");
+	buf_adds(&b, "\r\n");
+	m = mark();
+	r->now += 60;
+	CHECK_INT("long text reply with commands: handled", adviser(r, fwd, buf_str(&b)), 0);
+	buf_free(&b);
+	queryf(got, sizeof got, "SELECT kind || ':' || coalesce(detail, '') FROM message WHERE id > %lld", m.message);
+	CHECK_STR("long text reply with commands: held, no note and no command row", got,
+	          "held:too long for a text message");
+	CHECK_INT("long text reply with commands: the number not blocked",
+	          countf("SELECT count(*) FROM contact WHERE channel = 'sms' AND address = '+447700900123' AND "
+	                 "blocked_until > %lld",
+	                 r->now),
+	          0);
+	outbox_since(m, got, sizeof got);
+	CHECK_STR("long text reply with commands: only the notice", got, "notice:email:adviser1@example.org/");
+	CHECK_INT("long text reply with commands: the notice says no command was carried out",
+	          countf("SELECT count(*) FROM outbox o JOIN outbox_data d ON d.id = o.id WHERE o.id > %lld AND " DATA
+	                 " LIKE '%%No command in it was carried out%%'",
+	                 m.outbox),
+	          1);
 }
 
 /* One #command alone: nothing queued, its transcript row and audit row. */
