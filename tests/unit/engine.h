@@ -1,14 +1,16 @@
 /* engine.h: what the engine's unit tests share (test_intake, test_outgoing,
- * test_replies, test_tools):
- * a temporary directory with a configuration the test writes, and queries
- * of the database by a connection of the test's own.
+ * test_replies, test_tools): a relay over a temporary directory, with a
+ * configuration the test writes and a fresh database; a received email or
+ * text handed to it in a batch of its own, as the mailbox and the gateway's
+ * inbox do; and queries of the database by a connection of the test's own.
  *
- * engine_setup makes the directory and loads the configuration; the test
- * opens the database at engine_db. Header-only, for the tests alone. */
+ * engine_start ... engine_stop around the test. Header-only, for the tests
+ * alone (include check.h first). */
 #ifndef RELAY_TEST_ENGINE_H
 #define RELAY_TEST_ENGINE_H
 
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,9 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "db.h"
+#include "intake.h"
+#include "relay.h"
 
 static char engine_dir[] = "/tmp/engine-test-XXXXXX";
 static char engine_db[300];
@@ -47,6 +52,30 @@ static inline long long count(const char *sql)
 	char got[256];
 	query(sql, got, sizeof got);
 	return got[0] == '(' ? -1000000 : atoll(got);
+}
+
+/* query() with the SQL formatted first. */
+static inline void queryf(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static inline void queryf(char *out, size_t outlen, const char *fmt, ...)
+{
+	char sql[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof sql, fmt, ap);
+	va_end(ap);
+	query(sql, out, outlen);
+}
+
+/* count() with the SQL formatted first. */
+static inline long long countf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline long long countf(const char *fmt, ...)
+{
+	char sql[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof sql, fmt, ap);
+	va_end(ap);
+	return count(sql);
 }
 
 static inline int engine_write(const char *name, const char *text, mode_t mode)
@@ -102,13 +131,63 @@ static inline struct config *engine_setup(const char *extra)
 	return cfg;
 }
 
-/* Removes the directory; KEEP=1 leaves it (and the database) to look at. */
-static inline void engine_teardown(void)
+/* A relay r over engine_setup(extra)'s configuration and a fresh database,
+ * its clock at Tuesday 24 November 2026, 11:00 in London (office hours).
+ * 0, or -1 when it cannot start (said in FAIL lines). */
+static inline int engine_start(const char *extra, struct relay *r)
+{
+	char err[512];
+	memset(r, 0, sizeof *r);
+	r->cfg = engine_setup(extra);
+	CHECK("configuration loads", r->cfg != NULL);
+	if (!r->cfg)
+		return -1;
+	CHECK_INT("database opens", db_open(engine_db, &r->db, err, sizeof err), 0);
+	if (!r->db) {
+		config_free(r->cfg);
+		return -1;
+	}
+	r->now = check_utc(2026, 11, 24, 11, 0);
+	return 0;
+}
+
+/* Closes r and removes the directory; KEEP=1 leaves it (and the database)
+ * to look at. */
+static inline void engine_stop(struct relay *r)
 {
 	char cmd[400];
+	db_close(r->db);
+	config_free(r->cfg);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", engine_dir);
 	if (!getenv("KEEP") && system(cmd) != 0)
 		printf("could not remove %s\n", engine_dir);
+}
+
+/* An email as the mailbox hands it over, in a batch of its own: what
+ * intake_email returns, or -2 when the batch could not be committed. */
+static inline int engine_email(struct relay *r, const char *key, const char *text)
+{
+	if (db_begin(r->db) < 0)
+		return -2;
+	int rc = intake_email(r, key, text, strlen(text), 0);
+	if (rc < 0) {
+		db_rollback(r->db);
+		return rc;
+	}
+	return db_commit(r->db) < 0 ? -2 : rc;
+}
+
+/* A text as the Twilio gateway's inbox hands it over, in a batch of its own. */
+static inline int engine_text(struct relay *r, const char *id, const char *sender, const char *body)
+{
+	if (db_begin(r->db) < 0)
+		return -2;
+	int rc = intake_text(r, "twilio", id, sender, body, r->now);
+	if (rc < 0) {
+		db_rollback(r->db);
+		return rc;
+	}
+	return db_commit(r->db) < 0 ? -2 : rc;
 }
 
 #endif

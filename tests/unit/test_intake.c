@@ -18,32 +18,6 @@
 #include "relay.h"
 #include "util.h"
 
-/* An email as the mailbox hands it over, in a batch of its own. */
-static int email(struct relay *r, const char *key, const char *text)
-{
-	if (db_begin(r->db) < 0)
-		return -2;
-	int rc = intake_email(r, key, text, strlen(text), 0);
-	if (rc < 0) {
-		db_rollback(r->db);
-		return rc;
-	}
-	return db_commit(r->db) < 0 ? -2 : rc;
-}
-
-/* A text as the SMS gateway's inbox hands it over. */
-static int text(struct relay *r, const char *id, const char *sender, const char *body)
-{
-	if (db_begin(r->db) < 0)
-		return -2;
-	int rc = intake_text(r, "twilio", id, sender, body, r->now);
-	if (rc < 0) {
-		db_rollback(r->db);
-		return rc;
-	}
-	return db_commit(r->db) < 0 ? -2 : rc;
-}
-
 #define YOUNG "From: Sam <sam@example.net>\r\nTo: rusafe@example.org\r\nDate: Tue, 24 Nov 2026 11:00:00 +0000\r\n"
 
 static void test_email(struct relay *r)
@@ -52,9 +26,9 @@ static void test_email(struct relay *r)
 
 	/* A young person's first email: stored, forwarded, answered. */
 	CHECK_INT("first email: handled",
-	          email(r, "imap:INBOX:1:1",
-	                YOUNG "Subject: hello\r\nMessage-ID: <s1@example.net>\r\n\r\n"
-	                      "I need to talk to someone.\r\n"),
+	          engine_email(r, "imap:INBOX:1:1",
+	                       YOUNG "Subject: hello\r\nMessage-ID: <s1@example.net>\r\n\r\n"
+	                             "I need to talk to someone.\r\n"),
 	          0);
 	query("SELECT channel || ':' || contact || ':' || state FROM conversation", got, sizeof got);
 	CHECK_STR("first email: one conversation, by the normal form of the sender", got, "email:sam@example.net:open");
@@ -70,9 +44,9 @@ static void test_email(struct relay *r)
 
 	/* The same email again, under another key: skipped. */
 	CHECK_INT("copy: skipped as taken in before (1)",
-	          email(r, "imap:INBOX:1:2",
-	                YOUNG "Subject: hello\r\nMessage-ID: <s1@example.net>\r\n\r\n"
-	                      "I need to talk to someone.\r\n"),
+	          engine_email(r, "imap:INBOX:1:2",
+	                       YOUNG "Subject: hello\r\nMessage-ID: <s1@example.net>\r\n\r\n"
+	                             "I need to talk to someone.\r\n"),
 	          1);
 	CHECK_INT("copy: nothing more stored", count("SELECT count(*) FROM message"), 1);
 	CHECK_INT("copy: nothing more queued", count("SELECT count(*) FROM outbox"), 2);
@@ -80,10 +54,10 @@ static void test_email(struct relay *r)
 	/* A follow-up from another address, threaded by In-Reply-To to the first. */
 	r->now += 60;
 	CHECK_INT("follow-up: handled",
-	          email(r, "imap:INBOX:1:3",
-	                "From: Sam <sam.other@example.net>\r\nTo: rusafe@example.org\r\n"
-	                "Subject: Re: hello\r\nMessage-ID: <s2@example.net>\r\nIn-Reply-To: <s1@example.net>\r\n\r\n"
-	                "Are you there?\r\n"),
+	          engine_email(r, "imap:INBOX:1:3",
+	                       "From: Sam <sam.other@example.net>\r\nTo: rusafe@example.org\r\n"
+	                       "Subject: Re: hello\r\nMessage-ID: <s2@example.net>\r\nIn-Reply-To: <s1@example.net>\r\n\r\n"
+	                       "Are you there?\r\n"),
 	          0);
 	CHECK_INT("follow-up: the same conversation", count("SELECT count(*) FROM conversation"), 1);
 	query("SELECT kind || ':' || conversation_id || ':' || ifnull(refs, '-') FROM message ORDER BY id", got, sizeof got);
@@ -107,7 +81,7 @@ static void test_email(struct relay *r)
 	         "From: Adviser One <adviser1@example.org>\r\nTo: rusafe@example.org\r\nSubject: Re: hello\r\n"
 	         "Message-ID: <a1@example.org>\r\nIn-Reply-To: <%s>\r\n\r\nWe are here for you, Sam.\r\n",
 	         id);
-	CHECK_INT("adviser reply: handled", email(r, "imap:INBOX:1:4", msg), 0);
+	CHECK_INT("adviser reply: handled", engine_email(r, "imap:INBOX:1:4", msg), 0);
 	query("SELECT kind || ':' || channel || ':' || author || ':' || rtrim(body, char(13, 10)) FROM message ORDER BY id DESC LIMIT 1",
 	      got, sizeof got);
 	CHECK_STR("adviser reply: recorded as a reply", got, "reply:email:adviser1@example.org:We are here for you, Sam.");
@@ -124,7 +98,7 @@ static void test_email(struct relay *r)
 	         "From: Adviser One <adviser1@example.org>\r\nTo: rusafe@example.org\r\nSubject: Re: hello\r\n"
 	         "Message-ID: <a2@example.org>\r\nIn-Reply-To: <%s>\r\n\r\nGive me your address.\r\n",
 	         id);
-	CHECK_INT("forged adviser: handled", email(r, "imap:INBOX:1:5", msg), 0);
+	CHECK_INT("forged adviser: handled", engine_email(r, "imap:INBOX:1:5", msg), 0);
 	query("SELECT kind || ':' || (detail LIKE '%nothing proves it%') FROM message ORDER BY id DESC LIMIT 1", got,
 	      sizeof got);
 	CHECK_STR("forged adviser: held, saying why", got, "held:1");
@@ -137,7 +111,7 @@ static void test_email(struct relay *r)
 	         "From: someone@example.com\r\nTo: rusafe@example.org\r\nSubject: Re: hello\r\n"
 	         "Message-ID: <x1@example.com>\r\nIn-Reply-To: <%s>\r\n\r\nHello?\r\n",
 	         id);
-	CHECK_INT("stranger: handled", email(r, "imap:INBOX:1:6", msg), 0);
+	CHECK_INT("stranger: handled", engine_email(r, "imap:INBOX:1:6", msg), 0);
 	query("SELECT kind || ':' || author || ':' || detail FROM message ORDER BY id DESC LIMIT 1", got, sizeof got);
 	CHECK_STR("stranger: held", got, "held:someone@example.com:the sender is not one of the allowed advisers");
 	CHECK_INT("stranger: nothing to the young person",
@@ -146,9 +120,9 @@ static void test_email(struct relay *r)
 	/* Automatic mail from a young person's side: kept, neither forwarded nor answered. */
 	queued = count("SELECT count(*) FROM outbox");
 	CHECK_INT("automatic: handled",
-	          email(r, "imap:INBOX:1:7",
-	                "From: kim@example.net\r\nTo: rusafe@example.org\r\nSubject: Away\r\n"
-	                "Auto-Submitted: auto-replied\r\nMessage-ID: <k1@example.net>\r\n\r\nI am away.\r\n"),
+	          engine_email(r, "imap:INBOX:1:7",
+	                       "From: kim@example.net\r\nTo: rusafe@example.org\r\nSubject: Away\r\n"
+	                       "Auto-Submitted: auto-replied\r\nMessage-ID: <k1@example.net>\r\n\r\nI am away.\r\n"),
 	          0);
 	query("SELECT kind || ':' || (detail IS NOT NULL) FROM message ORDER BY id DESC LIMIT 1", got, sizeof got);
 	CHECK_STR("automatic: stored as automatic, with why", got, "automatic:1");
@@ -163,7 +137,7 @@ static void test_text(struct relay *r)
 	long long messages = count("SELECT count(*) FROM message"), queued = count("SELECT count(*) FROM outbox");
 
 	r->now += 60;
-	CHECK_INT("first text: handled", text(r, "SM1", "07700 900123", "Can someone help me?"), 0);
+	CHECK_INT("first text: handled", engine_text(r, "SM1", "07700 900123", "Can someone help me?"), 0);
 	query("SELECT channel || ':' || contact || ':' || state FROM conversation ORDER BY id DESC LIMIT 1", got,
 	      sizeof got);
 	CHECK_STR("first text: a conversation by the number's E.164 form", got, "sms:+447700900123:open");
@@ -178,13 +152,13 @@ static void test_text(struct relay *r)
 	CHECK_INT("first text: its key kept", count("SELECT count(*) FROM inbound_key WHERE key = 'sms:twilio:SM1'"), 1);
 
 	/* The gateway lists the same text again: skipped. */
-	CHECK_INT("same id: taken in before", text(r, "SM1", "07700 900123", "Can someone help me?"), 1);
+	CHECK_INT("same id: taken in before", engine_text(r, "SM1", "07700 900123", "Can someone help me?"), 1);
 	CHECK_INT("same id: nothing more stored", count("SELECT count(*) FROM message") - messages, 1);
 	CHECK_INT("same id: nothing more queued", count("SELECT count(*) FROM outbox") - queued, 2);
 
 	/* STOP: recorded with its keyword, the number opted out, confirmed. */
 	r->now += 60;
-	CHECK_INT("STOP: handled", text(r, "SM2", "+447700900123", "STOP"), 0);
+	CHECK_INT("STOP: handled", engine_text(r, "SM2", "+447700900123", "STOP"), 0);
 	query("SELECT detail FROM message ORDER BY id DESC LIMIT 1", got, sizeof got);
 	CHECK_STR("STOP: the keyword noted", got, "keyword STOP");
 	CHECK_INT("STOP: the number opted out",
@@ -197,25 +171,13 @@ static void test_text(struct relay *r)
 
 int main(void)
 {
-	struct config *cfg = engine_setup("");
-	CHECK("configuration loads", cfg != NULL);
-	if (!cfg)
+	struct relay r;
+	if (engine_start("", &r) < 0)
 		return check_done();
-	struct db *db = NULL;
-	char err[512];
-	CHECK_INT("database opens", db_open(engine_db, &db, err, sizeof err), 0);
-	if (!db) {
-		config_free(cfg);
-		return check_done();
-	}
-	/* Tuesday 24 November 2026, 11:00 in London: office hours. */
-	struct relay r = { .cfg = cfg, .db = db, .now = check_utc(2026, 11, 24, 11, 0) };
 
 	test_email(&r);
 	test_text(&r);
 
-	db_close(db);
-	config_free(cfg);
-	engine_teardown();
+	engine_stop(&r);
 	return check_done();
 }

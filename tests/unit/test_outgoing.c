@@ -215,19 +215,9 @@ static void test_bad_address(struct relay *r)
 
 int main(void)
 {
-	struct config *cfg = engine_setup("");
-	CHECK("configuration loads", cfg != NULL);
-	if (!cfg)
+	struct relay r;
+	if (engine_start("", &r) < 0)
 		return check_done();
-	struct db *db = NULL;
-	char err[512];
-	CHECK_INT("database opens", db_open(engine_db, &db, err, sizeof err), 0);
-	if (!db) {
-		config_free(cfg);
-		return check_done();
-	}
-	/* Tuesday 24 November 2026, 11:00 in London: office hours. */
-	struct relay r = { .cfg = cfg, .db = db, .now = check_utc(2026, 11, 24, 11, 0) };
 	struct conversation mail, text;
 	CHECK("an email conversation", conversation(&r, "RUS-AAAAA", CHANNEL_EMAIL, "sam@example.net", &mail) > 0);
 	CHECK("a text conversation", conversation(&r, "RUS-BBBBB", CHANNEL_SMS, "+447700900123", &text) > 0);
@@ -241,8 +231,6 @@ int main(void)
 
 	conversation_free(&mail);
 	conversation_free(&text);
-	db_close(db);
-	config_free(cfg);
-	engine_teardown();
+	engine_stop(&r);
 	return check_done();
 }

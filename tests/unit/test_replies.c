@@ -33,29 +33,6 @@
 #define REOPEN_DAYS 7
 #define CLOSE_AFTER_DAYS 30
 
-/* query() with the SQL formatted first. */
-static void queryf(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void queryf(char *out, size_t outlen, const char *fmt, ...)
-{
-	char sql[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof sql, fmt, ap);
-	va_end(ap);
-	query(sql, out, outlen);
-}
-
-static long long countf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static long long countf(const char *fmt, ...)
-{
-	char sql[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof sql, fmt, ap);
-	va_end(ap);
-	return count(sql);
-}
-
 
 /* An email as the mailbox hands it over, in a batch of its own. */
 static int email(struct relay *r, const char *text)
@@ -63,27 +40,7 @@ static int email(struct relay *r, const char *text)
 	static int n;
 	char key[64];
 	snprintf(key, sizeof key, "imap:INBOX:1:%d", ++n);
-	if (db_begin(r->db) < 0)
-		return -2;
-	int rc = intake_email(r, key, text, strlen(text), 0);
-	if (rc < 0) {
-		db_rollback(r->db);
-		return rc;
-	}
-	return db_commit(r->db) < 0 ? -2 : rc;
-}
-
-/* A text as the SMS gateway's inbox hands it over. */
-static int text(struct relay *r, const char *id, const char *sender, const char *body)
-{
-	if (db_begin(r->db) < 0)
-		return -2;
-	int rc = intake_text(r, "twilio", id, sender, body, r->now);
-	if (rc < 0) {
-		db_rollback(r->db);
-		return rc;
-	}
-	return db_commit(r->db) < 0 ? -2 : rc;
+	return engine_email(r, key, text);
 }
 
 /* The Message-ID (without <>) of conversation conv's first forward. */
@@ -677,26 +634,16 @@ int main(void)
 	char extra[200];
 	snprintf(extra, sizeof extra, "[policy]\nreopen_days = %d\nclose_after_days = %d\n\n[sms]\nmax_parts = 4\n",
 	         REOPEN_DAYS, CLOSE_AFTER_DAYS);
-	struct config *cfg = engine_setup(extra);
-	CHECK("configuration loads", cfg != NULL);
-	if (!cfg)
+	struct relay r;
+	if (engine_start(extra, &r) < 0)
 		return check_done();
-	struct db *db = NULL;
-	char err[512];
-	CHECK_INT("database opens", db_open(engine_db, &db, err, sizeof err), 0);
-	if (!db) {
-		config_free(cfg);
-		return check_done();
-	}
-	/* Tuesday 24 November 2026, 11:00 in London: office hours. */
-	struct relay r = { .cfg = cfg, .db = db, .now = check_utc(2026, 11, 24, 11, 0) };
 
 	/* Two young people: one by email, one by text. */
 	CHECK_INT("young email: handled",
 	          email(&r, "From: Sam <sam@example.net>\r\nTo: rusafe@example.org\r\nSubject: hello\r\n"
 	                    "Message-ID: <s1@example.net>\r\n\r\nI need to talk to someone.\r\n"),
 	          0);
-	CHECK_INT("young text: handled", text(&r, "SM1", "07700 900123", "Can someone help me?"), 0);
+	CHECK_INT("young text: handled", engine_text(&r, "SM1", "07700 900123", "Can someone help me?"), 0);
 	long long econv = count("SELECT id FROM conversation WHERE channel = 'email'");
 	long long sconv = count("SELECT id FROM conversation WHERE channel = 'sms'");
 	char efwd[300], sfwd[300];
@@ -712,8 +659,6 @@ int main(void)
 	test_closed(&r, econv, efwd);
 	test_idle(&r, sconv, sfwd);
 
-	db_close(db);
-	config_free(cfg);
-	engine_teardown();
+	engine_stop(&r);
 	return check_done();
 }

@@ -34,54 +34,6 @@
 #define HOSTILE "Help\x1b[2J\a me\x1b]52;c;ZXZpbA==\a"
 #define HOSTILE_SHOWN "Help\\x1b[2J\\x07 me\\x1b]52;c;ZXZpbA==\\x07"
 
-static void queryf(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void queryf(char *out, size_t outlen, const char *fmt, ...)
-{
-	char sql[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof sql, fmt, ap);
-	va_end(ap);
-	query(sql, out, outlen);
-}
-
-/* A number the SQL selects; a query that fails is no number any check wants. */
-static long long countf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static long long countf(const char *fmt, ...)
-{
-	char sql[2048], got[256];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof sql, fmt, ap);
-	va_end(ap);
-	query(sql, got, sizeof got);
-	return got[0] == '(' ? -1000000 : atoll(got);
-}
-
-static int email(struct relay *r, const char *key, const char *text)
-{
-	if (db_begin(r->db) < 0)
-		return -2;
-	int rc = intake_email(r, key, text, strlen(text), 0);
-	if (rc < 0) {
-		db_rollback(r->db);
-		return rc;
-	}
-	return db_commit(r->db) < 0 ? -2 : rc;
-}
-
-static int text(struct relay *r, const char *id, const char *sender, const char *body)
-{
-	if (db_begin(r->db) < 0)
-		return -2;
-	int rc = intake_text(r, "twilio", id, sender, body, r->now);
-	if (rc < 0) {
-		db_rollback(r->db);
-		return rc;
-	}
-	return db_commit(r->db) < 0 ? -2 : rc;
-}
-
 /* ---- what a tool prints ----------------------------------------------- */
 
 static char out[65536], errout[65536];
@@ -586,26 +538,16 @@ static void test_purge(struct tools *t)
 
 int main(void)
 {
-	struct config *cfg = engine_setup("[service]\nretention_days = 30\n");
-	CHECK("configuration loads", cfg != NULL);
-	if (!cfg)
+	struct relay r;
+	if (engine_start("[service]\nretention_days = 30\n", &r) < 0)
 		return check_done();
-	struct db *db = NULL;
-	char err[512];
-	CHECK_INT("database opens", db_open(engine_db, &db, err, sizeof err), 0);
-	if (!db) {
-		config_free(cfg);
-		return check_done();
-	}
-	/* Tuesday 24 November 2026, 11:00 in London: office hours. */
-	struct relay r = { .cfg = cfg, .db = db, .now = check_utc(2026, 11, 24, 11, 0) };
 	struct tools t = { .r = &r, .operator= OPERATOR };
 
 	/* A young person by email, answered by an adviser; another by text, with controls in it. */
 	CHECK_INT("young email: handled",
-	          email(&r, "imap:INBOX:1:1",
-	                "From: Sam <sam@example.net>\r\nTo: rusafe@example.org\r\nSubject: hello\r\n"
-	                "Message-ID: <s1@example.net>\r\n\r\nI need to talk to someone.\r\n"),
+	          engine_email(&r, "imap:INBOX:1:1",
+	                       "From: Sam <sam@example.net>\r\nTo: rusafe@example.org\r\nSubject: hello\r\n"
+	                       "Message-ID: <s1@example.net>\r\n\r\nI need to talk to someone.\r\n"),
 	          0);
 	char fwd[300], msg[1024];
 	query("SELECT message_id FROM outbox WHERE kind = 'forward' ORDER BY id LIMIT 1", fwd, sizeof fwd);
@@ -616,9 +558,9 @@ int main(void)
 	         "From: Adviser One <adviser1@example.org>\r\nTo: rusafe@example.org\r\nSubject: Re: hello\r\n"
 	         "Message-ID: <a1@example.org>\r\nIn-Reply-To: <%s>\r\n\r\nWe are here for you, Sam.\r\n",
 	         fwd[0] == '<' ? fwd + 1 : fwd);
-	CHECK_INT("adviser reply: handled", email(&r, "imap:INBOX:1:2", msg), 0);
+	CHECK_INT("adviser reply: handled", engine_email(&r, "imap:INBOX:1:2", msg), 0);
 	r.now += 60;
-	CHECK_INT("young text: handled", text(&r, "SM1", "07700 900123", HOSTILE), 0);
+	CHECK_INT("young text: handled", engine_text(&r, "SM1", "07700 900123", HOSTILE), 0);
 	query("SELECT ref FROM conversation WHERE channel = 'email'", eref, sizeof eref);
 	query("SELECT ref FROM conversation WHERE channel = 'sms'", sref, sizeof sref);
 	econv = countf("SELECT id FROM conversation WHERE channel = 'email'");
@@ -636,8 +578,6 @@ int main(void)
 	test_stats(&t);
 	test_purge(&t);
 
-	db_close(db);
-	config_free(cfg);
-	engine_teardown();
+	engine_stop(&r);
 	return check_done();
 }
