@@ -45,15 +45,14 @@ struct conversation {
 	long long closed_at;             /* 0 while open */
 };
 
-/* A transcript entry. kind: "inbound" (from the young person), "reply"
- * (an adviser's answer as sent), "autoreply", "held" (not relayed), "automatic"
- * (recognised automatic mail), "note", "setaside" (received, could not be
- * handled: raw kept, the reason in detail; see intake.h), "retried" (a
- * set-aside message handed back by `relay retry`, handled as a later entry). */
+/* A transcript entry: a young person's message, an adviser's reply as sent,
+ * a held reply, automatic mail, a note or command, a set-aside message
+ * (received, could not be handled: raw kept, the reason in detail; see
+ * intake.h) or a retried one (domain.h lists the kinds). */
 struct message_row {
 	long long id;
 	long long conversation_id;
-	const char *kind;
+	enum message_kind kind;
 	enum channel channel;
 	long long at;
 	const char *message_id; /* RFC 5322 id without <>, may be NULL */
@@ -68,12 +67,13 @@ struct message_row {
 	long long purged_at;     /* its text was removed at this time (retention), 0: kept */
 };
 
-/* Something to send. kind: "forward", "autoreply", "reply", "receipt", "notice". */
+/* Something to send, as the database gives it back: KIND_FORWARD,
+ * KIND_AUTOREPLY, KIND_REPLY, KIND_RECEIPT or KIND_NOTICE. */
 struct outbox_row {
 	long long id;
 	long long conversation_id;
 	long long message_row; /* transcript row it carries, 0 for none */
-	char *kind;            /* owned when returned by db */
+	enum message_kind kind;
 	enum channel channel;
 	char *message_id; /* owned when returned by db: our stable id, idempotency key */
 	char *mail_from;  /* owned when returned by db */
@@ -130,7 +130,7 @@ int db_has_room(struct db *db);
  * the next durable commit carries it to the disk as well. 0 or -1. */
 int db_begin_lazy(struct db *db);
 
-/* A set-aside message of a conversation (kind "setaside"), for `relay
+/* A set-aside message of a conversation (KIND_SETASIDE), for `relay
  * retry`: raw is the email's source or the text's body as received. */
 struct set_aside {
 	long long id;
@@ -141,7 +141,7 @@ struct set_aside {
 /* Oldest first; *out owned (db_set_aside_free). 0 or -1. */
 int db_set_aside_list(struct db *db, long long conversation_id, struct set_aside **out, size_t *n);
 void db_set_aside_free(struct set_aside *a, size_t n);
-/* Marks a set-aside message handed back: kind "retried", note added to its detail. 0 or -1. */
+/* Marks a set-aside message handed back: KIND_RETRIED, note added to its detail. 0 or -1. */
 int db_set_aside_done(struct db *db, long long id, const char *note);
 
 /* Poll cursors: get: 0 found, 1 none yet, -1 error; set: 0 or -1. */
@@ -166,7 +166,7 @@ int db_contact_blocked(struct db *db, enum channel channel, const char *address,
 int db_contact_set_blocked(struct db *db, enum channel channel, const char *address, long long until);
 
 /* Outbox rows of kind to rcpt created since `since` (per-sender auto-reply limit): a count, -1 on error. */
-int db_outbox_recent(struct db *db, const char *rcpt, const char *kind, long long since);
+int db_outbox_recent(struct db *db, const char *rcpt, enum message_kind kind, long long since);
 
 /* Pending outbox rows created at or before created_before that nobody has
  * been alerted about yet (*rows owned: outbox_rows_free); and marking one
@@ -198,12 +198,14 @@ int db_inbound_message(struct db *db, const char *key, long long *message_row, c
 int db_conversation_by_id(struct db *db, long long id, struct conversation *c);
 int db_conversation_by_ref(struct db *db, const char *ref, struct conversation *c);
 int db_conversation_latest_for(struct db *db, enum channel channel, const char *contact, struct conversation *c);
-/* The conversation that a Message-ID we stored or sent belongs to. *kind gets
- * the outbox kind ("forward", ...) or "inbound"... (owned, may be NULL).
+/* The conversation that a Message-ID we stored or sent belongs to. *kind
+ * (when kind is not NULL) gets the row's kind: an outbox kind for one of our
+ * ids, a transcript kind for a received one.
  * One of our own ids first; else the earliest transcript row with that id,
  * but only when every row with it is in the same conversation: an id that
  * senders reused in two conversations names neither (1). */
-int db_conversation_by_message_id(struct db *db, const char *message_id, long long *conversation_id, char **kind);
+int db_conversation_by_message_id(struct db *db, const char *message_id, long long *conversation_id,
+                                  enum message_kind *kind);
 /* Creates: 0 done (c->id set), 1 when ref already exists (a duplicate: the
  * caller picks another), -1 error. Update and set_previous: 0 or -1. */
 int db_conversation_create(struct db *db, struct conversation *c);
@@ -219,7 +221,7 @@ int db_message_add(struct db *db, const struct message_row *m, long long *id);
 struct outbox_new {
 	long long conversation_id; /* 0: none (a notice about no conversation) */
 	long long message_row;     /* transcript row it carries, 0 for none */
-	const char *kind;
+	enum message_kind kind;
 	enum channel channel;
 	const char *message_id; /* our stable id, idempotency key */
 	const char *mail_from;  /* NULL for a text */
@@ -251,7 +253,7 @@ int db_outbox_mark(struct db *db, long long id, enum outbox_state state, int att
 int db_outbox_set_error(struct db *db, long long id, const char *error);
 /* Our Message-IDs of one kind in a conversation, oldest first (for
  * threading); *ids owned (strings_free). 0 or -1. */
-int db_outbox_message_ids(struct db *db, long long conversation_id, const char *kind, char ***ids, size_t *n);
+int db_outbox_message_ids(struct db *db, long long conversation_id, enum message_kind kind, char ***ids, size_t *n);
 void outbox_rows_free(struct outbox_row *rows, size_t n);
 void outbox_row_clear(struct outbox_row *o); /* frees what one row owns */
 void strings_free(char **s, size_t n);
@@ -272,7 +274,7 @@ struct conversation_summary {
 	int messages;  /* transcript entries */
 	int blocked;   /* the contact is blocked now */
 	int opted_out; /* the number sent STOP */
-	int set_aside; /* received messages that could not be handled (kind "setaside") */
+	int set_aside; /* received messages that could not be handled (KIND_SETASIDE) */
 };
 typedef void (*db_conversation_cb)(void *arg, const struct conversation *c, const struct conversation_summary *s);
 /* Newest activity first; DB_LIST_URGENT lists urgent conversations that are open. */
@@ -301,9 +303,9 @@ int db_purge_conversation(struct db *db, long long id, long long now, const char
 int db_checkpoint(struct db *db);
 
 /* Statistics since a time: each inbound message, adviser reply and
- * auto-reply (kind "inbound", "reply", "autoreply"), then each conversation
+ * auto-reply (KIND_INBOUND, KIND_REPLY, KIND_AUTOREPLY), then each conversation
  * started since with its first message and first adviser reply (0: none). */
-typedef void (*db_stats_message_cb)(void *arg, const char *kind, enum channel channel, long long at);
+typedef void (*db_stats_message_cb)(void *arg, enum message_kind kind, enum channel channel, long long at);
 int db_stats_messages(struct db *db, long long since, db_stats_message_cb cb, void *arg);
 typedef void (*db_stats_conversation_cb)(void *arg, int urgent, long long first_inbound, long long first_reply);
 int db_stats_conversations(struct db *db, long long since, db_stats_conversation_cb cb, void *arg);

@@ -67,7 +67,7 @@ int db_conversation_latest_for(struct db *db, enum channel channel, const char *
 	return conversation_one(db, st, c);
 }
 
-int db_conversation_by_message_id(struct db *db, const char *message_id, long long *conversation_id, char **kind)
+int db_conversation_by_message_id(struct db *db, const char *message_id, long long *conversation_id, enum message_kind *kind)
 {
 	/* Our own ids are unique (outbox.message_id); a received message's id
 	 * is the sender's choice and may be shared by messages of several
@@ -86,7 +86,7 @@ int db_conversation_by_message_id(struct db *db, const char *message_id, long lo
 	if (rc == SQLITE_ROW) {
 		*conversation_id = sqlite3_column_int64(st, 0);
 		if (kind)
-			*kind = db_col_text(st, 1);
+			*kind = kind_from_stored((const char *)sqlite3_column_text(st, 1));
 	} else if (rc != SQLITE_DONE) {
 		db_failed(db, rc, NULL);
 	}

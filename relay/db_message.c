@@ -16,7 +16,7 @@ int db_message_add(struct db *db, const struct message_row *m, long long *id)
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, m->conversation_id);
-	db_bind_text(st, 2, m->kind);
+	db_bind_text(st, 2, kind_stored(m->kind));
 	db_bind_text(st, 3, channel_stored(m->channel));
 	sqlite3_bind_int64(st, 4, m->at);
 	db_bind_text(st, 5, m->message_id);
@@ -129,7 +129,7 @@ int db_transcript(struct db *db, long long conversation_id, db_transcript_cb cb,
 		memset(&m, 0, sizeof m);
 		m.id = sqlite3_column_int64(st, 0);
 		m.conversation_id = conversation_id;
-		m.kind = (const char *)sqlite3_column_text(st, 1);
+		m.kind = kind_from_stored((const char *)sqlite3_column_text(st, 1));
 		m.channel = channel_from_stored((const char *)sqlite3_column_text(st, 2));
 		m.at = sqlite3_column_int64(st, 3);
 		m.message_id = (const char *)sqlite3_column_text(st, 4);

@@ -24,7 +24,7 @@ static int outbox_add(struct db *db, const struct outbox_new *o, long long *id)
 		sqlite3_bind_int64(st, 2, o->message_row);
 	else
 		sqlite3_bind_null(st, 2);
-	db_bind_text(st, 3, o->kind);
+	db_bind_text(st, 3, kind_stored(o->kind));
 	db_bind_text(st, 4, channel_stored(o->channel));
 	db_bind_text(st, 5, o->message_id);
 	db_bind_text(st, 6, o->mail_from);
@@ -70,7 +70,7 @@ static void outbox_read(sqlite3_stmt *st, struct outbox_row *o)
 	o->id = sqlite3_column_int64(st, 0);
 	o->conversation_id = sqlite3_column_int64(st, 1);
 	o->message_row = sqlite3_column_int64(st, 2);
-	o->kind = db_col_text(st, 3);
+	o->kind = kind_from_stored((const char *)sqlite3_column_text(st, 3));
 	o->channel = channel_from_stored((const char *)sqlite3_column_text(st, 4));
 	o->message_id = db_col_text(st, 5);
 	o->mail_from = db_col_text(st, 6);
@@ -208,7 +208,7 @@ void strings_free(char **s, size_t n)
 	free(s);
 }
 
-int db_outbox_message_ids(struct db *db, long long conversation_id, const char *kind, char ***ids, size_t *n)
+int db_outbox_message_ids(struct db *db, long long conversation_id, enum message_kind kind, char ***ids, size_t *n)
 {
 	sqlite3_stmt *st =
 		db_prepare(db, "SELECT message_id FROM outbox WHERE conversation_id = ? AND kind = ? ORDER BY id");
@@ -218,7 +218,7 @@ int db_outbox_message_ids(struct db *db, long long conversation_id, const char *
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, conversation_id);
-	db_bind_text(st, 2, kind);
+	db_bind_text(st, 2, kind_stored(kind));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		*ids = xrealloc(*ids, (*n + 1) * sizeof **ids);
 		(*ids)[(*n)++] = db_col_text(st, 0);
@@ -229,7 +229,6 @@ int db_outbox_message_ids(struct db *db, long long conversation_id, const char *
 
 void outbox_row_clear(struct outbox_row *o)
 {
-	free(o->kind);
 	free(o->message_id);
 	free(o->mail_from);
 	free(o->rcpt);
@@ -292,7 +291,7 @@ int db_outbox_awaiting_delivery(struct db *db, long long since, int limit, struc
 	return outbox_rows(db, st, rows, n) == SQLITE_DONE ? 0 : -1;
 }
 
-int db_outbox_recent(struct db *db, const char *rcpt, const char *kind, long long since)
+int db_outbox_recent(struct db *db, const char *rcpt, enum message_kind kind, long long since)
 {
 	/* Email rows hold "address\n"; texts hold the bare number. */
 	sqlite3_stmt *st = db_prepare(db, "SELECT count(*) FROM outbox WHERE rcpt IN (?, ? || char(10)) AND kind = ? "
@@ -301,7 +300,7 @@ int db_outbox_recent(struct db *db, const char *rcpt, const char *kind, long lon
 		return -1;
 	db_bind_text(st, 1, rcpt);
 	db_bind_text(st, 2, rcpt);
-	db_bind_text(st, 3, kind);
+	db_bind_text(st, 3, kind_stored(kind));
 	sqlite3_bind_int64(st, 4, since);
 	return db_single_int(db, st);
 }

@@ -15,7 +15,7 @@ int db_stats_messages(struct db *db, long long since, db_stats_message_cb cb, vo
 		return -1;
 	sqlite3_bind_int64(st, 1, since);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		cb(arg, (const char *)sqlite3_column_text(st, 0),
+		cb(arg, kind_from_stored((const char *)sqlite3_column_text(st, 0)),
 		   channel_from_stored((const char *)sqlite3_column_text(st, 1)), sqlite3_column_int64(st, 2));
 	db_release(db, st);
 	return rc == SQLITE_DONE ? 0 : -1;

@@ -49,3 +49,24 @@ enum outbox_state outbox_state_from_stored(const char *word)
 		return OUTBOX_FAILED;
 	return OUTBOX_PENDING;
 }
+
+static const char *const kind_words[] = {
+	[KIND_INBOUND] = "inbound", [KIND_REPLY] = "reply",         [KIND_AUTOREPLY] = "autoreply",
+	[KIND_FORWARD] = "forward", [KIND_RECEIPT] = "receipt",     [KIND_NOTICE] = "notice",
+	[KIND_HELD] = "held",       [KIND_AUTOMATIC] = "automatic", [KIND_NOTE] = "note",
+	[KIND_COMMAND] = "command", [KIND_SETASIDE] = "setaside",   [KIND_RETRIED] = "retried",
+	[KIND_OTHER] = "other",
+};
+
+const char *kind_stored(enum message_kind k)
+{
+	return (unsigned)k < sizeof kind_words / sizeof kind_words[0] ? kind_words[k] : "other";
+}
+
+enum message_kind kind_from_stored(const char *word)
+{
+	for (unsigned k = 0; word && k < KIND_OTHER; k++)
+		if (!strcmp(word, kind_words[k]))
+			return (enum message_kind)k;
+	return KIND_OTHER;
+}

@@ -1,5 +1,5 @@
 /* domain.h: the service's words as types: the channel a young person uses,
- * a conversation's state and an outbox row's state.
+ * a conversation's state, a message's kind and an outbox row's state.
  *
  * In memory each is an enum, compared with == and switched on; the database
  * stores each as a word and the JSON of relay list, show and export prints
@@ -53,5 +53,30 @@ const char *outbox_state_stored(enum outbox_state s);
 /* "sent" and "failed" are themselves; any other word, or NULL, is pending (the
  * schema's default): a row of unknown standing is tried, never dropped. */
 enum outbox_state outbox_state_from_stored(const char *word);
+
+/* What a transcript row or an outbox row is. Who each kind is for (a young
+ * person, the advisers) is kind.h's. */
+enum message_kind {
+	KIND_INBOUND,   /* transcript: a young person's message */
+	KIND_REPLY,     /* transcript and outbox: an adviser's answer, relayed */
+	KIND_AUTOREPLY, /* outbox: the relay's own answer, the signposting included */
+	KIND_FORWARD,   /* outbox: a young person's message to the advisers */
+	KIND_RECEIPT,   /* outbox: exactly what a young person was sent, to the advisers */
+	KIND_NOTICE,    /* outbox: the relay telling the advisers something */
+	KIND_HELD,      /* transcript: a reply not relayed, and why */
+	KIND_AUTOMATIC, /* transcript: recognised automatic mail, kept */
+	KIND_NOTE,      /* transcript: an adviser's #note */
+	KIND_COMMAND,   /* transcript: an adviser's or the operator's #command */
+	KIND_SETASIDE,  /* transcript: received, could not be handled (intake.h) */
+	KIND_RETRIED,   /* transcript: a set-aside message handed back by relay retry */
+	KIND_OTHER,     /* a stored word the relay does not write */
+};
+
+/* The stored word: "inbound", "reply", ... ("other" for KIND_OTHER). */
+const char *kind_stored(enum message_kind k);
+
+/* The stored word back; any word the relay does not write, or NULL, is
+ * KIND_OTHER, which reaches nobody and counts in no figure. */
+enum message_kind kind_from_stored(const char *word);
 
 #endif

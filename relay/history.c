@@ -32,7 +32,7 @@ static void from_transcript(void *arg, const struct message_row *m)
 	if (!m->body || !m->body[0] || m->purged_at)
 		return;
 	/* what was said in the conversation: not a held reply's raw text, not a note */
-	if (!kind_reaches_young_person(m->kind) && (g->to_young || strcmp(m->kind, "inbound") != 0))
+	if (!kind_reaches_young_person(m->kind) && (g->to_young || m->kind != KIND_INBOUND))
 		return;
 	add(g->h, xstrdup(m->body));
 }

@@ -105,7 +105,7 @@ static int set_aside(struct relay *r, const struct aside *a, long long *row_out)
 		return -1;
 	struct message_row mr = {
 		.conversation_id = c.id,
-		.kind = "setaside",
+		.kind = KIND_SETASIDE,
 		.channel = a->channel,
 		.at = r->now,
 		.subject = a->subject,

@@ -1,14 +1,12 @@
 /* kind.c: who a message of each kind is for (see kind.h). */
 #include "kind.h"
 
-#include <string.h>
-
-int kind_reaches_young_person(const char *kind)
+int kind_reaches_young_person(enum message_kind kind)
 {
-	return kind && (!strcmp(kind, "reply") || !strcmp(kind, "autoreply"));
+	return kind == KIND_REPLY || kind == KIND_AUTOREPLY;
 }
 
-int kind_reaches_advisers(const char *kind)
+int kind_reaches_advisers(enum message_kind kind)
 {
-	return kind && (!strcmp(kind, "forward") || !strcmp(kind, "receipt") || !strcmp(kind, "notice"));
+	return kind == KIND_FORWARD || kind == KIND_RECEIPT || kind == KIND_NOTICE;
 }

@@ -117,18 +117,19 @@ static int record(struct relay *r, const struct outbox_row *o, const struct smtp
 	}
 	switch (s->outcome) {
 	case SMTP_SENT:
-		log_info("outbox %lld (%s, %s): sent", o->id, o->kind, ref);
+		log_info("outbox %lld (%s, %s): sent", o->id, kind_stored(o->kind), ref);
 		return db_outbox_mark(r->db, o->id, OUTBOX_SENT, attempts, o->next_attempt_at, NULL, r->now);
 	case SMTP_TEMPORARY: {
 		long long wait = outbox_backoff(attempts, r->cfg->retry_min, r->cfg->retry_max, random01());
 		if (s->retry_after > wait)
 			wait = s->retry_after; /* Graph's Retry-After */
-		log_warn("outbox %lld (%s, %s): temporary failure, retry in %llds: %s", o->id, o->kind, ref, wait,
-		         s->detail);
+		log_warn("outbox %lld (%s, %s): temporary failure, retry in %llds: %s", o->id, kind_stored(o->kind), ref,
+		         wait, s->detail);
 		return db_outbox_mark(r->db, o->id, OUTBOX_PENDING, attempts, r->now + wait, s->detail, 0);
 	}
 	case SMTP_PERMANENT:
-		log_error("outbox %lld (%s, %s): refused permanently, kept as failed: %s", o->id, o->kind, ref, s->detail);
+		log_error("outbox %lld (%s, %s): refused permanently, kept as failed: %s", o->id, kind_stored(o->kind), ref,
+		          s->detail);
 		if (db_outbox_mark(r->db, o->id, OUTBOX_FAILED, attempts, o->next_attempt_at, s->detail, 0) < 0)
 			return -1;
 		/* The advisers hear at once when the young person was not reached.
@@ -220,7 +221,7 @@ static int send_text(struct relay *r, struct outbox_row *o, int *slow)
 		if (res == SMS_OK && !found)
 			log_info("outbox %lld (text %s): the gateway has no record of the attempt that got no answer; "
 			         "sending it",
-			         o->id, o->kind);
+			         o->id, kind_stored(o->kind));
 	}
 	if (res == SMS_OK && !found) {
 		struct sms_count count;
@@ -243,10 +244,10 @@ static int send_text(struct relay *r, struct outbox_row *o, int *slow)
 		if (found)
 			log_warn("outbox %lld (text %s, conversation %lld): the gateway had taken it although its answer "
 			         "was lost; recorded as sent, not sent again",
-			         o->id, o->kind, o->conversation_id);
+			         o->id, kind_stored(o->kind), o->conversation_id);
 		else
-			log_info("outbox %lld (text %s, conversation %lld): accepted by the gateway", o->id, o->kind,
-			         o->conversation_id);
+			log_info("outbox %lld (text %s, conversation %lld): accepted by the gateway", o->id,
+			         kind_stored(o->kind), o->conversation_id);
 		rc = db_outbox_mark(r->db, o->id, OUTBOX_SENT, attempts, o->next_attempt_at, NULL, r->now) < 0 ||
 		     db_outbox_set_delivery(r->db, o->id, id, "queued") < 0;
 		sent = 1;
@@ -257,7 +258,7 @@ static int send_text(struct relay *r, struct outbox_row *o, int *slow)
 		char why[600];
 		snprintf(why, sizeof why, "%s (%s); it is looked up at the gateway before any new attempt", err,
 		         unconfirmed ? "no answer to the look-up" : "no answer to the send");
-		log_warn("outbox %lld (text %s): %s; next try in %llds", o->id, o->kind, why, wait);
+		log_warn("outbox %lld (text %s): %s; next try in %llds", o->id, kind_stored(o->kind), why, wait);
 		rc = db_outbox_mark(r->db, o->id, OUTBOX_PENDING, attempts, r->now + wait, why, 0) < 0 ||
 		     (!unconfirmed && db_outbox_set_delivery(r->db, o->id, NULL, "unconfirmed") < 0);
 		break;
@@ -270,7 +271,8 @@ static int send_text(struct relay *r, struct outbox_row *o, int *slow)
 			          "the text is kept and retried in %llds",
 			          o->id, err, wait);
 		else
-			log_warn("outbox %lld (text %s): temporary failure, retry in %llds: %s", o->id, o->kind, wait, err);
+			log_warn("outbox %lld (text %s): temporary failure, retry in %llds: %s", o->id, kind_stored(o->kind),
+			         wait, err);
 		rc = db_outbox_mark(r->db, o->id, OUTBOX_PENDING, attempts, r->now + wait, err, 0) < 0;
 		break;
 	}
@@ -286,7 +288,7 @@ static int send_text(struct relay *r, struct outbox_row *o, int *slow)
 			snprintf(why, sizeof why, "the SMS gateway refused the text permanently: %s", err);
 		}
 		log_error("outbox %lld (text %s, conversation %lld): refused permanently, kept as failed: %s", o->id,
-		          o->kind, o->conversation_id, res == SMS_OPTED_OUT ? "recipient opted out" : err);
+		          kind_stored(o->kind), o->conversation_id, res == SMS_OPTED_OUT ? "recipient opted out" : err);
 		rc = rc || db_outbox_mark(r->db, o->id, OUTBOX_FAILED, attempts, o->next_attempt_at, why, 0) < 0 ||
 		     undeliverable(r, o, why) < 0;
 		break;
@@ -740,7 +742,7 @@ int outbox_alert_stale(struct relay *r)
 			db_rollback(r->db);
 			break;
 		}
-		log_error("outbox %lld (%s, %s): still not delivered after %d hours; %s", o->id, o->kind,
+		log_error("outbox %lld (%s, %s): still not delivered after %d hours; %s", o->id, kind_stored(o->kind),
 		          channel_stored(o->channel), r->cfg->alert_after_hours,
 		          to_young_person ? "advisers alerted" : "check the mail server");
 		alerted++;

@@ -34,21 +34,21 @@ static const char *domain_of(const char *address)
 
 /* A fresh, stable Message-ID: it is stored with the outbox row and reused on
  * every retry, so a resend after a crash carries the same id. */
-static char *new_message_id(struct relay *r, const char *ref, const char *kind)
+static char *new_message_id(struct relay *r, const char *ref, enum message_kind kind)
 {
 	unsigned char rnd[8];
 	char hex[17];
 	gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof rnd);
 	for (int i = 0; i < 8; i++)
 		snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
-	char *unique = xasprintf("%s.%s.%s", ref ? ref : "relay", kind, hex);
+	char *unique = xasprintf("%s.%s.%s", ref ? ref : "relay", kind_stored(kind), hex);
 	char *id = compose_message_id(domain_of(r->cfg->from_address), unique);
 	free(unique);
 	return id;
 }
 
 /* Builds one email and writes it to the outbox. */
-static int queue_email(struct relay *r, struct conversation *c, const char *kind, const char *const *to, size_t nto,
+static int queue_email(struct relay *r, struct conversation *c, enum message_kind kind, const char *const *to, size_t nto,
                        const char *reply_to, const char *subject, const struct thread *th, int auto_submitted,
                        const char *body, long long message_row, int urgent)
 {
@@ -70,8 +70,8 @@ static int queue_email(struct relay *r, struct conversation *c, const char *kind
 	for (size_t i = 0; i < nto; i++) {
 		enum address_problem p = address_normalise(to[i], &normal[i]);
 		if (p != ADDRESS_OK) {
-			log_error("%s: cannot build the %s message: recipient %zu of %zu: %s", c ? c->ref : "-", kind, i + 1,
-			          nto, address_problem_text(p));
+			log_error("%s: cannot build the %s message: recipient %zu of %zu: %s", c ? c->ref : "-",
+			          kind_stored(kind), i + 1, nto, address_problem_text(p));
 			goto out;
 		}
 		rcpts[i].address = normal[i];
@@ -101,7 +101,8 @@ static int queue_email(struct relay *r, struct conversation *c, const char *kind
 		.body = body,
 	};
 	if (!msgid || compose_build(&m, &data, err, sizeof err) < 0) {
-		log_error("%s: cannot build the %s message: %s", c ? c->ref : "-", kind, msgid ? err : "bad domain");
+		log_error("%s: cannot build the %s message: %s", c ? c->ref : "-", kind_stored(kind),
+		          msgid ? err : "bad domain");
 		goto out;
 	}
 	for (size_t i = 0; i < nto; i++)
@@ -121,7 +122,7 @@ static int queue_email(struct relay *r, struct conversation *c, const char *kind
 	};
 	if (db_outbox_add(r->db, &o, NULL) < 0)
 		goto out;
-	log_debug("%s: %s queued for %zu recipient%s", c ? c->ref : "-", kind, nto, nto == 1 ? "" : "s");
+	log_debug("%s: %s queued for %zu recipient%s", c ? c->ref : "-", kind_stored(kind), nto, nto == 1 ? "" : "s");
 	rc = 0;
 out:
 	for (size_t i = 0; i < nto; i++)
@@ -148,7 +149,7 @@ static int adviser_thread_load(struct relay *r, struct conversation *c, struct a
 	memset(t, 0, sizeof *t);
 	if (!c)
 		return 0;
-	if (db_outbox_message_ids(r->db, c->id, "forward", &t->ids, &t->n) < 0)
+	if (db_outbox_message_ids(r->db, c->id, KIND_FORWARD, &t->ids, &t->n) < 0)
 		return -1;
 	if (t->n == 0)
 		return 0;
@@ -253,7 +254,7 @@ static int forward_with(struct relay *r, struct conversation *c, const char *tmp
 		for (size_t i = 0; urgent && i < r->cfg->urgent_to.n; i++)
 			if (!address_list_has(&r->cfg->forward_to, r->cfg->urgent_to.items[i]))
 				rcpt[n++] = r->cfg->urgent_to.items[i];
-		rc = queue_email(r, c, "forward", rcpt, n, reply_to, tsubject, at.n ? &at.th : NULL, 1, body, message_row,
+		rc = queue_email(r, c, KIND_FORWARD, rcpt, n, reply_to, tsubject, at.n ? &at.th : NULL, 1, body, message_row,
 		                 urgent);
 		free(rcpt);
 	}
@@ -403,7 +404,8 @@ int outgoing_autoreply(struct relay *r, struct conversation *c, const char *tmpl
 		free(subject);
 		subject = xstrdup(tsubject);
 	}
-	rc = queue_email(r, c, "autoreply", to, 1, r->cfg->from_address, subject, yt.last_id ? &yt.th : NULL, 2, body, 0, 0);
+	rc = queue_email(r, c, KIND_AUTOREPLY, to, 1, r->cfg->from_address, subject, yt.last_id ? &yt.th : NULL, 2, body, 0,
+	                 0);
 	young_thread_free(&yt);
 out:
 	signpost_free(&sp);
@@ -444,7 +446,7 @@ static int receipt(struct relay *r, struct conversation *c, const char *adviser,
 		/* the adviser who wrote it hears too; an operator at the server (no address) does not need to */
 		if (strchr(adviser, '@') && !address_list_has(&r->cfg->forward_to, adviser))
 			rcpt[n++] = adviser;
-		rc = queue_email(r, c, "receipt", rcpt, n, reply_to, ts, at.n ? &at.th : NULL, 1, rbody, message_row, 0);
+		rc = queue_email(r, c, KIND_RECEIPT, rcpt, n, reply_to, ts, at.n ? &at.th : NULL, 1, rbody, message_row, 0);
 		free(rcpt);
 		free(ts);
 	}
@@ -458,7 +460,7 @@ out:
 }
 
 /* Queues one text to the young person. text is final (prepared, counted). */
-static int queue_text(struct relay *r, struct conversation *c, const char *kind, const char *text, int parts,
+static int queue_text(struct relay *r, struct conversation *c, enum message_kind kind, const char *text, int parts,
                       long long message_row)
 {
 	char *msgid = new_message_id(r, c->ref, kind);
@@ -477,7 +479,7 @@ static int queue_text(struct relay *r, struct conversation *c, const char *kind,
 	};
 	int rc = msgid ? db_outbox_add(r->db, &o, NULL) : -1;
 	if (rc == 0)
-		log_info("%s: text (%s, %d part%s) queued", c->ref, kind, parts, parts == 1 ? "" : "s");
+		log_info("%s: text (%s, %d part%s) queued", c->ref, kind_stored(kind), parts, parts == 1 ? "" : "s");
 	free(msgid);
 	return rc;
 }
@@ -518,7 +520,7 @@ int outgoing_text_fits(struct relay *r, struct conversation *c, const char *text
 	return count.parts <= r->cfg->sms_max_parts;
 }
 
-int outgoing_text_template(struct relay *r, struct conversation *c, const char *kind, const char *tmpl)
+int outgoing_text_template(struct relay *r, struct conversation *c, enum message_kind kind, const char *tmpl)
 {
 	struct sms_count count;
 	char *text = render_text(r, c, tmpl, NULL);
@@ -549,7 +551,7 @@ int outgoing_reply(struct relay *r, struct conversation *c, const char *adviser,
 		}
 		char how[64];
 		snprintf(how, sizeof how, "by text message, in %d part%s", parts, parts == 1 ? "" : "s");
-		rc = queue_text(r, c, "reply", prepared, parts, message_row);
+		rc = queue_text(r, c, KIND_REPLY, prepared, parts, message_row);
 		if (rc == 0)
 			rc = receipt(r, c, adviser, prepared, how, message_row);
 		free(prepared);
@@ -563,7 +565,7 @@ int outgoing_reply(struct relay *r, struct conversation *c, const char *adviser,
 		goto out;
 	subject = reply_subject(c->subject, tsubject ? tsubject : r->cfg->name);
 	/* A human answer: not Auto-Submitted, so the young person's mail client treats it as a person's reply. */
-	if (queue_email(r, c, "reply", to, 1, r->cfg->from_address, subject, yt.last_id ? &yt.th : NULL, 0, body,
+	if (queue_email(r, c, KIND_REPLY, to, 1, r->cfg->from_address, subject, yt.last_id ? &yt.th : NULL, 0, body,
 	                message_row, 0) < 0)
 		goto out;
 	rc = receipt(r, c, adviser, body, "by email", message_row);
@@ -575,7 +577,7 @@ out:
 	return rc;
 }
 
-static int adviser_notice(struct relay *r, struct conversation *c, const char *kind, const char *tmpl,
+static int adviser_notice(struct relay *r, struct conversation *c, enum message_kind kind, const char *tmpl,
                           const struct template_var *vars, size_t n, const char *const *to, size_t nto)
 {
 	char err[512];
@@ -614,7 +616,7 @@ int outgoing_held(struct relay *r, struct conversation *c, const char *sender, c
 		                       { "sender", sender },
 		                       { "reason", reason },
 		                       { "text", text } };
-	return adviser_notice(r, c, "notice", "email/held", vars, 5, (const char *const *)r->cfg->forward_to.items,
+	return adviser_notice(r, c, KIND_NOTICE, "email/held", vars, 5, (const char *const *)r->cfg->forward_to.items,
 	                      r->cfg->forward_to.n);
 }
 
@@ -626,7 +628,7 @@ int outgoing_budget(struct relay *r, struct conversation *c, int budget, long lo
 	struct template_var vars[] = {
 		{ "service_name", r->cfg->name }, { "reference", c->ref }, { "budget", count }, { "until", when }
 	};
-	return adviser_notice(r, c, "notice", "email/budget", vars, 4, (const char *const *)r->cfg->forward_to.items,
+	return adviser_notice(r, c, KIND_NOTICE, "email/budget", vars, 4, (const char *const *)r->cfg->forward_to.items,
 	                      r->cfg->forward_to.n);
 }
 
@@ -636,7 +638,7 @@ int outgoing_refused(struct relay *r, struct conversation *c, const char *advise
 		                       { "reference", c ? c->ref : "(unknown)" },
 		                       { "reason", reason } };
 	const char *to[1] = { adviser };
-	return adviser_notice(r, c, "notice", "email/refused", vars, 3, to, 1);
+	return adviser_notice(r, c, KIND_NOTICE, "email/refused", vars, 3, to, 1);
 }
 
 int outgoing_cleaning_held(struct relay *r, struct conversation *c, const char *adviser, const char *reason,
@@ -647,27 +649,27 @@ int outgoing_cleaning_held(struct relay *r, struct conversation *c, const char *
 		                       { "reason", reason },
 		                       { "text", text } };
 	const char *to[1] = { adviser };
-	return adviser_notice(r, c, "notice", "email/cleaning_held", vars, 4, to, 1);
+	return adviser_notice(r, c, KIND_NOTICE, "email/cleaning_held", vars, 4, to, 1);
 }
 
-int outgoing_undelivered(struct relay *r, struct conversation *c, const char *kind, const char *reason)
+int outgoing_undelivered(struct relay *r, struct conversation *c, enum message_kind kind, const char *reason)
 {
-	const char *what = !strcmp(kind, "reply")       ? "an adviser's reply"
-	                   : !strcmp(kind, "autoreply") ? "an automatic reply"
-	                                                : "a message";
+	const char *what = kind == KIND_REPLY       ? "an adviser's reply"
+	                   : kind == KIND_AUTOREPLY ? "an automatic reply"
+	                                            : "a message";
 	struct template_var vars[] = {
 		{ "service_name", r->cfg->name }, { "reference", c->ref }, { "what", what }, { "reason", reason }
 	};
-	return adviser_notice(r, c, "notice", "email/undelivered", vars, 4, (const char *const *)r->cfg->forward_to.items,
+	return adviser_notice(r, c, KIND_NOTICE, "email/undelivered", vars, 4, (const char *const *)r->cfg->forward_to.items,
 	                      r->cfg->forward_to.n);
 }
 
-int outgoing_delayed(struct relay *r, struct conversation *c, const char *kind, const char *reason)
+int outgoing_delayed(struct relay *r, struct conversation *c, enum message_kind kind, const char *reason)
 {
-	const char *what = !strcmp(kind, "reply") ? "an adviser's reply" : "an automatic reply";
+	const char *what = kind == KIND_REPLY ? "an adviser's reply" : "an automatic reply";
 	struct template_var vars[] = {
 		{ "service_name", r->cfg->name }, { "reference", c->ref }, { "what", what }, { "reason", reason }
 	};
-	return adviser_notice(r, c, "notice", "email/delayed", vars, 4, (const char *const *)r->cfg->forward_to.items,
+	return adviser_notice(r, c, KIND_NOTICE, "email/delayed", vars, 4, (const char *const *)r->cfg->forward_to.items,
 	                      r->cfg->forward_to.n);
 }

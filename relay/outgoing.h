@@ -39,8 +39,8 @@ int outgoing_reply(struct relay *r, struct conversation *c, const char *adviser,
 int outgoing_text_fits(struct relay *r, struct conversation *c, const char *text, char **prepared, int *parts);
 
 /* A text to the young person from a template in templates/sms/ (auto-reply,
- * STOP/START confirmation, HELP). kind names the outbox row ("autoreply"). */
-int outgoing_text_template(struct relay *r, struct conversation *c, const char *kind, const char *tmpl);
+ * STOP/START confirmation, HELP). kind names the outbox row (KIND_AUTOREPLY). */
+int outgoing_text_template(struct relay *r, struct conversation *c, enum message_kind kind, const char *tmpl);
 
 /* What advisers see of the conversation's contact, by [service] show_contact:
  * masked ("+44 7*** ***123"), full, or none; owned. */
@@ -51,10 +51,10 @@ char *outgoing_contact(const struct config *cfg, const struct conversation *c);
 int outgoing_held(struct relay *r, struct conversation *c, const char *sender, const char *reason, const char *text);
 
 /* Tells the advisers that a message of this kind could not be delivered to the young person. */
-int outgoing_undelivered(struct relay *r, struct conversation *c, const char *kind, const char *reason);
+int outgoing_undelivered(struct relay *r, struct conversation *c, enum message_kind kind, const char *reason);
 
 /* Tells the advisers that a message to the young person is delayed (still queued). */
-int outgoing_delayed(struct relay *r, struct conversation *c, const char *kind, const char *reason);
+int outgoing_delayed(struct relay *r, struct conversation *c, enum message_kind kind, const char *reason);
 
 /* Tells the advisers, in conversation c's thread, that the hour's
  * auto-reply budget (budget replies) is spent: until `until` (unix seconds)

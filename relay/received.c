@@ -33,7 +33,7 @@ int received_threads(struct relay *r, const struct mail *m, struct threading *t)
 	for (size_t k = 0; k <= m->nreferences; k++) {
 		const char *id = k == 0 ? m->in_reply_to : m->references[m->nreferences - k];
 		long long conv = 0;
-		char *kind = NULL;
+		enum message_kind kind = KIND_OTHER;
 		if (!id)
 			continue;
 		int rc = db_conversation_by_message_id(r->db, id, &conv, &kind);
@@ -50,7 +50,6 @@ int received_threads(struct relay *r, const struct mail *m, struct threading *t)
 				t->young_side = conv;
 			}
 		}
-		free(kind);
 	}
 	if (!reference_in_subject(m->subject, r->cfg->reference_prefix, t->subject_ref))
 		t->subject_ref[0] = '\0';
@@ -114,11 +113,11 @@ static char *attachment_text(const struct mail *m)
 	return buf_take(&b);
 }
 
-int received_store(struct relay *r, const struct conversation *c, const char *kind, const struct mail *m, const char *raw,
-                   size_t len, const char *author, const char *body, const char *detail, long long *row)
+int received_store(struct relay *r, const struct conversation *c, enum message_kind kind, const struct mail *m,
+                   const char *raw, size_t len, const char *author, const char *body, const char *detail, long long *row)
 {
 	/* An adviser's reply is recorded as what went out, on the channel it went out on. */
-	enum channel channel = !strcmp(kind, "reply") ? c->channel : CHANNEL_EMAIL;
+	enum channel channel = kind == KIND_REPLY ? c->channel : CHANNEL_EMAIL;
 	char *refs = join_refs(m), *att = attachment_text(m);
 	struct message_row mr = {
 		.conversation_id = c->id,

@@ -50,11 +50,11 @@ enum sender_role received_role(const struct relay *r, const struct mail *m, cons
 enum automatic_reason received_classify(const struct relay *r, const struct mail *m);
 
 /* Stores a received email in conversation c's transcript as kind
- * ("inbound", "reply", "held", "automatic"); body (borrowed, may be NULL)
+ * (KIND_INBOUND, KIND_REPLY, KIND_HELD, KIND_AUTOMATIC); body (borrowed, may be NULL)
  * overrides the mail's text; author and detail may be NULL. An adviser's
  * reply is recorded on the conversation's channel, everything else as email.
  * *row gets the new row. 0 or -1. */
-int received_store(struct relay *r, const struct conversation *c, const char *kind, const struct mail *m, const char *raw,
-                   size_t len, const char *author, const char *body, const char *detail, long long *row);
+int received_store(struct relay *r, const struct conversation *c, enum message_kind kind, const struct mail *m,
+                   const char *raw, size_t len, const char *author, const char *body, const char *detail, long long *row);
 
 #endif

@@ -20,7 +20,7 @@
 static int hold(struct relay *r, struct conversation *c, const struct mail *m, const char *raw, size_t len,
                 const char *sender, const char *reason, long long *row)
 {
-	if (c && received_store(r, c, "held", m, raw, len, sender, NULL, reason, row) < 0)
+	if (c && received_store(r, c, KIND_HELD, m, raw, len, sender, NULL, reason, row) < 0)
 		return -1;
 	log_warn("%s: reply held, not relayed: %s", c ? c->ref : "-", reason);
 	return outgoing_held(r, c, sender ? sender : "(unknown)", reason, m->text);
@@ -91,13 +91,13 @@ static int apply_commands(struct relay *r, struct conversation *c, const struct 
 		const struct command *k = &cmds->list[i];
 		char line[160];
 		struct message_row mr = { .conversation_id = c->id,
-			                  .kind = "command",
+			                  .kind = KIND_COMMAND,
 			                  .channel = CHANNEL_EMAIL,
 			                  .at = r->now,
 			                  .author = adviser };
 		switch (k->kind) {
 		case COMMAND_NOTE:
-			mr.kind = "note";
+			mr.kind = KIND_NOTE;
 			mr.body = k->text;
 			break;
 		case COMMAND_CLOSE:
@@ -157,7 +157,7 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 	 * forwarded one ("Re: [RUS-7K3F2] Undeliverable: ..."): judged as a reply. */
 	if (automatic && !automatic_forwarded(automatic)) {
 		/* An out-of-office or bounce from the advisers' side: logged and kept, never relayed. */
-		if (cp && received_store(r, cp, "automatic", m, raw, len, m->from_address, NULL,
+		if (cp && received_store(r, cp, KIND_AUTOMATIC, m, raw, len, m->from_address, NULL,
 		                         automatic_reason_text(automatic), row) < 0)
 			goto out;
 		log_info("%s: automatic mail from the advisers' side not relayed: %s", cp ? cp->ref : "-",
@@ -210,7 +210,7 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 			"no longer reaches the young person. To write to them, use \"relay send %s\" at the server; if they "
 			"write again, answer the new forward.",
 			c.ref, r->cfg->reopen_days, c.ref);
-		rc = received_store(r, cp, "held", m, raw, len, m->from_address, NULL,
+		rc = received_store(r, cp, KIND_HELD, m, raw, len, m->from_address, NULL,
 		                    "the conversation closed more than "
 		                    "reopen_days ago",
 		                    row) < 0 ||
@@ -245,7 +245,7 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 		buf_adds(&why,
 		         "\n\nKnown commands, on lines at the top of a reply: #note TEXT, #close, #reopen, #urgent, "
 		         "#block [DAYS], #unblock. Nothing was sent and no command was carried out; please send it again.");
-		rc = received_store(r, cp, "held", m, raw, len, m->from_address, NULL, "adviser command not understood",
+		rc = received_store(r, cp, KIND_HELD, m, raw, len, m->from_address, NULL, "adviser command not understood",
 		                    row) < 0 ||
 		                     outgoing_refused(r, cp, m->from_address, buf_str(&why)) < 0
 		             ? -1
@@ -260,7 +260,7 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 		/* Given back to the adviser with what would have been sent; no
 		 * command carried out, so that sending it again does not repeat one. */
 		const char *reason = clean_hold_text(cleaned.hold);
-		rc = received_store(r, cp, "held", m, raw, len, m->from_address, NULL, reason, row) < 0 ||
+		rc = received_store(r, cp, KIND_HELD, m, raw, len, m->from_address, NULL, reason, row) < 0 ||
 		                     outgoing_cleaning_held(r, cp, m->from_address, reason, cleaned.text) < 0
 		             ? -1
 		             : 0;
@@ -306,7 +306,7 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 			         had_commands ? " No command in it was carried out either; send the commands again if "
 			                        "they are still wanted."
 			                      : "");
-			rc = received_store(r, cp, "held", m, raw, len, m->from_address, text, held, row) < 0 ||
+			rc = received_store(r, cp, KIND_HELD, m, raw, len, m->from_address, text, held, row) < 0 ||
 			                     outgoing_refused(r, cp, m->from_address, why) < 0
 			             ? -1
 			             : 0;
@@ -339,8 +339,8 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 		goto out;
 	}
 	if (!answered) {
-		if (received_store(r, cp, "held", m, raw, len, m->from_address, NULL, "nothing left after removing quotes",
-		                   row) < 0) {
+		if (received_store(r, cp, KIND_HELD, m, raw, len, m->from_address, NULL,
+		                   "nothing left after removing quotes", row) < 0) {
 			free(text);
 			goto out;
 		}
@@ -350,7 +350,7 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 		free(text);
 		goto out;
 	}
-	if (received_store(r, cp, "reply", m, raw, len, m->from_address, sent_text ? sent_text : text, NULL, row) < 0 ||
+	if (received_store(r, cp, KIND_REPLY, m, raw, len, m->from_address, sent_text ? sent_text : text, NULL, row) < 0 ||
 	    outgoing_reply(r, cp, m->from_address, text, *row) < 0) {
 		free(sent_text);
 		free(text);
@@ -410,7 +410,7 @@ int replies_from_console(struct relay *r, struct conversation *c, const char *wh
 		}
 	}
 	struct message_row mr = { .conversation_id = c->id,
-		                  .kind = "reply",
+		                  .kind = KIND_REPLY,
 		                  .channel = c->channel,
 		                  .at = r->now,
 		                  .author = who,

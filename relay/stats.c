@@ -22,19 +22,19 @@ void stats_free(struct stats *s)
 	s->nwaits = s->cap = 0;
 }
 
-void stats_add_message(struct stats *s, const struct office_hours *hours, const char *kind, enum channel channel,
+void stats_add_message(struct stats *s, const struct office_hours *hours, enum message_kind kind, enum channel channel,
                        long long at)
 {
 	struct stats_channel *ch = channel == CHANNEL_SMS ? &s->sms : &s->email;
-	if (!strcmp(kind, "inbound")) {
+	if (kind == KIND_INBOUND) {
 		ch->in++;
 		if (hours && hours_is_open(hours, at))
 			s->in_hours++;
 		else
 			s->out_of_hours++;
-	} else if (!strcmp(kind, "reply")) {
+	} else if (kind == KIND_REPLY) {
 		ch->out++;
-	} else if (!strcmp(kind, "autoreply")) {
+	} else if (kind == KIND_AUTOREPLY) {
 		ch->autoreplies++;
 	}
 }

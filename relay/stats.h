@@ -33,8 +33,8 @@ struct stats {
 void stats_init(struct stats *s);
 void stats_free(struct stats *s); /* accepts NULL */
 
-/* One message: kind "inbound", "reply" or "autoreply"; channel its channel; at its time. hours classifies inbound messages (may be NULL). */
-void stats_add_message(struct stats *s, const struct office_hours *hours, const char *kind, enum channel channel,
+/* One message: KIND_INBOUND, KIND_REPLY or KIND_AUTOREPLY (others count in nothing); channel its channel; at its time. hours classifies inbound messages (may be NULL). */
+void stats_add_message(struct stats *s, const struct office_hours *hours, enum message_kind kind, enum channel channel,
                        long long at);
 
 /* One conversation: its first message and first adviser reply (0: none). */

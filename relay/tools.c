@@ -87,22 +87,26 @@ static char *field(const struct tools *t, const char *s)
 /* Who wrote a transcript entry, in the service's words. */
 static const char *entry_title(const struct message_row *m)
 {
-	static const struct {
-		const char *kind, *title;
-	} titles[] = {
-		{ "inbound", "young person" },
-		{ "reply", "reply sent" },
-		{ "held", "HELD, not relayed" },
-		{ "automatic", "automatic mail, not answered" },
-		{ "note", "NOTE (advisers only)" },
-		{ "command", "command" },
-		{ "setaside", "SET ASIDE: could not be handled automatically" },
-		{ "retried", "set aside, then handed back (relay retry)" },
-	};
-	for (size_t i = 0; i < sizeof titles / sizeof titles[0]; i++)
-		if (!strcmp(m->kind, titles[i].kind))
-			return titles[i].title;
-	return m->kind;
+	switch (m->kind) {
+	case KIND_INBOUND:
+		return "young person";
+	case KIND_REPLY:
+		return "reply sent";
+	case KIND_HELD:
+		return "HELD, not relayed";
+	case KIND_AUTOMATIC:
+		return "automatic mail, not answered";
+	case KIND_NOTE:
+		return "NOTE (advisers only)";
+	case KIND_COMMAND:
+		return "command";
+	case KIND_SETASIDE:
+		return "SET ASIDE: could not be handled automatically";
+	case KIND_RETRIED:
+		return "set aside, then handed back (relay retry)";
+	default:
+		return kind_stored(m->kind);
+	}
 }
 
 /* ---- list --------------------------------------------------------------- */
@@ -180,7 +184,7 @@ static void show_message(void *arg, const struct message_row *m)
 	if (tr->messages) {
 		struct json_object *o = json_object_new_object();
 		json_object_object_add(o, "at", json_time(m->at));
-		json_object_object_add(o, "kind", json_object_new_string(m->kind));
+		json_object_object_add(o, "kind", json_object_new_string(kind_stored(m->kind)));
 		json_object_object_add(o, "channel", json_object_new_string(channel_stored(m->channel)));
 		json_object_object_add(o, "author", json_text(m->author));
 		json_object_object_add(o, "subject", json_text(m->subject));
@@ -224,7 +228,7 @@ static void show_delivery(void *arg, const struct outbox_row *o)
 	if (tr->deliveries) {
 		struct json_object *j = json_object_new_object();
 		json_object_object_add(j, "queued", json_time(o->created_at));
-		json_object_object_add(j, "kind", json_object_new_string(o->kind));
+		json_object_object_add(j, "kind", json_object_new_string(kind_stored(o->kind)));
 		json_object_object_add(j, "channel", json_object_new_string(channel_stored(o->channel)));
 		json_object_object_add(j, "state", json_object_new_string(outbox_state_stored(o->state)));
 		json_object_object_add(j, "attempts", json_object_new_int(o->attempts));
@@ -241,8 +245,8 @@ static void show_delivery(void *arg, const struct outbox_row *o)
 		         delivery ? ", delivery: " : "", delivery ? delivery : "");
 	else if (o->state == OUTBOX_SENT)
 		snprintf(what, sizeof what, "accepted by the mail server");
-	say(tr->t, "  %s  %-9s %-7s %s (attempts %d)%s%s\n", at, o->kind, outbox_state_stored(o->state), what, o->attempts,
-	    error ? ": " : "", error ? error : "");
+	say(tr->t, "  %s  %-9s %-7s %s (attempts %d)%s%s\n", at, kind_stored(o->kind), outbox_state_stored(o->state), what,
+	    o->attempts, error ? ": " : "", error ? error : "");
 	free(delivery);
 	free(error);
 }
@@ -380,7 +384,7 @@ int tools_set_state(struct tools *t, const char *ref, int open)
 		return 0;
 	}
 	struct message_row mr = { .conversation_id = c.id,
-		                  .kind = "command",
+		                  .kind = KIND_COMMAND,
 		                  .channel = CHANNEL_EMAIL,
 		                  .at = t->r->now,
 		                  .author = t->operator,
@@ -419,7 +423,7 @@ struct last_reply {
 static void note_reply(void *arg, const struct outbox_row *o)
 {
 	struct last_reply *l = arg;
-	if (strcmp(o->kind, "reply") || o->created_at < l->after)
+	if (o->kind != KIND_REPLY || o->created_at < l->after)
 		return;
 	free(l->error);
 	l->state = o->state;
@@ -504,7 +508,7 @@ struct tally {
 	const struct office_hours *hours;
 };
 
-static void tally_message(void *arg, const char *kind, enum channel channel, long long at)
+static void tally_message(void *arg, enum message_kind kind, enum channel channel, long long at)
 {
 	struct tally *ty = arg;
 	stats_add_message(&ty->s, ty->hours, kind, channel, at);

@@ -54,7 +54,7 @@ static int policy_context(struct relay *r, const struct conversation *c, struct 
 	pi->last_urgent_at = c->last_urgent_at;
 	pi->last_autoreply_at = c->last_autoreply_at;
 	pi->last_adviser_reply_at = c->last_adviser_reply_at;
-	int recent = db_outbox_recent(r->db, c->contact, "autoreply", r->now - 600);
+	int recent = db_outbox_recent(r->db, c->contact, KIND_AUTOREPLY, r->now - 600);
 	int blocked = db_contact_blocked(r->db, c->channel, c->contact, r->now);
 	if (recent < 0 || blocked < 0 || budget_used(r, &pi->budget_used) < 0)
 		return -1;
@@ -206,13 +206,13 @@ static int receive(struct relay *r, const struct young_message *y, long long *ro
 		snprintf(remarks + k, sizeof remarks - k, "%s", y->remarks);
 	}
 	if (y->m) {
-		if (received_store(r, &c, y->automatic ? "automatic" : "inbound", y->m, y->raw, y->len, NULL, NULL,
+		if (received_store(r, &c, y->automatic ? KIND_AUTOMATIC : KIND_INBOUND, y->m, y->raw, y->len, NULL, NULL,
 		                   y->detail, row) < 0)
 			goto out;
 	} else {
 		struct message_row mr = {
 			.conversation_id = c.id,
-			.kind = "inbound",
+			.kind = KIND_INBOUND,
 			.channel = y->channel,
 			.at = r->now,
 			.body = y->text,
@@ -269,7 +269,7 @@ static int receive(struct relay *r, const struct young_message *y, long long *ro
 		goto out;
 	const char *tmpl = autoreply_template(y->channel, act.autoreply);
 	if (tmpl) {
-		if ((y->m ? outgoing_autoreply(r, &c, tmpl) : outgoing_text_template(r, &c, "autoreply", tmpl)) < 0)
+		if ((y->m ? outgoing_autoreply(r, &c, tmpl) : outgoing_text_template(r, &c, KIND_AUTOREPLY, tmpl)) < 0)
 			goto out;
 		c.last_autoreply_at = r->now;
 		if (act.autoreply == POLICY_URGENT)

@@ -57,7 +57,7 @@ static int plan_uses(const char *path, const char *sql, const char *index)
 static struct outbox_new email(const char *message_id, const char *data)
 {
 	struct outbox_new o = {
-		.kind = "forward",
+		.kind = KIND_FORWARD,
 		.channel = CHANNEL_EMAIL,
 		.message_id = message_id,
 		.mail_from = "relay@example.org",
@@ -87,7 +87,7 @@ static int store_batch(struct db *db, const char *ref, int n, size_t size)
 	int rc = db_begin(db) == 0 && db_conversation_create(db, &c) == 0 ? 0 : -1;
 	for (int i = 0; i < n && rc == 0; i++) {
 		struct message_row m = { .conversation_id = c.id,
-			                 .kind = "inbound",
+			                 .kind = KIND_INBOUND,
 			                 .channel = CHANNEL_EMAIL,
 			                 .at = 1,
 			                 .subject = "photo",

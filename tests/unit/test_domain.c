@@ -1,5 +1,5 @@
 /* Unit tests for domain.c and for the database's side of it: a channel, a
- * conversation's state and an outbox row's state are enums in memory and
+ * conversation's state, a message's kind and an outbox row's state are enums in memory and
  * words on disk, and every table that keeps one (conversation, message,
  * outbox, contact) gives back what it was given. */
 #include <sqlite3.h>
@@ -33,14 +33,14 @@ static void note_message(void *arg, const struct message_row *m)
 {
 	char *out = arg;
 	size_t k = strlen(out);
-	snprintf(out + k, 64 - k, "%s%s", k ? "," : "", channel_said(m->channel));
+	snprintf(out + k, 64 - k, "%s%s/%s", k ? "," : "", kind_stored(m->kind), channel_said(m->channel));
 }
 
 static void note_outbox(void *arg, const struct outbox_row *o)
 {
 	char *out = arg;
 	size_t k = strlen(out);
-	snprintf(out + k, 64 - k, "%s%s", k ? "," : "", channel_said(o->channel));
+	snprintf(out + k, 64 - k, "%s%s/%s", k ? "," : "", kind_stored(o->kind), channel_said(o->channel));
 }
 
 static void note_state(void *arg, const struct outbox_row *o)
@@ -150,28 +150,30 @@ int main(void)
 
 	/* Transcript rows and outbox rows. */
 	struct message_row m = {
-		.conversation_id = text, .kind = "inbound", .channel = CHANNEL_SMS, .at = 100, .body = "hi"
+		.conversation_id = text, .kind = KIND_INBOUND, .channel = CHANNEL_SMS, .at = 100, .body = "hi"
 	};
 	long long row = 0;
 	CHECK_INT("a text's transcript row", db_message_add(db, &m, &row), 0);
-	m.kind = "note";
+	m.kind = KIND_NOTE;
 	m.channel = CHANNEL_EMAIL;
 	CHECK_INT("an email's transcript row", db_message_add(db, &m, &row), 0);
 	stored("SELECT channel FROM message ORDER BY id", got, sizeof got);
 	CHECK_STR("message rows hold the words", got, "sms,email");
 	char seen[64] = "";
+	stored("SELECT kind FROM message ORDER BY id", got, sizeof got);
+	CHECK_STR("message rows hold the kind words", got, "inbound,note");
 	CHECK_INT("the transcript reads", db_transcript(db, text, note_message, seen), 0);
-	CHECK_STR("and gives the channels back", seen, "text,email");
+	CHECK_STR("and gives the kinds and channels back", seen, "inbound/text,note/email");
 
 	struct outbox_new o = { .conversation_id = text,
-		                .kind = "reply",
+		                .kind = KIND_REPLY,
 		                .channel = CHANNEL_SMS,
 		                .message_id = "m1@example.org",
 		                .rcpt = "+447700900123",
 		                .data = "hi",
 		                .len = 2 };
 	CHECK_INT("a text queued", db_outbox_add(db, &o, &row), 0);
-	o.kind = "receipt";
+	o.kind = KIND_RECEIPT;
 	o.channel = CHANNEL_EMAIL;
 	o.message_id = "m2@example.org";
 	o.rcpt = "adviser@example.org";
@@ -180,8 +182,10 @@ int main(void)
 	stored("SELECT channel FROM outbox ORDER BY id", got, sizeof got);
 	CHECK_STR("outbox rows hold the words", got, "sms,email");
 	seen[0] = '\0';
+	stored("SELECT kind FROM outbox ORDER BY id", got, sizeof got);
+	CHECK_STR("outbox rows hold the kind words", got, "reply,receipt");
 	CHECK_INT("the outbox reads", db_outbox_for(db, text, note_outbox, seen), 0);
-	CHECK_STR("and gives the channels back", seen, "text,email");
+	CHECK_STR("and gives the kinds and channels back", seen, "reply/text,receipt/email");
 	stored("SELECT state FROM outbox ORDER BY id", got, sizeof got);
 	CHECK_STR("queued rows are pending", got, "pending,pending");
 	CHECK_INT("the text marked failed", db_outbox_mark(db, first, OUTBOX_FAILED, 1, 100, "refused", 0), 0);

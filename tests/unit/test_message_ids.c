@@ -23,7 +23,7 @@ static long long message(struct db *db, long long conv, const char *kind, const 
                          size_t len)
 {
 	struct message_row m = { .conversation_id = conv,
-		                 .kind = kind,
+		                 .kind = kind_from_stored(kind),
 		                 .channel = CHANNEL_EMAIL,
 		                 .at = 100,
 		                 .message_id = message_id,
@@ -39,13 +39,12 @@ static const char *names(struct db *db, const char *message_id)
 {
 	static char out[64];
 	long long conv = 0;
-	char *kind = NULL;
+	enum message_kind kind = KIND_OTHER;
 	int rc = db_conversation_by_message_id(db, message_id, &conv, &kind);
 	if (rc == 0)
-		snprintf(out, sizeof out, "%lld %s", conv, kind ? kind : "(null)");
+		snprintf(out, sizeof out, "%lld %s", conv, kind_stored(kind));
 	else
 		snprintf(out, sizeof out, "%s", rc == 1 ? "none" : "error");
-	free(kind);
 	return out;
 }
 
@@ -64,7 +63,7 @@ int main(void)
 	/* --- db_conversation_by_message_id ------------------------------------- */
 	CHECK_STR("an unknown id names none", names(db, "nobody@x"), "none");
 	struct outbox_new o = { .conversation_id = a,
-		                .kind = "autoreply",
+		                .kind = KIND_AUTOREPLY,
 		                .channel = CHANNEL_EMAIL,
 		                .message_id = "ours.1@rusafe",
 		                .mail_from = "r@x",
@@ -91,7 +90,7 @@ int main(void)
 	CHECK("a shares an id with b",
 	      message(db, a, "inbound", "s.1@x", NULL, 0) > 0 && message(db, b, "inbound", "s.1@x", NULL, 0) > 0);
 	o.conversation_id = b;
-	o.kind = "forward";
+	o.kind = KIND_FORWARD;
 	o.message_id = "s.1@x";
 	CHECK_INT("and one of our ids is the same", db_outbox_add(db, &o, NULL), 0);
 	snprintf(want, sizeof want, "%lld forward", b);

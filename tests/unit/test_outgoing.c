@@ -104,7 +104,7 @@ static void test_autoreply(struct relay *r, struct conversation *mail, struct co
 	CHECK("email auto-reply: says 999", strstr(got, "call 999") != NULL);
 	CHECK("email auto-reply: marked automatic (RFC 3834)", strstr(got, "Auto-Submitted: auto-replied") != NULL);
 
-	CHECK_INT("text auto-reply: queued", outgoing_text_template(r, text, "autoreply", "sms/first_contact"), 0);
+	CHECK_INT("text auto-reply: queued", outgoing_text_template(r, text, KIND_AUTOREPLY, "sms/first_contact"), 0);
 	newest("kind || ':' || channel || ':' || rcpt || ':' || parts", got, sizeof got);
 	CHECK_STR("text auto-reply: a text to the number", got, "autoreply:sms:+447700900123:1");
 	newest("CAST(data AS TEXT)", got, sizeof got);
@@ -165,7 +165,7 @@ static void test_reply(struct relay *r, struct conversation *mail, struct conver
 static void test_notices(struct relay *r, struct conversation *mail, struct conversation *text)
 {
 	char got[8192];
-	CHECK_INT("undelivered: queued", outgoing_undelivered(r, text, "reply", "the number is not in service"), 0);
+	CHECK_INT("undelivered: queued", outgoing_undelivered(r, text, KIND_REPLY, "the number is not in service"), 0);
 	newest("kind || ':' || rcpt", got, sizeof got);
 	CHECK_STR("undelivered: a notice to the advisers", got, "notice:adviser1@example.org\nadviser2@example.org\n");
 	newest("CAST(data AS TEXT)", got, sizeof got);
@@ -174,7 +174,7 @@ static void test_notices(struct relay *r, struct conversation *mail, struct conv
 	CHECK("undelivered: the reference", strstr(got, text->ref) != NULL);
 	CHECK("undelivered: never the young person's words", strstr(got, "See you at 4.") == NULL);
 
-	CHECK_INT("delayed: queued", outgoing_delayed(r, mail, "autoreply", "the mail server is refusing"), 0);
+	CHECK_INT("delayed: queued", outgoing_delayed(r, mail, KIND_AUTOREPLY, "the mail server is refusing"), 0);
 	newest("CAST(data AS TEXT)", got, sizeof got);
 	CHECK("delayed: an automatic reply", strstr(got, "an automatic reply") != NULL);
 

@@ -10,7 +10,7 @@
 static long long add(struct db *db, long long conv, const char *kind, const char *raw, size_t len)
 {
 	struct message_row m = { .conversation_id = conv,
-		                 .kind = kind,
+		                 .kind = kind_from_stored(kind),
 		                 .channel = CHANNEL_EMAIL,
 		                 .at = 100,
 		                 .raw = raw,
@@ -29,7 +29,7 @@ static void one(void *arg, const struct message_row *m)
 {
 	struct listing *l = arg;
 	size_t k = strlen(l->out);
-	snprintf(l->out + k, l->outlen - k, "%s%s", k ? "," : "", m->kind);
+	snprintf(l->out + k, l->outlen - k, "%s%s", k ? "," : "", kind_stored(m->kind));
 }
 
 static int kinds(struct db *db, long long conv, char *out, size_t outlen)

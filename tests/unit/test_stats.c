@@ -48,13 +48,13 @@ static void tallies(void)
 	hours_default(&h);
 	stats_init(&s);
 	/* Thursday 19 November 2026: 10:00 open, 17:31 closed (GMT = UTC in November) */
-	stats_add_message(&s, &h, "inbound", CHANNEL_EMAIL, check_utc(2026, 11, 19, 10, 0));
-	stats_add_message(&s, &h, "inbound", CHANNEL_SMS, check_utc(2026, 11, 19, 17, 31));
-	stats_add_message(&s, &h, "inbound", CHANNEL_SMS, check_utc(2026, 11, 21, 12, 0)); /* Saturday */
-	stats_add_message(&s, &h, "reply", CHANNEL_SMS, check_utc(2026, 11, 19, 10, 5));
-	stats_add_message(&s, &h, "autoreply", CHANNEL_EMAIL, check_utc(2026, 11, 19, 10, 0));
-	stats_add_message(&s, &h, "autoreply", CHANNEL_SMS, check_utc(2026, 11, 19, 17, 31));
-	stats_add_message(&s, &h, "note", CHANNEL_EMAIL, check_utc(2026, 11, 19, 10, 0)); /* not counted */
+	stats_add_message(&s, &h, KIND_INBOUND, CHANNEL_EMAIL, check_utc(2026, 11, 19, 10, 0));
+	stats_add_message(&s, &h, KIND_INBOUND, CHANNEL_SMS, check_utc(2026, 11, 19, 17, 31));
+	stats_add_message(&s, &h, KIND_INBOUND, CHANNEL_SMS, check_utc(2026, 11, 21, 12, 0)); /* Saturday */
+	stats_add_message(&s, &h, KIND_REPLY, CHANNEL_SMS, check_utc(2026, 11, 19, 10, 5));
+	stats_add_message(&s, &h, KIND_AUTOREPLY, CHANNEL_EMAIL, check_utc(2026, 11, 19, 10, 0));
+	stats_add_message(&s, &h, KIND_AUTOREPLY, CHANNEL_SMS, check_utc(2026, 11, 19, 17, 31));
+	stats_add_message(&s, &h, KIND_NOTE, CHANNEL_EMAIL, check_utc(2026, 11, 19, 10, 0)); /* not counted */
 	CHECK_INT("email in", (int)s.email.in, 1);
 	CHECK_INT("texts in", (int)s.sms.in, 2);
 	CHECK_INT("email out", (int)s.email.out, 0);

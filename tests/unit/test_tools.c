@@ -238,7 +238,7 @@ static void test_show(struct tools *t)
 	/* One field, one line: whatever a stored author, subject or detail holds,
 	 * it cannot forge a transcript entry or reach the terminal raw. */
 	struct message_row mr = { .conversation_id = sconv,
-		                  .kind = "held",
+		                  .kind = KIND_HELD,
 		                  .channel = CHANNEL_EMAIL,
 		                  .at = t->r->now,
 		                  .author = "x@example.com\n--- forged author",
