@@ -532,7 +532,8 @@ int outgoing_text_template(struct relay *r, struct conversation *c, enum message
 	return rc;
 }
 
-int outgoing_reply(struct relay *r, struct conversation *c, const char *adviser, const char *text, long long message_row)
+int outgoing_reply(struct relay *r, struct conversation *c, const char *adviser, const char *text, const char *prepared,
+                   int parts, long long message_row)
 {
 	char err[512];
 	char *tsubject = NULL, *body = NULL, *subject = NULL;
@@ -543,19 +544,14 @@ int outgoing_reply(struct relay *r, struct conversation *c, const char *adviser,
 
 	memset(&yt, 0, sizeof yt);
 	if (c->channel == CHANNEL_SMS) {
-		int parts = 0;
-		char *prepared = NULL;
-		if (outgoing_text_fits(r, c, text, &prepared, &parts) != 1) {
-			free(prepared);
+		if (!prepared || parts < 1) {
+			log_error("%s: a text reply was not made ready (outgoing_text_fits) before it was queued", c->ref);
 			return -1;
 		}
 		char how[64];
 		snprintf(how, sizeof how, "by text message, in %d part%s", parts, parts == 1 ? "" : "s");
 		rc = queue_text(r, c, KIND_REPLY, prepared, parts, message_row);
-		if (rc == 0)
-			rc = receipt(r, c, adviser, prepared, how, message_row);
-		free(prepared);
-		return rc;
+		return rc == 0 ? receipt(r, c, adviser, prepared, how, message_row) : rc;
 	}
 	if (template_fill(r->cfg->templates, "email/reply", vars, 3, &tsubject, &body, err, sizeof err) < 0) {
 		log_error("%s: %s", c->ref, err);

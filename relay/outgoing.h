@@ -28,10 +28,13 @@ int outgoing_autoreply(struct relay *r, struct conversation *c, const char *tmpl
 
 /* An adviser's cleaned answer to the young person (by the conversation's
  * channel), and the receipt that tells the advisers exactly what was sent and,
- * for a text, in how many parts. Check a text first with outgoing_text_fits(). */
-/* adviser: the adviser's address, or who typed it at the server ("operator
- * alice", no '@'), when the receipt goes to forward_to only. */
-int outgoing_reply(struct relay *r, struct conversation *c, const char *adviser, const char *text, long long message_row);
+ * for a text, in how many parts. adviser: the adviser's address, or who typed
+ * it at the server ("operator alice", no '@'), when the receipt goes to
+ * forward_to only. For a text, prepared and parts are what
+ * outgoing_text_fits() gave when it fitted: a text is rendered and counted
+ * once, and what was checked is what is sent. For an email, NULL and 0. */
+int outgoing_reply(struct relay *r, struct conversation *c, const char *adviser, const char *text, const char *prepared,
+                   int parts, long long message_row);
 
 /* The text an adviser's answer becomes by SMS (template, GSM-7 where possible)
  * and its part count. Returns 1 when it fits in [sms] max_parts, 0 when not,

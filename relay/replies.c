@@ -273,14 +273,14 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 	clean_result_free(&cleaned);
 	char *text = xstrdup(cmds.answer ? cmds.answer : "");
 	int had_commands = cmds.n > 0, answered = !str_is_blank(text);
-	char *sent_text = NULL; /* what the young person will receive, when it differs from text */
+	char *sent_text = NULL; /* a text as the young person will receive it (outgoing_text_fits) */
+	int parts = 0;
 	/* Whether the answer can go is known before any command is carried out:
 	 * a reply given back to the adviser carries out none, so that sending it
 	 * again does not repeat one (a #note twice, a #block restarted). */
 	if (answered) {
 		char nowhere[512], why[700];
 		const char *why_not = unreachable(&c, nowhere, sizeof nowhere), *held = "the young person cannot be reached";
-		int parts = 0;
 		if (!why_not && c.channel == CHANNEL_SMS) {
 			int fits = outgoing_text_fits(r, cp, text, &sent_text, &parts);
 			if (fits < 0) {
@@ -351,7 +351,7 @@ int replies_receive(struct relay *r, const struct mail *m, const struct threadin
 		goto out;
 	}
 	if (received_store(r, cp, KIND_REPLY, m, raw, len, m->from_address, sent_text ? sent_text : text, NULL, row) < 0 ||
-	    outgoing_reply(r, cp, m->from_address, text, *row) < 0) {
+	    outgoing_reply(r, cp, m->from_address, text, sent_text, parts, *row) < 0) {
 		free(sent_text);
 		free(text);
 		goto out;
@@ -396,8 +396,9 @@ int replies_from_console(struct relay *r, struct conversation *c, const char *wh
 		rc = 1;
 		goto out;
 	}
+	int parts = 0;
 	if (c->channel == CHANNEL_SMS) {
-		int parts = 0, fits = outgoing_text_fits(r, c, text, &sent_text, &parts);
+		int fits = outgoing_text_fits(r, c, text, &sent_text, &parts);
 		if (fits < 0)
 			goto out;
 		if (!fits) {
@@ -415,7 +416,7 @@ int replies_from_console(struct relay *r, struct conversation *c, const char *wh
 		                  .at = r->now,
 		                  .author = who,
 		                  .body = sent_text ? sent_text : text };
-	if (db_message_add(r->db, &mr, &row) < 0 || outgoing_reply(r, c, who, text, row) < 0)
+	if (db_message_add(r->db, &mr, &row) < 0 || outgoing_reply(r, c, who, text, sent_text, parts, row) < 0)
 		goto out;
 	c->last_adviser_reply_at = r->now;
 	c->last_activity = r->now;

@@ -138,7 +138,13 @@ static void test_reply(struct relay *r, struct conversation *mail, struct conver
 	free(prepared);
 
 	long long before = rows();
-	CHECK_INT("text reply: queued", outgoing_reply(r, text, "adviser1@example.org", "See you at 4.", 0), 0);
+	CHECK("a text reply not made ready: refused",
+	      outgoing_reply(r, text, "adviser1@example.org", "See you at 4.", NULL, 0, 0) < 0);
+	CHECK_INT("and nothing queued", rows(), before);
+	CHECK_INT("made ready", outgoing_text_fits(r, text, "See you at 4.", &prepared, &parts), 1);
+	CHECK_INT("text reply: queued", outgoing_reply(r, text, "adviser1@example.org", "See you at 4.", prepared, parts, 0),
+	          0);
+	free(prepared);
 	CHECK_INT("text reply: the reply and a receipt", rows(), before + 2);
 	query("SELECT kind || ':' || channel || ':' || rcpt FROM outbox ORDER BY id DESC LIMIT 2", got, sizeof got);
 	CHECK_STR("text reply: receipt to the advisers, reply to the number", got,
@@ -151,7 +157,8 @@ static void test_reply(struct relay *r, struct conversation *mail, struct conver
 	CHECK("receipt: names the adviser", strstr(got, "adviser1@example.org replied") != NULL);
 	CHECK("receipt: never the number", strstr(got, "7700900123") == NULL);
 
-	CHECK_INT("email reply: queued", outgoing_reply(r, mail, "adviser2@example.org", "We can meet at school.", 0), 0);
+	CHECK_INT("email reply: queued",
+	          outgoing_reply(r, mail, "adviser2@example.org", "We can meet at school.", NULL, 0, 0), 0);
 	query("SELECT kind || ':' || channel || ':' || rcpt FROM outbox ORDER BY id DESC LIMIT 2", got, sizeof got);
 	CHECK("email reply: to the young person's address",
 	      strstr(got, "reply:email:sam@example.net\n") != NULL && strstr(got, "receipt:email:") != NULL);
