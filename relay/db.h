@@ -183,8 +183,8 @@ int db_outbox_set_delivery(struct db *db, long long id, const char *provider_id,
 int db_outbox_awaiting_delivery(struct db *db, long long since, int limit, struct outbox_row **rows, size_t *n);
 
 /* Inbound de-duplication keys. db_inbound_known is a question: 1 when key is
- * known (a duplicate), 0 when not, -1 error. db_inbound_add: 0 or -1 (a key
- * already there is kept as it was, and that is 0 too). */
+ * known (a duplicate), 0 when not, -1 error. db_inbound_add: 0 added, 1 when
+ * the key was there already (kept as it was), -1 error. */
 int db_inbound_known(struct db *db, const char *key);
 int db_inbound_add(struct db *db, const char *key, long long message_row);
 /* The transcript row a key was added with (0: none) and that row's raw

@@ -56,7 +56,9 @@ int db_inbound_add(struct db *db, const char *key, long long message_row)
 		sqlite3_bind_int64(st, 2, message_row);
 	else
 		sqlite3_bind_null(st, 2);
-	return db_step_done(db, st);
+	if (db_step_done(db, st) < 0)
+		return -1;
+	return sqlite3_changes(db->h) ? 0 : 1;
 }
 
 int db_inbound_message(struct db *db, const char *key, long long *message_row, char **raw, size_t *len)

@@ -200,7 +200,7 @@ static int set_aside_email(struct relay *r, const char *source_key, const char *
 	int known = db_inbound_known(r->db, digest);
 	if (known != 0) {
 		/* The same bytes were set aside before (a rescan, a second copy). */
-		rc = known < 0 ? -1 : db_inbound_add(r->db, source_key, 0);
+		rc = known < 0 || db_inbound_add(r->db, source_key, 0) < 0 ? -1 : 1;
 		free(digest);
 		return rc;
 	}

@@ -104,6 +104,7 @@ int main(void)
 	CHECK("... gives nothing", row == 0 && raw == NULL && len == 0);
 
 	CHECK_INT("a key without a row", db_inbound_add(db, "mid:own@rusafe", 0), 0);
+	CHECK_INT("the same key again: 1, a duplicate", db_inbound_add(db, "mid:own@rusafe", 7), 1);
 	CHECK_INT("is known", db_inbound_message(db, "mid:own@rusafe", &row, &raw, &len), 0);
 	CHECK("... with no row and no source", row == 0 && raw == NULL);
 
