@@ -134,7 +134,7 @@ static void test_reply(struct relay *r, struct conversation *mail, struct conver
 	snprintf(wide, sizeof wide, "%s \xe2\x9c\x93",
 	         "Thank you for telling us. We are here for you and we will call at four as planned, ok?");
 	CHECK_INT("a text with a tick fits", outgoing_text_fits(r, text, wide, &prepared, &parts), 1);
-	CHECK_INT("in UCS-2 parts (two for 89 characters)", parts, 2);
+	CHECK_INT("in UCS-2 parts (two for 88 characters)", parts, 2);
 	free(prepared);
 
 	long long before = rows();
