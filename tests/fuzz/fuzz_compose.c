@@ -20,6 +20,7 @@
 #include "address.h"
 #include "compose.h"
 #include "fuzz.h"
+#include "../unit/reading.h"
 
 FUZZ_QUIET_INITIALIZE
 
@@ -54,74 +55,15 @@ static const struct {
 	{ 4102444800LL, 1 },   /* 2100 */
 };
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
-static int valid_utf8_n(const char *s, size_t n)
+/* One encoded-word as compose must write it: sound, at most 75 characters,
+ * whole UTF-8 characters inside. 0, or -1. */
+static int ew_sound(const char *w, size_t n, struct buf *out)
 {
-	char *copy = utf8_sanitize(s, n);
-	int ok = strlen(copy) == n && memcmp(copy, s, n) == 0;
-
-	free(copy);
-	return ok && !memchr(s, 0, n);
-}
-
-/* Decodes one encoded-word as compose writes them: "=?UTF-8?Q?...?=" or B,
- * at most 75 characters, whole UTF-8 characters inside. 0, or -1. */
-static int ew_decode(const char *w, size_t n, struct buf *out)
-{
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t start = out->len;
-
-	if (n < 12 || n > 75 || strncmp(w, "=?UTF-8?", 8) != 0 || (w[8] != 'Q' && w[8] != 'B') || w[9] != '?' ||
-	    strncmp(w + n - 2, "?=", 2) != 0)
+	if (n > 75 || ew_decode(w, n, out) < 0)
 		return -1;
-	if (w[8] == 'Q') {
-		for (size_t i = 10; i < n - 2; i++) {
-			if (w[i] == '_') {
-				buf_addc(out, ' ');
-			} else if (w[i] == '=') {
-				if (i + 2 >= n - 2 || hexval(w[i + 1]) < 0 || hexval(w[i + 2]) < 0)
-					return -1;
-				buf_addc(out, (char)(hexval(w[i + 1]) * 16 + hexval(w[i + 2])));
-				i += 2;
-			} else if (strchr("!*+-/", w[i]) || (w[i] >= 'a' && w[i] <= 'z') || (w[i] >= 'A' && w[i] <= 'Z') ||
-			           (w[i] >= '0' && w[i] <= '9')) {
-				buf_addc(out, w[i]);
-			} else {
-				return -1;
-			}
-		}
-	} else {
-		if ((n - 12) % 4)
-			return -1;
-		for (size_t i = 10; i < n - 2; i += 4) {
-			unsigned long v = 0;
-			int pad = 0;
-			for (int j = 0; j < 4; j++) {
-				const char *c = w[i + j] == '=' ? NULL : strchr(b64, w[i + j]);
-				if (w[i + j] == '=')
-					pad++;
-				else if (!c || pad)
-					return -1;
-				v = v << 6 | (c ? (unsigned long)(c - b64) : 0);
-			}
-			if (pad > 2)
-				return -1;
-			buf_addc(out, (char)(v >> 16));
-			if (pad < 2)
-				buf_addc(out, (char)(v >> 8));
-			if (pad < 1)
-				buf_addc(out, (char)v);
-		}
-	}
-	return valid_utf8_n(out->data + start, out->len - start) ? 0 : -1;
+	return utf8_valid(out->data + start, out->len - start) ? 0 : -1;
 }
 
 /* An unstructured field's value (unfolded, after "Name:") read the way RFC
@@ -142,7 +84,7 @@ static char *unstructured_decode(const char *v)
 		if (!first && !(ew && last_ew))
 			buf_addc(&b, ' ');
 		if (ew) {
-			if (ew_decode(v, n, &b) < 0) {
+			if (ew_sound(v, n, &b) < 0) {
 				buf_free(&b);
 				return NULL;
 			}
@@ -158,28 +100,6 @@ static char *unstructured_decode(const char *v)
 	return buf_take(&b);
 }
 
-/* What the body must decode to: valid UTF-8, CRLF line ends, a last one added. */
-static char *expected_body(const char *text)
-{
-	char *clean = utf8_sanitize(text, strlen(text));
-	struct buf b;
-
-	buf_init(&b);
-	buf_add(&b, "", 0);
-	for (const char *p = clean; *p; p++) {
-		if (*p == '\r' || *p == '\n') {
-			if (p[0] == '\r' && p[1] == '\n')
-				p++;
-			buf_adds(&b, "\r\n");
-		} else {
-			buf_addc(&b, *p);
-		}
-	}
-	if (b.len && b.data[b.len - 1] != '\n')
-		buf_adds(&b, "\r\n");
-	free(clean);
-	return buf_take(&b);
-}
 
 static void body_holds(const char *s, size_t n, const char *text)
 {

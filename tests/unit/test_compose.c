@@ -5,6 +5,7 @@
  * generated messages instead of 100,000. */
 #include "check.h"
 #include "compose.h"
+#include "reading.h"
 #include "util.h"
 
 #include <libetpan/libetpan.h>
@@ -15,80 +16,6 @@
 #include <time.h>
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int utf8_valid(const unsigned char *s, size_t n)
-{
-	char *copy = utf8_sanitize((const char *)s, n);
-	int ok = strlen(copy) == n && memcmp(copy, s, n) == 0;
-	free(copy);
-	/* utf8_sanitize drops NUL: an input NUL is a failure too */
-	return ok && memchr(s, 0, n) == NULL;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decodes one encoded-word written by compose (our own reading, independent
- * of libetpan). Returns 0 and appends the octets, or -1 when malformed. */
-static int ew_decode(const char *w, size_t n, struct buf *out)
-{
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	int q;
-
-	if (n < 12 || strncmp(w, "=?UTF-8?", 8) != 0 || (w[8] != 'Q' && w[8] != 'B') || w[9] != '?' ||
-	    strncmp(w + n - 2, "?=", 2) != 0)
-		return -1;
-	q = w[8] == 'Q';
-	w += 10;
-	n -= 12;
-	if (q) {
-		for (size_t i = 0; i < n; i++) {
-			if (w[i] == '_') {
-				buf_addc(out, ' ');
-			} else if (w[i] == '=') {
-				if (i + 2 >= n)
-					return -1;
-				int hi = hexval(w[i + 1]), lo = hexval(w[i + 2]);
-				if (hi < 0 || lo < 0)
-					return -1;
-				buf_addc(out, (char)(hi * 16 + lo));
-				i += 2;
-			} else if (strchr("!*+-/", w[i]) || (w[i] >= 'a' && w[i] <= 'z') || (w[i] >= 'A' && w[i] <= 'Z') ||
-			           (w[i] >= '0' && w[i] <= '9')) {
-				buf_addc(out, w[i]);
-			} else {
-				return -1;
-			}
-		}
-		return 0;
-	}
-	if (n % 4)
-		return -1;
-	for (size_t i = 0; i < n; i += 4) {
-		unsigned long v = 0;
-		int pad = 0;
-		for (int j = 0; j < 4; j++) {
-			const char *c = w[i + j] == '=' ? NULL : strchr(b64, w[i + j]);
-			if (w[i + j] == '=')
-				pad++;
-			else if (!c || !w[i + j] || pad)
-				return -1;
-			v = v << 6 | (c ? (unsigned long)(c - b64) : 0);
-		}
-		buf_addc(out, (char)(v >> 16));
-		if (pad < 2)
-			buf_addc(out, (char)(v >> 8));
-		if (pad < 1)
-			buf_addc(out, (char)v);
-	}
-	return 0;
-}
 
 /* Every whitespace-separated token of a header block that contains "=?"
  * must be one whole encoded-word of at most 75 characters whose octets are
@@ -118,7 +45,7 @@ static int encoded_words_ok(const char *s, size_t n, const char **why)
 			*why = "token with =? is not an encoded-word";
 			goto fail;
 		}
-		if (!utf8_valid((const unsigned char *)dec.data, dec.len)) {
+		if (!utf8_valid(dec.data, dec.len)) {
 			*why = "encoded-word splits a UTF-8 sequence";
 			goto fail;
 		}
@@ -194,29 +121,6 @@ static int qp_decode(const char *s, size_t n, struct buf *out)
 	return 0;
 }
 
-/* What the body should decode to: valid UTF-8, every line end CRLF, a final
- * line end added. */
-static char *expected_body(const char *text)
-{
-	char *clean = utf8_sanitize(text, strlen(text));
-	struct buf b;
-
-	buf_init(&b);
-	buf_add(&b, "", 0);
-	for (const char *p = clean; *p; p++) {
-		if (*p == '\r' || *p == '\n') {
-			if (p[0] == '\r' && p[1] == '\n')
-				p++;
-			buf_adds(&b, "\r\n");
-		} else {
-			buf_addc(&b, *p);
-		}
-	}
-	if (b.len && b.data[b.len - 1] != '\n')
-		buf_adds(&b, "\r\n");
-	free(clean);
-	return buf_take(&b);
-}
 
 static char *header_of(const char *name, const char *value)
 {
@@ -1023,7 +927,7 @@ static int utf8_identity(const char *tocode, const char *fromcode, const char *s
 {
 	if (strcasecmp(tocode, "utf-8") != 0 || strcasecmp(fromcode, "utf-8") != 0)
 		return MAIL_CHARCONV_ERROR_UNKNOWN_CHARSET;
-	if (!utf8_valid((const unsigned char *)str, length))
+	if (!utf8_valid(str, length))
 		return MAIL_CHARCONV_ERROR_CONV;
 	if (length > *result_len)
 		return MAIL_CHARCONV_ERROR_MEMORY;

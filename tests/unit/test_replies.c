@@ -91,6 +91,18 @@ static struct mark mark(void)
 	return m;
 }
 
+/* Messages queued since m, of kind (NULL: any), whose text holds words (as
+ * SQL LIKE '%words%' matches it: case folded for ASCII). */
+static long long queued_saying(struct mark m, const char *kind, const char *words)
+{
+	char of_kind[64] = "";
+	if (kind)
+		snprintf(of_kind, sizeof of_kind, "AND o.kind = '%s' ", kind);
+	return countf("SELECT count(*) FROM outbox o JOIN outbox_data d ON d.id = o.id WHERE o.id > %lld %sAND " DATA
+	              " LIKE '%%%s%%'",
+	              m.outbox, of_kind, words);
+}
+
 /* kind:channel:rcpt of the outbox rows added since m, rcpt's newlines made '/'. */
 static void outbox_since(struct mark m, char *out, size_t outlen)
 {
@@ -135,16 +147,8 @@ static void test_reply_email(struct relay *r, long long conv, const char *fwd)
 	                 "o.kind = 'reply' AND m.kind = 'reply' AND o.conversation_id = %lld",
 	                 m.outbox, conv),
 	          1);
-	CHECK_INT("email reply: the email holds the adviser's words",
-	          countf("SELECT count(*) FROM outbox o JOIN outbox_data d ON d.id = o.id WHERE o.id > %lld AND o.kind = "
-	                 "'reply' AND " DATA " LIKE '%%We can talk now.%%'",
-	                 m.outbox),
-	          1);
-	CHECK_INT("email reply: the receipt says how it went",
-	          countf("SELECT count(*) FROM outbox o JOIN outbox_data d ON d.id = o.id WHERE o.id > %lld AND o.kind = "
-	                 "'receipt' AND " DATA " LIKE '%%by email%%'",
-	                 m.outbox),
-	          1);
+	CHECK_INT("email reply: the email holds the adviser's words", queued_saying(m, "reply", "We can talk now."), 1);
+	CHECK_INT("email reply: the receipt says how it went", queued_saying(m, "receipt", "by email"), 1);
 	queryf(got, sizeof got, "SELECT actor || ':' || action || ':' || detail FROM audit WHERE id > %lld", m.audit);
 	CHECK_STR("email reply: the audit trail names the adviser", got, "adviser1@example.org:replied:email");
 	snprintf(want, sizeof want, "%lld:%lld", r->now, r->now);
@@ -172,10 +176,7 @@ static void test_reply_sms(struct relay *r, long long conv, const char *fwd)
 	CHECK_STR("text reply: recorded on the conversation's channel", got,
 	          "reply:sms:Hi, we got your text. Are you safe now?");
 	CHECK_INT("text reply: the receipt says it went by text, in one part",
-	          countf("SELECT count(*) FROM outbox o JOIN outbox_data d ON d.id = o.id WHERE o.id > %lld AND o.kind = "
-	                 "'receipt' AND " DATA " LIKE '%%by text message, in 1 part%%'",
-	                 m.outbox),
-	          1);
+	          queued_saying(m, "receipt", "by text message, in 1 part"), 1);
 	CHECK_INT("text reply: the conversation notes the reply",
 	          countf("SELECT last_adviser_reply_at FROM conversation WHERE id = %lld", conv), r->now);
 
@@ -196,10 +197,7 @@ static void test_reply_sms(struct relay *r, long long conv, const char *fwd)
 	       m.message);
 	CHECK_STR("long text reply: held, saying why, with the text", got, "held:too long for a text message:1099");
 	CHECK_INT("long text reply: the notice gives the parts and the limit",
-	          countf("SELECT count(*) FROM outbox o JOIN outbox_data d ON d.id = o.id WHERE o.id > %lld AND " DATA
-	                 " LIKE '%%need 8 text message parts and the most one reply may take is 4%%'",
-	                 m.outbox),
-	          1);
+	          queued_saying(m, NULL, "need 8 text message parts and the most one reply may take is 4"), 1);
 
 	/* The same with commands above it: given back whole, no command carried
 	 * out, so that sending it again does not note twice or restart a block. */
@@ -223,10 +221,7 @@ static void test_reply_sms(struct relay *r, long long conv, const char *fwd)
 	outbox_since(m, got, sizeof got);
 	CHECK_STR("long text reply with commands: only the notice", got, "notice:email:adviser1@example.org/");
 	CHECK_INT("long text reply with commands: the notice says no command was carried out",
-	          countf("SELECT count(*) FROM outbox o JOIN outbox_data d ON d.id = o.id WHERE o.id > %lld AND " DATA
-	                 " LIKE '%%No command in it was carried out%%'",
-	                 m.outbox),
-	          1);
+	          queued_saying(m, NULL, "No command in it was carried out"), 1);
 }
 
 /* One #command alone: nothing queued, its transcript row and audit row. */
@@ -493,11 +488,7 @@ static void test_held(struct relay *r, long long conv, const char *fwd)
 	CHECK_STR("zero-width space only: held, saying why", got, "held:nothing left after removing quotes");
 	outbox_since(m, got, sizeof got);
 	CHECK_STR("zero-width space only: no reply queued; the adviser told", got, "notice:email:adviser1@example.org/");
-	CHECK_INT("zero-width space only: the notice says why",
-	          countf("SELECT count(*) FROM outbox o JOIN outbox_data d ON d.id = o.id WHERE o.id > %lld AND " DATA
-	                 " LIKE '%%nothing was left to send%%'",
-	                 m.outbox),
-	          1);
+	CHECK_INT("zero-width space only: the notice says why", queued_saying(m, NULL, "nothing was left to send"), 1);
 
 	/* An adviser's out-of-office answering the forward: kept, never relayed, nobody told. */
 	m = mark();
@@ -519,11 +510,7 @@ static void test_held(struct relay *r, long long conv, const char *fwd)
 	queryf(got, sizeof got, "SELECT kind || ':' || ifnull(conversation_id, 'none') FROM outbox WHERE id > %lld",
 	       m.outbox);
 	CHECK_STR("no thread: the advisers told, of no conversation", got, "notice:none");
-	CHECK_INT("no thread: the notice says why",
-	          countf("SELECT count(*) FROM outbox o JOIN outbox_data d ON d.id = o.id WHERE o.id > %lld AND " DATA
-	                 " LIKE '%%does not answer a forward%%'",
-	                 m.outbox),
-	          1);
+	CHECK_INT("no thread: the notice says why", queued_saying(m, NULL, "does not answer a forward"), 1);
 	(void)conv;
 }
 
